@@ -1,0 +1,1 @@
+"""carewatch: the parts that span the rooms (domain types, settings, registry, CLI, wiring)."""

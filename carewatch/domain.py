@@ -1,0 +1,161 @@
+"""Domain types shared by every room of carewatch.
+
+They are frozen and typed: a value of these types has already been validated at
+the edge (ingest, registry loading), so the pure core can trust it.  Times are
+always timezone-aware and normalised to UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+"""Gateway, meter and household ids: safe in MQTT topics, URLs and alert ids."""
+
+
+class MeterKind(StrEnum):
+    GAS = "gas"
+    WATER = "water"
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One validated meter reading: the cumulative register at an instant."""
+
+    household_id: str
+    meter_id: str
+    kind: MeterKind
+    at: datetime
+    register_m3: float
+    battery_pct: float | None = None
+    signal_dbm: float | None = None
+    status: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None:
+            raise ValueError(f"reading time {self.at!r} has no UTC offset")
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """The passage of time, for detectors that judge the absence of events.
+
+    ``at`` is a watermark: no more readings are expected before it (event time in
+    simulations and replays, the wall clock minus allowed lateness in production).
+    """
+
+    at: datetime
+
+
+class AlertType(StrEnum):
+    NO_GAS_24H = "no_gas_24h"
+    NO_WATER_24H = "no_water_24h"
+    NO_ACTIVITY_24H = "no_activity_24h"
+    GAS_CONTINUOUS = "gas_continuous"
+    WATER_CONTINUOUS = "water_continuous"
+    HIGH_GAS_USE = "high_gas_use"
+    HIGH_WATER_USE = "high_water_use"
+    METER_SILENT = "meter_silent"
+    METER_REGISTER_FAULT = "meter_register_fault"
+
+    @property
+    def audience(self) -> Audience:
+        if self in (AlertType.METER_SILENT, AlertType.METER_REGISTER_FAULT):
+            return Audience.TECHNICIAN
+        return Audience.CARE
+
+    @property
+    def is_inactivity(self) -> bool:
+        return self in INACTIVITY_TYPES
+
+
+INACTIVITY_TYPES = frozenset(
+    {AlertType.NO_GAS_24H, AlertType.NO_WATER_24H, AlertType.NO_ACTIVITY_24H}
+)
+
+
+class Audience(StrEnum):
+    CARE = "care"  # duty staff and family: the elder may need help
+    TECHNICIAN = "technician"  # a device needs attention, not the elder
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class Transition(StrEnum):
+    RAISED = "raised"
+    CLEARED = "cleared"
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """The same sentence for a duty officer in Chinese and in English."""
+
+    zh: str
+    en: str
+
+    def in_language(self, lang: str) -> str:
+        return self.en if lang.lower().startswith("en") else self.zh
+
+
+def alert_id(household_id: str, alert_type: AlertType, onset: datetime) -> str:
+    """A readable id that a replay of the same readings reproduces exactly."""
+    stamp = onset.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{household_id}.{alert_type.value}.{stamp}"
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """A detector's verdict that a condition began (raised) or ended (cleared).
+
+    ``onset`` is when the condition began (e.g. the last observed gas use); it is
+    the same in both transitions and with ``household_id`` and ``alert_type``
+    names the alert.  ``at`` is the event time at which the transition was seen.
+    """
+
+    household_id: str
+    alert_type: AlertType
+    transition: Transition
+    onset: datetime
+    at: datetime
+    severity: Severity
+    explanation: Explanation
+    meter_ids: tuple[str, ...] = ()
+    facts: Mapping[str, float | str] = field(default_factory=dict)
+
+    @property
+    def alert_id(self) -> str:
+        return alert_id(self.household_id, self.alert_type, self.onset)
+
+
+class RejectReason(StrEnum):
+    """Why a payload or a reading went to the dead-letter record."""
+
+    OVERSIZED_PAYLOAD = "oversized_payload"
+    MALFORMED_JSON = "malformed_json"
+    BAD_TOPIC = "bad_topic"
+    SCHEMA_VIOLATION = "schema_violation"  # missing or wrong-typed fields
+    UNSUPPORTED_VERSION = "unsupported_version"
+    TOO_MANY_READINGS = "too_many_readings"
+    INVALID_VALUE = "invalid_value"  # negative, NaN, infinite or absurd
+    TIMESTAMP_IN_FUTURE = "timestamp_in_future"
+    TIMESTAMP_IMPLAUSIBLE = "timestamp_implausible"
+    UNKNOWN_METER = "unknown_meter"
+    METER_ON_WRONG_GATEWAY = "meter_on_wrong_gateway"
+    REGISTER_WENT_BACKWARDS = "register_went_backwards"
+    CONFLICTING_DUPLICATE = "conflicting_duplicate"  # same instant, other value
+    PROCESSING_ERROR = "processing_error"  # a bug of ours: kept, never dropped
+
+
+def utc(moment: datetime) -> datetime:
+    """Normalise an aware datetime to UTC; refuse naive ones."""
+    if moment.tzinfo is None:
+        raise ValueError(f"{moment!r} has no UTC offset")
+    return moment.astimezone(UTC)

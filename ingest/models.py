@@ -1,0 +1,58 @@
+"""What ingest keeps: the dead-letter record, unknown meters, gateway status and counters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from carewatch.db import Base, UTCDateTime
+
+
+class DeadLetter(Base):
+    """A payload or a single reading we could not accept, with the reason, kept verbatim."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    topic: Mapped[str] = mapped_column(String(256))
+    gateway_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    meter_id: Mapped[str | None] = mapped_column(String(64))
+    reading_index: Mapped[int | None] = mapped_column(Integer)
+    """Position of the rejected reading in the batch; None when the whole payload was refused."""
+    reason: Mapped[str] = mapped_column(String(40), index=True)
+    detail: Mapped[str] = mapped_column(Text)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class UnknownMeter(Base):
+    """Meters that report but are not in the registry: a list for provisioning."""
+
+    __tablename__ = "unknown_meters"
+
+    meter_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    gateway_id: Mapped[str | None] = mapped_column(String(64))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    readings: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class GatewayStatus(Base):
+    """The last retained status each gateway published (online, or offline by its last will)."""
+
+    __tablename__ = "gateway_status"
+
+    gateway_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IngestCounter(Base):
+    """Running totals (messages, readings accepted, duplicates) that survive restarts."""
+
+    __tablename__ = "ingest_counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

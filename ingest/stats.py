@@ -1,0 +1,57 @@
+"""Ingest statistics as the console and API show them, read from the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ingest.models import DeadLetter, GatewayStatus, IngestCounter, UnknownMeter
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownMeterRow:
+    meter_id: str
+    gateway_id: str | None
+    first_seen: datetime
+    last_seen: datetime
+    readings: int
+
+
+@dataclass(frozen=True, slots=True)
+class IngestStats:
+    messages: int
+    readings_accepted: int
+    readings_duplicate: int
+    rejected_by_reason: dict[str, int]
+    unknown_meters: list[UnknownMeterRow]
+    gateways_offline: list[str]
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.rejected_by_reason.values())
+
+
+async def read_stats(session: AsyncSession) -> IngestStats:
+    counters = dict((await session.execute(select(IngestCounter.name, IngestCounter.value))).tuples().all())
+    by_reason = dict(
+        (await session.execute(select(DeadLetter.reason, func.count()).group_by(DeadLetter.reason))).tuples().all()
+    )
+    unknown = (await session.execute(select(UnknownMeter).order_by(UnknownMeter.last_seen.desc()))).scalars().all()
+    offline = (
+        await session.execute(
+            select(GatewayStatus.gateway_id).where(GatewayStatus.state == "offline").order_by(GatewayStatus.gateway_id)
+        )
+    ).scalars().all()
+    return IngestStats(
+        messages=counters.get("messages", 0),
+        readings_accepted=counters.get("readings_accepted", 0),
+        readings_duplicate=counters.get("readings_duplicate", 0),
+        rejected_by_reason=by_reason,
+        unknown_meters=[
+            UnknownMeterRow(u.meter_id, u.gateway_id, u.first_seen, u.last_seen, u.readings) for u in unknown
+        ],
+        gateways_offline=list(offline),
+    )
