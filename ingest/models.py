@@ -56,3 +56,14 @@ class IngestCounter(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class MonitorSnapshot(Base):
+    """The pickled detector state of one household, committed with the batch that changed it,
+    so a restarted embedded runner resumes where it stopped (Faust's changelog plays this role there)."""
+
+    __tablename__ = "monitor_snapshots"
+
+    household_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

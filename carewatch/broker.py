@@ -1,0 +1,33 @@
+"""The embedded MQTT broker (amqtt) for the demo and for running without a Mosquitto."""
+
+from __future__ import annotations
+
+import socket
+from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+
+from amqtt.broker import Broker
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+@asynccontextmanager
+async def embedded_broker(host: str = "127.0.0.1", port: int | None = None) -> AsyncIterator[tuple[str, int]]:
+    """Run an amqtt broker on a free loopback port (never 1883: a system broker may own it)."""
+    port = port or free_port(host)
+    broker = Broker(
+        {
+            "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
+            # Only anonymous auth: the packet/event logger plugins cost a lot of CPU per message.
+            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+        }
+    )
+    await broker.start()
+    try:
+        yield host, port
+    finally:
+        await broker.shutdown()

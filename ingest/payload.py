@@ -1,0 +1,220 @@
+"""MQTT contract v1: turn one message into validated readings and specific rejections.
+
+Validation is per reading, so one bad reading in a batch does not cost the good
+ones; whole-message problems (size, JSON, topic, envelope) reject the message.
+Every rejection names the field and the value, so an integrator can fix the gateway.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from carewatch.domain import IDENTIFIER, Reading, RejectReason
+from carewatch.registry import Registry
+
+CONTRACT_VERSION = 1
+MAX_REGISTER_M3 = 9_999_999.999  # an 8-digit dial with three decimals
+EARLIEST_PLAUSIBLE = datetime(2010, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    reason: RejectReason
+    detail: str
+    meter_id: str | None = None
+    index: int | None = None
+    """Position of the reading in the batch; None when the whole message is refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayTopic:
+    gateway_id: str
+    channel: str  # "readings" or "status"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedReadings:
+    gateway_id: str | None
+    readings: tuple[tuple[int, Reading], ...]
+    """Accepted readings with their position in the batch."""
+    rejections: tuple[Rejection, ...]
+    unknown_meters: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_payload_bytes: int = 64 * 1024
+    max_readings: int = 1000
+    future_tolerance: timedelta = timedelta(minutes=10)
+
+
+class _Refused(Exception):
+    def __init__(self, reason: RejectReason, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def parse_topic(topic: str, prefix: str) -> GatewayTopic | None:
+    """``{prefix}/gateways/{gateway_id}/{readings|status}`` or None."""
+    head = f"{prefix}/gateways/"
+    if not topic.startswith(head):
+        return None
+    parts = topic[len(head) :].split("/")
+    if len(parts) != 2 or parts[1] not in ("readings", "status") or not IDENTIFIER.match(parts[0]):
+        return None
+    return GatewayTopic(parts[0], parts[1])
+
+
+def parse_readings(
+    gateway_id: str | None, payload: bytes, registry: Registry, now: datetime, limits: Limits = Limits()
+) -> ParsedReadings:
+    """Validate a readings message published by ``gateway_id`` (None: the topic was wrong)."""
+    try:
+        if gateway_id is None:
+            raise _Refused(RejectReason.BAD_TOPIC, "topic must be <prefix>/gateways/<gateway_id>/readings")
+        items = _envelope(payload, limits)
+    except _Refused as refused:
+        return ParsedReadings(gateway_id, (), (Rejection(refused.reason, refused.detail),))
+
+    accepted: list[tuple[int, Reading]] = []
+    rejections: list[Rejection] = []
+    unknown: list[str] = []
+    for index, item in enumerate(items):
+        meter_id = item.get("meter_id") if isinstance(item, dict) else None
+        try:
+            reading = _reading(item, gateway_id, registry, now, limits)
+        except _Refused as refused:
+            meter = meter_id if isinstance(meter_id, str) else None
+            rejections.append(Rejection(refused.reason, f"readings[{index}]: {refused.detail}", meter, index))
+            if refused.reason is RejectReason.UNKNOWN_METER and meter:
+                unknown.append(meter)
+            continue
+        accepted.append((index, reading))
+    return ParsedReadings(gateway_id, tuple(accepted), tuple(rejections), tuple(unknown))
+
+
+def parse_status(payload: bytes) -> str:
+    """The state word of a status message ("online"/"offline"); raises ValueError naming the problem."""
+    try:
+        document = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"status payload is not JSON: {exc}") from exc
+    state = document.get("state") if isinstance(document, dict) else None
+    if state not in ("online", "offline"):
+        raise ValueError(f'status payload must be {{"state": "online"|"offline"}}, got {payload[:80]!r}')
+    return state
+
+
+def _envelope(payload: bytes, limits: Limits) -> list[Any]:
+    if len(payload) > limits.max_payload_bytes:
+        raise _Refused(
+            RejectReason.OVERSIZED_PAYLOAD, f"payload is {len(payload)} bytes; the limit is {limits.max_payload_bytes}"
+        )
+    document = _load_json(payload)
+    if not isinstance(document, dict):
+        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"payload must be a JSON object, got {type(document).__name__}")
+    version = document.get("v")
+    if version is None:
+        raise _Refused(RejectReason.SCHEMA_VIOLATION, "missing field 'v' (contract version, must be 1)")
+    if version != CONTRACT_VERSION or isinstance(version, bool):
+        raise _Refused(RejectReason.UNSUPPORTED_VERSION, f"contract version {version!r} is not supported (use 1)")
+    items = document.get("readings")
+    if not isinstance(items, list) or not items:
+        raise _Refused(RejectReason.SCHEMA_VIOLATION, "field 'readings' must be a non-empty array")
+    if len(items) > limits.max_readings:
+        raise _Refused(
+            RejectReason.TOO_MANY_READINGS, f"{len(items)} readings in one message; the limit is {limits.max_readings}"
+        )
+    return items
+
+
+def _load_json(payload: bytes) -> Any:
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError as strict_error:
+        # orjson refuses NaN/Infinity; if the stdlib parser accepts the payload, the JSON
+        # is fine apart from such a value, and the value check names it precisely.
+        try:
+            return json.loads(payload)
+        except (ValueError, UnicodeDecodeError):
+            raise _Refused(RejectReason.MALFORMED_JSON, f"payload is not valid UTF-8 JSON: {strict_error}") from None
+
+
+def _reading(item: Any, gateway_id: str, registry: Registry, now: datetime, limits: Limits) -> Reading:
+    if not isinstance(item, dict):
+        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"each reading must be an object, got {type(item).__name__}")
+    meter_id = _required(item, "meter_id", str)
+    if not IDENTIFIER.match(meter_id):
+        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"meter_id {meter_id[:80]!r} is not a valid id")
+    at = _timestamp(_required(item, "at", str), now, limits)
+    register = _number(item, "register_m3", required=True, low=0.0, high=MAX_REGISTER_M3)
+    battery = _number(item, "battery_pct", required=False, low=0.0, high=100.0)
+    signal = _number(item, "signal_dbm", required=False, low=-150.0, high=0.0)
+    status = item.get("status")
+    if status is not None and (not isinstance(status, str) or len(status) > 32):
+        raise _Refused(RejectReason.SCHEMA_VIOLATION, "field 'status' must be a string of at most 32 characters")
+
+    known = registry.meter(meter_id)
+    if known is None:
+        raise _Refused(RejectReason.UNKNOWN_METER, f"meter {meter_id!r} is not in the household registry")
+    household, meter = known
+    if household.gateway_id is not None and household.gateway_id != gateway_id:
+        raise _Refused(
+            RejectReason.METER_ON_WRONG_GATEWAY,
+            f"meter {meter_id!r} belongs to gateway {household.gateway_id!r}, not {gateway_id!r}",
+        )
+    assert register is not None  # required=True
+    return Reading(household.household_id, meter_id, meter.kind, at, register, battery, signal, status)
+
+
+def _required(item: dict[str, Any], name: str, kind: type) -> Any:
+    if name not in item:
+        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"missing field {name!r}")
+    value = item[name]
+    if not isinstance(value, kind):
+        raise _Refused(
+            RejectReason.SCHEMA_VIOLATION, f"field {name!r} must be a {kind.__name__}, got {type(value).__name__}"
+        )
+    return value
+
+
+def _number(item: dict[str, Any], name: str, *, required: bool, low: float, high: float) -> float | None:
+    if name not in item or item[name] is None:
+        if required:
+            raise _Refused(RejectReason.SCHEMA_VIOLATION, f"missing field {name!r}")
+        return None
+    value = item[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Refused(
+            RejectReason.SCHEMA_VIOLATION, f"field {name!r} must be a number, got {type(value).__name__}"
+        )
+    number = float(value)
+    if not math.isfinite(number) or not low <= number <= high:
+        raise _Refused(RejectReason.INVALID_VALUE, f"field {name!r} = {value!r} is outside [{low:g}, {high:g}]")
+    return number
+
+
+def _timestamp(text: str, now: datetime, limits: Limits) -> datetime:
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise _Refused(
+            RejectReason.SCHEMA_VIOLATION, f"field 'at' = {text[:40]!r} is not an ISO 8601 time"
+        ) from None
+    if at.tzinfo is None:
+        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"field 'at' = {text!r} has no UTC offset (add e.g. +08:00)")
+    at = at.astimezone(UTC)
+    if at > now + limits.future_tolerance:
+        raise _Refused(
+            RejectReason.TIMESTAMP_IN_FUTURE, f"field 'at' = {text!r} is ahead of the receiver's clock ({now:%Y-%m-%dT%H:%M:%SZ})"
+        )
+    if at < EARLIEST_PLAUSIBLE:
+        raise _Refused(RejectReason.TIMESTAMP_IMPLAUSIBLE, f"field 'at' = {text!r} is before 2010")
+    return at

@@ -1,0 +1,80 @@
+"""Writes what ingest learned from a batch (dead letters, counters, unknown meters,
+gateway status) into the caller's transaction, so it commits with the alerts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from carewatch.domain import RejectReason
+from ingest.models import DeadLetter, GatewayStatus, IngestCounter, UnknownMeter
+
+COUNTERS = ("messages", "readings_accepted", "readings_duplicate", "readings_rejected")
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterEntry:
+    received_at: datetime
+    topic: str
+    gateway_id: str | None
+    reason: RejectReason
+    detail: str
+    payload: bytes
+    meter_id: str | None = None
+    reading_index: int | None = None
+
+
+@dataclass
+class BatchRecord:
+    """Everything a batch of messages contributes to ingest's own tables."""
+
+    counters: Counter[str] = field(default_factory=Counter)
+    dead_letters: list[DeadLetterEntry] = field(default_factory=list)
+    unknown_meters: list[tuple[str, str | None, datetime]] = field(default_factory=list)
+    gateway_states: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+
+    def reject(self, entry: DeadLetterEntry) -> None:
+        self.dead_letters.append(entry)
+        if entry.reading_index is not None or entry.reason is not RejectReason.PROCESSING_ERROR:
+            self.counters["readings_rejected"] += 1
+
+
+async def ensure_counters(session: AsyncSession) -> None:
+    present = set((await session.execute(select(IngestCounter.name))).scalars())
+    session.add_all(IngestCounter(name=name, value=0) for name in COUNTERS if name not in present)
+
+
+async def write_batch(session: AsyncSession, record: BatchRecord) -> None:
+    for name, increment in record.counters.items():
+        if increment:
+            await session.execute(
+                update(IngestCounter).where(IngestCounter.name == name).values(value=IngestCounter.value + increment)
+            )
+    session.add_all(
+        DeadLetter(
+            received_at=e.received_at,
+            topic=e.topic[:256],
+            gateway_id=e.gateway_id,
+            meter_id=e.meter_id,
+            reading_index=e.reading_index,
+            reason=e.reason.value,
+            detail=e.detail,
+            payload=e.payload,
+        )
+        for e in record.dead_letters
+    )
+    for meter_id, gateway_id, seen_at in record.unknown_meters:
+        known = await session.get(UnknownMeter, meter_id)
+        if known is None:
+            session.add(UnknownMeter(meter_id=meter_id, gateway_id=gateway_id, first_seen=seen_at, last_seen=seen_at, readings=1))
+            await session.flush()
+        else:
+            known.gateway_id = gateway_id
+            known.last_seen = max(known.last_seen, seen_at)
+            known.readings += 1
+    for gateway_id, (state, changed_at) in record.gateway_states.items():
+        await session.merge(GatewayStatus(gateway_id=gateway_id, state=state, changed_at=changed_at))

@@ -1,0 +1,132 @@
+"""The MQTT side of ingest: a paho 2.x subscriber that hands messages to asyncio.
+
+Messages are acknowledged (PUBACK) only when the caller says their contents are
+durably handed off, so a crash before that makes the broker deliver them again
+(persistent session: fixed client id, clean session off).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def from_url(cls, url: str) -> BrokerAddress:
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
+            raise ValueError(f"MQTT URL {url!r} must look like mqtt://[user:password@]host:port")
+        return cls(parts.hostname, parts.port or 1883, parts.username, parts.password)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    received_at: datetime
+
+
+class MqttSubscriber:
+    """Subscribes to every gateway's readings and status topics."""
+
+    def __init__(self, address: BrokerAddress, client_id: str, topic_prefix: str, queue_size: int = 10_000):
+        self.address = address
+        self.topic_prefix = topic_prefix
+        self.inbox: asyncio.Queue[InboundMessage] = asyncio.Queue(maxsize=queue_size)
+        self.connected = asyncio.Event()
+        self._stopping = False
+        self._loop = asyncio.get_running_loop()
+        self._client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+            manual_ack=True,
+        )
+        if address.username:
+            self._client.username_pw_set(address.username, address.password)
+        # Enough QoS 1 messages in flight to keep the pipeline busy while a batch is being committed.
+        self._client.max_inflight_messages_set(1000)
+        self._client.max_queued_messages_set(0)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+
+    async def start(self, timeout: float = 10.0) -> None:
+        try:
+            await asyncio.to_thread(self._client.connect, self.address.host, self.address.port, 30)
+        except OSError as exc:
+            raise ConnectionError(
+                f"cannot reach the MQTT broker at {self.address.host}:{self.address.port}: {exc}"
+            ) from exc
+        self._client.loop_start()
+        try:
+            await asyncio.wait_for(self.connected.wait(), timeout)
+        except TimeoutError as exc:
+            self._client.loop_stop()
+            raise ConnectionError(
+                f"the MQTT broker at {self.address.host}:{self.address.port} did not accept the connection"
+            ) from exc
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._client.disconnect()
+        await asyncio.to_thread(self._client.loop_stop)
+
+    def ack(self, message: InboundMessage) -> None:
+        if message.qos > 0:
+            self._client.ack(message.mid, message.qos)
+
+    # paho calls these on its network thread; an exception escaping them would stop the loop.
+    def _on_connect(self, client, userdata, flags, reason_code, properties):  # type: ignore[no-untyped-def]
+        try:
+            if reason_code.is_failure:
+                log.error("MQTT broker refused the connection: %s", reason_code)
+                return
+            # Subscribing here restores the subscriptions after every reconnect.
+            client.subscribe(
+                [(f"{self.topic_prefix}/gateways/+/readings", 1), (f"{self.topic_prefix}/gateways/+/status", 1)]
+            )
+            self._loop.call_soon_threadsafe(self.connected.set)
+        except Exception:
+            log.exception("error in MQTT on_connect")
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):  # type: ignore[no-untyped-def]
+        try:
+            self._loop.call_soon_threadsafe(self.connected.clear)
+            if reason_code != 0:
+                log.warning("MQTT connection lost (%s); reconnecting", reason_code)
+        except Exception:
+            log.exception("error in MQTT on_disconnect")
+
+    def _on_message(self, client, userdata, message):  # type: ignore[no-untyped-def]
+        try:
+            inbound = InboundMessage(message.topic, bytes(message.payload), message.mid, message.qos, datetime.now(UTC))
+            # Blocks this network thread when the pipeline falls behind: back-pressure onto the broker.
+            handed = asyncio.run_coroutine_threadsafe(self.inbox.put(inbound), self._loop)
+            while not self._stopping:
+                try:
+                    handed.result(timeout=0.5)
+                    return
+                except TimeoutError:
+                    continue
+            handed.cancel()  # shutting down: unacknowledged, so the broker delivers it again
+        except Exception:
+            log.exception("could not hand an MQTT message on %r to the pipeline", getattr(message, "topic", "?"))

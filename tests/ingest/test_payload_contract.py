@@ -1,0 +1,173 @@
+"""MQTT contract v1: every class of bad input gets its own clear reason; good readings survive."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from carewatch.domain import MeterKind, RejectReason
+from carewatch.registry import Registry
+from ingest.payload import Limits, parse_readings, parse_status, parse_topic
+
+NOW = datetime(2026, 1, 6, 12, 0, tzinfo=UTC)
+REGISTRY = Registry.from_document(
+    {
+        "version": 1,
+        "households": [
+            {
+                "household_id": "hh-1",
+                "gateway_id": "gw-1",
+                "meters": [{"meter_id": "gas-1", "kind": "gas"}, {"meter_id": "wat-1", "kind": "water"}],
+            }
+        ],
+    }
+)
+
+
+def reading(**overrides: object) -> dict[str, object]:
+    return {"meter_id": "gas-1", "at": "2026-01-06T19:45:00+08:00", "register_m3": 1234.567} | overrides
+
+
+def message(*readings: object, **envelope: object) -> bytes:
+    return orjson.dumps({"v": 1, "readings": list(readings)} | envelope)
+
+
+def parse(payload: bytes, gateway: str | None = "gw-1", limits: Limits = Limits()):  # type: ignore[no-untyped-def]
+    return parse_readings(gateway, payload, REGISTRY, NOW, limits)
+
+
+def only_rejection(payload: bytes, **kwargs: object):  # type: ignore[no-untyped-def]
+    parsed = parse(payload, **kwargs)  # type: ignore[arg-type]
+    assert not parsed.readings
+    assert len(parsed.rejections) == 1, parsed.rejections
+    return parsed.rejections[0]
+
+
+def test_a_valid_batch_becomes_normalised_readings():
+    parsed = parse(message(reading(battery_pct=87, signal_dbm=-93, status="ok"), reading(meter_id="wat-1", register_m3=5)))
+    assert parsed.rejections == ()
+    (_, gas), (_, water) = parsed.readings
+    assert gas.household_id == "hh-1" and gas.kind is MeterKind.GAS
+    assert gas.at == datetime(2026, 1, 6, 11, 45, tzinfo=UTC)
+    assert gas.register_m3 == 1234.567 and gas.battery_pct == 87 and gas.signal_dbm == -93 and gas.status == "ok"
+    assert water.kind is MeterKind.WATER and water.register_m3 == 5.0
+
+
+def test_extra_vendor_fields_are_ignored():
+    parsed = parse(message(reading(vendor={"x": 1}), sent_at="2026-01-06T20:00:00+08:00", vendor="acme"))
+    assert len(parsed.readings) == 1 and parsed.rejections == ()
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason", "names"),
+    [
+        (b"{not json", RejectReason.MALFORMED_JSON, "not valid UTF-8 JSON"),
+        (b"\xff\xfe", RejectReason.MALFORMED_JSON, "not valid UTF-8 JSON"),
+        (b"[1, 2]", RejectReason.SCHEMA_VIOLATION, "must be a JSON object"),
+        (orjson.dumps({"readings": [reading()]}), RejectReason.SCHEMA_VIOLATION, "missing field 'v'"),
+        (orjson.dumps({"v": 2, "readings": [reading()]}), RejectReason.UNSUPPORTED_VERSION, "version 2"),
+        (orjson.dumps({"v": 1}), RejectReason.SCHEMA_VIOLATION, "'readings' must be a non-empty array"),
+        (orjson.dumps({"v": 1, "readings": []}), RejectReason.SCHEMA_VIOLATION, "non-empty array"),
+        (orjson.dumps({"v": 1, "readings": {"a": 1}}), RejectReason.SCHEMA_VIOLATION, "non-empty array"),
+    ],
+)
+def test_whole_message_problems_reject_the_message_with_their_reason(payload, reason, names):
+    rejection = only_rejection(payload)
+    assert rejection.reason is reason
+    assert names in rejection.detail
+    assert rejection.index is None
+
+
+def test_oversized_payload_is_refused_before_parsing():
+    rejection = only_rejection(message(*[reading()] * 10), limits=Limits(max_payload_bytes=200))
+    assert rejection.reason is RejectReason.OVERSIZED_PAYLOAD
+    assert "limit is 200" in rejection.detail
+
+
+def test_too_many_readings_in_one_message_are_refused():
+    rejection = only_rejection(message(*[reading()] * 3), limits=Limits(max_readings=2))
+    assert rejection.reason is RejectReason.TOO_MANY_READINGS
+
+
+def test_a_message_on_a_wrong_topic_is_refused():
+    assert only_rejection(message(reading()), gateway=None).reason is RejectReason.BAD_TOPIC
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason", "names"),
+    [
+        ({"meter_id": None}, RejectReason.SCHEMA_VIOLATION, "'meter_id' must be a str"),
+        ({"meter_id": "gas/1"}, RejectReason.SCHEMA_VIOLATION, "not a valid id"),
+        ({"at": 1767700000}, RejectReason.SCHEMA_VIOLATION, "'at' must be a str"),
+        ({"at": "yesterday"}, RejectReason.SCHEMA_VIOLATION, "not an ISO 8601 time"),
+        ({"at": "2026-01-06T19:45:00"}, RejectReason.SCHEMA_VIOLATION, "no UTC offset"),
+        ({"register_m3": "12.5"}, RejectReason.SCHEMA_VIOLATION, "'register_m3' must be a number"),
+        ({"register_m3": True}, RejectReason.SCHEMA_VIOLATION, "'register_m3' must be a number"),
+        ({"register_m3": -0.001}, RejectReason.INVALID_VALUE, "register_m3"),
+        ({"register_m3": 1e12}, RejectReason.INVALID_VALUE, "register_m3"),
+        ({"battery_pct": 140}, RejectReason.INVALID_VALUE, "battery_pct"),
+        ({"signal_dbm": 12}, RejectReason.INVALID_VALUE, "signal_dbm"),
+        ({"status": "x" * 40}, RejectReason.SCHEMA_VIOLATION, "status"),
+        ({"at": "2026-01-06T12:30:00+00:00"}, RejectReason.TIMESTAMP_IN_FUTURE, "ahead of the receiver's clock"),
+        ({"at": "1970-01-01T00:00:00+00:00"}, RejectReason.TIMESTAMP_IMPLAUSIBLE, "before 2010"),
+        ({"meter_id": "gas-999"}, RejectReason.UNKNOWN_METER, "not in the household registry"),
+    ],
+)
+def test_a_bad_reading_is_refused_alone_and_the_good_one_is_kept(bad, reason, names):
+    parsed = parse(message(reading(meter_id="wat-1"), reading(**bad)))
+    assert [r.meter_id for _, r in parsed.readings] == ["wat-1"]
+    (rejection,) = parsed.rejections
+    assert rejection.reason is reason
+    assert names in rejection.detail
+    assert rejection.index == 1
+    assert rejection.detail.startswith("readings[1]: ")
+
+
+def test_missing_required_fields_are_named():
+    for field in ("meter_id", "at", "register_m3"):
+        item = reading()
+        del item[field]
+        (rejection,) = parse(message(item)).rejections
+        assert rejection.reason is RejectReason.SCHEMA_VIOLATION
+        assert f"missing field {field!r}" in rejection.detail
+
+
+def test_nan_and_infinity_are_invalid_values_not_malformed_json():
+    for literal in (b"NaN", b"Infinity", b"-Infinity"):
+        payload = b'{"v":1,"readings":[{"meter_id":"gas-1","at":"2026-01-06T19:45:00+08:00","register_m3":' + literal + b"}]}"
+        rejection = only_rejection(payload)
+        assert rejection.reason is RejectReason.INVALID_VALUE, literal
+
+
+def test_unknown_meters_are_listed_for_provisioning():
+    parsed = parse(message(reading(meter_id="gas-new"), reading(meter_id="wat-new")))
+    assert parsed.unknown_meters == ("gas-new", "wat-new")
+
+
+def test_a_meter_reported_by_another_gateway_is_refused():
+    (rejection,) = parse(message(reading()), gateway="gw-2").rejections
+    assert rejection.reason is RejectReason.METER_ON_WRONG_GATEWAY
+    assert "belongs to gateway 'gw-1'" in rejection.detail
+
+
+def test_a_reading_slightly_ahead_of_the_clock_is_tolerated():
+    parsed = parse(message(reading(at="2026-01-06T12:05:00+00:00")))
+    assert len(parsed.readings) == 1
+
+
+def test_topics_name_the_gateway_and_channel():
+    assert parse_topic("carewatch/v1/gateways/gw-1/readings", "carewatch/v1").gateway_id == "gw-1"  # type: ignore[union-attr]
+    assert parse_topic("carewatch/v1/gateways/gw-1/status", "carewatch/v1").channel == "status"  # type: ignore[union-attr]
+    for wrong in ("carewatch/v1/gateways/gw-1", "carewatch/v1/gateways/gw 1/readings", "other/gateways/gw-1/readings",
+                  "carewatch/v1/gateways/gw-1/readings/extra"):
+        assert parse_topic(wrong, "carewatch/v1") is None, wrong
+
+
+def test_status_payloads_are_checked():
+    assert parse_status(b'{"state":"offline"}') == "offline"
+    with pytest.raises(ValueError, match="online"):
+        parse_status(b'{"state":"sleepy"}')
+    with pytest.raises(ValueError, match="not JSON"):
+        parse_status(b"offline")
