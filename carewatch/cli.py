@@ -1,0 +1,120 @@
+"""The `carewatch` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+
+from carewatch.settings import Settings
+
+app = typer.Typer(help="carewatch: watches over elders who live alone through their gas and water meters.",
+                  no_args_is_help=True, add_completion=False)
+err = Console(stderr=True)
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # amqtt logs every connection at INFO and chats about deprecated config at WARNING.
+    logging.getLogger("amqtt").setLevel(logging.ERROR if not verbose else logging.INFO)
+    logging.getLogger("transitions").setLevel(logging.ERROR)
+
+
+@app.command()
+def demo(
+    headless: Annotated[bool, typer.Option(help="No web console; run as fast as possible and print one JSON summary.")] = False,
+    days: Annotated[float, typer.Option(min=1.0, help="Simulated days.")] = 3.0,
+    households: Annotated[int, typer.Option(min=4, help="Simulated households (incidents need at least 4).")] = 50,
+    seed: Annotated[int, typer.Option(help="Seed of the simulation.")] = 1,
+    speed: Annotated[float, typer.Option(min=1.0, help="Simulated seconds per real second (console mode).")] = 3600.0,
+    mqtt_url: Annotated[str | None, typer.Option(help="Use this broker instead of the embedded one.")] = None,
+    port: Annotated[int | None, typer.Option(help="Console port (default: CAREWATCH_HTTP_PORT or 8000).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run everything in one process: simulated gateways, an MQTT broker, the detectors, alerts and the console."""
+    import warnings
+
+    from carewatch.demo import DemoOptions, run_demo
+
+    _logging(verbose)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    settings = Settings()
+    if port is not None:
+        settings = settings.model_copy(update={"http_port": port})
+    options = DemoOptions(
+        households=households, days=days, seed=seed, headless=headless, speed=speed,
+        mqtt_url=mqtt_url or settings.mqtt_url,
+    )
+    try:
+        summary = asyncio.run(run_demo(settings, options, err))
+    except KeyboardInterrupt:
+        err.print("stopped")
+        return
+    except (ConnectionError, TimeoutError) as exc:
+        err.print(f"[red]demo failed:[/] {exc}")
+        raise typer.Exit(1) from exc
+    if headless:
+        sys.stdout.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+@app.command()
+def run(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Run ingest, detectors, alerts and the API against the broker, database and registry in settings.
+
+    This is what an integrator runs with real gateways (settings: CAREWATCH_MQTT_URL,
+    CAREWATCH_DATABASE_URL, CAREWATCH_REGISTRY_PATH, CAREWATCH_HTTP_HOST/PORT).
+    """
+    from carewatch.registry import RegistryError
+    from carewatch.service import run_service
+
+    _logging(verbose)
+    settings = Settings()
+    if not settings.mqtt_url:
+        err.print("[red]CAREWATCH_MQTT_URL is not set[/] (e.g. mqtt://localhost:1883)")
+        raise typer.Exit(2)
+    try:
+        asyncio.run(run_service(settings, err))
+    except RegistryError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    except ConnectionError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    except KeyboardInterrupt:
+        err.print("stopped")
+
+
+@app.command()
+def simulate(
+    mqtt_url: Annotated[str, typer.Option(help="Broker to publish to, mqtt://host:port.")],
+    households: Annotated[int, typer.Option(min=4)] = 50,
+    days: Annotated[float, typer.Option(min=1.0)] = 3.0,
+    seed: int = 1,
+    speed: Annotated[float | None, typer.Option(help="Simulated seconds per real second; unset = as fast as possible.")] = None,
+    registry_out: Annotated[str | None, typer.Option(help="Write the simulated households' registry JSON here.")] = None,
+) -> None:
+    """Publish simulated gateways' readings to a broker (for trying `carewatch run`)."""
+    from carewatch.demo import DEMO_START
+    from gateway_sim import SimConfig, Simulation
+    from ingest.subscriber import BrokerAddress
+
+    _logging(False)
+    simulation = Simulation(SimConfig(households=households, days=days, seed=seed, start=DEMO_START))
+    if registry_out:
+        with open(registry_out, "wb") as out:
+            out.write(orjson.dumps(simulation.registry_document(), option=orjson.OPT_INDENT_2))
+        err.print(f"registry written to {registry_out}")
+    address = BrokerAddress.from_url(mqtt_url)
+    stats = asyncio.run(
+        simulation.publish(address.host, address.port, speed=speed, username=address.username, password=address.password)
+    )
+    err.print(f"published {stats.messages} messages, {stats.readings} readings")

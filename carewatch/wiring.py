@@ -1,0 +1,264 @@
+"""The embedded runner: MQTT messages → validation → detectors → alerts, one transaction per batch.
+
+Per batch: readings are validated and judged, then dead letters, counters, alert
+transitions and the changed detector states are committed in ONE transaction,
+and only then are the MQTT messages acknowledged.  A crash anywhere before the
+commit makes the broker redeliver; the detectors treat redelivered readings as
+duplicates, and alert ids make a repeated transition a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import pickle
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from alerts.store import AlertStore
+from carewatch.db import make_engine, make_sessions
+from carewatch.domain import Detection, RejectReason, Tick
+from carewatch.registry import Registry
+from carewatch.schema import create_schema
+from carewatch.settings import Settings
+from detectors.household import HouseholdMonitor
+from ingest.models import MonitorSnapshot
+from ingest.payload import Limits, parse_readings, parse_status, parse_topic
+from ingest.records import BatchRecord, DeadLetterEntry, ensure_counters, write_batch
+from ingest.subscriber import BrokerAddress, InboundMessage, MqttSubscriber
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        registry: Registry,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        clock: Callable[[], datetime] = wall_clock,
+    ):
+        self.registry = registry
+        self.sessions = sessions
+        self.settings = settings
+        self.clock = clock
+        self.alert_store = AlertStore(sessions)
+        self.limits = Limits(settings.max_payload_bytes, settings.max_readings_per_message, settings.future_tolerance)
+        self.monitors: dict[str, HouseholdMonitor] = {}
+        self.newest_event: datetime | None = None
+        self.last_tick: datetime | None = None
+        self.readings_seen = 0
+        self.messages_seen = 0
+        self.busy = False
+        """True while a batch taken from the inbox is not yet committed and acknowledged."""
+
+    async def start(self) -> None:
+        async with self.sessions.begin() as session:
+            await ensure_counters(session)
+            snapshots = (await session.execute(select(MonitorSnapshot))).scalars().all()
+        for snapshot in snapshots:
+            household = self.registry.households.get(snapshot.household_id)
+            if household is None:
+                continue  # household left the registry: its state is kept in the table, not used
+            monitor: HouseholdMonitor = pickle.loads(snapshot.state)
+            monitor.profile = household.profile  # the registry may have changed thresholds
+            self.monitors[snapshot.household_id] = monitor
+        log.info("resumed detector state of %d households", len(self.monitors))
+
+    def status(self) -> dict[str, object]:
+        return {
+            "messages": self.messages_seen,
+            "readings": self.readings_seen,
+            "households": len(self.registry),
+            "event_time": self.newest_event.isoformat() if self.newest_event else None,
+        }
+
+    async def consume(self, subscriber: MqttSubscriber) -> None:
+        """Run until cancelled: batches from the subscriber's inbox, ticks by the configured clock."""
+        while True:
+            batch = await self._next_batch(subscriber)
+            if batch:
+                self.busy = True
+                await self.handle(batch)
+                for message in batch:
+                    subscriber.ack(message)
+                self.busy = False
+            if self.settings.clock == "wall":
+                await self.tick(self.clock() - self.settings.watermark_lateness)
+
+    async def _next_batch(self, subscriber: MqttSubscriber) -> list[InboundMessage]:
+        wait = self.settings.tick_every.total_seconds() if self.settings.clock == "wall" else None
+        try:
+            first = await asyncio.wait_for(subscriber.inbox.get(), wait)
+        except TimeoutError:
+            return []
+        batch = [first]
+        while len(batch) < MAX_BATCH and not subscriber.inbox.empty():
+            batch.append(subscriber.inbox.get_nowait())
+        return batch
+
+    async def handle(self, messages: Sequence[InboundMessage]) -> None:
+        record = BatchRecord()
+        detections: list[Detection] = []
+        touched: set[str] = set()
+        for message in messages:
+            self.messages_seen += 1
+            record.counters["messages"] += 1
+            self._judge(message, record, detections, touched)
+        if self.settings.clock == "event" and self.newest_event is not None:
+            detections.extend(self._tick_due(self.newest_event - self.settings.watermark_lateness, touched))
+        await self._commit(record, detections, touched)
+
+    async def tick(self, at: datetime) -> None:
+        touched: set[str] = set()
+        detections = self._tick_due(at, touched)
+        if detections:
+            await self._commit(BatchRecord(), detections, touched)
+
+    def _tick_due(self, watermark: datetime, touched: set[str]) -> list[Detection]:
+        step = self.settings.tick_every
+        due = EPOCH + ((watermark - EPOCH) // step) * step
+        if self.last_tick is not None and due <= self.last_tick:
+            return []
+        self.last_tick = due
+        detections: list[Detection] = []
+        for household_id in self.registry.households:
+            emitted = self._monitor(household_id).tick(Tick(due))
+            if emitted:
+                touched.add(household_id)
+                detections.extend(emitted)
+        return detections
+
+    def _judge(
+        self, message: InboundMessage, record: BatchRecord, detections: list[Detection], touched: set[str]
+    ) -> None:
+        topic = parse_topic(message.topic, self.settings.mqtt_topic_prefix)
+
+        def dead_letter(reason: RejectReason, detail: str, meter_id: str | None = None, index: int | None = None):  # type: ignore[no-untyped-def]
+            record.reject(
+                DeadLetterEntry(
+                    message.received_at, message.topic, topic.gateway_id if topic else None,
+                    reason, detail, message.payload, meter_id, index,
+                )
+            )
+
+        if topic is not None and topic.channel == "status":
+            try:
+                record.gateway_states[topic.gateway_id] = (parse_status(message.payload), message.received_at)
+            except ValueError as exc:
+                dead_letter(RejectReason.SCHEMA_VIOLATION, str(exc))
+            return
+
+        parsed = parse_readings(topic.gateway_id if topic else None, message.payload, self.registry, self.clock(), self.limits)
+        for rejection in parsed.rejections:
+            dead_letter(rejection.reason, rejection.detail, rejection.meter_id, rejection.index)
+        for meter_id in parsed.unknown_meters:
+            record.unknown_meters.append((meter_id, parsed.gateway_id, message.received_at))
+        self.readings_seen += len(parsed.readings) + sum(r.index is not None for r in parsed.rejections)
+
+        for index, reading in parsed.readings:
+            try:
+                observation = self._monitor(reading.household_id).observe(reading)
+            except Exception as exc:  # a bug of ours must not lose the reading nor stop the stream
+                log.exception("detector failed on reading %d of %s", index, message.topic)
+                dead_letter(RejectReason.PROCESSING_ERROR, f"detector error: {exc!r}", reading.meter_id, index)
+                continue
+            touched.add(reading.household_id)
+            detections.extend(observation.detections)
+            if observation.rejection is not None:
+                dead_letter(observation.rejection, observation.detail, reading.meter_id, index)
+            elif observation.duplicate:
+                record.counters["readings_duplicate"] += 1
+            else:
+                record.counters["readings_accepted"] += 1
+                if self.newest_event is None or reading.at > self.newest_event:
+                    self.newest_event = reading.at
+
+    def _monitor(self, household_id: str) -> HouseholdMonitor:
+        monitor = self.monitors.get(household_id)
+        if monitor is None:
+            monitor = self.monitors[household_id] = HouseholdMonitor(self.registry.households[household_id].profile)
+        return monitor
+
+    async def _commit(self, record: BatchRecord, detections: list[Detection], touched: Iterable[str]) -> None:
+        """Commit the batch's outcome in one transaction; retry until the database takes it.
+
+        Retrying (instead of dropping the batch) is what keeps "nothing accepted is lost":
+        the messages stay unacknowledged, and the broker holds the rest meanwhile.
+        """
+        snapshots = [(household_id, pickle.dumps(self.monitors[household_id])) for household_id in touched]
+        delay = 0.5
+        while True:
+            try:
+                async with self.sessions.begin() as session:
+                    await write_batch(session, record)
+                    await self.alert_store.apply(detections, session=session)
+                    now = self.clock()
+                    for household_id, state in snapshots:
+                        await session.merge(MonitorSnapshot(household_id=household_id, state=state, updated_at=now))
+                return
+            except Exception:
+                log.exception("could not commit a batch; retrying in %.1f s", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+
+
+@dataclass
+class RunningSystem:
+    """A started pipeline with its database sessions and MQTT subscriber."""
+
+    pipeline: Pipeline
+    sessions: async_sessionmaker[AsyncSession]
+    subscriber: MqttSubscriber
+    consumer: asyncio.Task[None]
+
+    async def drain(self, expected_readings: int, timeout: float = 120.0) -> None:
+        """Wait until the pipeline has judged ``expected_readings`` readings and committed them."""
+        deadline = time.monotonic() + timeout
+        while self.pipeline.readings_seen < expected_readings or self.pipeline.busy:
+            if self.consumer.done():
+                self.consumer.result()  # re-raise what stopped the pipeline
+                raise RuntimeError("the pipeline stopped")
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"the pipeline judged {self.pipeline.readings_seen} of {expected_readings} readings in {timeout:.0f} s"
+                )
+            await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def running_system(
+    settings: Settings, registry: Registry, broker: BrokerAddress, client_id: str | None = None
+) -> AsyncIterator[RunningSystem]:
+    engine = make_engine(settings.database_url)
+    await create_schema(engine)
+    sessions = make_sessions(engine)
+    pipeline = Pipeline(registry=registry, sessions=sessions, settings=settings)
+    await pipeline.start()
+    subscriber = MqttSubscriber(broker, client_id or settings.mqtt_client_id, settings.mqtt_topic_prefix)
+    await subscriber.start()
+    consumer = asyncio.create_task(pipeline.consume(subscriber), name="carewatch-pipeline")
+    try:
+        yield RunningSystem(pipeline, sessions, subscriber, consumer)
+    finally:
+        consumer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumer
+        await subscriber.stop()
+        await engine.dispose()
