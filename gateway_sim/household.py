@@ -1,0 +1,165 @@
+"""One simulated household: an elder living alone, a gateway, and a gas and/or water meter."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from gateway_sim.incidents import Incident, IncidentKind
+from gateway_sim.meters import GAS_LIMIT, WATER_LIMIT, flow_per_minute, keep_within_limits, registers_litres
+from gateway_sim.routines import Habits, plan_life
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN_NAMES = ("秀英", "桂英", "玉兰", "淑珍", "凤英", "建国", "国华", "志明", "德福", "秀兰", "桂兰", "春生", "文华", "金花")
+STREETS = ("幸福路", "人民路", "解放路", "建设路", "和平街", "长寿路", "光明路", "中山路")
+SITES = ("donghu", "xiyuan", "nanshan", "beiguan")
+"""Neighbourhood communities (社区) whose duty staff watch these households."""
+
+
+@dataclass(frozen=True, slots=True)
+class SimMeter:
+    meter_id: str
+    kind: str
+    """"gas" or "water"."""
+    initial_m3: float
+    """The dial at the start of the run (years of earlier use)."""
+    battery_pct: int
+    signal_dbm: int
+    """Typical radio signal; each reading varies around it."""
+
+
+@dataclass(frozen=True, slots=True)
+class SimHousehold:
+    index: int
+    household_id: str
+    gateway_id: str
+    name: str
+    site: str
+    address: str
+    habits: Habits
+    meters: tuple[SimMeter, ...]
+    upload_offset_s: int
+    """Seconds after each upload tick this gateway sends: real gateways do not all send at :00."""
+    tap_left_open_m3_per_h: float
+    """How fast water runs if this elder leaves a tap open (a water_left_on incident)."""
+
+    @classmethod
+    def create(cls, index: int, width: int, kinds: Sequence[str], seed: int, upload_every_s: int) -> SimHousehold:
+        rng = random.Random(f"gateway_sim.household:{seed}:{index}")
+        number = f"{index:0{width}d}"
+        meters = tuple(
+            SimMeter(
+                meter_id=f"{'gas' if kind == 'gas' else 'wat'}-{number}",
+                kind=kind,
+                initial_m3=rng.uniform(300, 6000) if kind == "gas" else rng.uniform(150, 3000),
+                battery_pct=rng.randint(8, 19) if rng.random() < 0.04 else rng.randint(35, 100),
+                signal_dbm=rng.randint(-112, -70),
+            )
+            for kind in kinds
+        )
+        return cls(
+            index=index,
+            household_id=f"hh-{number}",
+            gateway_id=f"gw-{number}",
+            name=rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES),
+            site=SITES[(index - 1) % len(SITES)],
+            address=_address(rng),
+            habits=Habits.draw(rng),
+            meters=meters,
+            upload_offset_s=rng.randint(1, min(59, upload_every_s - 1)),
+            tap_left_open_m3_per_h=rng.uniform(0.12, 0.3),
+        )
+
+    def registry_entry(self, timezone: str, interval_s: int) -> dict[str, object]:
+        return {
+            "household_id": self.household_id,
+            "name": self.name,
+            "site": self.site,
+            "address": self.address,
+            "timezone": timezone,
+            "gateway_id": self.gateway_id,
+            "meters": [{"meter_id": m.meter_id, "kind": m.kind, "interval_s": interval_s} for m in self.meters],
+            "rules": {},
+        }
+
+
+def _address(rng: random.Random) -> str:
+    street, number, building, entrance = rng.choice(STREETS), rng.randint(1, 300), rng.randint(1, 20), rng.randint(1, 4)
+    return f"{street}{number}号{building}栋{entrance}单元{rng.randint(1, 7)}0{rng.randint(1, 4)}室"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MeterSeries:
+    """What one meter reports at each reading tick of the run (index 0 is the run's start)."""
+
+    meter: SimMeter
+    registers_l: np.ndarray
+    signal_dbm: np.ndarray
+
+    @property
+    def status(self) -> str:
+        return "low_battery" if self.meter.battery_pct < 20 else "ok"
+
+
+def simulate_meters(
+    household: SimHousehold,
+    incidents: Sequence[Incident],
+    *,
+    seed: int,
+    run_start: datetime,
+    run_minutes: int,
+    interval_s: int,
+    zone: ZoneInfo,
+) -> tuple[MeterSeries, ...]:
+    """Live the household's run: normal life, kept within the flow limits, then its incidents on top."""
+    # Normal life has its own random stream, so adding or moving an incident never changes it.
+    life_rng = random.Random(f"gateway_sim.life:{seed}:{household.index}")
+    events = plan_life(household.habits, life_rng, run_start, run_minutes, zone)
+    initial = {m.kind: m.initial_m3 for m in household.meters}
+    limits = {kind: limit for kind, limit in (("gas", GAS_LIMIT), ("water", WATER_LIMIT)) if kind in initial}
+    events = keep_within_limits(events, run_minutes, interval_s, initial, limits)
+    flows = {kind: flow_per_minute(events, run_minutes, kind) for kind in initial}
+    _apply_incidents(flows, household, incidents, run_start, run_minutes)
+
+    noise = np.random.default_rng([seed, household.index, 7])
+    ticks = run_minutes // (interval_s // 60) + 1
+    return tuple(
+        MeterSeries(
+            meter=meter,
+            registers_l=registers_litres(meter.initial_m3, flows[meter.kind], interval_s // 60),
+            signal_dbm=np.clip(meter.signal_dbm + np.rint(noise.normal(0, 2, ticks)), -150, 0).astype(np.int64),
+        )
+        for meter in household.meters
+    )
+
+
+def _apply_incidents(
+    flows: dict[str, np.ndarray],
+    household: SimHousehold,
+    incidents: Sequence[Incident],
+    run_start: datetime,
+    run_minutes: int,
+) -> None:
+    # Inactivity first: a burner left on by an elder who then collapses keeps burning.
+    for incident in sorted(incidents, key=lambda i: i.kind is not IncidentKind.INACTIVE):
+        first = _minute(incident.start, run_start, run_minutes, math.floor)
+        stop = run_minutes if incident.end is None else _minute(incident.end, run_start, run_minutes, math.ceil)
+        if incident.kind is IncidentKind.INACTIVE:
+            for flow in flows.values():
+                flow[first:stop] = 0.0
+        elif incident.kind is IncidentKind.GAS_LEFT_ON and "gas" in flows:
+            flows["gas"][first:stop] += household.habits.stove_m3_per_h / 60.0
+        elif incident.kind is IncidentKind.WATER_LEFT_ON and "water" in flows:
+            flows["water"][first:stop] += household.tap_left_open_m3_per_h / 60.0
+        # GATEWAY_SILENT changes what is sent, not what is used: see simulation.py.
+
+
+def _minute(at: datetime, run_start: datetime, run_minutes: int, rounding: Callable[[float], int]) -> int:
+    minutes = rounding((at.astimezone(UTC) - run_start.astimezone(UTC)).total_seconds() / 60.0)
+    return max(0, min(run_minutes, minutes))

@@ -1,0 +1,129 @@
+"""Scripted incidents: the ground truth a detector run is judged against."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+
+class IncidentKind(StrEnum):
+    INACTIVE = "inactive"
+    """The elder stops all activity (unwell): registers stay constant, the gateway keeps reporting."""
+    GAS_LEFT_ON = "gas_left_on"
+    """A stove burner left burning for hours."""
+    WATER_LEFT_ON = "water_left_on"
+    """A tap left open, or a leak, for hours."""
+    GATEWAY_SILENT = "gateway_silent"
+    """The gateway stops publishing (a device fault, not an elder problem); the elder lives on normally."""
+
+
+NEEDS_METER: dict[IncidentKind, str | None] = {
+    IncidentKind.INACTIVE: None,
+    IncidentKind.GAS_LEFT_ON: "gas",
+    IncidentKind.WATER_LEFT_ON: "water",
+    IncidentKind.GATEWAY_SILENT: None,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    household_id: str
+    kind: IncidentKind
+    start: datetime
+    end: datetime | None = None
+    """None: until the end of the run."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", IncidentKind(self.kind))
+        if self.start.tzinfo is None or (self.end is not None and self.end.tzinfo is None):
+            raise ValueError(f"incident {self.household_id}/{self.kind}: times must be timezone-aware")
+        if self.end is not None and self.end <= self.start:
+            raise ValueError(f"incident {self.household_id}/{self.kind}: end {self.end} is not after its start")
+
+    def active_at(self, at: datetime) -> bool:
+        return self.start <= at and (self.end is None or at < self.end)
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "household_id": self.household_id,
+            "kind": str(self.kind),
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat() if self.end is not None else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Placement:
+    """Where in the run an incident of one kind can start and still be detected before the run ends."""
+
+    lead: timedelta
+    """History needed before onset (detectors learn a day of normal life first)."""
+    tail: timedelta
+    """Time needed after onset for the incident to show (its own length included)."""
+    daytime_only: bool
+    """Stoves and taps are left on while someone is up, not at 3 a.m."""
+    duration: tuple[float, float] | None
+    """Range of the incident's length in hours; None: it lasts until the end of the run."""
+
+
+PLACEMENT: dict[IncidentKind, _Placement] = {
+    # 24 h without use raises the alert, plus a quarter day of slack for the detector's clock.
+    IncidentKind.INACTIVE: _Placement(timedelta(days=1), timedelta(days=1.25), False, None),
+    IncidentKind.GAS_LEFT_ON: _Placement(timedelta(days=1), timedelta(hours=6.5), True, (4.0, 6.0)),
+    IncidentKind.WATER_LEFT_ON: _Placement(timedelta(days=1), timedelta(hours=6.5), True, (3.0, 6.0)),
+    # A meter is judged silent after about an hour without readings.
+    IncidentKind.GATEWAY_SILENT: _Placement(timedelta(days=1), timedelta(hours=3), False, None),
+}
+
+
+def generate_incidents(
+    households: Sequence[tuple[str, frozenset[str]]],
+    run_start: datetime,
+    run_end: datetime,
+    seed: int,
+    share: float,
+) -> list[Incident]:
+    """A deterministic mix: about ``share`` of households, each kind at least once where it fits.
+
+    ``households`` are (household id, kinds of meters it has).  A kind is left out
+    when the run is too short for it to be detectable (e.g. inactivity in a 2-day run).
+    """
+    rng = random.Random(f"gateway_sim.incidents:{seed}")
+    kinds = [k for k in IncidentKind if run_start + PLACEMENT[k].lead <= run_end - PLACEMENT[k].tail]
+    if not kinds or not households:
+        return []
+    wanted = min(len(households), max(len(kinds), round(share * len(households))))
+    order = list(range(len(households)))
+    rng.shuffle(order)
+    incidents: list[Incident] = []
+    taken: set[int] = set()
+    for n in range(wanted):
+        kind = kinds[n % len(kinds)]
+        need = NEEDS_METER[kind]
+        index = next((i for i in order if i not in taken and (need is None or need in households[i][1])), None)
+        if index is None:
+            continue  # e.g. no household left with the meter this kind needs
+        taken.add(index)
+        incidents.append(_place(households[index][0], kind, run_start, run_end, rng))
+    return sorted(incidents, key=lambda i: (i.start, i.household_id))
+
+
+def _place(
+    household_id: str, kind: IncidentKind, run_start: datetime, run_end: datetime, rng: random.Random
+) -> Incident:
+    placement = PLACEMENT[kind]
+    zone = run_start.tzinfo
+    earliest = run_start.astimezone(UTC) + placement.lead  # UTC arithmetic: right across DST too
+    span_s = (run_end.astimezone(UTC) - placement.tail - earliest).total_seconds()
+    start = earliest
+    for _ in range(100):
+        start = earliest + timedelta(minutes=int(rng.uniform(0, span_s) // 60))
+        if not placement.daytime_only or 7 <= start.astimezone(zone).hour < 19:
+            break
+    end = None
+    if placement.duration is not None:
+        end = (start + timedelta(minutes=round(rng.uniform(*placement.duration) * 60))).astimezone(zone)
+    return Incident(household_id, kind, start.astimezone(zone), end)

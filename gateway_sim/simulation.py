@@ -1,0 +1,277 @@
+"""The simulation: households, their ground-truth incidents, and every MQTT message in publish order."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Literal
+
+from gateway_sim.config import SimConfig
+from gateway_sim.household import MeterSeries, SimHousehold, simulate_meters
+from gateway_sim.incidents import NEEDS_METER, Incident, IncidentKind, generate_incidents
+from gateway_sim.payloads import (
+    OFFLINE,
+    ONLINE,
+    MeterReading,
+    iso,
+    readings_payloads,
+    readings_topic,
+    status_topic,
+)
+
+if TYPE_CHECKING:
+    from gateway_sim.publisher import PublishStats
+
+
+@dataclass(frozen=True, slots=True)
+class SimMessage:
+    """One MQTT message a simulated gateway sends (or, for "offline", that the broker sends for it)."""
+
+    sim_time: datetime
+    gateway_id: str
+    topic: str
+    payload: bytes
+    retain: bool
+    kind: Literal["readings", "status"]
+    step: int
+    """Index of the upload tick this message belongs to: the unit of the global lockstep clock."""
+    reading_count: int = 0
+    state: Literal["online", "offline"] | None = None
+    """Set on status messages only."""
+    qos: int = 1
+
+
+_STATUS_FIRST, _UPLOAD = 0, 1
+
+
+class Simulation:
+    def __init__(self, config: SimConfig):
+        self.config = config
+        self.households: tuple[SimHousehold, ...] = self._create_households()
+        self.incidents: list[Incident] = self._incidents()
+        self._series: dict[str, tuple[MeterSeries, ...]] | None = None
+
+    # --- what carewatch needs to know -------------------------------------------------
+
+    def registry_document(self) -> dict[str, object]:
+        """Registry JSON v1 for these households (carewatch.registry loads it)."""
+        return {
+            "version": 1,
+            "households": [h.registry_entry(self.config.timezone, self.config.interval_s) for h in self.households],
+        }
+
+    def truth_document(self) -> dict[str, object]:
+        """The incidents as JSON, with what produced them, for scoring a detector run."""
+        c = self.config
+        return {
+            "version": 1,
+            "seed": c.seed,
+            "households": c.households,
+            "start": iso(c.local_start),
+            "end": iso(c.end),
+            "incidents": [i.to_json() for i in self.incidents],
+        }
+
+    # --- the messages -----------------------------------------------------------------
+
+    def messages(self) -> Iterator[SimMessage]:
+        """Every message of the run in publish order (by simulated time), without touching the network.
+
+        Deterministic: one config gives the same messages, byte for byte.
+        """
+        series = self.meter_series()
+        ticks = _TickClock(self.config)
+        timelines = [
+            self._gateway_messages(h, series[h.household_id], self._silences(h.household_id), ticks)
+            for h in self.households
+        ]
+        for _, message in heapq.merge(*timelines, key=lambda item: item[0]):
+            yield message
+
+    def meter_series(self) -> dict[str, tuple[MeterSeries, ...]]:
+        """Each household's meters as simulated (registers at every tick, also those never sent)."""
+        if self._series is None:
+            incidents_of: dict[str, list[Incident]] = {}
+            for incident in self.incidents:
+                incidents_of.setdefault(incident.household_id, []).append(incident)
+            c = self.config
+            self._series = {
+                h.household_id: simulate_meters(
+                    h,
+                    incidents_of.get(h.household_id, []),
+                    seed=c.seed,
+                    run_start=c.local_start,
+                    run_minutes=c.minutes,
+                    interval_s=c.interval_s,
+                    zone=c.zone,
+                )
+                for h in self.households
+            }
+        return self._series
+
+    async def publish(
+        self,
+        host: str,
+        port: int,
+        *,
+        speed: float | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        on_progress: Callable[[datetime, int], None] | None = None,
+    ) -> PublishStats:
+        """Publish :meth:`messages` to a broker, one MQTT connection per gateway (see publisher.py)."""
+        from gateway_sim.publisher import publish_simulation
+
+        return await publish_simulation(
+            self, host, port, speed=speed, username=username, password=password, on_progress=on_progress
+        )
+
+    # --- building blocks --------------------------------------------------------------
+
+    def _create_households(self) -> tuple[SimHousehold, ...]:
+        c = self.config
+        width = max(4, len(str(c.households)))
+        both = c.households - c.gas_only_households - c.water_only_households
+        return tuple(
+            SimHousehold.create(
+                index,
+                width,
+                _meter_kinds(index, both, c.water_only_households),
+                c.seed,
+                c.upload_every_s,
+            )
+            for index in range(1, c.households + 1)
+        )
+
+    def _incidents(self) -> list[Incident]:
+        c = self.config
+        if c.incidents is None:
+            return generate_incidents(
+                [(h.household_id, frozenset(m.kind for m in h.meters)) for h in self.households],
+                c.local_start,
+                c.end,
+                c.seed,
+                c.incident_share,
+            )
+        by_id = {h.household_id: h for h in self.households}
+        for incident in c.incidents:
+            household = by_id.get(incident.household_id)
+            if household is None:
+                raise ValueError(f"incident for unknown household {incident.household_id!r} (ids run hh-0001…)")
+            if not c.local_start <= incident.start < c.end:
+                raise ValueError(
+                    f"incident {incident.household_id}/{incident.kind} starts at {incident.start.isoformat()}, "
+                    f"outside the run ({c.local_start.isoformat()} to {c.end.isoformat()})"
+                )
+            need = NEEDS_METER[incident.kind]
+            if need is not None and all(m.kind != need for m in household.meters):
+                raise ValueError(f"incident {incident.kind} needs a {need} meter; {incident.household_id} has none")
+        return sorted(c.incidents, key=lambda i: (i.start, i.household_id))
+
+    def _silences(self, household_id: str) -> list[tuple[datetime, datetime | None]]:
+        return sorted(
+            (i.start, i.end)
+            for i in self.incidents
+            if i.household_id == household_id and i.kind is IncidentKind.GATEWAY_SILENT
+        )
+
+    def _gateway_messages(
+        self,
+        household: SimHousehold,
+        series: Sequence[MeterSeries],
+        silences: Sequence[tuple[datetime, datetime | None]],
+        at_tick: _TickClock,
+    ) -> Iterator[tuple[tuple[datetime, int, int], SimMessage]]:
+        """One gateway's messages in time order, keyed for the global merge.
+
+        The gateway reads its meters at every tick and uploads what it holds at every
+        upload tick (a few seconds late, like a real device).  While silent it neither
+        reads nor sends; readings it held when it fell silent go out once it is back.
+        """
+        c = self.config
+        zone = c.zone
+        gateway = household.gateway_id
+        readings_at = readings_topic(c.topic_prefix, gateway)
+        status_at = status_topic(c.topic_prefix, gateway)
+        last_tick = c.reading_count_after_start
+        per_upload = c.upload_every_s // c.interval_s
+        run_start, run_end = c.start.astimezone(UTC), c.end.astimezone(UTC)
+        outages = [(s.astimezone(UTC), e.astimezone(UTC) if e is not None else None) for s, e in silences]
+
+        def silent(at_utc: datetime) -> bool:
+            return any(start <= at_utc and (end is None or at_utc < end) for start, end in outages)
+
+        # (when, status before upload at the same instant, what): what is a state word or an upload tick.
+        actions: list[tuple[datetime, int, str | int]] = [(run_start, _STATUS_FIRST, "online")]
+        for start, end in outages:
+            if start <= run_end:
+                actions.append((start, _STATUS_FIRST, "offline"))
+            if end is not None and end <= run_end:
+                actions.append((end, _STATUS_FIRST, "online"))
+        uploads = list(range(0, last_tick + 1, per_upload))
+        if uploads[-1] != last_tick:
+            uploads.append(last_tick)  # the run ends between upload ticks: send what is held
+        offset = timedelta(seconds=household.upload_offset_s)
+        actions.extend((at_tick.utc(tick) + offset, _UPLOAD, tick) for tick in uploads)
+        actions.sort(key=lambda a: (a[0], a[1]))
+
+        held: list[MeterReading] = []
+        next_tick = 0
+        seq = 0
+        for when, _, what in actions:
+            step = int((when - run_start).total_seconds() // c.upload_every_s)
+            sent_at = when.astimezone(zone)
+            if isinstance(what, str):
+                state: Literal["online", "offline"] = "online" if what == "online" else "offline"
+                payload = ONLINE if state == "online" else OFFLINE
+                message = SimMessage(sent_at, gateway, status_at, payload, True, "status", step, state=state)
+                yield (when, household.index, seq), message
+                seq += 1
+                continue
+            for tick in range(next_tick, what + 1):
+                if not silent(at_tick.utc(tick)):
+                    held.extend(
+                        MeterReading(
+                            s.meter.meter_id,
+                            at_tick.iso(tick),
+                            int(s.registers_l[tick]),
+                            s.meter.battery_pct,
+                            int(s.signal_dbm[tick]),
+                            s.status,
+                        )
+                        for s in series
+                    )
+            next_tick = what + 1
+            if silent(when) or not held:
+                continue
+            for payload, count in readings_payloads(sent_at, held):
+                message = SimMessage(
+                    sent_at, gateway, readings_at, payload, False, "readings", step, reading_count=count
+                )
+                yield (when, household.index, seq), message
+                seq += 1
+            held = []
+
+
+def _meter_kinds(index: int, both: int, water_only: int) -> tuple[str, ...]:
+    """Households 1..both have both meters, then come the water-only ones, then the gas-only ones."""
+    if index <= both:
+        return ("gas", "water")
+    return ("water",) if index <= both + water_only else ("gas",)
+
+
+class _TickClock:
+    """Reading ticks in UTC and as local ISO strings, computed once and shared by every gateway."""
+
+    def __init__(self, config: SimConfig):
+        local = [config.at_tick(k) for k in range(config.reading_count_after_start + 1)]
+        self._utc = [t.astimezone(UTC) for t in local]
+        self._isos = [iso(t) for t in local]
+
+    def utc(self, tick: int) -> datetime:
+        return self._utc[tick]
+
+    def iso(self, tick: int) -> str:
+        return self._isos[tick]
