@@ -35,9 +35,9 @@ class IngestStats:
 
 
 async def read_stats(session: AsyncSession) -> IngestStats:
-    counters = dict((await session.execute(select(IngestCounter.name, IngestCounter.value))).tuples().all())
+    counters = dict((await session.execute(select(IngestCounter.name, IngestCounter.value))).all())
     by_reason = dict(
-        (await session.execute(select(DeadLetter.reason, func.count()).group_by(DeadLetter.reason))).tuples().all()
+        (await session.execute(select(DeadLetter.reason, func.count()).group_by(DeadLetter.reason))).all()
     )
     unknown = (await session.execute(select(UnknownMeter).order_by(UnknownMeter.last_seen.desc()))).scalars().all()
     offline = (

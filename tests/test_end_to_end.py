@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -38,6 +39,19 @@ async def broker(request, tmp_path) -> AsyncIterator[BrokerAddress]:  # type: ig
 
 def settings_for(tmp_path) -> Settings:  # type: ignore[no-untyped-def]
     return Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}", clock="event")  # type: ignore[call-arg]
+
+
+def publish(broker: BrokerAddress, client_id: str, messages: list[tuple[str, bytes]]) -> None:
+    """Publish QoS 1 messages as a gateway would, waiting for each PUBACK."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        for topic, payload in messages:
+            client.publish(topic, payload, qos=1).wait_for_publish(10)
+    finally:
+        client.loop_stop()
+        client.disconnect()
 
 
 def api_client(system, registry) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
@@ -91,15 +105,8 @@ async def test_bad_payloads_go_to_the_dead_letter_record_and_the_stream_goes_on(
         b"x" * 70_000,
     ]
     async with running_system(settings_for(tmp_path), registry, broker, "e2e-dead-letter") as system:
-        publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="gw-1")
-        publisher.connect(broker.host, broker.port)
-        publisher.loop_start()
-        try:
-            for payload in [good[0], good[1], *bad, good[2], good[2]]:
-                publisher.publish(topic, payload, qos=1).wait_for_publish(10)
-        finally:
-            publisher.loop_stop()
-            publisher.disconnect()
+        # From a thread: the embedded broker shares this event loop, which must not block.
+        await asyncio.to_thread(publish, broker, "gw-1", [(topic, p) for p in [good[0], good[1], *bad, good[2], good[2]]])
         await system.drain(expected_readings=2 + 3 + 2)  # 3 readable bad readings; whole-message rejects hold none
         async with system.sessions() as session:
             stats = await read_stats(session)
@@ -122,21 +129,12 @@ async def test_readings_published_while_ingest_is_down_arrive_after_restart(tmp_
     first, second = messages[: len(messages) // 2], messages[len(messages) // 2 :]
     readings_in = sum(len(orjson.loads(m.payload)["readings"]) for m in messages)
 
-    def publish(host: str, port: int, batch) -> None:  # type: ignore[no-untyped-def]
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="replayer")
-        client.connect(host, port)
-        client.loop_start()
-        for message in batch:
-            client.publish(message.topic, message.payload, qos=1).wait_for_publish(10)
-        client.loop_stop()
-        client.disconnect()
-
     with mosquitto(tmp_path) as (host, port):
         address = BrokerAddress(host, port)
         async with running_system(settings, registry, address, "ingest-restart") as system:
-            publish(host, port, first)
+            await asyncio.to_thread(publish, address, "replayer", [(m.topic, m.payload) for m in first])
             await system.drain(sum(len(orjson.loads(m.payload)["readings"]) for m in first))
-        publish(host, port, second)  # nobody is listening now: the broker keeps them for the session
+        publish(address, "replayer", [(m.topic, m.payload) for m in second])  # nobody is listening now: the broker keeps them for the session
         async with running_system(settings, registry, address, "ingest-restart") as system:
             assert len(system.pipeline.monitors) == len(registry), "detector state resumed from the database"
             await system.drain(sum(len(orjson.loads(m.payload)["readings"]) for m in second))
