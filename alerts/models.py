@@ -1,0 +1,87 @@
+"""The stored alert and its audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from alerts.lifecycle import ACTIVE_STATUSES, MAX_ACTOR_LENGTH, AlertStatus, AuditAction
+from carewatch.db import Base, UTCDateTime
+from carewatch.domain import AlertType, Audience, Severity
+
+
+def _text_enum(enum: type[StrEnum]) -> Enum:
+    # Stored as plain strings (the enum values) so that adding a member needs no
+    # ALTER TYPE on PostgreSQL and the partial index below can name the values.
+    return Enum(enum, native_enum=False, length=32, values_callable=lambda members: [m.value for m in members])
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    """carewatch.domain.alert_id: a replay of the same readings reproduces it."""
+    household_id: Mapped[str] = mapped_column(String(64), index=True)
+    alert_type: Mapped[AlertType] = mapped_column(_text_enum(AlertType))
+    severity: Mapped[Severity] = mapped_column(_text_enum(Severity))
+    audience: Mapped[Audience] = mapped_column(_text_enum(Audience))
+    status: Mapped[AlertStatus] = mapped_column(_text_enum(AlertStatus), index=True)
+    onset: Mapped[datetime] = mapped_column(UTCDateTime)
+    """When the condition began (event time), e.g. the last observed gas use."""
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """Event time at which the detector saw the condition."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """Wall clock when the alert was stored."""
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(MAX_ACTOR_LENGTH))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(MAX_ACTOR_LENGTH))
+    explanation_zh: Mapped[str] = mapped_column(Text)
+    explanation_en: Mapped[str] = mapped_column(Text)
+    meter_ids: Mapped[list[str]] = mapped_column(JSON)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    # Loaded only on request (AlertStore.get): a lazy load would fail under asyncio anyway.
+    events: Mapped[list[AlertEvent]] = relationship(
+        back_populates="alert", order_by="AlertEvent.id", lazy="raise_on_sql"
+    )
+
+    def explanation(self, lang: str) -> str:
+        return self.explanation_en if lang.lower().startswith("en") else self.explanation_zh
+
+
+# One active alert per household and type, enforced by the database so that two
+# ingest workers racing on the same condition cannot both raise it.
+Index(
+    "uq_alerts_one_active_per_household_type",
+    Alert.household_id,
+    Alert.alert_type,
+    unique=True,
+    sqlite_where=Alert.status.in_(sorted(ACTIVE_STATUSES)),
+    postgresql_where=Alert.status.in_(sorted(ACTIVE_STATUSES)),
+)
+
+
+class AlertEvent(Base):
+    """One entry of an alert's audit trail: who moved it, when, from what to what, and why."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """Wall clock of the change."""
+    actor: Mapped[str] = mapped_column(String(MAX_ACTOR_LENGTH))
+    action: Mapped[AuditAction] = mapped_column(_text_enum(AuditAction))
+    from_status: Mapped[AlertStatus | None] = mapped_column(_text_enum(AlertStatus))
+    to_status: Mapped[AlertStatus] = mapped_column(_text_enum(AlertStatus))
+    note: Mapped[str] = mapped_column(Text, default="")
+    event_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """The detection's event time when a detector made the change; None for people."""
+
+    alert: Mapped[Alert] = relationship(back_populates="events", lazy="raise_on_sql")

@@ -1,0 +1,277 @@
+"""Where alerts are kept: detector transitions applied idempotently, and the duty officer's lifecycle.
+
+Every status change is a compare-and-set (``UPDATE ... WHERE status = <what we read>``)
+and every raise an ``INSERT ... ON CONFLICT DO NOTHING``, so concurrent writers on
+SQLite or PostgreSQL never need row locks or SAVEPOINTs and never both win.
+SAVEPOINTs are avoided on purpose: through the sqlite3/aiosqlite driver, releasing
+one commits the caller's whole transaction, which would break the atomic hand-off
+with ingest (see ``apply``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import case, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.dml import ReturningInsert
+
+from alerts.errors import AlertNotFound, IllegalTransition, InvalidActor
+from alerts.lifecycle import ACTIVE_STATUSES, DETECTOR_ACTOR, LEGAL_SOURCES, MAX_ACTOR_LENGTH, AlertStatus, AuditAction
+from alerts.models import Alert, AlertEvent
+from carewatch.domain import AlertType, Audience, Detection, Severity, Transition
+
+SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+_ACTION_FOR = {
+    AlertStatus.ACKNOWLEDGED: AuditAction.ACKNOWLEDGED,
+    AlertStatus.RESOLVED: AuditAction.RESOLVED,
+    AlertStatus.AUTO_RESOLVED: AuditAction.AUTO_RESOLVED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedChange:
+    """A change that ``apply`` made, for whatever reacts after storage (notifications, live console)."""
+
+    alert_id: str
+    action: AuditAction
+    from_status: AlertStatus | None
+    to_status: AlertStatus
+    detection: Detection
+
+
+def _person(actor: str) -> str:
+    name = (actor or "").strip()
+    if not name:
+        raise InvalidActor("actor is required: name the person who acknowledges or resolves the alert")
+    if len(name) > MAX_ACTOR_LENGTH:
+        raise InvalidActor(f"actor must be at most {MAX_ACTOR_LENGTH} characters, got {len(name)}")
+    return name
+
+
+def _insert_unless_conflicting(dialect: str, row: dict[str, Any]) -> ReturningInsert[tuple[str]]:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the id when stored, nothing on a conflict.
+
+    Conflicts are the two no-ops of a raise: an alert of this type is already active
+    for the household (the partial unique index; the first one is kept), or this very
+    alert was stored before in any status (the primary key; a replay).
+    """
+    if dialect == "postgresql":
+        return postgresql.insert(Alert).values(row).on_conflict_do_nothing().returning(Alert.id)
+    if dialect == "sqlite":
+        return sqlite.insert(Alert).values(row).on_conflict_do_nothing().returning(Alert.id)
+    raise NotImplementedError(f"the alert store supports SQLite and PostgreSQL, not {dialect}")
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class AlertStore:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], clock: Callable[[], datetime] = wall_clock
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    async def apply(
+        self, detections: Sequence[Detection], session: AsyncSession | None = None
+    ) -> list[AppliedChange]:
+        """Store what the detectors saw; replays and repeats change nothing.
+
+        With ``session`` the changes join the caller's transaction and the caller
+        commits (ingest commits its counters in the same transaction); without it
+        they are committed here.
+        """
+        if session is not None:
+            return await self._apply_in(session, detections)
+        async with self._sessions.begin() as own:
+            return await self._apply_in(own, detections)
+
+    async def acknowledge(self, alert_id: str, actor: str, note: str = "") -> Alert:
+        """A duty officer takes the alert on (open -> acknowledged)."""
+        return await self._transition(alert_id, AlertStatus.ACKNOWLEDGED, actor, note)
+
+    async def resolve(self, alert_id: str, actor: str, note: str = "") -> Alert:
+        """A person closes the alert (open or acknowledged -> resolved)."""
+        return await self._transition(alert_id, AlertStatus.RESOLVED, actor, note)
+
+    async def get(self, alert_id: str) -> Alert:
+        """The alert with its audit trail (``alert.events``, oldest first)."""
+        async with self._sessions() as session:
+            alert = await session.get(Alert, alert_id, options=[selectinload(Alert.events)])
+        if alert is None:
+            raise AlertNotFound(alert_id)
+        return alert
+
+    async def history(self, alert_id: str) -> list[AlertEvent]:
+        return (await self.get(alert_id)).events
+
+    async def _apply_in(self, session: AsyncSession, detections: Sequence[Detection]) -> list[AppliedChange]:
+        changes = []
+        for detection in detections:
+            if detection.transition is Transition.RAISED:
+                change = await self._raise(session, detection)
+            else:
+                change = await self._auto_resolve(session, detection)
+            if change is not None:
+                changes.append(change)
+        return changes
+
+    async def _raise(self, session: AsyncSession, detection: Detection) -> AppliedChange | None:
+        now = self._clock()
+        row = {
+            "id": detection.alert_id,
+            "household_id": detection.household_id,
+            "alert_type": detection.alert_type,
+            "severity": detection.severity,
+            "audience": detection.alert_type.audience,
+            "status": AlertStatus.OPEN,
+            "onset": detection.onset,
+            "raised_at": detection.at,
+            "created_at": now,
+            "updated_at": now,
+            "explanation_zh": detection.explanation.zh,
+            "explanation_en": detection.explanation.en,
+            "meter_ids": list(detection.meter_ids),
+            "facts": dict(detection.facts),
+        }
+        inserted = await session.scalar(_insert_unless_conflicting(session.get_bind().dialect.name, row))
+        if inserted is None:
+            return None
+        session.add(
+            AlertEvent(
+                alert_id=detection.alert_id,
+                at=now,
+                actor=DETECTOR_ACTOR,
+                action=AuditAction.RAISED,
+                from_status=None,
+                to_status=AlertStatus.OPEN,
+                note=detection.explanation.en,
+                event_time=detection.at,
+            )
+        )
+        return AppliedChange(detection.alert_id, AuditAction.RAISED, None, AlertStatus.OPEN, detection)
+
+    async def _auto_resolve(self, session: AsyncSession, detection: Detection) -> AppliedChange | None:
+        # Statuses only move forward, so a lost compare-and-set means someone else
+        # moved the alert on; reading again ends within two rounds.
+        while True:
+            active = (
+                await session.execute(
+                    select(Alert.id, Alert.status).where(
+                        Alert.household_id == detection.household_id,
+                        Alert.alert_type == detection.alert_type,
+                        Alert.status.in_(ACTIVE_STATUSES),
+                    )
+                )
+            ).one_or_none()
+            if active is None:
+                return None
+            alert_id, current = active
+            moved = await self._move(
+                session,
+                alert_id,
+                current,
+                AlertStatus.AUTO_RESOLVED,
+                actor=DETECTOR_ACTOR,
+                note=detection.explanation.en,
+                event_time=detection.at,
+            )
+            if moved:
+                return AppliedChange(alert_id, AuditAction.AUTO_RESOLVED, current, AlertStatus.AUTO_RESOLVED, detection)
+
+    async def _transition(self, alert_id: str, target: AlertStatus, actor: str, note: str) -> Alert:
+        actor = _person(actor)
+        async with self._sessions.begin() as session:
+            # See _auto_resolve for why this loop ends.
+            while True:
+                current = await session.scalar(select(Alert.status).where(Alert.id == alert_id))
+                if current is None:
+                    raise AlertNotFound(alert_id)
+                if current not in LEGAL_SOURCES[target]:
+                    raise IllegalTransition(alert_id, current, target)
+                if await self._move(session, alert_id, current, target, actor=actor, note=note):
+                    break
+        return await self.get(alert_id)
+
+    async def _move(
+        self,
+        session: AsyncSession,
+        alert_id: str,
+        source: AlertStatus,
+        target: AlertStatus,
+        *,
+        actor: str,
+        note: str,
+        event_time: datetime | None = None,
+    ) -> bool:
+        """Compare-and-set the status and write the audit entry; False if the alert was no longer ``source``."""
+        now = self._clock()
+        if target is AlertStatus.ACKNOWLEDGED:
+            stamps = {"acknowledged_at": now, "acknowledged_by": actor}
+        else:
+            stamps = {"resolved_at": now, "resolved_by": actor}
+        moved = await session.scalar(
+            update(Alert)
+            .where(Alert.id == alert_id, Alert.status == source)
+            .values(status=target, updated_at=now, **stamps)
+            .returning(Alert.id)
+            .execution_options(synchronize_session=False)
+        )
+        if moved is None:
+            return False
+        session.add(
+            AlertEvent(
+                alert_id=alert_id,
+                at=now,
+                actor=actor,
+                action=_ACTION_FOR[target],
+                from_status=source,
+                to_status=target,
+                note=note,
+                event_time=event_time,
+            )
+        )
+        return True
+
+    # Last in the class body so that the name does not shadow the builtin in the annotations above.
+    async def list(
+        self,
+        *,
+        status: AlertStatus | Collection[AlertStatus] | None = None,
+        household_id: str | None = None,
+        alert_type: AlertType | None = None,
+        severity: Severity | None = None,
+        audience: Audience | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Sequence[Alert]:
+        """Alerts matching every given filter, most severe first and newest first within a severity."""
+        if limit < 1 or offset < 0:
+            raise ValueError(f"limit must be >= 1 and offset >= 0, got limit={limit} offset={offset}")
+        query = select(Alert)
+        if status is not None:
+            statuses = {AlertStatus(status)} if isinstance(status, str) else {AlertStatus(s) for s in status}
+            query = query.where(Alert.status.in_(statuses))
+        if household_id is not None:
+            query = query.where(Alert.household_id == household_id)
+        if alert_type is not None:
+            query = query.where(Alert.alert_type == alert_type)
+        if severity is not None:
+            query = query.where(Alert.severity == severity)
+        if audience is not None:
+            query = query.where(Alert.audience == audience)
+        query = query.order_by(
+            case(SEVERITY_RANK, value=Alert.severity, else_=len(SEVERITY_RANK)),
+            Alert.raised_at.desc(),
+            Alert.id,
+        )
+        async with self._sessions() as session:
+            return (await session.scalars(query.limit(limit).offset(offset))).all()

@@ -1,0 +1,122 @@
+"""The alert store on both supported backends: a SQLite file and a real PostgreSQL.
+
+PostgreSQL comes from CAREWATCH_TEST_POSTGRES_URL (default: the local server with
+trust auth); each test run creates its own database and drops it afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from alerts.store import AlertStore
+from carewatch.db import Base, make_engine, make_sessions
+from carewatch.domain import AlertType, Detection, Explanation, Severity, Transition
+from carewatch.schema import create_schema
+from tests.services import missing_service
+
+POSTGRES_ADMIN_URL = os.environ.get("CAREWATCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+class FakeClock:
+    """Wall clock for the store that tests can read and move."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database for this test run, dropped at the end."""
+    name = f"carewatch_test_{secrets.token_hex(4)}"
+
+    async def admin(sql: str) -> None:
+        connection = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    try:
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        missing_service(f"PostgreSQL at {POSTGRES_ADMIN_URL} ({type(exc).__name__}: {exc}; set CAREWATCH_TEST_POSTGRES_URL)")
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    yield f"{base}/{name}"
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.service)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(database_url)
+    await create_schema(engine)
+    yield make_sessions(engine)
+    if engine.dialect.name == "postgresql":
+        # One database serves the whole run: leave it empty for the next test.
+        async with engine.begin() as connection:
+            await connection.run_sync(Base.metadata.drop_all)
+    await engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2025, 3, 2, 8, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def store(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> AlertStore:
+    return AlertStore(sessions, clock=clock)
+
+
+ONSET = datetime(2025, 3, 1, 7, 30, tzinfo=UTC)
+
+
+def detection(
+    household_id: str = "hh-001",
+    alert_type: AlertType = AlertType.NO_GAS_24H,
+    transition: Transition = Transition.RAISED,
+    *,
+    onset: datetime = ONSET,
+    at: datetime | None = None,
+    severity: Severity = Severity.CRITICAL,
+) -> Detection:
+    """A detection as a detector would emit it; ``at`` defaults to 24 h after onset."""
+    verb = "raised" if transition is Transition.RAISED else "cleared"
+    return Detection(
+        household_id=household_id,
+        alert_type=alert_type,
+        transition=transition,
+        onset=onset,
+        at=at or onset + timedelta(hours=24),
+        severity=severity,
+        explanation=Explanation(zh=f"{household_id} {alert_type.value} 已{verb}", en=f"{household_id} {alert_type.value} {verb}"),
+        meter_ids=("gas-001",),
+        facts={"used_m3": 0.0},
+    )
+
+
+@pytest.fixture
+def make_detection() -> Callable[..., Detection]:
+    return detection

@@ -1,0 +1,143 @@
+"""The JSON alert API: list and filter, read with audit trail, acknowledge and resolve."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import httpx
+
+from alerts.store import AlertStore
+from carewatch.domain import AlertType, Detection, Severity
+
+MakeDetection = Callable[..., Detection]
+
+
+async def seed(store: AlertStore, make_detection: MakeDetection) -> dict[str, Detection]:
+    onset = make_detection().onset
+    stored = {
+        "old_critical": make_detection("hh-001", at=onset + timedelta(hours=24)),
+        "new_critical": make_detection("hh-002", at=onset + timedelta(hours=30)),
+        "warning": make_detection("hh-001", AlertType.GAS_CONTINUOUS, severity=Severity.WARNING, at=onset + timedelta(hours=40)),
+        "silent": make_detection("hh-003", AlertType.METER_SILENT, severity=Severity.WARNING, at=onset + timedelta(hours=20)),
+    }
+    await store.apply(list(stored.values()))
+    return stored
+
+
+async def ids(client: httpx.AsyncClient, query: str = "") -> list[str]:
+    response = await client.get(f"/api/alerts{query}")
+    assert response.status_code == 200, response.text
+    return [alert["id"] for alert in response.json()]
+
+
+async def test_list_returns_most_severe_and_newest_first(client, store, make_detection):
+    stored = await seed(store, make_detection)
+
+    assert await ids(client) == [
+        stored["new_critical"].alert_id,
+        stored["old_critical"].alert_id,
+        stored["warning"].alert_id,
+        stored["silent"].alert_id,
+    ]
+    first = (await client.get("/api/alerts?limit=1")).json()[0]
+    assert first["household_id"] == "hh-002"
+    assert first["status"] == "open"
+    assert first["audience"] == "care"
+    assert first["explanation_zh"].startswith("自昨天15:30起")
+    assert first["onset"].startswith("2025-03-01T07:30:00")
+
+
+async def test_list_filters_by_every_field(client, store, make_detection):
+    stored = await seed(store, make_detection)
+    await store.acknowledge(stored["warning"].alert_id, "李明", "")
+
+    assert set(await ids(client, "?household_id=hh-001")) == {stored["old_critical"].alert_id, stored["warning"].alert_id}
+    assert await ids(client, "?status=acknowledged") == [stored["warning"].alert_id]
+    assert len(await ids(client, "?status=open&status=acknowledged")) == 4
+    assert await ids(client, "?alert_type=meter_silent") == [stored["silent"].alert_id]
+    assert await ids(client, "?severity=warning&audience=care") == [stored["warning"].alert_id]
+    assert await ids(client, "?audience=technician") == [stored["silent"].alert_id]
+    assert await ids(client, "?limit=2&offset=3") == [stored["silent"].alert_id]
+
+
+async def test_list_caps_the_page_and_refuses_nonsense(client):
+    assert (await client.get("/api/alerts?limit=100000")).status_code == 200
+    for query in ("?limit=0", "?offset=-1", "?status=closed", "?severity=urgent"):
+        assert (await client.get(f"/api/alerts{query}")).status_code == 422, query
+
+
+async def test_read_one_alert_with_its_audit_trail(client, store, make_detection):
+    raised = make_detection()
+    await store.apply([raised])
+
+    response = await client.get(f"/api/alerts/{raised.alert_id}")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == raised.alert_id
+    assert [(e["action"], e["actor"], e["to_status"]) for e in body["events"]] == [("raised", "detector", "open")]
+
+
+async def test_unknown_alert_is_404_naming_the_id(client):
+    for response in (
+        await client.get("/api/alerts/hh-9.no_gas_24h.20250101T000000Z"),
+        await client.post("/api/alerts/hh-9.no_gas_24h.20250101T000000Z/acknowledge", json={"actor": "李明"}),
+        await client.post("/api/alerts/hh-9.no_gas_24h.20250101T000000Z/resolve", json={"actor": "李明"}),
+    ):
+        assert response.status_code == 404
+        assert "hh-9.no_gas_24h.20250101T000000Z" in response.json()["detail"]
+
+
+async def test_acknowledge_then_resolve_records_who_and_why(client, store, make_detection):
+    raised = make_detection()
+    await store.apply([raised])
+    url = f"/api/alerts/{raised.alert_id}"
+
+    acknowledged = await client.post(f"{url}/acknowledge", json={"actor": "李明", "note": "正在联系女儿"})
+    resolved = await client.post(f"{url}/resolve", json={"actor": "王芳", "note": "女儿已上门，老人安好"})
+
+    assert acknowledged.status_code == 200, acknowledged.text
+    assert acknowledged.json()["status"] == "acknowledged"
+    assert acknowledged.json()["acknowledged_by"] == "李明"
+    assert resolved.status_code == 200, resolved.text
+    body = resolved.json()
+    assert (body["status"], body["resolved_by"]) == ("resolved", "王芳")
+    assert [(e["action"], e["actor"], e["from_status"], e["note"]) for e in body["events"][1:]] == [
+        ("acknowledged", "李明", "open", "正在联系女儿"),
+        ("resolved", "王芳", "acknowledged", "女儿已上门，老人安好"),
+    ]
+    assert all(e["at"] for e in body["events"])
+
+
+async def test_illegal_transitions_are_409_naming_the_current_status(client, store, make_detection):
+    raised = make_detection()
+    await store.apply([raised])
+    url = f"/api/alerts/{raised.alert_id}"
+    await client.post(f"{url}/acknowledge", json={"actor": "李明"})
+
+    again = await client.post(f"{url}/acknowledge", json={"actor": "王芳"})
+    assert again.status_code == 409
+    assert "is acknowledged" in again.json()["detail"]
+
+    await client.post(f"{url}/resolve", json={"actor": "李明"})
+    for action in ("acknowledge", "resolve"):
+        refused = await client.post(f"{url}/{action}", json={"actor": "王芳"})
+        assert refused.status_code == 409
+        assert "is resolved" in refused.json()["detail"]
+
+
+async def test_a_move_without_a_named_person_is_422(client, store, make_detection):
+    raised = make_detection()
+    await store.apply([raised])
+    for body in ({}, {"note": "no name"}, {"actor": ""}, {"actor": "   "}, {"actor": "x" * 129}):
+        for action in ("acknowledge", "resolve"):
+            response = await client.post(f"/api/alerts/{raised.alert_id}/{action}", json=body)
+            assert response.status_code == 422, (action, body)
+    assert (await store.get(raised.alert_id)).acknowledged_by is None
+
+
+async def test_healthz_checks_the_database(client):
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}

@@ -1,0 +1,70 @@
+"""Ingest statistics as the API and the console show them, read from ingest's tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from ingest.models import DeadLetter, GatewayStatus, IngestCounter, UnknownMeter
+
+SEEN = datetime(2025, 3, 2, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def ingest_rows(sessions) -> None:
+    def dead_letter(reason: str) -> DeadLetter:
+        return DeadLetter(received_at=SEEN, topic="carewatch/v1/gateways/gw-1/readings", gateway_id="gw-1",
+                          meter_id=None, reading_index=None, reason=reason, detail="test", payload=b"{")
+
+    async with sessions.begin() as session:
+        session.add_all(
+            [
+                IngestCounter(name="messages", value=12),
+                IngestCounter(name="readings_accepted", value=40),
+                IngestCounter(name="readings_duplicate", value=3),
+                dead_letter("malformed_json"),
+                dead_letter("malformed_json"),
+                dead_letter("unknown_meter"),
+                UnknownMeter(meter_id="gas-999", gateway_id="gw-1", first_seen=SEEN, last_seen=SEEN, readings=5),
+                UnknownMeter(meter_id="water-998", gateway_id=None, first_seen=SEEN, last_seen=SEEN, readings=1),
+                GatewayStatus(gateway_id="gw-7", state="offline", changed_at=SEEN),
+                GatewayStatus(gateway_id="gw-1", state="online", changed_at=SEEN),
+            ]
+        )
+
+
+async def test_ingest_stats_reflect_the_ingest_tables(client: httpx.AsyncClient, ingest_rows):
+    response = await client.get("/api/ingest/stats")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "messages": 12,
+        "readings_accepted": 40,
+        "readings_duplicate": 3,
+        "rejected": 3,
+        "rejected_by_reason": {"malformed_json": 2, "unknown_meter": 1},
+        "unknown_meter_count": 2,
+        "gateways_offline": ["gw-7"],
+    }
+
+
+async def test_ingest_stats_of_an_empty_database_are_zero(client: httpx.AsyncClient):
+    body = (await client.get("/api/ingest/stats")).json()
+    assert (body["messages"], body["rejected"], body["unknown_meter_count"]) == (0, 0, 0)
+
+
+async def test_unknown_meters_are_listed_for_provisioning(client: httpx.AsyncClient, ingest_rows):
+    meters = (await client.get("/api/ingest/unknown-meters")).json()
+    assert {(m["meter_id"], m["gateway_id"], m["readings"]) for m in meters} == {("gas-999", "gw-1", 5), ("water-998", None, 1)}
+
+
+async def test_console_shows_the_ingest_panel(client: httpx.AsyncClient, ingest_rows):
+    page = (await client.get("/?lang=zh")).text
+    panel = page[page.index('<aside id="ingest">') :]
+    assert "<dt>已接收读数</dt><dd>40</dd>" in panel
+    assert "<dt>已拒收</dt><dd>3</dd>" in panel
+    assert "<dt>未登记表具</dt><dd>2</dd>" in panel
+    assert "JSON 格式错误: 2" in panel and "未登记表具: 1" in panel
+    assert "gw-7" in panel
