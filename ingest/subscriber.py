@@ -45,7 +45,7 @@ class InboundMessage:
 class MqttSubscriber:
     """Subscribes to every gateway's readings and status topics."""
 
-    def __init__(self, address: BrokerAddress, client_id: str, topic_prefix: str, queue_size: int = 10_000):
+    def __init__(self, address: BrokerAddress, client_id: str, topic_prefix: str, queue_size: int = 1_000):
         self.address = address
         self.topic_prefix = topic_prefix
         self.inbox: asyncio.Queue[InboundMessage] = asyncio.Queue(maxsize=queue_size)
