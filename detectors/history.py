@@ -1,0 +1,132 @@
+"""The short, sorted history of one meter's readings: the evidence every rule reads.
+
+A meter's register is cumulative, so the use over any span is the difference of
+two readings, and a gap in the data never looks like zero use: the next reading
+carries everything that was used meanwhile.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from bisect import bisect_left, bisect_right
+
+from detectors.base import EPSILON_M3
+
+
+class MeterHistory:
+    """Readings of one meter as (epoch seconds, register m³), sorted by time.
+
+    Out-of-order readings are inserted where they belong.  `prune` keeps only
+    what the rules can still need: the trailing window, one anchor reading at or
+    before its start, and — further back — the readings that tell since when
+    the meter has been quiet.  A reading older than `horizon` arrives too late
+    to be judged.
+
+    >>> history = MeterHistory()
+    >>> for at_s, register in [(0.0, 5.0), (1800.0, 5.2), (900.0, 5.1)]:
+    ...     history.insert(at_s, register)
+    >>> list(history.times), list(history.registers)
+    ([0.0, 900.0, 1800.0], [5.0, 5.1, 5.2])
+    >>> history.at_or_before(1000.0)  # index of the newest reading at or before
+    1
+    """
+
+    __slots__ = ("times", "registers", "horizon")
+
+    def __init__(self) -> None:
+        self.times = array("d")
+        self.registers = array("d")
+        self.horizon = -math.inf
+        """Readings before this time were forgotten; later arrivals there cannot be judged."""
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    @property
+    def newest(self) -> int:
+        """Index of the newest reading (-1 when empty)."""
+        return len(self.times) - 1
+
+    def index_of(self, at_s: float) -> int | None:
+        """Index of the reading taken exactly at this time, if any."""
+        i = bisect_left(self.times, at_s)
+        return i if i < len(self.times) and self.times[i] == at_s else None
+
+    def at_or_before(self, at_s: float) -> int:
+        """Index of the newest reading at or before this time (-1 if none)."""
+        return bisect_right(self.times, at_s) - 1
+
+    def first_at_or_after(self, at_s: float) -> int:
+        """Index of the oldest reading at or after this time (len if none)."""
+        return bisect_left(self.times, at_s)
+
+    def insert(self, at_s: float, register_m3: float) -> None:
+        i = bisect_left(self.times, at_s)
+        self.times.insert(i, at_s)
+        self.registers.insert(i, register_m3)
+
+    def quiet_since(self, newest: int, min_use_m3: float) -> int:
+        """Index of the earliest reading after which less than `min_use_m3` was used
+        up to reading `newest`: the end of the last real use.
+
+        Registers never decrease along the history, so this is a binary search.
+
+        >>> history = MeterHistory()
+        >>> for at_s, register in [(0.0, 1.0), (60.0, 1.5), (120.0, 1.5), (180.0, 1.505)]:
+        ...     history.insert(at_s, register)
+        >>> history.quiet_since(3, 0.01)
+        1
+        """
+        floor = self.registers[newest] - min_use_m3 + EPSILON_M3
+        return bisect_right(self.registers, floor, 0, newest + 1)
+
+    def restart(self, times: list[float], registers: list[float]) -> None:
+        """Forget everything and start again from these readings (a replaced or
+        reset meter): earlier arrivals belong to the old meter."""
+        self.times = array("d", times)
+        self.registers = array("d", registers)
+        self.horizon = times[0]
+
+    def prune(self, keep_s: float, min_use_m3: float) -> None:
+        """Drop readings no rule can need any more.
+
+        Kept: every reading from the anchor (the newest one at or before
+        newest - `keep_s`) on.  Before the anchor only the "quiet tail" survives:
+        readings within `min_use_m3` of the newest register, one per register
+        value (the earliest), so a household idle for days still knows since when
+        it is idle without keeping days of identical readings.
+
+        >>> history = MeterHistory()
+        >>> for hour in range(0, 49):  # idle for two days: the register never moves
+        ...     history.insert(hour * 3600.0, 7.0)
+        >>> history.prune(keep_s=24 * 3600.0, min_use_m3=0.01)
+        >>> len(history), history.times[0]  # the anchor's day, plus when idleness began
+        (26, 0.0)
+        """
+        newest = self.newest
+        if newest < 1:
+            return
+        anchor = self.at_or_before(self.times[newest] - keep_s)
+        if anchor < 1:
+            return
+        floor = self.registers[newest] - min_use_m3 + EPSILON_M3
+        tail = [
+            i
+            for i in range(anchor)
+            if self.registers[i] > floor
+            and (i == 0 or self.registers[i] - self.registers[i - 1] > EPSILON_M3)
+        ]
+        if len(tail) == anchor:
+            return
+        if not tail or tail[0] > 0:
+            # Something at the front was forgotten: later arrivals there are too late.
+            self.horizon = self.times[tail[0] if tail else anchor]
+        times = array("d", (self.times[i] for i in tail))
+        registers = array("d", (self.registers[i] for i in tail))
+        times.extend(self.times[anchor:])
+        registers.extend(self.registers[anchor:])
+        self.times, self.registers = times, registers
+
+    def __repr__(self) -> str:
+        return f"MeterHistory({len(self)} readings, horizon={self.horizon})"

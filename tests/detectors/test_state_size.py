@@ -1,0 +1,31 @@
+"""The state stays bounded: a Faust table holds one monitor per household, 300,000 of them."""
+
+from __future__ import annotations
+
+import pickle
+
+from tests.detectors.conftest import bursts, constant, feed, gas, interleave, monitor, series, water
+
+
+def _pickled_size_after(days: int, idle: bool) -> int:
+    hours = 24 * days
+    gas_register = constant(8.0) if idle else bursts(8.0, 0.05, every_h=5)
+    water_register = constant(40.0) if idle else bursts(40.0, 0.03, every_h=3)
+    target = monitor()
+    feed(target, interleave(series(gas, 0, hours, gas_register), series(water, 0, hours, water_register)))
+    return len(pickle.dumps(target))
+
+
+def test_the_state_does_not_grow_with_the_days_watched() -> None:
+    for idle in (False, True):
+        two_days, ten_days = _pickled_size_after(2, idle), _pickled_size_after(10, idle)
+        assert ten_days <= two_days + 64, (idle, two_days, ten_days)
+
+
+def test_an_idle_household_keeps_one_window_of_readings_not_all_its_idle_days() -> None:
+    # Ten idle days of 15-minute readings: about a window of readings per meter
+    # (97 + the one that says since when it is idle), not 961.
+    target = monitor()
+    feed(target, interleave(series(gas, 0, 240, constant(8.0)), series(water, 0, 240, constant(40.0))))
+
+    assert len(pickle.dumps(target)) < 4500
