@@ -67,6 +67,7 @@ class MqttSubscriber:
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
+        self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
 
     async def start(self, timeout: float = 10.0) -> None:
@@ -82,7 +83,7 @@ class MqttSubscriber:
         except TimeoutError as exc:
             self._client.loop_stop()
             raise ConnectionError(
-                f"the MQTT broker at {self.address.host}:{self.address.port} did not accept the connection"
+                f"the MQTT broker at {self.address.host}:{self.address.port} did not accept the connection and subscription"
             ) from exc
 
     async def stop(self) -> None:
@@ -104,9 +105,19 @@ class MqttSubscriber:
             client.subscribe(
                 [(f"{self.topic_prefix}/gateways/+/readings", 1), (f"{self.topic_prefix}/gateways/+/status", 1)]
             )
-            self._loop.call_soon_threadsafe(self.connected.set)
         except Exception:
             log.exception("error in MQTT on_connect")
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties):  # type: ignore[no-untyped-def]
+        try:
+            refused = [code for code in reason_codes if code.is_failure]
+            if refused:
+                log.error("MQTT broker refused the subscription: %s", refused)
+                return
+            # Connected means subscribed: a message published after start() returns is ours.
+            self._loop.call_soon_threadsafe(self.connected.set)
+        except Exception:
+            log.exception("error in MQTT on_subscribe")
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):  # type: ignore[no-untyped-def]
         try:
