@@ -25,12 +25,19 @@ class AuditAction(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
     AUTO_RESOLVED = "auto_resolved"
+    # Entries that record what the notification ladder did or heard; the status does not change.
+    ESCALATED = "escalated"  # a step of the ladder ran: who was contacted, on which channels
+    FAMILY_UNREACHABLE = "family_unreachable"  # a family member could not reach the elder
+    ESCALATION_STOPPED = "escalation_stopped"
 
 
 MAX_ACTOR_LENGTH = 128
 
 DETECTOR_ACTOR = "detector"
 """The actor named in the audit trail when a detector, not a person, moved the alert."""
+
+LADDER_ACTOR = "escalation"
+"""The actor named in the audit trail for what the notification ladder did."""
 
 LEGAL_SOURCES: dict[AlertStatus, frozenset[AlertStatus]] = {
     AlertStatus.ACKNOWLEDGED: frozenset({AlertStatus.OPEN}),

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from alerts.lifecycle import ACTIVE_STATUSES, MAX_ACTOR_LENGTH, AlertStatus, AuditAction
+from alerts.outcomes import FalseAlarmReason, OutcomeKind
 from carewatch.db import Base, UTCDateTime
 from carewatch.domain import AlertType, Audience, Severity
 
@@ -41,6 +42,10 @@ class Alert(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(MAX_ACTOR_LENGTH))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(MAX_ACTOR_LENGTH))
+    outcome: Mapped[OutcomeKind | None] = mapped_column(_text_enum(OutcomeKind))
+    """What the person who acknowledged or resolved it found (latest wins); None: not stated."""
+    outcome_reason: Mapped[FalseAlarmReason | None] = mapped_column(_text_enum(FalseAlarmReason))
+    outcome_detail: Mapped[str] = mapped_column(Text, default="")
     explanation_zh: Mapped[str] = mapped_column(Text)
     explanation_en: Mapped[str] = mapped_column(Text)
     meter_ids: Mapped[list[str]] = mapped_column(JSON)
@@ -83,5 +88,11 @@ class AlertEvent(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     event_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """The detection's event time when a detector made the change; None for people."""
+    outcome: Mapped[OutcomeKind | None] = mapped_column(_text_enum(OutcomeKind))
+    outcome_reason: Mapped[FalseAlarmReason | None] = mapped_column(_text_enum(FalseAlarmReason))
 
     alert: Mapped[Alert] = relationship(back_populates="events", lazy="raise_on_sql")
+
+
+# The notification tables (escalations, outbox, delivery attempts) join the schema with the alerts.
+import alerts.notify_tables  # noqa: E402,F401

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,9 +22,14 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.dml import ReturningInsert
 
 from alerts.errors import AlertNotFound, IllegalTransition, InvalidActor
+from alerts.escalation import open_escalation, stop_escalation
 from alerts.lifecycle import ACTIVE_STATUSES, DETECTOR_ACTOR, LEGAL_SOURCES, MAX_ACTOR_LENGTH, AlertStatus, AuditAction
 from alerts.models import Alert, AlertEvent
+from alerts.outcomes import Outcome
 from carewatch.domain import AlertType, Audience, Detection, Severity, Transition
+
+if TYPE_CHECKING:
+    from alerts.ladder import AlertLadder
 
 SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
@@ -75,10 +80,22 @@ def wall_clock() -> datetime:
 
 class AlertStore:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], clock: Callable[[], datetime] = wall_clock
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Callable[[], datetime] = wall_clock,
+        ladder: AlertLadder | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._ladder = ladder
+
+    def attach_ladder(self, ladder: AlertLadder | None) -> None:
+        """With a ladder, a raise also writes its first messages in the raising transaction.
+
+        Without one the alert's escalation row is still written, and the escalator starts
+        the ladder on its next tick: no alert is left without notifications either way.
+        """
+        self._ladder = ladder
 
     async def apply(
         self, detections: Sequence[Detection], session: AsyncSession | None = None
@@ -94,13 +111,16 @@ class AlertStore:
         async with self._sessions.begin() as own:
             return await self._apply_in(own, detections)
 
-    async def acknowledge(self, alert_id: str, actor: str, note: str = "") -> Alert:
-        """A duty officer takes the alert on (open -> acknowledged)."""
-        return await self._transition(alert_id, AlertStatus.ACKNOWLEDGED, actor, note)
+    async def acknowledge(self, alert_id: str, actor: str, note: str = "", outcome: Outcome | None = None) -> Alert:
+        """A duty officer takes the alert on (open -> acknowledged); the ladder stops.
 
-    async def resolve(self, alert_id: str, actor: str, note: str = "") -> Alert:
-        """A person closes the alert (open or acknowledged -> resolved)."""
-        return await self._transition(alert_id, AlertStatus.RESOLVED, actor, note)
+        ``outcome`` is what the officer found; None (older clients) stores "not stated".
+        """
+        return await self._transition(alert_id, AlertStatus.ACKNOWLEDGED, actor, note, outcome)
+
+    async def resolve(self, alert_id: str, actor: str, note: str = "", outcome: Outcome | None = None) -> Alert:
+        """A person closes the alert (open or acknowledged -> resolved); the ladder stops."""
+        return await self._transition(alert_id, AlertStatus.RESOLVED, actor, note, outcome)
 
     async def get(self, alert_id: str) -> Alert:
         """The alert with its audit trail (``alert.events``, oldest first)."""
@@ -145,6 +165,7 @@ class AlertStore:
         inserted = await session.scalar(_insert_unless_conflicting(session.get_bind().dialect.name, row))
         if inserted is None:
             return None
+        await open_escalation(session, detection.alert_id)
         session.add(
             AlertEvent(
                 alert_id=detection.alert_id,
@@ -157,6 +178,8 @@ class AlertStore:
                 event_time=detection.at,
             )
         )
+        if self._ladder is not None:
+            await self._ladder.start(session, detection.alert_id)
         return AppliedChange(detection.alert_id, AuditAction.RAISED, None, AlertStatus.OPEN, detection)
 
     async def _auto_resolve(self, session: AsyncSession, detection: Detection) -> AppliedChange | None:
@@ -187,7 +210,9 @@ class AlertStore:
             if moved:
                 return AppliedChange(alert_id, AuditAction.AUTO_RESOLVED, current, AlertStatus.AUTO_RESOLVED, detection)
 
-    async def _transition(self, alert_id: str, target: AlertStatus, actor: str, note: str) -> Alert:
+    async def _transition(
+        self, alert_id: str, target: AlertStatus, actor: str, note: str, outcome: Outcome | None
+    ) -> Alert:
         actor = _person(actor)
         async with self._sessions.begin() as session:
             # See _auto_resolve for why this loop ends.
@@ -197,7 +222,7 @@ class AlertStore:
                     raise AlertNotFound(alert_id)
                 if current not in LEGAL_SOURCES[target]:
                     raise IllegalTransition(alert_id, current, target)
-                if await self._move(session, alert_id, current, target, actor=actor, note=note):
+                if await self._move(session, alert_id, current, target, actor=actor, note=note, outcome=outcome):
                     break
         return await self.get(alert_id)
 
@@ -211,6 +236,7 @@ class AlertStore:
         actor: str,
         note: str,
         event_time: datetime | None = None,
+        outcome: Outcome | None = None,
     ) -> bool:
         """Compare-and-set the status and write the audit entry; False if the alert was no longer ``source``."""
         now = self._clock()
@@ -218,6 +244,8 @@ class AlertStore:
             stamps = {"acknowledged_at": now, "acknowledged_by": actor}
         else:
             stamps = {"resolved_at": now, "resolved_by": actor}
+        if outcome is not None:
+            stamps |= {"outcome": outcome.kind, "outcome_reason": outcome.reason, "outcome_detail": outcome.detail}
         moved = await session.scalar(
             update(Alert)
             .where(Alert.id == alert_id, Alert.status == source)
@@ -237,8 +265,11 @@ class AlertStore:
                 to_status=target,
                 note=note,
                 event_time=event_time,
+                outcome=outcome.kind if outcome else None,
+                outcome_reason=outcome.reason if outcome else None,
             )
         )
+        await stop_escalation(session, alert_id, closed_as=target.value, actor=actor, outcome=outcome, now=now)
         return True
 
     # Last in the class body so that the name does not shadow the builtin in the annotations above.

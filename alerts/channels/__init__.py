@@ -1,0 +1,1 @@
+"""Ways to reach a person, behind one small interface (``base.Channel``)."""

@@ -1,0 +1,116 @@
+"""What every alert transition does to the ladder, inside the transition's own transaction.
+
+These need no people file and no policy, so every AlertStore (the pipeline's, the
+console's, the family link's) keeps the ladder consistent with the alert:
+- a raise writes the alert's escalation row (the ladder starts it, now or on its next tick);
+- acknowledging, resolving or an auto-resolve stops it, cancels messages not yet on
+  their way, and tells everyone already reached that the alert was handled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts.messages import CLOSED_LABEL, language_of, outcome_words, render
+from alerts.notify_tables import Escalation, LadderState, MessageStatus, OutboxMessage
+from alerts.outbox import NewMessage, cancel_unsent, enqueue
+from alerts.outcomes import Outcome
+
+SHORT_CHANNELS = frozenset({"sms", "voice", "wecom", "dingtalk", "feishu", "apprise"})
+LIVE_STATES = (LadderState.PENDING, LadderState.RUNNING, LadderState.FINISHED)
+MAX_KEY = 200
+
+
+def message_key(alert_id: str, *parts: object) -> str:
+    """Idempotency key of one message: the same step to the same address always gives the same key."""
+    key = "|".join([alert_id, *(str(part) for part in parts)])
+    if len(key) <= MAX_KEY:
+        return key
+    return f"{alert_id[:120]}|{hashlib.sha256(key.encode()).hexdigest()[:64]}"
+
+
+async def open_escalation(session: AsyncSession, alert_id: str) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    row = {"alert_id": alert_id, "state": LadderState.PENDING, "next_step": 0, "reminders_sent": 0, "version": 0}
+    await session.execute(insert(Escalation).values(row).on_conflict_do_nothing(index_elements=["alert_id"]))
+
+
+async def stop_escalation(
+    session: AsyncSession, alert_id: str, *, closed_as: str, actor: str, outcome: Outcome | None, now: datetime
+) -> None:
+    """Stop the ladder, cancel what was not yet sent, and send an update to everyone reached."""
+    reason = f"{closed_as} by {actor}"
+    await session.execute(
+        update(Escalation)
+        .where(Escalation.alert_id == alert_id, Escalation.state.in_(LIVE_STATES))
+        .values(state=LadderState.STOPPED, stop_reason=reason, version=Escalation.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    await cancel_unsent(session, alert_id, f"not sent: the alert was {reason} first")
+    label = await session.scalar(select(Escalation.household_label).where(Escalation.alert_id == alert_id))
+    await _tell_those_reached(session, alert_id, label, closed_as, actor, outcome, now)
+
+
+async def hurry(session: AsyncSession, alert_id: str) -> bool:
+    """Make the next step due now (a family member cannot reach the elder); False if no step is left."""
+    moved = await session.scalar(
+        update(Escalation)
+        .where(Escalation.alert_id == alert_id, Escalation.state.in_((LadderState.PENDING, LadderState.RUNNING)))
+        .values(due_at=None, version=Escalation.version + 1)
+        .returning(Escalation.alert_id)
+        .execution_options(synchronize_session=False)
+    )
+    return moved is not None
+
+
+async def _tell_those_reached(
+    session: AsyncSession,
+    alert_id: str,
+    household_label: str | None,
+    closed_as: str,
+    actor: str,
+    outcome: Outcome | None,
+    now: datetime,
+) -> None:
+    reached = (
+        await session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.alert_id == alert_id, OutboxMessage.status == MessageStatus.SENT, OutboxMessage.purpose != "update")
+            .order_by(OutboxMessage.id)
+        )
+    ).all()
+    seen: set[tuple[str, str, str]] = set()
+    updates = []
+    for message in reached:
+        target = (message.recipient_id, message.channel, message.address)
+        if target in seen:
+            continue
+        seen.add(target)
+        language = language_of(message.language)
+        text = render(
+            "update",
+            language,
+            {
+                "household": household_label or message.household_id,
+                "closed": CLOSED_LABEL[language].get(closed_as, closed_as),
+                "actor": actor if closed_as != "auto_resolved" else "",
+                "outcome": outcome_words(language, outcome.kind, outcome.reason) if outcome else "",
+            },
+            short=message.channel in SHORT_CHANNELS,
+        )
+        updates.append(
+            NewMessage(
+                idempotency_key=message_key(alert_id, "update", closed_as, message.recipient_id, message.channel, message.address),
+                alert_id=alert_id, household_id=message.household_id, purpose="update",
+                recipient_id=message.recipient_id, recipient_name=message.recipient_name, recipient_role=message.recipient_role,
+                channel=message.channel, address=message.address, language=message.language,
+                subject=text.subject, body=text.body, payload={"alert_id": alert_id, "event": closed_as},
+            )
+        )
+    await enqueue(session, updates, now)

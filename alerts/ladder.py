@@ -1,0 +1,272 @@
+"""The escalation ladder: who is contacted when, until someone acknowledges.
+
+``start`` runs inside the transaction that raised the alert (the pipeline's batch), so
+the first messages commit with the alert. ``tick`` (the escalator, every few seconds)
+runs later steps and reminders as their waits pass on the ladder's clock, and releases
+messages held for quiet hours. Each alert is advanced under a compare-and-set on its
+escalation row's version, and every message has a fixed idempotency key, so two
+escalators, a replay or a retry never send a step twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from alerts.escalation import SHORT_CHANNELS, message_key
+from alerts.family_links import FamilyLinks, LinkClaim
+from alerts.lifecycle import LADDER_ACTOR, AuditAction
+from alerts.messages import SEVERITY_LABEL, TYPE_LABEL, language_of, render
+from alerts.models import Alert, AlertEvent
+from alerts.notify_tables import Escalation, LadderState
+from alerts.outbox import NewMessage, enqueue, release_held
+from alerts.people import Directory, HouseholdPeople, Person, Role, Site
+from alerts.policy import STAFF_ACTIONS, Action, EscalationPolicy, Ladder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    alert: Alert
+    household: HouseholdPeople | None
+    site: Site
+    urgent: bool
+    now: datetime
+
+    @property
+    def label(self) -> str:
+        return (self.household.name if self.household and self.household.name else "") or self.alert.household_id
+
+
+def quiet_until(person: Person, at: datetime, zone: ZoneInfo) -> datetime | None:
+    """When the person's quiet hours end, if ``at`` falls inside them; None otherwise."""
+    if person.quiet_hours is None:
+        return None
+    start, end = person.quiet_hours
+    local = at.astimezone(zone)
+    now_t = local.time()
+    inside = start <= now_t < end if start < end else (now_t >= start or now_t < end)
+    if not inside:
+        return None
+    end_day = local.date() if now_t < end else local.date() + timedelta(days=1)
+    return datetime.combine(end_day, end, tzinfo=zone).astimezone(UTC)
+
+
+class AlertLadder:
+    def __init__(
+        self,
+        directory: Directory,
+        policy: EscalationPolicy,
+        clock: Callable[[], datetime],
+        links: FamilyLinks | None = None,
+    ) -> None:
+        self.directory = directory
+        self.policy = policy
+        self.clock = clock
+        self.links = links
+
+    async def start(self, session: AsyncSession, alert_id: str) -> None:
+        """Run the steps due at once (inside the caller's transaction)."""
+        await self._advance(session, alert_id)
+
+    async def tick(self, sessions: async_sessionmaker[AsyncSession]) -> int:
+        """Advance every alert whose next step or reminder is due; returns how many were advanced."""
+        now = self.clock()
+        async with sessions() as session:
+            due = (
+                await session.scalars(
+                    select(Escalation.alert_id).where(
+                        Escalation.state.in_((LadderState.PENDING, LadderState.RUNNING)),
+                        or_(Escalation.due_at.is_(None), Escalation.due_at <= now, Escalation.reminder_due_at <= now),
+                    )
+                )
+            ).all()
+        for alert_id in due:
+            async with sessions.begin() as session:
+                await self._advance(session, alert_id)
+        async with sessions.begin() as session:
+            await release_held(session, now)
+        return len(due)
+
+    async def _advance(self, session: AsyncSession, alert_id: str) -> None:
+        now = self.clock()
+        escalation = await session.get(Escalation, alert_id, populate_existing=True)
+        alert = await session.get(Alert, alert_id, populate_existing=True)
+        if escalation is None or alert is None or escalation.state not in (LadderState.PENDING, LadderState.RUNNING):
+            return
+        if not alert.status.is_active:
+            return  # stopped in the same transaction that closed it; nothing to do
+        claimed = await session.scalar(
+            update(Escalation)
+            .where(Escalation.alert_id == alert_id, Escalation.version == escalation.version)
+            .values(version=escalation.version + 1)
+            .returning(Escalation.alert_id)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed is None:
+            return  # another escalator is advancing this alert
+        await session.refresh(escalation)
+        context = self._context(alert, now)
+        ladder = self.policy.ladder_named(escalation.ladder) if escalation.ladder else None
+        if escalation.state is LadderState.PENDING or ladder is None:
+            ladder = self.policy.ladder_for(context.site.site, alert.alert_type, alert.severity)
+            escalation.ladder = ladder.name
+            escalation.state = LadderState.RUNNING
+            escalation.started_at = now
+            escalation.household_label = context.label
+            escalation.due_at = now + self._wait(ladder, 0, alert)
+        if escalation.due_at is None:  # hurried: the next step is due now
+            escalation.due_at = now
+        await self._run_due_steps(session, escalation, ladder, context)
+        await self._remind(session, escalation, ladder, context)
+        steps_done = escalation.next_step >= len(ladder.steps)
+        reminders_done = ladder.reminders is None or escalation.reminders_sent >= ladder.reminders.max_count
+        if steps_done and reminders_done:
+            escalation.state = LadderState.FINISHED
+
+    def _wait(self, ladder: Ladder, index: int, alert: Alert) -> timedelta:
+        return timedelta(0) if self.policy.is_safety(alert.alert_type) else ladder.steps[index].wait
+
+    async def _run_due_steps(self, session: AsyncSession, escalation: Escalation, ladder: Ladder, context: _Context) -> None:
+        while escalation.next_step < len(ladder.steps) and escalation.due_at is not None and escalation.due_at <= context.now:
+            index = escalation.next_step
+            step = ladder.steps[index]
+            recipients = self._recipients(step.action, context)
+            await self._send(session, context, step.action.value, f"s{index}", recipients, step.action)
+            if step.action in STAFF_ACTIONS and escalation.staff_paged_at is None:
+                escalation.staff_paged_at = escalation.due_at
+            escalation.next_step = index + 1
+            if escalation.next_step < len(ladder.steps):
+                # From when this step was due, not from now: a late tick must not stretch the ladder.
+                escalation.due_at = escalation.due_at + self._wait(ladder, escalation.next_step, context.alert)
+
+    async def _remind(self, session: AsyncSession, escalation: Escalation, ladder: Ladder, context: _Context) -> None:
+        reminders = ladder.reminders
+        if reminders is None or escalation.staff_paged_at is None or escalation.reminders_sent >= reminders.max_count:
+            return
+        if escalation.reminder_due_at is None:
+            escalation.reminder_due_at = escalation.staff_paged_at + reminders.interval(0)
+        if escalation.reminder_due_at > context.now:
+            return
+        number = escalation.reminders_sent + 1
+        supervisors_reached = any(
+            step.action is Action.ESCALATE_SUPERVISOR for step in ladder.steps[: escalation.next_step]
+        )
+        recipients = self._recipients(Action.PAGE_DUTY, context)
+        if supervisors_reached:
+            recipients += context.site.with_role(Role.SUPERVISOR)
+        await self._send(session, context, "reminder", f"r{number}", recipients, None, reminder=number)
+        escalation.reminders_sent = number
+        # Several reminders overdue at once (the escalator was down) become one, and the next is counted from now.
+        escalation.reminder_due_at = max(escalation.reminder_due_at, context.now) + reminders.interval(number)
+
+    def _context(self, alert: Alert, now: datetime) -> _Context:
+        household = self.directory.households.get(alert.household_id)
+        site = self.directory.sites.get(household.site) if household else None
+        if site is None:
+            site = next(iter(self.directory.sites.values()))
+            log.error("household %s is not in the people file; its alert goes to site %s", alert.household_id, site.site)
+        ladder_urgent = self.policy.ladder_for(site.site, alert.alert_type, alert.severity).urgent
+        return _Context(alert, household, site, ladder_urgent or self.policy.is_safety(alert.alert_type), now)
+
+    def _recipients(self, action: Action, context: _Context) -> list[Person]:
+        household, site = context.household, context.site
+        if action is Action.CHECK_ELDER:
+            return [household.elder] if household and household.elder else []
+        if action is Action.NOTIFY_FAMILY:
+            return [c for c in (household.contacts if household else ()) if c.receives(context.alert.alert_type)]
+        if action is Action.PAGE_DUTY:
+            on_duty = site.on_duty(context.now) or site.with_role(Role.SUPERVISOR)  # a rota gap must not mean nobody
+            robots = [Person(f"{site.site}.group{i}", site.name, Role.GROUP, "zh-CN", (robot,)) for i, robot in enumerate(site.group_robots)]
+            return on_duty + robots
+        if action is Action.ESCALATE_SUPERVISOR:
+            return site.with_role(Role.SUPERVISOR)
+        return site.with_role(Role.VISITOR) or site.on_duty(context.now) or site.with_role(Role.SUPERVISOR)
+
+    async def _send(
+        self,
+        session: AsyncSession,
+        context: _Context,
+        purpose: str,
+        step_key: str,
+        recipients: Iterable[Person],
+        action: Action | None,
+        reminder: int = 0,
+    ) -> None:
+        alert = context.alert
+        messages: list[NewMessage] = []
+        notes: list[str] = []
+        for person in recipients:
+            hold = None
+            if person.role is Role.FAMILY and not context.urgent:
+                zone = context.household.timezone if context.household else context.site.timezone
+                hold = quiet_until(person, context.now, zone)
+            link = self._link(alert.id, person)
+            for index, address in enumerate(person.channels):
+                text = render(purpose, person.language, self._words(context, person, link, reminder), short=address.kind in SHORT_CHANNELS)
+                messages.append(
+                    NewMessage(
+                        idempotency_key=message_key(alert.id, step_key, person.id, f"{index}{address.kind.value}"),
+                        alert_id=alert.id, household_id=alert.household_id, purpose=purpose,
+                        recipient_id=person.id, recipient_name=person.label, recipient_role=person.role.value,
+                        channel=address.kind.value, address=address.address, language=person.language,
+                        subject=text.subject, body=text.body, hold_until=hold,
+                        payload={
+                            "alert_id": alert.id, "household_id": alert.household_id, "alert_type": alert.alert_type.value,
+                            "severity": alert.severity.value, "step": purpose, "recipient_role": person.role.value,
+                        },
+                    )
+                )
+            channels = ",".join(a.kind.value for a in person.channels)
+            notes.append(f"{person.label} [{channels}]" + (f" held until {hold:%Y-%m-%d %H:%M}Z (quiet hours)" if hold else ""))
+        await enqueue(session, messages, context.now)
+        note = f"{purpose}: " + ("; ".join(notes) if notes else "nobody to contact for this step")
+        session.add(
+            AlertEvent(
+                alert_id=alert.id, at=datetime.now(UTC), actor=LADDER_ACTOR, action=AuditAction.ESCALATED,
+                from_status=alert.status, to_status=alert.status, note=note[:4000], event_time=context.now,
+            )
+        )
+        if not notes and action in (Action.PAGE_DUTY, Action.ESCALATE_SUPERVISOR):
+            log.error("alert %s: %s reached nobody (check the people file for site %s)", alert.id, purpose, context.site.site)
+
+    def _link(self, alert_id: str, person: Person) -> str | None:
+        if self.links is None or person.role not in (Role.FAMILY, Role.ELDER):
+            return None
+        return self.links.url(LinkClaim(alert_id, person.id, person.role.value))
+
+    def _words(self, context: _Context, person: Person, link: str | None, reminder: int) -> dict[str, object]:
+        alert, lang = context.alert, language_of(person.language)
+        zone = context.household.timezone if context.household else context.site.timezone
+        onset = alert.onset.astimezone(zone).strftime("%H:%M")
+        waited = context.now - alert.raised_at if alert.raised_at <= context.now else timedelta(0)
+        return {
+            "elder": (context.household.elder.name if context.household and context.household.elder else context.label),
+            "recipient": person.label,
+            "household": context.label,
+            "address": context.household.address if context.household and context.household.address else alert.household_id,
+            "type_label": TYPE_LABEL[lang][alert.alert_type],
+            "severity": SEVERITY_LABEL[lang][alert.severity],
+            "explanation": alert.explanation(lang),
+            "since": f"自{onset}起" if lang == "zh-CN" else f" since {onset}",
+            "alert_id": alert.id,
+            "link": link,
+            "reminder": reminder,
+            "waited": _duration(waited, lang),
+        }
+
+
+def _duration(span: timedelta, lang: str) -> str:
+    minutes = int(span.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    if lang == "zh-CN":
+        return (f"{hours}小时" if hours else "") + (f"{minutes}分钟" if minutes or not hours else "")
+    return (f"{hours} h " if hours else "") + (f"{minutes} min" if minutes or not hours else "").strip()
+

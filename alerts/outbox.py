@@ -1,0 +1,104 @@
+"""Writing messages to the outbox inside the caller's transaction, and reading them back for people.
+
+Writing is ``INSERT ... ON CONFLICT (idempotency_key) DO NOTHING``: the ladder may run a
+step twice (a replay, two escalators) and each message is still written once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts.notify_tables import UNSENT, DeliveryAttempt, MessageStatus, OutboxMessage
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    idempotency_key: str
+    alert_id: str
+    household_id: str
+    purpose: str
+    recipient_id: str
+    recipient_name: str
+    recipient_role: str
+    channel: str
+    address: str
+    language: str
+    subject: str
+    body: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    hold_until: datetime | None = None
+    """Quiet hours: the ladder releases the message at this ladder-clock time."""
+
+
+async def enqueue(session: AsyncSession, messages: Sequence[NewMessage], now: datetime) -> int:
+    """Write the messages; returns how many were new."""
+    written = 0
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    for message in messages:
+        row = {
+            **{name: getattr(message, name) for name in NewMessage.__slots__},
+            "status": MessageStatus.HELD if message.hold_until is not None else MessageStatus.PENDING,
+            "created_at": now,
+            "attempts": 0,
+            "last_error": "",
+        }
+        statement = insert(OutboxMessage).values(row).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        stored = await session.scalar(statement.returning(OutboxMessage.id))
+        written += stored is not None
+    return written
+
+
+async def release_held(session: AsyncSession, now: datetime) -> int:
+    """Quiet hours over: held messages become sendable."""
+    released = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == MessageStatus.HELD, OutboxMessage.hold_until <= now)
+        .values(status=MessageStatus.PENDING)
+        .execution_options(synchronize_session=False)
+    )
+    return released.rowcount or 0  # type: ignore[attr-defined]
+
+
+async def cancel_unsent(session: AsyncSession, alert_id: str, reason: str) -> int:
+    """The alert was handled: messages not yet on their way are not sent (claimed ones may still go)."""
+    cancelled = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.alert_id == alert_id, OutboxMessage.status.in_(UNSENT))
+        .values(status=MessageStatus.CANCELLED, last_error=reason)
+        .execution_options(synchronize_session=False)
+    )
+    return cancelled.rowcount or 0  # type: ignore[attr-defined]
+
+
+async def messages_for(
+    session: AsyncSession, *, alert_id: str | None = None, status: MessageStatus | None = None, limit: int = 200
+) -> Sequence[OutboxMessage]:
+    """Newest first, for the notifications page."""
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if alert_id is not None:
+        query = query.where(OutboxMessage.alert_id == alert_id)
+    if status is not None:
+        query = query.where(OutboxMessage.status == status)
+    return (await session.scalars(query)).all()
+
+
+async def attempts_for(session: AsyncSession, message_ids: Sequence[int]) -> dict[int, list[DeliveryAttempt]]:
+    if not message_ids:
+        return {}
+    rows = (
+        await session.scalars(
+            select(DeliveryAttempt).where(DeliveryAttempt.message_id.in_(message_ids)).order_by(DeliveryAttempt.id)
+        )
+    ).all()
+    grouped: dict[int, list[DeliveryAttempt]] = {message_id: [] for message_id in message_ids}
+    for attempt in rows:
+        grouped[attempt.message_id].append(attempt)
+    return grouped

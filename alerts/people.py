@@ -1,0 +1,340 @@
+"""Who is told: each household's elder and family, each site's duty rota, supervisors and visitors.
+
+Given as a JSON or TOML file (format in docs/notifications.md), validated once on
+load; errors name the household, site or person and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+
+from alerts.documents import describe_errors, read_document
+from carewatch.domain import IDENTIFIER, AlertType, Audience
+
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER.pattern)]
+Language = Literal["zh-CN", "en"]
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ROTA_SLOT = timedelta(minutes=15)
+
+
+class ChannelKind(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    VOICE = "voice"
+    WECOM = "wecom"  # group robots: the address is the robot's webhook URL
+    DINGTALK = "dingtalk"
+    FEISHU = "feishu"
+    WEBHOOK = "webhook"  # an integrator's endpoint, signed with HMAC-SHA256
+    APPRISE = "apprise"  # any other service apprise speaks; the address is an apprise URL
+
+
+class Role(StrEnum):
+    ELDER = "elder"
+    FAMILY = "family"
+    DUTY = "duty"
+    SUPERVISOR = "supervisor"
+    VISITOR = "visitor"  # who goes to the door: grid worker (网格员), volunteer
+    GROUP = "group"  # a site's group chat robot
+
+
+class PeopleError(ValueError):
+    """The people file cannot be used; the message names the problem."""
+
+
+# ---- the file format ------------------------------------------------------------------
+
+
+class _Channel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: ChannelKind
+    address: str = Field(min_length=3, max_length=500)
+
+    @model_validator(mode="after")
+    def _plausible(self) -> _Channel:
+        if self.kind is ChannelKind.EMAIL and "@" not in self.address:
+            raise ValueError(f"email address {self.address!r} has no @")
+        if self.kind in (ChannelKind.SMS, ChannelKind.VOICE) and not self.address.lstrip("+").isdigit():
+            raise ValueError(f"phone number {self.address!r} must be digits with an optional leading +")
+        web = (ChannelKind.WECOM, ChannelKind.DINGTALK, ChannelKind.FEISHU, ChannelKind.WEBHOOK)
+        if self.kind in web and not self.address.startswith(("https://", "http://")):
+            raise ValueError(f"{self.kind.value} address must be the webhook URL (https://...), got {self.address!r}")
+        return self
+
+
+class _QuietHours(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> _QuietHours:
+        if self.start == self.end:
+            raise ValueError("quiet hours start and end at the same time; leave quiet_hours out instead")
+        return self
+
+
+class _Elder(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = ""
+    language: Language = "zh-CN"
+    channels: list[_Channel] = []
+
+
+class _Contact(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: Identifier
+    name: str = Field(min_length=1, max_length=128)
+    relation: str = ""
+    language: Language = "zh-CN"
+    channels: list[_Channel] = Field(min_length=1)
+    quiet_hours: _QuietHours | None = None
+    alert_types: list[AlertType] | None = None
+    """None: every alert about the elder (never device faults, which go to staff only)."""
+
+    @field_validator("alert_types")
+    @classmethod
+    def _care_only(cls, value: list[AlertType] | None) -> list[AlertType] | None:
+        for alert_type in value or ():
+            if alert_type.audience is not Audience.CARE:
+                raise ValueError(f"{alert_type.value} is a device fault for staff; families are not sent it")
+        return value
+
+
+class _Household(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    household_id: Identifier
+    site: Identifier
+    name: str = ""
+    address: str = ""
+    timezone: str = "Asia/Shanghai"
+    elder: _Elder = _Elder()
+    contacts: list[_Contact] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return _known_zone(value)
+
+
+class _Staff(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: Identifier
+    name: str = Field(min_length=1, max_length=128)
+    role: Literal["duty", "supervisor", "visitor"]
+    language: Language = "zh-CN"
+    channels: list[_Channel] = Field(min_length=1)
+
+
+class _Shift(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    staff: Identifier
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = list(DAYS)  # type: ignore[assignment]
+    start: time
+    end: time
+    """A shift may cross midnight (start 20:00, end 08:00); it then belongs to the day it starts."""
+
+
+class _Site(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    site: Identifier
+    name: str = ""
+    timezone: str = "Asia/Shanghai"
+    staff: list[_Staff] = Field(min_length=1)
+    rota: list[_Shift] = Field(min_length=1)
+    group_robots: list[_Channel] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return _known_zone(value)
+
+    @model_validator(mode="after")
+    def _rota_is_staffed(self) -> _Site:
+        by_id = {member.id: member for member in self.staff}
+        if len(by_id) != len(self.staff):
+            raise ValueError(f"site {self.site}: a staff id is listed twice")
+        for shift in self.rota:
+            member = by_id.get(shift.staff)
+            if member is None:
+                raise ValueError(f"site {self.site}: the rota names unknown staff {shift.staff!r}")
+            if member.role != "duty":
+                raise ValueError(f"site {self.site}: {shift.staff!r} is a {member.role}, not duty staff; only duty staff take shifts")
+        if not any(member.role == "supervisor" for member in self.staff):
+            raise ValueError(f"site {self.site}: no supervisor; the ladder needs someone to escalate to")
+        gap = _first_uncovered(self.rota)
+        if gap is not None:
+            raise ValueError(f"site {self.site}: nobody is on duty on {gap}; every hour of the week needs a shift")
+        return self
+
+
+class _PeopleFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: Literal[1] = 1
+    sites: list[_Site] = Field(min_length=1)
+    households: list[_Household] = []
+
+    @model_validator(mode="after")
+    def _references(self) -> _PeopleFile:
+        sites = {site.site for site in self.sites}
+        if len(sites) != len(self.sites):
+            raise ValueError("a site is listed twice")
+        seen: set[str] = set()
+        for household in self.households:
+            if household.household_id in seen:
+                raise ValueError(f"household {household.household_id!r} is listed twice")
+            seen.add(household.household_id)
+            if household.site not in sites:
+                raise ValueError(f"household {household.household_id!r} belongs to unknown site {household.site!r}")
+            ids = [contact.id for contact in household.contacts]
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"household {household.household_id!r}: a contact id is listed twice")
+        return self
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Asia/Shanghai')") from exc
+    return value
+
+
+def _first_uncovered(rota: Iterable[_Shift]) -> str | None:
+    shifts = [Shift(s.staff, frozenset(DAYS.index(d) for d in s.days), s.start, s.end) for s in rota]
+    monday = datetime(2024, 1, 1)  # a Monday; the check is about weekdays and times only
+    moment = monday
+    while moment < monday + timedelta(days=7):
+        if not any(shift.covers(moment) for shift in shifts):
+            return f"{DAYS[moment.weekday()]} {moment:%H:%M}"
+        moment += ROTA_SLOT
+    return None
+
+
+# ---- what the rest of the code uses -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    kind: ChannelKind
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Anyone the ladder may contact."""
+
+    id: str
+    name: str
+    role: Role
+    language: Language
+    channels: tuple[Address, ...]
+    relation: str = ""
+    quiet_hours: tuple[time, time] | None = None
+    alert_types: frozenset[AlertType] | None = None
+
+    def receives(self, alert_type: AlertType) -> bool:
+        return self.alert_types is None or alert_type in self.alert_types
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}（{self.relation}）" if self.relation else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Shift:
+    staff_id: str
+    weekdays: frozenset[int]
+    start: time
+    end: time
+
+    def covers(self, local: datetime) -> bool:
+        at = local.time()
+        if self.start < self.end:
+            return local.weekday() in self.weekdays and self.start <= at < self.end
+        # Crossing midnight: the evening part is on a rota day, the morning part on the day after one.
+        if at >= self.start:
+            return local.weekday() in self.weekdays
+        return at < self.end and (local.weekday() - 1) % 7 in self.weekdays
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    site: str
+    name: str
+    timezone: ZoneInfo
+    staff: tuple[Person, ...]
+    rota: tuple[Shift, ...]
+    group_robots: tuple[Address, ...]
+
+    def on_duty(self, at: datetime) -> list[Person]:
+        local = at.astimezone(self.timezone)
+        ids = {shift.staff_id for shift in self.rota if shift.covers(local)}
+        return [member for member in self.staff if member.id in ids]
+
+    def with_role(self, role: Role) -> list[Person]:
+        return [member for member in self.staff if member.role is role]
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdPeople:
+    household_id: str
+    site: str
+    name: str
+    address: str
+    timezone: ZoneInfo
+    elder: Person | None
+    contacts: tuple[Person, ...]
+
+
+class Directory:
+    """Look-ups over the validated people file."""
+
+    def __init__(self, sites: Iterable[Site], households: Iterable[HouseholdPeople]) -> None:
+        self.sites = {site.site: site for site in sites}
+        self.households = {household.household_id: household for household in households}
+
+    @classmethod
+    def from_document(cls, document: object) -> Directory:
+        try:
+            parsed = _PeopleFile.model_validate(document)
+        except ValidationError as exc:
+            raise PeopleError(describe_errors("invalid people file", exc.errors())) from exc
+        return cls([_site(s) for s in parsed.sites], [_household(h) for h in parsed.households])
+
+    @classmethod
+    def load(cls, path: Path) -> Directory:
+        return cls.from_document(read_document(path, "people file", "CAREWATCH_PEOPLE_PATH", PeopleError))
+
+
+def _channels(channels: Iterable[_Channel]) -> tuple[Address, ...]:
+    return tuple(Address(c.kind, c.address) for c in channels)
+
+
+def _site(site: _Site) -> Site:
+    staff = tuple(Person(m.id, m.name, Role(m.role), m.language, _channels(m.channels)) for m in site.staff)
+    rota = tuple(Shift(s.staff, frozenset(DAYS.index(d) for d in s.days), s.start, s.end) for s in site.rota)
+    return Site(site.site, site.name or site.site, ZoneInfo(site.timezone), staff, rota, _channels(site.group_robots))
+
+
+def _household(h: _Household) -> HouseholdPeople:
+    elder = None
+    if h.elder.channels:
+        elder = Person(f"{h.household_id}.elder", h.elder.name or h.name, Role.ELDER, h.elder.language, _channels(h.elder.channels))
+    contacts = tuple(
+        Person(
+            c.id, c.name, Role.FAMILY, c.language, _channels(c.channels), c.relation,
+            (c.quiet_hours.start, c.quiet_hours.end) if c.quiet_hours else None,
+            frozenset(c.alert_types) if c.alert_types is not None else None,
+        )
+        for c in h.contacts
+    )
+    return HouseholdPeople(h.household_id, h.site, h.name, h.address, ZoneInfo(h.timezone), elder, contacts)
+
