@@ -39,6 +39,7 @@ def demo(
     speed: Annotated[float, typer.Option(min=1.0, help="Simulated seconds per real second (console mode).")] = 3600.0,
     mqtt_url: Annotated[str | None, typer.Option(help="Use this broker instead of the embedded one.")] = None,
     port: Annotated[int | None, typer.Option(help="Console port (default: CAREWATCH_HTTP_PORT or 8000).")] = None,
+    engine: Annotated[str, typer.Option(help="embedded (one process) or faust (bridge → Kafka → Faust worker → alert service; headless).")] = "embedded",
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run everything in one process: simulated gateways, an MQTT broker, the detectors, alerts and the console."""
@@ -53,8 +54,11 @@ def demo(
         settings = settings.model_copy(update={"http_port": port})
     options = DemoOptions(
         households=households, days=days, seed=seed, headless=headless, speed=speed,
-        mqtt_url=mqtt_url or settings.mqtt_url,
+        mqtt_url=mqtt_url or settings.mqtt_url, engine=engine,
     )
+    if engine not in ("embedded", "faust") or (engine == "faust" and not headless):
+        err.print("[red]--engine must be embedded or faust, and faust runs with --headless[/]")
+        raise typer.Exit(2)
     try:
         summary = asyncio.run(run_demo(settings, options, err))
     except KeyboardInterrupt:
@@ -119,3 +123,52 @@ def simulate(
         simulation.publish(address.host, address.port, speed=speed, username=address.username, password=address.password)
     )
     err.print(f"published {stats.messages} messages, {stats.readings} readings")
+
+
+@app.command()
+def ingest(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Bridge MQTT to Kafka: validate readings, send them to the readings topic, acknowledge MQTT after Kafka.
+
+    Settings: CAREWATCH_MQTT_URL, CAREWATCH_KAFKA_URL, CAREWATCH_REGISTRY_PATH, CAREWATCH_MQTT_CLIENT_ID
+    (keep it fixed: the broker keeps the session under it while the bridge is down).
+    """
+    from carewatch.kafka import KafkaUnavailable
+    from carewatch.registry import Registry, RegistryError
+    from ingest.bridge import run_bridge
+
+    _logging(verbose)
+    settings = Settings()
+    if not settings.mqtt_url or not settings.kafka_url:
+        err.print("[red]CAREWATCH_MQTT_URL and CAREWATCH_KAFKA_URL must be set[/] (e.g. mqtt://localhost:1883, kafka://localhost:9092)")
+        raise typer.Exit(2)
+    try:
+        asyncio.run(run_bridge(settings, Registry.load(settings.registry_path)))
+    except RegistryError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    except (ConnectionError, KafkaUnavailable) as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    except KeyboardInterrupt:
+        err.print("stopped")
+
+
+@app.command()
+def worker(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Run one Faust worker of the detector stream (start up to CAREWATCH_KAFKA_PARTITIONS of them).
+
+    Settings: CAREWATCH_KAFKA_URL, CAREWATCH_REGISTRY_PATH, CAREWATCH_STREAM_STORE, CAREWATCH_STREAM_DATA_DIR.
+    """
+    from carewatch.registry import RegistryError
+    from carewatch.stream.worker import run_worker
+
+    _logging(verbose)
+    settings = Settings()
+    if not settings.kafka_url:
+        err.print("[red]CAREWATCH_KAFKA_URL is not set[/] (e.g. kafka://localhost:9092)")
+        raise typer.Exit(2)
+    try:
+        run_worker(settings, loglevel="info" if verbose else "warning")
+    except RegistryError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc

@@ -40,6 +40,8 @@ class DemoOptions:
     """Simulated seconds per real second (None: as fast as the machine allows)."""
     mqtt_url: str | None = None
     start: datetime = DEMO_START
+    engine: str = "embedded"
+    """"embedded": one process; "faust": bridge → Kafka → Faust worker → alert service (headless only)."""
 
 
 @contextlib.asynccontextmanager
@@ -53,6 +55,10 @@ async def _broker(options: DemoOptions) -> AsyncIterator[BrokerAddress]:
 
 async def run_demo(settings: Settings, options: DemoOptions, console: Console) -> dict[str, object]:
     """Run the demo; headless returns the summary document, otherwise serves until cancelled."""
+    if options.engine == "faust":
+        from carewatch.stream.demo import run_faust_demo
+
+        return await run_faust_demo(settings, options, console)
     started = time.monotonic()
     simulation = Simulation(
         SimConfig(households=options.households, days=options.days, seed=options.seed, start=options.start)
@@ -89,13 +95,14 @@ async def run_demo(settings: Settings, options: DemoOptions, console: Console) -
     return {}
 
 
-async def _summary(sessions, simulation, published, options, elapsed_s: float) -> dict[str, object]:  # type: ignore[no-untyped-def]
+async def _summary(sessions, simulation, published, options, elapsed_s: float, stats=None) -> dict[str, object]:  # type: ignore[no-untyped-def]
     from alerts.store import AlertStore
 
     store = AlertStore(sessions)
     rows = await store.list(limit=100_000)
-    async with sessions() as session:
-        stats = await read_stats(session)
+    if stats is None:  # the Faust engine passes what it read back from Kafka
+        async with sessions() as session:
+            stats = await read_stats(session)
     raised = [RaisedAlert(a.id, a.household_id, a.alert_type, a.onset, a.raised_at) for a in rows]
     incidents = [TruthIncident(i.household_id, str(i.kind), i.start) for i in simulation.incidents]
     verdict = evaluate(incidents, raised)

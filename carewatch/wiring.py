@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from alerts.store import AlertStore
 from carewatch.db import make_engine, make_sessions
 from carewatch.domain import Detection, RejectReason, Tick
+from carewatch.engine import TickSchedule, judge, new_monitor, refreshed
 from carewatch.registry import Registry
 from carewatch.schema import create_schema
 from carewatch.settings import Settings
@@ -37,7 +38,6 @@ from ingest.subscriber import BrokerAddress, InboundMessage, MqttSubscriber
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def wall_clock() -> datetime:
@@ -61,7 +61,7 @@ class Pipeline:
         self.limits = Limits(settings.max_payload_bytes, settings.max_readings_per_message, settings.future_tolerance)
         self.monitors: dict[str, HouseholdMonitor] = {}
         self.newest_event: datetime | None = None
-        self.last_tick: datetime | None = None
+        self.ticks = TickSchedule(settings.tick_every)
         self.readings_seen = 0
         self.messages_seen = 0
         self.busy = False
@@ -72,12 +72,9 @@ class Pipeline:
             await ensure_counters(session)
             snapshots = (await session.execute(select(MonitorSnapshot))).scalars().all()
         for snapshot in snapshots:
-            household = self.registry.households.get(snapshot.household_id)
-            if household is None:
+            if snapshot.household_id not in self.registry.households:
                 continue  # household left the registry: its state is kept in the table, not used
-            monitor: HouseholdMonitor = pickle.loads(snapshot.state)
-            monitor.profile = household.profile  # the registry may have changed thresholds
-            self.monitors[snapshot.household_id] = monitor
+            self.monitors[snapshot.household_id] = refreshed(pickle.loads(snapshot.state), self.registry)
         log.info("resumed detector state of %d households", len(self.monitors))
 
     def status(self) -> dict[str, object]:
@@ -131,11 +128,9 @@ class Pipeline:
             await self._commit(BatchRecord(), detections, touched)
 
     def _tick_due(self, watermark: datetime, touched: set[str]) -> list[Detection]:
-        step = self.settings.tick_every
-        due = EPOCH + ((watermark - EPOCH) // step) * step
-        if self.last_tick is not None and due <= self.last_tick:
+        due = self.ticks.due(watermark)
+        if due is None:
             return []
-        self.last_tick = due
         detections: list[Detection] = []
         for household_id in self.registry.households:
             emitted = self._monitor(household_id).tick(Tick(due))
@@ -172,17 +167,15 @@ class Pipeline:
         self.readings_seen += len(parsed.readings) + sum(r.index is not None for r in parsed.rejections)
 
         for index, reading in parsed.readings:
-            try:
-                observation = self._monitor(reading.household_id).observe(reading)
-            except Exception as exc:  # a bug of ours must not lose the reading nor stop the stream
-                log.exception("detector failed on reading %d of %s", index, message.topic)
-                dead_letter(RejectReason.PROCESSING_ERROR, f"detector error: {exc!r}", reading.meter_id, index)
+            verdict = judge(self._monitor(reading.household_id), reading)
+            if verdict.rejection is RejectReason.PROCESSING_ERROR:  # a bug of ours: kept, the stream goes on
+                dead_letter(verdict.rejection, verdict.detail, reading.meter_id, index)
                 continue
             touched.add(reading.household_id)
-            detections.extend(observation.detections)
-            if observation.rejection is not None:
-                dead_letter(observation.rejection, observation.detail, reading.meter_id, index)
-            elif observation.duplicate:
+            detections.extend(verdict.detections)
+            if verdict.rejection is not None:
+                dead_letter(verdict.rejection, verdict.detail, reading.meter_id, index)
+            elif verdict.duplicate:
                 record.counters["readings_duplicate"] += 1
             else:
                 record.counters["readings_accepted"] += 1
@@ -192,7 +185,7 @@ class Pipeline:
     def _monitor(self, household_id: str) -> HouseholdMonitor:
         monitor = self.monitors.get(household_id)
         if monitor is None:
-            monitor = self.monitors[household_id] = HouseholdMonitor(self.registry.households[household_id].profile)
+            monitor = self.monitors[household_id] = new_monitor(self.registry, household_id)
         return monitor
 
     async def _commit(self, record: BatchRecord, detections: list[Detection], touched: Iterable[str]) -> None:

@@ -2,7 +2,9 @@
 
 Messages are acknowledged (PUBACK) only when the caller says their contents are
 durably handed off, so a crash before that makes the broker deliver them again
-(persistent session: fixed client id, clean session off).
+(persistent session: fixed client id, clean session off; with a session expiry,
+MQTT 5 with clean start off and that expiry, so the broker keeps the session
+and its unacknowledged messages that long while we are away).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 log = logging.getLogger(__name__)
 
@@ -45,20 +49,33 @@ class InboundMessage:
 class MqttSubscriber:
     """Subscribes to every gateway's readings and status topics."""
 
-    def __init__(self, address: BrokerAddress, client_id: str, topic_prefix: str, queue_size: int = 1_000):
+    def __init__(
+        self,
+        address: BrokerAddress,
+        client_id: str,
+        topic_prefix: str,
+        queue_size: int = 1_000,
+        session_expiry_s: int | None = None,
+    ):
         self.address = address
         self.topic_prefix = topic_prefix
         self.inbox: asyncio.Queue[InboundMessage] = asyncio.Queue(maxsize=queue_size)
         self.connected = asyncio.Event()
         self._stopping = False
         self._loop = asyncio.get_running_loop()
-        self._client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            clean_session=False,
-            protocol=mqtt.MQTTv311,
-            manual_ack=True,
-        )
+        self._session_expiry_s = session_expiry_s
+        if session_expiry_s is None:  # MQTT 3.1.1: the broker keeps the session until it is cleaned
+            self._client = mqtt.Client(
+                mqtt.CallbackAPIVersion.VERSION2,
+                client_id=client_id,
+                clean_session=False,
+                protocol=mqtt.MQTTv311,
+                manual_ack=True,
+            )
+        else:
+            self._client = mqtt.Client(
+                mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True
+            )
         if address.username:
             self._client.username_pw_set(address.username, address.password)
         # Enough QoS 1 messages in flight to keep the pipeline busy while a batch is being committed.
@@ -72,7 +89,7 @@ class MqttSubscriber:
 
     async def start(self, timeout: float = 10.0) -> None:
         try:
-            await asyncio.to_thread(self._client.connect, self.address.host, self.address.port, 30)
+            await asyncio.to_thread(self._connect)
         except OSError as exc:
             raise ConnectionError(
                 f"cannot reach the MQTT broker at {self.address.host}:{self.address.port}: {exc}"
@@ -85,6 +102,15 @@ class MqttSubscriber:
             raise ConnectionError(
                 f"the MQTT broker at {self.address.host}:{self.address.port} did not accept the connection and subscription"
             ) from exc
+
+    def _connect(self) -> None:
+        if self._session_expiry_s is None:
+            self._client.connect(self.address.host, self.address.port, 30)
+            return
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = self._session_expiry_s
+        # paho keeps clean_start and the properties for its automatic reconnects.
+        self._client.connect(self.address.host, self.address.port, 30, clean_start=False, properties=properties)
 
     async def stop(self) -> None:
         self._stopping = True

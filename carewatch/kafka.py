@@ -1,0 +1,173 @@
+"""Kafka plumbing shared by the bridge, the Faust workers and the alert service.
+
+Only the Kafka protocol is assumed: any cluster (or a Kafka-compatible broker) at
+``CAREWATCH_KAFKA_URL`` works unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+from aiokafka.partitioner import murmur2
+
+from carewatch.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class KafkaUnavailable(ConnectionError):
+    """The Kafka cluster cannot be reached or refuses what carewatch needs; the message says which."""
+
+
+def bootstrap_servers(url: str) -> str:
+    """``kafka://h1:9092,h2:9092`` (or ``h1:9092,...``) → ``h1:9092,h2:9092``.
+
+    >>> bootstrap_servers("kafka://127.0.0.1:9092,10.0.0.2:9093")
+    '127.0.0.1:9092,10.0.0.2:9093'
+    """
+    hosts = []
+    for part in url.split(","):
+        part = part.strip()
+        parsed = urlsplit(part if "://" in part else f"kafka://{part}")
+        if parsed.scheme not in ("kafka", "tcp") or not parsed.hostname:
+            raise ValueError(f"Kafka URL {url!r} must look like kafka://host:port[,host:port...]")
+        hosts.append(f"{parsed.hostname}:{parsed.port or 9092}")
+    return ",".join(hosts)
+
+
+def faust_broker(url: str) -> str:
+    """The same servers in Faust's notation (``kafka://h1:9092;kafka://h2:9092``)."""
+    return ";".join(f"kafka://{host}" for host in bootstrap_servers(url).split(","))
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """The partition the Kafka default partitioner (murmur2, as in the Java client) gives a key.
+
+    The bridge keys readings by household, so this is where a household's readings
+    and its detector state live; the absence sweep uses it for households that
+    have not reported yet.
+
+    >>> partition_of("hh-0001", 8) == partition_of("hh-0001", 8)
+    True
+    """
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    readings: str
+    detections: str
+    dead_letters: str
+    gateway_status: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Topics:
+        return cls(
+            settings.kafka_topic_readings,
+            settings.kafka_topic_detections,
+            settings.kafka_topic_dead_letters,
+            settings.kafka_topic_gateway_status,
+        )
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter((self.readings, self.detections, self.dead_letters, self.gateway_status))
+
+
+def kafka_url(settings: Settings) -> str:
+    if not settings.kafka_url:
+        raise KafkaUnavailable("CAREWATCH_KAFKA_URL is not set (e.g. kafka://localhost:9092)")
+    return settings.kafka_url
+
+
+async def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
+    """Create carewatch's topics if missing; refuse existing ones with another partition count.
+
+    The partition count fixes where each household's readings and state live, so it
+    must match ``CAREWATCH_KAFKA_PARTITIONS`` everywhere.
+    """
+    servers = bootstrap_servers(kafka_url(settings))
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=int(timeout * 1000))
+    try:
+        await _retrying(admin.start, servers, timeout)
+        wanted = list(Topics.from_settings(settings))
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(name, settings.kafka_partitions, settings.kafka_replication) for name in wanted if name not in existing
+        ]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another process created them meanwhile
+        described = await admin.describe_topics(wanted)
+        for topic in described:
+            count = len(topic.get("partitions") or [])
+            if count and count != settings.kafka_partitions:
+                raise KafkaUnavailable(
+                    f"topic {topic['topic']!r} has {count} partitions but CAREWATCH_KAFKA_PARTITIONS is "
+                    f"{settings.kafka_partitions}; set it to {count} or recreate the topic"
+                )
+    finally:
+        await admin.close()
+
+
+async def _retrying(start, servers: str, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await start()
+            return
+        except KafkaConnectionError as exc:
+            if time.monotonic() > deadline:
+                raise KafkaUnavailable(f"cannot reach Kafka at {servers}: {exc}") from exc
+            await asyncio.sleep(0.5)
+
+
+async def group_lag(settings: Settings, group_id: str, topics: Iterable[str]) -> int:
+    """Records of ``topics`` that consumer group ``group_id`` has not committed yet."""
+    servers = bootstrap_servers(kafka_url(settings))
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+    probe = AIOKafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False)
+    await admin.start()
+    await probe.start()
+    try:
+        partitions = [
+            TopicPartition(topic, p) for topic in topics for p in (probe.partitions_for_topic(topic) or ())
+        ]
+        if not partitions:
+            await probe.topics()  # refresh metadata once
+            partitions = [
+                TopicPartition(topic, p) for topic in topics for p in (probe.partitions_for_topic(topic) or ())
+            ]
+        ends = await probe.end_offsets(partitions)
+        committed = await admin.list_consumer_group_offsets(group_id, partitions=partitions)
+        return sum(
+            max(0, ends[tp] - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0))
+            for tp in partitions
+        )
+    finally:
+        await probe.stop()
+        await admin.close()
+
+
+async def wait_until_consumed(
+    settings: Settings, group_id: str, topics: Iterable[str], timeout: float = 120.0, what: str = "consumers"
+) -> None:
+    """Wait until the group has committed everything now in ``topics`` (lag 0)."""
+    topics = list(topics)
+    deadline = time.monotonic() + timeout
+    lag = -1
+    while time.monotonic() < deadline:
+        lag = await group_lag(settings, group_id, topics)
+        if lag == 0:
+            return
+        await asyncio.sleep(0.25)
+    raise TimeoutError(f"{what} ({group_id}) still had {lag} records of {topics} to process after {timeout:.0f} s")

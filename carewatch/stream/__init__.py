@@ -1,0 +1,1 @@
+"""The scaled-out runner: the same detectors as the embedded runner, on Faust over Kafka."""

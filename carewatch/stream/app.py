@@ -1,0 +1,64 @@
+"""The Faust application: topics, the state table, the agent and the timer, wired together.
+
+Run it with `carewatch worker`; start as many workers as there are partitions at most.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from carewatch.kafka import faust_broker, kafka_url
+from carewatch.registry import Registry
+from carewatch.settings import Settings
+from carewatch.stream.agents import register_agents
+from carewatch.stream.households import HouseholdJudge
+from carewatch.stream.tables import household_state_table
+from carewatch.stream.timers import register_timers
+
+
+def create_app(settings: Settings, registry: Registry) -> faust.App:
+    app = faust.App(
+        settings.stream_app_id,
+        broker=faust_broker(kafka_url(settings)),
+        store=settings.stream_store,
+        datadir=str(settings.stream_data_dir),
+        topic_partitions=settings.kafka_partitions,
+        topic_replication_factor=settings.kafka_replication,
+        broker_commit_interval=settings.stream_commit_interval.total_seconds(),
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        web_enabled=False,
+    )
+
+    def raw_topic(name: str) -> faust.TopicT:
+        return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+
+    readings = raw_topic(settings.kafka_topic_readings)
+    detections = raw_topic(settings.kafka_topic_detections)
+    dead_letters = raw_topic(settings.kafka_topic_dead_letters)
+
+    def sender(topic: faust.TopicT):  # type: ignore[no-untyped-def]
+        async def send(key: bytes, value: bytes) -> Any:
+            delivered = await topic.send(key=key, value=value)
+            return await delivered  # acknowledged by Kafka (acks=all) before the state moves on
+
+        return send
+
+    judge = HouseholdJudge(
+        registry=registry,
+        settings=settings,
+        table=household_state_table(app, settings),
+        send_detection=sender(detections),
+        send_dead_letter=sender(dead_letters),
+    )
+    register_agents(app, readings, judge)
+    register_timers(app, judge, settings)
+
+    @app.on_partitions_revoked.connect
+    async def on_revoked(app: faust.App, revoked: set[Any], **kwargs: Any) -> None:
+        judge.forget([tp.partition for tp in revoked if tp.topic == settings.kafka_topic_readings])
+
+    app.judge = judge  # type: ignore[attr-defined]  (for status and tests in the same process)
+    return app

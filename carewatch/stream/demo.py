@@ -1,0 +1,134 @@
+"""`carewatch demo --engine faust`: the same demo through the scaled-out path.
+
+simulated gateways → MQTT → bridge → Kafka → Faust worker (a real subprocess) →
+detections → alert service → the database the console reads.  Without
+CAREWATCH_KAFKA_URL a local Kafka-compatible broker (tansu) is started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import orjson
+from rich.console import Console
+
+from carewatch.demo import DemoOptions
+
+from carewatch.db import make_engine, make_sessions
+from carewatch.kafka import ensure_topics
+from carewatch.registry import Registry
+from carewatch.schema import create_schema
+from carewatch.settings import Settings
+from carewatch.stream.local_broker import local_kafka
+from carewatch.stream.readback import dead_letters, household_states
+from carewatch.stream.system import WorkerProcess, running_alert_service, wait_until_judged_and_stored
+from gateway_sim import SimConfig, Simulation
+from ingest.bridge import KafkaBridge, running_bridge
+from ingest.stats import IngestStats
+from ingest.subscriber import BrokerAddress
+
+
+@contextlib.contextmanager
+def kafka_for(settings: Settings, workdir: Path) -> Iterator[str]:
+    if settings.kafka_url:
+        yield settings.kafka_url
+        return
+    with local_kafka(workdir / "tansu.log") as url:
+        yield url
+
+
+def demo_settings(settings: Settings, kafka_url: str, workdir: Path, registry: Registry, document: dict[str, object]) -> Settings:
+    """A deployment of its own: fresh database, topics and consumer groups named after the run."""
+    registry_path = workdir / "households.json"
+    registry_path.write_bytes(orjson.dumps(document))
+    run = workdir.name
+    return settings.model_copy(
+        update={
+            "kafka_url": kafka_url,
+            "database_url": f"sqlite+aiosqlite:///{workdir / 'demo.db'}",
+            "registry_path": registry_path,
+            "clock": "event",
+            "kafka_topic_readings": f"{run}-readings",
+            "kafka_topic_detections": f"{run}-detections",
+            "kafka_topic_dead_letters": f"{run}-dead-letters",
+            "kafka_topic_gateway_status": f"{run}-gateway-status",
+            "stream_app_id": f"{run}-workers",
+            "alerts_group_id": f"{run}-alerts",
+            "stream_data_dir": workdir / "stream-data",
+            "mqtt_session_expiry": None,  # the embedded amqtt broker speaks MQTT 3.1.1
+        }
+    )
+
+
+async def stream_stats(settings: Settings, bridge: KafkaBridge) -> IngestStats:
+    """Ingest statistics of the scaled-out path, read back from Kafka (the workers' table and dead letters)."""
+    states = (await household_states(settings)).values()
+    rejected = Counter(letter.reason.value for letter in await dead_letters(settings))
+    return IngestStats(
+        messages=bridge.messages_forwarded,
+        readings_accepted=sum(s.readings_accepted for s in states),
+        readings_duplicate=sum(s.readings_duplicate for s in states),
+        rejected_by_reason=dict(rejected),
+        unknown_meters=[],
+        gateways_offline=[],
+    )
+
+
+@contextlib.asynccontextmanager
+async def faust_system(
+    settings: Settings, registry: Registry, broker: BrokerAddress, workdir: Path, client_id: str
+) -> AsyncIterator[tuple[KafkaBridge, WorkerProcess, object]]:
+    """Database, topics, one worker process, the bridge and the alert service, started and stopped together."""
+    engine = make_engine(settings.database_url)
+    await create_schema(engine)
+    sessions = make_sessions(engine)
+    await ensure_topics(settings)
+    worker = WorkerProcess(settings, workdir / "worker.log").start()
+    try:
+        async with (
+            running_bridge(settings, registry, broker, client_id) as (bridge, _),
+            running_alert_service(settings, sessions),
+        ):
+            yield bridge, worker, sessions
+    finally:
+        await asyncio.to_thread(worker.stop)
+        await engine.dispose()
+
+
+async def wait_for_bridge(bridge: KafkaBridge, readings: int, worker: WorkerProcess, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while bridge.readings_seen < readings:
+        worker.check_alive()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the bridge forwarded {bridge.readings_seen} of {readings} readings in {timeout:.0f} s")
+        await asyncio.sleep(0.05)
+
+
+async def run_faust_demo(settings: Settings, options: DemoOptions, console: Console) -> dict[str, object]:
+    """Headless: publish the simulation, wait until every reading is judged and stored, return the summary."""
+    from carewatch.demo import _broker, _summary  # the same broker and summary as the embedded demo
+
+    started = time.monotonic()
+    simulation = Simulation(
+        SimConfig(households=options.households, days=options.days, seed=options.seed, start=options.start)
+    )
+    document = simulation.registry_document()
+    registry = Registry.from_document(document)
+    workdir = Path(tempfile.mkdtemp(prefix="carewatch-demo-faust-"))
+    with kafka_for(settings, workdir) as url:
+        settings = demo_settings(settings, url, workdir, registry, document)
+        async with _broker(options) as address, faust_system(
+            settings, registry, address, workdir, f"carewatch-demo-{workdir.name}"
+        ) as (bridge, worker, sessions):
+            console.print(f"[dim]Kafka {url}, Faust worker log {workdir / 'worker.log'}[/]")
+            published = await simulation.publish(address.host, address.port)
+            await wait_for_bridge(bridge, published.readings, worker)
+            await wait_until_judged_and_stored(settings, [worker])
+            stats = await stream_stats(settings, bridge)
+            return await _summary(sessions, simulation, published, options, time.monotonic() - started, stats=stats)

@@ -1,0 +1,34 @@
+"""What a worker keeps per household in its table: the detector state and reading counts.
+
+Stored as pickled bytes (a per-key bytes value), serialised at once when saved, so
+the changelog holds exactly the state at that moment — never a later mutation of
+the same object sent by Faust's buffered producer afterwards.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+
+from detectors.household import HouseholdMonitor
+
+STATE_VERSION = 1
+
+
+@dataclass(slots=True)
+class HouseholdState:
+    monitor: HouseholdMonitor
+    readings_accepted: int = 0
+    """Distinct readings judged: a redelivered reading is a duplicate and not counted again."""
+    readings_duplicate: int = 0
+
+    def dumps(self) -> bytes:
+        return pickle.dumps((STATE_VERSION, self.monitor, self.readings_accepted, self.readings_duplicate), protocol=5)
+
+    @classmethod
+    def loads(cls, blob: bytes) -> HouseholdState:
+        # Only carewatch workers write the changelog topic (restrict it with ACLs): pickle is trusted here.
+        version, monitor, accepted, duplicate = pickle.loads(blob)  # noqa: S301
+        if version != STATE_VERSION:
+            raise ValueError(f"household state version {version} is not {STATE_VERSION}; rebuild the table")
+        return cls(monitor, accepted, duplicate)

@@ -1,0 +1,165 @@
+"""`carewatch ingest`: the MQTT → Kafka bridge of the scaled-out deployment.
+
+Per batch of MQTT messages: validate (MQTT contract v1), send the readings to the
+readings topic keyed by household and the refusals to the dead-letter topic with
+their reason, wait until Kafka acknowledged every record (acks=all), and only then
+acknowledge the MQTT messages.  A crash before that makes the MQTT broker
+deliver them again (persistent session); a reading sent twice is recognised as a
+duplicate by the worker's detectors, so nothing is lost and nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from carewatch.domain import RejectReason
+from carewatch.kafka import Topics, bootstrap_servers, ensure_topics, kafka_url
+from carewatch.registry import Registry
+from carewatch.settings import Settings
+from ingest.payload import Limits, parse_readings, parse_status, parse_topic
+from ingest.subscriber import BrokerAddress, InboundMessage, MqttSubscriber
+from ingest.wire import DeadLetterRecord, encode_reading
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    topic: str
+    key: bytes
+    value: bytes
+    readings: int = 0
+    """MQTT readings this record accounts for: 1 for a reading or a refused reading, else 0."""
+
+
+class KafkaBridge:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        registry: Registry,
+        producer: AIOKafkaProducer,
+        clock: Callable[[], datetime] = wall_clock,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.producer = producer
+        self.clock = clock
+        self.topics = Topics.from_settings(settings)
+        self.limits = Limits(settings.max_payload_bytes, settings.max_readings_per_message, settings.future_tolerance)
+        self.messages_forwarded = 0
+        self.readings_seen = 0
+        """Readings taken from MQTT messages, accepted or refused (whole-message refusals hold none)."""
+        self.readings_sent = 0
+        self.dead_letters_sent = 0
+
+    async def run(self, subscriber: MqttSubscriber) -> None:
+        """Forward until cancelled."""
+        while True:
+            batch = [await subscriber.inbox.get()]
+            while len(batch) < MAX_BATCH and not subscriber.inbox.empty():
+                batch.append(subscriber.inbox.get_nowait())
+            outgoing = [record for message in batch for record in self.translate(message)]
+            await self._send_all(outgoing)
+            for message in batch:
+                subscriber.ack(message)
+            self.messages_forwarded += len(batch)
+
+    def translate(self, message: InboundMessage) -> list[Outgoing]:
+        """The Kafka records one MQTT message becomes."""
+        topic = parse_topic(message.topic, self.settings.mqtt_topic_prefix)
+        gateway_id = topic.gateway_id if topic else None
+
+        def dead_letter(reason: RejectReason, detail: str, meter_id: str | None = None, index: int | None = None) -> Outgoing:
+            record = DeadLetterRecord(
+                message.received_at, "bridge", message.topic, reason, detail, message.payload, gateway_id, meter_id, index
+            )
+            key = (gateway_id or "unknown-gateway").encode()
+            return Outgoing(self.topics.dead_letters, key, record.encode(), int(index is not None))
+
+        if topic is not None and topic.channel == "status":
+            try:
+                state = parse_status(message.payload)
+            except ValueError as exc:
+                return [dead_letter(RejectReason.SCHEMA_VIOLATION, str(exc))]
+            value = orjson.dumps({"v": 1, "gateway_id": topic.gateway_id, "state": state, "at": message.received_at.isoformat()})
+            return [Outgoing(self.topics.gateway_status, topic.gateway_id.encode(), value)]
+
+        parsed = parse_readings(gateway_id, message.payload, self.registry, self.clock(), self.limits)
+        records = [dead_letter(r.reason, r.detail, r.meter_id, r.index) for r in parsed.rejections]
+        records += [
+            Outgoing(self.topics.readings, reading.household_id.encode(), encode_reading(reading, gateway_id), 1)
+            for _, reading in parsed.readings
+        ]
+        return records
+
+    async def _send_all(self, outgoing: Sequence[Outgoing]) -> None:
+        """Send every record and wait for Kafka's acknowledgements; retry the lot until it is taken.
+
+        A retry may write some records twice: the worker's detectors treat a repeated
+        reading as a duplicate, and a repeated dead letter is only a repeated report.
+        """
+        delay = 0.5
+        while True:
+            try:
+                pending = [await self.producer.send(r.topic, r.value, key=r.key) for r in outgoing]
+                await asyncio.gather(*pending)
+                break
+            except Exception:
+                log.exception("Kafka did not take %d records; retrying in %.1f s", len(outgoing), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        self.readings_seen += sum(r.readings for r in outgoing)
+        self.readings_sent += sum(r.topic == self.topics.readings for r in outgoing)
+        self.dead_letters_sent += sum(r.topic == self.topics.dead_letters for r in outgoing)
+
+
+@asynccontextmanager
+async def running_bridge(
+    settings: Settings, registry: Registry, broker: BrokerAddress, client_id: str | None = None
+) -> AsyncIterator[tuple[KafkaBridge, asyncio.Task[None]]]:
+    """A started bridge: Kafka producer, persistent MQTT session, forwarding task."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers(kafka_url(settings)), acks="all", linger_ms=5, request_timeout_ms=30_000
+    )
+    await producer.start()
+    bridge = KafkaBridge(settings=settings, registry=registry, producer=producer)
+    # MQTT 5 session expiry needs a v5 broker; the embedded amqtt speaks 3.1.1 only (expiry None there).
+    expiry = int(settings.mqtt_session_expiry.total_seconds()) if settings.mqtt_session_expiry else None
+    subscriber = MqttSubscriber(broker, client_id or settings.mqtt_client_id, settings.mqtt_topic_prefix, session_expiry_s=expiry)
+    try:
+        await subscriber.start()
+        forwarding = asyncio.create_task(bridge.run(subscriber), name="carewatch-bridge")
+        try:
+            yield bridge, forwarding
+        finally:
+            forwarding.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await forwarding
+            await subscriber.stop()
+    finally:
+        await producer.stop()
+
+
+async def run_bridge(settings: Settings, registry: Registry) -> None:
+    """`carewatch ingest`: forward until cancelled or until forwarding fails."""
+    assert settings.mqtt_url, "checked by the CLI"
+    await ensure_topics(settings)
+    async with running_bridge(settings, registry, BrokerAddress.from_url(settings.mqtt_url)) as (bridge, forwarding):
+        log.warning("bridging %s → %s (%d households)", settings.mqtt_url, settings.kafka_url, len(registry))
+        await forwarding

