@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.store import AlertStore
-from api.deps import Services
-from api.routes import alerts, console, health, ingest
+from api.auth import LoginLimiter
+from api.deps import NotSignedIn, Services, get_lang
+from api.routes import alerts, console, health, ingest, login
 from carewatch.registry import Registry
+from carewatch.settings import Settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -23,17 +26,48 @@ def create_app(
     sessions: async_sessionmaker[AsyncSession],
     registry: Registry | None = None,
     status: Callable[[], dict[str, Any]] | None = None,
+    settings: Settings | None = None,
+    on_directory_change: Callable[[], Awaitable[None]] | None = None,
 ) -> FastAPI:
     """Build the app over an existing database (the runner creates the schema).
 
-    ``registry`` names households on the console; ``status`` is the runner's live
-    status (e.g. the simulated time), shown on the console when given.
+    ``registry`` names households that are not (yet) in the directory; ``status`` is the
+    runner's live status (e.g. the simulated time), shown on the console when given;
+    ``on_directory_change`` is awaited after the directory changed (reload the pipeline's registry).
     """
-    app = FastAPI(title="carewatch", summary="Alerts about elders living alone, from their gas and water meters")
-    app.state.services = Services(sessions=sessions, store=AlertStore(sessions), registry=registry, status=status)
-    app.include_router(alerts.router)
-    app.include_router(ingest.router)
-    app.include_router(console.router)
-    app.include_router(health.router)
+    settings = settings or Settings()
+    app = FastAPI(
+        title="carewatch",
+        summary="Alerts about elders living alone, from their gas and water meters",
+        description="Integrators authenticate with `Authorization: Bearer cw_…` (API keys with scopes, made by an "
+        "admin); the console uses a session cookie. Objects of sites you may not see answer 404.",
+    )
+    app.state.services = Services(
+        sessions=sessions,
+        store=AlertStore(sessions),
+        registry=registry,
+        status=status,
+        settings=settings,
+        login_limiter=LoginLimiter(
+            settings.login_max_failures_per_user, settings.login_max_failures_per_client, settings.login_window
+        ),
+        on_directory_change=on_directory_change,
+    )
+    app.add_exception_handler(NotSignedIn, _not_signed_in)  # type: ignore[arg-type]
+    for module in (alerts, ingest, login, console, health):
+        app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+    """401 everywhere; a person at the console gets the sign-in form with it."""
+    if request.url.path.startswith("/api/"):
+        return JSONResponse(
+            {"detail": "sign in, or send an API key as 'Authorization: Bearer cw_…'"},
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    lang = get_lang(request, request.query_params.get("lang"))
+    return login.login_page(request, lang, target if request.method == "GET" else "/", status_code=status.HTTP_401_UNAUTHORIZED)

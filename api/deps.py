@@ -1,20 +1,26 @@
-"""What route handlers need, as ``Annotated`` dependency aliases."""
+"""What route handlers need, as ``Annotated`` dependency aliases, and who may call them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, HTTPException, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.store import AlertStore
+from api.auth import LoginLimiter, Principal, csrf_matches, key_principal, session_principal
+from api.models import Scope
 from carewatch.registry import Registry
+from carewatch.settings import Settings
 
 Lang = Literal["zh", "en"]
 LANG_COOKIE = "lang"
-OFFICER_COOKIE = "officer"
+SESSION_COOKIE = "carewatch_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +31,10 @@ class Services:
     store: AlertStore
     registry: Registry | None
     status: Callable[[], dict[str, Any]] | None
+    settings: Settings
+    login_limiter: LoginLimiter
+    on_directory_change: Callable[[], Awaitable[None]] | None = None
+    """Called after the directory changed (the runner reloads the pipeline's registry)."""
 
 
 def get_services(request: Request) -> Services:
@@ -43,7 +53,7 @@ async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_lang(request: Request, lang: Annotated[str | None, Query()] = None) -> Lang:
+def get_lang(request: Request, lang: Annotated[str | None, Query(include_in_schema=False)] = None) -> Lang:
     """The console language: ``?lang=`` if given, else the remembered choice, else Chinese."""
     for choice in (lang, request.cookies.get(LANG_COOKIE)):
         if choice in ("zh", "en"):
@@ -51,6 +61,66 @@ def get_lang(request: Request, lang: Annotated[str | None, Query()] = None) -> L
     return "zh"
 
 
+class NotSignedIn(Exception):
+    """No valid session or key; the console answers with its sign-in page, the API with 401."""
+
+
+async def find_principal(request: Request, services: Services) -> Principal | None:
+    """The caller, from ``Authorization: Bearer <API key>`` or the console session cookie."""
+    if hasattr(request.state, "principal"):
+        return request.state.principal  # type: ignore[no-any-return]
+    principal = None
+    authorization = request.headers.get("authorization", "")
+    scheme, _, credential = authorization.partition(" ")
+    async with services.sessions.begin() as session:
+        if scheme.lower() == "bearer" and credential:
+            principal = await key_principal(session, credential.strip())
+        elif token := request.cookies.get(SESSION_COOKIE):
+            principal = await session_principal(session, token)
+    request.state.principal = principal
+    return principal
+
+
+async def _check_csrf(request: Request, principal: Principal) -> None:
+    """Console sessions ride on a cookie the browser sends by itself: a change must prove it came from our page."""
+    if principal.kind != "user" or request.method in SAFE_METHODS:
+        return
+    offered = request.headers.get(CSRF_HEADER)
+    if offered is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        offered = (await request.form()).get(CSRF_FIELD)  # type: ignore[assignment]
+    if not csrf_matches(principal, offered):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token: reload the page and try again")
+
+
+def require(scope: Scope) -> Callable[..., Awaitable[Principal]]:
+    """A dependency: the caller, who must be signed in (401) and hold ``scope`` (403)."""
+
+    async def dependency(request: Request, services: ServicesDep) -> Principal:
+        principal = await find_principal(request, services)
+        if principal is None:
+            raise NotSignedIn()
+        await _check_csrf(request, principal)
+        if not principal.can(scope):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the {scope.value!r} permission")
+        return principal
+
+    dependency.__name__ = f"require_{scope.name.lower()}"
+    return dependency
+
+
 AlertStoreDep = Annotated[AlertStore, Depends(get_store)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 LangDep = Annotated[Lang, Depends(get_lang)]
+
+AlertReader = Annotated[Principal, Depends(require(Scope.ALERTS_READ))]
+AlertWriter = Annotated[Principal, Depends(require(Scope.ALERTS_WRITE))]
+DirectoryReader = Annotated[Principal, Depends(require(Scope.DIRECTORY_READ))]
+DirectoryWriter = Annotated[Principal, Depends(require(Scope.DIRECTORY_WRITE))]
+AbsenceWriter = Annotated[Principal, Depends(require(Scope.ABSENCES_WRITE))]
+IngestReader = Annotated[Principal, Depends(require(Scope.INGEST_READ))]
+SiteWriter = Annotated[Principal, Depends(require(Scope.SITES_WRITE))]
+Importer = Annotated[Principal, Depends(require(Scope.IMPORT))]
+CredentialIssuer = Annotated[Principal, Depends(require(Scope.GATEWAY_CREDENTIALS))]
+AccountAdmin = Annotated[Principal, Depends(require(Scope.ACCOUNTS))]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from alerts.lifecycle import MAX_ACTOR_LENGTH, AlertStatus, AuditAction
+from alerts.lifecycle import AlertStatus, AuditAction
+from alerts.outcomes import MAX_OUTCOME_DETAIL, FalseAlarmReason, Outcome, OutcomeKind
 from carewatch.domain import AlertType, Audience, Severity
 
 
@@ -21,6 +22,8 @@ class AlertEventPublic(BaseModel):
     to_status: AlertStatus
     note: str
     event_time: datetime | None
+    outcome: OutcomeKind | None = None
+    outcome_reason: FalseAlarmReason | None = None
 
 
 class AlertPublic(BaseModel):
@@ -40,6 +43,9 @@ class AlertPublic(BaseModel):
     acknowledged_by: str | None
     resolved_at: datetime | None
     resolved_by: str | None
+    outcome: OutcomeKind | None = None
+    outcome_reason: FalseAlarmReason | None = None
+    outcome_detail: str = ""
     explanation_zh: str
     explanation_en: str
     meter_ids: list[str]
@@ -52,19 +58,35 @@ class AlertDetailPublic(AlertPublic):
     events: list[AlertEventPublic]
 
 
-class _PersonalMove(BaseModel):
+class _OutcomeFields(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    actor: str = Field(min_length=1, max_length=MAX_ACTOR_LENGTH, description="The duty officer's name, for the audit trail")
+    outcome: OutcomeKind | None = Field(default=None, description="What you found when you checked on the elder")
+    reason: FalseAlarmReason | None = Field(default=None, description="Required for a false alarm, and only for one")
+    detail: str = Field(default="", max_length=MAX_OUTCOME_DETAIL, description="Required for a false alarm for another reason")
     note: str = Field(default="", max_length=2000)
 
+    @model_validator(mode="after")
+    def _coherent(self) -> _OutcomeFields:
+        self.to_outcome()  # InvalidOutcome is a ValueError: pydantic reports it as a 422 with its message
+        return self
 
-class AckRequest(_PersonalMove):
-    """A duty officer takes the alert on."""
+    def to_outcome(self) -> Outcome | None:
+        if self.outcome is None:
+            if self.reason is not None or self.detail:
+                raise ValueError("reason and detail describe an outcome: give the outcome too")
+            return None
+        return Outcome(self.outcome, self.reason, self.detail)
 
 
-class ResolveRequest(_PersonalMove):
-    """A person closes the alert; the note says what was found."""
+class AckRequest(_OutcomeFields):
+    """A duty officer takes the alert on and says what they found: an outcome is required."""
+
+    outcome: OutcomeKind = Field(description="What you found when you checked on the elder")
+
+
+class ResolveRequest(_OutcomeFields):
+    """A person closes the alert; the outcome (optional here) and note say what was found."""
 
 
 class UnknownMeterPublic(BaseModel):

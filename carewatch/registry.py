@@ -158,6 +158,12 @@ class Registry:
         return cls.from_document(document, defaults)
 
 
+# Public names for the directory's import and API, which accept the same entries.
+MeterEntry = _Meter
+RulesEntry = _Rules
+HouseholdEntry = _Household
+
+
 def _describe(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import alerts.models  # noqa: F401  (registers the tables on Base)
+import api.models  # noqa: F401
+import carewatch.directory  # noqa: F401
 import ingest.models  # noqa: F401
 from carewatch.db import Base
 

@@ -35,6 +35,25 @@ class Settings(BaseSettings):
     """What drives absence detection: the wall clock (production) or the newest
     event time seen (simulations and replays)."""
 
+    # --- the duty console and the integrator API (api/) ---
+    session_lifetime: timedelta = timedelta(hours=13)
+    """How long a console sign-in lasts: a night shift and its hand-over."""
+    cookie_secure: bool = False
+    """Send the session cookie over HTTPS only; set true behind TLS."""
+    login_max_failures_per_user: int = 5
+    login_max_failures_per_client: int = 20
+    login_window: timedelta = timedelta(minutes=15)
+    """Failed sign-ins beyond the maxima within this window are refused (HTTP 429) until it passes."""
+    board_poll_interval: timedelta = timedelta(seconds=1)
+    """How often the live alert board looks for changes for each connected console."""
+    mosquitto_password_file: Path | None = None
+    """Where the API writes gateways' MQTT credentials (Mosquitto password_file); unset: not written."""
+    mosquitto_acl_file: Path | None = None
+    mosquitto_pid_file: Path | None = None
+    """The broker's pid file: it is sent SIGHUP to reload credentials after a change."""
+    mqtt_ingest_username: str = "carewatch-ingest"
+    """The MQTT user the ACL lets read every gateway's topics."""
+
     # --- the scaled-out path: MQTT → Kafka bridge, Faust workers, alert service (deploy/README.md) ---
     kafka_url: str | None = Field(
         default=None,

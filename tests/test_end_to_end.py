@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -12,6 +13,8 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from api.app import create_app
+from api.auth import create_api_key
+from api.models import KEY_SCOPES
 from carewatch.broker import embedded_broker
 from carewatch.demo import DEMO_START
 from carewatch.domain import AlertType
@@ -54,9 +57,15 @@ def publish(broker: BrokerAddress, client_id: str, messages: list[tuple[str, byt
         client.disconnect()
 
 
-def api_client(system, registry) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
+@contextlib.asynccontextmanager
+async def api_client(system, registry) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    """The API as an integrator with an every-site key sees it (the API and console need credentials)."""
+    async with system.sessions.begin() as session:
+        _, key = await create_api_key(session, "e2e", KEY_SCOPES, None, "test")
     app = create_app(sessions=system.sessions, registry=registry)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console")
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console", headers=headers) as client:
+        yield client
 
 
 async def test_every_scripted_incident_is_alerted_and_shown_by_the_api(broker, tmp_path):

@@ -1,7 +1,8 @@
-"""The alerts as JSON: list, read with audit trail, acknowledge, resolve."""
+"""The alerts as JSON: list, read with audit trail, acknowledge, resolve — only those of the caller's sites."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -9,7 +10,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 from alerts.errors import AlertNotFound, IllegalTransition
 from alerts.lifecycle import AlertStatus
 from alerts.models import Alert
-from api.deps import AlertStoreDep
+from api.access import list_alerts, visible_alert
+from api.deps import AlertReader, AlertStoreDep, AlertWriter, SessionDep
 from api.schemas import AckRequest, AlertDetailPublic, AlertPublic, ResolveRequest
 from carewatch.domain import AlertType, Audience, Severity
 
@@ -19,52 +21,53 @@ router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 
 
 @router.get("", response_model=list[AlertPublic])
-async def list_alerts(
-    store: AlertStoreDep,
+async def list_alerts_route(
+    principal: AlertReader,
+    session: SessionDep,
     status_: Annotated[list[AlertStatus] | None, Query(alias="status", description="Repeat for several")] = None,
     household_id: str | None = None,
     alert_type: AlertType | None = None,
     severity: Severity | None = None,
     audience: Audience | None = None,
     limit: Annotated[int, Query(ge=1, description=f"At most {MAX_PAGE}; larger values are capped")] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[Alert]:
-    """Alerts matching every filter, most severe first, newest first within a severity."""
+    """Alerts of your sites matching every filter, most severe first, newest first within a severity."""
     return list(
-        await store.list(
-            status=status_ or None,
-            household_id=household_id,
-            alert_type=alert_type,
-            severity=severity,
-            audience=audience,
-            limit=min(limit, MAX_PAGE),
-            offset=offset,
+        await list_alerts(
+            session, principal, statuses=status_, household_id=household_id, alert_type=alert_type,
+            severity=severity, audience=audience, limit=min(limit, MAX_PAGE), offset=offset,
         )
     )
 
 
-@router.get("/{alert_id}", response_model=AlertDetailPublic)
-async def read_alert(alert_id: str, store: AlertStoreDep) -> Alert:
+@router.get("/{alert_id}", response_model=AlertDetailPublic, responses={404: {"description": "No such alert in your sites"}})
+async def read_alert(alert_id: str, principal: AlertReader, session: SessionDep) -> Alert:
+    return await visible_alert(session, principal, alert_id)
+
+
+@router.post("/{alert_id}/acknowledge", response_model=AlertDetailPublic,
+             responses={404: {"description": "No such alert in your sites"}, 409: {"description": "Not open any more"}})
+async def acknowledge_alert(
+    alert_id: str, request: AckRequest, principal: AlertWriter, session: SessionDep, store: AlertStoreDep
+) -> Alert:
+    """Take the alert on; the audit trail names you (or your API key)."""
+    await visible_alert(session, principal, alert_id)
+    return await _move(lambda: store.acknowledge(alert_id, principal.name, request.note, request.to_outcome()))
+
+
+@router.post("/{alert_id}/resolve", response_model=AlertDetailPublic,
+             responses={404: {"description": "No such alert in your sites"}, 409: {"description": "Already closed"}})
+async def resolve_alert(
+    alert_id: str, request: ResolveRequest, principal: AlertWriter, session: SessionDep, store: AlertStoreDep
+) -> Alert:
+    await visible_alert(session, principal, alert_id)
+    return await _move(lambda: store.resolve(alert_id, principal.name, request.note, request.to_outcome()))
+
+
+async def _move(move: Callable[[], Awaitable[Alert]]) -> Alert:
     try:
-        return await store.get(alert_id)
-    except AlertNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-
-
-@router.post("/{alert_id}/acknowledge", response_model=AlertDetailPublic)
-async def acknowledge_alert(alert_id: str, request: AckRequest, store: AlertStoreDep) -> Alert:
-    try:
-        return await store.acknowledge(alert_id, request.actor, request.note)
-    except AlertNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except IllegalTransition as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-
-
-@router.post("/{alert_id}/resolve", response_model=AlertDetailPublic)
-async def resolve_alert(alert_id: str, request: ResolveRequest, store: AlertStoreDep) -> Alert:
-    try:
-        return await store.resolve(alert_id, request.actor, request.note)
+        return await move()
     except AlertNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except IllegalTransition as exc:

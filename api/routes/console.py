@@ -1,124 +1,186 @@
-"""The duty console: server-rendered HTML for the people who phone the families."""
+"""The duty console's alert board: live over server-sent events, acknowledge with an outcome, resolve."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
-from collections.abc import Awaitable, Callable
-from pathlib import Path
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
-from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Form, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.errors import AlertNotFound, IllegalTransition, InvalidActor
-from alerts.lifecycle import ACTIVE_STATUSES, MAX_ACTOR_LENGTH
+from alerts.errors import AlertNotFound, IllegalTransition
+from alerts.lifecycle import ACTIVE_STATUSES, AlertStatus
 from alerts.models import Alert
+from alerts.outcomes import MAX_OUTCOME_DETAIL, FalseAlarmReason, InvalidOutcome, Outcome, OutcomeKind
 from api import labels
-from api.console_view import alert_row
-from api.deps import LANG_COOKIE, OFFICER_COOKIE, Lang, LangDep, Services, ServicesDep, SessionDep
+from api.access import list_alerts, visible_alert
+from api.auth import Principal
+from api.console_view import AlertRow, alert_row, household_labels
+from api.deps import AlertReader, AlertWriter, Lang, LangDep, Services, ServicesDep, SessionDep
+from api.pages import render, templates
+from api.routes.login import safe_next
 from carewatch.domain import Audience
 from ingest.stats import read_stats
 
 log = logging.getLogger(__name__)
 
-REMEMBER_FOR_S = 365 * 86400
 CONSOLE_PAGE = 500
 """More active alerts than this would be an outage, not a duty shift; the JSON API pages through them."""
-
-templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+STREAM_FOR_S = 600.0
+"""A stream ends after this long and the browser reconnects: sign-out and expiry take effect, proxies stay happy."""
+HEARTBEAT_S = 15.0
+OUTCOME_CHOICES = (
+    "safe", "unwell", "hospitalised", "unreachable", "false_alarm:away", "false_alarm:meter_fault", "false_alarm:other",
+)
+"""The console's one-click outcomes: a kind, and for a false alarm its reason."""
 
 router = APIRouter(include_in_schema=False)
 
-Move = Callable[[str, str, str], Awaitable[Alert]]
+
+async def board_context(session: AsyncSession, services: Services, principal: Principal, lang: Lang) -> dict[str, Any]:
+    active = await list_alerts(session, principal, statuses=ACTIVE_STATUSES, limit=CONSOLE_PAGE)
+    households = await household_labels(session, [a.household_id for a in active], services.registry)
+    rows = [alert_row(alert, households.get(alert.household_id), lang) for alert in active]
+    care = [row for row in rows if row.audience is Audience.CARE]
+    return {
+        "open_rows": [row for row in care if row.status is AlertStatus.OPEN],
+        "in_hand_rows": [row for row in care if row.status is not AlertStatus.OPEN],
+        "technician_rows": [row for row in rows if row.audience is Audience.TECHNICIAN],
+        "outcomes": [(choice, labels.UI[lang][f"outcome_{choice}"]) for choice in OUTCOME_CHOICES],
+        "fingerprint": fingerprint(active),
+    }
 
 
-@router.get("/", response_class=HTMLResponse)
-async def console(request: Request, services: ServicesDep, session: SessionDep, lang: LangDep) -> Response:
-    response = await _render(request, services, session, lang)
-    response.set_cookie(LANG_COOKIE, lang, max_age=REMEMBER_FOR_S, samesite="lax")
-    return response
+def fingerprint(alerts: list[Alert] | Any) -> str:
+    """Changes whenever an alert the board shows appears, moves or leaves."""
+    digest = hashlib.sha256()
+    for alert in alerts:
+        digest.update(f"{alert.id}|{alert.status}|{alert.updated_at.isoformat()}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+@router.get("/")
+async def board(request: Request, principal: AlertReader, services: ServicesDep, session: SessionDep, lang: LangDep) -> Response:
+    return await _board_page(request, principal, services, session, lang)
+
+
+async def _board_page(
+    request: Request, principal: Principal, services: Services, session: AsyncSession, lang: Lang,
+    notice: str | None = None, status_code: int = status.HTTP_200_OK,
+) -> Response:
+    stats = await read_stats(session)
+    context = {
+        **await board_context(session, services, principal, lang),
+        "notice": notice,
+        "stats": stats,
+        "rejected": [(labels.reject_reason(lang, reason), count) for reason, count in sorted(stats.rejected_by_reason.items())],
+        "live_status": _live_status(services.status),
+    }
+    return render(request, "board.html", lang, principal, context, status_code)
+
+
+@router.get("/console/board/stream")
+async def board_stream(
+    request: Request, principal: AlertReader, services: ServicesDep, lang: LangDep, since: str = ""
+) -> StreamingResponse:
+    """Server-sent events: a ``board`` event with the board's rows whenever they change."""
+    poll = services.settings.board_poll_interval.total_seconds()
+
+    async def events() -> AsyncIterator[str]:
+        started = last_beat = time.monotonic()
+        shown = request.headers.get("last-event-id") or since
+        yield f"retry: {int(max(poll, 1.0) * 2000)}\n\n"
+        while time.monotonic() - started < STREAM_FOR_S:
+            async with services.sessions() as session:
+                context = await board_context(session, services, principal, lang)
+            if context["fingerprint"] != shown:
+                shown = context["fingerprint"]
+                fragment = templates.get_template("_board.html").render(
+                    {**context, "words": labels.UI[lang], "lang": lang, "csrf_token": principal.csrf_token or ""}
+                )
+                yield f"event: board\nid: {shown}\n" + "".join(f"data: {line}\n" for line in fragment.splitlines()) + "\n"
+                last_beat = time.monotonic()
+            elif time.monotonic() - last_beat > HEARTBEAT_S:
+                yield ": still here\n\n"
+                last_beat = time.monotonic()
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(poll)
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
 
 
 @router.post("/console/alerts/{alert_id}/acknowledge")
 async def acknowledge(
     alert_id: str,
     request: Request,
+    principal: AlertWriter,
     services: ServicesDep,
     session: SessionDep,
     lang: LangDep,
-    actor: Annotated[str, Form()] = "",
-    note: Annotated[str, Form()] = "",
+    outcome: Annotated[str, Form(max_length=40)] = "",
+    note: Annotated[str, Form(max_length=2000)] = "",
+    back: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    return await _act(services.store.acknowledge, alert_id, actor, note, request, services, session, lang)
+    if outcome not in OUTCOME_CHOICES:
+        return await _board_page(request, principal, services, session, lang, labels.UI[lang]["need_outcome"],
+                                 status.HTTP_422_UNPROCESSABLE_CONTENT)
+    kind, _, reason = outcome.partition(":")
+    try:
+        found = Outcome(OutcomeKind(kind), FalseAlarmReason(reason) if reason else None,
+                        note.strip()[:MAX_OUTCOME_DETAIL] if reason == FalseAlarmReason.OTHER else "")
+    except InvalidOutcome:  # a false alarm "for another reason" without saying which
+        return await _board_page(request, principal, services, session, lang, labels.UI[lang]["need_other_detail"],
+                                 status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return await _act(lambda: services.store.acknowledge(alert_id, principal.name, note.strip(), found),
+                      alert_id, back, request, principal, services, session, lang)
 
 
 @router.post("/console/alerts/{alert_id}/resolve")
 async def resolve(
     alert_id: str,
     request: Request,
+    principal: AlertWriter,
     services: ServicesDep,
     session: SessionDep,
     lang: LangDep,
-    actor: Annotated[str, Form()] = "",
-    note: Annotated[str, Form()] = "",
+    note: Annotated[str, Form(max_length=2000)] = "",
+    back: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    return await _act(services.store.resolve, alert_id, actor, note, request, services, session, lang)
+    return await _act(lambda: services.store.resolve(alert_id, principal.name, note.strip()),
+                      alert_id, back, request, principal, services, session, lang)
 
 
 async def _act(
-    move: Move,
+    move: Callable[[], Awaitable[Alert]],
     alert_id: str,
-    actor: str,
-    note: str,
+    back: str,
     request: Request,
+    principal: Principal,
     services: Services,
     session: AsyncSession,
     lang: Lang,
 ) -> Response:
     words = labels.UI[lang]
     try:
-        await move(alert_id, actor, note)
-    except InvalidActor:
-        notice = words["need_officer"].format(max=MAX_ACTOR_LENGTH)
-        return await _render(request, services, session, lang, notice, status.HTTP_422_UNPROCESSABLE_CONTENT)
-    except AlertNotFound:
-        return await _render(request, services, session, lang, words["not_found"], status.HTTP_404_NOT_FOUND)
-    except IllegalTransition as exc:
-        notice = words["illegal"].format(status=labels.STATUS[lang][exc.current])
-        return await _render(request, services, session, lang, notice, status.HTTP_409_CONFLICT)
+        await visible_alert(session, principal, alert_id)
+        await move()
+    except Exception as exc:  # turned into a notice on the board; anything else is re-raised
+        if isinstance(exc, IllegalTransition):
+            notice = words["illegal"].format(status=labels.STATUS[lang][exc.current])
+            return await _board_page(request, principal, services, session, lang, notice, status.HTTP_409_CONFLICT)
+        if isinstance(exc, AlertNotFound) or getattr(exc, "status_code", None) == status.HTTP_404_NOT_FOUND:
+            return await _board_page(request, principal, services, session, lang, words["not_found"], status.HTTP_404_NOT_FOUND)
+        raise
     # Post/redirect/get: a reload of the page must not repeat the acknowledgement.
-    response = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
-    response.set_cookie(OFFICER_COOKIE, quote(actor.strip()), max_age=REMEMBER_FOR_S, httponly=True, samesite="lax")
-    return response
-
-
-async def _render(
-    request: Request,
-    services: Services,
-    session: AsyncSession,
-    lang: Lang,
-    notice: str | None = None,
-    status_code: int = status.HTTP_200_OK,
-) -> Response:
-    active = await services.store.list(status=ACTIVE_STATUSES, limit=CONSOLE_PAGE)
-    rows = [alert_row(alert, services.registry, lang) for alert in active]
-    stats = await read_stats(session)
-    context = {
-        "lang": lang,
-        "words": labels.UI[lang],
-        "notice": notice,
-        "care_rows": [row for row in rows if row.audience is Audience.CARE],
-        "technician_rows": [row for row in rows if row.audience is Audience.TECHNICIAN],
-        "officer": unquote(request.cookies.get(OFFICER_COOKIE, "")),
-        "stats": stats,
-        "rejected": [(labels.reject_reason(lang, reason), count) for reason, count in sorted(stats.rejected_by_reason.items())],
-        "live_status": _live_status(services.status),
-        "max_actor_length": MAX_ACTOR_LENGTH,
-    }
-    return templates.TemplateResponse(request, "console.html", context, status_code=status_code)
+    return RedirectResponse(safe_next(back), status_code=status.HTTP_303_SEE_OTHER)
 
 
 def _live_status(provider: Callable[[], dict[str, Any]] | None) -> dict[str, Any]:
@@ -129,3 +191,6 @@ def _live_status(provider: Callable[[], dict[str, Any]] | None) -> dict[str, Any
     except Exception:  # the duty console must still show alerts when the runner's status is broken
         log.exception("live status provider failed")
         return {}
+
+
+__all__ = ["AlertRow", "router"]

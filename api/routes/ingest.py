@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from sqlalchemy import select
 
-from api.deps import SessionDep
+from api.deps import DirectoryWriter, IngestReader, SessionDep
 from api.schemas import IngestStatsPublic, UnknownMeterPublic
+from carewatch.directory import Gateway
 from ingest.stats import read_stats
 
 router = APIRouter(prefix="/api/ingest", tags=["ingest"])
 
 
 @router.get("/stats", response_model=IngestStatsPublic)
-async def ingest_stats(session: SessionDep) -> IngestStatsPublic:
+async def ingest_stats(session: SessionDep, principal: IngestReader) -> IngestStatsPublic:
     stats = await read_stats(session)
     return IngestStatsPublic(
         messages=stats.messages,
@@ -26,7 +28,11 @@ async def ingest_stats(session: SessionDep) -> IngestStatsPublic:
 
 
 @router.get("/unknown-meters", response_model=list[UnknownMeterPublic])
-async def unknown_meters(session: SessionDep) -> list[UnknownMeterPublic]:
-    """Meters that report but are not in the registry, most recently heard first."""
+async def unknown_meters(session: SessionDep, principal: DirectoryWriter) -> list[UnknownMeterPublic]:
+    """Meters that report but are not in the directory, most recently heard first (through your sites' gateways)."""
     stats = await read_stats(session)
-    return [UnknownMeterPublic.model_validate(row) for row in stats.unknown_meters]
+    rows = stats.unknown_meters
+    if principal.sites is not None:
+        yours = set((await session.scalars(select(Gateway.id).where(Gateway.site_id.in_(sorted(principal.sites))))).all())
+        rows = [row for row in rows if row.gateway_id in yours]
+    return [UnknownMeterPublic.model_validate(row) for row in rows]

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.store import AlertStore
 from api.app import create_app
+from api.auth import create_user
+from api.models import Role
 from carewatch.db import make_engine, make_sessions
 from carewatch.domain import AlertType, Detection, Explanation, Severity, Transition
 from carewatch.registry import Registry
+from carewatch.directory_import import import_document
 from carewatch.schema import create_schema
+from carewatch.settings import Settings
 
 ONSET = datetime(2025, 3, 1, 7, 30, tzinfo=UTC)  # 15:30 in Shanghai
 
@@ -68,26 +74,55 @@ def store(sessions: async_sessionmaker[AsyncSession]) -> AlertStore:
     return AlertStore(sessions)
 
 
+DISTRICT = {
+    "version": 1,
+    "sites": [{"site_id": "north", "name": "北苑社区"}, {"site_id": "south", "name": "南湖社区"}],
+    "households": [
+        {
+            "household_id": "hh-001",
+            "name": "张桂兰",
+            "site": "north",
+            "address": "幸福路12号3单元401",
+            "phone": "+86 532 8888 0001",
+            "gateway_id": "gw-north",
+            "meters": [{"meter_id": "gas-001", "kind": "gas"}, {"meter_id": "water-001", "kind": "water"}],
+        },
+        {
+            "household_id": "hh-002",
+            "name": "<script>alert('x')</script>",
+            "site": "north",
+            "timezone": "Europe/London",
+            "meters": [{"meter_id": "gas-002", "kind": "gas"}],
+        },
+        {
+            "household_id": "hh-003",
+            "name": "李秀英",
+            "site": "south",
+            "gateway_id": "gw-south",
+            "meters": [{"meter_id": "gas-003", "kind": "gas"}],
+        },
+    ],
+}
+"""Two sites: staff of "north" must never see "south", and the other way round."""
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def directory(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions.begin() as session:
+        await import_document(session, DISTRICT)
+
+
 @pytest.fixture
 def registry() -> Registry:
-    return Registry.from_document(
-        {
-            "households": [
-                {
-                    "household_id": "hh-001",
-                    "name": "张桂兰",
-                    "address": "幸福路12号3单元401",
-                    "meters": [{"meter_id": "gas-001", "kind": "gas"}, {"meter_id": "water-001", "kind": "water"}],
-                },
-                {
-                    "household_id": "hh-002",
-                    "name": "<script>alert('x')</script>",
-                    "timezone": "Europe/London",
-                    "meters": [{"meter_id": "gas-002", "kind": "gas"}],
-                },
-            ]
-        }
-    )
+    """What the runner would hand the app: names of households that are not in the directory."""
+    return Registry.from_document({"households": [{"household_id": "hh-legacy", "name": "王老伯", "meters": [{"meter_id": "gas-9", "kind": "gas"}]}]})
 
 
 @pytest.fixture
@@ -96,10 +131,46 @@ def live_status() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def client(
-    sessions: async_sessionmaker[AsyncSession], registry: Registry, live_status: dict[str, Any]
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(sessions=sessions, registry=registry, status=lambda: live_status)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
+def app(sessions: async_sessionmaker[AsyncSession], registry: Registry, live_status: dict[str, Any], settings: Settings, directory: None) -> FastAPI:
+    return create_app(sessions=sessions, registry=registry, status=lambda: live_status, settings=settings)
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def sign_in(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> httpx.Response:
+    """Sign in through the login form as a browser would; afterwards the client sends the session's CSRF token."""
+    form = await client.get("/login")
+    token = CSRF_INPUT.search(form.text)
+    assert token, form.text
+    response = await client.post("/login", data={"username": username, "password": password, "csrf_token": token.group(1)})
+    if response.status_code == 303:
+        board = await client.get("/")
+        client.headers["X-CSRF-Token"] = CSRF_INPUT.search(board.text).group(1)  # type: ignore[union-attr]
+    return response
+
+
+@pytest.fixture
+async def make_client(app: FastAPI, sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Callable[..., Awaitable[httpx.AsyncClient]]]:
+    """``await make_client(role, sites)``: a client signed in as a new account (None: not signed in)."""
+    clients: list[httpx.AsyncClient] = []
+
+    async def make(role: Role | None = Role.ADMIN, sites: tuple[str, ...] = ()) -> httpx.AsyncClient:
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        clients.append(client)
+        if role is not None:
+            username = f"{role.value}-{len(clients)}"
+            async with sessions.begin() as session:
+                await create_user(session, username, PASSWORD, role, sites, display_name=f"{role.value} {len(clients)}")
+            assert (await sign_in(client, username)).status_code == 303
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+async def client(make_client: Callable[..., Awaitable[httpx.AsyncClient]]) -> httpx.AsyncClient:
+    """Signed in as an admin: every site."""
+    return await make_client(Role.ADMIN)

@@ -8,6 +8,7 @@ from datetime import timedelta
 import httpx
 
 from alerts.store import AlertStore
+from api.models import Role
 from carewatch.domain import AlertType, Detection, Severity
 
 MakeDetection = Callable[..., Detection]
@@ -82,30 +83,31 @@ async def test_read_one_alert_with_its_audit_trail(client, store, make_detection
 async def test_unknown_alert_is_404_naming_the_id(client):
     for response in (
         await client.get("/api/alerts/hh-9.no_gas_24h.20250101T000000Z"),
-        await client.post("/api/alerts/hh-9.no_gas_24h.20250101T000000Z/acknowledge", json={"actor": "李明"}),
-        await client.post("/api/alerts/hh-9.no_gas_24h.20250101T000000Z/resolve", json={"actor": "李明"}),
+        await client.post("/api/alerts/hh-9.no_gas_24h.20250101T000000Z/acknowledge", json={"outcome": "safe"}),
+        await client.post("/api/alerts/hh-9.no_gas_24h.20250101T000000Z/resolve", json={}),
     ):
         assert response.status_code == 404
         assert "hh-9.no_gas_24h.20250101T000000Z" in response.json()["detail"]
 
 
-async def test_acknowledge_then_resolve_records_who_and_why(client, store, make_detection):
+async def test_acknowledge_then_resolve_records_who_and_why(make_client, store, make_detection):
     raised = make_detection()
     await store.apply([raised])
     url = f"/api/alerts/{raised.alert_id}"
+    duty, supervisor = await make_client(Role.DUTY, ("north",)), await make_client(Role.SUPERVISOR, ("north",))
 
-    acknowledged = await client.post(f"{url}/acknowledge", json={"actor": "李明", "note": "正在联系女儿"})
-    resolved = await client.post(f"{url}/resolve", json={"actor": "王芳", "note": "女儿已上门，老人安好"})
+    acknowledged = await duty.post(f"{url}/acknowledge", json={"outcome": "unreachable", "note": "正在联系女儿"})
+    resolved = await supervisor.post(f"{url}/resolve", json={"outcome": "safe", "note": "女儿已上门，老人安好"})
 
     assert acknowledged.status_code == 200, acknowledged.text
     assert acknowledged.json()["status"] == "acknowledged"
-    assert acknowledged.json()["acknowledged_by"] == "李明"
+    assert acknowledged.json()["acknowledged_by"] == "duty 1"
     assert resolved.status_code == 200, resolved.text
     body = resolved.json()
-    assert (body["status"], body["resolved_by"]) == ("resolved", "王芳")
+    assert (body["status"], body["resolved_by"], body["outcome"]) == ("resolved", "supervisor 2", "safe")
     assert [(e["action"], e["actor"], e["from_status"], e["note"]) for e in body["events"][1:]] == [
-        ("acknowledged", "李明", "open", "正在联系女儿"),
-        ("resolved", "王芳", "acknowledged", "女儿已上门，老人安好"),
+        ("acknowledged", "duty 1", "open", "正在联系女儿"),
+        ("resolved", "supervisor 2", "acknowledged", "女儿已上门，老人安好"),
     ]
     assert all(e["at"] for e in body["events"])
 
@@ -114,26 +116,30 @@ async def test_illegal_transitions_are_409_naming_the_current_status(client, sto
     raised = make_detection()
     await store.apply([raised])
     url = f"/api/alerts/{raised.alert_id}"
-    await client.post(f"{url}/acknowledge", json={"actor": "李明"})
+    await client.post(f"{url}/acknowledge", json={"outcome": "safe"})
 
-    again = await client.post(f"{url}/acknowledge", json={"actor": "王芳"})
+    again = await client.post(f"{url}/acknowledge", json={"outcome": "safe"})
     assert again.status_code == 409
     assert "is acknowledged" in again.json()["detail"]
 
-    await client.post(f"{url}/resolve", json={"actor": "李明"})
-    for action in ("acknowledge", "resolve"):
-        refused = await client.post(f"{url}/{action}", json={"actor": "王芳"})
+    await client.post(f"{url}/resolve", json={})
+    for action, body in (("acknowledge", {"outcome": "safe"}), ("resolve", {})):
+        refused = await client.post(f"{url}/{action}", json=body)
         assert refused.status_code == 409
         assert "is resolved" in refused.json()["detail"]
 
 
-async def test_a_move_without_a_named_person_is_422(client, store, make_detection):
+async def test_acknowledging_needs_a_known_outcome_and_says_which_field_is_wrong(client, store, make_detection):
     raised = make_detection()
     await store.apply([raised])
-    for body in ({}, {"note": "no name"}, {"actor": ""}, {"actor": "   "}, {"actor": "x" * 129}):
-        for action in ("acknowledge", "resolve"):
-            response = await client.post(f"/api/alerts/{raised.alert_id}/{action}", json=body)
-            assert response.status_code == 422, (action, body)
+    for body, field in (({}, "outcome"), ({"outcome": "fine"}, "outcome"), ({"outcome": "safe", "note": "x" * 2001}, "note"),
+                        ({"outcome": "safe", "actor": "someone else"}, "actor"),
+                        ({"outcome": "false_alarm"}, "body"), ({"outcome": "safe", "reason": "away"}, "body")):
+        response = await client.post(f"/api/alerts/{raised.alert_id}/acknowledge", json=body)
+        assert response.status_code == 422, body
+        assert [e["loc"][-1] for e in response.json()["detail"]] == [field], response.json()
+    detail = (await client.post(f"/api/alerts/{raised.alert_id}/acknowledge", json={"outcome": "false_alarm"})).json()["detail"]
+    assert "needs a reason" in detail[0]["msg"]
     assert (await store.get(raised.alert_id)).acknowledged_by is None
 
 

@@ -1,0 +1,105 @@
+"""Per-site access for every object route: another site's object answers 404, as if it did not exist.
+
+Saying 404 rather than 403 keeps one community's staff from learning which ids exist elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any, TypeVar
+
+from fastapi import HTTPException, status
+from sqlalchemy import Select, case, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from alerts.lifecycle import AlertStatus
+from alerts.models import Alert
+from alerts.store import SEVERITY_RANK
+from api.auth import Principal
+from carewatch.directory import Gateway, Household, Meter, Site
+from carewatch.domain import AlertType, Audience, Severity
+
+Row = TypeVar("Row")
+
+
+def not_found(what: str, key: object) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"no {what} {key!r} among the sites you may see")
+
+
+def site_filter(query: Select[Any], principal: Principal, column: Any) -> Select[Any]:
+    """Restrict ``query`` to rows whose site ``column`` the principal sees."""
+    if principal.sites is None:
+        return query
+    return query.where(column.in_(sorted(principal.sites)))
+
+
+async def visible_site(session: AsyncSession, principal: Principal, site_id: str) -> Site:
+    site = await session.get(Site, site_id)
+    if site is None or not principal.sees(site.id):
+        raise not_found("site", site_id)
+    return site
+
+
+async def visible_household(session: AsyncSession, principal: Principal, household_id: str, *, meters: bool = False) -> Household:
+    options = [selectinload(Household.meters)] if meters else []
+    household = await session.get(Household, household_id, options=options)
+    if household is None or not principal.sees(household.site_id):
+        raise not_found("household", household_id)
+    return household
+
+
+async def visible_gateway(session: AsyncSession, principal: Principal, gateway_id: str) -> Gateway:
+    gateway = await session.get(Gateway, gateway_id)
+    if gateway is None or not principal.sees(gateway.site_id):
+        raise not_found("gateway", gateway_id)
+    return gateway
+
+
+async def visible_meter(session: AsyncSession, principal: Principal, meter_id: str) -> tuple[Meter, Household]:
+    row = (
+        await session.execute(select(Meter, Household).join(Household, Household.id == Meter.household_id).where(Meter.id == meter_id))
+    ).one_or_none()
+    if row is None or not principal.sees(row[1].site_id):
+        raise not_found("meter", meter_id)
+    return row[0], row[1]
+
+
+async def alert_site(session: AsyncSession, household_id: str) -> str | None:
+    return await session.scalar(select(Household.site_id).where(Household.id == household_id))
+
+
+async def visible_alert(session: AsyncSession, principal: Principal, alert_id: str) -> Alert:
+    alert = await session.get(Alert, alert_id, options=[selectinload(Alert.events)])
+    if alert is None or not principal.sees(await alert_site(session, alert.household_id)):
+        raise not_found("alert", alert_id)
+    return alert
+
+
+async def list_alerts(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    statuses: Collection[AlertStatus] | None = None,
+    household_id: str | None = None,
+    alert_type: AlertType | None = None,
+    severity: Severity | None = None,
+    audience: Audience | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> Sequence[Alert]:
+    """Alerts the principal sees, most severe first and newest first within a severity (as the store orders them)."""
+    query = select(Alert)
+    if principal.sites is not None:
+        query = query.where(Alert.household_id.in_(select(Household.id).where(Household.site_id.in_(sorted(principal.sites)))))
+    if statuses:
+        query = query.where(Alert.status.in_(sorted(statuses)))
+    for column, value in (
+        (Alert.household_id, household_id), (Alert.alert_type, alert_type), (Alert.severity, severity), (Alert.audience, audience),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    query = query.order_by(
+        case(SEVERITY_RANK, value=Alert.severity, else_=len(SEVERITY_RANK)), Alert.raised_at.desc(), Alert.id
+    )
+    return (await session.scalars(query.limit(limit).offset(offset))).all()

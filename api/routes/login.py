@@ -1,0 +1,93 @@
+"""Signing in and out of the console (rate-limited; the login form carries its own CSRF token)."""
+
+from __future__ import annotations
+
+import hmac
+import math
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, status
+from fastapi.responses import RedirectResponse, Response
+
+from api import labels
+from api.auth import authenticate, end_session, start_session
+from api.deps import CSRF_FIELD, SESSION_COOKIE, Lang, LangDep, ServicesDep, find_principal
+from api.pages import render
+
+LOGIN_CSRF_COOKIE = "carewatch_login_csrf"
+
+router = APIRouter(include_in_schema=False)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: never an open redirect to another host."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def login_page(request: Request, lang: Lang, next_path: str, notice: str | None = None, status_code: int = 200) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = render(
+        request, "login.html", lang, None,
+        {"login_token": token, "next": safe_next(next_path), "notice": notice}, status_code=status_code,
+    )
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
+    return response
+
+
+@router.get("/login")
+async def login_form(request: Request, lang: LangDep, next: str = "/") -> Response:
+    return login_page(request, lang, next)
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    services: ServicesDep,
+    lang: LangDep,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+    csrf_token: Annotated[str, Form(alias=CSRF_FIELD, max_length=200)] = "",
+) -> Response:
+    words = labels.UI[lang]
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected, csrf_token):
+        return login_page(request, lang, next, words["forbidden"], status.HTTP_403_FORBIDDEN)
+    client = request.client.host if request.client else "unknown"
+    limiter = services.login_limiter
+    wait = limiter.retry_after(username, client)
+    if wait is not None:
+        minutes = max(1, math.ceil(wait.total_seconds() / 60))
+        response = login_page(request, lang, next, words["too_many_logins"].format(minutes=minutes), status.HTTP_429_TOO_MANY_REQUESTS)
+        response.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
+        return response
+    async with services.sessions.begin() as session:
+        user = await authenticate(session, username.strip(), password)
+        token = await start_session(session, user, services.settings.session_lifetime) if user else None
+    if token is None:
+        limiter.failed(username, client)
+        return login_page(request, lang, next, words["bad_login"], status.HTTP_401_UNAUTHORIZED)
+    limiter.succeeded(username)
+    response = RedirectResponse(safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="lax", secure=services.settings.cookie_secure,
+        max_age=int(services.settings.session_lifetime.total_seconds()),
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, services: ServicesDep, lang: LangDep) -> Response:
+    principal = await find_principal(request, services)
+    form = await request.form()
+    token = request.cookies.get(SESSION_COOKIE)
+    if principal is not None and token and hmac.compare_digest(principal.csrf_token or "", str(form.get(CSRF_FIELD, ""))):
+        async with services.sessions.begin() as session:
+            await end_session(session, token)
+    response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(SESSION_COOKIE)
+    return response

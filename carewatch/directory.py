@@ -1,0 +1,120 @@
+"""The directory in the database: sites (communities, 社区), gateways, households, meters, planned absences.
+
+It replaces the registry JSON file as the source of truth; ``load_registry`` builds the
+pipeline's in-memory ``Registry`` from it, through the same validation as the file.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
+
+from carewatch.db import Base, UTCDateTime
+from carewatch.registry import Registry
+from detectors.config import RuleConfig
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+class Site(Base):
+    """A community (社区) whose households one team of duty staff looks after."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
+
+
+class Gateway(Base):
+    """A meter gateway; it publishes to carewatch/v1/gateways/<id>/… with its own MQTT credentials."""
+
+    __tablename__ = "gateways"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    mqtt_password_hash: Mapped[str | None] = mapped_column(String(300), default=None)
+    """Mosquitto's PBKDF2-SHA512 form ($7$…); the password itself is shown once and never stored."""
+    credentials_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class Household(Base):
+    """An elder living alone, where their meters are, and who looks after them."""
+
+    __tablename__ = "households"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    """The elder's name, as duty staff address them."""
+    address: Mapped[str] = mapped_column(String(500), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
+    gateway_id: Mapped[str | None] = mapped_column(ForeignKey("gateways.id", ondelete="RESTRICT"), index=True)
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    birth_year: Mapped[int | None] = mapped_column(Integer, default=None)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    """What duty staff should know: health, habits, who has a key."""
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Per-household detector threshold overrides (docs/registry.md)."""
+
+    meters: Mapped[list[Meter]] = relationship(
+        back_populates="household", order_by="Meter.id", lazy="raise_on_sql", cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class Meter(Base):
+    __tablename__ = "meters"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    household_id: Mapped[str] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    interval_s: Mapped[float] = mapped_column(Float, default=900.0)
+
+    household: Mapped[Household] = relationship(back_populates="meters", lazy="raise_on_sql")
+
+
+class Absence(Base):
+    """A planned absence (hospital stay, visiting family): quiet meters then are expected, not alarming."""
+
+    __tablename__ = "household_absences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    household_id: Mapped[str] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def household_entry(household: Household) -> dict[str, Any]:
+    """One household in registry document v1 form (docs/registry.md); meters must be loaded."""
+    return {
+        "household_id": household.id,
+        "name": household.name,
+        "site": household.site_id,
+        "address": household.address,
+        "timezone": household.timezone,
+        "gateway_id": household.gateway_id,
+        "meters": [{"meter_id": m.id, "kind": m.kind, "interval_s": m.interval_s} for m in household.meters],
+        "rules": household.rules or {},
+    }
+
+
+async def registry_document(session: AsyncSession) -> dict[str, Any]:
+    """The whole directory as a registry document v1 (households without meters are left out: nothing to watch)."""
+    households = (
+        await session.scalars(select(Household).options(selectinload(Household.meters)).order_by(Household.id))
+    ).all()
+    return {"version": 1, "households": [household_entry(h) for h in households if h.meters]}
+
+
+async def load_registry(session: AsyncSession, defaults: RuleConfig | None = None) -> Registry:
+    """The pipeline's registry, built from the directory through the registry file's validation."""
+    return Registry.from_document(await registry_document(session), defaults)
