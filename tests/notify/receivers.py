@@ -1,0 +1,159 @@
+"""Real receivers on loopback for the channels: an HTTP server (webhooks, SMS provider, robots) and aiosmtpd.
+
+Both can be told to misbehave for a while (refuse, time out, answer 429/500) and both
+count what arrived per idempotency key, like a provider that honours the key would.
+"""
+
+from __future__ import annotations
+
+import email
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from aiosmtpd.controller import Controller
+
+from tests.services import free_port
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> dict[str, object]:
+        return json.loads(self.body)
+
+
+@dataclass
+class HttpReceiver:
+    """Answers each request with the next scripted behaviour, then 200 (or ``reply``) for ever."""
+
+    port: int = 0
+    script: list[object] = field(default_factory=list)
+    """Entries: an int status, ("status", retry_after), "timeout" (sleep past the client's timeout), "drop"."""
+    reply: dict[str, object] = field(default_factory=lambda: {"errcode": 0, "errmsg": "ok"})
+    requests: list[Received] = field(default_factory=list)
+    accepted: list[Received] = field(default_factory=list)
+    hang_on: int | None = None
+    """Block the request with this (1-based) number until ``release`` is set: a crash window for tests."""
+    hung: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def delivered(self) -> Counter[str]:
+        """Requests per idempotency key that got a 2xx (what a deduplicating provider would see as sends)."""
+        return Counter(r.headers.get("idempotency-key", "") for r in self.accepted)
+
+    def effects(self) -> set[str]:
+        """Distinct keys acted on: a provider honouring Idempotency-Key sends each of these once."""
+        return set(self.delivered())
+
+
+@contextmanager
+def http_receiver(**options: object) -> Iterator[HttpReceiver]:
+    receiver = HttpReceiver(port=free_port(), **options)  # type: ignore[arg-type]
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            got = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            with receiver.lock:
+                receiver.requests.append(got)
+                number = len(receiver.requests)
+                behaviour = receiver.script.pop(0) if receiver.script else 200
+            if receiver.hang_on == number:
+                receiver.hung.set()
+                receiver.release.wait(30)
+                return  # the sender was killed meanwhile: nobody reads an answer
+            if behaviour == "timeout":
+                time.sleep(1.0)
+                behaviour = 503
+            if behaviour == "drop":
+                self.close_connection = True
+                self.connection.close()
+                return
+            status, retry_after = behaviour if isinstance(behaviour, tuple) else (behaviour, None)
+            if 200 <= int(status) < 300:
+                with receiver.lock:
+                    receiver.accepted.append(got)
+            payload = json.dumps(receiver.reply if 200 <= int(status) < 300 else {"error": status}).encode()
+            self.send_response(int(status))
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            if retry_after is not None:
+                self.send_header("Retry-After", str(retry_after))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    server = ThreadingHTTPServer(("127.0.0.1", receiver.port), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        receiver.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass
+class MailReceiver:
+    port: int
+    messages: list[Message] = field(default_factory=list)
+    refuse_next: int = 0
+    """Answer the next N messages with 451 (try again later)."""
+    controller: Controller | None = None
+
+    def by_message_id(self) -> Counter[str]:
+        return Counter(str(m["Message-ID"]) for m in self.messages)
+
+    def stop(self) -> None:
+        """An SMTP outage: nothing listens on the port any more."""
+        assert self.controller is not None
+        self.controller.stop()
+
+    def start(self) -> None:
+        assert self.controller is not None
+        self.controller.start()
+
+
+class _Handler:
+    def __init__(self, receiver: MailReceiver) -> None:
+        self.receiver = receiver
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
+        if self.receiver.refuse_next > 0:
+            self.receiver.refuse_next -= 1
+            return "451 4.3.0 mailbox busy, try again later"
+        self.receiver.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@contextmanager
+def smtp_receiver() -> Iterator[MailReceiver]:
+    receiver = MailReceiver(port=free_port())
+    receiver.controller = Controller(_Handler(receiver), hostname="127.0.0.1", port=receiver.port)
+    receiver.controller.start()
+    try:
+        yield receiver
+    finally:
+        try:
+            receiver.controller.stop()
+        except (AssertionError, RuntimeError):
+            pass  # already stopped by an outage test
