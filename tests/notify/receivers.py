@@ -77,6 +77,9 @@ def http_receiver(**options: object) -> Iterator[HttpReceiver]:
                 number = len(receiver.requests)
                 behaviour = receiver.script.pop(0) if receiver.script else 200
             if receiver.hang_on == number:
+                # The provider took the message, then the sender died before hearing so.
+                with receiver.lock:
+                    receiver.accepted.append(got)
                 receiver.hung.set()
                 receiver.release.wait(30)
                 return  # the sender was killed meanwhile: nobody reads an answer
