@@ -35,6 +35,34 @@ class Settings(BaseSettings):
     """What drives absence detection: the wall clock (production) or the newest
     event time seen (simulations and replays)."""
 
+    # --- the scaled-out path: MQTT → Kafka bridge, Faust workers, alert service (deploy/README.md) ---
+    kafka_url: str | None = Field(
+        default=None,
+        description="kafka://host:port[,host:port...] of the cluster; unset in `demo --engine faust` = a local broker",
+    )
+    kafka_partitions: int = Field(default=8, ge=1, description="partitions of every carewatch topic: the most workers that share the work")
+    kafka_replication: int = Field(default=1, ge=1, description="replication factor of carewatch topics (3 on a production cluster)")
+    kafka_topic_readings: str = "carewatch-readings"
+    kafka_topic_detections: str = "carewatch-detections"
+    kafka_topic_dead_letters: str = "carewatch-dead-letters"
+    kafka_topic_gateway_status: str = "carewatch-gateway-status"
+    kafka_producer_batch_bytes: int = Field(default=16384, ge=1)
+    """Largest record batch a producer sends (aiokafka max_batch_size). The local tansu broker gets 1
+    (one record per batch): its memory engine reports end offsets as a count of batches."""
+    mqtt_session_expiry: timedelta | None = timedelta(days=2)
+    """How long the MQTT broker keeps the bridge's session (and its unacknowledged messages) while it is down
+    (MQTT 5); None: an MQTT 3.1.1 persistent session, for brokers without MQTT 5."""
+    stream_app_id: str = "carewatch"
+    """Faust application id: the consumer group of the workers and the prefix of their changelog topics."""
+    stream_store: str = "memory://"
+    """Where a worker keeps its tables: memory:// (recovered from the changelog at start) or rocksdb:// (pip install 'carewatch[rocksdb]')."""
+    stream_data_dir: Path = Path("carewatch-stream-data")
+    stream_commit_interval: timedelta = timedelta(seconds=1)
+    """How often workers commit consumer offsets (a crash redoes at most this much work)."""
+    stream_sweep_interval: timedelta = timedelta(seconds=10)
+    """Wall-clock period of the absence sweep over the tables (silent meters)."""
+    alerts_group_id: str = "carewatch-alerts"
+
     # --- the duty console and the integrator API (api/) ---
     session_lifetime: timedelta = timedelta(hours=13)
     """How long a console sign-in lasts: a night shift and its hand-over."""

