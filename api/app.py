@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from alerts.store import AlertStore
 from api.auth import LoginLimiter
 from api.deps import NotSignedIn, Services, get_lang
-from api.routes import alerts, console, health, ingest, login
+from api.routes import family, notifications
+from api.routes import accounts, alerts, bulk, console, directory, health, household_pages, households, ingest, login
 from carewatch.registry import Registry
 from carewatch.settings import Settings
 
@@ -54,7 +55,9 @@ def create_app(
         on_directory_change=on_directory_change,
     )
     app.add_exception_handler(NotSignedIn, _not_signed_in)  # type: ignore[arg-type]
-    for module in (alerts, ingest, login, console, health):
+    for module in (alerts, households, directory, bulk, accounts, ingest, login, console, household_pages, health):
+        app.include_router(module.router)
+    for module in (family, notifications):  # the signed family links and the outbox log (docs/notifications.md)
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

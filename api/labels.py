@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alerts.lifecycle import AlertStatus
+from alerts.lifecycle import AlertStatus, AuditAction
 from api.deps import Lang
 from carewatch.domain import AlertType, RejectReason, Severity
 
@@ -242,6 +242,16 @@ UI: dict[Lang, dict[str, str]] = {
         "not_found": "No such alert; the link may be wrong.",
         "illegal": "This alert is now “{status}”; that action is no longer possible.",
     },
+}
+
+
+AUDIT_ACTION: dict[Lang, dict[AuditAction, str]] = {
+    "zh": {AuditAction.RAISED: "报警", AuditAction.ACKNOWLEDGED: "确认", AuditAction.RESOLVED: "解决",
+           AuditAction.AUTO_RESOLVED: "自动解除", AuditAction.ESCALATED: "升级通知",
+           AuditAction.FAMILY_UNREACHABLE: "家属联系不上老人", AuditAction.ESCALATION_STOPPED: "停止升级"},
+    "en": {AuditAction.RAISED: "Raised", AuditAction.ACKNOWLEDGED: "Acknowledged", AuditAction.RESOLVED: "Resolved",
+           AuditAction.AUTO_RESOLVED: "Cleared automatically", AuditAction.ESCALATED: "Escalated",
+           AuditAction.FAMILY_UNREACHABLE: "Family could not reach the elder", AuditAction.ESCALATION_STOPPED: "Escalation stopped"},
 }
 
 

@@ -8,6 +8,7 @@ import alerts.models  # noqa: F401  (registers the tables on Base)
 import api.models  # noqa: F401
 import carewatch.directory  # noqa: F401
 import ingest.models  # noqa: F401
+import ingest.usage  # noqa: F401
 from carewatch.db import Base
 
 

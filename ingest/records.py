@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from carewatch.domain import RejectReason
+from carewatch.domain import Reading, RejectReason
 from ingest.models import DeadLetter, GatewayStatus, IngestCounter, UnknownMeter
 
 COUNTERS = ("messages", "readings_accepted", "readings_duplicate", "readings_rejected")
@@ -36,6 +36,8 @@ class BatchRecord:
     dead_letters: list[DeadLetterEntry] = field(default_factory=list)
     unknown_meters: list[tuple[str, str | None, datetime]] = field(default_factory=list)
     gateway_states: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    accepted: list[Reading] = field(default_factory=list)
+    """Readings accepted in this batch (hourly use is booked from them: ingest.usage)."""
 
     def reject(self, entry: DeadLetterEntry) -> None:
         self.dead_letters.append(entry)

@@ -1,0 +1,124 @@
+"""The console's household pages: the elder, their contacts, planned absences, a week of use, alert history."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Query, Request, status
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from alerts.models import Alert
+from api import labels
+from api.access import site_filter, visible_household
+from api.auth import Principal, now_utc
+from api.console_view import alert_row, local_time
+from api.deps import AbsenceWriter, DirectoryReader, Lang, LangDep, Services, ServicesDep, SessionDep
+from api.directory_schemas import AbsenceCreate
+from api.models import Scope
+from api.pages import render
+from api.routes.households import add_absence, clear_absence, list_absences_of
+from api.usage_chart import hourly_chart
+from carewatch.directory import Household, Site
+from ingest.usage import HOUR, hourly_usage
+
+router = APIRouter(include_in_schema=False)
+HISTORY = 50
+
+
+@router.get("/households")
+async def households_page(
+    request: Request, principal: DirectoryReader, session: SessionDep, lang: LangDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    query = site_filter(select(Household), principal, Household.site_id).order_by(Household.site_id, Household.id)
+    if q.strip():
+        pattern = f"%{q.strip()}%"
+        query = query.where(or_(Household.id.ilike(pattern), Household.name.ilike(pattern), Household.address.ilike(pattern)))
+    households = (await session.scalars(query.limit(500))).all()
+    return render(request, "households.html", lang, principal, {"households": households, "q": q})
+
+
+@router.get("/households/{household_id}")
+async def household_page(
+    household_id: str, request: Request, principal: DirectoryReader, services: ServicesDep, session: SessionDep, lang: LangDep
+) -> Response:
+    return await _household_page(household_id, request, principal, services, session, lang)
+
+
+async def _household_page(
+    household_id: str, request: Request, principal: Principal, services: Services, session: AsyncSession, lang: Lang,
+    notice: str | None = None, status_code: int = status.HTTP_200_OK,
+) -> Response:
+    household = await visible_household(session, principal, household_id, meters=True)
+    zone = ZoneInfo(household.timezone)
+    rows = await hourly_usage(session, household_id, now_utc() - timedelta(days=31))
+    # The week up to the newest reading: a replay or a gateway that stopped still shows its last week.
+    end = min(max(r.hour for r in rows) + HOUR, now_utc()) if rows else now_utc()
+    alerts = (
+        await session.scalars(
+            select(Alert).where(Alert.household_id == household_id).options(selectinload(Alert.events))
+            .order_by(Alert.raised_at.desc()).limit(HISTORY)
+        )
+    ).all()
+    site = await session.get(Site, household.site_id)
+    context: dict[str, Any] = {
+        "household": household,
+        "site": site,
+        "age": (now_utc().year - household.birth_year) if household.birth_year else None,
+        "absences": [(a, local_time(a.starts_at, zone), local_time(a.ends_at, zone)) for a in await list_absences_of(session, household_id)],
+        "chart": hourly_chart([r for r in rows if r.hour >= end - timedelta(days=7)], end, zone),
+        "history": [(alert_row(a, None, lang), [(e, local_time(e.at, zone)) for e in a.events]) for a in alerts],
+        "contacts": _contacts(services, household_id),
+        "action_words": labels.AUDIT_ACTION[lang],
+        "notice": notice,
+        "can_set_absence": principal.can(Scope.ABSENCES_WRITE),
+    }
+    return render(request, "household.html", lang, principal, context, status_code)
+
+
+def _contacts(services: Services, household_id: str) -> list[tuple[str, str, list[str]]]:
+    """(name, relation, phone numbers) from the notifications' people file, when the runner gave it to the app."""
+    people = getattr(services, "people", None)
+    entry = people.households.get(household_id) if people is not None else None
+    if entry is None:
+        return []
+    return [
+        (c.name, c.relation, [a.address for a in c.channels if a.kind in ("sms", "voice")]) for c in entry.contacts
+    ]
+
+
+@router.post("/households/{household_id}/absences")
+async def set_absence(
+    household_id: str, request: Request, principal: AbsenceWriter, services: ServicesDep, session: SessionDep, lang: LangDep,
+    starts_at: Annotated[str, Form(max_length=40)] = "",
+    ends_at: Annotated[str, Form(max_length=40)] = "",
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    household = await visible_household(session, principal, household_id)
+    zone = ZoneInfo(household.timezone)
+    try:
+        # The form's datetime-local fields are the household's local time.
+        body = AbsenceCreate(starts_at=_local(starts_at, zone), ends_at=_local(ends_at, zone), note=note)
+    except (ValueError, ValidationError):
+        return await _household_page(household_id, request, principal, services, session, lang,
+                                    labels.UI[lang]["bad_absence"], status.HTTP_422_UNPROCESSABLE_CONTENT)
+    await add_absence(session, principal, household_id, body)
+    return RedirectResponse(f"/households/{household_id}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/households/{household_id}/absences/{absence_id}/clear")
+async def remove_absence(household_id: str, absence_id: int, principal: AbsenceWriter, session: SessionDep) -> Response:
+    await visible_household(session, principal, household_id)
+    await clear_absence(session, household_id, absence_id)
+    return RedirectResponse(f"/households/{household_id}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _local(value: str, zone: ZoneInfo) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=zone)
+

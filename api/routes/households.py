@@ -1,0 +1,180 @@
+"""Integrator CRUD for households (with their meters) and their planned absences, per site."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, Field
+from sqlalchemy import delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from api.access import not_found, site_filter, visible_household
+from api.auth import Principal, now_utc
+from api.deps import AbsenceWriter, DirectoryReader, DirectoryWriter, ServicesDep, SessionDep
+from api.directory_schemas import (
+    MAX_PAGE, AbsenceCreate, AbsencePublic, HouseholdCreate, HouseholdPublic, HouseholdUpdate, MeterPublic, Page,
+    field_error, page,
+)
+from api.routes.directory import NOT_YOURS, Limit, Offset, changed, paged, writable_site
+from carewatch.directory import Absence, Gateway, Household, Meter
+from carewatch.directory_import import household_values
+from ingest.usage import hourly_usage
+
+router = APIRouter(prefix="/api/households", tags=["households"])
+
+
+class UsageHour(BaseModel):
+    hour: datetime = Field(description="Start of the UTC hour")
+    kind: str
+    used_m3: float
+
+
+@router.get("/{household_id}/usage", response_model=list[UsageHour], responses=NOT_YOURS)
+async def household_usage(
+    household_id: str, principal: DirectoryReader, session: SessionDep, days: Annotated[int, Query(ge=1, le=31)] = 7
+) -> list[UsageHour]:
+    """Gas and water used per hour over the last ``days`` days (hours without use are left out)."""
+    await visible_household(session, principal, household_id)
+    rows = await hourly_usage(session, household_id, now_utc() - timedelta(days=days))
+    return [UsageHour(hour=r.hour, kind=r.kind, used_m3=r.used_m3) for r in rows]
+
+
+def household_public(household: Household) -> HouseholdPublic:
+    return HouseholdPublic(
+        household_id=household.id, site=household.site_id, name=household.name, address=household.address,
+        timezone=household.timezone, gateway_id=household.gateway_id, phone=household.phone,
+        birth_year=household.birth_year, notes=household.notes, rules=household.rules or {},
+        meters=[MeterPublic(meter_id=m.id, household_id=household.id, kind=m.kind, interval_s=m.interval_s)  # type: ignore[arg-type]
+                for m in household.meters],
+    )
+
+
+async def _check_gateway(session: AsyncSession, gateway_id: str | None, site_id: str) -> None:
+    if gateway_id is None:
+        return
+    gateway = await session.get(Gateway, gateway_id)
+    if gateway is None or gateway.site_id != site_id:
+        raise field_error(("gateway_id",), f"no gateway {gateway_id!r} in site {site_id!r}: create it there first")
+
+
+@router.get("", response_model=Page[HouseholdPublic])
+async def list_households(
+    principal: DirectoryReader, session: SessionDep, site: str | None = None, q: str | None = None,
+    limit: Limit = 100, offset: Offset = 0,
+) -> dict[str, Any]:
+    """Households of your sites; ``q`` matches id, name or address."""
+    query = site_filter(select(Household).options(selectinload(Household.meters)), principal, Household.site_id)
+    if site is not None:
+        query = query.where(Household.site_id == site)
+    if q:
+        pattern = f"%{q.strip()[:100]}%"
+        query = query.where(or_(Household.id.ilike(pattern), Household.name.ilike(pattern), Household.address.ilike(pattern)))
+    rows, total = await paged(session, query.order_by(Household.id), limit, offset)
+    return page([household_public(h) for h in rows], total, min(limit, MAX_PAGE), offset)
+
+
+@router.post("", response_model=HouseholdPublic, status_code=status.HTTP_201_CREATED)
+async def create_household(body: HouseholdCreate, principal: DirectoryWriter, session: SessionDep, services: ServicesDep) -> HouseholdPublic:
+    await writable_site(session, principal, body.site)
+    await _check_gateway(session, body.gateway_id, body.site)
+    if await session.get(Household, body.household_id) is not None:
+        raise field_error(("household_id",), f"household {body.household_id!r} exists already", status.HTTP_409_CONFLICT)
+    for index, meter in enumerate(body.meters):
+        if await session.get(Meter, meter.meter_id) is not None:
+            raise field_error(("meters", str(index), "meter_id"), f"meter {meter.meter_id!r} belongs to another household", status.HTTP_409_CONFLICT)
+    household = Household(id=body.household_id, **household_values(body))
+    household.meters = [Meter(id=m.meter_id, kind=m.kind.value, interval_s=m.interval_s) for m in body.meters]
+    session.add(household)
+    await session.commit()
+    await changed(services)
+    return household_public(household)
+
+
+@router.get("/{household_id}", response_model=HouseholdPublic, responses=NOT_YOURS)
+async def read_household(household_id: str, principal: DirectoryReader, session: SessionDep) -> HouseholdPublic:
+    return household_public(await visible_household(session, principal, household_id, meters=True))
+
+
+@router.patch("/{household_id}", response_model=HouseholdPublic, responses=NOT_YOURS)
+async def update_household(
+    household_id: str, body: HouseholdUpdate, principal: DirectoryWriter, session: SessionDep, services: ServicesDep
+) -> HouseholdPublic:
+    household = await visible_household(session, principal, household_id, meters=True)
+    changes = body.model_dump(exclude_unset=True)
+    if "site" in changes:
+        if changes["site"] is None:
+            raise field_error(("site",), "a household always belongs to a site")
+        await writable_site(session, principal, changes["site"])
+        household.site_id = changes.pop("site")
+    if "rules" in changes:
+        changes["rules"] = body.rules.model_dump(exclude_none=True) if body.rules else {}
+    for key, value in changes.items():
+        if value is None and key not in ("gateway_id", "birth_year"):
+            raise field_error((key,), f"{key} cannot be null")
+        setattr(household, key, value)
+    await _check_gateway(session, household.gateway_id, household.site_id)
+    await session.commit()
+    await changed(services)
+    return household_public(household)
+
+
+@router.delete("/{household_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_YOURS)
+async def delete_household(household_id: str, principal: DirectoryWriter, session: SessionDep, services: ServicesDep) -> Response:
+    household = await visible_household(session, principal, household_id)
+    await session.execute(delete(Meter).where(Meter.household_id == household_id))
+    await session.execute(delete(Absence).where(Absence.household_id == household_id))
+    await session.delete(household)
+    await session.commit()
+    await changed(services)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# ---- planned absences -----------------------------------------------------------------------------------
+
+
+async def list_absences_of(session: AsyncSession, household_id: str, *, current_only: bool = True) -> list[Absence]:
+    query = select(Absence).where(Absence.household_id == household_id).order_by(Absence.starts_at)
+    if current_only:
+        query = query.where(Absence.ends_at > now_utc())
+    return list((await session.scalars(query)).all())
+
+
+async def add_absence(session: AsyncSession, principal: Principal, household_id: str, body: AbsenceCreate) -> Absence:
+    absence = Absence(
+        household_id=household_id, starts_at=body.starts_at, ends_at=body.ends_at, note=body.note,
+        created_by=principal.name, created_at=now_utc(),
+    )
+    session.add(absence)
+    await session.commit()
+    return absence
+
+
+async def clear_absence(session: AsyncSession, household_id: str, absence_id: int) -> None:
+    absence = await session.get(Absence, absence_id)
+    if absence is None or absence.household_id != household_id:
+        raise not_found("absence", absence_id)
+    await session.delete(absence)
+    await session.commit()
+
+
+@router.get("/{household_id}/absences", response_model=list[AbsencePublic], responses=NOT_YOURS)
+async def list_absences(household_id: str, principal: DirectoryReader, session: SessionDep) -> list[Absence]:
+    """Planned absences that have not ended yet, earliest first."""
+    await visible_household(session, principal, household_id)
+    return await list_absences_of(session, household_id)
+
+
+@router.post("/{household_id}/absences", response_model=AbsencePublic, status_code=status.HTTP_201_CREATED, responses=NOT_YOURS)
+async def create_absence(household_id: str, body: AbsenceCreate, principal: AbsenceWriter, session: SessionDep) -> Absence:
+    await visible_household(session, principal, household_id)
+    return await add_absence(session, principal, household_id, body)
+
+
+@router.delete("/{household_id}/absences/{absence_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_YOURS)
+async def delete_absence(household_id: str, absence_id: int, principal: AbsenceWriter, session: SessionDep) -> Response:
+    await visible_household(session, principal, household_id)
+    await clear_absence(session, household_id, absence_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

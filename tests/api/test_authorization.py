@@ -1,0 +1,201 @@
+"""Who may do what: signing in, and the authorization matrix over every route of the app.
+
+Staff and keys of site "north" must get 404 for every object of site "south"; roles below
+admin get 403 on admin routes; nobody unauthenticated gets past 401.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from fastapi import routing
+from fastapi.routing import APIRoute
+
+from alerts.lifecycle import AlertStatus
+from api.auth import create_api_key
+from api.models import KEY_SCOPES, ROLE_SCOPES, Role, Scope
+from carewatch.directory import Absence
+from tests.api.conftest import PASSWORD, sign_in
+
+iter_route_contexts = getattr(routing, "iter_route_contexts", None)
+SOUTH_ALERT = "hh-003.no_gas_24h.20250301T073000Z"
+ABSENCE = {"starts_at": "2030-01-01T00:00:00+08:00", "ends_at": "2030-01-05T00:00:00+08:00", "note": "住院"}
+
+OBJECT_ROUTES: dict[tuple[str, str], tuple[str, object]] = {
+    # (method, route path): (a URL of site south's object, JSON body)
+    ("GET", "/api/alerts/{alert_id}"): (f"/api/alerts/{SOUTH_ALERT}", None),
+    ("POST", "/api/alerts/{alert_id}/acknowledge"): (f"/api/alerts/{SOUTH_ALERT}/acknowledge", {"outcome": "safe"}),
+    ("POST", "/api/alerts/{alert_id}/resolve"): (f"/api/alerts/{SOUTH_ALERT}/resolve", {}),
+    ("GET", "/api/sites/{site_id}"): ("/api/sites/south", None),
+    ("PATCH", "/api/sites/{site_id}"): ("/api/sites/south", {"name": "x"}),
+    ("DELETE", "/api/sites/{site_id}"): ("/api/sites/south", None),
+    ("GET", "/api/gateways/{gateway_id}"): ("/api/gateways/gw-south", None),
+    ("PATCH", "/api/gateways/{gateway_id}"): ("/api/gateways/gw-south", {"name": "x"}),
+    ("DELETE", "/api/gateways/{gateway_id}"): ("/api/gateways/gw-south", None),
+    ("POST", "/api/gateways/{gateway_id}/credentials"): ("/api/gateways/gw-south/credentials", None),
+    ("DELETE", "/api/gateways/{gateway_id}/credentials"): ("/api/gateways/gw-south/credentials", None),
+    ("GET", "/api/meters/{meter_id}"): ("/api/meters/gas-003", None),
+    ("PATCH", "/api/meters/{meter_id}"): ("/api/meters/gas-003", {"interval_s": 60}),
+    ("DELETE", "/api/meters/{meter_id}"): ("/api/meters/gas-003", None),
+    ("GET", "/api/households/{household_id}"): ("/api/households/hh-003", None),
+    ("PATCH", "/api/households/{household_id}"): ("/api/households/hh-003", {"name": "x"}),
+    ("DELETE", "/api/households/{household_id}"): ("/api/households/hh-003", None),
+    ("GET", "/api/households/{household_id}/absences"): ("/api/households/hh-003/absences", None),
+    ("POST", "/api/households/{household_id}/absences"): ("/api/households/hh-003/absences", ABSENCE),
+    ("DELETE", "/api/households/{household_id}/absences/{absence_id}"): ("/api/households/hh-003/absences/1", None),
+    ("GET", "/api/households/{household_id}/usage"): ("/api/households/hh-003/usage", None),
+    ("POST", "/console/alerts/{alert_id}/acknowledge"): (f"/console/alerts/{SOUTH_ALERT}/acknowledge", {"outcome": "safe"}),
+    ("POST", "/console/alerts/{alert_id}/resolve"): (f"/console/alerts/{SOUTH_ALERT}/resolve", {"note": ""}),
+    ("GET", "/households/{household_id}"): ("/households/hh-003", None),
+    ("POST", "/households/{household_id}/absences"): ("/households/hh-003/absences", {"starts_at": "2030-01-01T08:00", "ends_at": "2030-01-02T08:00"}),
+    ("POST", "/households/{household_id}/absences/{absence_id}/clear"): ("/households/hh-003/absences/1/clear", {}),
+}
+NOT_PER_SITE = {("GET", "/api/users/{user_id}"), ("PATCH", "/api/users/{user_id}"), ("DELETE", "/api/api-keys/{key_id}")}
+"""People's accounts and keys belong to no site: admins only (checked by the 403 test)."""
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/healthz")}
+
+
+def routes(app) -> list[tuple[str, str, Scope | None]]:  # type: ignore[no-untyped-def]
+    """Every (method, path, required scope) of the app; the scope is read from the route's ``require`` dependency."""
+    found = []
+    # FastAPI ≥ 0.16x keeps included routers whole; iter_route_contexts flattens them with full paths.
+    flat = [context.route for context in iter_route_contexts(app.routes)] if iter_route_contexts else app.routes
+    for route in flat:
+        if not isinstance(route, APIRoute):
+            continue
+        scope = None
+        pending = list(route.dependant.dependencies)
+        while pending:
+            dependency = pending.pop()
+            name = getattr(dependency.call, "__name__", "")
+            if name.startswith("require_"):
+                scope = Scope[name.removeprefix("require_").upper()]
+            pending.extend(dependency.dependencies)
+        for method in route.methods - {"HEAD"}:
+            found.append((method, route.path, scope))
+    return found
+
+
+def concrete(path: str) -> str:
+    return path.replace("{alert_id}", SOUTH_ALERT).replace("{absence_id}", "1").replace("{user_id}", "1").replace("{key_id}", "1").replace(
+        "{household_id}", "hh-003").replace("{site_id}", "south").replace("{gateway_id}", "gw-south").replace("{meter_id}", "gas-003")
+
+
+async def send(client: httpx.AsyncClient, method: str, url: str, body: object) -> httpx.Response:
+    if url.startswith("/api/"):
+        return await client.request(method, url, json=body)
+    return await client.request(method, url, data=body)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def south_objects(store, make_detection, sessions) -> None:  # type: ignore[no-untyped-def]
+    await store.apply([make_detection("hh-003")])
+    async with sessions.begin() as session:
+        session.add(Absence(household_id="hh-003", starts_at=datetime(2030, 1, 1, tzinfo=UTC), ends_at=datetime(2030, 1, 2, tzinfo=UTC),
+                            note="", created_by="test", created_at=datetime.now(UTC)))
+
+
+def test_every_object_route_is_in_the_matrix(app):
+    with_ids = {(method, path) for method, path, _ in routes(app) if "{" in path}
+    assert with_ids - NOT_PER_SITE == set(OBJECT_ROUTES), "add new object routes to OBJECT_ROUTES"
+
+
+async def test_north_staff_and_keys_get_404_for_every_south_object(app, make_client, sessions, store, south_objects):
+    async with sessions.begin() as session:
+        _, key = await create_api_key(session, "north", KEY_SCOPES, ["north"], "test")
+    north_key = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers={"Authorization": f"Bearer {key}"})
+    north_people = {role: await make_client(role, ("north",)) for role in Role if role is not Role.ADMIN}
+    scopes = dict(((m, p), s) for m, p, s in routes(app))
+    async with north_key:
+        for (method, path), (url, body) in OBJECT_ROUTES.items():
+            callers = [("north key", north_key, KEY_SCOPES)] + [(role.value, c, ROLE_SCOPES[role]) for role, c in north_people.items()]
+            for who, caller, granted in callers:
+                response = await send(caller, method, url, body)
+                expected = 404 if scopes[(method, path)] in granted else 403
+                assert response.status_code == expected, (who, method, url, response.text[:300])
+    # Nothing of south's changed.
+    admin = await make_client(Role.ADMIN)
+    assert (await admin.get("/api/households/hh-003")).json()["name"] == "李秀英"
+    assert (await admin.get("/api/meters/gas-003")).json()["interval_s"] == 900.0
+    assert (await store.get(SOUTH_ALERT)).status is AlertStatus.OPEN
+    assert len((await admin.get("/api/households/hh-003/absences")).json()) == 1
+
+
+async def test_north_staff_see_their_own_objects(make_client, store, make_detection):
+    await store.apply([make_detection("hh-001"), make_detection("hh-003")])
+    duty = await make_client(Role.DUTY, ("north",))
+    assert [a["household_id"] for a in (await duty.get("/api/alerts")).json()] == ["hh-001"]
+    assert (await duty.get("/api/households/hh-001")).status_code == 200
+    assert [s["site_id"] for s in (await duty.get("/api/sites")).json()["items"]] == ["north"]
+    board = (await duty.get("/")).text
+    assert "hh-001.no_gas_24h" in board and "hh-003" not in board
+
+
+async def test_roles_below_admin_get_403_on_admin_routes(app, make_client):
+    admin_only = [(m, p) for m, p, scope in routes(app) if scope is not None and scope not in ROLE_SCOPES[Role.SUPERVISOR]]
+    assert {("POST", "/api/import"), ("GET", "/api/users"), ("POST", "/api/sites"), ("POST", "/api/api-keys")} <= set(admin_only)
+    for role in (Role.DUTY, Role.SUPERVISOR):
+        caller = await make_client(role, ("north", "south"))
+        for method, path in admin_only:
+            response = await send(caller, method, concrete(path), {})
+            assert response.status_code == 403, (role, method, path, response.text[:200])
+
+
+async def test_unauthenticated_requests_get_401(app, make_client):
+    anonymous = await make_client(None)
+    for method, path, _ in routes(app):
+        if (method, path) in PUBLIC:
+            continue
+        response = await send(anonymous, method, concrete(path), {})
+        assert response.status_code == 401, (method, path)
+        if path.startswith("/api/"):
+            assert response.headers["www-authenticate"] == "Bearer"
+        else:
+            assert 'action="/login"' in response.text  # a person gets the sign-in form
+    bogus = httpx.AsyncClient(transport=anonymous._transport, base_url="http://testserver",
+                              headers={"Authorization": "Bearer cw_0123456789ab_not-a-key"})
+    async with bogus:
+        assert (await bogus.get("/api/households")).status_code == 401
+
+
+async def test_a_wrong_password_is_refused_and_guessing_is_rate_limited(make_client):
+    await make_client(Role.DUTY, ("north",))  # the account "duty-1"
+    guesser = await make_client(None)
+    for _ in range(5):
+        assert (await sign_in(guesser, "duty-1", "wrong password")).status_code == 401
+    limited = await sign_in(guesser, "duty-1", PASSWORD)
+    assert limited.status_code == 429 and "登录失败次数过多" in limited.text
+    assert int(limited.headers["retry-after"]) > 0
+
+
+async def test_sign_in_only_redirects_within_the_site_and_sign_out_ends_the_session(app, make_client):
+    await make_client(Role.DUTY, ("north",))
+    browser = await make_client(None)
+    form = await browser.get("/login")
+    token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+    response = await browser.post("/login", data={"username": "duty-1", "password": PASSWORD, "csrf_token": token, "next": "//evil.example/"})
+    assert (response.status_code, response.headers["location"]) == (303, "/")
+    assert (await browser.get("/")).status_code == 200
+    csrf = (await browser.get("/")).text.split('name="csrf_token" value="')[1].split('"')[0]
+    await browser.post("/logout", data={"csrf_token": csrf})
+    assert (await browser.get("/")).status_code == 401
+
+
+async def test_a_login_without_the_forms_token_is_refused(make_client):
+    await make_client(Role.DUTY, ("north",))
+    browser = await make_client(None)
+    response = await browser.post("/login", data={"username": "duty-1", "password": PASSWORD, "csrf_token": "forged"})
+    assert response.status_code == 403
+
+
+async def test_an_expired_session_is_signed_out(app, make_client, sessions):
+    from sqlalchemy import update
+
+    from api.models import ConsoleSession
+
+    browser = await make_client(Role.DUTY, ("north",))
+    async with sessions.begin() as session:
+        await session.execute(update(ConsoleSession).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    assert (await browser.get("/")).status_code == 401
