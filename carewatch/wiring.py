@@ -33,6 +33,7 @@ from detectors.household import HouseholdMonitor
 from ingest.models import MonitorSnapshot
 from ingest.payload import Limits, parse_readings, parse_status, parse_topic
 from ingest.records import BatchRecord, DeadLetterEntry, ensure_counters, write_batch
+from ingest.usage import record_usage
 from ingest.subscriber import BrokerAddress, InboundMessage, MqttSubscriber
 
 log = logging.getLogger(__name__)
@@ -179,6 +180,7 @@ class Pipeline:
                 record.counters["readings_duplicate"] += 1
             else:
                 record.counters["readings_accepted"] += 1
+                record.accepted.append(reading)
                 if self.newest_event is None or reading.at > self.newest_event:
                     self.newest_event = reading.at
 
@@ -200,6 +202,7 @@ class Pipeline:
             try:
                 async with self.sessions.begin() as session:
                     await write_batch(session, record)
+                    await record_usage(session, record.accepted)
                     await self.alert_store.apply(detections, session=session)
                     now = self.clock()
                     for household_id, state in snapshots:
