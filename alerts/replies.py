@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from alerts.errors import AlertNotFound, IllegalTransition
 from alerts.escalation import hurry
 from alerts.family_links import LinkClaim
-from alerts.lifecycle import MAX_ACTOR_LENGTH, AuditAction
+from alerts.lifecycle import MAX_ACTOR_LENGTH, AlertStatus, AuditAction
 from alerts.models import Alert, AlertEvent
 from alerts.notify_tables import OutboxMessage
 from alerts.outcomes import Outcome, OutcomeKind
@@ -77,13 +77,14 @@ async def _unreachable(sessions: async_sessionmaker[AsyncSession], alert_id: str
         assert alert is not None, "checked by the caller"
         if not alert.status.is_active:
             return ReplyResult.ALREADY_HANDLED
-        hurried = await hurry(session, alert_id)
+        # Someone already on it (acknowledged) still needs to know: the report joins the audit trail.
+        hurried = alert.status is AlertStatus.OPEN and await hurry(session, alert_id)
         session.add(
             AlertEvent(
                 alert_id=alert_id, at=datetime.now(UTC), actor=actor, action=AuditAction.FAMILY_UNREACHABLE,
                 from_status=alert.status, to_status=alert.status,
-                note="cannot reach the elder" + ("; next step of the ladder brought forward" if hurried else "; ladder already at its end"),
+                note="cannot reach the elder" + ("; next step of the ladder brought forward" if hurried else ""),
                 outcome=OutcomeKind.UNREACHABLE,
             )
         )
-    return ReplyResult.RECORDED
+    return ReplyResult.RECORDED if alert.status is AlertStatus.OPEN else ReplyResult.ALREADY_HANDLED

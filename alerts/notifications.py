@@ -1,0 +1,124 @@
+"""Notifications beside the pipeline: the ladder attached to the alert store, an escalator and a dispatcher.
+
+``start_notifications`` reads the people file and the policy named in settings, builds
+the channels that are configured, and runs two tasks until ``stop``. Without a people
+file it runs nothing and says so: alerts still get their escalation rows, and the
+ladder picks them up once people are configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from alerts.channels.base import Channel
+from alerts.channels.email import EmailChannel, SmtpSettings
+from alerts.channels.provider import ProviderChannel
+from alerts.channels.robots import RobotChannel
+from alerts.channels.via_apprise import AppriseChannel
+from alerts.channels.webhook import SignedWebhookChannel
+from alerts.dispatcher import Dispatcher
+from alerts.family_links import FamilyLinks
+from alerts.ladder import AlertLadder
+from alerts.people import Directory
+from alerts.policy import DEFAULT_POLICY, EscalationPolicy
+from alerts.store import AlertStore
+from carewatch.settings import Settings
+
+log = logging.getLogger(__name__)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def channels_from(settings: Settings, client: httpx.AsyncClient) -> dict[str, Channel]:
+    """The configured channels; a message for any other channel fails visibly, naming the setting."""
+    channels: dict[str, Channel] = {
+        "wecom": RobotChannel("wecom", client),
+        "dingtalk": RobotChannel("dingtalk", client),
+        "feishu": RobotChannel("feishu", client),
+        "apprise": AppriseChannel(),
+    }
+    if settings.smtp_host:
+        channels["email"] = EmailChannel(
+            SmtpSettings(
+                settings.smtp_host, settings.smtp_port, settings.smtp_sender,
+                settings.smtp_username, settings.smtp_password, settings.smtp_starttls,
+            )
+        )
+    if settings.sms_provider_url:
+        channels["sms"] = ProviderChannel("sms", settings.sms_provider_url, settings.provider_token, client)
+    if settings.voice_provider_url:
+        channels["voice"] = ProviderChannel("voice", settings.voice_provider_url, settings.provider_token, client)
+    if settings.webhook_secret:
+        channels["webhook"] = SignedWebhookChannel(settings.webhook_secret, client)
+    return channels
+
+
+def ladder_clock(settings: Settings, event_time: Callable[[], datetime | None]) -> Callable[[], datetime]:
+    """Simulated time when the pipeline runs on event time (the demo), else the wall clock."""
+    if settings.clock == "event":
+        return lambda: event_time() or EPOCH
+    return lambda: datetime.now(UTC)
+
+
+def family_links(settings: Settings) -> FamilyLinks:
+    base = settings.public_base_url or f"http://{settings.http_host}:{settings.http_port}"
+    return FamilyLinks(settings.link_secret, base, settings.family_link_max_age)
+
+
+@dataclass
+class Notifications:
+    ladder: AlertLadder | None = None
+    dispatcher: Dispatcher | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    client: httpx.AsyncClient | None = None
+    store: AlertStore | None = None
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.store is not None:
+            self.store.attach_ladder(None)
+        if self.client is not None:
+            await self.client.aclose()
+
+
+async def start_notifications(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    store: AlertStore,
+    event_time: Callable[[], datetime | None],
+) -> Notifications:
+    if settings.people_path is None:
+        log.warning("notifications are off: set CAREWATCH_PEOPLE_PATH to a people file (docs/notifications.md)")
+        return Notifications()
+    directory = Directory.load(settings.people_path)
+    policy = EscalationPolicy.load(settings.escalation_policy_path or DEFAULT_POLICY)
+    ladder = AlertLadder(directory, policy, ladder_clock(settings, event_time), family_links(settings))
+    store.attach_ladder(ladder)
+    client = httpx.AsyncClient(timeout=10.0)
+    dispatcher = Dispatcher(sessions, channels_from(settings, client), give_up_after=settings.delivery_give_up_after)
+    tasks = [
+        asyncio.create_task(_escalate(ladder, sessions, settings.escalate_every.total_seconds()), name="carewatch-escalator"),
+        asyncio.create_task(dispatcher.run(settings.dispatch_every.total_seconds()), name="carewatch-dispatcher"),
+    ]
+    log.info("notifications on: %d sites, %d households with people", len(directory.sites), len(directory.households))
+    return Notifications(ladder, dispatcher, tasks, client, store)
+
+
+async def _escalate(ladder: AlertLadder, sessions: async_sessionmaker[AsyncSession], every: float) -> None:
+    while True:
+        try:
+            await ladder.tick(sessions)
+        except Exception:  # the database is away for a moment: the escalation rows wait in it
+            log.exception("escalator tick failed; trying again in %.1f s", every)
+        await asyncio.sleep(every)

@@ -1,0 +1,147 @@
+"""The family link page and the notifications log, through the real app."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from alerts.channels.provider import ProviderChannel
+from alerts.dispatcher import Dispatcher
+from alerts.family_links import FamilyLinks, LinkClaim
+from alerts.ladder import AlertLadder
+from alerts.lifecycle import AlertStatus
+from alerts.notifications import family_links
+from alerts.outcomes import OutcomeKind
+from alerts.people import Directory
+from alerts.policy import EscalationPolicy
+from alerts.store import AlertStore
+from api.app import create_app
+from api.auth import create_user
+from api.models import Role
+from carewatch.settings import Settings
+from tests.api.conftest import PASSWORD, sign_in
+from tests.notify.conftest import ALERT, rows
+from tests.notify.people import people
+
+RAISED = ALERT  # stored by the sessions fixture, before notifications were configured
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(_env_file=None, link_secret="page-test-secret")  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def links(settings: Settings) -> FamilyLinks:
+    return family_links(settings)
+
+
+@pytest.fixture
+async def laddered(sessions, clock, links) -> AlertStore:  # type: ignore[no-untyped-def]
+    ladder = AlertLadder(Directory.from_document(people()), EscalationPolicy.load(), clock, links)
+    store = AlertStore(sessions, clock=clock, ladder=ladder)
+    await ladder.tick(sessions)  # the escalator starts the ladder of an alert raised without one
+    clock.advance(minutes=15)
+    await ladder.tick(sessions)
+    return store
+
+
+@pytest.fixture
+def app(sessions, settings) -> FastAPI:  # type: ignore[no-untyped-def]
+    return create_app(sessions=sessions, settings=settings)
+
+
+@pytest.fixture
+async def web(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        yield client
+
+
+def path_of(body: str) -> str:
+    return "/f/" + body.split("/f/", 1)[1].split()[0]
+
+
+async def link_for(sessions, recipient_id: str) -> str:  # type: ignore[no-untyped-def]
+    return path_of(next(m.body for m in await rows(sessions) if m.recipient_id == recipient_id and m.channel != "email"))
+
+
+async def test_opening_a_family_link_asks_and_changes_nothing(laddered, sessions, web):
+    page = await web.get(await link_for(sessions, "hh-001.daughter"))
+
+    assert page.status_code == 200
+    assert "张桂兰" in page.text and "我已联系上，老人平安" in page.text and "我联系不上老人" in page.text
+    assert (await laddered.get(RAISED.alert_id)).status is AlertStatus.OPEN, "chat apps preview links: GET must not act"
+
+
+async def test_family_checked_through_the_link_acknowledges_as_safe(laddered, sessions, web):
+    link = await link_for(sessions, "hh-001.daughter")
+
+    thanks = await web.post(link, data={"choice": "checked"})
+
+    assert thanks.status_code == 200 and "已记录老人平安" in thanks.text
+    alert = await laddered.get(RAISED.alert_id)
+    assert (alert.status, alert.outcome, alert.acknowledged_by) == (AlertStatus.ACKNOWLEDGED, OutcomeKind.SAFE, "family: 王芳（女儿）")
+    again = await web.post(link, data={"choice": "unreachable"})
+    assert "已经有人处理过了" in again.text
+
+
+async def test_english_reader_gets_the_page_in_english(laddered, sessions, web):
+    link = path_of(next(m.body for m in await rows(sessions) if m.recipient_id == "hh-001.son"))
+    page = await web.get(link)
+    assert "I cannot reach her or him" in page.text and 'lang="en"' in page.text
+
+
+async def test_elder_link_offers_only_i_am_fine_and_resolves(laddered, sessions, web):
+    link = await link_for(sessions, "hh-001.elder")
+    assert "我很好" in (await web.get(link)).text
+    assert (await web.post(link, data={"choice": "checked"})).status_code == 400, "an elder's link cannot answer for the family"
+
+    await web.post(link, data={"choice": "fine"})
+
+    alert = await laddered.get(RAISED.alert_id)
+    assert (alert.status, alert.outcome) == (AlertStatus.RESOLVED, OutcomeKind.SAFE)
+
+
+async def test_a_tampered_link_is_refused_with_a_clear_page(laddered, sessions, web):
+    link = await link_for(sessions, "hh-001.daughter")
+    forged = link[:-3] + ("AAA" if not link.endswith("AAA") else "BBB")
+
+    for response in (await web.get(forged), await web.post(forged, data={"choice": "checked"})):
+        assert response.status_code == 400
+        assert "这个链接无效" in response.text and "This link is not valid" in response.text
+    assert (await laddered.get(RAISED.alert_id)).status is AlertStatus.OPEN
+
+
+async def test_an_expired_link_is_refused_with_a_clear_page(laddered, settings, web):
+    old = FamilyLinks(settings.link_secret, "http://x", clock=lambda: time.time() - settings.family_link_max_age.total_seconds() - 60)
+    token = old.token(LinkClaim(RAISED.alert_id, "hh-001.daughter", "family"))
+
+    response = await web.post(f"/f/{token}", data={"choice": "checked"})
+
+    assert response.status_code == 410
+    assert "这个链接已过期" in response.text and "This link has expired" in response.text
+    assert (await laddered.get(RAISED.alert_id)).status is AlertStatus.OPEN
+
+
+async def test_notifications_log_lists_messages_and_attempts_for_staff_only(laddered, sessions, app, web, clock, receiver):
+    async with httpx.AsyncClient(timeout=2) as client:
+        await Dispatcher(sessions, {"sms": ProviderChannel("sms", receiver.url, None, client)}, clock=clock).run_once()
+
+    assert (await web.get("/notifications")).status_code == 401
+    assert (await web.get("/api/notifications")).status_code == 401
+    async with sessions.begin() as session:
+        await create_user(session, "duty-admin", PASSWORD, Role.ADMIN, (), display_name="值班 admin")
+    assert (await sign_in(web, "duty-admin")).status_code == 303
+
+    listed = (await web.get("/api/notifications", params={"alert_id": RAISED.alert_id})).json()
+    sms = next(m for m in listed if m["recipient_id"] == "hh-001.daughter" and m["channel"] == "sms")
+    assert sms["status"] == "sent" and [a["result"] for a in sms["delivery_attempts"]] == ["sent"]
+    unconfigured = next(m for m in listed if m["channel"] == "voice")
+    assert unconfigured["status"] == "failed" and "no voice channel is configured" in unconfigured["last_error"]
+    assert all("key=" not in m["address"] for m in listed), "robot keys are never shown"
+    page = await web.get("/notifications", params={"alert_id": RAISED.alert_id})
+    assert page.status_code == 200 and "notify_family" in page.text and "王芳（女儿）" in page.text
