@@ -9,12 +9,13 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
+from alerts.catchers import Catchers, demo_catchers
 from carewatch.broker import embedded_broker
 from carewatch.console import serve_console
 from carewatch.evaluation import RaisedAlert, TruthIncident, evaluate
@@ -71,7 +72,8 @@ async def run_demo(settings: Settings, options: DemoOptions, console: Console) -
     )
     async with (
         _broker(options) as address,
-        running_system(settings, registry, address, f"carewatch-demo-{workdir.name}") as system,
+        demo_catchers(workdir / "caught", simulation.registry_document()["households"], options.seed) as catchers,
+        running_system(_notifying(settings, catchers), registry, address, f"carewatch-demo-{workdir.name}") as system,
     ):
         if options.headless:
             published = await simulation.publish(address.host, address.port)
@@ -81,7 +83,9 @@ async def run_demo(settings: Settings, options: DemoOptions, console: Console) -
         async with serve_console(settings, system, registry) as serving:
             console.print(
                 f"[bold green]Duty console:[/] http://{settings.http_host}:{settings.http_port}/  (English: ?lang=en)\n"
-                f"MQTT broker mqtt://{address.host}:{address.port}   database {workdir / 'demo.db'}"
+                f"MQTT broker mqtt://{address.host}:{address.port}   database {workdir / 'demo.db'}\n"
+                f"[bold green]Notifications:[/] http://{settings.http_host}:{settings.http_port}/notifications  "
+                f"(mail caught in {catchers.directory / 'mail'}, SMS/robots in {catchers.directory / 'http.jsonl'})"
             )
             published = await simulation.publish(
                 address.host, address.port, speed=options.speed, on_progress=_status_line(console, system.pipeline)
@@ -148,6 +152,23 @@ async def _summary(sessions, simulation, published, options, elapsed_s: float, s
             "false_inactivity_alerts": [a.alert_id for a in verdict.false_inactivity],
         },
     }
+
+
+def _notifying(settings: Settings, catchers: Catchers) -> Settings:
+    """Every channel of the ladder leads to the local catchers; the escalator looks often, since simulated time flies."""
+    return settings.model_copy(
+        update={
+            "people_path": catchers.people_path,
+            "smtp_host": "127.0.0.1",
+            "smtp_port": catchers.smtp_port,
+            "smtp_sender": "alerts@carewatch.example",
+            "sms_provider_url": f"{catchers.http_url}/sms",
+            "voice_provider_url": f"{catchers.http_url}/voice",
+            "catcher_dir": catchers.directory,
+            "escalate_every": timedelta(seconds=0.25),
+            "dispatch_every": timedelta(seconds=0.25),
+        }
+    )
 
 
 def _status_line(console: Console, pipeline: Pipeline):  # type: ignore[no-untyped-def]

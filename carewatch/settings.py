@@ -6,8 +6,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_LINK_SECRET = "development-only-change-me"
 
 
 class Settings(BaseSettings):
@@ -106,6 +108,49 @@ class Settings(BaseSettings):
     stream_sweep_interval: timedelta = timedelta(seconds=10)
     """Wall-clock period of the absence sweep over the tables (silent meters)."""
     alerts_group_id: str = "carewatch-alerts"
+
+    # --- notifications: the escalation ladder and its channels (alerts/, docs/notifications.md) ---
+    environment: Literal["development", "production"] = "development"
+    """In production the default secret for family links is refused."""
+    people_path: Path | None = None
+    """Who is told: elders, families, duty rota (JSON or TOML); unset: no notifications, and the log says so."""
+    escalation_policy_path: Path | None = None
+    """The escalation ladders (TOML or JSON); unset: the shipped alerts/default_policy.toml."""
+    link_secret: str = DEFAULT_LINK_SECRET
+    """Signs the links in messages to families; set a long random value outside development."""
+    public_base_url: str | None = None
+    """Where family links point (e.g. https://care.example.cn); unset: http://HTTP_HOST:HTTP_PORT."""
+    family_link_max_age: timedelta = timedelta(hours=72)
+    smtp_host: str | None = None
+    """Unset: no email channel."""
+    smtp_port: int = 25
+    smtp_sender: str = "carewatch@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    sms_provider_url: str | None = None
+    """The HTTP SMS provider's endpoint (docs/notifications.md); unset: no SMS channel."""
+    voice_provider_url: str | None = None
+    provider_token: str | None = None
+    """Bearer token for the SMS and voice provider."""
+    webhook_secret: str | None = None
+    """HMAC-SHA256 key of the signed integrator webhook; unset: no webhook channel."""
+    dispatch_every: timedelta = timedelta(seconds=1)
+    escalate_every: timedelta = timedelta(seconds=5)
+    """How often the escalator looks for due steps (on the ladder's clock: simulated time in the demo)."""
+    delivery_give_up_after: timedelta = timedelta(hours=24)
+    """A message still failing after this long is marked failed (visible on /notifications)."""
+    catcher_dir: Path | None = None
+    """Demo only: where the local catchers keep what they received (mail/ as a Maildir, http.jsonl); shown on /notifications."""
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> Settings:
+        if self.environment != "development" and self.link_secret == DEFAULT_LINK_SECRET:
+            raise ValueError(
+                "CAREWATCH_LINK_SECRET is the development default; set a long random value in production "
+                "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return self
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alerts.notifications import start_notifications
 from alerts.store import AlertStore
 from carewatch.db import make_engine, make_sessions
 from carewatch.domain import Detection, RejectReason, Tick
@@ -247,6 +248,7 @@ async def running_system(
     sessions = make_sessions(engine)
     pipeline = Pipeline(registry=registry, sessions=sessions, settings=settings)
     await pipeline.start()
+    notifications = await start_notifications(settings, sessions, pipeline.alert_store, lambda: pipeline.newest_event)
     subscriber = MqttSubscriber(broker, client_id or settings.mqtt_client_id, settings.mqtt_topic_prefix)
     await subscriber.start()
     consumer = asyncio.create_task(pipeline.consume(subscriber), name="carewatch-pipeline")
@@ -257,4 +259,5 @@ async def running_system(
         with contextlib.suppress(asyncio.CancelledError):
             await consumer
         await subscriber.stop()
+        await notifications.stop()
         await engine.dispose()
