@@ -16,7 +16,7 @@ from carewatch.wiring import RunningSystem
 
 @asynccontextmanager
 async def serve_console(settings: Settings, system: RunningSystem, registry: Registry) -> AsyncIterator[asyncio.Task[None]]:
-    app = create_app(sessions=system.sessions, registry=registry, status=system.pipeline.status)
+    app = create_app(sessions=system.sessions, registry=registry, status=system.pipeline.status, settings=settings)
     server = uvicorn.Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning"))
     serving = asyncio.create_task(server.serve(), name="carewatch-console")
     while not server.started:

@@ -80,7 +80,7 @@ async def run_demo(settings: Settings, options: DemoOptions, console: Console) -
             await system.drain(published.readings)
             return await _summary(system.sessions, simulation, published, options, time.monotonic() - started)
 
-        async with serve_console(settings, system, registry) as serving:
+        async with serve_console(_notifying(settings, catchers), system, registry) as serving:
             console.print(
                 f"[bold green]Duty console:[/] http://{settings.http_host}:{settings.http_port}/  (English: ?lang=en)\n"
                 f"MQTT broker mqtt://{address.host}:{address.port}   database {workdir / 'demo.db'}\n"
