@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Float, Integer, String, select
+from sqlalchemy import Float, Integer, String, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -115,6 +115,15 @@ async def record_usage(session: AsyncSession, readings: Iterable[Reading]) -> No
         )
 
 
-async def hourly_usage(session: AsyncSession, household_id: str, since: datetime) -> list[HourlyUsage]:
-    query = select(HourlyUsage).where(HourlyUsage.household_id == household_id, HourlyUsage.hour >= _hour(since))
-    return list((await session.scalars(query.order_by(HourlyUsage.hour, HourlyUsage.kind))).all())
+async def last_days(session: AsyncSession, household_id: str, days: int) -> tuple[list[HourlyUsage], datetime | None]:
+    """The household's hourly use over the ``days`` days up to its newest booked hour, and the end of that span.
+
+    Up to the newest data rather than now: a replay, or a gateway that stopped, still shows its last week.
+    """
+    newest = await session.scalar(select(func.max(HourlyUsage.hour)).where(HourlyUsage.household_id == household_id))
+    if newest is None:
+        return [], None
+    end = newest.replace(tzinfo=UTC) if newest.tzinfo is None else newest
+    end += HOUR
+    query = select(HourlyUsage).where(HourlyUsage.household_id == household_id, HourlyUsage.hour >= end - timedelta(days=days))
+    return list((await session.scalars(query.order_by(HourlyUsage.hour, HourlyUsage.kind))).all()), end

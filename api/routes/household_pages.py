@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,7 @@ from api.pages import render
 from api.routes.households import add_absence, clear_absence, list_absences_of
 from api.usage_chart import hourly_chart
 from carewatch.directory import Household, Site
-from ingest.usage import HOUR, hourly_usage
+from ingest.usage import last_days
 
 router = APIRouter(include_in_schema=False)
 HISTORY = 50
@@ -57,9 +57,7 @@ async def _household_page(
 ) -> Response:
     household = await visible_household(session, principal, household_id, meters=True)
     zone = ZoneInfo(household.timezone)
-    rows = await hourly_usage(session, household_id, now_utc() - timedelta(days=31))
-    # The week up to the newest reading: a replay or a gateway that stopped still shows its last week.
-    end = min(max(r.hour for r in rows) + HOUR, now_utc()) if rows else now_utc()
+    rows, end = await last_days(session, household_id, 7)
     alerts = (
         await session.scalars(
             select(Alert).where(Alert.household_id == household_id).options(selectinload(Alert.events))
@@ -72,7 +70,7 @@ async def _household_page(
         "site": site,
         "age": (now_utc().year - household.birth_year) if household.birth_year else None,
         "absences": [(a, local_time(a.starts_at, zone), local_time(a.ends_at, zone)) for a in await list_absences_of(session, household_id)],
-        "chart": hourly_chart([r for r in rows if r.hour >= end - timedelta(days=7)], end, zone),
+        "chart": hourly_chart(rows, end or now_utc(), zone),
         "history": [(alert_row(a, None, lang), [(e, local_time(e.at, zone)) for e in a.events]) for a in alerts],
         "contacts": _contacts(services, household_id),
         "action_words": labels.AUDIT_ACTION[lang],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
@@ -21,7 +21,7 @@ from api.directory_schemas import (
 from api.routes.directory import NOT_YOURS, Limit, Offset, changed, paged, writable_site
 from carewatch.directory import Absence, Gateway, Household, Meter
 from carewatch.directory_import import household_values
-from ingest.usage import hourly_usage
+from ingest.usage import last_days
 
 router = APIRouter(prefix="/api/households", tags=["households"])
 
@@ -36,9 +36,9 @@ class UsageHour(BaseModel):
 async def household_usage(
     household_id: str, principal: DirectoryReader, session: SessionDep, days: Annotated[int, Query(ge=1, le=31)] = 7
 ) -> list[UsageHour]:
-    """Gas and water used per hour over the last ``days`` days (hours without use are left out)."""
+    """Gas and water used per hour over the ``days`` days up to the newest reading (hours without use are left out)."""
     await visible_household(session, principal, household_id)
-    rows = await hourly_usage(session, household_id, now_utc() - timedelta(days=days))
+    rows, _ = await last_days(session, household_id, days)
     return [UsageHour(hour=r.hour, kind=r.kind, used_m3=r.used_m3) for r in rows]
 
 

@@ -1,0 +1,119 @@
+"""The duty console in a real browser (Debian chromium driven by Playwright) over a running pipeline.
+
+An officer signs in and waits on the board; the simulator's inactive elder makes the detectors
+raise a critical alert, which appears without a reload (server-sent events); the officer
+acknowledges it with an outcome and it leaves the open list. A screenshot is kept in
+test-artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from api.app import create_app
+from api.auth import create_user
+from api.models import Role
+from carewatch.broker import embedded_broker
+from carewatch.demo import DEMO_START
+from carewatch.directory_import import import_document
+from carewatch.registry import Registry
+from carewatch.settings import Settings
+from carewatch.wiring import running_system
+from gateway_sim import SimConfig, Simulation
+from gateway_sim.incidents import Incident, IncidentKind
+from ingest.subscriber import BrokerAddress
+from tests.services import free_port, missing_service
+
+pytestmark = pytest.mark.service
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+PASSWORD = "night shift password"
+
+
+@contextlib.asynccontextmanager
+async def serving(app, port: int):  # type: ignore[no-untyped-def]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "the console did not start"
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_an_alert_appears_live_and_leaves_the_open_list_once_acknowledged(tmp_path):
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        missing_service("playwright for Python (pip install playwright)")
+    if not Path(CHROMIUM).exists():
+        missing_service("Debian chromium (/usr/bin/chromium)")
+
+    simulation = Simulation(SimConfig(households=2, days=1.6, seed=3, start=DEMO_START,
+                                      incidents=[Incident("hh-0001", IncidentKind.INACTIVE, DEMO_START + timedelta(hours=7))]))
+    document = simulation.registry_document()
+    registry = Registry.from_document(document)
+    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}", clock="event",  # type: ignore[call-arg]
+                        board_poll_interval=timedelta(seconds=0.25))
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    async with embedded_broker() as (host, port), running_system(settings, registry, BrokerAddress(host, port), "browser-test") as system:
+        async with system.sessions.begin() as session:
+            await import_document(session, document)
+            sites = {h["site"] for h in document["households"]}
+            await create_user(session, "zhang.san", PASSWORD, Role.DUTY, sites, display_name="张三")
+        app = create_app(sessions=system.sessions, registry=registry, settings=settings, status=system.pipeline.status)
+        async with serving(app, free_port()) as base, async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = await browser.new_page(viewport={"width": 1024, "height": 768}, locale="zh-CN")  # a tablet in landscape
+            try:
+                await page.goto(f"{base}/")
+                await page.fill("input[name=username]", "zhang.san")
+                await page.fill("input[name=password]", PASSWORD)
+                await page.click("button.primary")
+                await page.wait_for_selector("#connection.up")
+                assert await page.locator("#open li.alert").count() == 0
+                await page.evaluate("window.stillTheSamePage = true")
+
+                published = await simulation.publish(host, port)
+                await system.drain(published.readings)
+                row = page.locator("#open li.alert[data-severity=critical]").first
+                await row.wait_for(timeout=30_000)
+                assert await page.evaluate("window.stillTheSamePage === true"), "the alert must arrive without a reload"
+                assert await page.locator("#new-critical").is_visible()
+                alert_id = await row.get_attribute("data-alert")
+                assert alert_id and alert_id.startswith("hh-0001.no_")
+                await page.screenshot(path=str(ARTIFACTS / "console-board-live-alert.png"), full_page=True)
+
+                await row.locator("summary.acknowledge").click()
+                await row.locator("input[name=outcome][value=safe]").check()
+                await row.locator("textarea[name=note]").first.fill("已电话联系老人，身体不适但无需送医")
+                await row.locator("button.primary").click()
+                await page.wait_for_selector(f'#in-hand li[data-alert="{alert_id}"]')
+                assert await page.locator(f'#open li[data-alert="{alert_id}"]').count() == 0
+                assert "张三" in await page.locator(f'#in-hand li[data-alert="{alert_id}"]').inner_text()
+                await page.screenshot(path=str(ARTIFACTS / "console-board-acknowledged.png"), full_page=True)
+
+                await page.goto(f"{base}/households/hh-0001")  # inactive since 07:00 on the first day: no use, one alert
+                assert await page.locator("#history li .severity-critical").count() == 1
+                await page.goto(f"{base}/households/hh-0002")  # lives normally
+                await page.screenshot(path=str(ARTIFACTS / "console-household.png"), full_page=True)
+                assert await page.locator("#usage .chart-gas svg rect").count() > 0
+                assert await page.locator("#usage .chart-water svg rect").count() > 0
+            finally:
+                await browser.close()
+    alert = await system.pipeline.alert_store.get(alert_id)
+    assert (alert.acknowledged_by, alert.outcome) == ("张三", "safe")
