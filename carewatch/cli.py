@@ -126,6 +126,42 @@ def simulate(
 
 
 @app.command()
+def evaluate(
+    households: Annotated[int, typer.Option(min=4, help="Households per simulation.")] = 40,
+    shards: Annotated[int, typer.Option(min=1, help="Simulations per scenario family, each with its own seed.")] = 2,
+    days: Annotated[float, typer.Option(min=3.0, help="Simulated days, warm-up included.")] = 35.0,
+    warmup_days: Annotated[float, typer.Option(min=0.0, help="Days learned before incidents start and scoring begins.")] = 14.0,
+    seed: Annotated[int, typer.Option(help="Seed of the scenarios.")] = 1,
+    family: Annotated[list[str] | None, typer.Option(help="Only this scenario family (repeatable).")] = None,
+    jobs: Annotated[int, typer.Option(min=0, help="Worker processes (0: one per core).")] = 0,
+    markdown: Annotated[bool, typer.Option(help="Print Markdown tables, as in docs/detectors.md.")] = False,
+    json_out: Annotated[str | None, typer.Option(help="Also write the figures as JSON here.")] = None,
+) -> None:
+    """Run labelled scenarios through the detectors in-process: recall, delays and false alarms,
+    learned detectors next to the seed rule alone (docs/detectors.md)."""
+    import os
+    import time
+
+    from carewatch.evaluation.report import render, summary_document
+    from carewatch.evaluation.scenarios import FAMILIES, SuiteConfig, run_suite
+
+    names = tuple(family) if family else tuple(f.name for f in FAMILIES)
+    suite = SuiteConfig(households=households, shards=shards, days=days, warmup_days=warmup_days, seed=seed, families=names)
+    started = time.monotonic()
+    try:
+        result = run_suite(suite, jobs=jobs or os.cpu_count() or 1)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    out = Console()
+    render(result, out, as_markdown=markdown)
+    out.print(f"{result.readings} readings, {len(result.shards)} simulations, {time.monotonic() - started:.0f} s", highlight=False)
+    if json_out:
+        with open(json_out, "wb") as handle:
+            handle.write(orjson.dumps(summary_document(result), option=orjson.OPT_INDENT_2))
+
+
+@app.command()
 def ingest(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     """Bridge MQTT to Kafka: validate readings, send them to the readings topic, acknowledge MQTT after Kafka.
 

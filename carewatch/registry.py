@@ -28,6 +28,7 @@ class _Meter(BaseModel):
     meter_id: Identifier
     kind: MeterKind
     interval_s: float = Field(default=900.0, gt=0, le=7 * 86400)
+    upload_every_s: float = Field(default=0.0, ge=0, le=7 * 86400)
 
 
 class _Rules(BaseModel):
@@ -132,7 +133,7 @@ class Registry:
             Household(
                 profile=HouseholdProfile(
                     household_id=h.household_id,
-                    meters=tuple(MeterProfile(m.meter_id, m.kind, m.interval_s) for m in h.meters),
+                    meters=tuple(MeterProfile(m.meter_id, m.kind, m.interval_s, m.upload_every_s) for m in h.meters),
                     rules=h.rules.apply(base),
                     timezone=ZoneInfo(h.timezone),
                 ),

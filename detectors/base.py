@@ -144,11 +144,16 @@ class RaisedConditions:
         self._closed: dict[str, float] = {}
 
     def __contains__(self, alert_type: AlertType) -> bool:
-        return alert_type.value in self._open
+        # An AlertType is a str equal to its value: it finds the plain-string key as it is.
+        return alert_type in self._open
 
     def get(self, alert_type: AlertType) -> Raised | None:
-        entry = self._open.get(alert_type.value)
+        entry = self._open.get(alert_type)
         return None if entry is None else Raised(*entry)
+
+    def any_of(self, alert_types: frozenset[AlertType]) -> bool:
+        """Is any of these raised?"""
+        return not alert_types.isdisjoint(self._open)
 
     def open(self, alert_type: AlertType, onset_s: float, meter_ids: tuple[str, ...]) -> bool:
         """Raise the condition; False if it is raised already or that alert ended."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from carewatch.domain import MeterKind
 
@@ -14,6 +14,20 @@ class MeterProfile:
     kind: MeterKind
     interval_s: float = 900.0
     """How often the meter is expected to report (seconds between readings)."""
+    upload_every_s: float = 0.0
+    """How often the meter uploads what it read: 0 when each reading is sent as it is taken;
+    86400 for an NB-IoT meter that sends a day of interval values in one daily batch."""
+
+    @property
+    def heard_every_s(self) -> float:
+        """How often news of this meter arrives: every reading, or every batch."""
+        return max(self.interval_s, self.upload_every_s)
+
+    def silent_after_s(self, intervals: float) -> float:
+        """How long the meter may go unheard before it counts as silent: `intervals` reading
+        intervals, plus — for a batch meter — a batch period and a quarter of one more, because
+        the network moves the daily upload slot by hours."""
+        return intervals * self.interval_s + 1.25 * self.upload_every_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +43,13 @@ class RuleConfig:
     gas_min_flow_m3_per_h: float = 0.02
     """Slower than this, an interval does not count as gas flowing."""
     water_min_flow_m3_per_h: float = 0.005
+    coarse_gas_flow_m3_per_h: float = 0.2
+    coarse_water_flow_m3_per_h: float = 0.1
+    """A meter read less often than every `fine_interval_s` (an NB-IoT meter's hourly values)
+    sees everyday use averaged over the interval: a shower and the washing-up fill an hour
+    with water, space heating fills an evening with gas.  Its intervals count as flowing
+    only at these rates, which a burner or a tap left open reaches and everyday use does not."""
+    fine_interval_s: float = 900.0
     continuity_max_gap_h: float = 1.0
     """An interval longer than this between readings breaks a continuous-flow run:
     we cannot claim the flow was continuous across a gap we did not observe."""
@@ -36,6 +57,28 @@ class RuleConfig:
     water_daily_ceiling_m3: float = 1.5
     silent_after_intervals: float = 4.0
     """A meter is silent after this many expected intervals without a reading."""
+    learned: bool = True
+    """Learn this household's routine and warn from it (after the warm-up); False: fixed rules only."""
+    warmup_days: int = 14
+    """Days of normal life learned before the learned detectors may speak; the fixed rules protect meanwhile."""
+
+
+@dataclass(frozen=True, slots=True)
+class AwayWindow:
+    """A planned absence (a hospital stay, a visit to the children), entered by duty staff.
+
+    Inside it the inactivity detectors stay silent; they resume by themselves at its end.
+    Safety detectors (gas or water flowing for hours) stay active.
+    """
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError(f"away window {self.start!r} – {self.end!r} needs times with a UTC offset")
+        if self.end <= self.start:
+            raise ValueError(f"away window ends ({self.end.isoformat()}) before it starts ({self.start.isoformat()})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +87,9 @@ class HouseholdProfile:
     meters: tuple[MeterProfile, ...]
     rules: RuleConfig = field(default_factory=RuleConfig)
     timezone: tzinfo = UTC
-    """Local time zone, used only to word explanations ("since 19:40 yesterday")."""
+    """Local time zone: the clock of a household's routine, and of explanations ("since 19:40 yesterday")."""
+    away: tuple[AwayWindow, ...] = ()
+    """Planned absences, as stored by the console."""
 
     def meter(self, meter_id: str) -> MeterProfile | None:
         return next((m for m in self.meters if m.meter_id == meter_id), None)

@@ -86,9 +86,11 @@ class ContinuousFlowRule:
         rules = profile.rules
         self.profile = profile
         self._meters = {kind: tuple(m.meter_id for m in profile.meters_of(kind)) for kind in MeterKind}
+        fine = {MeterKind.GAS: rules.gas_min_flow_m3_per_h, MeterKind.WATER: rules.water_min_flow_m3_per_h}
+        coarse = {MeterKind.GAS: rules.coarse_gas_flow_m3_per_h, MeterKind.WATER: rules.coarse_water_flow_m3_per_h}
         self._min_flow = {
-            MeterKind.GAS: rules.gas_min_flow_m3_per_h,
-            MeterKind.WATER: rules.water_min_flow_m3_per_h,
+            m.meter_id: max(fine[m.kind], coarse[m.kind]) if m.interval_s > rules.fine_interval_s else fine[m.kind]
+            for m in profile.meters
         }
         self._limit_s = {
             MeterKind.GAS: rules.gas_continuous_h * 3600,
@@ -105,7 +107,7 @@ class ContinuousFlowRule:
     ) -> list[Detection]:
         alert = _ALERT[kind]
         runs = {
-            meter_id: flow_run(histories[meter_id], self._min_flow[kind], self._max_gap_s)
+            meter_id: flow_run(histories[meter_id], self._min_flow[meter_id], self._max_gap_s)
             for meter_id in self._meters[kind]
         }
         known = {m: r for m, r in runs.items() if r is not None}
@@ -114,7 +116,7 @@ class ContinuousFlowRule:
         if flowing:
             if alert in raised:
                 return []
-            first = min(flowing.values(), key=lambda run: run.start_s)
+            flowing_meter, first = min(flowing.items(), key=lambda item: item[1].start_s)
             if not raised.open(alert, first.start_s, tuple(flowing)):
                 return []
             words = explain.continuous(kind, first.start_s, first.end_s, first.used_m3, tz)
@@ -124,7 +126,7 @@ class ContinuousFlowRule:
                 "used_m3": round(first.used_m3, 6),
                 "rate_m3_per_h": round(first.used_m3 * 3600 / (first.end_s - first.start_s), 6),
                 "threshold_h": self._limit_s[kind] / 3600,
-                "min_flow_m3_per_h": self._min_flow[kind],
+                "min_flow_m3_per_h": self._min_flow[flowing_meter],
             }
             return [detection(self.profile, alert, Transition.RAISED, raised.get(alert), at_s, words, facts)]
         stopped = [r for r in known.values() if r.start_s == r.end_s]

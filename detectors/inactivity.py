@@ -22,6 +22,7 @@ from detectors.config import HouseholdProfile
 from detectors.history import MeterHistory
 
 _SINGLE = {MeterKind.GAS: AlertType.NO_GAS_24H, MeterKind.WATER: AlertType.NO_WATER_24H}
+_ALERTS = frozenset({*_SINGLE.values(), AlertType.NO_ACTIVITY_24H})
 
 
 class Usage(NamedTuple):
@@ -114,7 +115,7 @@ class InactivityRule:
         self._min_use = {MeterKind.GAS: rules.gas_min_use_m3, MeterKind.WATER: rules.water_min_use_m3}
         # How long the verdict waits for a lagging meter: as long as it may lag
         # before the silence rule calls it silent.
-        self._wait_s = {m.meter_id: rules.silent_after_intervals * m.interval_s for m in profile.meters}
+        self._wait_s = {m.meter_id: m.silent_after_s(rules.silent_after_intervals) for m in profile.meters}
 
     def judge(
         self, histories: Mapping[str, MeterHistory], raised: RaisedConditions, at_s: float
@@ -133,9 +134,13 @@ class InactivityRule:
         # rests on water readings that have not arrived yet; but a meter lagging
         # beyond its silence threshold is not waited for, so a broken water
         # meter cannot hide that the gas is unused.
+        now = {kind: self._usage(histories, kind, math.inf) for kind in self._meters}
+        if not raised.any_of(_ALERTS) and all(u is None or not u.quiet for u in now.values()):
+            # Fast path, the usual reading: every kind shows use in its latest window (or has
+            # no window yet), and an alert needs a kind quiet now; nothing raised to clear.
+            return []
         latest_s = max(newest.values())
         judged_s = min(s for m, s in newest.items() if s >= latest_s - self._wait_s[m])
-        now = {kind: self._usage(histories, kind, math.inf) for kind in self._meters}
         judged = {kind: self._usage(histories, kind, judged_s) for kind in self._meters}
         out: list[Detection] = []
         if len(self._meters) == 2 and len(newest) == sum(len(k) for k in self._meters.values()):

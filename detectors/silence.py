@@ -62,12 +62,13 @@ class SilentMeterRule:
     ('cleared', True)
     """
 
-    __slots__ = ("profile", "_after_s")
+    __slots__ = ("profile", "_after_s", "_heard_every_s")
 
     def __init__(self, profile: HouseholdProfile) -> None:
         self.profile = profile
         factor = profile.rules.silent_after_intervals
-        self._after_s = {m.meter_id: factor * m.interval_s for m in profile.meters}
+        self._after_s = {m.meter_id: m.silent_after_s(factor) for m in profile.meters}
+        self._heard_every_s = {m.meter_id: m.heard_every_s for m in profile.meters}
 
     def tick(
         self,
@@ -90,7 +91,7 @@ class SilentMeterRule:
         since_s = min(last_seen[m] for m in silent)
         if not raised.open(alert, since_s, tuple(silent)):
             return []
-        interval_s = min(self._after_s[m] for m in silent) / self.profile.rules.silent_after_intervals
+        interval_s = min(self._heard_every_s[m] for m in silent)
         words = explain.meters_silent(silent, since_s, interval_s, at_s, self.profile.timezone)
         facts = {
             "since": instant(since_s).isoformat(),

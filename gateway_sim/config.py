@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 if TYPE_CHECKING:
-    from gateway_sim.incidents import Incident
+    from gateway_sim.incidents import Absence, Incident, IncidentKind
 
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=ZoneInfo("Asia/Shanghai"))
 """A Monday in January: winter, so households with space heating use it."""
@@ -40,6 +40,26 @@ class SimConfig:
     water_only_households: int = 0
     """How many households (just before the gas-only ones) have a water meter only."""
     topic_prefix: str = "carewatch/v1"
+    varied_routines: bool = False
+    """Draw households from the wider mix: night owls, shift workers, irregular routines, outings."""
+    batch_share: float = 0.0
+    """Share of gateways that are NB-IoT meters: read hourly or half-hourly, upload a day's values once a day."""
+    batch_upload_hour: float = 2.0
+    """Local hour after which a daily batch goes out."""
+    batch_jitter_h: float = 4.0
+    """Each day's batch leaves at a random moment up to this many hours after ``batch_upload_hour``."""
+    reading_loss: float = 0.0
+    """Chance that a reading is lost on the radio (never sent); a third of losses last 30 min to 4 h."""
+    away_share: float = 0.0
+    """Share of households (among those without an incident) away once: ground truth in ``Simulation.absences``."""
+    absences: Sequence[Absence] | None = None
+    """Scripted planned absences; None generates them from ``away_share``."""
+    incident_kinds: Sequence[IncidentKind] | None = None
+    """Kinds the generated mix cycles through; None: every kind."""
+    incident_lead_days: float = 1.0
+    """Generated incidents and absences start no earlier than this into the run (detectors learn first)."""
+    inactive_hours: float | None = None
+    """How long a generated inactivity lasts before the elder is found; None: to the end of the run."""
 
     def __post_init__(self) -> None:
         if self.households < 1:
@@ -66,6 +86,15 @@ class SimConfig:
             self.gas_only_households + self.water_only_households > self.households
         ):
             raise ValueError("gas_only_households + water_only_households must be between 0 and households")
+        for name in ("batch_share", "reading_loss", "away_share"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
+        if not 0 <= self.batch_upload_hour < 24 or not 0 <= self.batch_jitter_h <= 12:
+            raise ValueError("batch_upload_hour must be in [0, 24) and batch_jitter_h in [0, 12]")
+        if not self.incident_lead_days >= 0:
+            raise ValueError(f"incident_lead_days must not be negative, got {self.incident_lead_days}")
+        if self.inactive_hours is not None and not self.inactive_hours > 0:
+            raise ValueError(f"inactive_hours must be positive, got {self.inactive_hours}")
 
     @property
     def zone(self) -> ZoneInfo:

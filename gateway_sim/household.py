@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from gateway_sim.incidents import Incident, IncidentKind
+from gateway_sim.incidents import Absence, Incident, IncidentKind
 from gateway_sim.meters import GAS_LIMIT, WATER_LIMIT, flow_per_minute, keep_within_limits, registers_litres
 from gateway_sim.routines import Habits, plan_life
 
@@ -48,9 +48,24 @@ class SimHousehold:
     """Seconds after each upload tick this gateway sends: real gateways do not all send at :00."""
     tap_left_open_m3_per_h: float
     """How fast water runs if this elder leaves a tap open (a water_left_on incident)."""
+    read_every_ticks: int = 1
+    """The gateway reads its meters at every this many simulation ticks (NB-IoT meters: hourly)."""
+    daily_batch: bool = False
+    """Uploads once a day what it read (NB-IoT), instead of at every upload tick."""
 
     @classmethod
-    def create(cls, index: int, width: int, kinds: Sequence[str], seed: int, upload_every_s: int) -> SimHousehold:
+    def create(
+        cls,
+        index: int,
+        width: int,
+        kinds: Sequence[str],
+        seed: int,
+        upload_every_s: int,
+        *,
+        varied: bool = False,
+        batch_share: float = 0.0,
+        interval_s: int = 900,
+    ) -> SimHousehold:
         rng = random.Random(f"gateway_sim.household:{seed}:{index}")
         number = f"{index:0{width}d}"
         meters = tuple(
@@ -70,13 +85,16 @@ class SimHousehold:
             name=rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES),
             site=SITES[(index - 1) % len(SITES)],
             address=_address(rng),
-            habits=Habits.draw(rng),
+            habits=Habits.draw_varied(rng) if varied else Habits.draw(rng),
             meters=meters,
             upload_offset_s=rng.randint(1, min(59, upload_every_s - 1)),
             tap_left_open_m3_per_h=rng.uniform(0.12, 0.3),
+            **_upload_plan(random.Random(f"gateway_sim.uploads:{seed}:{index}"), batch_share, interval_s),
         )
 
     def registry_entry(self, timezone: str, interval_s: int) -> dict[str, object]:
+        meter_interval_s = interval_s * self.read_every_ticks
+        batch = {"upload_every_s": 86400} if self.daily_batch else {}
         return {
             "household_id": self.household_id,
             "name": self.name,
@@ -84,9 +102,19 @@ class SimHousehold:
             "address": self.address,
             "timezone": timezone,
             "gateway_id": self.gateway_id,
-            "meters": [{"meter_id": m.meter_id, "kind": m.kind, "interval_s": interval_s} for m in self.meters],
+            "meters": [
+                {"meter_id": m.meter_id, "kind": m.kind, "interval_s": meter_interval_s, **batch} for m in self.meters
+            ],
             "rules": {},
         }
+
+
+def _upload_plan(rng: random.Random, batch_share: float, interval_s: int) -> dict[str, object]:
+    """A daily-batch (NB-IoT) gateway reads hourly or half-hourly, where the tick allows it."""
+    if not batch_share or rng.random() >= batch_share:
+        return {}
+    every_s = rng.choice((3600, 1800))
+    return {"daily_batch": True, "read_every_ticks": every_s // interval_s if every_s % interval_s == 0 else 1}
 
 
 def _address(rng: random.Random) -> str:
@@ -116,6 +144,7 @@ def simulate_meters(
     run_minutes: int,
     interval_s: int,
     zone: ZoneInfo,
+    absences: Sequence[Absence] = (),
 ) -> tuple[MeterSeries, ...]:
     """Live the household's run: normal life, kept within the flow limits, then its incidents on top."""
     # Normal life has its own random stream, so adding or moving an incident never changes it.
@@ -125,6 +154,11 @@ def simulate_meters(
     limits = {kind: limit for kind, limit in (("gas", GAS_LIMIT), ("water", WATER_LIMIT)) if kind in initial}
     events = keep_within_limits(events, run_minutes, interval_s, initial, limits)
     flows = {kind: flow_per_minute(events, run_minutes, kind) for kind in initial}
+    for absence in absences:  # nobody home: nothing used
+        first = _minute(absence.start, run_start, run_minutes, math.floor)
+        stop = _minute(absence.end, run_start, run_minutes, math.ceil)
+        for flow in flows.values():
+            flow[first:stop] = 0.0
     _apply_incidents(flows, household, incidents, run_start, run_minutes)
 
     noise = np.random.default_rng([seed, household.index, 7])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -56,6 +56,28 @@ class Incident:
 
 
 @dataclass(frozen=True, slots=True)
+class Absence:
+    """A planned absence (a hospital stay, a visit to the children): nobody home, nothing used.
+
+    Not an incident: the family told the service beforehand (the console stores it), so
+    no alert about the silence is wanted, and safety alerts still are.
+    """
+
+    household_id: str
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError(f"absence of {self.household_id}: times must be timezone-aware")
+        if self.end <= self.start:
+            raise ValueError(f"absence of {self.household_id}: end {self.end} is not after its start")
+
+    def to_json(self) -> dict[str, str]:
+        return {"household_id": self.household_id, "start": self.start.isoformat(), "end": self.end.isoformat()}
+
+
+@dataclass(frozen=True, slots=True)
 class _Placement:
     """Where in the run an incident of one kind can start and still be detected before the run ends."""
 
@@ -85,14 +107,23 @@ def generate_incidents(
     run_end: datetime,
     seed: int,
     share: float,
+    *,
+    kinds: Sequence[IncidentKind] | None = None,
+    lead: timedelta | None = None,
+    inactive_hours: float | None = None,
 ) -> list[Incident]:
     """A deterministic mix: about ``share`` of households, each kind at least once where it fits.
 
     ``households`` are (household id, kinds of meters it has).  A kind is left out
     when the run is too short for it to be detectable (e.g. inactivity in a 2-day run).
+    ``kinds`` narrows the mix, ``lead`` keeps incidents out of the first part of the run
+    (a learning period), ``inactive_hours`` ends inactivity after that long (the elder is
+    found and recovers) instead of at the end of the run.
     """
     rng = random.Random(f"gateway_sim.incidents:{seed}")
-    kinds = [k for k in IncidentKind if run_start + PLACEMENT[k].lead <= run_end - PLACEMENT[k].tail]
+    wanted_kinds = list(kinds or IncidentKind)  # a kind listed twice comes up twice as often
+    placements = {k: _adjusted(PLACEMENT[k], k, lead, inactive_hours) for k in wanted_kinds}
+    kinds = [k for k in wanted_kinds if run_start + placements[k].lead <= run_end - placements[k].tail]
     if not kinds or not households:
         return []
     wanted = min(len(households), max(len(kinds), round(share * len(households))))
@@ -107,14 +138,53 @@ def generate_incidents(
         if index is None:
             continue  # e.g. no household left with the meter this kind needs
         taken.add(index)
-        incidents.append(_place(households[index][0], kind, run_start, run_end, rng))
+        incidents.append(_place(households[index][0], kind, placements[kind], run_start, run_end, rng))
     return sorted(incidents, key=lambda i: (i.start, i.household_id))
 
 
+def _adjusted(
+    placement: _Placement, kind: IncidentKind, lead: timedelta | None, inactive_hours: float | None
+) -> _Placement:
+    if lead is not None and lead > placement.lead:
+        placement = replace(placement, lead=lead)
+    if kind is IncidentKind.INACTIVE and inactive_hours is not None:
+        # Still long enough after onset for the fixed 24 h rule, even on a daily batch upload.
+        tail = max(placement.tail, timedelta(hours=inactive_hours))
+        placement = replace(placement, tail=tail, duration=(inactive_hours, inactive_hours))
+    return placement
+
+
+def generate_absences(
+    households: Sequence[str], run_start: datetime, run_end: datetime, seed: int, share: float, lead: timedelta
+) -> list[Absence]:
+    """About ``share`` of ``households`` away once, for 1 to 7 days, leaving in the daytime."""
+    rng = random.Random(f"gateway_sim.absences:{seed}")
+    zone = run_start.tzinfo
+    chosen = [h for h in households if rng.random() < share]
+    absences = []
+    for household_id in chosen:
+        days = rng.uniform(1.0, 7.0)
+        earliest = run_start.astimezone(UTC) + lead
+        span_s = (run_end.astimezone(UTC) - timedelta(days=days) - earliest).total_seconds()
+        if span_s <= 0:
+            continue
+        for _ in range(100):
+            start = earliest + timedelta(minutes=int(rng.uniform(0, span_s) // 60))
+            if 8 <= start.astimezone(zone).hour < 18:
+                break
+        end = start + timedelta(days=days)
+        absences.append(Absence(household_id, start.astimezone(zone), end.astimezone(zone)))
+    return sorted(absences, key=lambda a: (a.start, a.household_id))
+
+
 def _place(
-    household_id: str, kind: IncidentKind, run_start: datetime, run_end: datetime, rng: random.Random
+    household_id: str,
+    kind: IncidentKind,
+    placement: _Placement,
+    run_start: datetime,
+    run_end: datetime,
+    rng: random.Random,
 ) -> Incident:
-    placement = PLACEMENT[kind]
     zone = run_start.tzinfo
     earliest = run_start.astimezone(UTC) + placement.lead  # UTC arithmetic: right across DST too
     span_s = (run_end.astimezone(UTC) - placement.tail - earliest).total_seconds()

@@ -22,6 +22,12 @@ class Persona(StrEnum):
     EARLY_RISER = "early_riser"
     REGULAR = "regular"
     LATE_SLEEPER = "late_sleeper"
+    NIGHT_OWL = "night_owl"
+    """Up late into the night, first use of the day near eleven."""
+    SHIFT_WORKER = "shift_worker"
+    """Still working (a night watchman, a cleaner): alternate weeks on night shifts, out of home all night."""
+    IRREGULAR = "irregular"
+    """No fixed clock: wake and bed times wander by an hour or more, and frequent outings."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +64,31 @@ CLOCKS: dict[Persona, _Clock] = {
         wake=_between("07:30", "08:30"), bed=_between("23:00", "23:45"), weekend_lie_in=40,
         lunch=_between("11:45", "12:30"), dinner=_between("18:00", "18:45"),
     ),
+    # Bed after midnight: minutes past 24:00 belong to the same (long) day.
+    Persona.NIGHT_OWL: _Clock(
+        wake=_between("09:30", "10:45"), bed=(_hm("24:30"), _hm("25:45")), weekend_lie_in=30,
+        lunch=_between("12:45", "13:30"), dinner=_between("19:00", "20:00"),
+    ),
+    # Its day-shift weeks; night-shift weeks follow _plan_night_shift.
+    Persona.SHIFT_WORKER: _Clock(
+        wake=_between("05:30", "06:15"), bed=_between("21:30", "22:15"), weekend_lie_in=60,
+        lunch=_between("11:30", "12:15"), dinner=_between("17:30", "18:30"),
+    ),
+    Persona.IRREGULAR: _Clock(
+        wake=_between("06:00", "08:30"), bed=_between("21:30", "23:30"), weekend_lie_in=0,
+        lunch=_between("11:00", "13:00"), dinner=_between("17:00", "19:00"),
+    ),
 }
+
+VARIED_PERSONAS: dict[Persona, float] = {
+    Persona.EARLY_RISER: 0.2,
+    Persona.REGULAR: 0.25,
+    Persona.LATE_SLEEPER: 0.1,
+    Persona.NIGHT_OWL: 0.15,
+    Persona.SHIFT_WORKER: 0.1,
+    Persona.IRREGULAR: 0.2,
+}
+"""The mix of ``Habits.draw_varied``: routines a fixed 24 h rule and a learned one both must cope with."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +114,17 @@ class Habits:
     """Chance that a weekend lunch is cooked for visiting children (longer cooking, more dishes)."""
     space_heating: bool
     boiler_m3_per_h: float
+    wake_sd_min: float = 12.0
+    """Day-to-day wander of the wake-up time (minutes, one standard deviation)."""
+    bed_sd_min: float = 15.0
+    outing_chance: float = 0.0
+    """Chance per day of a daytime outing (market, park, a friend's home): hours without any use."""
+    outing_hours: tuple[float, float] = (1.5, 4.0)
 
     @classmethod
     def draw(cls, rng: random.Random) -> Habits:
-        persona = rng.choices(list(Persona), weights=[0.35, 0.45, 0.2])[0]
+        classic = [Persona.EARLY_RISER, Persona.REGULAR, Persona.LATE_SLEEPER]
+        persona = rng.choices(classic, weights=[0.35, 0.45, 0.2])[0]
         clock = CLOCKS[persona]
         return cls(
             persona=persona,
@@ -105,6 +142,34 @@ class Habits:
             family_visit_chance=rng.uniform(0.1, 0.5),
             space_heating=rng.random() < 0.3,
             boiler_m3_per_h=rng.uniform(0.8, 1.3),
+        )
+
+    @classmethod
+    def draw_varied(cls, rng: random.Random) -> Habits:
+        """Habits from the wider mix of :data:`VARIED_PERSONAS`, with outings: the evaluation's households."""
+        persona = rng.choices(list(VARIED_PERSONAS), weights=list(VARIED_PERSONAS.values()))[0]
+        clock = CLOCKS[persona]
+        irregular = persona is Persona.IRREGULAR
+        return cls(
+            persona=persona,
+            wake_min=rng.randint(*clock.wake),
+            bed_min=rng.randint(*clock.bed),
+            stove_m3_per_h=rng.uniform(0.25, 0.38),
+            heater_m3_per_h=rng.uniform(1.2, 1.8),
+            shower_l_per_min=rng.uniform(5.5, 8.0),
+            shower_chance=rng.uniform(0.3, 0.6),
+            showers_after_lunch=rng.random() < 0.4,
+            flushes_per_day=rng.uniform(3.0, 5.0),
+            night_flushes=rng.uniform(0.3, 1.5),
+            laundry_chance=rng.uniform(0.12, 0.3),
+            cooks_breakfast_chance=rng.uniform(0.6, 0.95),
+            family_visit_chance=rng.uniform(0.1, 0.5),
+            space_heating=rng.random() < 0.3,
+            boiler_m3_per_h=rng.uniform(0.8, 1.3),
+            wake_sd_min=rng.uniform(45, 75) if irregular else rng.uniform(10, 20),
+            bed_sd_min=rng.uniform(45, 75) if irregular else rng.uniform(12, 25),
+            outing_chance=rng.uniform(0.15, 0.3) if irregular else rng.uniform(0.0, 0.12),
+            outing_hours=(2.0, 6.0) if irregular else (1.5, 4.0),
         )
 
 
@@ -165,11 +230,13 @@ def plan_life(
 
 
 def _plan_day(h: Habits, rng: random.Random, day: date, origin_min: int) -> list[UseEvent]:
+    if h.persona is Persona.SHIFT_WORKER and day.isocalendar().week % 2:
+        return _plan_night_shift(h, rng, day, origin_min)
     d = _Day(origin_min)
     weekend = day.weekday() >= 5
     clock = CLOCKS[h.persona]
-    wake = h.wake_min + rng.gauss(0, 12) + (clock.weekend_lie_in if weekend else 0)
-    bed = h.bed_min + rng.gauss(0, 15)
+    wake = h.wake_min + rng.gauss(0, h.wake_sd_min) + (clock.weekend_lie_in if weekend else 0)
+    bed = h.bed_min + rng.gauss(0, h.bed_sd_min)
     stove = h.stove_m3_per_h * rng.uniform(0.9, 1.1)
 
     # Morning: toilet, washing with hot water, a kettle for the thermos, breakfast.
@@ -238,6 +305,51 @@ def _plan_day(h: Habits, rng: random.Random, day: date, origin_min: int) -> list
         cold = rng.uniform(0.75, 1.25)
         _heating(d, rng, h, wake + 5, wake + rng.uniform(120, 170), cold)
         _heating(d, rng, h, _hm("17:00") + rng.uniform(0, 40), bed - 15, cold)
+    if h.persona is Persona.SHIFT_WORKER and not weekend:
+        _out(d, wake + 75, _hm("16:45") + rng.gauss(0, 15))  # at work on a day-shift week
+    elif h.outing_chance and rng.random() < h.outing_chance:
+        hours = rng.uniform(*h.outing_hours)
+        earliest, latest = wake + 90, bed - 120 - hours * 60
+        if latest > earliest:
+            leave = rng.uniform(earliest, latest)
+            _out(d, leave, leave + hours * 60)
+    return d.events
+
+
+def _out(d: _Day, leave_local_min: float, back_local_min: float) -> None:
+    """Out of home: nothing is used meanwhile (the heating is turned down too)."""
+    leave, back = d.origin_min + leave_local_min, d.origin_min + back_local_min
+    d.events = [e for e in d.events if e.end_min <= leave or e.start_min >= back]
+
+
+def _plan_night_shift(h: Habits, rng: random.Random, day: date, origin_min: int) -> list[UseEvent]:
+    """A night-shift day: home from work in the morning, asleep until the afternoon, out again at night."""
+    d = _Day(origin_min)
+    stove = h.stove_m3_per_h * rng.uniform(0.9, 1.1)
+    home = _hm("06:40") + rng.gauss(0, 15)
+    d.use(home + rng.uniform(2, 6), 1, "toilet_flush", water_l=rng.uniform(5.5, 6.5))
+    _shower(d, rng, h, home + rng.uniform(8, 15))
+    d.use(home + rng.uniform(30, 40), 1, "kettle_fill", water_l=rng.uniform(1.5, 2.2))
+    d.use(home + rng.uniform(41, 45), rng.randint(10, 18), "cook_breakfast", gas_m3_per_h=stove)
+    d.use(home + rng.uniform(70, 80), 2, "dishes", water_l=rng.uniform(3.0, 5.0))
+    d.use(home + rng.uniform(85, 95), 1, "toilet_flush", water_l=rng.uniform(5.5, 6.5))
+    up = _hm("14:30") + rng.gauss(0, 20)
+    d.use(up + rng.uniform(1, 4), 1, "toilet_flush", water_l=rng.uniform(5.5, 6.5))
+    d.use(up + rng.uniform(6, 10), 2, "wash", water_l=rng.uniform(2.0, 3.5))
+    meal = up + rng.uniform(40, 70)
+    d.use(meal, 1, "wash_rice", water_l=rng.uniform(1.5, 3.0))
+    cooking = rng.randint(25, 45)
+    d.use(meal + 2, cooking, "cook_dinner", gas_m3_per_h=stove)
+    _dishes(d, rng, h, meal + 2 + cooking + rng.uniform(20, 35), big=False)
+    leave = _hm("21:20") + rng.gauss(0, 10)
+    for _ in range(_count(rng, 2.0)):
+        _toilet(d, rng, rng.uniform(up + 30, leave - 30))
+    d.use(leave - rng.uniform(20, 30), 1, "kettle_fill", water_l=rng.uniform(1.0, 1.5))
+    d.use(leave - rng.uniform(10, 18), rng.randint(6, 9), "kettle_boil", gas_m3_per_h=stove)
+    d.use(leave - rng.uniform(2, 6), 1, "toilet_flush", water_l=rng.uniform(5.5, 6.5))
+    if h.space_heating and day.month in HEATING_MONTHS:
+        _heating(d, rng, h, home + 5, home + rng.uniform(60, 90), rng.uniform(0.75, 1.25))
+        _heating(d, rng, h, up + 5, leave - 20, rng.uniform(0.75, 1.25))
     return d.events
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,14 @@ from typing import TYPE_CHECKING, Literal
 
 from gateway_sim.config import SimConfig
 from gateway_sim.household import MeterSeries, SimHousehold, simulate_meters
-from gateway_sim.incidents import NEEDS_METER, Incident, IncidentKind, generate_incidents
+from gateway_sim.incidents import (
+    NEEDS_METER,
+    Absence,
+    Incident,
+    IncidentKind,
+    generate_absences,
+    generate_incidents,
+)
 from gateway_sim.payloads import (
     OFFLINE,
     ONLINE,
@@ -51,6 +59,8 @@ class Simulation:
         self.config = config
         self.households: tuple[SimHousehold, ...] = self._create_households()
         self.incidents: list[Incident] = self._incidents()
+        self.absences: list[Absence] = self._absences()
+        """Planned absences: nobody home, the family told the service (ground truth for the evaluation)."""
         self._series: dict[str, tuple[MeterSeries, ...]] | None = None
 
     # --- what carewatch needs to know -------------------------------------------------
@@ -72,6 +82,7 @@ class Simulation:
             "start": iso(c.local_start),
             "end": iso(c.end),
             "incidents": [i.to_json() for i in self.incidents],
+            "absences": [a.to_json() for a in self.absences],
         }
 
     # --- the messages -----------------------------------------------------------------
@@ -96,6 +107,9 @@ class Simulation:
             incidents_of: dict[str, list[Incident]] = {}
             for incident in self.incidents:
                 incidents_of.setdefault(incident.household_id, []).append(incident)
+            absences_of: dict[str, list[Absence]] = {}
+            for absence in self.absences:
+                absences_of.setdefault(absence.household_id, []).append(absence)
             c = self.config
             self._series = {
                 h.household_id: simulate_meters(
@@ -106,6 +120,7 @@ class Simulation:
                     run_minutes=c.minutes,
                     interval_s=c.interval_s,
                     zone=c.zone,
+                    absences=absences_of.get(h.household_id, ()),
                 )
                 for h in self.households
             }
@@ -141,6 +156,9 @@ class Simulation:
                 _meter_kinds(index, both, c.water_only_households),
                 c.seed,
                 c.upload_every_s,
+                varied=c.varied_routines,
+                batch_share=c.batch_share,
+                interval_s=c.interval_s,
             )
             for index in range(1, c.households + 1)
         )
@@ -154,6 +172,9 @@ class Simulation:
                 c.end,
                 c.seed,
                 c.incident_share,
+                kinds=c.incident_kinds,
+                lead=timedelta(days=c.incident_lead_days),
+                inactive_hours=c.inactive_hours,
             )
         by_id = {h.household_id: h for h in self.households}
         for incident in c.incidents:
@@ -169,6 +190,26 @@ class Simulation:
             if need is not None and all(m.kind != need for m in household.meters):
                 raise ValueError(f"incident {incident.kind} needs a {need} meter; {incident.household_id} has none")
         return sorted(c.incidents, key=lambda i: (i.start, i.household_id))
+
+    def _absences(self) -> list[Absence]:
+        c = self.config
+        if c.absences is not None:
+            known = {h.household_id for h in self.households}
+            for absence in c.absences:
+                if absence.household_id not in known:
+                    raise ValueError(f"absence for unknown household {absence.household_id!r} (ids run hh-0001…)")
+            return sorted(c.absences, key=lambda a: (a.start, a.household_id))
+        if not c.away_share:
+            return []
+        struck = {i.household_id for i in self.incidents}
+        return generate_absences(
+            [h.household_id for h in self.households if h.household_id not in struck],
+            c.local_start,
+            c.end,
+            c.seed,
+            c.away_share,
+            timedelta(days=c.incident_lead_days),
+        )
 
     def _silences(self, household_id: str) -> list[tuple[datetime, datetime | None]]:
         return sorted(
@@ -210,12 +251,17 @@ class Simulation:
                 actions.append((start, _STATUS_FIRST, "offline"))
             if end is not None and end <= run_end:
                 actions.append((end, _STATUS_FIRST, "online"))
-        uploads = list(range(0, last_tick + 1, per_upload))
-        if uploads[-1] != last_tick:
-            uploads.append(last_tick)  # the run ends between upload ticks: send what is held
-        offset = timedelta(seconds=household.upload_offset_s)
-        actions.extend((at_tick.utc(tick) + offset, _UPLOAD, tick) for tick in uploads)
+        if household.daily_batch:
+            actions.extend((when, _UPLOAD, tick) for when, tick in self._daily_batches(household, at_tick))
+        else:
+            uploads = list(range(0, last_tick + 1, per_upload))
+            if uploads[-1] != last_tick:
+                uploads.append(last_tick)  # the run ends between upload ticks: send what is held
+            offset = timedelta(seconds=household.upload_offset_s)
+            actions.extend((at_tick.utc(tick) + offset, _UPLOAD, tick) for tick in uploads)
         actions.sort(key=lambda a: (a[0], a[1]))
+        lost = self._lost_ticks(household)
+        every = household.read_every_ticks
 
         held: list[MeterReading] = []
         next_tick = 0
@@ -231,7 +277,7 @@ class Simulation:
                 seq += 1
                 continue
             for tick in range(next_tick, what + 1):
-                if not silent(at_tick.utc(tick)):
+                if tick % every == 0 and tick not in lost and not silent(at_tick.utc(tick)):
                     held.extend(
                         MeterReading(
                             s.meter.meter_id,
@@ -253,6 +299,47 @@ class Simulation:
                 yield (when, household.index, seq), message
                 seq += 1
             held = []
+
+
+    def _daily_batches(self, household: SimHousehold, at_tick: _TickClock) -> list[tuple[datetime, int]]:
+        """(when, newest tick sent) of an NB-IoT gateway's once-a-day uploads, each day a little
+        later or earlier: radio slots are assigned by the network, and retries wander."""
+        c = self.config
+        rng = random.Random(f"gateway_sim.batches:{c.seed}:{household.index}")
+        run_start, run_end = c.start.astimezone(UTC), c.end.astimezone(UTC)
+        last_tick = c.reading_count_after_start
+        day = c.local_start.date()
+        batches: list[tuple[datetime, int]] = []
+        while True:
+            midnight = datetime(day.year, day.month, day.day, tzinfo=c.zone).astimezone(UTC)
+            when = midnight + timedelta(seconds=round(3600 * (c.batch_upload_hour + rng.uniform(0, c.batch_jitter_h))))
+            if when > run_end:
+                break
+            if when >= run_start:
+                tick = min(last_tick, int((when - run_start).total_seconds() // c.interval_s))
+                batches.append((when, tick))
+            day += timedelta(days=1)
+        batches.append((run_end + timedelta(seconds=household.upload_offset_s), last_tick))  # what is left
+        return batches
+
+    def _lost_ticks(self, household: SimHousehold) -> frozenset[int]:
+        """Reading ticks this gateway loses on the radio: mostly single readings, a third of the time
+        a stretch of 30 min to 4 h."""
+        c = self.config
+        if not c.reading_loss:
+            return frozenset()
+        rng = random.Random(f"gateway_sim.loss:{c.seed}:{household.index}")
+        per_tick_h = c.interval_s / 3600
+        lost: set[int] = set()
+        tick = 0
+        while tick <= c.reading_count_after_start:
+            if rng.random() < c.reading_loss:
+                hours = rng.uniform(0.5, 4.0) if rng.random() < 1 / 3 else per_tick_h
+                length = max(1, round(hours / per_tick_h))
+                lost.update(range(tick, tick + length))
+                tick += length
+            tick += 1
+        return frozenset(lost)
 
 
 def _meter_kinds(index: int, both: int, water_only: int) -> tuple[str, ...]:

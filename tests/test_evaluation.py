@@ -1,0 +1,126 @@
+"""The evaluation harness computes its figures right: tiny hand-made cases, then one small replay."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from carewatch.domain import AlertType
+from carewatch.evaluation import KindScore, RaisedAlert, TruthIncident, score
+from carewatch.evaluation.matching import nearest_rank
+from carewatch.evaluation.replay import DETECTOR_SETS, replay
+from gateway_sim import Incident, IncidentKind, SimConfig, Simulation
+
+T0 = datetime(2026, 1, 19, tzinfo=UTC)
+PERIOD = (T0, T0 + timedelta(days=10))
+
+
+def h(hours: float) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+def alert(household: str, alert_type: AlertType, raised_h: float) -> RaisedAlert:
+    return RaisedAlert(f"{household}.{alert_type}.{raised_h}", household, alert_type, h(raised_h - 1), h(raised_h))
+
+
+def inactive(household: str, start_h: float, hours: float = 72.0) -> TruthIncident:
+    return TruthIncident(household, "inactive", h(start_h), h(start_h + hours))
+
+
+def test_recall_counts_incidents_with_an_alert_of_their_family_between_start_and_end() -> None:
+    incidents = [inactive("a", 10), inactive("b", 10), inactive("c", 10), inactive("d", 10)]
+    alerts = [
+        alert("a", AlertType.NO_ACTIVITY_24H, 30),
+        alert("b", AlertType.NO_GAS_24H, 20),  # a warning of the family counts
+        alert("c", AlertType.GAS_CONTINUOUS, 20),  # not of the family
+        alert("d", AlertType.NO_ACTIVITY_24H, 83),  # after the elder was found (10 + 72 h)
+    ]
+
+    card = score(incidents, alerts, "abcd", PERIOD)
+
+    assert card.kinds["inactive"].incidents == 4
+    assert card.kinds["inactive"].recall == 0.5
+    assert sorted(card.kinds["inactive"].delays_h) == [10.0, 20.0]
+
+
+def test_the_delay_is_to_the_first_alert_of_the_family() -> None:
+    alerts = [alert("a", AlertType.NO_ACTIVITY_24H, 34), alert("a", AlertType.NO_GAS_24H, 28)]
+
+    card = score([inactive("a", 10)], alerts, ["a"], PERIOD)
+
+    assert card.kinds["inactive"].delays_h == (18.0,)
+
+
+def test_median_and_nearest_rank_p90_on_hand_made_delays() -> None:
+    odd = KindScore("inactive", 5, (4.0, 1.0, 3.0, 2.0, 10.0))
+    even = KindScore("inactive", 4, (1.0, 2.0, 3.0, 4.0))
+    ten = KindScore("inactive", 10, tuple(float(d) for d in range(1, 11)))
+
+    assert (odd.median_h, odd.p90_h) == (3.0, 10.0)
+    assert (even.median_h, even.p90_h) == (2.5, 4.0)
+    assert ten.p90_h == 9.0  # 9 of 10 delays are at most 9 h
+    assert math.isnan(KindScore("inactive", 3, ()).median_h) and KindScore("inactive", 3, ()).recall == 0.0
+    assert nearest_rank([7.0], 0.9) == 7.0
+
+
+def test_false_alarms_are_care_alerts_no_incident_explains_per_100_household_days() -> None:
+    alerts = [
+        alert("a", AlertType.NO_ACTIVITY_24H, 50),  # explained: during a's incident
+        alert("a", AlertType.NO_ACTIVITY_24H, 10 + 72 + 23),  # explained: within the grace after its end
+        alert("a", AlertType.NO_ACTIVITY_24H, 10 + 72 + 25),  # after the grace: false
+        alert("b", AlertType.NO_GAS_24H, 40),  # false
+        alert("b", AlertType.METER_SILENT, 40),  # for a technician: never a false alarm to a family
+        alert("b", AlertType.NO_GAS_24H, 24 * 11),  # outside the evaluated period
+    ]
+
+    card = score([inactive("a", 10)], alerts, ["a", "b"], PERIOD)
+
+    assert sorted(a.household_id for a in card.false_alarms) == ["a", "b"]
+    assert card.technician_alerts == 1 and card.care_alerts == 4
+    # 20 household-days minus a's incident and grace (72 h + 24 h = 4 days)
+    assert card.household_days == pytest.approx(16.0)
+    assert card.false_alarms_per_100_days == pytest.approx(100 * 2 / 16)
+    assert card.by_type == {"no_activity_24h": 1, "no_gas_24h": 1}
+
+
+def test_an_incident_that_began_before_the_period_still_explains_its_alerts_but_is_not_scored() -> None:
+    early = TruthIncident("a", "inactive", h(-30), h(20))
+
+    card = score([early], [alert("a", AlertType.NO_ACTIVITY_24H, 5)], ["a"], PERIOD)
+
+    assert card.false_alarms == () and "inactive" not in card.kinds
+    assert card.household_days == pytest.approx(10 - 44 / 24)
+
+
+def test_scorecards_of_two_runs_merge_into_one() -> None:
+    one = score([inactive("a", 10)], [alert("a", AlertType.NO_ACTIVITY_24H, 30)], ["a"], PERIOD)
+    two = score([inactive("b", 10)], [alert("c", AlertType.NO_GAS_24H, 30)], ["b", "c"], PERIOD)
+
+    both = one.merged(two)
+
+    assert both.kinds["inactive"].incidents == 2 and both.kinds["inactive"].recall == 0.5
+    assert len(both.false_alarms) == 1
+    assert both.household_days == pytest.approx(one.household_days + two.household_days)
+
+
+def test_a_small_replay_catches_a_scripted_inactivity_with_the_seed_rule_within_a_day_and_a_half() -> None:
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    onset = start + timedelta(days=2, hours=3)
+    simulation = Simulation(
+        SimConfig(
+            households=3, days=4.0, seed=11, start=start,
+            incidents=[Incident("hh-0002", IncidentKind.INACTIVE, onset, onset + timedelta(hours=40))],
+        )
+    )
+
+    result = replay(simulation, DETECTOR_SETS)
+
+    assert result.rejected == 0 and result.readings == 3 * 2 * (4 * 96 + 1)
+    truth = [TruthIncident("hh-0002", "inactive", onset, onset + timedelta(hours=40))]
+    for name in ("seed rule", "learned"):
+        card = score(truth, result.alerts[name], ["hh-0001", "hh-0002", "hh-0003"], (start + timedelta(days=1), start + timedelta(days=4)))
+        [delay] = card.kinds["inactive"].delays_h
+        assert 12 <= delay <= 36, (name, delay)
+        assert card.false_alarms == ()
