@@ -259,12 +259,15 @@ class AlertLadder:
             "alert_id": alert.id,
             "link": link,
             "reminder": reminder,
-            "waited": _duration(waited, lang),
+            "waited": "" if self.policy.is_safety(alert.alert_type) else _duration(waited, lang),
         }
 
 
 def _duration(span: timedelta, lang: str) -> str:
+    """``1小时5分钟`` / ``1 h 5 min``; empty under a minute (a safety alert reaches everyone at once)."""
     minutes = int(span.total_seconds() // 60)
+    if minutes == 0:
+        return ""
     hours, minutes = divmod(minutes, 60)
     if lang == "zh-CN":
         return (f"{hours}小时" if hours else "") + (f"{minutes}分钟" if minutes or not hours else "")

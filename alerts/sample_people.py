@@ -13,6 +13,9 @@ from typing import Any
 GIVEN = ("芳", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "霞", "平", "刚", "桂芝")
 RELATIONS = ("女儿", "儿子", "侄女", "外甥", "儿媳")
 SITE_NAMES = {"donghu": "东湖社区", "xiyuan": "西苑社区", "nanshan": "南山社区", "beiguan": "北关社区"}
+PINYIN = dict(zip("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗", (
+    "Wang Li Zhang Liu Chen Yang Huang Zhao Wu Zhou Xu Sun Ma Zhu Hu Guo He Gao Lin Luo".split()), strict=True))
+ENGLISH_GIVEN = ("Jun", "Lei", "Wei", "Ming", "Hao", "Tao")
 STAFF_SURNAMES = "刘陈杨黄赵吴周徐孙马朱胡郭何高林罗梁宋郑"
 
 
@@ -58,7 +61,8 @@ def sample_people(households: Iterable[Mapping[str, Any]], robot_url: str, seed:
         }]
         if index % 5 == 0:  # a child abroad, who reads English and only wants the serious ones
             contacts.append({
-                "id": f"{household_id}.family2", "name": f"{surname} (abroad)", "relation": "son", "language": "en",
+                "id": f"{household_id}.family2", "name": f"{rng.choice(ENGLISH_GIVEN)} {PINYIN.get(surname, 'Wang')}",
+                "relation": "son", "language": "en",
                 "channels": [{"kind": "email", "address": f"{household_id}.family2@family.example"}],
                 "alert_types": ["no_activity_24h", "no_gas_24h", "gas_continuous"],
             })
