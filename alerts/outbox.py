@@ -78,18 +78,6 @@ async def cancel_unsent(session: AsyncSession, alert_id: str, reason: str) -> in
     return cancelled.rowcount or 0  # type: ignore[attr-defined]
 
 
-async def messages_for(
-    session: AsyncSession, *, alert_id: str | None = None, status: MessageStatus | None = None, limit: int = 200
-) -> Sequence[OutboxMessage]:
-    """Newest first, for the notifications page."""
-    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
-    if alert_id is not None:
-        query = query.where(OutboxMessage.alert_id == alert_id)
-    if status is not None:
-        query = query.where(OutboxMessage.status == status)
-    return (await session.scalars(query)).all()
-
-
 async def attempts_for(session: AsyncSession, message_ids: Sequence[int]) -> dict[int, list[DeliveryAttempt]]:
     if not message_ids:
         return {}
