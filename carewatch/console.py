@@ -17,7 +17,7 @@ from carewatch.wiring import RunningSystem
 @asynccontextmanager
 async def serve_console(settings: Settings, system: RunningSystem, registry: Registry) -> AsyncIterator[asyncio.Task[None]]:
     app = create_app(sessions=system.sessions, registry=registry, status=system.pipeline.status, settings=settings)
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning", timeout_graceful_shutdown=2))  # open live-board streams must not hold up a stop
     serving = asyncio.create_task(server.serve(), name="carewatch-console")
     while not server.started:
         if serving.done():

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from alerts.catchers import Catchers, demo_catchers
 from carewatch.broker import embedded_broker
+from api.demo_seed import seed_console
 from carewatch.console import serve_console
 from carewatch.evaluation import RaisedAlert, TruthIncident, evaluate
 from carewatch.registry import Registry
@@ -80,9 +81,11 @@ async def run_demo(settings: Settings, options: DemoOptions, console: Console) -
             await system.drain(published.readings)
             return await _summary(system.sessions, simulation, published, options, time.monotonic() - started)
 
+        username, password = await seed_console(system.sessions, simulation.registry_document())
         async with serve_console(_notifying(settings, catchers), system, registry) as serving:
             console.print(
                 f"[bold green]Duty console:[/] http://{settings.http_host}:{settings.http_port}/  (English: ?lang=en)\n"
+                f"[bold green]Demo account:[/] user [bold]{username}[/]  password [bold]{password}[/]\n"
                 f"MQTT broker mqtt://{address.host}:{address.port}   database {workdir / 'demo.db'}\n"
                 f"[bold green]Notifications:[/] http://{settings.http_host}:{settings.http_port}/notifications  "
                 f"(mail caught in {catchers.directory / 'mail'}, SMS/robots in {catchers.directory / 'http.jsonl'})"
