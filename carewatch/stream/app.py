@@ -5,6 +5,7 @@ Run it with `carewatch worker`; start as many workers as there are partitions at
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import faust
@@ -17,6 +18,11 @@ from carewatch.stream.households import HouseholdJudge
 from carewatch.stream.tables import household_state_table
 from carewatch.stream.timers import register_timers
 
+log = logging.getLogger(__name__)
+
+ASSIGNED = "holding readings partitions"
+"""Logged (INFO) at every assignment: operators and tests see which worker judges which households."""
+
 
 def create_app(settings: Settings, registry: Registry) -> faust.App:
     app = faust.App(
@@ -28,6 +34,8 @@ def create_app(settings: Settings, registry: Registry) -> faust.App:
         topic_replication_factor=settings.kafka_replication,
         broker_commit_interval=settings.stream_commit_interval.total_seconds(),
         consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.stream_session_timeout.total_seconds(),
+        broker_heartbeat_interval=min(3.0, settings.stream_session_timeout.total_seconds() / 4),
         producer_acks=-1,
         producer_max_batch_size=settings.kafka_producer_batch_bytes,
         web_enabled=False,
@@ -60,6 +68,10 @@ def create_app(settings: Settings, registry: Registry) -> faust.App:
     @app.on_partitions_revoked.connect
     async def on_revoked(app: faust.App, revoked: set[Any], **kwargs: Any) -> None:
         judge.forget([tp.partition for tp in revoked if tp.topic == settings.kafka_topic_readings])
+
+    @app.on_partitions_assigned.connect
+    async def on_assigned(app: faust.App, assigned: set[Any], **kwargs: Any) -> None:
+        log.info("%s %s", ASSIGNED, sorted(tp.partition for tp in assigned if tp.topic == settings.kafka_topic_readings))
 
     app.judge = judge  # type: ignore[attr-defined]  (for status and tests in the same process)
     return app

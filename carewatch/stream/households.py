@@ -80,6 +80,7 @@ class HouseholdJudge:
         self._cache: OrderedDict[str, tuple[bytes, HouseholdState]] = OrderedDict()
         self._lock = asyncio.Lock()
         self.readings_judged = 0
+        self.redelivered = 0
         self.dead_letters_sent = 0
 
     # --- readings -----------------------------------------------------------------------
@@ -119,6 +120,11 @@ class HouseholdJudge:
             )
             return False
         blob, state = self._load(reading.household_id)
+        if message.offset <= state.offset:
+            # Redelivered after a crash or rebalance: judged, sent and saved before. Judging it again
+            # would be harmless for alerts, but a reading older than the kept history would count twice.
+            self.redelivered += 1
+            return False
         verdict: Verdict = judge(state.monitor, reading)
         sends = [self.send_detection(d.household_id.encode(), encode_detection(d)) for d in verdict.detections]
         if verdict.rejection is not None:
@@ -128,6 +134,7 @@ class HouseholdJudge:
         else:
             state.readings_accepted += 1
         await asyncio.gather(*sends)
+        state.offset = message.offset
         self._save(message.partition, reading.household_id, state)
         return verdict.accepted
 

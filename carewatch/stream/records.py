@@ -21,14 +21,20 @@ class HouseholdState:
     readings_accepted: int = 0
     """Distinct readings judged: a redelivered reading is a duplicate and not counted again."""
     readings_duplicate: int = 0
+    """Readings the gateways or the bridge sent again (same meter, time and register)."""
+    offset: int = -1
+    """Offset of the newest readings-topic record applied: a household lives in one partition, so a
+    record at or below it is Kafka redelivering work already done (after a crash or rebalance)."""
 
     def dumps(self) -> bytes:
-        return pickle.dumps((STATE_VERSION, self.monitor, self.readings_accepted, self.readings_duplicate), protocol=5)
+        return pickle.dumps(
+            (STATE_VERSION, self.monitor, self.readings_accepted, self.readings_duplicate, self.offset), protocol=5
+        )
 
     @classmethod
     def loads(cls, blob: bytes) -> HouseholdState:
         # Only carewatch workers write the changelog topic (restrict it with ACLs): pickle is trusted here.
-        version, monitor, accepted, duplicate = pickle.loads(blob)  # noqa: S301
+        version, *fields = pickle.loads(blob)  # noqa: S301
         if version != STATE_VERSION:
             raise ValueError(f"household state version {version} is not {STATE_VERSION}; rebuild the table")
-        return cls(monitor, accepted, duplicate)
+        return cls(*fields)

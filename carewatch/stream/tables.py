@@ -17,7 +17,8 @@ def household_state_table(app: faust.App, settings: Settings) -> faust.Table:
     return app.Table(
         STATE_TABLE,
         default=None,
-        schema=faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"),
+        key_type=bytes,  # bytes keys and values: Faust picks the raw serialiser, also for recovery
+        value_type=bytes,
         partitions=settings.kafka_partitions,
         help="Detector state and reading counts per household (pickled HouseholdState).",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 
 import faust
 
@@ -21,4 +22,11 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     settings.stream_data_dir.mkdir(parents=True, exist_ok=True)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     logging.getLogger("faust").setLevel(loglevel.upper())
+    # Our own lines (assignments, sweeps: a few per rebalance) at INFO whatever Faust's level is.
+    ours = logging.getLogger("carewatch")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"))
+    ours.addHandler(handler)
+    ours.setLevel(logging.INFO)
+    ours.propagate = False
     worker.execute_from_commandline()

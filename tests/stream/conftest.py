@@ -44,6 +44,7 @@ def stream_settings(kafka_url: str, workdir: Path, registry_document: dict[str, 
         "stream_data_dir": workdir / "stream-data",
         "stream_commit_interval": "PT0.5S",
         "stream_sweep_interval": "PT1S",
+        "stream_session_timeout": "PT6S",  # a killed worker's partitions move on quickly
         "registry_path": registry_path,
         "database_url": f"sqlite+aiosqlite:///{workdir / 'carewatch.db'}",
         "clock": "event",

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 
 import orjson
+import paho.mqtt.client as mqtt
 
 from alerts.store import AlertStore
+from carewatch.db import make_engine, make_sessions
 from carewatch.demo import DEMO_START
 from carewatch.evaluation import RaisedAlert, TruthIncident, evaluate
 from carewatch.registry import Registry
+from carewatch.schema import create_schema
+from carewatch.settings import Settings
+from carewatch.wiring import Pipeline
 from gateway_sim import SimConfig, Simulation
 from gateway_sim.simulation import SimMessage
+from ingest.subscriber import InboundMessage
 
 
 def scenario(households: int = 8, days: float = 2.75, seed: int = 7) -> Simulation:
@@ -41,5 +48,40 @@ def verdict_of(simulation: Simulation, alerts: list[RaisedAlert]):  # type: igno
     return evaluate([TruthIncident(i.household_id, str(i.kind), i.start) for i in simulation.incidents], alerts)
 
 
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+def publish(host: str, port: int, messages: list[SimMessage], client_id: str = "stream-test-gateways") -> None:
+    """Publish QoS 1 as the gateways would, waiting for every PUBACK (call from a thread)."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+    client.connect(host, port)
+    client.loop_start()
+    try:
+        for message in messages:
+            if message.kind == "readings":
+                client.publish(message.topic, message.payload, qos=1).wait_for_publish(10)
+    finally:
+        client.loop_stop()
+        client.disconnect()
+
+
+def readings_in(messages: list[SimMessage]) -> int:
+    return sum(m.reading_count for m in messages if m.kind == "readings")
+
+
+async def reference_alert_ids(simulation: Simulation, workdir: Path) -> set[str]:
+    """The alerts the embedded runner raises for the same messages, fed straight into its pipeline."""
+    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{workdir / 'reference.db'}", clock="event")  # type: ignore[call-arg]
+    engine = make_engine(settings.database_url)
+    await create_schema(engine)
+    sessions = make_sessions(engine)
+    pipeline = Pipeline(registry=Registry.from_document(simulation.registry_document()), sessions=sessions, settings=settings)
+    await pipeline.start()
+    batch: list[InboundMessage] = []
+    for message in simulation.messages():
+        if message.kind == "readings":
+            batch.append(InboundMessage(message.topic, message.payload, 0, 0, datetime.now(UTC)))
+        if len(batch) == 200:
+            await pipeline.handle(batch)
+            batch = []
+    await pipeline.handle(batch)
+    ids = {a.alert_id for a in await stored_alerts(sessions)}
+    await engine.dispose()
+    return ids
