@@ -52,9 +52,13 @@ OBJECT_ROUTES: dict[tuple[str, str], tuple[str, object]] = {
     ("POST", "/households/{household_id}/absences"): ("/households/hh-003/absences", {"starts_at": "2030-01-01T08:00", "ends_at": "2030-01-02T08:00"}),
     ("POST", "/households/{household_id}/absences/{absence_id}/clear"): ("/households/hh-003/absences/1/clear", {}),
 }
-NOT_PER_SITE = {("GET", "/api/users/{user_id}"), ("PATCH", "/api/users/{user_id}"), ("DELETE", "/api/api-keys/{key_id}")}
-"""People's accounts and keys belong to no site: admins only (checked by the 403 test)."""
-PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/healthz")}
+FAMILY_LINK = {("GET", "/f/{token}"), ("POST", "/f/{token}")}
+"""Issue 5's signed family links: the signed token is the credential (tested with alerts' family links)."""
+NOT_PER_SITE = {("GET", "/api/users/{user_id}"), ("PATCH", "/api/users/{user_id}"), ("DELETE", "/api/api-keys/{key_id}"),
+                ("GET", "/notifications/mail/{key}")} | FAMILY_LINK
+"""Accounts and keys belong to no site (admins only, checked by the 403 test); the demo's caught mail
+spans every site and answers only all-site principals."""
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/healthz")} | FAMILY_LINK
 
 
 def routes(app) -> list[tuple[str, str, Scope | None]]:  # type: ignore[no-untyped-def]
