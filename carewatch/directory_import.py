@@ -13,8 +13,9 @@ import io
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,11 +35,21 @@ CSV_REQUIRED = ("household_id", "site", "meter_id", "kind")
 HOUSEHOLD_COLUMNS = ("name", "site", "address", "timezone", "gateway_id", "phone", "birth_year", "notes")
 
 
+def known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Asia/Shanghai')") from exc
+    return value
+
+
 class SiteEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     site_id: str = SiteId
     name: str = Field(default="", max_length=200)
     timezone: str = DEFAULT_TIMEZONE
+
+    _zone = field_validator("timezone")(lambda cls, v: known_zone(v))
 
 
 class GatewayEntry(BaseModel):
