@@ -252,7 +252,7 @@ class AlertLadder:
             "recipient": person.label,
             "household": context.label,
             "address": context.household.address if context.household and context.household.address else alert.household_id,
-            "type_label": TYPE_LABEL[lang][alert.alert_type],
+            "type_label": TYPE_LABEL[lang].get(alert.alert_type, alert.alert_type.value),  # a new type must not stop the ladder
             "severity": SEVERITY_LABEL[lang][alert.severity],
             "explanation": alert.explanation(lang),
             "since": f"自{onset}起" if lang == "zh-CN" else f" since {onset}",

@@ -77,7 +77,7 @@ async def open_link(token: str, request: Request, links: LinksDep, services: Ser
         return _page(request, "zh-CN", words["gone"], status.HTTP_404_NOT_FOUND)
     async with services.sessions() as session:
         household = await session.scalar(select(Escalation.household_label).where(Escalation.alert_id == alert.id))
-    facts = {"household": household or alert.household_id, "type": TYPE_LABEL[language][alert.alert_type]}
+    facts = {"household": household or alert.household_id, "type": TYPE_LABEL[language].get(alert.alert_type, alert.alert_type.value)}
     question = words["ask_elder" if claim.role == "elder" else "ask_family"].format(**facts)
     choices = [Answer.FINE] if claim.role == "elder" else [Answer.CHECKED, Answer.UNREACHABLE]
     if not alert.status.is_active:
