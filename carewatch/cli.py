@@ -11,11 +11,13 @@ import orjson
 import typer
 from rich.console import Console
 
+from carewatch.admin import admin
 from carewatch.settings import Settings
 
 app = typer.Typer(help="carewatch: watches over elders who live alone through their gas and water meters.",
                   no_args_is_help=True, add_completion=False)
 err = Console(stderr=True)
+app.add_typer(admin, name="admin")
 
 
 def _logging(verbose: bool) -> None:
@@ -208,3 +210,7 @@ def worker(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) ->
     except RegistryError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from exc
+
+
+if __name__ == "__main__":
+    app()
