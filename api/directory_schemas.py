@@ -94,6 +94,7 @@ class MeterPublic(BaseModel):
     household_id: str
     kind: MeterKind
     interval_s: float
+    upload_every_s: float = Field(default=0.0, description="0: sent as read; 86400: a daily batch (NB-IoT)")
 
 
 class HouseholdPublic(BaseModel):

@@ -6,7 +6,8 @@ pipeline's in-memory ``Registry`` from it, through the same validation as the fi
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, select
@@ -14,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from carewatch.db import Base, UTCDateTime
-from carewatch.registry import Registry
-from detectors.config import RuleConfig
+from carewatch.registry import MeterEntry, Registry
+from detectors.config import AwayWindow, RuleConfig
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
@@ -75,6 +76,8 @@ class Meter(Base):
     household_id: Mapped[str] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(8))
     interval_s: Mapped[float] = mapped_column(Float, default=900.0)
+    upload_every_s: Mapped[float] = mapped_column(Float, default=0.0)
+    """0: each reading is sent as taken; 86400: an NB-IoT meter's daily batch (docs/registry.md)."""
 
     household: Mapped[Household] = relationship(back_populates="meters", lazy="raise_on_sql")
 
@@ -93,6 +96,14 @@ class Absence(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+def meter_row(entry: MeterEntry, household_id: str | None = None) -> Meter:
+    """A validated registry meter as a row (``household_id`` None: set through ``Household.meters``)."""
+    row = Meter(id=entry.meter_id, kind=entry.kind.value, interval_s=entry.interval_s, upload_every_s=entry.upload_every_s)
+    if household_id is not None:
+        row.household_id = household_id
+    return row
+
+
 def household_entry(household: Household) -> dict[str, Any]:
     """One household in registry document v1 form (docs/registry.md); meters must be loaded."""
     return {
@@ -102,7 +113,10 @@ def household_entry(household: Household) -> dict[str, Any]:
         "address": household.address,
         "timezone": household.timezone,
         "gateway_id": household.gateway_id,
-        "meters": [{"meter_id": m.id, "kind": m.kind, "interval_s": m.interval_s} for m in household.meters],
+        "meters": [
+            {"meter_id": m.id, "kind": m.kind, "interval_s": m.interval_s, "upload_every_s": m.upload_every_s or 0.0}
+            for m in household.meters
+        ],
         "rules": household.rules or {},
     }
 
@@ -115,6 +129,26 @@ async def registry_document(session: AsyncSession) -> dict[str, Any]:
     return {"version": 1, "households": [household_entry(h) for h in households if h.meters]}
 
 
-async def load_registry(session: AsyncSession, defaults: RuleConfig | None = None) -> Registry:
-    """The pipeline's registry, built from the directory through the registry file's validation."""
-    return Registry.from_document(await registry_document(session), defaults)
+AWAY_MEMORY = timedelta(days=35)
+"""Absences that ended longer ago than this are left out of the detectors' profiles: the learned
+detectors remember 28 days, and must still know which of those days the elder was away."""
+
+
+async def away_windows(session: AsyncSession, since: datetime) -> dict[str, tuple[AwayWindow, ...]]:
+    """Planned absences ending after ``since``, per household, earliest first."""
+    rows = await session.scalars(select(Absence).where(Absence.ends_at > since).order_by(Absence.starts_at, Absence.id))
+    windows: dict[str, list[AwayWindow]] = {}
+    for absence in rows:
+        windows.setdefault(absence.household_id, []).append(AwayWindow(absence.starts_at, absence.ends_at))
+    return {household_id: tuple(found) for household_id, found in windows.items()}
+
+
+async def load_registry(session: AsyncSession, defaults: RuleConfig | None = None, now: datetime | None = None) -> Registry:
+    """The pipeline's registry, built from the directory through the registry file's validation,
+    with each household's planned absences (those ended within ``AWAY_MEMORY`` of ``now``) in its profile."""
+    registry = Registry.from_document(await registry_document(session), defaults)
+    away = await away_windows(session, (now or datetime.now(UTC)) - AWAY_MEMORY)
+    return Registry([
+        replace(h, profile=replace(h.profile, away=away[h.household_id])) if h.household_id in away else h
+        for h in registry.households.values()
+    ])

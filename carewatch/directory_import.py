@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from carewatch.directory import DEFAULT_TIMEZONE, Gateway, Household, Meter, Site
+from carewatch.directory import DEFAULT_TIMEZONE, Gateway, Household, Meter, Site, meter_row
 from carewatch.registry import HouseholdEntry, Identifier
 
 MAX_ROWS = 20_000
@@ -266,7 +266,7 @@ async def apply(session: AsyncSession, plan: ImportPlan) -> ImportResult:
                 setattr(household, key, value)
         else:
             session.add(Household(id=entry.household_id, **values))
-        session.add_all(Meter(id=m.meter_id, household_id=entry.household_id, kind=m.kind.value, interval_s=m.interval_s) for m in entry.meters)
+        session.add_all(meter_row(m, entry.household_id) for m in entry.meters)
         meters += len(entry.meters)
     await session.flush()
     return ImportResult(

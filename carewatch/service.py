@@ -3,27 +3,61 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from datetime import UTC, datetime
 
 from rich.console import Console
 
 from carewatch.console import serve_console
+from carewatch.db import make_engine, make_sessions
+from carewatch.directory import load_registry
+from carewatch.directory_sync import import_registry_file
 from carewatch.registry import Registry
+from carewatch.schema import create_schema
 from carewatch.settings import Settings
-from carewatch.wiring import running_system
+from carewatch.wiring import RunningSystem, running_system
 from ingest.subscriber import BrokerAddress
+
+log = logging.getLogger(__name__)
+
+
+async def prepare_directory(settings: Settings, console: Console) -> Registry:
+    """Import the registry file named in settings, if there is one, and read the pipeline's registry from the directory."""
+    engine = make_engine(settings.database_url)
+    try:
+        await create_schema(engine)
+        async with make_sessions(engine).begin() as session:
+            imported = await import_registry_file(session, settings.registry_path)
+            registry = await load_registry(session)
+    finally:
+        await engine.dispose()
+    if imported is not None:
+        console.print(f"registry file {imported.describe()}")
+    return registry
+
+
+async def follow_directory(system: RunningSystem) -> None:
+    """After an API change: the pipeline watches what the directory now says, without a restart."""
+    try:
+        async with system.sessions() as session:
+            registry = await load_registry(session, now=datetime.now(UTC))
+    except Exception:  # the change is stored; the next change or a restart picks it up
+        log.exception("could not reload the directory after a change; the pipeline keeps the previous one")
+        return
+    system.pipeline.use_registry(registry)
 
 
 async def run_service(settings: Settings, console: Console) -> None:
     assert settings.mqtt_url, "checked by the CLI"
-    registry = Registry.load(settings.registry_path)
-    async with (
-        running_system(settings, registry, BrokerAddress.from_url(settings.mqtt_url)) as system,
-        serve_console(settings, system, registry) as serving,
-    ):
-        console.print(
-            f"carewatch: {len(registry)} households, broker {settings.mqtt_url}, "
-            f"console http://{settings.http_host}:{settings.http_port}/"
-        )
-        await asyncio.wait([system.consumer, serving], return_when=asyncio.FIRST_COMPLETED)
-        if system.consumer.done():
-            system.consumer.result()  # the pipeline died: say why
+    registry = await prepare_directory(settings, console)
+    if len(registry) == 0:
+        console.print("[yellow]the directory has no households yet[/]: add them through the API (POST /api/import)")
+    async with running_system(settings, registry, BrokerAddress.from_url(settings.mqtt_url)) as system:
+        async with serve_console(settings, system, registry, on_directory_change=lambda: follow_directory(system)) as serving:
+            console.print(
+                f"carewatch: {len(registry)} households, broker {settings.mqtt_url}, "
+                f"console http://{settings.http_host}:{settings.http_port}/"
+            )
+            await asyncio.wait([system.consumer, serving], return_when=asyncio.FIRST_COMPLETED)
+            if system.consumer.done():
+                system.consumer.result()  # the pipeline died: say why

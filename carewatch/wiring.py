@@ -79,6 +79,15 @@ class Pipeline:
             self.monitors[snapshot.household_id] = refreshed(pickle.loads(snapshot.state), self.registry)
         log.info("resumed detector state of %d households", len(self.monitors))
 
+    def use_registry(self, registry: Registry) -> None:
+        """A changed directory takes effect at once: new households are watched, changed meters,
+        thresholds and planned absences apply to the running monitors (their learned state is kept)."""
+        for household_id in [h for h in self.monitors if h not in registry.households]:
+            del self.monitors[household_id]  # left the directory: its stored state is kept, not used
+        for monitor in self.monitors.values():
+            refreshed(monitor, registry)
+        self.registry = registry
+
     def status(self) -> dict[str, object]:
         return {
             "messages": self.messages_seen,

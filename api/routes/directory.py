@@ -17,7 +17,7 @@ from api.directory_schemas import (
     SitePublic, SiteUpdate, field_error, page,
 )
 from api.mqtt_credentials import mosquitto_hash, new_password, write_broker_files
-from carewatch.directory import Gateway, Household, Meter, Site
+from carewatch.directory import Gateway, Household, Meter, Site, meter_row
 
 router = APIRouter(prefix="/api", tags=["directory"])
 NOT_YOURS = {404: {"description": "No such object among the sites you may see"}}
@@ -190,7 +190,8 @@ async def revoke_credentials(gateway_id: str, principal: CredentialIssuer, sessi
 
 
 def meter_public(meter: Meter) -> MeterPublic:
-    return MeterPublic(meter_id=meter.id, household_id=meter.household_id, kind=meter.kind, interval_s=meter.interval_s)  # type: ignore[arg-type]
+    return MeterPublic(meter_id=meter.id, household_id=meter.household_id, kind=meter.kind, interval_s=meter.interval_s,  # type: ignore[arg-type]
+                       upload_every_s=meter.upload_every_s or 0.0)
 
 
 @router.get("/meters", response_model=Page[MeterPublic])
@@ -211,7 +212,7 @@ async def create_meter(body: MeterCreate, principal: DirectoryWriter, session: S
         raise field_error(("household_id",), f"no household {body.household_id!r} among the sites you may change")
     if await session.get(Meter, body.meter_id) is not None:
         raise field_error(("meter_id",), f"meter {body.meter_id!r} exists already", status.HTTP_409_CONFLICT)
-    meter = Meter(id=body.meter_id, household_id=body.household_id, kind=body.kind.value, interval_s=body.interval_s)
+    meter = meter_row(body, body.household_id)
     session.add(meter)
     await session.commit()
     await changed(services)

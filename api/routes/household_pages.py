@@ -22,6 +22,7 @@ from api.deps import AbsenceWriter, DirectoryReader, Lang, LangDep, Services, Se
 from api.directory_schemas import AbsenceCreate
 from api.models import Scope
 from api.pages import render
+from api.routes.directory import changed
 from api.routes.households import add_absence, clear_absence, list_absences_of
 from api.usage_chart import hourly_chart
 from carewatch.directory import Household, Site
@@ -82,8 +83,7 @@ async def _household_page(
 
 def _contacts(services: Services, household_id: str) -> list[tuple[str, str, list[str]]]:
     """(name, relation, phone numbers) from the notifications' people file, when the runner gave it to the app."""
-    people = getattr(services, "people", None)
-    entry = people.households.get(household_id) if people is not None else None
+    entry = services.people.households.get(household_id) if services.people is not None else None
     if entry is None:
         return []
     return [
@@ -107,13 +107,17 @@ async def set_absence(
         return await _household_page(household_id, request, principal, services, session, lang,
                                     labels.UI[lang]["bad_absence"], status.HTTP_422_UNPROCESSABLE_CONTENT)
     await add_absence(session, principal, household_id, body)
+    await changed(services)
     return RedirectResponse(f"/households/{household_id}", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/households/{household_id}/absences/{absence_id}/clear")
-async def remove_absence(household_id: str, absence_id: int, principal: AbsenceWriter, session: SessionDep) -> Response:
+async def remove_absence(
+    household_id: str, absence_id: int, principal: AbsenceWriter, session: SessionDep, services: ServicesDep
+) -> Response:
     await visible_household(session, principal, household_id)
     await clear_absence(session, household_id, absence_id)
+    await changed(services)
     return RedirectResponse(f"/households/{household_id}", status_code=status.HTTP_303_SEE_OTHER)
 
 

@@ -15,11 +15,11 @@ from api.access import not_found, site_filter, visible_household
 from api.auth import Principal, now_utc
 from api.deps import AbsenceWriter, DirectoryReader, DirectoryWriter, ServicesDep, SessionDep
 from api.directory_schemas import (
-    MAX_PAGE, AbsenceCreate, AbsencePublic, HouseholdCreate, HouseholdPublic, HouseholdUpdate, MeterPublic, Page,
+    MAX_PAGE, AbsenceCreate, AbsencePublic, HouseholdCreate, HouseholdPublic, HouseholdUpdate, Page,
     field_error, page,
 )
-from api.routes.directory import NOT_YOURS, Limit, Offset, changed, paged, writable_site
-from carewatch.directory import Absence, Gateway, Household, Meter
+from api.routes.directory import NOT_YOURS, Limit, Offset, changed, meter_public, paged, writable_site
+from carewatch.directory import Absence, Gateway, Household, Meter, meter_row
 from carewatch.directory_import import household_values
 from ingest.usage import last_days
 
@@ -47,8 +47,7 @@ def household_public(household: Household) -> HouseholdPublic:
         household_id=household.id, site=household.site_id, name=household.name, address=household.address,
         timezone=household.timezone, gateway_id=household.gateway_id, phone=household.phone,
         birth_year=household.birth_year, notes=household.notes, rules=household.rules or {},
-        meters=[MeterPublic(meter_id=m.id, household_id=household.id, kind=m.kind, interval_s=m.interval_s)  # type: ignore[arg-type]
-                for m in household.meters],
+        meters=[meter_public(m) for m in household.meters],
     )
 
 
@@ -86,7 +85,7 @@ async def create_household(body: HouseholdCreate, principal: DirectoryWriter, se
         if await session.get(Meter, meter.meter_id) is not None:
             raise field_error(("meters", str(index), "meter_id"), f"meter {meter.meter_id!r} belongs to another household", status.HTTP_409_CONFLICT)
     household = Household(id=body.household_id, **household_values(body))
-    household.meters = [Meter(id=m.meter_id, kind=m.kind.value, interval_s=m.interval_s) for m in body.meters]
+    household.meters = [meter_row(m) for m in body.meters]
     session.add(household)
     await session.commit()
     await changed(services)
@@ -168,13 +167,21 @@ async def list_absences(household_id: str, principal: DirectoryReader, session: 
 
 
 @router.post("/{household_id}/absences", response_model=AbsencePublic, status_code=status.HTTP_201_CREATED, responses=NOT_YOURS)
-async def create_absence(household_id: str, body: AbsenceCreate, principal: AbsenceWriter, session: SessionDep) -> Absence:
+async def create_absence(
+    household_id: str, body: AbsenceCreate, principal: AbsenceWriter, session: SessionDep, services: ServicesDep
+) -> Absence:
+    """The detectors hold back inactivity alerts inside the window from now on (safety alerts stay on)."""
     await visible_household(session, principal, household_id)
-    return await add_absence(session, principal, household_id, body)
+    absence = await add_absence(session, principal, household_id, body)
+    await changed(services)
+    return absence
 
 
 @router.delete("/{household_id}/absences/{absence_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_YOURS)
-async def delete_absence(household_id: str, absence_id: int, principal: AbsenceWriter, session: SessionDep) -> Response:
+async def delete_absence(
+    household_id: str, absence_id: int, principal: AbsenceWriter, session: SessionDep, services: ServicesDep
+) -> Response:
     await visible_household(session, principal, household_id)
     await clear_absence(session, household_id, absence_id)
+    await changed(services)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

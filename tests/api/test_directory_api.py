@@ -17,7 +17,7 @@ HOUSEHOLD = {
 async def test_households_are_created_read_changed_and_deleted(client: httpx.AsyncClient):
     created = await client.post("/api/households", json=HOUSEHOLD)
     assert created.status_code == 201, created.text
-    assert created.json()["meters"] == [{"meter_id": "gas-100", "household_id": "hh-100", "kind": "gas", "interval_s": 900.0}]
+    assert created.json()["meters"] == [{"meter_id": "gas-100", "household_id": "hh-100", "kind": "gas", "interval_s": 900.0, "upload_every_s": 0.0}]
 
     changed = await client.patch("/api/households/hh-100", json={"notes": "钥匙在邻居家", "rules": {"gas_continuous_h": 2}})
     assert changed.status_code == 200, changed.text
