@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from alerts.lifecycle import AlertStatus, AuditAction
+from alerts.notify_tables import LadderState, MessageStatus
+from alerts.policy import Action
 from api.deps import Lang
 from carewatch.domain import AlertType, RejectReason, Severity
 
@@ -156,6 +158,9 @@ UI: dict[Lang, dict[str, str]] = {
         "outcome_false_alarm:other": "误报：其他原因（请在备注中说明）",
         "not_found": "找不到该警报，可能已被删除或链接有误。",
         "illegal": "该警报当前状态为“{status}”，无法执行此操作。",
+        "nobody_contacted": "尚未通知任何人",
+        "reminders": "已提醒{n}次",
+        "step_reached": "已到",
     },
     "en": {
         "title": "Duty console — elders living alone",
@@ -241,6 +246,9 @@ UI: dict[Lang, dict[str, str]] = {
         "outcome_false_alarm:other": "False alarm: other (say what in the note)",
         "not_found": "No such alert; the link may be wrong.",
         "illegal": "This alert is now “{status}”; that action is no longer possible.",
+        "nobody_contacted": "Nobody contacted yet",
+        "reminders": "{n} reminders sent",
+        "step_reached": "Reached",
     },
 }
 
@@ -252,6 +260,42 @@ AUDIT_ACTION: dict[Lang, dict[AuditAction, str]] = {
     "en": {AuditAction.RAISED: "Raised", AuditAction.ACKNOWLEDGED: "Acknowledged", AuditAction.RESOLVED: "Resolved",
            AuditAction.AUTO_RESOLVED: "Cleared automatically", AuditAction.ESCALATED: "Escalated",
            AuditAction.FAMILY_UNREACHABLE: "Family could not reach the elder", AuditAction.ESCALATION_STOPPED: "Escalation stopped"},
+}
+
+
+# ---- the escalation ladder on the board (api/ladder_view.py) ----
+
+LADDER_STEP: dict[Lang, dict[Action, str]] = {
+    "zh": {Action.CHECK_ELDER: "联系老人本人", Action.NOTIFY_FAMILY: "通知家属", Action.PAGE_DUTY: "通知值班人员",
+           Action.ESCALATE_SUPERVISOR: "上报主管", Action.REQUEST_HOME_VISIT: "请求上门查看"},
+    "en": {Action.CHECK_ELDER: "Checking with the elder", Action.NOTIFY_FAMILY: "Family told", Action.PAGE_DUTY: "Duty staff paged",
+           Action.ESCALATE_SUPERVISOR: "Supervisor told", Action.REQUEST_HOME_VISIT: "Home visit requested"},
+}
+
+LADDER_STATE: dict[Lang, dict[LadderState, str]] = {
+    "zh": {LadderState.PENDING: "等待通知", LadderState.RUNNING: "逐级通知中", LadderState.FINISHED: "已通知到最后一级",
+           LadderState.STOPPED: "已停止升级"},
+    "en": {LadderState.PENDING: "Waiting to notify", LadderState.RUNNING: "Climbing", LadderState.FINISHED: "Every step done",
+           LadderState.STOPPED: "Stopped"},
+}
+
+MESSAGE_STATUS: dict[Lang, dict[MessageStatus, str]] = {
+    "zh": {MessageStatus.HELD: "免打扰时段后发送", MessageStatus.PENDING: "待发送", MessageStatus.SENDING: "发送中",
+           MessageStatus.SENT: "已送达", MessageStatus.FAILED: "发送失败", MessageStatus.CANCELLED: "已取消"},
+    "en": {MessageStatus.HELD: "held for quiet hours", MessageStatus.PENDING: "to send", MessageStatus.SENDING: "sending",
+           MessageStatus.SENT: "delivered", MessageStatus.FAILED: "failed", MessageStatus.CANCELLED: "cancelled"},
+}
+
+CHANNEL: dict[Lang, dict[str, str]] = {
+    "zh": {"email": "邮件", "sms": "短信", "voice": "电话", "wecom": "企业微信群", "dingtalk": "钉钉群", "feishu": "飞书群",
+           "webhook": "对接系统", "apprise": "其他渠道"},
+    "en": {"email": "email", "sms": "SMS", "voice": "call", "wecom": "WeCom group", "dingtalk": "DingTalk group",
+           "feishu": "Feishu group", "webhook": "integration", "apprise": "other"},
+}
+
+RECIPIENT_ROLE: dict[Lang, dict[str, str]] = {
+    "zh": {"elder": "老人", "family": "家属", "duty": "值班", "supervisor": "主管", "visitor": "上门人员", "group": "社区群"},
+    "en": {"elder": "elder", "family": "family", "duty": "duty", "supervisor": "supervisor", "visitor": "visitor", "group": "group chat"},
 }
 
 

@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, status
@@ -22,6 +22,7 @@ from api.access import list_alerts, visible_alert
 from api.auth import Principal
 from api.console_view import AlertRow, alert_row, household_labels
 from api.deps import AlertReader, AlertWriter, Lang, LangDep, Services, ServicesDep, SessionDep
+from api.ladder_view import LadderView, ladder_views
 from api.pages import render, templates
 from api.routes.login import safe_next
 from carewatch.domain import Audience
@@ -47,20 +48,23 @@ async def board_context(session: AsyncSession, services: Services, principal: Pr
     households = await household_labels(session, [a.household_id for a in active], services.registry)
     rows = [alert_row(alert, households.get(alert.household_id), lang) for alert in active]
     care = [row for row in rows if row.audience is Audience.CARE]
+    ladders = await ladder_views(session, [alert.id for alert in active], lang)
     return {
         "open_rows": [row for row in care if row.status is AlertStatus.OPEN],
         "in_hand_rows": [row for row in care if row.status is not AlertStatus.OPEN],
         "technician_rows": [row for row in rows if row.audience is Audience.TECHNICIAN],
         "outcomes": [(choice, labels.UI[lang][f"outcome_{choice}"]) for choice in OUTCOME_CHOICES],
-        "fingerprint": fingerprint(active),
+        "ladders": ladders,
+        "fingerprint": fingerprint(active, ladders),
     }
 
 
-def fingerprint(alerts: list[Alert] | Any) -> str:
-    """Changes whenever an alert the board shows appears, moves or leaves."""
+def fingerprint(alerts: list[Alert] | Any, ladders: Mapping[str, LadderView] | None = None) -> str:
+    """Changes whenever an alert the board shows appears, moves or leaves, or its ladder moves."""
     digest = hashlib.sha256()
     for alert in alerts:
-        digest.update(f"{alert.id}|{alert.status}|{alert.updated_at.isoformat()}\n".encode())
+        ladder = ladders.get(alert.id) if ladders else None
+        digest.update(f"{alert.id}|{alert.status}|{alert.updated_at.isoformat()}|{ladder.signature if ladder else ''}\n".encode())
     return digest.hexdigest()[:16]
 
 
