@@ -26,5 +26,14 @@ class IllegalTransition(AlertError):
         self.requested = requested
 
 
+class AlertClosed(AlertError):
+    """Only an alert that still needs someone (open or acknowledged) is handed to a colleague."""
+
+    def __init__(self, alert_id: str, current: AlertStatus) -> None:
+        super().__init__(f"alert {alert_id!r} is {current.value}; only open or acknowledged alerts are assigned")
+        self.alert_id = alert_id
+        self.current = current
+
+
 class InvalidActor(AlertError, ValueError):
     """The audit trail needs the name of the person who moved the alert."""

@@ -29,6 +29,7 @@ class AuditAction(StrEnum):
     ESCALATED = "escalated"  # a step of the ladder ran: who was contacted, on which channels
     FAMILY_UNREACHABLE = "family_unreachable"  # a family member could not reach the elder
     ESCALATION_STOPPED = "escalation_stopped"
+    ASSIGNED = "assigned"  # handed to a colleague (or taken back); the status does not change
 
 
 MAX_ACTOR_LENGTH = 128

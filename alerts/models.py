@@ -46,6 +46,11 @@ class Alert(Base):
     """What the person who acknowledged or resolved it found (latest wins); None: not stated."""
     outcome_reason: Mapped[FalseAlarmReason | None] = mapped_column(_text_enum(FalseAlarmReason))
     outcome_detail: Mapped[str] = mapped_column(Text, default="")
+    assigned_to: Mapped[str | None] = mapped_column(String(MAX_ACTOR_LENGTH), default=None)
+    """The colleague who has the alert in hand, by name (as the audit trail names people); None: nobody yet."""
+    assigned_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    """Their console account (api.models.User.id), for "my alerts"; the alerts room does not know accounts."""
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     explanation_zh: Mapped[str] = mapped_column(Text)
     explanation_en: Mapped[str] = mapped_column(Text)
     meter_ids: Mapped[list[str]] = mapped_column(JSON)

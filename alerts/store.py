@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.dml import ReturningInsert
 
-from alerts.errors import AlertNotFound, IllegalTransition, InvalidActor
+from alerts.errors import AlertClosed, AlertNotFound, IllegalTransition, InvalidActor
 from alerts.escalation import open_escalation, stop_escalation
 from alerts.lifecycle import ACTIVE_STATUSES, DETECTOR_ACTOR, LEGAL_SOURCES, MAX_ACTOR_LENGTH, AlertStatus, AuditAction
 from alerts.models import Alert, AlertEvent
@@ -121,6 +121,36 @@ class AlertStore:
     async def resolve(self, alert_id: str, actor: str, note: str = "", outcome: Outcome | None = None) -> Alert:
         """A person closes the alert (open or acknowledged -> resolved); the ladder stops."""
         return await self._transition(alert_id, AlertStatus.RESOLVED, actor, note, outcome)
+
+    async def assign(
+        self, alert_id: str, actor: str, assignee: str | None, assignee_id: int | None = None, note: str = ""
+    ) -> Alert:
+        """Hand an open or acknowledged alert to a colleague (``assignee`` None: to nobody); the status and the
+        ladder are unchanged (only an acknowledgement says someone is on it), the audit trail records who did it."""
+        actor = _person(actor)
+        if assignee is not None:
+            assignee = _person(assignee)
+        async with self._sessions.begin() as session:
+            now = self._clock()
+            status = await session.scalar(
+                update(Alert)
+                .where(Alert.id == alert_id, Alert.status.in_(ACTIVE_STATUSES))
+                .values(assigned_to=assignee, assigned_user_id=assignee_id if assignee else None,
+                        assigned_at=now if assignee else None, updated_at=now)
+                .returning(Alert.status)
+                .execution_options(synchronize_session=False)
+            )
+            if status is None:
+                current = await session.scalar(select(Alert.status).where(Alert.id == alert_id))
+                if current is None:
+                    raise AlertNotFound(alert_id)
+                raise AlertClosed(alert_id, current)
+            words = f"assigned to {assignee}" if assignee else "assignment withdrawn"
+            session.add(
+                AlertEvent(alert_id=alert_id, at=now, actor=actor, action=AuditAction.ASSIGNED, from_status=status,
+                           to_status=status, note=f"{words}: {note}" if note else words)
+            )
+        return await self.get(alert_id)
 
     async def get(self, alert_id: str) -> Alert:
         """The alert with its audit trail (``alert.events``, oldest first)."""

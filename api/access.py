@@ -17,6 +17,7 @@ from alerts.lifecycle import AlertStatus
 from alerts.models import Alert
 from alerts.store import SEVERITY_RANK
 from api.auth import Principal
+from api.models import Role, User, UserSite
 from carewatch.directory import Gateway, Household, Meter, Site
 from carewatch.domain import AlertType, Audience, Severity
 
@@ -74,6 +75,40 @@ async def visible_alert(session: AsyncSession, principal: Principal, alert_id: s
     if alert is None or not principal.sees(await alert_site(session, alert.household_id)):
         raise not_found("alert", alert_id)
     return alert
+
+
+class NotAColleague(HTTPException):
+    """The account named to take an alert does not exist, is inactive, or does not look after the alert's site."""
+
+    def __init__(self, user_id: int) -> None:
+        super().__init__(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            [{"loc": ["body", "user_id"], "msg": f"no active colleague {user_id} who looks after this alert's community",
+              "type": "value_error"}],
+        )
+
+
+async def colleagues(session: AsyncSession, site_ids: Collection[str | None]) -> dict[str | None, list[User]]:
+    """For each site, the active accounts that see it (admins see every site), by name: whom its alerts may go to."""
+    users = (await session.scalars(select(User).where(User.active.is_(True)).order_by(User.display_name, User.id))).all()
+    wanted = sorted({site for site in site_ids if site is not None})
+    members: dict[int, set[str]] = {}
+    if wanted:
+        for user_id, site_id in await session.execute(select(UserSite.user_id, UserSite.site_id).where(UserSite.site_id.in_(wanted))):
+            members.setdefault(user_id, set()).add(site_id)
+    return {
+        site: [u for u in users if u.role is Role.ADMIN or (site is not None and site in members.get(u.id, ()))]
+        for site in set(site_ids)
+    }
+
+
+async def colleague_for(session: AsyncSession, user_id: int, alert: Alert) -> User:
+    """The account ``user_id`` if it may take ``alert`` (active, and sees its site); NotAColleague otherwise."""
+    site = await alert_site(session, alert.household_id)
+    for user in (await colleagues(session, [site]))[site]:
+        if user.id == user_id:
+            return user
+    raise NotAColleague(user_id)
 
 
 async def list_alerts(

@@ -31,6 +31,7 @@ class HouseholdLabel:
     phone: str
     zone: tzinfo
     in_directory: bool
+    site: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,9 @@ class AlertRow:
     explanation: str
     acknowledged_by: str | None
     acknowledged_at: str | None
+    site: str | None = None
+    assigned_to: str | None = None
+    assigned_user_id: int | None = None
 
     @property
     def can_acknowledge(self) -> bool:
@@ -68,11 +72,11 @@ async def household_labels(
     for start in range(0, len(wanted), 500):
         rows = await session.scalars(select(Household).where(Household.id.in_(wanted[start : start + 500])))
         for h in rows:
-            found[h.id] = HouseholdLabel(h.name, h.address, h.phone, _zone(h.timezone), True)
+            found[h.id] = HouseholdLabel(h.name, h.address, h.phone, _zone(h.timezone), True, h.site_id)
     for household_id in wanted:
         entry = registry.households.get(household_id) if registry is not None and household_id not in found else None
         if entry is not None:
-            found[household_id] = HouseholdLabel(entry.name, entry.address, "", entry.profile.timezone, False)
+            found[household_id] = HouseholdLabel(entry.name, entry.address, "", entry.profile.timezone, False, entry.site)
     return found
 
 
@@ -104,6 +108,9 @@ def alert_row(alert: Alert, household: HouseholdLabel | None, lang: Lang) -> Ale
         explanation=alert.explanation(lang),
         acknowledged_by=alert.acknowledged_by,
         acknowledged_at=local_time(alert.acknowledged_at, zone) if alert.acknowledged_at else None,
+        site=household.site if household is not None else None,
+        assigned_to=alert.assigned_to,
+        assigned_user_id=alert.assigned_user_id,
     )
 
 

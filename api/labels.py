@@ -161,6 +161,11 @@ UI: dict[Lang, dict[str, str]] = {
         "nobody_contacted": "尚未通知任何人",
         "reminders": "已提醒{n}次",
         "step_reached": "已到",
+        "assign": "指派",
+        "assign_to": "指派给",
+        "assigned_to": "负责人",
+        "nobody": "不指派任何人",
+        "bad_assignee": "该同事不负责这个社区或已停用，无法指派。",
     },
     "en": {
         "title": "Duty console — elders living alone",
@@ -249,6 +254,11 @@ UI: dict[Lang, dict[str, str]] = {
         "nobody_contacted": "Nobody contacted yet",
         "reminders": "{n} reminders sent",
         "step_reached": "Reached",
+        "assign": "Assign",
+        "assign_to": "Assign to",
+        "assigned_to": "Assigned to",
+        "nobody": "Nobody",
+        "bad_assignee": "That colleague does not look after this community, or is no longer active.",
     },
 }
 
@@ -256,10 +266,12 @@ UI: dict[Lang, dict[str, str]] = {
 AUDIT_ACTION: dict[Lang, dict[AuditAction, str]] = {
     "zh": {AuditAction.RAISED: "报警", AuditAction.ACKNOWLEDGED: "确认", AuditAction.RESOLVED: "解决",
            AuditAction.AUTO_RESOLVED: "自动解除", AuditAction.ESCALATED: "升级通知",
-           AuditAction.FAMILY_UNREACHABLE: "家属联系不上老人", AuditAction.ESCALATION_STOPPED: "停止升级"},
+           AuditAction.FAMILY_UNREACHABLE: "家属联系不上老人", AuditAction.ESCALATION_STOPPED: "停止升级",
+           AuditAction.ASSIGNED: "指派"},
     "en": {AuditAction.RAISED: "Raised", AuditAction.ACKNOWLEDGED: "Acknowledged", AuditAction.RESOLVED: "Resolved",
            AuditAction.AUTO_RESOLVED: "Cleared automatically", AuditAction.ESCALATED: "Escalated",
-           AuditAction.FAMILY_UNREACHABLE: "Family could not reach the elder", AuditAction.ESCALATION_STOPPED: "Escalation stopped"},
+           AuditAction.FAMILY_UNREACHABLE: "Family could not reach the elder", AuditAction.ESCALATION_STOPPED: "Escalation stopped",
+           AuditAction.ASSIGNED: "Assigned"},
 }
 
 

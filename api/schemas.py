@@ -46,6 +46,9 @@ class AlertPublic(BaseModel):
     outcome: OutcomeKind | None = None
     outcome_reason: FalseAlarmReason | None = None
     outcome_detail: str = ""
+    assigned_to: str | None = Field(default=None, description="The colleague who has it in hand (POST …/assign)")
+    assigned_user_id: int | None = None
+    assigned_at: datetime | None = None
     explanation_zh: str
     explanation_en: str
     meter_ids: list[str]
@@ -87,6 +90,23 @@ class AckRequest(_OutcomeFields):
 
 class ResolveRequest(_OutcomeFields):
     """A person closes the alert; the outcome (optional here) and note say what was found."""
+
+
+class AssignRequest(BaseModel):
+    """Hand the alert to a colleague who looks after its community (or to nobody)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    user_id: int | None = Field(description="The colleague's account id (GET /api/alerts/{id}/colleagues); null: to nobody")
+    note: str = Field(default="", max_length=2000)
+
+
+class ColleaguePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    display_name: str
+    role: str
 
 
 class UnknownMeterPublic(BaseModel):

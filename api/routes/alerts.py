@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from alerts.errors import AlertNotFound, IllegalTransition
+from alerts.errors import AlertClosed, AlertNotFound, IllegalTransition
 from alerts.lifecycle import AlertStatus
 from alerts.models import Alert
-from api.access import list_alerts, visible_alert
+from api.access import alert_site, colleague_for, colleagues, list_alerts, visible_alert
 from api.deps import AlertReader, AlertStoreDep, AlertWriter, SessionDep
-from api.schemas import AckRequest, AlertDetailPublic, AlertPublic, ResolveRequest
+from api.models import User
+from api.schemas import AckRequest, AlertDetailPublic, AlertPublic, AssignRequest, ColleaguePublic, ResolveRequest
 from carewatch.domain import AlertType, Audience, Severity
 
 MAX_PAGE = 500
@@ -65,10 +66,31 @@ async def resolve_alert(
     return await _move(lambda: store.resolve(alert_id, principal.name, request.note, request.to_outcome()))
 
 
+@router.get("/{alert_id}/colleagues", response_model=list[ColleaguePublic], responses={404: {"description": "No such alert in your sites"}})
+async def alert_colleagues(alert_id: str, principal: AlertReader, session: SessionDep) -> list[User]:
+    """Whom the alert may be assigned to: active accounts that look after its community (and admins)."""
+    alert = await visible_alert(session, principal, alert_id)
+    site = await alert_site(session, alert.household_id)
+    return (await colleagues(session, [site]))[site]
+
+
+@router.post("/{alert_id}/assign", response_model=AlertDetailPublic,
+             responses={404: {"description": "No such alert in your sites"}, 409: {"description": "Closed already"}})
+async def assign_alert(
+    alert_id: str, request: AssignRequest, principal: AlertWriter, session: SessionDep, store: AlertStoreDep
+) -> Alert:
+    """Hand an open or acknowledged alert to a colleague; the ladder goes on until someone acknowledges."""
+    alert = await visible_alert(session, principal, alert_id)
+    colleague = await colleague_for(session, request.user_id, alert) if request.user_id is not None else None
+    return await _move(lambda: store.assign(
+        alert_id, principal.name, colleague.display_name if colleague else None, colleague.id if colleague else None, request.note,
+    ))
+
+
 async def _move(move: Callable[[], Awaitable[Alert]]) -> Alert:
     try:
         return await move()
     except AlertNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except IllegalTransition as exc:
+    except (IllegalTransition, AlertClosed) as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc

@@ -13,12 +13,12 @@ from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.errors import AlertNotFound, IllegalTransition
+from alerts.errors import AlertClosed, AlertNotFound, IllegalTransition
 from alerts.lifecycle import ACTIVE_STATUSES, AlertStatus
 from alerts.models import Alert
 from alerts.outcomes import MAX_OUTCOME_DETAIL, FalseAlarmReason, InvalidOutcome, Outcome, OutcomeKind
 from api import labels
-from api.access import list_alerts, visible_alert
+from api.access import NotAColleague, colleague_for, colleagues, list_alerts, visible_alert
 from api.auth import Principal
 from api.console_view import AlertRow, alert_row, household_labels
 from api.deps import AlertReader, AlertWriter, Lang, LangDep, Services, ServicesDep, SessionDep
@@ -49,12 +49,14 @@ async def board_context(session: AsyncSession, services: Services, principal: Pr
     rows = [alert_row(alert, households.get(alert.household_id), lang) for alert in active]
     care = [row for row in rows if row.audience is Audience.CARE]
     ladders = await ladder_views(session, [alert.id for alert in active], lang)
+    team = await colleagues(session, {row.site for row in rows})
     return {
         "open_rows": [row for row in care if row.status is AlertStatus.OPEN],
         "in_hand_rows": [row for row in care if row.status is not AlertStatus.OPEN],
         "technician_rows": [row for row in rows if row.audience is Audience.TECHNICIAN],
         "outcomes": [(choice, labels.UI[lang][f"outcome_{choice}"]) for choice in OUTCOME_CHOICES],
         "ladders": ladders,
+        "colleagues": team,
         "fingerprint": fingerprint(active, ladders),
     }
 
@@ -162,6 +164,33 @@ async def resolve(
                       alert_id, back, request, principal, services, session, lang)
 
 
+@router.post("/console/alerts/{alert_id}/assign")
+async def assign(
+    alert_id: str,
+    request: Request,
+    principal: AlertWriter,
+    services: ServicesDep,
+    session: SessionDep,
+    lang: LangDep,
+    user_id: Annotated[str, Form(max_length=20)] = "",
+    note: Annotated[str, Form(max_length=2000)] = "",
+    back: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    """Hand the alert to a colleague of its community ("" : to nobody)."""
+
+    async def move() -> Alert:
+        alert = await visible_alert(session, principal, alert_id)
+        colleague = await colleague_for(session, int(user_id), alert) if user_id.strip() else None
+        return await services.store.assign(
+            alert_id, principal.name, colleague.display_name if colleague else None, colleague.id if colleague else None, note.strip()
+        )
+
+    if user_id.strip() and not user_id.strip().isdigit():
+        return await _board_page(request, principal, services, session, lang, labels.UI[lang]["bad_assignee"],
+                                 status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return await _act(move, alert_id, back, request, principal, services, session, lang)
+
+
 async def _act(
     move: Callable[[], Awaitable[Alert]],
     alert_id: str,
@@ -177,9 +206,11 @@ async def _act(
         await visible_alert(session, principal, alert_id)
         await move()
     except Exception as exc:  # turned into a notice on the board; anything else is re-raised
-        if isinstance(exc, IllegalTransition):
+        if isinstance(exc, (IllegalTransition, AlertClosed)):
             notice = words["illegal"].format(status=labels.STATUS[lang][exc.current])
             return await _board_page(request, principal, services, session, lang, notice, status.HTTP_409_CONFLICT)
+        if isinstance(exc, NotAColleague):
+            return await _board_page(request, principal, services, session, lang, words["bad_assignee"], exc.status_code)
         if isinstance(exc, AlertNotFound) or getattr(exc, "status_code", None) == status.HTTP_404_NOT_FOUND:
             return await _board_page(request, principal, services, session, lang, words["not_found"], status.HTTP_404_NOT_FOUND)
         raise

@@ -28,6 +28,8 @@ OBJECT_ROUTES: dict[tuple[str, str], tuple[str, object]] = {
     ("GET", "/api/alerts/{alert_id}"): (f"/api/alerts/{SOUTH_ALERT}", None),
     ("POST", "/api/alerts/{alert_id}/acknowledge"): (f"/api/alerts/{SOUTH_ALERT}/acknowledge", {"outcome": "safe"}),
     ("POST", "/api/alerts/{alert_id}/resolve"): (f"/api/alerts/{SOUTH_ALERT}/resolve", {}),
+    ("GET", "/api/alerts/{alert_id}/colleagues"): (f"/api/alerts/{SOUTH_ALERT}/colleagues", None),
+    ("POST", "/api/alerts/{alert_id}/assign"): (f"/api/alerts/{SOUTH_ALERT}/assign", {"user_id": 1}),
     ("GET", "/api/sites/{site_id}"): ("/api/sites/south", None),
     ("PATCH", "/api/sites/{site_id}"): ("/api/sites/south", {"name": "x"}),
     ("DELETE", "/api/sites/{site_id}"): ("/api/sites/south", None),
@@ -48,6 +50,7 @@ OBJECT_ROUTES: dict[tuple[str, str], tuple[str, object]] = {
     ("GET", "/api/households/{household_id}/usage"): ("/api/households/hh-003/usage", None),
     ("POST", "/console/alerts/{alert_id}/acknowledge"): (f"/console/alerts/{SOUTH_ALERT}/acknowledge", {"outcome": "safe"}),
     ("POST", "/console/alerts/{alert_id}/resolve"): (f"/console/alerts/{SOUTH_ALERT}/resolve", {"note": ""}),
+    ("POST", "/console/alerts/{alert_id}/assign"): (f"/console/alerts/{SOUTH_ALERT}/assign", {"user_id": "1"}),
     ("GET", "/households/{household_id}"): ("/households/hh-003", None),
     ("POST", "/households/{household_id}/absences"): ("/households/hh-003/absences", {"starts_at": "2030-01-01T08:00", "ends_at": "2030-01-02T08:00"}),
     ("POST", "/households/{household_id}/absences/{absence_id}/clear"): ("/households/hh-003/absences/1/clear", {}),
@@ -124,6 +127,7 @@ async def test_north_staff_and_keys_get_404_for_every_south_object(app, make_cli
     assert (await admin.get("/api/households/hh-003")).json()["name"] == "李秀英"
     assert (await admin.get("/api/meters/gas-003")).json()["interval_s"] == 900.0
     assert (await store.get(SOUTH_ALERT)).status is AlertStatus.OPEN
+    assert (await store.get(SOUTH_ALERT)).assigned_to is None
     assert len((await admin.get("/api/households/hh-003/absences")).json()) == 1
 
 
