@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,31 +80,52 @@ async def _board_page(
     request: Request, principal: Principal, services: Services, session: AsyncSession, lang: Lang,
     notice: str | None = None, status_code: int = status.HTTP_200_OK,
 ) -> Response:
-    stats = await read_stats(session)
     context = {
         **await board_context(session, services, principal, lang),
+        **await counters_context(session, services, lang),
         "notice": notice,
+    }
+    return render(request, "board.html", lang, principal, context, status_code)
+
+
+async def counters_context(session: AsyncSession, services: Services, lang: Lang) -> dict[str, Any]:
+    """The ingest counters and the runner's live status, as the board's side panels show them."""
+    stats = await read_stats(session)
+    return {
         "stats": stats,
         "rejected": [(labels.reject_reason(lang, reason), count) for reason, count in sorted(stats.rejected_by_reason.items())],
         "live_status": _live_status(services.status),
     }
-    return render(request, "board.html", lang, principal, context, status_code)
+
+
+def _counters_event(context: dict[str, Any], lang: Lang) -> str:
+    """The side panels as one JSON ``counters`` event (no id: the board's id says which rows the browser has)."""
+    words = {"words": labels.UI[lang], "lang": lang}
+    parts = {name: templates.get_template(f"_{name}.html").render({**context, **words}) for name in ("live", "ingest")}
+    return f"event: counters\ndata: {orjson.dumps(parts).decode()}\n\n"
 
 
 @router.get("/console/board/stream")
 async def board_stream(
     request: Request, principal: AlertReader, services: ServicesDep, lang: LangDep, since: str = ""
 ) -> StreamingResponse:
-    """Server-sent events: a ``board`` event with the board's rows whenever they change."""
+    """Server-sent events: a ``board`` event with the board's rows whenever they change, and a ``counters`` event
+    with the ingest counters and live status whenever those do (at most once per poll interval)."""
     poll = services.settings.board_poll_interval.total_seconds()
 
     async def events() -> AsyncIterator[str]:
         started = last_beat = time.monotonic()
         shown = request.headers.get("last-event-id") or since
+        counters_shown = ""
         yield f"retry: {int(max(poll, 1.0) * 2000)}\n\n"
         while time.monotonic() - started < STREAM_FOR_S:
             async with services.sessions() as session:
                 context = await board_context(session, services, principal, lang)
+                counters = _counters_event(await counters_context(session, services, lang), lang)
+            if counters != counters_shown:
+                counters_shown = counters
+                yield counters
+                last_beat = time.monotonic()
             if context["fingerprint"] != shown:
                 shown = context["fingerprint"]
                 fragment = templates.get_template("_board.html").render(

@@ -83,6 +83,14 @@
   source.addEventListener("board", function (event) {
     if (busy()) { pending = event.data; } else { apply(event.data); }
   });
+  // The side panels (ingest counters, the runner's live status) hold no forms: replaced as they come.
+  source.addEventListener("counters", function (event) {
+    var parts = JSON.parse(event.data);
+    var live = document.getElementById("live");
+    live.innerHTML = parts.live;
+    live.hidden = parts.live.trim() === "";
+    document.getElementById("ingest").innerHTML = parts.ingest;
+  });
   showTimes();
   setInterval(showTimes, 30000);
 })();

@@ -28,6 +28,7 @@ from carewatch.settings import Settings
 from carewatch.wiring import running_system
 from gateway_sim import SimConfig, Simulation
 from gateway_sim.incidents import Incident, IncidentKind
+from ingest.stats import read_stats
 from ingest.subscriber import BrokerAddress
 from tests.services import free_port, missing_service
 
@@ -93,6 +94,13 @@ async def test_an_alert_appears_live_and_leaves_the_open_list_once_acknowledged(
                 row = page.locator("#open li.alert[data-severity=critical]").first
                 await row.wait_for(timeout=30_000)
                 assert await page.evaluate("window.stillTheSamePage === true"), "the alert must arrive without a reload"
+                async with system.sessions() as session:
+                    accepted = (await read_stats(session)).readings_accepted
+                await page.wait_for_function(  # the ingest counters follow over the same stream
+                    "n => document.querySelector('#ingest [data-counter=readings_accepted]').textContent === String(n)",
+                    arg=accepted, timeout=15_000,
+                )
+                assert await page.locator("#live").is_visible()
                 assert await page.locator("#new-critical").is_visible()
                 alert_id = await row.get_attribute("data-alert")
                 assert alert_id and alert_id.startswith("hh-0001.no_")
