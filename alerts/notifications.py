@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.channels.base import Channel
@@ -27,6 +28,7 @@ from alerts.channels.webhook import SignedWebhookChannel
 from alerts.dispatcher import Dispatcher
 from alerts.family_links import FamilyLinks
 from alerts.ladder import AlertLadder
+from alerts.notify_tables import MessageStatus, OutboxMessage
 from alerts.people import Directory
 from alerts.policy import DEFAULT_POLICY, EscalationPolicy
 from alerts.store import AlertStore
@@ -34,6 +36,8 @@ from carewatch.settings import Settings
 
 log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+IN_FLIGHT = (MessageStatus.PENDING, MessageStatus.SENDING)
+"""Messages still on their way (held ones wait for quiet hours to end, on the ladder clock)."""
 
 
 def channels_from(settings: Settings, client: httpx.AsyncClient) -> dict[str, Channel]:
@@ -113,6 +117,33 @@ async def start_notifications(
     ]
     log.info("notifications on: %d sites, %d households with people", len(directory.sites), len(directory.households))
     return Notifications(ladder, dispatcher, tasks, client, store)
+
+
+async def settle(sessions: async_sessionmaker[AsyncSession], timeout_s: float, quiet_s: float = 1.0) -> bool:
+    """Wait until nothing is on its way (every message not held for quiet hours delivered or given up) and the
+    escalator has written nothing new for ``quiet_s``; False if that takes longer than ``timeout_s``.
+
+    For a run whose ladder clock has stopped (the headless demo after its last reading): the steps due by then
+    are written within an escalator period, and ``quiet_s`` must be a few of those.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    last_total, quiet_since = -1, loop.time()
+    while True:
+        async with sessions() as session:
+            in_flight, total = (
+                await session.execute(
+                    select(func.count().filter(OutboxMessage.status.in_(IN_FLIGHT)), func.count()).select_from(OutboxMessage)
+                )
+            ).one()
+        if total != last_total or in_flight:
+            last_total, quiet_since = total, loop.time()
+        elif loop.time() - quiet_since >= quiet_s:
+            return True
+        if loop.time() > deadline:
+            log.warning("notifications not settled after %.0f s: %d messages still on their way", timeout_s, in_flight)
+            return False
+        await asyncio.sleep(0.1)
 
 
 async def _escalate(ladder: AlertLadder, sessions: async_sessionmaker[AsyncSession], every: float) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -76,6 +76,25 @@ async def cancel_unsent(session: AsyncSession, alert_id: str, reason: str) -> in
         .execution_options(synchronize_session=False)
     )
     return cancelled.rowcount or 0  # type: ignore[attr-defined]
+
+
+async def delivery_report(session: AsyncSession) -> dict[str, Any]:
+    """Messages by channel and status, and per alert its first message (ladder clock), count and how many were sent."""
+    by_channel: dict[str, dict[str, int]] = {}
+    for channel, status, count in await session.execute(
+        select(OutboxMessage.channel, OutboxMessage.status, func.count()).group_by(OutboxMessage.channel, OutboxMessage.status)
+    ):
+        by_channel.setdefault(channel, {})[MessageStatus(status).value] = count
+    per_alert = {
+        alert_id: {"first_message_at": first.isoformat(), "messages": count, "sent": sent}
+        for alert_id, first, count, sent in await session.execute(
+            select(
+                OutboxMessage.alert_id, func.min(OutboxMessage.created_at), func.count(),
+                func.sum(case((OutboxMessage.status == MessageStatus.SENT, 1), else_=0)),
+            ).group_by(OutboxMessage.alert_id).order_by(OutboxMessage.alert_id)
+        )
+    }
+    return {"messages": sum(sum(c.values()) for c in by_channel.values()), "by_channel": by_channel, "per_alert": per_alert}
 
 
 async def attempts_for(session: AsyncSession, message_ids: Sequence[int]) -> dict[int, list[DeliveryAttempt]]:

@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
-from alerts.catchers import Catchers, demo_catchers
+from alerts.catchers import Catchers, caught_http, caught_mail, demo_catchers
+from alerts.notifications import settle
+from alerts.outbox import delivery_report
 from carewatch.broker import embedded_broker
 from api.demo_seed import seed_console
 from carewatch.console import serve_console
@@ -30,6 +32,8 @@ from ingest.subscriber import BrokerAddress
 log = logging.getLogger(__name__)
 
 DEMO_START = datetime(2026, 1, 5, tzinfo=ZoneInfo("Asia/Shanghai"))
+NOTIFY_SETTLE_S = 30.0
+"""Headless: how long to wait at most for the ladder and the dispatcher to finish after the last reading."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +83,10 @@ async def run_demo(settings: Settings, options: DemoOptions, console: Console) -
         if options.headless:
             published = await simulation.publish(address.host, address.port)
             await system.drain(published.readings)
-            return await _summary(system.sessions, simulation, published, options, time.monotonic() - started)
+            # The ladder's last steps and the dispatcher's last sends, so the summary shows what really reached the catchers.
+            settled = await settle(system.sessions, NOTIFY_SETTLE_S, quiet_s=1.0)  # four escalator periods (_notifying)
+            summary = await _summary(system.sessions, simulation, published, options, time.monotonic() - started)
+            return summary | {"notifications": await _notifications(system.sessions, catchers, settled)}
 
         username, password = await seed_console(system.sessions, simulation.registry_document())
         async with serve_console(_notifying(settings, catchers), system, registry) as serving:
@@ -154,6 +161,17 @@ async def _summary(sessions, simulation, published, options, elapsed_s: float, s
             "unexplained_alerts": [a.alert_id for a in verdict.unexplained],
             "false_inactivity_alerts": [a.alert_id for a in verdict.false_inactivity],
         },
+    }
+
+
+async def _notifications(sessions, catchers: Catchers, settled: bool) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    async with sessions() as session:
+        report = await delivery_report(session)
+    return {
+        "settled": settled,
+        **report,
+        "caught": {"mail": len(caught_mail(catchers.directory, limit=1_000_000)), "http": len(caught_http(catchers.directory, limit=1_000_000))},
+        "catcher_dir": str(catchers.directory),
     }
 
 

@@ -1,0 +1,43 @@
+"""`carewatch demo --headless` reports what the ladder delivered, after letting the dispatcher finish.
+
+Real parts: the embedded MQTT broker, the pipeline, the ladder and dispatcher, the demo's
+aiosmtpd mail catcher and HTTP catcher on loopback.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+from rich.console import Console
+
+from carewatch.demo import DemoOptions, run_demo
+from carewatch.settings import Settings
+
+SENT_OVER_HTTP = ("sms", "voice", "wecom", "dingtalk", "feishu", "webhook")
+
+
+async def test_the_headless_summary_counts_messages_the_catchers_really_received():
+    summary = await run_demo(
+        Settings(_env_file=None),  # type: ignore[call-arg]
+        DemoOptions(households=8, days=2.5, seed=7, headless=True),
+        Console(file=io.StringIO()),
+    )
+    notifications = summary["notifications"]
+    assert summary["incidents"], "the scenario must contain incidents for the ladder to climb"
+    assert notifications["settled"] is True
+
+    by_channel = notifications["by_channel"]
+    statuses = {status for counts in by_channel.values() for status in counts}
+    assert not statuses & {"pending", "sending"}, by_channel  # flushed: nothing left on its way
+    sent = {channel: counts.get("sent", 0) for channel, counts in by_channel.items()}
+    assert sum(sent.values()) > 0
+    assert notifications["caught"]["mail"] == sent.get("email", 0)
+    assert notifications["caught"]["http"] == sum(sent.get(channel, 0) for channel in SENT_OVER_HTTP)
+    assert notifications["messages"] == sum(sum(counts.values()) for counts in by_channel.values())
+
+    per_alert = notifications["per_alert"]
+    assert set(per_alert) == {a["alert_id"] for a in summary["alerts"]}, "every alert reached someone's outbox"
+    for alert in summary["alerts"]:
+        first = datetime.fromisoformat(per_alert[alert["alert_id"]]["first_message_at"])
+        assert first >= datetime.fromisoformat(alert["raised_at"]), (alert, first)  # when raised or later, on the ladder clock
