@@ -10,7 +10,11 @@ from dataclasses import dataclass
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.auth import create_user
+from api.models import Role
+from tests.api.conftest import PASSWORD, sign_in
 from tests.services import free_port
 
 
@@ -57,3 +61,14 @@ class EventReader:
                     return Event(current, "\n".join(data))
                 current, data = "", []
         raise EOFError("the stream ended")
+
+
+@asynccontextmanager
+async def board_events(app: FastAPI, sessions: async_sessionmaker[AsyncSession], lang: str = "en") -> AsyncIterator[EventReader]:
+    """A duty officer of site "north" signed in on the served app, reading the live board's event stream."""
+    async with sessions.begin() as session:
+        await create_user(session, "night", PASSWORD, Role.DUTY, ["north"])
+    async with served(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as browser:
+        assert (await sign_in(browser, "night")).status_code == 303
+        async with browser.stream("GET", f"/console/board/stream?lang={lang}") as response:
+            yield EventReader(response)

@@ -31,7 +31,7 @@ from carewatch.registry import Registry
 from carewatch.settings import Settings
 from tests.alerts.conftest import FakeClock
 from tests.api.conftest import ONSET, PASSWORD, detection, sign_in
-from tests.api.live import EventReader, served
+from tests.api.live import board_events
 from tests.notify.people import PEOPLE
 from tests.notify.receivers import HttpReceiver, http_receiver
 
@@ -135,18 +135,13 @@ async def test_the_live_board_resends_a_card_when_its_ladder_moves(
 ):
     raised = detection()
     await laddered.apply([raised])
-    async with sessions.begin() as session:
-        await create_user(session, "night", PASSWORD, Role.DUTY, ["north"])
-    async with served(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as browser:
-        assert (await sign_in(browser, "night")).status_code == 303
-        async with browser.stream("GET", "/console/board/stream?lang=en") as response:
-            events = EventReader(response)
-            assert "call · to send" in (await events.next("board")).data
-            await dispatcher.run_once()  # the alert itself did not change; its ladder did
-            assert "call · delivered" in (await events.next("board")).data
-            clock.advance(minutes=15)
-            await ladder.tick(sessions)
-            assert "Family told" in (await events.next("board")).data
+    async with board_events(app, sessions) as events:
+        assert "call · to send" in (await events.next("board")).data
+        await dispatcher.run_once()  # the alert itself did not change; its ladder did
+        assert "call · delivered" in (await events.next("board")).data
+        clock.advance(minutes=15)
+        await ladder.tick(sessions)
+        assert "Family told" in (await events.next("board")).data
 
 
 async def test_the_household_page_lists_the_familys_phones_as_tel_links(client: httpx.AsyncClient):

@@ -10,12 +10,9 @@ import orjson
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.auth import create_user
-from api.models import Role
 from carewatch.domain import RejectReason
 from ingest.records import BatchRecord, DeadLetterEntry, ensure_counters, write_batch
-from tests.api.conftest import PASSWORD, sign_in
-from tests.api.live import EventReader, served
+from tests.api.live import board_events
 
 
 async def ingest_batch(sessions: async_sessionmaker[AsyncSession], accepted: int, rejected: int) -> None:
@@ -41,39 +38,29 @@ async def test_ingest_counters_and_live_status_arrive_as_they_change(
     app: FastAPI, sessions: async_sessionmaker[AsyncSession], live_status: dict[str, Any]
 ):
     live_status.update({"readings": 0, "event_time": "2026-01-05T08:00:00+08:00"})
-    async with sessions.begin() as session:
-        await create_user(session, "night", PASSWORD, Role.DUTY, ["north"])
-    async with served(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as browser:
-        assert (await sign_in(browser, "night")).status_code == 303
-        async with browser.stream("GET", "/console/board/stream?lang=en") as response:
-            events = EventReader(response)
-            first = orjson.loads((await events.next("counters")).data)
-            assert counter(first, "readings_accepted") == "0"
-            assert '<dd data-key="event_time">2026-01-05T08:00:00+08:00</dd>' in first["live"]
+    async with board_events(app, sessions) as events:
+        first = orjson.loads((await events.next("counters")).data)
+        assert counter(first, "readings_accepted") == "0"
+        assert '<dd data-key="event_time">2026-01-05T08:00:00+08:00</dd>' in first["live"]
 
-            await ingest_batch(sessions, accepted=120, rejected=2)
-            second = orjson.loads((await events.next("counters")).data)
-            assert (counter(second, "messages"), counter(second, "readings_accepted"), counter(second, "rejected")) == ("1", "120", "2")
-            assert "Unknown meter: 2" in second["ingest"]
+        await ingest_batch(sessions, accepted=120, rejected=2)
+        second = orjson.loads((await events.next("counters")).data)
+        assert (counter(second, "messages"), counter(second, "readings_accepted"), counter(second, "rejected")) == ("1", "120", "2")
+        assert "Unknown meter: 2" in second["ingest"]
 
-            live_status.update({"readings": 122, "event_time": "2026-01-05T09:00:00+08:00"})
-            third = orjson.loads((await events.next("counters")).data)
-            assert '<dd data-key="readings">122</dd>' in third["live"] and "09:00:00" in third["live"]
+        live_status.update({"readings": 122, "event_time": "2026-01-05T09:00:00+08:00"})
+        third = orjson.loads((await events.next("counters")).data)
+        assert '<dd data-key="readings">122</dd>' in third["live"] and "09:00:00" in third["live"]
 
 
 async def test_counters_are_not_resent_while_nothing_changes(app: FastAPI, sessions: async_sessionmaker[AsyncSession]):
     """With a fast poll, an unchanged panel must not be re-sent every tick (a night of idle tablets)."""
     app.state.services.settings.board_poll_interval = timedelta(seconds=0.05)
-    async with sessions.begin() as session:
-        await create_user(session, "night", PASSWORD, Role.DUTY, ["north"])
-    async with served(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as browser:
-        await sign_in(browser, "night")
-        async with browser.stream("GET", "/console/board/stream") as response:
-            events = EventReader(response)
-            await events.next("counters")
-            await ingest_batch(sessions, accepted=1, rejected=0)
-            changed = orjson.loads((await events.next("counters")).data)  # the very next one is the change, not a repeat
-            assert counter(changed, "readings_accepted") == "1"
+    async with board_events(app, sessions) as events:
+        await events.next("counters")
+        await ingest_batch(sessions, accepted=1, rejected=0)
+        changed = orjson.loads((await events.next("counters")).data)  # the very next one is the change, not a repeat
+        assert counter(changed, "readings_accepted") == "1"
 
 
 async def test_the_page_itself_shows_the_same_panels(client: httpx.AsyncClient, sessions, live_status):
