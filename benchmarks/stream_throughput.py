@@ -9,7 +9,8 @@ The readings are produced once; then each consumer reads all of them from the st
 - plain: a plain aiokafka consumer that decodes and judges each reading with the same engine
   (carewatch.engine.judge on in-memory HouseholdMonitors): the same work without Faust;
 - faust: one `carewatch worker` process (tables with changelog, detections and dead letters on
-  Kafka, offsets committed), timed from its first commit to lag 0, so start-up is not counted.
+  Kafka, offsets committed), timed from its first commit to lag 0, so start-up is not counted;
+- bare: a Faust worker whose agent only decodes (what Faust itself costs on this broker).
 
 Prints the median of --runs runs of each and the ratios faust/plain and faust/raw.
 """
@@ -125,13 +126,51 @@ async def plain_consumer(settings: Settings, total: int, registry: Registry | No
         await consumer.stop()
 
 
-async def faust_worker(settings: Settings, ends: dict[int, int], workdir: Path) -> float:
+def run_bare_worker() -> None:
+    """A Faust app with one agent that only decodes readings (settings from CAREWATCH_*)."""
+    import faust
+
+    from carewatch.kafka import faust_broker
+
+    settings = Settings()
+    app = faust.App(settings.stream_app_id, broker=faust_broker(settings.kafka_url or ""), store="memory://",
+                    datadir=str(settings.stream_data_dir), web_enabled=False, consumer_auto_offset_reset="earliest",
+                    broker_commit_interval=settings.stream_commit_interval.total_seconds())
+    topic = app.topic(settings.kafka_topic_readings, key_type=bytes, value_type=bytes,
+                      key_serializer="raw", value_serializer="raw")
+
+    @app.agent(topic)
+    async def decode(stream):  # type: ignore[no-untyped-def]
+        async for value in stream:
+            decode_reading(value)
+
+    faust.Worker(app, loglevel="warning", quiet=True, redirect_stdouts=False).execute_from_commandline()
+
+
+class BareWorker(WorkerProcess):
+    def start(self) -> BareWorker:
+        import os
+        import subprocess
+        import sys
+
+        from carewatch.stream.system import settings_environment
+
+        self.settings.stream_data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, __file__, "--bare-worker"], env={**os.environ, **settings_environment(self.settings)},
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+        return self
+
+
+async def faust_worker(settings: Settings, ends: dict[int, int], workdir: Path, bare: bool = False) -> float:
     """Readings per second of one worker, from its first committed offset to lag 0."""
     run = uuid.uuid4().hex[:8]
     own = settings.model_copy(update={"stream_app_id": f"bench-{run}", "stream_data_dir": workdir / f"worker-{run}",
                                       "kafka_topic_detections": f"bench-{run}-detections"})
     await ensure_topics(own)
-    worker = WorkerProcess(own, workdir / f"worker-{run}.log").start()
+    worker = (BareWorker if bare else WorkerProcess)(own, workdir / f"worker-{run}.log").start()
     try:
         total = sum(ends.values())
         while (left := await lag(own, own.stream_app_id, ends)) >= total:
@@ -171,16 +210,17 @@ async def main(args: argparse.Namespace) -> None:
         # Production batch sizes everywhere: nothing here reads end offsets through ListOffsets
         # (no table recovery in this run), so the local broker's one-record batches are not needed.
         worker_settings = settings.model_copy(update={"kafka_producer_batch_bytes": args.batch_bytes})
-        rates: dict[str, list[float]] = {"raw": [], "plain": [], "faust": []}
+        rates: dict[str, list[float]] = {"raw": [], "plain": [], "faust": [], "bare": []}
         for _ in range(args.runs):
             rates["raw"].append(await plain_consumer(settings, len(batch), None))
             rates["plain"].append(await plain_consumer(settings, len(batch), registry))
             rates["faust"].append(await faust_worker(worker_settings, ends, workdir))
+            rates["bare"].append(await faust_worker(worker_settings, ends, workdir, bare=True))
         medians = {name: statistics.median(values) for name, values in rates.items()}
         for name, value in medians.items():
             print(f"{name:>5}: {value:10.0f} readings/s  (runs: {', '.join(f'{v:.0f}' for v in rates[name])})")
         print(f"ratio faust/plain = {medians['faust'] / medians['plain']:.2f}   "
-              f"faust/raw = {medians['faust'] / medians['raw']:.2f}")
+              f"faust/raw = {medians['faust'] / medians['raw']:.2f}   bare/raw = {medians['bare'] / medians['raw']:.2f}")
 
 
 if __name__ == "__main__":
@@ -193,4 +233,9 @@ if __name__ == "__main__":
                         help="seconds between the worker's offset commits (CAREWATCH_STREAM_COMMIT_INTERVAL)")
     parser.add_argument("--batch-bytes", type=int, default=Settings().kafka_producer_batch_bytes,
                         help="the worker's producer batch size (CAREWATCH_KAFKA_PRODUCER_BATCH_BYTES)")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--bare-worker", action="store_true", help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.bare_worker:
+        run_bare_worker()
+    else:
+        asyncio.run(main(arguments))

@@ -37,6 +37,16 @@ async def wait_bridged(bridge, readings: int, timeout: float = 60.0) -> None:  #
             await asyncio.sleep(0.05)
 
 
+async def deployment(kafka_url, tmp_path):  # type: ignore[no-untyped-def]
+    """The scripted scenario, the embedded runner's alerts for it, and an isolated deployment's settings."""
+    simulation = scenario()
+    reference = await reference_alert_ids(simulation, tmp_path)
+    registry = Registry.from_document(simulation.registry_document())
+    settings = stream_settings(kafka_url, tmp_path, simulation.registry_document())
+    messages = [m for m in simulation.messages() if m.kind == "readings"]
+    return simulation, reference, registry, settings, messages
+
+
 async def assert_alerted_once_and_counted(settings, sessions, simulation, reference: set[str]) -> None:  # type: ignore[no-untyped-def]
     alerts = await stored_alerts(sessions)
     assert sorted(a.alert_id for a in alerts) == sorted(reference)
@@ -49,11 +59,7 @@ async def assert_alerted_once_and_counted(settings, sessions, simulation, refere
 
 
 async def test_a_worker_killed_mid_stream_recovers_its_table_and_alerts_each_incident_once(kafka_url, tmp_path):
-    simulation = scenario()
-    reference = await reference_alert_ids(simulation, tmp_path)
-    registry = Registry.from_document(simulation.registry_document())
-    settings = stream_settings(kafka_url, tmp_path, simulation.registry_document())
-    messages = [m for m in simulation.messages() if m.kind == "readings"]
+    simulation, reference, registry, settings, messages = await deployment(kafka_url, tmp_path)
     first, second = messages[: len(messages) // 2], messages[len(messages) // 2 :]
 
     with mosquitto(tmp_path) as (host, port):
@@ -76,11 +82,7 @@ async def test_a_worker_killed_mid_stream_recovers_its_table_and_alerts_each_inc
 
 
 async def test_two_workers_share_the_partitions_one_joining_mid_stream(kafka_url, tmp_path):
-    simulation = scenario()
-    reference = await reference_alert_ids(simulation, tmp_path)
-    registry = Registry.from_document(simulation.registry_document())
-    settings = stream_settings(kafka_url, tmp_path, simulation.registry_document())
-    messages = [m for m in simulation.messages() if m.kind == "readings"]
+    simulation, reference, registry, settings, messages = await deployment(kafka_url, tmp_path)
     first, second = messages[: len(messages) // 3], messages[len(messages) // 3 :]
 
     with mosquitto(tmp_path) as (host, port):
