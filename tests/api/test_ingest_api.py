@@ -63,8 +63,8 @@ async def test_unknown_meters_are_listed_for_provisioning(client: httpx.AsyncCli
 async def test_console_shows_the_ingest_panel(client: httpx.AsyncClient, ingest_rows):
     page = (await client.get("/?lang=zh")).text
     panel = page[page.index('<aside id="ingest">') :]
-    assert "<dt>已接收读数</dt><dd>40</dd>" in panel
-    assert "<dt>已拒收</dt><dd>3</dd>" in panel
-    assert "<dt>未登记表具</dt><dd>2</dd>" in panel
+    assert '<dt>已接收读数</dt><dd data-counter="readings_accepted">40</dd>' in panel
+    assert '<dt>已拒收</dt><dd data-counter="rejected">3</dd>' in panel
+    assert '<dt>未登记表具</dt><dd data-counter="unknown_meters">2</dd>' in panel
     assert "JSON 格式错误: 2" in panel and "未登记表具: 1" in panel
     assert "gw-7" in panel
