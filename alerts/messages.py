@@ -36,6 +36,11 @@ TYPE_LABEL: dict[str, dict[AlertType, str]] = {
         AlertType.HIGH_WATER_USE: "用水量异常偏高",
         AlertType.METER_SILENT: "表具未上报数据",
         AlertType.METER_REGISTER_FAULT: "表具读数异常",
+        AlertType.MORNING_ACTIVITY_MISSING: "早上未见用水用气",
+        AlertType.UNUSUAL_QUIET: "无用水用气时间超出平常",
+        AlertType.SUSTAINED_DECLINE: "用水用气量持续下降",
+        AlertType.UNUSUAL_NIGHT_USE: "夜间用水用气异常增多",
+        AlertType.UNUSUAL_SPIKE: "单日用量远超平常",
     },
     "en": {
         AlertType.NO_GAS_24H: "No gas used in 24 hours",
@@ -47,6 +52,11 @@ TYPE_LABEL: dict[str, dict[AlertType, str]] = {
         AlertType.HIGH_WATER_USE: "Unusually high water use",
         AlertType.METER_SILENT: "Meter not reporting",
         AlertType.METER_REGISTER_FAULT: "Meter register fault",
+        AlertType.MORNING_ACTIVITY_MISSING: "No use this morning",
+        AlertType.UNUSUAL_QUIET: "Quiet for longer than usual",
+        AlertType.SUSTAINED_DECLINE: "Use declining for days",
+        AlertType.UNUSUAL_NIGHT_USE: "Unusual use at night",
+        AlertType.UNUSUAL_SPIKE: "A day's use far above usual",
     },
 }
 SEVERITY_LABEL = {

@@ -61,6 +61,16 @@ class AlertType(StrEnum):
     HIGH_WATER_USE = "high_water_use"
     METER_SILENT = "meter_silent"
     METER_REGISTER_FAULT = "meter_register_fault"
+    MORNING_ACTIVITY_MISSING = "morning_activity_missing"
+    """Learned: no use by the household's usual first use after the night, plus a margin."""
+    UNUSUAL_QUIET = "unusual_quiet"
+    """Learned: quiet for longer than this household ever is at this time of day."""
+    SUSTAINED_DECLINE = "sustained_decline"
+    """Learned: daily use well below the household's own baseline for days on end."""
+    UNUSUAL_NIGHT_USE = "unusual_night_use"
+    """Learned: far more use in the household's sleeping hours than on its usual nights."""
+    UNUSUAL_SPIKE = "unusual_spike"
+    """Learned: a day's use far above anything this household has used in a day lately."""
 
     @property
     def audience(self) -> Audience:
@@ -74,7 +84,13 @@ class AlertType(StrEnum):
 
 
 INACTIVITY_TYPES = frozenset(
-    {AlertType.NO_GAS_24H, AlertType.NO_WATER_24H, AlertType.NO_ACTIVITY_24H}
+    {
+        AlertType.NO_GAS_24H,
+        AlertType.NO_WATER_24H,
+        AlertType.NO_ACTIVITY_24H,
+        AlertType.MORNING_ACTIVITY_MISSING,
+        AlertType.UNUSUAL_QUIET,
+    }
 )
 
 

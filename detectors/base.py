@@ -59,6 +59,10 @@ def instant(epoch_s: float) -> datetime:
     return datetime.fromtimestamp(epoch_s, UTC)
 
 
+QUIET_ALERTS = frozenset({AlertType.MORNING_ACTIVITY_MISSING, AlertType.UNUSUAL_QUIET})
+"""The learned early warnings of inactivity (detectors.quiet)."""
+
+
 def kind_of(alert_type: AlertType) -> MeterKind | None:
     """The meter kind an alert is about, if it is about one kind."""
     return _KIND_OF.get(alert_type)
@@ -99,6 +103,12 @@ _SEVERITY = {
     AlertType.HIGH_WATER_USE: Severity.WARNING,
     AlertType.METER_SILENT: Severity.WARNING,
     AlertType.METER_REGISTER_FAULT: Severity.WARNING,
+    # Learned verdicts are early and less certain than the 24 h rule, which escalates to critical.
+    AlertType.MORNING_ACTIVITY_MISSING: Severity.WARNING,
+    AlertType.UNUSUAL_QUIET: Severity.WARNING,
+    AlertType.SUSTAINED_DECLINE: Severity.WARNING,
+    AlertType.UNUSUAL_NIGHT_USE: Severity.WARNING,
+    AlertType.UNUSUAL_SPIKE: Severity.WARNING,
 }
 
 
@@ -173,6 +183,10 @@ class RaisedConditions:
         onset_s, meter_ids = self._open.pop(alert_type.value)
         self._closed[alert_type.value] = onset_s
         return Raised(onset_s, meter_ids)
+
+    def told(self, alert_type: AlertType) -> float | None:
+        """Onset of the last alert of this type that ended (or was settled), if any."""
+        return self._closed.get(alert_type)
 
     def settle(self, alert_type: AlertType, onset_s: float) -> None:
         """Treat (type, onset) as already told, without raising it: another

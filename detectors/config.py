@@ -48,7 +48,8 @@ class RuleConfig:
     """A meter read less often than every `fine_interval_s` (an NB-IoT meter's hourly values)
     sees everyday use averaged over the interval: a shower and the washing-up fill an hour
     with water, space heating fills an evening with gas.  Its intervals count as flowing
-    only at these rates, which a burner or a tap left open reaches and everyday use does not."""
+    only at these rates, which a burner or a tap left open reaches and everyday use does not,
+    and only while steady (detectors.flow.STEADY): boiler cycles wander from hour to hour."""
     fine_interval_s: float = 900.0
     continuity_max_gap_h: float = 1.0
     """An interval longer than this between readings breaks a continuous-flow run:
@@ -61,6 +62,18 @@ class RuleConfig:
     """Learn this household's routine and warn from it (after the warm-up); False: fixed rules only."""
     warmup_days: int = 14
     """Days of normal life learned before the learned detectors may speak; the fixed rules protect meanwhile."""
+    learn_days: int = 28
+    """How many recent normal days the learned detectors remember."""
+    quiet_grace_h: float = 1.5
+    """How long after the latest first use learned (in the morning) a spell still counts as usual."""
+    quiet_pool_h: float = 2.0
+    """A quiet spell learned up to this much later in the day counts as usual now too."""
+    quiet_margin_h: float = 1.0
+    """How much longer than the longest learned spell nearby a quiet spell may be."""
+    quiet_floor_h: float = 2.0
+    """No quiet spell shorter than this is ever unusual."""
+    quiet_pool_day: bool = True
+    """The longest daytime spell learned is usual at any hour (households that go out at any time)."""
 
 
 @dataclass(frozen=True, slots=True)

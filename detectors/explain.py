@@ -93,6 +93,87 @@ def escalated(kind: MeterKind, at_s: float, tz: tzinfo) -> Explanation:
     )
 
 
+def _used_words(kinds: Sequence[MeterKind]) -> tuple[str, str, str]:
+    """(English object, Chinese "not used", Chinese "use") for the household's meters."""
+    if len(kinds) == 1:
+        kind = kinds[0]
+        return _EN_NAME[kind], _ZH_UNUSED[kind], _ZH_USE[kind]
+    return "gas or water", "未用气也未用水", "用水用气"
+
+
+def _since_words(since_s: float, at_s: float, tz: tzinfo, since_return: bool) -> tuple[str, str]:
+    """English and Chinese for the start of a quiet spell: "21:40 yesterday", "昨天21:40"."""
+    since, at = _local(since_s, tz).date(), _local(at_s, tz).date()
+    clock = _clock(since_s, tz)
+    if since == at:
+        en, zh = clock, clock
+    elif (at - since).days == 1:
+        en, zh = f"{clock} yesterday", f"昨天{clock}"
+    else:
+        en, zh = f"{clock} on {_day(since_s, tz)}", f"{_day(since_s, tz)} {clock}"
+    if since_return:
+        return f"the planned return at {en}", f"计划返回时间{zh}"
+    return en, zh
+
+
+def quiet_unusual(
+    kinds: Sequence[MeterKind],
+    since_s: float,
+    at_s: float,
+    waits_h: Sequence[float],
+    days: int,
+    morning: bool,
+    tz: tzinfo,
+    since_return: bool = False,
+) -> Explanation:
+    """A learned verdict: quiet for longer than this household's own days ever are.
+
+    `waits_h` are, for each comparable learned day, how long after the clock time of
+    `since_s` the next use came; the sentence says what most days looked like.
+    """
+    what_en, unused_zh, use_zh = _used_words(kinds)
+    since_en, since_zh = _since_words(since_s, at_s, tz, since_return)
+    hours = _hours(at_s - since_s)
+    ordered = sorted(waits_h)
+    usual_h = ordered[max(1, -(-9 * len(ordered) // 10)) - 1]
+    within = sum(w <= usual_h for w in ordered)
+    longest_h = ordered[-1]
+    start = _clock(since_s, tz)
+    en = f"No {what_en} used since {since_en} ({hours} h). "
+    zh = f"自{since_zh}起{unused_zh}（{hours}小时）。"
+    if morning:
+        usual_at, latest_at = _clock(since_s + usual_h * 3600, tz), _clock(since_s + longest_h * 3600, tz)
+        en += (
+            f"On {within} of the last {days} days the first use after {start} came by {usual_at} "
+            f"(latest {latest_at}); today none by {_clock(at_s, tz)}."
+        )
+        zh += f"过去{days}天中有{within}天，{start}之后的第一次{use_zh}在{usual_at}之前（最晚{latest_at}）；今天到{_clock(at_s, tz)}仍未使用。"
+    else:
+        en += (
+            f"On {within} of the last {days} days use came within {usual_h:.1f} h after {start} "
+            f"(longest wait {longest_h:.1f} h)."
+        )
+        zh += f"过去{days}天中有{within}天，{start}之后{usual_h:.1f}小时内就有{use_zh}（最长间隔{longest_h:.1f}小时）。"
+    return Explanation(zh=zh, en=en)
+
+
+def quiet_over(kinds: Sequence[MeterKind], since_s: float, at_s: float, tz: tzinfo) -> Explanation:
+    what_en, unused_zh, use_zh = _used_words(kinds)
+    since_en, since_zh = _since_words(since_s, at_s, tz, False)
+    return Explanation(
+        zh=f"{_clock(at_s, tz)}已恢复{use_zh}（此前自{since_zh}起{unused_zh}）。",
+        en=f"{what_en.capitalize()} used again by {_clock(at_s, tz)} (nothing used since {since_en} before).",
+    )
+
+
+def quiet_escalated(at_s: float, tz: tzinfo) -> Explanation:
+    clock = _clock(at_s, tz)
+    return Explanation(
+        zh=f"{clock}已升级为“24小时无活动”紧急告警：仍未用气用水。",
+        en=f"Escalated into no_activity_24h at {clock}: still nothing used, now a critical alert.",
+    )
+
+
 def continuous(kind: MeterKind, since_s: float, at_s: float, used_m3: float, tz: tzinfo) -> Explanation:
     hours, used = _hours(at_s - since_s), _amount(used_m3)
     return Explanation(

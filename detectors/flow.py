@@ -40,20 +40,38 @@ class FlowRun(NamedTuple):
     gap_s: float
 
 
-def flow_run(history: MeterHistory, min_flow_m3_per_h: float, max_gap_s: float) -> FlowRun | None:
+STEADY = 0.25
+"""On a coarse meter a run must also be steady: each interval within this share of the
+newest one's rate (a burner or an open tap is; boiler cycles and everyday use are not)."""
+
+
+def flow_run(
+    history: MeterHistory, min_flow_m3_per_h: float, max_gap_s: float, steady: bool = False
+) -> FlowRun | None:
     """Walk back from the newest reading while intervals are flowing; None with
-    fewer than two readings."""
+    fewer than two readings.
+
+    >>> history = MeterHistory()
+    >>> for hour, register in [(0, 1.0), (1, 1.3), (2, 1.45), (3, 1.75), (4, 2.05)]:
+    ...     history.insert(hour * 3600.0, register)
+    >>> flow_run(history, 0.1, 3600.0).start_s / 3600, flow_run(history, 0.1, 3600.0, steady=True).start_s / 3600
+    (0.0, 2.0)
+    """
     times, registers = history.times, history.registers
     end = history.newest
     if end < 1:
         return None
     i, gap_s = end, 0.0
+    newest_rate = (registers[end] - registers[end - 1]) / max(times[end] - times[end - 1], 1.0)
     while i > 0:
         span_s = times[i] - times[i - 1]
         if span_s > max_gap_s:
             gap_s = span_s if i == end else 0.0
             break
-        if registers[i] - registers[i - 1] < min_flow_m3_per_h * span_s / 3600 - EPSILON_M3:
+        used = registers[i] - registers[i - 1]
+        if used < min_flow_m3_per_h * span_s / 3600 - EPSILON_M3:
+            break
+        if steady and abs(used / span_s - newest_rate) > STEADY * newest_rate:
             break
         i -= 1
     return FlowRun(times[i], times[end], registers[end] - registers[i], gap_s)
@@ -80,7 +98,7 @@ class ContinuousFlowRule:
     Gas has been flowing continuously since 10:05 (3.2 h, 0.39 m³) — check whether a stove was left on.
     """
 
-    __slots__ = ("profile", "_meters", "_min_flow", "_max_gap_s", "_limit_s")
+    __slots__ = ("profile", "_meters", "_min_flow", "_coarse", "_max_gap_s", "_limit_s")
 
     def __init__(self, profile: HouseholdProfile) -> None:
         rules = profile.rules
@@ -88,8 +106,9 @@ class ContinuousFlowRule:
         self._meters = {kind: tuple(m.meter_id for m in profile.meters_of(kind)) for kind in MeterKind}
         fine = {MeterKind.GAS: rules.gas_min_flow_m3_per_h, MeterKind.WATER: rules.water_min_flow_m3_per_h}
         coarse = {MeterKind.GAS: rules.coarse_gas_flow_m3_per_h, MeterKind.WATER: rules.coarse_water_flow_m3_per_h}
+        self._coarse = frozenset(m.meter_id for m in profile.meters if m.interval_s > rules.fine_interval_s)
         self._min_flow = {
-            m.meter_id: max(fine[m.kind], coarse[m.kind]) if m.interval_s > rules.fine_interval_s else fine[m.kind]
+            m.meter_id: max(fine[m.kind], coarse[m.kind]) if m.meter_id in self._coarse else fine[m.kind]
             for m in profile.meters
         }
         self._limit_s = {
@@ -107,7 +126,7 @@ class ContinuousFlowRule:
     ) -> list[Detection]:
         alert = _ALERT[kind]
         runs = {
-            meter_id: flow_run(histories[meter_id], self._min_flow[meter_id], self._max_gap_s)
+            meter_id: flow_run(histories[meter_id], self._min_flow[meter_id], self._max_gap_s, meter_id in self._coarse)
             for meter_id in self._meters[kind]
         }
         known = {m: r for m, r in runs.items() if r is not None}

@@ -62,9 +62,14 @@ class MeterHistory:
         return bisect_left(self.times, at_s)
 
     def insert(self, at_s: float, register_m3: float) -> None:
+        self.place(at_s, register_m3)
+
+    def place(self, at_s: float, register_m3: float) -> int:
+        """Insert in time order; the index it took."""
         i = bisect_left(self.times, at_s)
         self.times.insert(i, at_s)
         self.registers.insert(i, register_m3)
+        return i
 
     def quiet_since(self, newest: int, min_use_m3: float) -> int:
         """Index of the earliest reading after which less than `min_use_m3` was used

@@ -13,17 +13,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from carewatch.domain import AlertType, Detection, MeterKind, Reading, RejectReason, Tick
+from carewatch.domain import AlertType, Audience, Detection, MeterKind, Reading, RejectReason, Tick, Transition
 from detectors.base import RaisedConditions, epoch, instant
 from detectors.ceiling import DailyCeilingRule
 from detectors.config import HouseholdProfile
 from detectors.flow import ContinuousFlowRule
 from detectors.history import MeterHistory
 from detectors.inactivity import InactivityRule
+from detectors.base import QUIET_ALERTS
+from detectors.quiet import LearnedQuietRule, QuietSpell
 from detectors.register import Outcome, RegisterFaultRule, RegisterGuard
+from detectors.routine import MAX_GAP_S, DayBook
 from detectors.silence import SilenceWatch, SilentMeterRule
 
-_STATE_VERSION = 1
+_STATE_VERSION = 2
+_CARE = frozenset(t for t in AlertType if t.audience is Audience.CARE)
+_GIVE_UP_ON_LAGGING_S = 2 * 86400.0
+"""A meter this far behind the others no longer holds back the closing of days (they are
+closed as unfit to learn from)."""
 """Bump when the pickled state changes shape, so an old table entry fails loudly."""
 
 
@@ -90,6 +97,12 @@ class HouseholdMonitor:
         "_ceiling",
         "_silent",
         "_faults",
+        "_days",
+        "_learners",
+        "_quiet",
+        "_close_lag_s",
+        "_away",
+        "_batched",
     )
 
     def __init__(self, profile: HouseholdProfile) -> None:
@@ -97,6 +110,8 @@ class HouseholdMonitor:
         self._raised = RaisedConditions()
         self._guard = RegisterGuard()
         self._silence = SilenceWatch()
+        self._days = DayBook()
+        self._learners: dict[str, QuietSpell] = {}
         self._profile = profile
         self.profile = profile
 
@@ -120,7 +135,29 @@ class HouseholdMonitor:
         self._histories = {
             m.meter_id: self._histories.get(m.meter_id) or MeterHistory() for m in profile.meters
         }
+        self._tune_learners()
         self._derive_rules()
+
+    def _tune_learners(self) -> None:
+        """Learned state survives a profile change; only its settings follow the profile."""
+        rules = self.profile.rules
+        if not rules.learned:
+            self._learners = {}
+            return
+        quiet = self._learners.get("quiet")
+        settings = {
+            "window_days": rules.learn_days,
+            "warmup_days": rules.warmup_days,
+            "grace_h": rules.quiet_grace_h,
+            "pool_h": rules.quiet_pool_h,
+            "margin_h": rules.quiet_margin_h,
+            "floor_h": rules.quiet_floor_h,
+            "pool_day": rules.quiet_pool_day,
+        }
+        if quiet is None:
+            self._learners = {"quiet": QuietSpell(**settings)}
+        elif any(getattr(quiet, name) != value for name, value in settings.items()):
+            self._learners["quiet"] = quiet.retuned(**settings)
 
     def _derive_rules(self) -> None:
         profile, rules = self.profile, self.profile.rules
@@ -137,6 +174,11 @@ class HouseholdMonitor:
         self._ceiling = DailyCeilingRule(profile)
         self._silent = SilentMeterRule(profile)
         self._faults = RegisterFaultRule(profile)
+        self._quiet = LearnedQuietRule(profile)
+        self._batched = any(m.upload_every_s > 0 for m in profile.meters)
+        # Days close a window late, so the 24 h rule has flagged an incident's day before it is learned.
+        self._close_lag_s = window_s
+        self._away = tuple((w.start.timestamp(), w.end.timestamp()) for w in profile.away)
 
     def observe(self, reading: Reading) -> Observation:
         meter = self.profile.meter(reading.meter_id)
@@ -179,19 +221,87 @@ class HouseholdMonitor:
                 f"reset or replaced meter, counting restarts from {registers[0]} m³"
             )
         else:
-            history.insert(at_s, register_m3)
+            index = history.place(at_s, register_m3)
             restarted_from = None
+            if self._learners:
+                self._book_use(kind, history, index)
         newest_s = history.times[history.newest]
         detections = self._faults.accepted(self._guard, self._raised, meter_id, newest_s, restarted_from)
         detections += self._silent.heard(self._silence, self._raised, meter_id, previous_newest_s, newest_s)
         history.prune(self._keep_s[kind], self._min_use[kind])
-        detections += self._inactivity.judge(self._histories, self._raised, newest_s)
+        if not self._batched:
+            detections += self._judge_inactivity(newest_s)
         detections += self._flow.judge(self._histories, self._raised, kind, newest_s)
         detections += self._ceiling.judge(self._histories, self._raised, kind, newest_s)
+        if self._learners:
+            detections += self._quiet.heard(self._days, self._raised, newest_s)
+            self._flag_days(detections)
+            self._close_days()
         return Observation(detections=tuple(detections), detail=detail)
 
+    def _judge_inactivity(self, at_s: float) -> list[Detection]:
+        judged = self._inactivity.judge(self._histories, self._raised, at_s)
+        if self._learners and any(
+            d.alert_type is AlertType.NO_ACTIVITY_24H and d.transition is Transition.RAISED for d in judged
+        ):
+            judged += self._quiet.escalated(self._days, self._raised, at_s)
+        return judged
+
     def tick(self, tick: Tick) -> tuple[Detection, ...]:
-        return tuple(self._silent.tick(self._histories, self._silence, self._raised, epoch(tick.at)))
+        at_s = epoch(tick.at)
+        detections = self._silent.tick(self._histories, self._silence, self._raised, at_s)
+        if self._batched:
+            # A batch is judged whole, once delivered: a day of readings must not raise an
+            # inactivity alert at its quiet morning only to clear it at its busy noon.
+            newest = [h.times[-1] for h in self._histories.values() if len(h)]
+            if newest:
+                found = self._judge_inactivity(max(newest))
+                self._flag_days(found)
+                detections += found
+        if self._learners:
+            detections += self._quiet.judge(self._learners["quiet"], self._days, self._histories, self._raised, at_s)
+        return tuple(detections)
+
+    def _book_use(self, kind: MeterKind, history: MeterHistory, index: int) -> None:
+        """Tell the day book what the new reading shows: use in the interval it ends, and
+        for a late reading, the part of the next interval's use that now belongs to it."""
+        days, tz = self._days, self.profile.timezone
+        times, registers = history.times, history.registers
+        days.heard(times[index], tz)
+        if index > 0:
+            used = registers[index] - registers[index - 1]
+            days.use(kind, times[index], used, tz)
+            if times[index] - times[index - 1] > MAX_GAP_S:
+                days.mark_gap(times[index - 1], times[index], tz)
+            if index + 1 < len(history):
+                days.adjust(kind, times[index + 1], -used, tz)
+        elif len(history) > 1:
+            days.use(kind, times[1], registers[1] - registers[0], tz)
+
+    def _flag_days(self, detections: list[Detection]) -> None:
+        """Days that saw an alert for duty staff are not learned (a short learned quiet alert
+        excepted: see LearnedQuietRule)."""
+        for d in detections:
+            if d.alert_type in _CARE and d.alert_type not in QUIET_ALERTS:
+                self._days.mark_flagged(epoch(d.onset), epoch(d.at), self.profile.timezone)
+
+    def _close_days(self) -> None:
+        newest = [h.times[-1] for h in self._histories.values() if len(h)]
+        if len(newest) < len(self._histories):
+            return
+        evidence_s, complete = min(newest), True
+        if max(newest) - evidence_s > _GIVE_UP_ON_LAGGING_S:
+            evidence_s, complete = max(newest) - _GIVE_UP_ON_LAGGING_S, False
+        evidence_s -= self._close_lag_s
+        if evidence_s < self._days.next_close_s:
+            return
+        open_since = [entry.onset_s for alert, entry in self._raised.items() if alert in _CARE]
+        kinds = {m.kind for m in self.profile.meters}
+        for day in self._days.close(
+            evidence_s, self.profile.timezone, kinds=kinds, open_since=open_since, complete=complete, away=self._away
+        ):
+            for learner in self._learners.values():
+                learner.learn_one(day)
 
     def raised(self) -> dict[AlertType, datetime]:
         """The alerts raised right now, with their onsets (for status pages and tests)."""
@@ -217,7 +327,10 @@ class HouseholdMonitor:
 
     def __getstate__(self) -> tuple[object, ...]:
         # Rules are configuration derived from the profile: not stored.
-        return (_STATE_VERSION, self.profile, self._histories, self._raised, self._guard, self._silence)
+        return (
+            _STATE_VERSION, self.profile, self._histories, self._raised, self._guard, self._silence,
+            self._days, self._learners,
+        )
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         version, *rest = state
@@ -226,7 +339,7 @@ class HouseholdMonitor:
                 f"HouseholdMonitor state version {version} is not {_STATE_VERSION}; "
                 "rebuild the table by replaying the readings"
             )
-        self._profile, self._histories, self._raised, self._guard, self._silence = rest
+        self._profile, self._histories, self._raised, self._guard, self._silence, self._days, self._learners = rest
         self._derive_rules()
 
     def __repr__(self) -> str:

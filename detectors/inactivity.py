@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from carewatch.domain import AlertType, Detection, MeterKind, Transition
 from detectors import explain
-from detectors.base import RaisedConditions, below, detection, instant
+from detectors.base import QUIET_ALERTS, RaisedConditions, below, detection, instant
 from detectors.config import HouseholdProfile
 from detectors.history import MeterHistory
 
@@ -101,7 +101,7 @@ class InactivityRule:
     []
     """
 
-    __slots__ = ("profile", "_meters", "_window_s", "_min_use", "_wait_s")
+    __slots__ = ("profile", "_meters", "_window_s", "_min_use", "_wait_s", "_away")
 
     def __init__(self, profile: HouseholdProfile) -> None:
         rules = profile.rules
@@ -116,6 +116,12 @@ class InactivityRule:
         # How long the verdict waits for a lagging meter: as long as it may lag
         # before the silence rule calls it silent.
         self._wait_s = {m.meter_id: m.silent_after_s(rules.silent_after_intervals) for m in profile.meters}
+        self._away = tuple((w.start.timestamp(), w.end.timestamp()) for w in profile.away)
+
+    def _away_during(self, at_s: float) -> bool:
+        """Does a planned absence overlap the window ending at `at_s`?  Then its quiet is
+        expected: no inactivity verdict until a whole window after the return."""
+        return any(start_s < at_s and end_s > at_s - self._window_s for start_s, end_s in self._away)
 
     def judge(
         self, histories: Mapping[str, MeterHistory], raised: RaisedConditions, at_s: float
@@ -146,7 +152,7 @@ class InactivityRule:
         if len(self._meters) == 2 and len(newest) == sum(len(k) for k in self._meters.values()):
             out += self._judge_household(histories, raised, min(newest.values()), now, judged, at_s)
         for kind in self._meters:
-            out += self._judge_single(kind, now, judged, raised, at_s)
+            out += self._judge_single(histories, kind, now, judged, raised, at_s)
         return out
 
     def _usage(self, histories: Mapping[str, MeterHistory], kind: MeterKind, at_s: float) -> Usage | None:
@@ -159,6 +165,17 @@ class InactivityRule:
                 for m in self._meters[kind]
             ]
         )
+
+    def _quiet_since(self, histories: Mapping[str, MeterHistory], kind: MeterKind, since_s: float) -> bool:
+        """Less than the threshold used on this kind's meters from `since_s` to their newest readings."""
+        used = 0.0
+        for meter_id in self._meters[kind]:
+            history = histories[meter_id]
+            anchor = history.at_or_before(since_s)
+            if anchor < 0:
+                return False
+            used += history.registers[history.newest] - history.registers[anchor]
+        return below(used, self._min_use[kind])
 
     def _judge_household(
         self,
@@ -181,7 +198,7 @@ class InactivityRule:
         ]
         alert = AlertType.NO_ACTIVITY_24H
         gas, water = then[MeterKind.GAS], then[MeterKind.WATER]
-        if gas is not None and water is not None and gas.quiet and water.quiet and not active:
+        if gas is not None and water is not None and gas.quiet and water.quiet and not active and not self._away_during(common_s):
             since_s = max(gas.since_s, water.since_s)
             meters = self._meters[MeterKind.GAS] + self._meters[MeterKind.WATER]
             if alert in raised or not raised.open(alert, since_s, meters):
@@ -233,6 +250,7 @@ class InactivityRule:
 
     def _judge_single(
         self,
+        histories: Mapping[str, MeterHistory],
         kind: MeterKind,
         now: dict[MeterKind, Usage | None],
         judged: dict[MeterKind, Usage | None],
@@ -252,9 +270,16 @@ class InactivityRule:
         usage = judged[kind]
         if usage is None or not usage.quiet or fresh or AlertType.NO_ACTIVITY_24H in raised:
             return []
+        if raised.any_of(QUIET_ALERTS) or self._away_during(usage.at_s):
+            return []  # the learned alert already says nothing is used: one alert per incident
         if any(u is not None and u.quiet for k, u in judged.items() if k is not kind):
             # Both quiet: no_activity_24h speaks for the household once it has
             # the joint evidence; a second single alert would only add noise.
+            return []
+        told_s = raised.told(alert)
+        if told_s is not None and told_s < usage.since_s and self._quiet_since(histories, kind, told_s):
+            # The same quiet spell, told already: its start only looks later because a
+            # trickle below the threshold ran through since.
             return []
         if not raised.open(alert, usage.since_s, self._meters[kind]):
             return []

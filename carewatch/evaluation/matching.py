@@ -37,9 +37,17 @@ EXPECTED: Mapping[str, AlertType] = {
 """The alert each incident kind must raise (both meters present)."""
 
 EXPLAINED_BY: Mapping[str, frozenset[AlertType]] = {
-    "inactive": frozenset({AlertType.NO_ACTIVITY_24H, AlertType.NO_GAS_24H, AlertType.NO_WATER_24H}),
-    "gas_left_on": frozenset({AlertType.GAS_CONTINUOUS, AlertType.HIGH_GAS_USE}),
-    "water_left_on": frozenset({AlertType.WATER_CONTINUOUS, AlertType.HIGH_WATER_USE}),
+    "inactive": frozenset(
+        {
+            AlertType.NO_ACTIVITY_24H,
+            AlertType.NO_GAS_24H,
+            AlertType.NO_WATER_24H,
+            AlertType.MORNING_ACTIVITY_MISSING,
+            AlertType.UNUSUAL_QUIET,
+        }
+    ),
+    "gas_left_on": frozenset({AlertType.GAS_CONTINUOUS, AlertType.HIGH_GAS_USE, AlertType.UNUSUAL_SPIKE}),
+    "water_left_on": frozenset({AlertType.WATER_CONTINUOUS, AlertType.HIGH_WATER_USE, AlertType.UNUSUAL_SPIKE}),
     "gateway_silent": frozenset({AlertType.METER_SILENT}),
 }
 """Alerts that an incident of that kind legitimately causes; the first of them detects it."""

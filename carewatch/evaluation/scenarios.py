@@ -53,7 +53,7 @@ class SuiteConfig:
     shards: int = 2
     """Simulations per family, each with its own seed."""
     days: float = 35.0
-    warmup_days: float = 14.0
+    warmup_days: float = 16.0
     seed: int = 1
     incident_share: float = 0.6
     inactive_hours: float = 72.0

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from carewatch.domain import AlertType, Detection, MeterKind, Reading, Transition
+from carewatch.domain import AlertType, Detection, MeterKind, Reading, Tick, Transition
 from detectors.config import HouseholdProfile, MeterProfile, RuleConfig
 from detectors.household import HouseholdMonitor, Observation
 
@@ -131,3 +132,54 @@ def eventful_days() -> list[Reading]:
     52 h to 55 h."""
     gas_readings = [r for r in series(gas, 0, 60, _eventful_gas) if not at(52) < r.at < at(55)]
     return interleave(gas_readings, series(water, 0, 60, _eventful_water))
+
+
+def routine(
+    days: int,
+    *,
+    kinds: tuple[MeterKind, ...] = (MeterKind.GAS, MeterKind.WATER),
+    seed: int = 42,
+    quiet: Callable[[float], bool] = lambda _hours: False,
+    step_h: float = QUARTER_H,
+    start_h: float = 0.0,
+) -> list[Reading]:
+    """An elder's ordinary days from T0 (19:40 in Shanghai): up at about 07:00, washing,
+    cooking three meals, to bed by 22:00; readings every `step_h`.  No use at the hours
+    where `quiet(hours)` holds (an incident, an absence)."""
+    rng = random.Random(seed)
+    water_uses, gas_uses = [], []
+    for day in range(days + 1):
+        morning = 11.33 + 24 * day + rng.uniform(-0.25, 0.25)  # 07:00 local = T0 + 11 h 20
+        water_uses += [morning + h for h in (0.0, 0.5, 1.5, 4.5, 7.5, 11.0, 14.0)]
+        gas_uses += [morning + h for h in (0.6, 5.0, 11.0)]
+    uses = {MeterKind.WATER: sorted(water_uses), MeterKind.GAS: sorted(gas_uses)}
+    step_m3 = {MeterKind.WATER: 0.01, MeterKind.GAS: 0.05}
+    make = {MeterKind.GAS: gas, MeterKind.WATER: water}
+    readings = []
+    count = round(days * 24 / step_h)
+    for i in range(count + 1):
+        hours = start_h + i * step_h
+        for kind in kinds:
+            used = sum(1 for u in uses[kind] if u <= hours and not quiet(u))
+            readings.append(make[kind](hours, (8.0 if kind is MeterKind.GAS else 40.0) + step_m3[kind] * used))
+    return readings
+
+
+def live(target: HouseholdMonitor, readings: Iterable[Reading]) -> list[Detection]:
+    """Feed readings as a live gateway would, with a tick after each instant."""
+    out: list[Detection] = []
+    last = None
+    for reading in readings:
+        if last is not None and reading.at != last:
+            out += target.tick(Tick(last))
+        observation = target.observe(reading)
+        assert observation.rejection is None, observation
+        out += observation.detections
+        last = reading.at
+    if last is not None:
+        out += target.tick(Tick(last))
+    return out
+
+
+def local(moment: datetime) -> str:
+    return moment.astimezone(SHANGHAI).strftime("%d %H:%M")

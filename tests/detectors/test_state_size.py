@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 
-from tests.detectors.conftest import bursts, constant, feed, gas, interleave, monitor, series, water
+from tests.detectors.conftest import bursts, constant, feed, gas, interleave, live, monitor, routine, series, water
 
 
 def _pickled_size_after(days: int, idle: bool) -> int:
@@ -16,10 +16,20 @@ def _pickled_size_after(days: int, idle: bool) -> int:
     return len(pickle.dumps(target))
 
 
-def test_the_state_does_not_grow_with_the_days_watched() -> None:
+def test_the_rule_state_does_not_grow_with_the_days_watched() -> None:
     for idle in (False, True):
         two_days, ten_days = _pickled_size_after(2, idle), _pickled_size_after(10, idle)
-        assert ten_days <= two_days + 64, (idle, two_days, ten_days)
+        # Ten days add only what the learned detectors remember of the eight more days.
+        assert ten_days <= two_days + 8 * 13 + 64, (idle, two_days, ten_days)
+
+
+def test_the_learned_state_stops_growing_once_its_window_of_days_is_full() -> None:
+    sizes = []
+    for days in (31, 38):
+        target = monitor()
+        live(target, routine(days))
+        sizes.append(len(pickle.dumps(target)))
+    assert sizes[1] <= sizes[0] + 16, sizes
 
 
 def test_an_idle_household_keeps_one_window_of_readings_not_all_its_idle_days() -> None:

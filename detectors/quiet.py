@@ -1,0 +1,408 @@
+"""The early warning: quiet for longer than this household ever is at this time of day.
+
+`QuietSpell` learns, from the household's normal days, how long it has been quiet (no
+gas, no water) at the end of every quarter-hour of the day — after the night that is the
+time since bedtime, in the afternoon the gap since lunch.  Its limit for a quarter is the
+longest quiet learned there, carried forward by a grace period: a spell may run `grace_h`
+past the longest ever seen before it is unusual.  So a household that is always up by
+07:45 is judged at 09:15 (with 1.5 h of grace), not 24 h after its last use; a night owl
+is judged near noon; a household whose afternoons hold long outings gets long afternoon
+limits.  Every limit is at least `floor_h`.
+
+`LearnedQuietRule` turns the verdict into alerts: morning_activity_missing when the
+spell began before the night (it spans 04:00) and is judged before 14:00, unusual_quiet
+otherwise; cleared as soon as any use is seen.  The 24 h rule stays in force beneath it
+and escalates a spell that goes on into no_activity_24h.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, tzinfo
+from typing import NamedTuple
+
+import numpy as np
+from river import base
+
+from carewatch.domain import AlertType, Detection, Explanation, MeterKind, Transition
+from detectors import explain
+from detectors.base import QUIET_ALERTS, Raised, RaisedConditions, detection, instant
+from detectors.config import HouseholdProfile
+from detectors.history import MeterHistory
+from detectors.routine import QUARTER_S, QUARTERS_PER_DAY, Day, DayBook, local_quarter
+
+MORNING_FROM_H, MORNING_UNTIL_H = 4, 14
+IRREGULAR_SPREAD_H = 2.0
+"""A household whose longest daytime spell differs by this much from its usual day's goes
+out at any hour: its longest one is usual at every hour of the day."""
+
+
+class Spell(NamedTuple):
+    """A quiet spell to judge: nothing used since `since_s`; evidence up to `to_s`, of
+    which everything up to `from_s` was judged already."""
+
+    since_s: float
+    from_s: float
+    to_s: float
+    tz: tzinfo
+
+
+class Finding(NamedTuple):
+    alert_type: AlertType
+    at_s: float
+    """The end of the first quarter-hour at which the spell was longer than the limit."""
+    limit_h: float
+    waits_h: tuple[float, ...]
+    """For each comparable learned day: hours from the spell's start clock time to the next use."""
+    days: int
+
+
+class QuietSpell(base.Base):
+    """How long the household is normally quiet at each quarter-hour of the day.
+
+    >>> import random
+    >>> from datetime import UTC
+    >>> rng = random.Random(42)
+    >>> detector = QuietSpell(warmup_days=14)
+    >>> def normal_day(date):  # up at about 07:00, uses every hour, in bed by 22:00
+    ...     wake = 28 + rng.randint(-1, 2)
+    ...     return Day(date, sum(1 << q for q in range(wake, 88, 4)), 0.5, 0.12, True)
+    >>> for date in range(739000, 739021):
+    ...     detector.learn_one(normal_day(date))
+    >>> detector.days_learned
+    21
+    >>> [detector.limit_h(4 * hour) for hour in (2, 6, 8, 9, 15)]  # quiet hours still usual at 02:00, ...
+    [8.0, 11.25, 12.0, 3.25, 3.25]
+    >>> evening = datetime(2024, 6, 1, 21, 30, tzinfo=UTC).timestamp()  # last use, then nothing
+    >>> detector.score_one(Spell(evening, evening, evening + 10 * 3600, UTC)) is None  # 07:30: not yet
+    True
+    >>> found = detector.score_one(Spell(evening, evening, evening + 14 * 3600, UTC))
+    >>> found.alert_type.value, instant(found.at_s).strftime("%H:%M"), found.days
+    ('morning_activity_missing', '09:15', 21)
+    """
+
+    __slots__ = (
+        "window_days", "warmup_days", "grace_h", "pool_h", "margin_h", "floor_h", "pool_day",
+        "_dates", "_masks", "_limits",
+    )
+
+    def __init__(
+        self,
+        window_days: int = 28,
+        warmup_days: int = 14,
+        grace_h: float = 1.5,
+        pool_h: float = 2.0,
+        margin_h: float = 1.0,
+        floor_h: float = 2.0,
+        pool_day: bool = True,
+    ):
+        self.window_days = window_days
+        self.warmup_days = warmup_days
+        self.grace_h = grace_h
+        self.pool_h = pool_h
+        self.margin_h = margin_h
+        self.floor_h = floor_h
+        self.pool_day = pool_day
+        self._dates: list[int] = []
+        self._masks: list[int] = []
+        self._limits: tuple[float, ...] | None = None
+
+    @classmethod
+    def _unit_test_probes(cls, rng: random.Random) -> list[Spell]:
+        """Inputs of `score_one` for the generic detector checks: spells of every length."""
+        start = datetime(2024, 6, 1, tzinfo=UTC).timestamp()
+        spells = []
+        for _ in range(12):
+            since = start + rng.randrange(96) * QUARTER_S
+            to = since + rng.uniform(0.5, 20) * 3600
+            spells.append(Spell(since, since, to, UTC))
+        return spells
+
+    def retuned(self, **settings: float) -> QuietSpell:
+        """The same learned days under new settings (a changed profile)."""
+        fresh = QuietSpell(**{**self._get_params(), **settings})
+        fresh._dates = self._dates[-fresh.window_days :]
+        fresh._masks = self._masks[-fresh.window_days :]
+        fresh._derive()
+        return fresh
+
+    @property
+    def days_learned(self) -> int:
+        return len(self._dates)
+
+    @property
+    def warm(self) -> bool:
+        return self._limits is not None
+
+    def limit_h(self, quarter: int) -> float:
+        """Hours of quiet that are still usual at the end of this quarter-hour (NaN while warming up)."""
+        return math.nan if self._limits is None else self._limits[quarter]
+
+    def learn_one(self, day: Day) -> None:
+        """Learn a normal day; a day that is not fit to learn from is ignored."""
+        if not day.learnable or (self._dates and day.date <= self._dates[-1]):
+            return
+        self._dates.append(day.date)
+        self._masks.append(day.active)
+        del self._dates[: -self.window_days], self._masks[: -self.window_days]
+        self._derive()
+
+    def score_one(self, spell: Spell) -> Finding | None:
+        """The first quarter-hour end in (from_s, to_s] at which the spell is unusual."""
+        limits = self._limits
+        if limits is None or spell.to_s - spell.since_s < self._shortest_s:
+            return None
+        start = max(spell.from_s, spell.since_s + self._shortest_s)
+        boundary = math.floor(start / QUARTER_S) * QUARTER_S + QUARTER_S
+        while boundary <= spell.to_s:
+            _, quarter = local_quarter(boundary, spell.tz)
+            if boundary - spell.since_s > limits[quarter] * 3600:
+                waits = self.waits_after(spell.since_s, spell.tz)
+                morning = _spans_the_night(spell.since_s, boundary, spell.tz)
+                alert = AlertType.MORNING_ACTIVITY_MISSING if morning else AlertType.UNUSUAL_QUIET
+                return Finding(alert, boundary, limits[quarter], waits, len(self._dates))
+            boundary += QUARTER_S
+        return None
+
+    def waits_after(self, since_s: float, tz: tzinfo) -> tuple[float, ...]:
+        """For each learned day (whose next day is learned too, when needed): hours from the
+        clock time of `since_s` to the next use."""
+        _, start = local_quarter(since_s, tz)
+        known = dict(zip(self._dates, self._masks, strict=True))
+        waits = []
+        for day, mask in known.items():
+            later = mask >> (start + 1)
+            if later:
+                waits.append(((later & -later).bit_length()) / 4)
+                continue
+            following = known.get(day + 1)
+            if following:
+                waits.append((QUARTERS_PER_DAY - start - 1 + (following & -following).bit_length()) / 4)
+        return tuple(waits)
+
+    @property
+    def _shortest_s(self) -> float:
+        return 3600 * min(self._limits) if self._limits is not None else math.inf
+
+    def _derive(self) -> None:
+        """Limits per quarter-hour from the learned days (recomputed when a day is learned)."""
+        if len(self._dates) < self.warmup_days:
+            self._limits = None
+            return
+        bits = _bits(self._masks)
+        quiet = _quiet_quarters(self._dates, bits)
+        with np.errstate(all="ignore"):
+            longest = np.nanmax(quiet, axis=0) if np.isfinite(quiet).any() else np.zeros(QUARTERS_PER_DAY)
+        longest = np.where(np.isnan(longest), np.nanmax(longest), longest)
+        # The longest quiet learned near each quarter: a spell seen k quarters earlier is carried
+        # forward (k quarters longer by now) for up to `grace_h`, and one seen up to `pool_h`
+        # later counts as it is — a long gap after lunch on one day may come an hour earlier on another.
+        carry, pool = round(self.grace_h * 4), round(self.pool_h * 4)
+        near = np.max([np.roll(longest, k) + max(k, 0) for k in range(-pool, carry + 1)], axis=0)
+        floor = self.floor_h
+        if self.pool_day:
+            # A household that goes out for hours at any time of day: its longest daytime spell
+            # (between a day's first and last use) is usual at every hour.
+            floor = max(floor, _daytime_floor_h(bits, self.margin_h))
+        limits = np.maximum(near / 4 + self.margin_h, floor)
+        self._limits = tuple(round(float(v), 2) for v in limits)
+
+    def __getstate__(self) -> tuple[object, ...]:
+        # Days as 12-byte masks: 28 days of a routine in under 400 bytes.
+        masks = b"".join(m.to_bytes(12, "little") for m in self._masks)
+        first = self._dates[0] if self._dates else 0
+        gaps = bytes(min(255, b - a) for a, b in zip(self._dates, self._dates[1:], strict=False))
+        settings = (
+            self.window_days, self.warmup_days, self.grace_h, self.pool_h, self.margin_h, self.floor_h, self.pool_day,
+        )
+        return (settings, first, gaps, masks)
+
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        settings, first, gaps, masks = state
+        (
+            self.window_days, self.warmup_days, self.grace_h, self.pool_h, self.margin_h, self.floor_h, self.pool_day,
+        ) = settings  # type: ignore[misc]
+        count = len(masks) // 12  # type: ignore[arg-type]
+        self._masks = [int.from_bytes(masks[12 * i : 12 * i + 12], "little") for i in range(count)]  # type: ignore[index]
+        self._dates = [first] if count else []  # type: ignore[list-item]
+        for gap in gaps:  # type: ignore[union-attr]
+            self._dates.append(self._dates[-1] + gap)
+        self._derive()
+
+    def __repr__(self) -> str:
+        return f"QuietSpell(days_learned={len(self._dates)}, warm={self.warm})"
+
+
+def _bits(masks: Sequence[int]) -> np.ndarray:
+    """days x 96 booleans: was the quarter used?"""
+    packed = np.frombuffer(b"".join(m.to_bytes(12, "little") for m in masks), dtype=np.uint8)
+    return np.unpackbits(packed.reshape(len(masks), 12), axis=1, bitorder="little").astype(bool)
+
+
+def _quiet_quarters(dates: Sequence[int], bits: np.ndarray) -> np.ndarray:
+    """days x 96: quarters since the last use at the end of each quarter; NaN where that
+    reaches back past the previous day, or into a previous day that was not learned."""
+    days = len(bits)
+    previous = np.zeros_like(bits)
+    known_before = np.zeros(days, dtype=bool)
+    for i in range(1, days):
+        if dates[i] - 1 == dates[i - 1]:
+            previous[i], known_before[i] = bits[i - 1], True
+    both = np.concatenate([previous, bits], axis=1)
+    index = np.arange(2 * QUARTERS_PER_DAY)
+    last = np.maximum.accumulate(np.where(both, index, -1), axis=1)[:, QUARTERS_PER_DAY:]
+    quiet = (index[QUARTERS_PER_DAY:] - last).astype(float)
+    floor = np.where(known_before, 0, QUARTERS_PER_DAY)[:, None]
+    return np.where(last >= floor, quiet, np.nan)
+
+
+def _daytime_spells(bits: np.ndarray) -> list[int]:
+    """Per day, quarters of its longest quiet spell wholly inside the household's waking
+    hours: the quarters with some use within an hour on at least half of the days (so a
+    night-time toilet visit does not make the night part of the day)."""
+    near = np.zeros_like(bits)
+    for k in range(-4, 5):
+        near |= np.roll(bits, k, axis=1)
+    awake = near.mean(axis=0) >= 0.5
+    spells = []
+    for day in bits:
+        run = longest = 0
+        for quarter in range(QUARTERS_PER_DAY):
+            if not awake[quarter]:
+                run = 0  # a spell reaching out of the waking hours is a night, not a day
+            elif day[quarter]:
+                longest, run = max(longest, run), 0
+            else:
+                run += 1
+        spells.append(longest)
+    return spells
+
+
+def _daytime_floor_h(bits: np.ndarray, margin_h: float) -> float:
+    """The longest daytime spell learned, plus a margin that grows with how much the
+    household's days differ: a household that sometimes goes out for the afternoon may one
+    day stay out longer than it ever did."""
+    spells = _daytime_spells(bits)
+    longest, usual = max(spells) / 4, float(np.median(spells)) / 4
+    if longest - usual < IRREGULAR_SPREAD_H:
+        return 0.0  # days alike: the limits by time of day say it better
+    return longest + max(margin_h, longest - usual)
+
+
+def _spans_the_night(since_s: float, at_s: float, tz: tzinfo) -> bool:
+    """Did the spell begin before the last 04:00, and is it now morning (before 14:00)?"""
+    local = datetime.fromtimestamp(at_s, tz)
+    if not MORNING_FROM_H <= local.hour < MORNING_UNTIL_H:
+        return False
+    four = local.replace(hour=MORNING_FROM_H, minute=0, second=0, microsecond=0)
+    return since_s < four.timestamp()
+
+
+class LearnedQuietRule:
+    """morning_activity_missing / unusual_quiet for one household (warning).
+
+    Judged at ticks, on the evidence every meter has delivered (a daily batch is judged
+    when it arrives, once, whole — never raised and cleared within one batch); cleared by
+    the first use seen after the spell began.  Silent during warm-up, while a planned
+    absence lasts (and a spell counts from the return), and while the 24 h rule's
+    no_activity_24h already speaks for the household.
+    """
+
+    __slots__ = ("profile", "_meters", "_kinds", "_away", "_relearn_s")
+
+    def __init__(self, profile: HouseholdProfile, relearn_within_h: float = 4.0) -> None:
+        self.profile = profile
+        self._meters = tuple(m.meter_id for m in profile.meters)
+        self._kinds = tuple(kind for kind in MeterKind if profile.meters_of(kind))
+        self._away = tuple(sorted((w.start.timestamp(), w.end.timestamp()) for w in profile.away))
+        self._relearn_s = relearn_within_h * 3600
+        """An alert cleared this soon after it was raised was a late morning, not an incident:
+        its day is still learned, so a changed routine is learned instead of alerted on forever."""
+
+    def judge(
+        self,
+        learner: QuietSpell,
+        days: DayBook,
+        histories: Mapping[str, MeterHistory],
+        raised: RaisedConditions,
+        at_s: float,
+    ) -> list[Detection]:
+        if not learner.warm or days.last_use_s == -math.inf or raised.any_of(QUIET_ALERTS):
+            return []
+        if AlertType.NO_ACTIVITY_24H in raised:
+            return []
+        evidence_s = evidence_of(histories, self._meters)
+        if evidence_s is None or evidence_s <= days.scored_s:
+            return []
+        since_s, since_return = days.last_use_s, False
+        for start_s, end_s in self._away:
+            if start_s <= evidence_s < end_s:
+                days.scored_s = evidence_s  # away: nothing to judge, and nothing owed later
+                return []
+            if since_s < end_s <= evidence_s:
+                since_s, since_return = end_s, True  # a spell counts from the return
+        spell = Spell(since_s, max(days.scored_s, since_s), evidence_s, self.profile.timezone)
+        days.scored_s = evidence_s
+        found = learner.score_one(spell)
+        if found is None or not raised.open(found.alert_type, since_s, self._meters):
+            return []
+        days.quiet_raised_s = at_s
+        words = explain.quiet_unusual(
+            self._kinds, since_s, found.at_s, found.waits_h, found.days,
+            found.alert_type is AlertType.MORNING_ACTIVITY_MISSING, self.profile.timezone, since_return,
+        )
+        facts: dict[str, float | str] = {
+            "since": instant(since_s).isoformat(),
+            "hours": round((found.at_s - since_s) / 3600, 2),
+            "limit_h": found.limit_h,
+            "days_learned": found.days,
+            "longest_wait_h": max(found.waits_h, default=math.nan),
+            "judged_at": instant(found.at_s).isoformat(),
+        }
+        if since_return:
+            facts["counted_from"] = "planned_return"
+        entry = raised.get(found.alert_type)
+        return [detection(self.profile, found.alert_type, Transition.RAISED, entry, evidence_s, words, facts)]
+
+    def heard(self, days: DayBook, raised: RaisedConditions, at_s: float) -> list[Detection]:
+        """After a reading: clear a quiet alert once use after its onset is seen."""
+        for alert in QUIET_ALERTS:
+            entry = raised.get(alert)
+            if entry is not None and days.last_use_s > entry.onset_s:
+                return [self._clear(alert, days, raised, at_s, explain.quiet_over(
+                    self._kinds, entry.onset_s, days.last_use_s, self.profile.timezone
+                ), {"used_at": instant(days.last_use_s).isoformat()})]
+        return []
+
+    def escalated(self, days: DayBook, raised: RaisedConditions, at_s: float) -> list[Detection]:
+        """no_activity_24h took over: one alert per incident."""
+        return [
+            self._clear(alert, days, raised, at_s, explain.quiet_escalated(at_s, self.profile.timezone),
+                        {"escalated_into": AlertType.NO_ACTIVITY_24H.value})
+            for alert in QUIET_ALERTS
+            if alert in raised
+        ]
+
+    def _clear(
+        self, alert: AlertType, days: DayBook, raised: RaisedConditions, at_s: float,
+        words: Explanation, facts: dict[str, float | str],
+    ) -> Detection:
+        ended: Raised = raised.close(alert)
+        if not at_s - days.quiet_raised_s <= self._relearn_s:
+            days.mark_flagged(ended.onset_s, at_s, self.profile.timezone)
+        days.quiet_raised_s = -math.inf
+        return detection(self.profile, alert, Transition.CLEARED, ended, at_s, words, facts)
+
+
+def evidence_of(histories: Mapping[str, MeterHistory], meters: Sequence[str]) -> float | None:
+    """Up to when every meter has reported (None while one never has)."""
+    newest = math.inf
+    for meter_id in meters:
+        history = histories[meter_id]
+        if not len(history):
+            return None
+        newest = min(newest, history.times[-1])
+    return newest
+

@@ -1,0 +1,210 @@
+"""A household's days as the learned detectors see them, and the filter of what they learn.
+
+A day (local midnight to midnight) is summed up as: which quarter-hours saw any gas or
+water use, and how much of each was used.  A reading whose register rose since the one
+before is a use at that reading's time — the use happened somewhere in the interval, and
+its end is the latest moment the household surely was active — so gas and water weigh
+the same: an elder who only ran the tap today was up today.
+
+A day is closed once every meter has reported past its end (event time: a daily batch
+closes yesterday when it arrives).  Then it is handed to the learned detectors **only if
+it is fit to learn from** — river's `anomaly.ThresholdFilter` idea: an incident must not
+teach the model that silence is normal.  Not learned: days with a reading gap of hours
+(use was smeared over the gap), days inside a planned absence, and days flagged by an
+alert for duty staff that lasted (an alert that was open when the day closed, or that
+stayed open for hours).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, tzinfo
+from typing import NamedTuple
+
+from carewatch.domain import MeterKind
+
+QUARTERS_PER_DAY = 96
+QUARTER_S = 900.0
+USE_STEP_M3 = 0.001
+"""One litre, the dials' resolution: less than this between two readings is no use."""
+MAX_GAP_S = 4.5 * 3600.0
+"""A reading interval longer than this leaves the days it spans unfit to learn from (a
+shorter one only makes a quiet spell look a little longer: a safe error to learn)."""
+
+_INCOMPLETE, _FLAGGED = 1, 2
+
+
+class Day(NamedTuple):
+    """One closed local day of a household.
+
+    >>> day = Day(date=739000, active=0b111 << 28, gas_m3=0.6, water_m3=None, learnable=True)
+    >>> day.active_quarters, day.used_at(29), day.used_at(31)
+    (3, True, False)
+    """
+
+    date: int
+    """Proleptic ordinal of the local date (`datetime.date.toordinal`)."""
+    active: int
+    """Bit q set: gas or water was used in the quarter-hour q (bit 0: 00:00-00:15)."""
+    gas_m3: float | None
+    """None: the household has no gas meter."""
+    water_m3: float | None
+    learnable: bool
+
+    @property
+    def active_quarters(self) -> int:
+        return self.active.bit_count()
+
+    def used_at(self, quarter: int) -> bool:
+        return bool(self.active >> quarter & 1)
+
+
+def local_quarter(at_s: float, tz: tzinfo) -> tuple[int, int]:
+    """(local date ordinal, quarter-hour of the day) of the quarter that ends at or
+    contains `at_s` — a reading at 07:00 closes the quarter 06:45-07:00.
+
+    >>> from datetime import UTC
+    >>> local_quarter(datetime(2024, 1, 5, 7, 0, tzinfo=UTC).timestamp(), UTC)
+    (738890, 27)
+    """
+    moment = datetime.fromtimestamp(at_s - 1.0, tz)
+    return moment.toordinal(), (moment.hour * 60 + moment.minute) // 15
+
+
+def day_start_s(ordinal: int, tz: tzinfo) -> float:
+    """Epoch seconds of local midnight starting that day."""
+    day = date.fromordinal(ordinal)
+    return datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
+
+
+class DayBook:
+    """Per-household state: the days not closed yet, and since when nothing was used.
+
+    >>> from datetime import UTC
+    >>> book = DayBook()
+    >>> midnight = datetime(2024, 1, 5, tzinfo=UTC).timestamp()
+    >>> book.heard(midnight - 18 * 3600, UTC)  # first heard at 06:00 the day before
+    >>> book.use(MeterKind.WATER, midnight + 7 * 3600, 0.006, UTC)  # a flush, by 07:00
+    >>> book.last_use_s == midnight + 7 * 3600
+    True
+    >>> first, second = book.close(midnight + 86400, UTC, kinds={MeterKind.WATER})
+    >>> first.learnable  # heard only from 06:00: not a whole day
+    False
+    >>> second.active_quarters, second.water_m3, second.gas_m3, second.learnable
+    (1, 0.006, None, True)
+    """
+
+    __slots__ = ("_open", "closed_through", "next_close_s", "last_use_s", "scored_s", "quiet_raised_s")
+
+    def __init__(self) -> None:
+        self._open: dict[int, list[float]] = {}
+        """date -> [active quarters, gas m³, water m³, flags], for days not closed yet."""
+        self.closed_through: int | None = None
+        self.next_close_s = math.inf
+        """When the oldest open day ends: evidence past it closes it."""
+        self.last_use_s = -math.inf
+        self.scored_s = -math.inf
+        """Evidence up to which the learned inactivity verdict was judged."""
+        self.quiet_raised_s = -math.inf
+        """When the open learned inactivity alert was raised."""
+
+    def heard(self, at_s: float, tz: tzinfo) -> None:
+        """A first reading starts the book; its day began before we listened: not learned."""
+        if self.closed_through is not None:
+            return
+        today, _ = local_quarter(at_s, tz)
+        self.closed_through = today - 1
+        self.next_close_s = day_start_s(today + 1, tz)
+        self._entry(today)[3] = _INCOMPLETE
+
+    def use(self, kind: MeterKind, at_s: float, used_m3: float, tz: tzinfo) -> None:
+        """`used_m3` ran through a meter in the interval ending at `at_s`."""
+        if used_m3 >= USE_STEP_M3 - 1e-9:
+            self.last_use_s = max(self.last_use_s, at_s)
+        self.adjust(kind, at_s, used_m3, tz, active=used_m3 >= USE_STEP_M3 - 1e-9)
+
+    def adjust(self, kind: MeterKind, at_s: float, used_m3: float, tz: tzinfo, active: bool = False) -> None:
+        """Add (or, negative, take back) use counted in the day of `at_s`.  A late reading
+        that splits an interval moves part of its use to an earlier quarter."""
+        day, quarter = local_quarter(at_s, tz)
+        if self.closed_through is None or day <= self.closed_through:
+            return  # that day is learned already
+        entry = self._entry(day)
+        entry[1 if kind is MeterKind.GAS else 2] += used_m3
+        if active:
+            entry[0] = int(entry[0]) | 1 << quarter
+
+    def mark_gap(self, from_s: float, to_s: float, tz: tzinfo) -> None:
+        self._mark(from_s, to_s, _INCOMPLETE, tz)
+
+    def mark_flagged(self, from_s: float, to_s: float, tz: tzinfo) -> None:
+        self._mark(from_s, to_s, _FLAGGED, tz)
+
+    def close(
+        self,
+        evidence_s: float,
+        tz: tzinfo,
+        *,
+        kinds: Iterable[MeterKind],
+        open_since: Sequence[float] = (),
+        complete: bool = True,
+        away: Sequence[tuple[float, float]] = (),
+    ) -> list[Day]:
+        """Close every day that ended by `evidence_s`.
+
+        `open_since`: onsets of the alerts for duty staff open now; a day that ended after
+        one of them saw it.  `complete`: False when a lagging meter is given up on.
+        """
+        if self.closed_through is None or evidence_s < self.next_close_s:
+            return []
+        kinds = set(kinds)
+        closed = []
+        while evidence_s >= self.next_close_s:
+            day = self.closed_through + 1
+            active, gas, water, flags = self._open.pop(day, (0, 0.0, 0.0, 0))
+            start_s, end_s = day_start_s(day, tz), self.next_close_s
+            learnable = (
+                complete
+                and not any(onset_s < end_s for onset_s in open_since)
+                and not int(flags) & (_INCOMPLETE | _FLAGGED)
+                and not any(a < end_s and b > start_s for a, b in away)
+            )
+            closed.append(
+                Day(
+                    day,
+                    int(active),
+                    round(gas, 6) if MeterKind.GAS in kinds else None,
+                    round(water, 6) if MeterKind.WATER in kinds else None,
+                    learnable,
+                )
+            )
+            self.closed_through = day
+            self.next_close_s = day_start_s(day + 2, tz)
+        return closed
+
+    def _entry(self, day: int) -> list[float]:
+        entry = self._open.get(day)
+        if entry is None:
+            entry = self._open[day] = [0, 0.0, 0.0, 0]
+        return entry
+
+    def _mark(self, from_s: float, to_s: float, flag: int, tz: tzinfo) -> None:
+        if self.closed_through is None:
+            return
+        first, _ = local_quarter(from_s + 1.0, tz)
+        last, _ = local_quarter(to_s, tz)
+        for day in range(max(first, self.closed_through + 1), last + 1):
+            entry = self._entry(day)
+            entry[3] = int(entry[3]) | flag
+
+    def __getstate__(self) -> tuple[object, ...]:
+        days = tuple((day, int(a), g, w, int(f)) for day, (a, g, w, f) in sorted(self._open.items()))
+        return (days, self.closed_through, self.next_close_s, self.last_use_s, self.scored_s, self.quiet_raised_s)
+
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        days, self.closed_through, self.next_close_s, self.last_use_s, self.scored_s, self.quiet_raised_s = state  # type: ignore[misc]
+        self._open = {day: [a, g, w, f] for day, a, g, w, f in days}  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        return f"DayBook(closed_through={self.closed_through}, open={sorted(self._open)}, last_use_s={self.last_use_s})"
