@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,6 +24,7 @@ from api.demo_seed import seed_console
 from carewatch.console import serve_console
 from carewatch.evaluation import RaisedAlert, TruthIncident, evaluate
 from carewatch.registry import Registry
+from carewatch.service import follow_directory
 from carewatch.settings import Settings
 from carewatch.wiring import Pipeline, running_system
 from gateway_sim import SimConfig, Simulation
@@ -89,7 +91,8 @@ async def run_demo(settings: Settings, options: DemoOptions, console: Console) -
             return summary | {"notifications": await _notifications(system.sessions, catchers, settled)}
 
         username, password = await seed_console(system.sessions, simulation.registry_document())
-        async with serve_console(_notifying(settings, catchers), system, registry) as serving:
+        follow = partial(follow_directory, system)  # the directory now holds the district: API changes reach the pipeline
+        async with serve_console(_notifying(settings, catchers), system, registry, on_directory_change=follow) as serving:
             console.print(
                 f"[bold green]Duty console:[/] http://{settings.http_host}:{settings.http_port}/  (English: ?lang=en)\n"
                 f"[bold green]Demo account:[/] user [bold]{username}[/]  password [bold]{password}[/]\n"

@@ -38,13 +38,16 @@ async def prepare_directory(settings: Settings, console: Console) -> Registry:
 
 async def follow_directory(system: RunningSystem) -> None:
     """After an API change: the pipeline watches what the directory now says, without a restart."""
+    pipeline = system.pipeline
+    # Which absences are recent is judged on the pipeline's own clock (simulated time in replays and the demo).
+    now = (pipeline.newest_event if pipeline.settings.clock == "event" else None) or datetime.now(UTC)
     try:
         async with system.sessions() as session:
-            registry = await load_registry(session, now=datetime.now(UTC))
+            registry = await load_registry(session, now=now)
     except Exception:  # the change is stored; the next change or a restart picks it up
         log.exception("could not reload the directory after a change; the pipeline keeps the previous one")
         return
-    system.pipeline.use_registry(registry)
+    pipeline.use_registry(registry)
 
 
 async def run_service(settings: Settings, console: Console) -> None:

@@ -144,3 +144,20 @@ async def test_absences_and_thresholds_set_through_the_api_reach_the_running_mon
 
             assert (await client.delete(f"/api/households/hh-a/absences/{absence.json()['id']}")).status_code == 204
             assert monitor.profile.away == ()
+
+
+async def test_in_a_replay_recent_absences_are_judged_on_the_replays_clock(settings: Settings, publisher: mqtt.Client):
+    """Replaying January: an absence that week is recent for the pipeline, however long ago it is on the wall clock."""
+    settings = settings.model_copy(update={"clock": "event"})
+    registry = await prepare_directory(settings, Console(file=io.StringIO()))
+    async with running_system(settings, registry, BrokerAddress.from_url(settings.mqtt_url or "")) as system:
+        app = create_app(sessions=system.sessions, settings=settings, on_directory_change=lambda: follow_directory(system))
+        key = await add_key(settings, ApiKeyCreate(name="integrator", scopes=sorted(KEY_SCOPES)))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
+                                     headers={"Authorization": f"Bearer {key}"}) as client:
+            replayed = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
+            await publish(publisher, "gw-1", ("gas-a", replayed, 1.0))
+            await system.drain(1, timeout=20)
+            window = {"starts_at": (replayed + timedelta(days=1)).isoformat(), "ends_at": (replayed + timedelta(days=4)).isoformat()}
+            assert (await client.post("/api/households/hh-a/absences", json=window)).status_code == 201
+            assert [w.start for w in system.pipeline.monitors["hh-a"].profile.away] == [replayed + timedelta(days=1)]
