@@ -8,14 +8,11 @@ test-artifacts/ for a person to look at.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import shutil
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from api.app import create_app
 from api.auth import create_user
@@ -30,7 +27,8 @@ from gateway_sim import SimConfig, Simulation
 from gateway_sim.incidents import Incident, IncidentKind
 from ingest.stats import read_stats
 from ingest.subscriber import BrokerAddress
-from tests.services import free_port, missing_service
+from tests.api.live import served
+from tests.services import missing_service
 
 pytestmark = pytest.mark.service
 
@@ -39,20 +37,6 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 PASSWORD = "night shift password"
-
-
-@contextlib.asynccontextmanager
-async def serving(app, port: int):  # type: ignore[no-untyped-def]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "the console did not start"
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def test_an_alert_appears_live_and_leaves_the_open_list_once_acknowledged(tmp_path):
@@ -77,7 +61,7 @@ async def test_an_alert_appears_live_and_leaves_the_open_list_once_acknowledged(
             sites = {h["site"] for h in document["households"]}
             await create_user(session, "zhang.san", PASSWORD, Role.DUTY, sites, display_name="张三")
         app = create_app(sessions=system.sessions, registry=registry, settings=settings, status=system.pipeline.status)
-        async with serving(app, free_port()) as base, async_playwright() as playwright:
+        async with served(app) as base, async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = await browser.new_page(viewport={"width": 1024, "height": 768}, locale="zh-CN")  # a tablet in landscape
             try:
