@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, tzinfo
 
 from carewatch.domain import MeterKind
@@ -17,6 +17,9 @@ class MeterProfile:
     upload_every_s: float = 0.0
     """How often the meter uploads what it read: 0 when each reading is sent as it is taken;
     86400 for an NB-IoT meter that sends a day of interval values in one daily batch."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (MeterProfile, (self.meter_id, self.kind, self.interval_s, self.upload_every_s))
 
     @property
     def heard_every_s(self) -> float:
@@ -76,6 +79,16 @@ class RuleConfig:
     """The longest daytime spell learned is usual at any hour (households that go out at any time)."""
 
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled with each household's detector state: only what differs from the defaults.
+        changed = tuple((f.name, getattr(self, f.name)) for f in fields(self) if getattr(self, f.name) != f.default)
+        return (_rules, (changed,))
+
+
+def _rules(changed: tuple[tuple[str, object], ...]) -> RuleConfig:
+    return RuleConfig(**dict(changed))  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True, slots=True)
 class AwayWindow:
     """A planned absence (a hospital stay, a visit to the children), entered by duty staff.
@@ -103,6 +116,9 @@ class HouseholdProfile:
     """Local time zone: the clock of a household's routine, and of explanations ("since 19:40 yesterday")."""
     away: tuple[AwayWindow, ...] = ()
     """Planned absences, as stored by the console."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (HouseholdProfile, (self.household_id, self.meters, self.rules, self.timezone, self.away))
 
     def meter(self, meter_id: str) -> MeterProfile | None:
         return next((m for m in self.meters if m.meter_id == meter_id), None)

@@ -8,6 +8,7 @@ carries everything that was used meanwhile.
 from __future__ import annotations
 
 import math
+import zlib
 from array import array
 from bisect import bisect_left, bisect_right
 
@@ -133,5 +134,51 @@ class MeterHistory:
         registers.extend(self.registers[anchor:])
         self.times, self.registers = times, registers
 
+    def __getstate__(self) -> tuple[object, ...]:
+        # A Faust table holds one history per meter for 300,000 households: stored as
+        # compressed differences (~100 bytes a day of 15-minute readings instead of ~1.5 KB).
+        return (pack(self.times, TIME_SCALE), pack(self.registers, REGISTER_SCALE), self.horizon)
+
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        times, registers, self.horizon = state
+        self.times = unpack(times, TIME_SCALE)  # type: ignore[arg-type]
+        self.registers = unpack(registers, REGISTER_SCALE)  # type: ignore[arg-type]
+
     def __repr__(self) -> str:
         return f"MeterHistory({len(self)} readings, horizon={self.horizon})"
+
+
+TIME_SCALE = 1000.0
+"""Times are kept exactly when they are whole milliseconds (they are: seconds in the contract)."""
+REGISTER_SCALE = 10000.0
+"""Registers are kept exactly when they are whole 0.1 litres (the finest dial resolves 0.0001 m³)."""
+
+
+def pack(values: array, scale: float) -> bytes | array:
+    """Values as zlib-compressed differences of whole units of 1/scale — when that is exact;
+    the values themselves otherwise (pickling never changes a value).
+
+    >>> values = array("d", [1234.567, 1234.567, 1234.6, 1234.614])
+    >>> packed = pack(values, REGISTER_SCALE)
+    >>> isinstance(packed, bytes), unpack(packed, REGISTER_SCALE) == values
+    (True, True)
+    >>> pack(array("d", [0.1 + 0.2]), REGISTER_SCALE)  # not a whole number of units: kept as it is
+    array('d', [0.30000000000000004])
+    """
+    units = [round(v * scale) for v in values]
+    if any(u / scale != v for u, v in zip(units, values, strict=True)):
+        return values
+    differences = array("q", (b - a for a, b in zip([0, *units], units, strict=False)))
+    return zlib.compress(differences.tobytes())
+
+
+def unpack(packed: bytes | array, scale: float) -> array:
+    if isinstance(packed, array):
+        return array("d", packed)
+    differences = array("q")
+    differences.frombytes(zlib.decompress(packed))
+    total, values = 0, array("d")
+    for difference in differences:
+        total += difference
+        values.append(total / scale)
+    return values

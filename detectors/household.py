@@ -236,7 +236,7 @@ class HouseholdMonitor:
         if self._learners:
             detections += self._quiet.heard(self._days, self._raised, newest_s)
             self._flag_days(detections)
-            self._close_days()
+            self._close_days(newest_s)
         return Observation(detections=tuple(detections), detail=detail)
 
     def _judge_inactivity(self, at_s: float) -> list[Detection]:
@@ -285,7 +285,9 @@ class HouseholdMonitor:
             if d.alert_type in _CARE and d.alert_type not in QUIET_ALERTS:
                 self._days.mark_flagged(epoch(d.onset), epoch(d.at), self.profile.timezone)
 
-    def _close_days(self) -> None:
+    def _close_days(self, newest_s: float) -> None:
+        if newest_s - self._close_lag_s < self._days.next_close_s:
+            return  # the usual reading: no day to close yet (evidence is at most this reading)
         newest = [h.times[-1] for h in self._histories.values() if len(h)]
         if len(newest) < len(self._histories):
             return

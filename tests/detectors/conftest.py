@@ -161,7 +161,8 @@ def routine(
         hours = start_h + i * step_h
         for kind in kinds:
             used = sum(1 for u in uses[kind] if u <= hours and not quiet(u))
-            readings.append(make[kind](hours, (8.0 if kind is MeterKind.GAS else 40.0) + step_m3[kind] * used))
+            register = (8.0 if kind is MeterKind.GAS else 40.0) + step_m3[kind] * used
+            readings.append(make[kind](hours, round(register, 4)))  # as a dial shows it
     return readings
 
 

@@ -38,4 +38,13 @@ def test_an_idle_household_keeps_one_window_of_readings_not_all_its_idle_days() 
     target = monitor()
     feed(target, interleave(series(gas, 0, 240, constant(8.0)), series(water, 0, 240, constant(40.0))))
 
-    assert len(pickle.dumps(target)) < 4500
+    assert [len(h) for h in target._histories.values()] == [98, 98]
+    assert len(pickle.dumps(target)) < 2048
+
+
+def test_a_month_of_a_busy_household_pickles_in_under_2_kb() -> None:
+    target = monitor()
+    live(target, routine(31))
+
+    assert target._learners["quiet"].days_learned == 28
+    assert len(pickle.dumps(target)) < 2048
