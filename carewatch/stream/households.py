@@ -79,6 +79,7 @@ class HouseholdJudge:
         self.schedules: dict[int, TickSchedule] = {}
         self._cache: OrderedDict[str, tuple[bytes, HouseholdState]] = OrderedDict()
         self._lock = asyncio.Lock()
+        self._ticked: set[str] = set()
         self.readings_judged = 0
         self.redelivered = 0
         self.dead_letters_sent = 0
@@ -161,9 +162,15 @@ class HouseholdJudge:
                 blob, state = self._load(household_id)
                 detections = state.monitor.tick(Tick(due))
                 await self._emit(detections)
-                after = state.dumps()
-                if after != blob:
-                    self._save(partition, household_id, state, after)
+                # Pickling every household at every tick costs more than the tick. Without a
+                # detection a tick changes little: the first one fixes when this monitor started
+                # watching (saved once per process), later ones widen a raised alert to more
+                # silent meters, which the next tick after a restart recomputes anyway.
+                if detections or household_id not in self._ticked:
+                    after = state.dumps()
+                    if after != blob:
+                        self._save(partition, household_id, state, after)
+                    self._ticked.add(household_id)
             sent += len(detections)
             if count % 1000 == 999:
                 await asyncio.sleep(0)  # let readings through during a long sweep
