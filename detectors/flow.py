@@ -117,6 +117,13 @@ class ContinuousFlowRule:
         }
         self._max_gap_s = rules.continuity_max_gap_h * 3600
 
+    def _newest_flowing(self, history: MeterHistory, meter_id: str) -> bool:
+        times, registers = history.times, history.registers
+        if len(times) < 2:
+            return False
+        span_s = times[-1] - times[-2]
+        return registers[-1] - registers[-2] >= self._min_flow[meter_id] * span_s / 3600 - EPSILON_M3
+
     def judge(
         self,
         histories: Mapping[str, MeterHistory],
@@ -125,6 +132,8 @@ class ContinuousFlowRule:
         at_s: float,
     ) -> list[Detection]:
         alert = _ALERT[kind]
+        if alert not in raised and not any(self._newest_flowing(histories[m], m) for m in self._meters[kind]):
+            return []  # the usual reading: nothing flowing now, nothing raised to clear
         runs = {
             meter_id: flow_run(histories[meter_id], self._min_flow[meter_id], self._max_gap_s, meter_id in self._coarse)
             for meter_id in self._meters[kind]

@@ -15,6 +15,11 @@ from bisect import bisect_left, bisect_right
 from detectors.base import EPSILON_M3
 
 
+PRUNE_AFTER = 8
+"""Readings are dropped in bunches once this many lie before the window (older ones change
+no verdict: the anchor is still the newest reading at or before the window's start)."""
+
+
 class MeterHistory:
     """Readings of one meter as (epoch seconds, register m³), sorted by time.
 
@@ -114,8 +119,8 @@ class MeterHistory:
         if newest < 1:
             return
         anchor = self.at_or_before(self.times[newest] - keep_s)
-        if anchor < 1:
-            return
+        if anchor < PRUNE_AFTER:
+            return  # a few readings older than needed cost less than copying the arrays each time
         floor = self.registers[newest] - min_use_m3 + EPSILON_M3
         tail = [
             i

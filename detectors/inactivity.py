@@ -12,12 +12,13 @@ genuinely idle household is still caught.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Mapping
 from typing import NamedTuple
 
 from carewatch.domain import AlertType, Detection, MeterKind, Transition
 from detectors import explain
-from detectors.base import QUIET_ALERTS, RaisedConditions, below, detection, instant
+from detectors.base import EPSILON_M3, QUIET_ALERTS, RaisedConditions, below, detection, instant
 from detectors.config import HouseholdProfile
 from detectors.history import MeterHistory
 
@@ -127,6 +128,10 @@ class InactivityRule:
         self, histories: Mapping[str, MeterHistory], raised: RaisedConditions, at_s: float
     ) -> list[Detection]:
         """Transitions of the inactivity alerts given the evidence now held."""
+        if not raised.any_of(_ALERTS) and not self._any_meter_quiet_now(histories):
+            # Fast path, the usual reading: every meter shows use in its latest window (or has
+            # no window yet), and an alert needs a kind quiet now; nothing raised to clear.
+            return []
         newest = {
             m: histories[m].times[histories[m].newest]
             for kinds in self._meters.values()
@@ -154,6 +159,20 @@ class InactivityRule:
         for kind in self._meters:
             out += self._judge_single(histories, kind, now, judged, raised, at_s)
         return out
+
+    def _any_meter_quiet_now(self, histories: Mapping[str, MeterHistory]) -> bool:
+        """Could any kind be quiet over the window ending at its newest reading?  (A kind is
+        quiet only if each of its meters is: one quiet meter is enough to look closer.)"""
+        for kind, meters in self._meters.items():
+            least = self._min_use[kind]
+            for meter_id in meters:
+                times, registers = histories[meter_id].times, histories[meter_id].registers
+                if not times:
+                    continue
+                anchor = bisect_right(times, times[-1] - self._window_s) - 1
+                if anchor >= 0 and below(registers[-1] - registers[anchor], least + 2 * EPSILON_M3):
+                    return True
+        return False
 
     def _usage(self, histories: Mapping[str, MeterHistory], kind: MeterKind, at_s: float) -> Usage | None:
         meters = self._meters[kind]
