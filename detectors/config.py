@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo
 
 from carewatch.domain import MeterKind
 
@@ -118,10 +119,31 @@ class HouseholdProfile:
     """Planned absences, as stored by the console."""
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (HouseholdProfile, (self.household_id, self.meters, self.rules, self.timezone, self.away))
+        # Pickled with each household's detector state: plain values, one reference to a class.
+        meters = tuple((m.meter_id, m.kind.value, m.interval_s, m.upload_every_s) for m in self.meters)
+        rules = tuple((f.name, getattr(self.rules, f.name)) for f in fields(RuleConfig) if getattr(self.rules, f.name) != f.default)
+        zone = self.timezone.key if isinstance(self.timezone, ZoneInfo) else None if self.timezone is UTC else self.timezone
+        away = tuple((w.start, w.end) for w in self.away)
+        return (_profile, (self.household_id, meters, rules, zone, away))
 
     def meter(self, meter_id: str) -> MeterProfile | None:
         return next((m for m in self.meters if m.meter_id == meter_id), None)
 
     def meters_of(self, kind: MeterKind) -> tuple[MeterProfile, ...]:
         return tuple(m for m in self.meters if m.kind is kind)
+
+
+def _profile(
+    household_id: str,
+    meters: tuple[tuple[str, str, float, float], ...],
+    rules: tuple[tuple[str, object], ...],
+    zone: str | tzinfo | None,
+    away: tuple[tuple[datetime, datetime], ...],
+) -> HouseholdProfile:
+    return HouseholdProfile(
+        household_id,
+        tuple(MeterProfile(m, MeterKind(k), i, u) for m, k, i, u in meters),
+        _rules(rules),
+        ZoneInfo(zone) if isinstance(zone, str) else UTC if zone is None else zone,
+        tuple(AwayWindow(start, end) for start, end in away),
+    )

@@ -174,6 +174,64 @@ def quiet_escalated(at_s: float, tz: tzinfo) -> Explanation:
     )
 
 
+def _volume(kind: MeterKind, litres: float) -> tuple[str, str]:
+    """Water in litres, gas in m³: what a family reads on a bill."""
+    if kind is MeterKind.WATER:
+        return f"{litres:.0f} L", f"{litres:.0f}升"
+    return f"{_amount(litres / 1000)} m³", f"{_amount(litres / 1000)}立方米"
+
+
+def spike(kind: MeterKind, used_l: int, most_l: int, days: int, at_s: float, tz: tzinfo) -> Explanation:
+    used_en, used_zh = _volume(kind, used_l)
+    most_en, most_zh = _volume(kind, most_l)
+    clock = _clock(at_s, tz)
+    return Explanation(
+        zh=f"今天截至{clock}已{_ZH_USE[kind]}{used_zh}，远超平常（过去{days}个正常日每天最多{most_zh}）——{_ZH_CHECK[kind]}。",
+        en=f"Unusual {_EN_NAME[kind]} use: {used_en} today by {clock}; on the last {days} normal days at most "
+        f"{most_en} a day — {_EN_CHECK[kind]}.",
+    )
+
+
+def spike_over(at_s: float, tz: tzinfo) -> Explanation:
+    clock = _clock(at_s, tz)
+    return Explanation(zh=f"用量异常的那一天已过去（{clock}）。", en=f"The day of unusual use is over ({clock}).")
+
+
+def decline(kind: MeterKind, recent_l: float, usual_l: float, days: int, recent_days: int) -> Explanation:
+    recent_en, recent_zh = _volume(kind, recent_l)
+    usual_en, usual_zh = _volume(kind, usual_l)
+    return Explanation(
+        zh=f"{_ZH_USE[kind]}量持续下降：最近{recent_days}天每天中位数{recent_zh}，平常为{usual_zh}"
+        f"（已学习{days}天）——请了解老人近况。",
+        en=f"{_EN_NAME[kind].capitalize()} use has fallen for days: a median of {recent_en} a day over the last "
+        f"{recent_days} days, against {usual_en} on this household's usual days ({days} days learned) — "
+        "check how the elder is doing.",
+    )
+
+
+def decline_over(kind: MeterKind, at_s: float, tz: tzinfo) -> Explanation:
+    clock = _clock(at_s, tz)
+    return Explanation(
+        zh=f"{_ZH_USE[kind]}量已恢复接近平常（{clock}）。",
+        en=f"{_EN_NAME[kind].capitalize()} use is back near usual ({clock}).",
+    )
+
+
+def night_use(count: int, most: int, nights: int, core_from_s: float, core_to_s: float, tz: tzinfo) -> Explanation:
+    start, end = _clock(core_from_s, tz), _clock(core_to_s, tz)
+    return Explanation(
+        zh=f"夜间用水用气异常：{start}至{end}之间有{count}个时段有使用，平常夜里最多{most}个（已学习{nights}晚）"
+        "——老人可能身体不适或夜间不安，请关心询问。",
+        en=f"Unusual use at night: used in {count} quarter-hours between {start} and {end}; on the last {nights} "
+        f"nights at most {most} — the elder may be unwell or restless, worth a call.",
+    )
+
+
+def night_over(at_s: float, tz: tzinfo) -> Explanation:
+    clock = _clock(at_s, tz)
+    return Explanation(zh=f"昨夜用水用气已恢复平常（{clock}）。", en=f"Last night's use was usual again ({clock}).")
+
+
 def continuous(kind: MeterKind, since_s: float, at_s: float, used_m3: float, tz: tzinfo) -> Explanation:
     hours, used = _hours(at_s - since_s), _amount(used_m3)
     return Explanation(

@@ -21,10 +21,12 @@ from detectors.flow import ContinuousFlowRule
 from detectors.history import MeterHistory
 from detectors.inactivity import InactivityRule
 from detectors.base import QUIET_ALERTS
-from detectors.quiet import LearnedQuietRule, QuietSpell
+from detectors.night import NightUse, NightUseRule
+from detectors.quiet import LearnedQuietRule, QuietSpell, evidence_of
 from detectors.register import Outcome, RegisterFaultRule, RegisterGuard
 from detectors.routine import MAX_GAP_S, DayBook
 from detectors.silence import SilenceWatch, SilentMeterRule
+from detectors.volume import DailyVolume, VolumeRule
 
 _STATE_VERSION = 2
 _CARE = frozenset(t for t in AlertType if t.audience is Audience.CARE)
@@ -100,9 +102,12 @@ class HouseholdMonitor:
         "_days",
         "_learners",
         "_quiet",
+        "_night",
+        "_volume",
         "_close_lag_s",
         "_away",
         "_batched",
+        "_meter_ids",
     )
 
     def __init__(self, profile: HouseholdProfile) -> None:
@@ -111,7 +116,7 @@ class HouseholdMonitor:
         self._guard = RegisterGuard()
         self._silence = SilenceWatch()
         self._days = DayBook()
-        self._learners: dict[str, QuietSpell] = {}
+        self._learners: dict[str, Any] = {}
         self._profile = profile
         self.profile = profile
 
@@ -155,9 +160,14 @@ class HouseholdMonitor:
             "pool_day": rules.quiet_pool_day,
         }
         if quiet is None:
-            self._learners = {"quiet": QuietSpell(**settings)}
+            quiet = QuietSpell(**settings)
         elif any(getattr(quiet, name) != value for name, value in settings.items()):
-            self._learners["quiet"] = quiet.retuned(**settings)
+            quiet = quiet.retuned(**settings)
+        night = self._learners.get("night") or NightUse()
+        volume = self._learners.get("volume") or DailyVolume()
+        for learner in (night, volume):  # plain settings: nothing derived from them
+            learner.warmup_days = rules.warmup_days
+        self._learners = {"quiet": quiet, "night": night, "volume": volume}
 
     def _derive_rules(self) -> None:
         profile, rules = self.profile, self.profile.rules
@@ -175,7 +185,10 @@ class HouseholdMonitor:
         self._silent = SilentMeterRule(profile)
         self._faults = RegisterFaultRule(profile)
         self._quiet = LearnedQuietRule(profile)
+        self._night = NightUseRule(profile)
+        self._volume = VolumeRule(profile)
         self._batched = any(m.upload_every_s > 0 for m in profile.meters)
+        self._meter_ids = tuple(m.meter_id for m in profile.meters)
         # Days close a window late, so the 24 h rule has flagged an incident's day before it is learned.
         self._close_lag_s = window_s
         self._away = tuple((w.start.timestamp(), w.end.timestamp()) for w in profile.away)
@@ -235,8 +248,8 @@ class HouseholdMonitor:
         detections += self._ceiling.judge(self._histories, self._raised, kind, newest_s)
         if self._learners:
             detections += self._quiet.heard(self._days, self._raised, newest_s)
+            detections += self._close_days(newest_s)
             self._flag_days(detections)
-            self._close_days(newest_s)
         return Observation(detections=tuple(detections), detail=detail)
 
     def _judge_inactivity(self, at_s: float) -> list[Detection]:
@@ -260,6 +273,12 @@ class HouseholdMonitor:
                 detections += found
         if self._learners:
             detections += self._quiet.judge(self._learners["quiet"], self._days, self._histories, self._raised, at_s)
+            evidence_s = evidence_of(self._histories, self._meter_ids)
+            if evidence_s is not None:
+                found = self._night.judge(self._learners["night"], self._days, self._raised, evidence_s)
+                found += self._volume.spike(self._learners["volume"], self._days, self._raised, evidence_s)
+                self._flag_days(found)
+                detections += found
         return tuple(detections)
 
     def _book_use(self, kind: MeterKind, history: MeterHistory, index: int) -> None:
@@ -285,25 +304,33 @@ class HouseholdMonitor:
             if d.alert_type in _CARE and d.alert_type not in QUIET_ALERTS:
                 self._days.mark_flagged(epoch(d.onset), epoch(d.at), self.profile.timezone)
 
-    def _close_days(self, newest_s: float) -> None:
+    def _close_days(self, newest_s: float) -> list[Detection]:
+        """Close the days every meter has reported past (a window late), learn from them,
+        and judge the week's use against the household's normal."""
         if newest_s - self._close_lag_s < self._days.next_close_s:
-            return  # the usual reading: no day to close yet (evidence is at most this reading)
+            return []  # the usual reading: no day to close yet (evidence is at most this reading)
         newest = [h.times[-1] for h in self._histories.values() if len(h)]
         if len(newest) < len(self._histories):
-            return
+            return []
         evidence_s, complete = min(newest), True
         if max(newest) - evidence_s > _GIVE_UP_ON_LAGGING_S:
             evidence_s, complete = max(newest) - _GIVE_UP_ON_LAGGING_S, False
-        evidence_s -= self._close_lag_s
-        if evidence_s < self._days.next_close_s:
-            return
+        if evidence_s - self._close_lag_s < self._days.next_close_s:
+            return []
         open_since = [entry.onset_s for alert, entry in self._raised.items() if alert in _CARE]
         kinds = {m.kind for m in self.profile.meters}
-        for day in self._days.close(
-            evidence_s, self.profile.timezone, kinds=kinds, open_since=open_since, complete=complete, away=self._away
-        ):
+        closed = self._days.close(
+            evidence_s - self._close_lag_s,
+            self.profile.timezone,
+            kinds=kinds,
+            open_since=open_since,
+            complete=complete,
+            away=self._away,
+        )
+        for day in closed:
             for learner in self._learners.values():
                 learner.learn_one(day)
+        return self._volume.decline(self._learners["volume"], self._raised, evidence_s, closed)
 
     def raised(self) -> dict[AlertType, datetime]:
         """The alerts raised right now, with their onsets (for status pages and tests)."""

@@ -51,6 +51,9 @@ class Day(NamedTuple):
     """None: the household has no gas meter."""
     water_m3: float | None
     learnable: bool
+    counted: bool = True
+    """A whole day at home with every meter heard: its use tells how the household lives now
+    (even when an alert flagged it, so it is not learned as normal)."""
 
     @property
     def active_quarters(self) -> int:
@@ -95,7 +98,9 @@ class DayBook:
     (1, 0.006, None, True)
     """
 
-    __slots__ = ("_open", "closed_through", "next_close_s", "last_use_s", "scored_s", "quiet_raised_s")
+    __slots__ = (
+        "_open", "closed_through", "next_close_s", "last_use_s", "scored_s", "quiet_raised_s", "scored_night",
+    )
 
     def __init__(self) -> None:
         self._open: dict[int, list[float]] = {}
@@ -108,6 +113,8 @@ class DayBook:
         """Evidence up to which the learned inactivity verdict was judged."""
         self.quiet_raised_s = -math.inf
         """When the open learned inactivity alert was raised."""
+        self.scored_night = 0
+        """Date of the last morning whose night was judged."""
 
     def heard(self, at_s: float, tz: tzinfo) -> None:
         """A first reading starts the book; its day began before we listened: not learned."""
@@ -134,6 +141,11 @@ class DayBook:
         entry[1 if kind is MeterKind.GAS else 2] += used_m3
         if active:
             entry[0] = int(entry[0]) | 1 << quarter
+
+    def so_far(self, day: int) -> tuple[int, float, float] | None:
+        """(active quarters, gas m³, water m³) heard so far of a day not closed yet."""
+        entry = self._open.get(day)
+        return None if entry is None else (int(entry[0]), entry[1], entry[2])
 
     def mark_gap(self, from_s: float, to_s: float, tz: tzinfo) -> None:
         self._mark(from_s, to_s, _INCOMPLETE, tz)
@@ -164,11 +176,11 @@ class DayBook:
             day = self.closed_through + 1
             active, gas, water, flags = self._open.pop(day, (0, 0.0, 0.0, 0))
             start_s, end_s = day_start_s(day, tz), self.next_close_s
+            counted = (
+                complete and not int(flags) & _INCOMPLETE and not any(a < end_s and b > start_s for a, b in away)
+            )
             learnable = (
-                complete
-                and not any(onset_s < end_s for onset_s in open_since)
-                and not int(flags) & (_INCOMPLETE | _FLAGGED)
-                and not any(a < end_s and b > start_s for a, b in away)
+                counted and not any(onset_s < end_s for onset_s in open_since) and not int(flags) & _FLAGGED
             )
             closed.append(
                 Day(
@@ -177,6 +189,7 @@ class DayBook:
                     round(gas, 6) if MeterKind.GAS in kinds else None,
                     round(water, 6) if MeterKind.WATER in kinds else None,
                     learnable,
+                    counted,
                 )
             )
             self.closed_through = day
@@ -200,10 +213,16 @@ class DayBook:
 
     def __getstate__(self) -> tuple[object, ...]:
         days = tuple((day, int(a), g, w, int(f)) for day, (a, g, w, f) in sorted(self._open.items()))
-        return (days, self.closed_through, self.next_close_s, self.last_use_s, self.scored_s, self.quiet_raised_s)
+        return (
+            days, self.closed_through, self.next_close_s, self.last_use_s, self.scored_s, self.quiet_raised_s,
+            self.scored_night,
+        )
 
     def __setstate__(self, state: tuple[object, ...]) -> None:
-        days, self.closed_through, self.next_close_s, self.last_use_s, self.scored_s, self.quiet_raised_s = state  # type: ignore[misc]
+        (
+            days, self.closed_through, self.next_close_s, self.last_use_s, self.scored_s, self.quiet_raised_s,
+            self.scored_night,
+        ) = state  # type: ignore[misc]
         self._open = {day: [a, g, w, f] for day, a, g, w, f in days}  # type: ignore[attr-defined]
 
     def __repr__(self) -> str:

@@ -47,7 +47,7 @@ def days(seed: int, count: int = 40) -> list[Day]:
             quarter += rng.randint(2, 8)
         if rng.random() < 0.2:
             active |= 1 << rng.randint(0, 20)  # a night-time toilet visit
-        out.append(Day(FIRST_DAY + n, active, round(rng.uniform(0.3, 1.2), 3), round(rng.uniform(0.08, 0.15), 3), True))
+        out.append(Day(FIRST_DAY + n, active, round(rng.uniform(0.2, 2.0), 3), round(rng.uniform(0.05, 0.4), 3), True))
     return out
 
 
@@ -56,7 +56,7 @@ def answers(learner: base.Base, seed: int) -> list[object]:
 
 
 def test_the_kit_covers_the_learned_detectors() -> None:
-    assert {"QuietSpell"} <= {cls.__qualname__ for cls in LEARNERS}
+    assert {"QuietSpell", "NightUse", "DailyVolume"} <= {cls.__qualname__ for cls in LEARNERS}
 
 
 @pytest.mark.parametrize("cls", LEARNERS, ids=lambda cls: cls.__qualname__)
@@ -131,13 +131,13 @@ def test_silent_until_the_warm_up_is_learned(cls: type) -> None:
 
 
 @pytest.mark.parametrize("cls", LEARNERS, ids=lambda cls: cls.__qualname__)
-def test_days_not_fit_to_learn_from_are_not_learned(cls: type) -> None:
+def test_days_not_fit_to_learn_from_do_not_change_what_is_normal(cls: type) -> None:
     learner = cls()
     for day in days(seed=42, count=20):
         learner.learn_one(day)
-    before = pickle.dumps(learner)
+    before = answers(learner, 7)
 
     for n in range(5):  # five days without any use, flagged by an alert: an incident
         learner.learn_one(Day(FIRST_DAY + 20 + n, 0, 0.0, 0.0, False))
 
-    assert pickle.dumps(learner) == before
+    assert answers(learner, 7) == before
