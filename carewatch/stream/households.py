@@ -76,6 +76,8 @@ class HouseholdJudge:
         for household_id in sorted(registry.households):
             self.households_of.setdefault(partition_of(household_id, settings.kafka_partitions), []).append(household_id)
         self.newest_event: dict[int, datetime] = {}
+        self.judged_next: dict[int, int] = {}
+        """Per partition, the offset after the newest record judged in this process."""
         self.schedules: dict[int, TickSchedule] = {}
         self._cache: OrderedDict[str, tuple[bytes, HouseholdState]] = OrderedDict()
         self._lock = asyncio.Lock()
@@ -88,6 +90,12 @@ class HouseholdJudge:
 
     async def on_reading(self, message: KafkaMessage) -> None:
         """Judge one record of the readings topic. Never raises: what cannot be judged is dead-lettered."""
+        try:
+            await self._on_reading(message)
+        finally:
+            self.judged_next[message.partition] = max(self.judged_next.get(message.partition, 0), message.offset + 1)
+
+    async def _on_reading(self, message: KafkaMessage) -> None:
         try:
             reading = decode_reading(message.value)
         except BadRecord as exc:
@@ -141,16 +149,21 @@ class HouseholdJudge:
 
     # --- the passage of time ------------------------------------------------------------
 
-    def watermark(self, partition: int) -> datetime | None:
-        """No more readings are expected on this partition before this time."""
-        if self.settings.clock == "wall":
+    def watermark(self, partition: int, behind: bool = False) -> datetime | None:
+        """No more readings are expected on this partition before this time.
+
+        On the wall clock that is now minus the lateness — unless this worker is ``behind``
+        (reading a backlog, e.g. after an outage): then, as in a replay, the newest event time
+        judged on the partition, so that queued readings are never taken for silence.
+        """
+        if self.settings.clock == "wall" and not behind:
             return self.clock() - self.settings.watermark_lateness
         newest = self.newest_event.get(partition)
         return None if newest is None else newest - self.settings.watermark_lateness
 
-    async def sweep(self, partition: int) -> int:
+    async def sweep(self, partition: int, behind: bool = False) -> int:
         """Tick every household of the partition if its watermark reached a new step; returns detections sent."""
-        watermark = self.watermark(partition)
+        watermark = self.watermark(partition, behind)
         if watermark is None:
             return 0
         due = self.schedules.setdefault(partition, TickSchedule(self.settings.tick_every)).due(watermark)
@@ -176,11 +189,26 @@ class HouseholdJudge:
                 await asyncio.sleep(0)  # let readings through during a long sweep
         return sent
 
+    def caught_up(self, partition: int, highwater: int | None, position: int | None) -> bool:
+        """Whether every record of the partition that Kafka holds has been judged here.
+
+        On the wall clock, silence may only be judged then: after an outage the backlog queued
+        in Kafka is evidence still to be read, not silence.  ``highwater`` is the partition's
+        end as the last fetch saw it, ``position`` the consumer's next fetch offset.
+        """
+        if highwater is None:
+            return False
+        judged = self.judged_next.get(partition)
+        if judged is not None:
+            return judged >= highwater
+        return position is not None and position >= highwater  # nothing was there to judge
+
     def forget(self, partitions: Sequence[int]) -> None:
-        """Partitions went to another worker: their event time and tick grid are no longer ours."""
+        """Partitions went to another worker: their event time, tick grid and position are no longer ours."""
         for partition in partitions:
             self.newest_event.pop(partition, None)
             self.schedules.pop(partition, None)
+            self.judged_next.pop(partition, None)
 
     # --- state --------------------------------------------------------------------------
 

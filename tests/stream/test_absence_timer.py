@@ -4,15 +4,19 @@ later event ever arrives (Faust windows would never fire). Wall clock, RocksDB s
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 import orjson
+import paho.mqtt.client as mqtt
 import pytest
 
 from alerts.store import AlertStore
 from carewatch.domain import AlertType
 from carewatch.registry import Registry
 from carewatch.stream.demo import faust_system
+from carewatch.stream.readback import household_states
+from carewatch.stream.system import WorkerProcess
 from ingest.subscriber import BrokerAddress
 from tests.services import mosquitto
 from tests.stream.conftest import stream_settings
@@ -47,3 +51,56 @@ async def test_a_meter_that_stops_reporting_is_alerted_by_the_sweep_timer_withou
                     await asyncio.sleep(0.25)
     assert [(a.household_id, a.onset) for a in silent] == [("hh-1", last)]
     assert bridge.readings_seen == 3
+
+
+async def test_a_restarted_worker_judges_its_backlog_before_it_judges_silence(kafka_url, tmp_path):
+    """Readings queued in Kafka while the worker was down are not a silence: no meter_silent after the restart."""
+    # 150 meters, silent after 4 × 2 s; the worker is away for much longer than that, and the
+    # backlog it finds is large enough to take several sweeps to read.
+    households = 150
+    document = {"version": 1, "households": [
+        {"household_id": f"hh-{i:03d}", "meters": [{"meter_id": f"gas-{i:03d}", "kind": "gas", "interval_s": 2.0}]}
+        for i in range(households)
+    ]}
+    settings = stream_settings(
+        kafka_url, tmp_path, document,
+        clock="wall", watermark_lateness="PT2S", tick_every="PT1S", stream_session_timeout="PT6S",
+    )
+    registry = Registry.from_document(document)
+    sent = [0]
+
+    def gateway(host: str, port: int, seconds: int) -> None:
+        """A gateway uploading every meter's reading once a second, stamped when it is sent."""
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="gw-1")
+        client.connect(host, port)
+        client.loop_start()
+        try:
+            for _ in range(seconds):
+                sent[0] += 1
+                at = datetime.now(UTC).isoformat()
+                readings = [{"meter_id": f"gas-{i:03d}", "at": at, "register_m3": 5.0 + 0.01 * sent[0]} for i in range(households)]
+                client.publish("carewatch/v1/gateways/gw-1/readings", orjson.dumps({"v": 1, "readings": readings}),
+                               qos=1).wait_for_publish(10)
+                time.sleep(1.0)
+        finally:
+            client.loop_stop()
+            client.disconnect()
+
+    with mosquitto(tmp_path) as (host, port):
+        async with faust_system(settings, registry, BrokerAddress(host, port), tmp_path, "backlog-bridge") as (bridge, worker, sessions):
+            await asyncio.to_thread(gateway, host, port, 4)
+            worker.kill()
+            await asyncio.to_thread(gateway, host, port, 15)  # queued in Kafka: the worker is down
+            restarted = WorkerProcess(worker.settings, tmp_path / "restarted.log").start()
+            try:
+                await asyncio.to_thread(gateway, host, port, 20)  # start-up, recovery, the backlog, then live again
+                deadline = time.monotonic() + 60
+                while (judged := sum(s.readings_accepted for s in (await household_states(settings)).values())) < bridge.readings_seen:
+                    restarted.check_alive()
+                    assert time.monotonic() < deadline, (bridge.readings_seen, judged)
+                    await asyncio.sleep(0.5)
+                silent = await AlertStore(sessions).list(alert_type=AlertType.METER_SILENT, limit=1000)
+            finally:
+                restarted.stop()
+    assert bridge.readings_seen == households * 39
+    assert not silent, [(a.household_id, a.onset.time().isoformat(), a.raised_at.time().isoformat()) for a in silent[:5]]
