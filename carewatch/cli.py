@@ -210,6 +210,9 @@ def worker(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) ->
     except RegistryError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from exc
+    except ConnectionError as exc:  # Kafka unreachable, or its topics do not fit the settings
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
 
 
 if __name__ == "__main__":
