@@ -220,10 +220,10 @@ def decline_over(kind: MeterKind, at_s: float, tz: tzinfo) -> Explanation:
 def night_use(count: int, most: int, nights: int, core_from_s: float, core_to_s: float, tz: tzinfo) -> Explanation:
     start, end = _clock(core_from_s, tz), _clock(core_to_s, tz)
     return Explanation(
-        zh=f"夜间用水用气异常：{start}至{end}之间有{count}个时段有使用，平常夜里最多{most}个（已学习{nights}晚）"
+        zh=f"夜间用水用气异常：{start}至{end}之间使用了{count}次，平常夜里最多{most}次（已学习{nights}天）"
         "——老人可能身体不适或夜间不安，请关心询问。",
-        en=f"Unusual use at night: used in {count} quarter-hours between {start} and {end}; on the last {nights} "
-        f"nights at most {most} — the elder may be unwell or restless, worth a call.",
+        en=f"Unusual use at night: {count} separate times between {start} and {end}; on the nights of the last "
+        f"{nights} days at most {most} — the elder may be unwell or restless, worth a call.",
     )
 
 

@@ -3,9 +3,9 @@ nights — repeated toilet visits of an infection, restlessness, wandering at ni
 
 `NightUse` learns, per quarter-hour, how often the household uses anything (an integer
 moving average, so the same days always give the same state), and takes its sleeping
-hours to be the longest run of quarters used on fewer than one day in four.  For every
-normal night it remembers how many of those quarters saw use.  A night with at least
-`least` such quarters, and `extra` more than any learned night, is unusual.  A household
+hours to be the longest run of quarters used on fewer than one day in eight.  For every
+normal night it remembers how many separate spells of use its deep sleeping hours saw.  A
+night with at least `least` such spells, and `extra` more than any learned night, is unusual.  A household
 without a stable sleep (a shift worker) has no sleeping hours and no verdict.
 """
 
@@ -23,11 +23,13 @@ from detectors.base import RaisedConditions, detection
 from detectors.config import HouseholdProfile
 from detectors.routine import QUARTER_S, QUARTERS_PER_DAY, Day, DayBook, day_start_s, local_quarter
 
-RARE = 64
-"""Of 255: a quarter used on fewer than about one day in four is a sleeping quarter (an
-occasional toilet visit at night does not wake the household's night)."""
-SHORTEST_SLEEP = 16
-"""Quarters (4 h): a shorter quiet run is no stable sleep to judge nights by."""
+RARE = 32
+"""Of 255: a quarter used on fewer than about one day in eight is a sleeping quarter (an
+occasional toilet visit at night does not wake the household's night; a wandering bedtime does)."""
+SHORTEST_SLEEP = 24
+"""Quarters (6 h): a shorter quiet run is no stable sleep to judge nights by."""
+EDGE = 4
+"""Quarters (1 h) at each end of the sleeping hours not judged: bedtimes and risings wander."""
 
 
 class Night(NamedTuple):
@@ -50,21 +52,22 @@ class NightUse(base.Base):
     >>> nights.sleep()  # from quarter 86 (21:30), 38 quarters long: to 07:00
     (86, 38)
     >>> busy = sum(1 << q for q in (4, 8, 12, 16, 20))  # five visits between 01:00 and 05:00
-    >>> nights.score_one(Night(day(20).active, busy | day(21).active))  # (used quarters, most learned)
-    (6, 1)
+    >>> nights.score_one(Night(day(20).active, busy | day(21).active))  # (spells of use, most learned)
+    (5, 1)
     >>> nights.score_one(Night(day(20).active, day(21).active)) is None
     True
     """
 
     __slots__ = ("window_days", "warmup_days", "extra", "least", "_usage", "_counts", "_previous", "_days")
 
-    def __init__(self, window_days: int = 28, warmup_days: int = 14, extra: int = 2, least: int = 3):
+    def __init__(self, window_days: int = 28, warmup_days: int = 14, extra: int = 2, least: int = 4):
         self.window_days = window_days
         self.warmup_days = warmup_days
         self.extra = extra
         self.least = least
         self._usage: bytes = b""
-        """Per quarter-hour, 0-255: how often it is used (moving average over about 8 days)."""
+        """Per quarter-hour, 0-255: how often it is used (moving average over about 16 days, so a
+        shift worker's alternating weeks blur into no sleeping hours at all)."""
         self._counts: list[int] = []
         """Used sleeping quarters of each learned night."""
         self._previous: tuple[int, int] = (0, 0)
@@ -90,15 +93,19 @@ class NightUse(base.Base):
         return best if best is not None and best[1] >= SHORTEST_SLEEP else None
 
     def count(self, night: Night) -> int | None:
+        """Separate spells of use (a toilet visit, a walk to the kitchen) in the deep sleeping
+        hours — an hour in from each end, so a late bedtime or an early rise is no spell."""
         sleep = self.sleep()
         if sleep is None:
             return None
         first, length = sleep
-        used = 0
-        for q in range(first, first + length):
+        spells, using = 0, False
+        for q in range(first + EDGE, first + length - EDGE):
             mask = night.evening if q < QUARTERS_PER_DAY else night.morning
-            used += mask >> (q % QUARTERS_PER_DAY) & 1
-        return used
+            used = bool(mask >> (q % QUARTERS_PER_DAY) & 1)
+            spells += used and not using
+            using = used
+        return spells
 
     def learn_one(self, day: Day) -> None:
         if not day.learnable:
@@ -110,8 +117,9 @@ class NightUse(base.Base):
                 self._counts = [*self._counts, used][-self.window_days :]
         elif date >= day.date:
             return
-        usage = self._usage or bytes([128] * QUARTERS_PER_DAY)  # unknown: half way
-        self._usage = bytes(u + ((255 if day.used_at(q) else 0) - u) // 8 for q, u in enumerate(usage))
+        usage = self._usage or bytes(QUARTERS_PER_DAY)
+        weight = min(self._days + 1, 16)  # a plain mean of the first days, then a moving one
+        self._usage = bytes(u + ((255 if day.used_at(q) else 0) - u) // weight for q, u in enumerate(usage))
         self._previous = (day.date, day.active)
         self._days += 1
 
@@ -190,7 +198,7 @@ class NightUseRule:
         words = explain.night_use(
             used, most, learner.days_learned, core_from_s, core_from_s + length * QUARTER_S, self._tz
         )
-        facts = {"used_quarters": used, "most_quarters": most, "nights_learned": learner.days_learned}
+        facts = {"spells": used, "most_spells": most, "nights_learned": learner.days_learned}
         return [detection(self.profile, alert, Transition.RAISED, raised.get(alert), evidence_s, words, facts)]
 
 

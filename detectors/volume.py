@@ -31,6 +31,8 @@ _MARGIN_L = {MeterKind.GAS: 500, MeterKind.WATER: 150}
 _LEAST_BASE_L = {MeterKind.GAS: 100, MeterKind.WATER: 30}
 """A kind used less than this on a normal day is too little to speak of a decline."""
 RECENT_DAYS = 7
+LEAST_ACTIVE = 4
+"""Quarter-hours of use a day needs to count as lived at home."""
 
 
 class Volumes(NamedTuple):
@@ -61,13 +63,13 @@ class DailyVolume(base.Base):
     >>> rng = random.Random(42)
     >>> volume = DailyVolume(warmup_days=14)
     >>> for n in range(20):
-    ...     volume.learn_one(Day(739000 + n, 1, rng.uniform(0.4, 0.7), rng.uniform(0.08, 0.14), True))
+    ...     volume.learn_one(Day(739000 + n, 0xFFFF << 28, rng.uniform(0.4, 0.7), rng.uniform(0.08, 0.14), True))
     >>> volume.score_one(Volumes(gas_l=600, water_l=150)) is None  # an ordinary day
     True
     >>> volume.score_one(Volumes(gas_l=600, water_l=900))  # a tap left running
     Spike(kind=<MeterKind.WATER: 'water'>, used_l=900, limit_l=357, most_l=138, days=20)
     >>> for n in range(20, 27):  # a week of little use
-    ...     volume.learn_one(Day(739000 + n, 1, rng.uniform(0.1, 0.2), rng.uniform(0.03, 0.05), False))
+    ...     volume.learn_one(Day(739000 + n, 0xFF << 28, rng.uniform(0.1, 0.2), rng.uniform(0.03, 0.05), False))
     >>> volume.decline()
     Decline(kind=<MeterKind.GAS: 'gas'>, recent_l=127, usual_l=593.5, days=20)
     """
@@ -89,8 +91,9 @@ class DailyVolume(base.Base):
         return sum(self._learnable)
 
     def learn_one(self, day: Day) -> None:
-        """Remember a whole day at home; only normal ones set what normal is."""
-        if not day.counted or (self._dates and day.date <= self._dates[-1]):
+        """Remember a whole day lived at home; only normal ones set what normal is.  A day with
+        next to no use is no day of lower use but an absence or an incident, told by others."""
+        if not day.counted or day.active_quarters < LEAST_ACTIVE or (self._dates and day.date <= self._dates[-1]):
             return
         self._dates.append(day.date)
         self._gas.append(_litres(day.gas_m3))

@@ -6,7 +6,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -159,7 +159,7 @@ def simulate_meters(
         stop = _minute(absence.end, run_start, run_minutes, math.ceil)
         for flow in flows.values():
             flow[first:stop] = 0.0
-    _apply_incidents(flows, household, incidents, run_start, run_minutes)
+    _apply_incidents(flows, household, incidents, run_start, run_minutes, zone)
 
     noise = np.random.default_rng([seed, household.index, 7])
     ticks = run_minutes // (interval_s // 60) + 1
@@ -179,6 +179,7 @@ def _apply_incidents(
     incidents: Sequence[Incident],
     run_start: datetime,
     run_minutes: int,
+    zone: ZoneInfo,
 ) -> None:
     # Inactivity first: a burner left on by an elder who then collapses keeps burning.
     for incident in sorted(incidents, key=lambda i: i.kind is not IncidentKind.INACTIVE):
@@ -191,7 +192,29 @@ def _apply_incidents(
             flows["gas"][first:stop] += household.habits.stove_m3_per_h / 60.0
         elif incident.kind is IncidentKind.WATER_LEFT_ON and "water" in flows:
             flows["water"][first:stop] += household.tap_left_open_m3_per_h / 60.0
+        elif incident.kind is IncidentKind.NIGHT_RESTLESS and "water" in flows:
+            _restless_nights(flows["water"], incident, first, stop, run_start, zone)
+        elif incident.kind is IncidentKind.DECLINE:
+            ramp = np.clip((np.arange(stop - first) / (5 * 1440.0)), 0.0, 1.0)
+            for flow in flows.values():
+                flow[first:stop] *= 1.0 - 0.65 * ramp
         # GATEWAY_SILENT changes what is sent, not what is used: see simulation.py.
+
+
+def _restless_nights(
+    water: np.ndarray, incident: Incident, first: int, stop: int, run_start: datetime, zone: ZoneInfo
+) -> None:
+    """A toilet flush about every hour between 01:00 and 05:00 local, each night of the incident."""
+    rng = random.Random(f"gateway_sim.restless:{incident.household_id}:{incident.start.isoformat()}")
+    minute = first
+    while minute < stop:
+        local = (run_start.astimezone(UTC) + timedelta(minutes=minute)).astimezone(zone)
+        if 1 <= local.hour < 5:
+            water[minute] += rng.uniform(5.5, 6.5) / 1000.0
+            minute += rng.randint(45, 75)
+        else:
+            minute += 15
+    return
 
 
 def _minute(at: datetime, run_start: datetime, run_minutes: int, rounding: Callable[[float], int]) -> int:

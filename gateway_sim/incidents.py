@@ -18,6 +18,19 @@ class IncidentKind(StrEnum):
     """A tap left open, or a leak, for hours."""
     GATEWAY_SILENT = "gateway_silent"
     """The gateway stops publishing (a device fault, not an elder problem); the elder lives on normally."""
+    NIGHT_RESTLESS = "night_restless"
+    """Restless nights (an infection, confusion): up about every hour between 01:00 and 05:00, flushing."""
+    DECLINE = "decline"
+    """Health failing: all gas and water use falls to about a third over five days and stays low."""
+
+
+DEFAULT_KINDS = (
+    IncidentKind.INACTIVE,
+    IncidentKind.GAS_LEFT_ON,
+    IncidentKind.WATER_LEFT_ON,
+    IncidentKind.GATEWAY_SILENT,
+)
+"""The generated mix when none is asked for (the later kinds are asked for by name)."""
 
 
 NEEDS_METER: dict[IncidentKind, str | None] = {
@@ -25,6 +38,8 @@ NEEDS_METER: dict[IncidentKind, str | None] = {
     IncidentKind.GAS_LEFT_ON: "gas",
     IncidentKind.WATER_LEFT_ON: "water",
     IncidentKind.GATEWAY_SILENT: None,
+    IncidentKind.NIGHT_RESTLESS: "water",
+    IncidentKind.DECLINE: None,
 }
 
 
@@ -98,6 +113,10 @@ PLACEMENT: dict[IncidentKind, _Placement] = {
     IncidentKind.WATER_LEFT_ON: _Placement(timedelta(days=1), timedelta(hours=6.5), True, (3.0, 6.0)),
     # A meter is judged silent after about an hour without readings.
     IncidentKind.GATEWAY_SILENT: _Placement(timedelta(days=1), timedelta(hours=3), False, None),
+    # Two or three nights, and the morning after the last one to tell of it.
+    IncidentKind.NIGHT_RESTLESS: _Placement(timedelta(days=1), timedelta(days=4), False, (48.0, 72.0)),
+    # A week and a half: five days of falling use, then a week at a third.
+    IncidentKind.DECLINE: _Placement(timedelta(days=1), timedelta(days=12.5), False, (288.0, 288.0)),
 }
 
 
@@ -121,7 +140,7 @@ def generate_incidents(
     found and recovers) instead of at the end of the run.
     """
     rng = random.Random(f"gateway_sim.incidents:{seed}")
-    wanted_kinds = list(kinds or IncidentKind)  # a kind listed twice comes up twice as often
+    wanted_kinds = list(kinds or DEFAULT_KINDS)  # a kind listed twice comes up twice as often
     placements = {k: _adjusted(PLACEMENT[k], k, lead, inactive_hours) for k in wanted_kinds}
     kinds = [k for k in wanted_kinds if run_start + placements[k].lead <= run_end - placements[k].tail]
     if not kinds or not households:

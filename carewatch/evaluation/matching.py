@@ -2,8 +2,8 @@
 
 Definitions (the same for every detector set, so two columns of the table compare):
 
-- An incident is **detected** when an alert of its family (`EXPLAINED_BY`) for its
-  household is raised between its start and its end (its end: when the elder was
+- An incident is **detected** when an alert that detects its kind (`DETECTED_BY`) for
+  its household is raised between its start and its end (its end: when the elder was
   found, or the end of the run).
 - The **delay** is from the incident's start to when duty staff could first see that
   alert (`RaisedAlert.raised_at`; in an in-process replay, when the message that
@@ -12,7 +12,7 @@ Definitions (the same for every detector set, so two columns of the table compar
   count); the **90th percentile** is the nearest rank: the smallest delay that at
   least 90 % of detected incidents do not exceed.
 - A **false alarm** is an alert for duty staff or family (`Audience.CARE`) that no
-  incident explains: none of its household, of a family the alert belongs to,
+  incident explains: none of its household whose alerts (`EXPLAINED_BY`) include it
   started before it and ended less than `GRACE` before it.
 - **Household-days** count the evaluated period of every household, minus the time
   it spent inside an incident (and its grace), when a false alarm was impossible.
@@ -49,8 +49,17 @@ EXPLAINED_BY: Mapping[str, frozenset[AlertType]] = {
     "gas_left_on": frozenset({AlertType.GAS_CONTINUOUS, AlertType.HIGH_GAS_USE, AlertType.UNUSUAL_SPIKE}),
     "water_left_on": frozenset({AlertType.WATER_CONTINUOUS, AlertType.HIGH_WATER_USE, AlertType.UNUSUAL_SPIKE}),
     "gateway_silent": frozenset({AlertType.METER_SILENT}),
+    "night_restless": frozenset({AlertType.UNUSUAL_NIGHT_USE}),
+    # Failing health shows in longer quiet spells too: those alerts are no false alarms.
+    "decline": frozenset({AlertType.SUSTAINED_DECLINE, AlertType.UNUSUAL_QUIET, AlertType.MORNING_ACTIVITY_MISSING}),
 }
-"""Alerts that an incident of that kind legitimately causes; the first of them detects it."""
+"""Alerts that an incident of that kind legitimately causes."""
+
+DETECTED_BY: Mapping[str, frozenset[AlertType]] = {
+    **EXPLAINED_BY,
+    "decline": frozenset({AlertType.SUSTAINED_DECLINE}),
+}
+"""Alerts that detect an incident of that kind: the first of them counts."""
 
 GRACE = timedelta(hours=24)
 """How long after an incident ended an alert of its family is still its echo, not a false alarm."""
@@ -217,6 +226,7 @@ def score(
     households: Iterable[str],
     period: tuple[datetime, datetime],
     explained_by: Mapping[str, frozenset[AlertType]] = EXPLAINED_BY,
+    detected_by: Mapping[str, frozenset[AlertType]] = DETECTED_BY,
 ) -> Scorecard:
     """Score the alerts of one run against its incidents over the evaluated `period`
     (incidents starting in it; alerts raised in it)."""
@@ -235,7 +245,7 @@ def score(
             (
                 a
                 for a in by_household.get(incident.household_id, [])
-                if a.alert_type in explained_by[incident.kind] and incident.start <= a.raised_at <= until
+                if a.alert_type in detected_by[incident.kind] and incident.start <= a.raised_at <= until
             ),
             None,
         )

@@ -11,7 +11,7 @@ from rich.table import Table
 from carewatch.evaluation.matching import KindScore, Scorecard
 from carewatch.evaluation.scenarios import FAMILIES, SuiteResult
 
-KIND_ORDER = ("inactive", "gas_left_on", "water_left_on", "gateway_silent")
+KIND_ORDER = ("inactive", "gas_left_on", "water_left_on", "gateway_silent", "night_restless", "decline")
 
 
 def _pct(value: float) -> str:

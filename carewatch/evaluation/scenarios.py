@@ -16,7 +16,13 @@ from carewatch.evaluation.matching import Scorecard, TruthIncident, score
 from carewatch.evaluation.replay import DETECTOR_SETS, replay
 from gateway_sim import IncidentKind, SimConfig, Simulation
 
-_MIX = (IncidentKind.INACTIVE,) * 4 + (IncidentKind.GAS_LEFT_ON, IncidentKind.WATER_LEFT_ON, IncidentKind.GATEWAY_SILENT)
+_MIX = (IncidentKind.INACTIVE,) * 4 + (
+    IncidentKind.GAS_LEFT_ON,
+    IncidentKind.WATER_LEFT_ON,
+    IncidentKind.GATEWAY_SILENT,
+    IncidentKind.NIGHT_RESTLESS,
+    IncidentKind.DECLINE,
+)
 """Mostly inactivity, the incident this evaluation is about; every other kind too."""
 
 

@@ -108,14 +108,11 @@ def test_missing_meters_unlearnable_days_and_dates_out_of_order_are_tolerated(cl
     learner = cls()
     for n, day in enumerate(stream):
         learner.learn_one(day._replace(gas_m3=None) if n % 3 == 0 else day._replace(water_m3=None))
-    before = pickle.dumps(learner)
-
     learner.learn_one(stream[-1]._replace(date=stream[-1].date + 1, active=0, learnable=False))  # an incident day
     learner.learn_one(stream[5])  # a day older than what was learned
     learner.learn_one(Day(stream[-1].date + 2, 0, None, None, True))  # a day with no use and no volumes
 
-    assert pickle.dumps(learner) != before or learner.days_learned == len(stream)
-    assert learner.days_learned <= len(stream) + 1
+    assert learner.days_learned <= len(stream) + 1 and pickle.loads(pickle.dumps(learner)).days_learned == learner.days_learned
     answers(learner, 7)  # still answers
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from carewatch.registry import Registry
 from gateway_sim import Incident, IncidentKind, SimConfig, Simulation
+from gateway_sim.incidents import DEFAULT_KINDS
 from tests.gateway_sim.published import readings_by_meter
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -127,7 +128,7 @@ def test_the_registry_document_loads_in_carewatch():
 def test_generated_incidents_include_every_kind_placed_to_be_detectable():
     simulation = Simulation(SimConfig(households=50, days=3.0, seed=3, start=START))
     incidents = simulation.incidents
-    assert {i.kind for i in incidents} == set(IncidentKind)
+    assert {i.kind for i in incidents} == set(DEFAULT_KINDS)  # the later kinds are asked for by name
     assert 4 <= len(incidents) <= 6 and len({i.household_id for i in incidents}) == len(incidents)
     end = START + timedelta(days=3)
     for incident in incidents:

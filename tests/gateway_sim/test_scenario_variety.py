@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from carewatch.registry import Registry
-from gateway_sim import IncidentKind, SimConfig, Simulation
+from gateway_sim import Incident, IncidentKind, SimConfig, Simulation
 from gateway_sim.routines import Persona
 from tests.gateway_sim.published import readings_by_meter
 
@@ -136,3 +136,30 @@ def test_generated_incidents_follow_the_kinds_the_lead_and_the_inactivity_length
 def test_shares_outside_zero_to_one_are_refused(name: str) -> None:
     with pytest.raises(ValueError, match=name):
         SimConfig(**{name: 1.5})  # type: ignore[arg-type]
+
+
+def test_restless_nights_flush_about_every_hour_between_one_and_five() -> None:
+    onset = START + timedelta(days=3, hours=12)
+    restless = Incident("hh-0001", IncidentKind.NIGHT_RESTLESS, onset, onset + timedelta(hours=48))
+    simulation = varied(households=1, days=6.0, incidents=[restless])
+    calm = varied(households=1, days=6.0, incidents=[])
+    water = {s.meter.kind: s for s in simulation.meter_series()["hh-0001"]}["water"].registers_l
+    usual = {s.meter.kind: s for s in calm.meter_series()["hh-0001"]}["water"].registers_l
+
+    for night in (4, 5):  # 01:00-05:00 of the two nights
+        span = slice(night * 96 + 4, night * 96 + 20)
+        extra = (water[span.stop] - water[span.start]) - (usual[span.stop] - usual[span.start])
+        assert 3 * 5 <= extra <= 5 * 7, (night, extra)  # three to five more flushes of ~6 L
+
+
+def test_a_decline_brings_use_down_to_about_a_third() -> None:
+    onset = START + timedelta(days=2)
+    decline = Incident("hh-0001", IncidentKind.DECLINE, onset, onset + timedelta(days=12))
+    simulation = varied(households=1, days=14.0, incidents=[decline])
+    calm = varied(households=1, days=14.0, incidents=[])
+    for kind in ("gas", "water"):
+        low = {s.meter.kind: s for s in simulation.meter_series()["hh-0001"]}[kind].registers_l
+        usual = {s.meter.kind: s for s in calm.meter_series()["hh-0001"]}[kind].registers_l
+        week = slice(8 * 96, 13 * 96)  # after the five days of falling use
+        ratio = (low[week.stop] - low[week.start]) / (usual[week.stop] - usual[week.start])
+        assert 0.3 <= ratio <= 0.4, (kind, ratio)
