@@ -142,10 +142,11 @@ def routine(
     quiet: Callable[[float], bool] = lambda _hours: False,
     step_h: float = QUARTER_H,
     start_h: float = 0.0,
+    amount: Callable[[float], float] = lambda _hours: 1.0,
 ) -> list[Reading]:
     """An elder's ordinary days from T0 (19:40 in Shanghai): up at about 07:00, washing,
     cooking three meals, to bed by 22:00; readings every `step_h`.  No use at the hours
-    where `quiet(hours)` holds (an incident, an absence)."""
+    where `quiet(hours)` holds (an incident, an absence); each use `amount(hours)` times its usual size."""
     rng = random.Random(seed)
     water_uses, gas_uses = [], []
     for day in range(days + 1):
@@ -160,7 +161,7 @@ def routine(
     for i in range(count + 1):
         hours = start_h + i * step_h
         for kind in kinds:
-            used = sum(1 for u in uses[kind] if u <= hours and not quiet(u))
+            used = sum(amount(u) for u in uses[kind] if u <= hours and not quiet(u))
             register = (8.0 if kind is MeterKind.GAS else 40.0) + step_m3[kind] * used
             readings.append(make[kind](hours, round(register, 4)))  # as a dial shows it
     return readings
