@@ -125,52 +125,43 @@ class Habits:
     def draw(cls, rng: random.Random) -> Habits:
         classic = [Persona.EARLY_RISER, Persona.REGULAR, Persona.LATE_SLEEPER]
         persona = rng.choices(classic, weights=[0.35, 0.45, 0.2])[0]
-        clock = CLOCKS[persona]
-        return cls(
-            persona=persona,
-            wake_min=rng.randint(*clock.wake),
-            bed_min=rng.randint(*clock.bed),
-            stove_m3_per_h=rng.uniform(0.25, 0.38),
-            heater_m3_per_h=rng.uniform(1.2, 1.8),
-            shower_l_per_min=rng.uniform(5.5, 8.0),
-            shower_chance=rng.uniform(0.3, 0.6),
-            showers_after_lunch=rng.random() < 0.4,
-            flushes_per_day=rng.uniform(3.0, 5.0),
-            night_flushes=rng.uniform(0.3, 1.5),
-            laundry_chance=rng.uniform(0.12, 0.3),
-            cooks_breakfast_chance=rng.uniform(0.6, 0.95),
-            family_visit_chance=rng.uniform(0.1, 0.5),
-            space_heating=rng.random() < 0.3,
-            boiler_m3_per_h=rng.uniform(0.8, 1.3),
-        )
+        return cls(**_daily_life(rng, persona))
 
     @classmethod
     def draw_varied(cls, rng: random.Random) -> Habits:
         """Habits from the wider mix of :data:`VARIED_PERSONAS`, with outings: the evaluation's households."""
         persona = rng.choices(list(VARIED_PERSONAS), weights=list(VARIED_PERSONAS.values()))[0]
-        clock = CLOCKS[persona]
+        life = _daily_life(rng, persona)
         irregular = persona is Persona.IRREGULAR
         return cls(
-            persona=persona,
-            wake_min=rng.randint(*clock.wake),
-            bed_min=rng.randint(*clock.bed),
-            stove_m3_per_h=rng.uniform(0.25, 0.38),
-            heater_m3_per_h=rng.uniform(1.2, 1.8),
-            shower_l_per_min=rng.uniform(5.5, 8.0),
-            shower_chance=rng.uniform(0.3, 0.6),
-            showers_after_lunch=rng.random() < 0.4,
-            flushes_per_day=rng.uniform(3.0, 5.0),
-            night_flushes=rng.uniform(0.3, 1.5),
-            laundry_chance=rng.uniform(0.12, 0.3),
-            cooks_breakfast_chance=rng.uniform(0.6, 0.95),
-            family_visit_chance=rng.uniform(0.1, 0.5),
-            space_heating=rng.random() < 0.3,
-            boiler_m3_per_h=rng.uniform(0.8, 1.3),
+            **life,
             wake_sd_min=rng.uniform(45, 75) if irregular else rng.uniform(10, 20),
             bed_sd_min=rng.uniform(45, 75) if irregular else rng.uniform(12, 25),
             outing_chance=rng.uniform(0.15, 0.3) if irregular else rng.uniform(0.0, 0.12),
             outing_hours=(2.0, 6.0) if irregular else (1.5, 4.0),
         )
+
+
+def _daily_life(rng: random.Random, persona: Persona) -> dict[str, object]:
+    """The habits every persona has, drawn in a fixed order (one seed, one life)."""
+    clock = CLOCKS[persona]
+    return {
+        "persona": persona,
+        "wake_min": rng.randint(*clock.wake),
+        "bed_min": rng.randint(*clock.bed),
+        "stove_m3_per_h": rng.uniform(0.25, 0.38),
+        "heater_m3_per_h": rng.uniform(1.2, 1.8),
+        "shower_l_per_min": rng.uniform(5.5, 8.0),
+        "shower_chance": rng.uniform(0.3, 0.6),
+        "showers_after_lunch": rng.random() < 0.4,
+        "flushes_per_day": rng.uniform(3.0, 5.0),
+        "night_flushes": rng.uniform(0.3, 1.5),
+        "laundry_chance": rng.uniform(0.12, 0.3),
+        "cooks_breakfast_chance": rng.uniform(0.6, 0.95),
+        "family_visit_chance": rng.uniform(0.1, 0.5),
+        "space_heating": rng.random() < 0.3,
+        "boiler_m3_per_h": rng.uniform(0.8, 1.3),
+    }
 
 
 @dataclass(frozen=True, slots=True)
