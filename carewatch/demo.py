@@ -100,16 +100,27 @@ async def run_demo(settings: Settings, options: DemoOptions, console: Console) -
                 f"[bold green]Notifications:[/] http://{settings.http_host}:{settings.http_port}/notifications  "
                 f"(mail caught in {catchers.directory / 'mail'}, SMS/robots in {catchers.directory / 'http.jsonl'})"
             )
-            published = await simulation.publish(
-                address.host, address.port, speed=options.speed, on_progress=_status_line(console, system.pipeline)
-            )
-            await system.drain(published.readings)
-            console.print(
-                f"[green]simulation finished[/]: {published.readings} readings judged; "
-                "the console stays up — Ctrl-C to stop"
-            )
-            await serving
+            simulating = asyncio.create_task(_simulate_live(simulation, address, options, system, console))
+            # Ctrl-C stops uvicorn (it owns the signal): stop the simulation with it, not after it.
+            await asyncio.wait([serving, simulating], return_when=asyncio.FIRST_COMPLETED)
+            if simulating.done():
+                simulating.result()
+                await serving
+            else:
+                simulating.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await simulating
     return {}
+
+
+async def _simulate_live(simulation, address, options, system, console) -> None:  # type: ignore[no-untyped-def]
+    published = await simulation.publish(
+        address.host, address.port, speed=options.speed, on_progress=_status_line(console, system.pipeline)
+    )
+    await system.drain(published.readings)
+    console.print(
+        f"[green]simulation finished[/]: {published.readings} readings judged; the console stays up — Ctrl-C to stop"
+    )
 
 
 async def _summary(sessions, simulation, published, options, elapsed_s: float, stats=None) -> dict[str, object]:  # type: ignore[no-untyped-def]
