@@ -129,10 +129,10 @@ def simulate(
 
 @app.command()
 def evaluate(
-    households: Annotated[int, typer.Option(min=4, help="Households per simulation.")] = 40,
+    households: Annotated[int, typer.Option(min=4, help="Households per simulation.")] = 30,
     shards: Annotated[int, typer.Option(min=1, help="Simulations per scenario family, each with its own seed.")] = 2,
-    days: Annotated[float, typer.Option(min=3.0, help="Simulated days, warm-up included.")] = 35.0,
-    warmup_days: Annotated[float, typer.Option(min=0.0, help="Days learned before incidents start and scoring begins.")] = 14.0,
+    days: Annotated[float, typer.Option(min=3.0, help="Simulated days, warm-up included.")] = 33.0,
+    warmup_days: Annotated[float, typer.Option(min=0.0, help="Days learned before incidents start and scoring begins.")] = 16.0,
     seed: Annotated[int, typer.Option(help="Seed of the scenarios.")] = 1,
     family: Annotated[list[str] | None, typer.Option(help="Only this scenario family (repeatable).")] = None,
     jobs: Annotated[int, typer.Option(min=0, help="Worker processes (0: one per core).")] = 0,

@@ -49,8 +49,8 @@ class NightUse(base.Base):
     ...     return Day(739000 + n, sum(1 << q for q in range(28, 88, 3)) | visit, 0.5, 0.1, True)
     >>> for n in range(20):
     ...     nights.learn_one(day(n))
-    >>> nights.sleep()  # from quarter 86 (21:30), 38 quarters long: to 07:00
-    (86, 38)
+    >>> nights.sleep()  # from quarter 88 (22:00), 34 quarters long: to 06:30
+    (88, 34)
     >>> busy = sum(1 << q for q in (4, 8, 12, 16, 20))  # five visits between 01:00 and 05:00
     >>> nights.score_one(Night(day(20).active, busy | day(21).active))  # (spells of use, most learned)
     (5, 1)
@@ -83,7 +83,10 @@ class NightUse(base.Base):
         """(first quarter, length) of the household's sleeping hours, or None."""
         if not self._usage:
             return None
-        rare = [u < RARE for u in self._usage]
+        usage = self._usage
+        # Averaged over an hour and a quarter: one quarter of the night that saw a few toilet
+        # visits over the weeks does not split the night in two.
+        rare = [sum(usage[(q + k) % QUARTERS_PER_DAY] for k in range(-2, 3)) < 5 * RARE for q in range(QUARTERS_PER_DAY)]
         best: tuple[int, int] | None = None
         run = 0
         for q in range(2 * QUARTERS_PER_DAY):  # twice round the clock: a sleep spans midnight
@@ -169,21 +172,37 @@ class NightUseRule:
         self._tz: tzinfo = profile.timezone
 
     def judge(self, learner: NightUse, days: DayBook, raised: RaisedConditions, evidence_s: float) -> list[Detection]:
+        """Judge each night whose morning the evidence has passed by an hour (a daily batch
+        brings a whole night at once), each night once."""
         sleep = learner.sleep()
         if sleep is None or learner.days_learned < learner.warmup_days:
             return []
         first, length = sleep
-        today, quarter = local_quarter(evidence_s, self._tz)
         spans_midnight = first + length > QUARTERS_PER_DAY
         ends = (first + length) % QUARTERS_PER_DAY if spans_midnight else first + length
-        if quarter < ends + 4 or days.scored_night >= today:
-            return []  # judged an hour after the sleeping hours end, once
-        evening_day = today - 1 if spans_midnight else today
-        evening, morning = _quarters(days, learner, evening_day), _quarters(days, learner, today)
-        if evening is None or morning is None:
-            return []
-        days.scored_night = today
-        found = learner.score_one(Night(evening, morning if spans_midnight else 0))
+        today, quarter = local_quarter(evidence_s, self._tz)
+        last = today if quarter >= ends + 4 else today - 1
+        out: list[Detection] = []
+        for morning_day in range(max(days.scored_night + 1, last - 1), last + 1):
+            evening_day = morning_day - 1 if spans_midnight else morning_day
+            evening, morning = _quarters(days, learner, evening_day), _quarters(days, learner, morning_day)
+            if evening is None or morning is None:
+                continue
+            days.scored_night = morning_day
+            found = learner.score_one(Night(evening, morning if spans_midnight else 0))
+            core_from_s = day_start_s(evening_day, self._tz) + first * QUARTER_S
+            out += self._transition(learner, raised, found, core_from_s, length, evidence_s)
+        return out
+
+    def _transition(
+        self,
+        learner: NightUse,
+        raised: RaisedConditions,
+        found: tuple[int, int] | None,
+        core_from_s: float,
+        length: int,
+        evidence_s: float,
+    ) -> list[Detection]:
         alert = AlertType.UNUSUAL_NIGHT_USE
         if found is None:
             if alert not in raised:
@@ -191,7 +210,6 @@ class NightUseRule:
             ended = raised.close(alert)
             words = explain.night_over(evidence_s, self._tz)
             return [detection(self.profile, alert, Transition.CLEARED, ended, evidence_s, words, {})]
-        core_from_s = day_start_s(evening_day, self._tz) + first * QUARTER_S
         if alert in raised or not raised.open(alert, core_from_s, self._meters):
             return []
         used, most = found

@@ -193,7 +193,7 @@ def _apply_incidents(
         elif incident.kind is IncidentKind.WATER_LEFT_ON and "water" in flows:
             flows["water"][first:stop] += household.tap_left_open_m3_per_h / 60.0
         elif incident.kind is IncidentKind.NIGHT_RESTLESS and "water" in flows:
-            _restless_nights(flows["water"], incident, first, stop, run_start, zone)
+            _restless_nights(flows["water"], household, incident, first, stop, run_start, zone)
         elif incident.kind is IncidentKind.DECLINE:
             ramp = np.clip((np.arange(stop - first) / (5 * 1440.0)), 0.0, 1.0)
             for flow in flows.values():
@@ -202,19 +202,27 @@ def _apply_incidents(
 
 
 def _restless_nights(
-    water: np.ndarray, incident: Incident, first: int, stop: int, run_start: datetime, zone: ZoneInfo
+    water: np.ndarray,
+    household: SimHousehold,
+    incident: Incident,
+    first: int,
+    stop: int,
+    run_start: datetime,
+    zone: ZoneInfo,
 ) -> None:
-    """A toilet flush about every hour between 01:00 and 05:00 local, each night of the incident."""
+    """A toilet flush about every hour of the elder's usual night (from 90 min after bedtime to
+    an hour before rising), each night of the incident."""
     rng = random.Random(f"gateway_sim.restless:{incident.household_id}:{incident.start.isoformat()}")
+    night_from, night_to = household.habits.bed_min + 90, household.habits.wake_min + 1440 - 60
     minute = first
     while minute < stop:
         local = (run_start.astimezone(UTC) + timedelta(minutes=minute)).astimezone(zone)
-        if 1 <= local.hour < 5:
+        clock = local.hour * 60 + local.minute
+        if night_from <= clock < night_to or night_from <= clock + 1440 < night_to:
             water[minute] += rng.uniform(5.5, 6.5) / 1000.0
             minute += rng.randint(45, 75)
         else:
             minute += 15
-    return
 
 
 def _minute(at: datetime, run_start: datetime, run_minutes: int, rounding: Callable[[float], int]) -> int:

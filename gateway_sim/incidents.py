@@ -19,7 +19,7 @@ class IncidentKind(StrEnum):
     GATEWAY_SILENT = "gateway_silent"
     """The gateway stops publishing (a device fault, not an elder problem); the elder lives on normally."""
     NIGHT_RESTLESS = "night_restless"
-    """Restless nights (an infection, confusion): up about every hour between 01:00 and 05:00, flushing."""
+    """Restless nights (an infection, confusion): up about every hour of the night, flushing the toilet."""
     DECLINE = "decline"
     """Health failing: all gas and water use falls to about a third over five days and stays low."""
 

@@ -29,19 +29,21 @@ def inactive(household: str, start_h: float, hours: float = 72.0) -> TruthIncide
     return TruthIncident(household, "inactive", h(start_h), h(start_h + hours))
 
 
-def test_recall_counts_incidents_with_an_alert_of_their_family_between_start_and_end() -> None:
+def test_recall_counts_incidents_with_an_alert_of_their_kind_from_start_to_a_day_after_the_end() -> None:
     incidents = [inactive("a", 10), inactive("b", 10), inactive("c", 10), inactive("d", 10)]
     alerts = [
         alert("a", AlertType.NO_ACTIVITY_24H, 30),
         alert("b", AlertType.NO_GAS_24H, 20),  # a warning of the family counts
         alert("c", AlertType.GAS_CONTINUOUS, 20),  # not of the family
-        alert("d", AlertType.NO_ACTIVITY_24H, 83),  # after the elder was found (10 + 72 h)
+        alert("d", AlertType.NO_ACTIVITY_24H, 107),  # a day after the elder was found (10 + 72 h)
     ]
 
     card = score(incidents, alerts, "abcd", PERIOD)
 
     assert card.kinds["inactive"].incidents == 4
     assert card.kinds["inactive"].recall == 0.5
+    late = score([inactive("e", 10)], [alert("e", AlertType.NO_ACTIVITY_24H, 10 + 72 + 20)], ["e"], PERIOD)
+    assert late.kinds["inactive"].delays_h == (92.0,)  # told by the next daily batch: late, but told
     assert sorted(card.kinds["inactive"].delays_h) == [10.0, 20.0]
 
 

@@ -3,8 +3,9 @@
 Definitions (the same for every detector set, so two columns of the table compare):
 
 - An incident is **detected** when an alert that detects its kind (`DETECTED_BY`) for
-  its household is raised between its start and its end (its end: when the elder was
-  found, or the end of the run).
+  its household is raised after its start and at most `GRACE` after its end (its end:
+  when the elder was found, or the end of the run) — a daily batch may tell of a burner
+  left on only the next night, and that still counts, late.
 - The **delay** is from the incident's start to when duty staff could first see that
   alert (`RaisedAlert.raised_at`; in an in-process replay, when the message that
   revealed it arrived — a daily batch makes it late however early the reading was).
@@ -240,7 +241,7 @@ def score(
 
     kinds: dict[str, KindScore] = {}
     for incident in incidents:
-        until = incident.end or end
+        until = (incident.end or end) + GRACE
         first = next(
             (
                 a

@@ -119,7 +119,7 @@ def render(result: SuiteResult, console: Console, as_markdown: bool = False) -> 
     tables = [("By incident type", *incident_rows(result)), ("By scenario family", *family_rows(result))]
     for title, header, rows in tables:
         if as_markdown:
-            console.print(f"\n**{title}**\n\n{markdown(header, rows)}", markup=False, highlight=False)
+            console.print(f"\n**{title}**\n\n{markdown(header, rows)}", markup=False, highlight=False, soft_wrap=True)
             continue
         table = Table(title=title)
         for name in header:
@@ -128,4 +128,6 @@ def render(result: SuiteResult, console: Console, as_markdown: bool = False) -> 
             table.add_row(*row)
         console.print(table)
     for name, types in false_alarm_types(result).items():
-        console.print(f"false alarms of {name}, by alert type: {types or 'none'}", markup=False, highlight=False)
+        console.print(
+            f"false alarms of {name}, by alert type: {types or 'none'}", markup=False, highlight=False, soft_wrap=True
+        )

@@ -54,11 +54,11 @@ FAMILIES: tuple[Family, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class SuiteConfig:
-    households: int = 40
+    households: int = 30
     """Per shard."""
     shards: int = 2
     """Simulations per family, each with its own seed."""
-    days: float = 35.0
+    days: float = 33.0
     warmup_days: float = 16.0
     seed: int = 1
     incident_share: float = 0.6

@@ -32,10 +32,10 @@ def test_a_restless_night_is_told_the_next_morning_and_cleared_after_a_usual_nig
 
     assert changes(detections) == [raised(NIGHT), cleared(NIGHT)]
     night, calm = detections
-    assert local(night.at) == "26 07:55" and local(calm.at) == "28 07:55"  # an hour after its usual rising
+    assert local(night.at) == "26 07:40" and local(calm.at) == "28 07:40"  # an hour after its sleeping hours
     assert night.severity is Severity.WARNING
     assert night.explanation.en == (
-        "Unusual use at night: 4 separate times between 21:15 and 06:45; on the nights of the last 19 days "
+        "Unusual use at night: 4 separate times between 21:30 and 06:30; on the nights of the last 19 days "
         "at most 0 — the elder may be unwell or restless, worth a call."
     )
     assert "夜间用水用气异常" in night.explanation.zh

@@ -138,18 +138,20 @@ def test_shares_outside_zero_to_one_are_refused(name: str) -> None:
         SimConfig(**{name: 1.5})  # type: ignore[arg-type]
 
 
-def test_restless_nights_flush_about_every_hour_between_one_and_five() -> None:
+def test_restless_nights_flush_about_every_hour_of_the_elder_s_night() -> None:
     onset = START + timedelta(days=3, hours=12)
     restless = Incident("hh-0001", IncidentKind.NIGHT_RESTLESS, onset, onset + timedelta(hours=48))
     simulation = varied(households=1, days=6.0, incidents=[restless])
     calm = varied(households=1, days=6.0, incidents=[])
+    habits = simulation.households[0].habits
     water = {s.meter.kind: s for s in simulation.meter_series()["hh-0001"]}["water"].registers_l
     usual = {s.meter.kind: s for s in calm.meter_series()["hh-0001"]}["water"].registers_l
 
-    for night in (4, 5):  # 01:00-05:00 of the two nights
-        span = slice(night * 96 + 4, night * 96 + 20)
+    for night in (3, 4):  # the two nights, from 90 min after bedtime to an hour before rising
+        span = slice(night * 96 + (habits.bed_min + 90) // 15, (night + 1) * 96 + (habits.wake_min - 60) // 15)
+        hours = (span.stop - span.start) / 4
         extra = (water[span.stop] - water[span.start]) - (usual[span.stop] - usual[span.start])
-        assert 3 * 5 <= extra <= 5 * 7, (night, extra)  # three to five more flushes of ~6 L
+        assert 5.5 * (hours - 1) * 60 / 75 <= extra <= 6.5 * (hours + 1) * 60 / 45, (night, hours, extra)
 
 
 def test_a_decline_brings_use_down_to_about_a_third() -> None:
