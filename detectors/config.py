@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,9 @@ class MeterProfile:
 
     def __reduce__(self) -> tuple[object, ...]:
         return (MeterProfile, (self.meter_id, self.kind, self.interval_s, self.upload_every_s))
+
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        _restore(self, state)
 
     @property
     def heard_every_s(self) -> float:
@@ -80,6 +83,9 @@ class RuleConfig:
     """The longest daytime spell learned is usual at any hour (households that go out at any time)."""
 
 
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        _restore(self, state)
+
     def __reduce__(self) -> tuple[object, ...]:
         # Pickled with each household's detector state: only what differs from the defaults.
         changed = tuple((f.name, getattr(self, f.name)) for f in fields(self) if getattr(self, f.name) != f.default)
@@ -118,6 +124,9 @@ class HouseholdProfile:
     away: tuple[AwayWindow, ...] = ()
     """Planned absences, as stored by the console."""
 
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        _restore(self, state)
+
     def __reduce__(self) -> tuple[object, ...]:
         # Pickled with each household's detector state: plain values, one reference to a class.
         meters = tuple((m.meter_id, m.kind.value, m.interval_s, m.upload_every_s) for m in self.meters)
@@ -147,3 +156,15 @@ def _profile(
         ZoneInfo(zone) if isinstance(zone, str) else UTC if zone is None else zone,
         tuple(AwayWindow(start, end) for start, end in away),
     )
+
+
+def _restore(value: object, state: tuple[object, ...]) -> None:
+    """Unpickle a value stored before later fields were added: those take their defaults."""
+    for n, f in enumerate(fields(value)):  # type: ignore[arg-type]
+        if n < len(state):
+            item = state[n]
+        elif f.default_factory is not MISSING:  # type: ignore[misc]
+            item = f.default_factory()  # type: ignore[misc]
+        else:
+            item = f.default
+        object.__setattr__(value, f.name, item)

@@ -145,6 +145,8 @@ class MeterHistory:
         return (pack(self.times, TIME_SCALE), pack(self.registers, REGISTER_SCALE), self.horizon)
 
     def __setstate__(self, state: tuple[object, ...]) -> None:
+        if len(state) == 2 and isinstance(state[1], dict):  # pickled before compaction: plain slots
+            state = (state[1]["times"], state[1]["registers"], state[1]["horizon"])
         times, registers, self.horizon = state
         self.times = unpack(times, TIME_SCALE)  # type: ignore[arg-type]
         self.registers = unpack(registers, REGISTER_SCALE)  # type: ignore[arg-type]

@@ -363,6 +363,13 @@ class HouseholdMonitor:
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         version, *rest = state
+        if version == 1:  # from before learning: the rules' state carries on, learning starts afresh
+            rest = [*rest, DayBook(), {}]
+            self._profile = rest[0]
+            self._learners = {}
+            self._tune_learners()
+            rest[-1] = self._learners
+            version = _STATE_VERSION
         if version != _STATE_VERSION:
             raise ValueError(
                 f"HouseholdMonitor state version {version} is not {_STATE_VERSION}; "

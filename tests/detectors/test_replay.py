@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import pickle
 import random
+from pathlib import Path
 
 import pytest
 from tests.detectors.conftest import (
@@ -99,3 +100,16 @@ def test_a_monitor_refuses_the_profile_of_another_household() -> None:
 
     with pytest.raises(ValueError, match="belongs to household hh-0007"):
         target.profile = other
+
+
+def test_a_monitor_pickled_before_learning_carries_on_and_starts_learning() -> None:
+    # Saved by the detectors of the first release: a household with gas unused for 30 h.
+    with open(Path(__file__).parent / "data" / "monitor_v1.pickle", "rb") as stored:
+        restored = pickle.load(stored)
+
+    assert restored.raised() == {AlertType.NO_GAS_24H: T0}
+    assert restored.profile.rules.learned and restored.profile.away == ()
+    detections = feed(restored, [gas(30.25, 8.05), gas(30.5, 8.05)])
+    assert changes(detections) == [cleared(AlertType.NO_GAS_24H)]
+    assert set(restored._learners) == {"quiet", "night", "volume"}
+    assert pickle.loads(pickle.dumps(restored)).raised() == {}
