@@ -58,7 +58,7 @@ class NightUse(base.Base):
     True
     """
 
-    __slots__ = ("window_days", "warmup_days", "extra", "least", "_usage", "_counts", "_previous", "_days")
+    __slots__ = ("window_days", "warmup_days", "extra", "least", "_usage", "_counts", "_previous", "_days", "_sleep")
 
     def __init__(self, window_days: int = 28, warmup_days: int = 14, extra: int = 2, least: int = 4):
         self.window_days = window_days
@@ -74,6 +74,8 @@ class NightUse(base.Base):
         """(date, quarters used) of the last normal day, for the night that begins on it."""
         self._days = 0
         """Normal days learned."""
+        self._sleep: tuple[int, int] | None = None
+        """Derived from `_usage` whenever a day is learned (not pickled)."""
 
     @property
     def days_learned(self) -> int:
@@ -81,6 +83,9 @@ class NightUse(base.Base):
 
     def sleep(self) -> tuple[int, int] | None:
         """(first quarter, length) of the household's sleeping hours, or None."""
+        return self._sleep
+
+    def _find_sleep(self) -> tuple[int, int] | None:
         if not self._usage:
             return None
         usage = self._usage
@@ -125,6 +130,7 @@ class NightUse(base.Base):
         self._usage = bytes(u + ((255 if day.used_at(q) else 0) - u) // weight for q, u in enumerate(usage))
         self._previous = (day.date, day.active)
         self._days += 1
+        self._sleep = self._find_sleep()
 
     def score_one(self, night: Night) -> tuple[int, int] | None:
         """(used sleeping quarters, the most on a learned night) when the night is unusual."""
@@ -155,6 +161,7 @@ class NightUse(base.Base):
         settings, self._usage, counts, self._previous, self._days = state  # type: ignore[misc]
         self.window_days, self.warmup_days, self.extra, self.least = settings  # type: ignore[misc]
         self._counts = list(counts)  # type: ignore[call-overload]
+        self._sleep = self._find_sleep()
 
     def __repr__(self) -> str:
         return f"NightUse(nights={len(self._counts)}, sleep={self.sleep()})"
@@ -182,6 +189,8 @@ class NightUseRule:
         ends = (first + length) % QUARTERS_PER_DAY if spans_midnight else first + length
         today, quarter = local_quarter(evidence_s, self._tz)
         last = today if quarter >= ends + 4 else today - 1
+        if days.scored_night >= last:
+            return []  # the usual tick: this morning's night is judged already
         out: list[Detection] = []
         for morning_day in range(max(days.scored_night + 1, last - 1), last + 1):
             evening_day = morning_day - 1 if spans_midnight else morning_day

@@ -108,8 +108,10 @@ class DailyVolume(base.Base):
         if days < self.warmup_days:
             return None
         for kind, used, column in ((MeterKind.WATER, today.water_l, self._water), (MeterKind.GAS, today.gas_l, self._gas)):
+            if used is None or used <= _MARGIN_L[kind]:
+                continue  # less than any limit could be: the usual tick
             learned = [v for v, ok in zip(column, self._learnable, strict=True) if ok and v >= 0]
-            if used is None or not learned:
+            if not learned:
                 continue
             most = max(learned)
             limit = round(most * self.factor) + _MARGIN_L[kind]
