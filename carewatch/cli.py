@@ -138,6 +138,7 @@ def evaluate(
     jobs: Annotated[int, typer.Option(min=0, help="Worker processes (0: one per core).")] = 0,
     markdown: Annotated[bool, typer.Option(help="Print Markdown tables, as in docs/detectors.md.")] = False,
     json_out: Annotated[str | None, typer.Option(help="Also write the figures as JSON here.")] = None,
+    rule: Annotated[list[str] | None, typer.Option(help="NAME=VALUE: a RuleConfig setting for the learned column (repeatable).")] = None,
 ) -> None:
     """Run labelled scenarios through the detectors in-process: recall, delays and false alarms,
     learned detectors next to the seed rule alone (docs/detectors.md)."""
@@ -148,7 +149,14 @@ def evaluate(
     from carewatch.evaluation.scenarios import FAMILIES, SuiteConfig, run_suite
 
     names = tuple(family) if family else tuple(f.name for f in FAMILIES)
-    suite = SuiteConfig(households=households, shards=shards, days=days, warmup_days=warmup_days, seed=seed, families=names)
+    try:
+        rules = tuple((name, float(value)) for name, value in (setting.split("=", 1) for setting in rule or ()))
+    except ValueError as exc:
+        err.print(f"[red]--rule takes NAME=NUMBER, e.g. quiet_grace_h=0.75[/] ({exc})")
+        raise typer.Exit(2) from exc
+    suite = SuiteConfig(
+        households=households, shards=shards, days=days, warmup_days=warmup_days, seed=seed, families=names, rules=rules
+    )
     started = time.monotonic()
     try:
         result = run_suite(suite, jobs=jobs or os.cpu_count() or 1)

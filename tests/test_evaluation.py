@@ -126,3 +126,11 @@ def test_a_small_replay_catches_a_scripted_inactivity_with_the_seed_rule_within_
         [delay] = card.kinds["inactive"].delays_h
         assert 12 <= delay <= 36, (name, delay)
         assert card.false_alarms == ()
+
+
+def test_the_examples_in_the_evaluation_docstrings_hold() -> None:
+    import doctest
+
+    from carewatch.evaluation import matching
+
+    assert doctest.testmod(matching).failed == 0

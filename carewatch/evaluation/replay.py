@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from carewatch.domain import Detection, Tick, Transition
 from carewatch.evaluation.matching import RaisedAlert
 from carewatch.registry import Registry
-from detectors.config import AwayWindow, HouseholdProfile
+from detectors.config import AwayWindow, HouseholdProfile, RuleConfig
 from detectors.household import HouseholdMonitor
 from gateway_sim import Simulation
 from ingest.payload import parse_readings, parse_topic
@@ -46,6 +46,20 @@ def _learned(profile: HouseholdProfile, away: tuple[AwayWindow, ...]) -> Househo
 SEED_RULE = DetectorSet("seed rule", _seed_rule_alone)
 LEARNED = DetectorSet("learned", _learned)
 DETECTOR_SETS = (SEED_RULE, LEARNED)
+
+
+def detector_sets(rules: tuple[tuple[str, float], ...] = ()) -> tuple[DetectorSet, ...]:
+    """The seed rule alone, and the learned detectors with these RuleConfig settings."""
+    if not rules:
+        return DETECTOR_SETS
+    unknown = {name for name, _ in rules} - set(RuleConfig.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"unknown rule settings {sorted(unknown)} (see detectors.config.RuleConfig)")
+
+    def configure(profile: HouseholdProfile, away: tuple[AwayWindow, ...]) -> HouseholdProfile:
+        return replace(profile, away=away, rules=replace(profile.rules, **dict(rules)))
+
+    return (SEED_RULE, DetectorSet("learned", configure))
 
 
 @dataclass(frozen=True, slots=True)

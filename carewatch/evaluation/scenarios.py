@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, timedelta
 
 from carewatch.evaluation.matching import Scorecard, TruthIncident, score
-from carewatch.evaluation.replay import DETECTOR_SETS, replay
+from carewatch.evaluation.replay import detector_sets, replay
 from gateway_sim import IncidentKind, SimConfig, Simulation
 
 _MIX = (IncidentKind.INACTIVE,) * 4 + (
@@ -65,6 +65,8 @@ class SuiteConfig:
     inactive_hours: float = 72.0
     """An inactive elder is found after this long (long enough for a daily batch and the 24 h rule)."""
     families: tuple[str, ...] = tuple(f.name for f in FAMILIES)
+    rules: tuple[tuple[str, float], ...] = ()
+    """RuleConfig settings for the learned column (e.g. ("quiet_grace_h", 0.75)), to weigh a change."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +98,7 @@ def shard_config(family: Family, shard: int, suite: SuiteConfig) -> SimConfig:
 def run_shard(family_name: str, shard: int, suite: SuiteConfig) -> ShardResult:
     family = next(f for f in FAMILIES if f.name == family_name)
     simulation = Simulation(shard_config(family, shard, suite))
-    result = replay(simulation, DETECTOR_SETS)
+    result = replay(simulation, detector_sets(suite.rules))
     config = simulation.config
     begin = config.start.astimezone(UTC) + timedelta(days=suite.warmup_days)
     period = (begin, config.end.astimezone(UTC))
