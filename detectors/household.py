@@ -1,9 +1,10 @@
 """One household's monitor: readings and ticks in, transitions of alerts out.
 
 Pure and event-time: time arrives only inside readings and ticks.  The state is
-the evidence (a short history per meter) and what is currently raised; the
-rules are derived from the profile and rebuilt after unpickling, so a Faust
-table stores only what a replay could not recompute.
+the evidence (a short history per meter), what is currently raised, the days not
+yet closed and what the learned detectors remember; the rules are derived from
+the profile and rebuilt after unpickling, so a Faust table stores only what a
+replay could not recompute.
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from carewatch.domain import AlertType, Audience, Detection, MeterKind, Reading, RejectReason, Tick, Transition
-from detectors.base import RaisedConditions, epoch, instant
+from detectors.base import QUIET_ALERTS, RaisedConditions, epoch, instant
 from detectors.ceiling import DailyCeilingRule
 from detectors.config import HouseholdProfile
 from detectors.flow import ContinuousFlowRule
 from detectors.history import MeterHistory
 from detectors.inactivity import InactivityRule
-from detectors.base import QUIET_ALERTS
 from detectors.night import NightUse, NightUseRule
 from detectors.quiet import LearnedQuietRule, QuietSpell, evidence_of
 from detectors.register import Outcome, RegisterFaultRule, RegisterGuard
@@ -29,11 +29,12 @@ from detectors.silence import SilenceWatch, SilentMeterRule
 from detectors.volume import DailyVolume, VolumeRule
 
 _STATE_VERSION = 2
+"""Bump when the pickled state changes shape, so an old table entry fails loudly (version 1,
+from before learning, is still read: see __setstate__)."""
 _CARE = frozenset(t for t in AlertType if t.audience is Audience.CARE)
 _GIVE_UP_ON_LAGGING_S = 2 * 86400.0
 """A meter this far behind the others no longer holds back the closing of days (they are
 closed as unfit to learn from)."""
-"""Bump when the pickled state changes shape, so an old table entry fails loudly."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,8 @@ class HouseholdMonitor:
     """Watches one household through its meters.
 
     `observe` judges a reading and re-evaluates the rules its meter affects;
-    `tick` judges the passage of time (silent meters).  Both return
+    `tick` judges the passage of time (silent meters, the learned verdicts on
+    the evidence delivered so far, a daily batch's household).  Both return
     transitions: an alert is RAISED once and CLEARED once.
 
     >>> from datetime import datetime, timedelta, UTC
