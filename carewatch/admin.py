@@ -2,7 +2,7 @@
 
 A fresh `carewatch run` has nobody who can sign in, and the API only lets admins make
 accounts and keys: these commands break that circle. They write to the database named
-in settings (CAREWATCH_DATABASE_URL), creating the schema if it is not there yet, and
+in settings (CAREWATCH_DATABASE_URL), creating or upgrading the schema first, and
 validate input with the same models as the API (`POST /api/users`, `POST /api/api-keys`).
 """
 
@@ -116,6 +116,30 @@ async def add_key(settings: Settings, body: ApiKeyCreate) -> str:
         return secret
 
     return await _in_database(settings, work)
+
+
+async def migrate(settings: Settings) -> tuple[str | None, str | None]:
+    """Upgrades the database to the newest schema; returns its revision before and after."""
+    from carewatch.db import make_engine
+    from carewatch.schema import create_schema, schema_revision
+
+    engine = make_engine(settings.database_url)
+    try:
+        before = await schema_revision(engine)
+        await create_schema(engine)
+        return before, await schema_revision(engine)
+    finally:
+        await engine.dispose()
+
+
+@admin.command("migrate")
+def migrate_command() -> None:
+    """Upgrade the database's schema now (`carewatch run` and the other commands also do it at start)."""
+    before, after = asyncio.run(migrate(Settings()))
+    if before == after:
+        print(f"schema already at revision {after}: nothing to do")
+    else:
+        print(f"schema upgraded from {before or 'none (empty, or made before migrations)'} to {after}")
 
 
 @admin.command("create-user")

@@ -1,17 +1,71 @@
-"""Creates every room's tables. It imports the rooms' models, so only the wiring may import it."""
+"""Brings the database to the current schema through the Alembic migrations in carewatch/migrations.
+
+It imports every room's models (Alembic compares against them), so only the wiring may import it.
+"""
 
 from __future__ import annotations
 
+import logging
+
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import alerts.models  # noqa: F401  (registers the tables on Base)
-import api.models  # noqa: F401
-import carewatch.directory  # noqa: F401
-import ingest.models  # noqa: F401
-import ingest.usage  # noqa: F401
+import alerts.models
+import api.models
+import carewatch.directory
+import ingest.models
+import ingest.usage
 from carewatch.db import Base
+
+MODELS = (alerts.models, api.models, carewatch.directory, ingest.models, ingest.usage)  # their tables are on Base
+VERSION_TABLE = "alembic_version"
+# Any fixed 64-bit number: PostgreSQL's advisory lock that serialises two services upgrading at once.
+SCHEMA_LOCK_KEY = 0x63_61_72_65_77_61_74_63  # "carewatc"
+
+log = logging.getLogger(__name__)
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """The migrations' configuration without alembic.ini: the scripts ship inside the package."""
+    config = Config()
+    config.set_main_option("script_location", "carewatch:migrations")
+    config.attributes["connection"] = connection
+    return config
 
 
 async def create_schema(engine: AsyncEngine) -> None:
+    """Upgrades the database to the newest revision, in one transaction; a no-op when it is already there.
+
+    A database made before migrations existed (our tables, no alembic_version) is adopted by the
+    baseline revision: it creates only the tables that are missing and adds missing columns.
+    """
     async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
+        if connection.dialect.name == "postgresql":
+            # A second service starting at the same time waits here, then finds the database at head.
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+        elif connection.dialect.name == "sqlite":
+            # Take the write lock now (busy_timeout waits for it), not at the first CREATE TABLE.
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")
+        await connection.run_sync(_upgrade)
+
+
+def _upgrade(connection: Connection) -> None:
+    tables = set(inspect(connection).get_table_names())
+    ours = tables & set(Base.metadata.tables)
+    if ours and VERSION_TABLE not in tables:
+        log.warning(
+            "database has %d carewatch tables and no %s: made before migrations, adopting it at the baseline",
+            len(ours),
+            VERSION_TABLE,
+        )
+    command.upgrade(alembic_config(connection), "head")
+
+
+async def schema_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is stamped at; None before the first upgrade (empty, or made before migrations)."""
+    async with engine.connect() as connection:
+        return await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
