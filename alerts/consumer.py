@@ -8,22 +8,22 @@ idempotent.  Detections of one household share a partition, so they arrive in or
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import ConsumerRecord
 
 from alerts.store import AlertStore, AppliedChange
 from alerts.wire import BadDetection, decode_detection
-from carewatch.domain import Detection
+from carewatch.kafka import BatchConsumer, until_stored
 
 log = logging.getLogger(__name__)
 
 OnApplied = Callable[[Sequence[AppliedChange]], Awaitable[None]]
 
 
-class DetectionConsumer:
+class DetectionConsumer(BatchConsumer):
     def __init__(
         self,
         store: AlertStore,
@@ -34,52 +34,29 @@ class DetectionConsumer:
         on_applied: OnApplied | None = None,
         max_batch: int = 500,
     ) -> None:
+        super().__init__(topic, bootstrap_servers=bootstrap_servers, group_id=group_id, max_batch=max_batch)
         self.store = store
         self.topic = topic
         self.on_applied = on_applied
-        self.max_batch = max_batch
         self.detections_seen = 0
         self.undecodable = 0
-        self._consumer = AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=bootstrap_servers,
-            group_id=group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
+        self.newest_event: datetime | None = None
+        """The latest event time of a stored detection: the ladder's clock on the event clock (replays, the demo)."""
 
-    async def run(self) -> None:
-        """Consume until cancelled."""
-        await self._consumer.start()
-        try:
-            while True:
-                batches = await self._consumer.getmany(timeout_ms=500, max_records=self.max_batch)
-                records = [record for partition in batches.values() for record in partition]
-                if not records:
-                    continue
-                detections = []
-                for record in records:
-                    try:
-                        detections.append(decode_detection(record.value))
-                    except BadDetection as exc:
-                        # A bug of ours upstream; keep going, but loudly.
-                        self.undecodable += 1
-                        log.error("skipping %s[%d]@%d: %s", record.topic, record.partition, record.offset, exc)
-                changes = await self._apply(detections)
-                await self._consumer.commit()
-                self.detections_seen += len(detections)
-                if self.on_applied and changes:
-                    await self.on_applied(changes)
-        finally:
-            await self._consumer.stop()
-
-    async def _apply(self, detections: Sequence[Detection]) -> list[AppliedChange]:
-        delay = 0.5
-        while True:
+    async def handle(self, records: Sequence[ConsumerRecord]) -> None:
+        detections = []
+        for record in records:
             try:
-                return await self.store.apply(detections)
-            except Exception:
-                # The database is down: hold the offsets (Kafka keeps the rest) and retry.
-                log.exception("could not store %d detections; retrying in %.1f s", len(detections), delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                detections.append(decode_detection(record.value))
+            except BadDetection as exc:
+                # A bug of ours upstream; keep going, but loudly.
+                self.undecodable += 1
+                log.error("skipping %s[%d]@%d: %s", record.topic, record.partition, record.offset, exc)
+        # The ladder starts inside `apply`: its clock (on event time) must already include this batch.
+        newest = max((d.at for d in detections), default=None)
+        if newest is not None and (self.newest_event is None or newest > self.newest_event):
+            self.newest_event = newest
+        changes = await until_stored(lambda: self.store.apply(detections), f"{len(detections)} detections")
+        self.detections_seen += len(detections)
+        if self.on_applied and changes:
+            await self.on_applied(changes)

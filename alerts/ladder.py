@@ -11,7 +11,7 @@ escalators, a replay or a retry never send a step twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -30,6 +30,9 @@ from alerts.people import Directory, HouseholdPeople, Person, Role, Site
 from alerts.policy import STAFF_ACTIONS, Action, EscalationPolicy, Ladder
 
 log = logging.getLogger(__name__)
+
+HouseholdLookup = Callable[[AsyncSession, str], Awaitable[HouseholdPeople | None]]
+"""Whom to contact about a household: ``alerts.contacts.household_people`` reads the directory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +69,19 @@ class AlertLadder:
         policy: EscalationPolicy,
         clock: Callable[[], datetime],
         links: FamilyLinks | None = None,
+        households: HouseholdLookup | None = None,
     ) -> None:
+        """``directory`` gives the sites (staff, rota, robots); a household's elder and family come from
+        ``households`` (the running service reads the database directory at every step), or, without it,
+        from ``directory`` itself (a people file used on its own)."""
         self.directory = directory
         self.policy = policy
         self.clock = clock
         self.links = links
+        self.households = households or self._from_file
+
+    async def _from_file(self, _session: AsyncSession, household_id: str) -> HouseholdPeople | None:
+        return self.directory.households.get(household_id)
 
     async def start(self, session: AsyncSession, alert_id: str) -> None:
         """Run the steps due at once (inside the caller's transaction)."""
@@ -113,7 +124,7 @@ class AlertLadder:
         if claimed is None:
             return  # another escalator is advancing this alert
         await session.refresh(escalation)
-        context = self._context(alert, now)
+        context = self._context(alert, await self.households(session, alert.household_id), now)
         ladder = self.policy.ladder_named(escalation.ladder) if escalation.ladder else None
         if escalation.state is LadderState.PENDING or ladder is None:
             ladder = self.policy.ladder_for(context.site.site, alert.alert_type, alert.severity)
@@ -167,12 +178,11 @@ class AlertLadder:
         # Several reminders overdue at once (the escalator was down) become one, and the next is counted from now.
         escalation.reminder_due_at = max(escalation.reminder_due_at, context.now) + reminders.interval(number)
 
-    def _context(self, alert: Alert, now: datetime) -> _Context:
-        household = self.directory.households.get(alert.household_id)
+    def _context(self, alert: Alert, household: HouseholdPeople | None, now: datetime) -> _Context:
         site = self.directory.sites.get(household.site) if household else None
         if site is None:
             site = next(iter(self.directory.sites.values()))
-            log.error("household %s is not in the people file; its alert goes to site %s", alert.household_id, site.site)
+            log.error("household %s or its site is not in the people file; its alert goes to site %s", alert.household_id, site.site)
         ladder_urgent = self.policy.ladder_for(site.site, alert.alert_type, alert.severity).urgent
         return _Context(alert, household, site, ladder_urgent or self.policy.is_safety(alert.alert_type), now)
 

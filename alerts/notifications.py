@@ -1,9 +1,10 @@
 """Notifications beside the pipeline: the ladder attached to the alert store, an escalator and a dispatcher.
 
-``start_notifications`` reads the people file and the policy named in settings, builds
-the channels that are configured, and runs two tasks until ``stop``. Without a people
-file it runs nothing and says so: alerts still get their escalation rows, and the
-ladder picks them up once people are configured.
+``start_notifications`` reads the people file and the policy named in settings, imports
+the file's household contacts into the directory (where the ladder reads them at every
+step, and the API edits them), builds the channels that are configured, and runs two
+tasks until ``stop``. Without a people file it runs nothing and says so: alerts still get
+their escalation rows, and the ladder picks them up once people are configured.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from alerts.channels.provider import ProviderChannel
 from alerts.channels.robots import RobotChannel
 from alerts.channels.via_apprise import AppriseChannel
 from alerts.channels.webhook import SignedWebhookChannel
+from alerts.contacts import household_people, import_people
 from alerts.dispatcher import Dispatcher
 from alerts.family_links import FamilyLinks
 from alerts.ladder import AlertLadder
@@ -107,7 +109,12 @@ async def start_notifications(
         return Notifications()
     directory = Directory.load(settings.people_path)
     policy = EscalationPolicy.load(settings.escalation_policy_path or DEFAULT_POLICY)
-    ladder = AlertLadder(directory, policy, ladder_clock(settings, event_time), family_links(settings))
+    async with sessions.begin() as session:
+        imported = await import_people(session, directory)
+    log.info(imported.describe())
+    # One source of household people at run time: the directory (the file's households were just imported into it).
+    sites = Directory(directory.sites.values(), ())
+    ladder = AlertLadder(sites, policy, ladder_clock(settings, event_time), family_links(settings), household_people)
     store.attach_ladder(ladder)
     client = httpx.AsyncClient(timeout=10.0)
     dispatcher = Dispatcher(sessions, channels_from(settings, client), give_up_after=settings.delivery_give_up_after)
@@ -115,7 +122,7 @@ async def start_notifications(
         asyncio.create_task(_escalate(ladder, sessions, settings.escalate_every.total_seconds()), name="carewatch-escalator"),
         asyncio.create_task(dispatcher.run(settings.dispatch_every.total_seconds()), name="carewatch-dispatcher"),
     ]
-    log.info("notifications on: %d sites, %d households with people", len(directory.sites), len(directory.households))
+    log.info("notifications on: %d sites from %s, household contacts from the directory", len(directory.sites), settings.people_path)
     return Notifications(ladder, dispatcher, tasks, client, store)
 
 

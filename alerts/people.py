@@ -52,13 +52,15 @@ class PeopleError(ValueError):
 # ---- the file format ------------------------------------------------------------------
 
 
-class _Channel(BaseModel):
+class ChannelEntry(BaseModel):
+    """One way to reach someone: ``{"kind": "sms", "address": "+8613700000001"}``."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     kind: ChannelKind
     address: str = Field(min_length=3, max_length=500)
 
     @model_validator(mode="after")
-    def _plausible(self) -> _Channel:
+    def _plausible(self) -> ChannelEntry:
         if self.kind is ChannelKind.EMAIL and "@" not in self.address:
             raise ValueError(f"email address {self.address!r} has no @")
         if self.kind in (ChannelKind.SMS, ChannelKind.VOICE) and not self.address.lstrip("+").isdigit():
@@ -69,13 +71,13 @@ class _Channel(BaseModel):
         return self
 
 
-class _QuietHours(BaseModel):
+class QuietHoursEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     start: time
     end: time
 
     @model_validator(mode="after")
-    def _not_empty(self) -> _QuietHours:
+    def _not_empty(self) -> QuietHoursEntry:
         if self.start == self.end:
             raise ValueError("quiet hours start and end at the same time; leave quiet_hours out instead")
         return self
@@ -85,17 +87,19 @@ class _Elder(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = ""
     language: Language = "zh-CN"
-    channels: list[_Channel] = []
+    channels: list[ChannelEntry] = []
 
 
-class _Contact(BaseModel):
+class ContactEntry(BaseModel):
+    """A family member as the people file lists them."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: Identifier
     name: str = Field(min_length=1, max_length=128)
-    relation: str = ""
+    relation: str = Field(default="", max_length=64)
     language: Language = "zh-CN"
-    channels: list[_Channel] = Field(min_length=1)
-    quiet_hours: _QuietHours | None = None
+    channels: list[ChannelEntry] = Field(min_length=1)
+    quiet_hours: QuietHoursEntry | None = None
     alert_types: list[AlertType] | None = None
     """None: every alert about the elder (never device faults, which go to staff only)."""
 
@@ -108,6 +112,29 @@ class _Contact(BaseModel):
         return value
 
 
+ELDER_CONTACT_ID = "elder"
+"""The id of the elder's own line among a household's contacts in the directory."""
+
+
+class HouseholdContact(ContactEntry):
+    """A contact as the directory keeps it (integrator API, bulk import): family, or the elder's own line.
+
+    The elder is called at the ``check_elder`` step of every care alert; family members at
+    ``notify_family``, for the alert types they chose.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    role: Literal["family", "elder"] = "family"
+
+    @model_validator(mode="after")
+    def _one_elder_line(self) -> HouseholdContact:
+        if (self.role == "elder") != (self.id == ELDER_CONTACT_ID):
+            raise ValueError(f"the elder's own line, and only it, has the id {ELDER_CONTACT_ID!r} (one per household)")
+        if self.role == "elder" and (self.alert_types is not None or self.quiet_hours is not None):
+            raise ValueError("the elder is asked at every care alert: alert_types and quiet_hours are for family contacts")
+        return self
+
+
 class _Household(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     household_id: Identifier
@@ -116,7 +143,7 @@ class _Household(BaseModel):
     address: str = ""
     timezone: str = "Asia/Shanghai"
     elder: _Elder = _Elder()
-    contacts: list[_Contact] = []
+    contacts: list[ContactEntry] = []
 
     @field_validator("timezone")
     @classmethod
@@ -130,7 +157,7 @@ class _Staff(BaseModel):
     name: str = Field(min_length=1, max_length=128)
     role: Literal["duty", "supervisor", "visitor"]
     language: Language = "zh-CN"
-    channels: list[_Channel] = Field(min_length=1)
+    channels: list[ChannelEntry] = Field(min_length=1)
 
 
 class _Shift(BaseModel):
@@ -149,7 +176,7 @@ class _Site(BaseModel):
     timezone: str = "Asia/Shanghai"
     staff: list[_Staff] = Field(min_length=1)
     rota: list[_Shift] = Field(min_length=1)
-    group_robots: list[_Channel] = []
+    group_robots: list[ChannelEntry] = []
 
     @field_validator("timezone")
     @classmethod
@@ -196,6 +223,11 @@ class _PeopleFile(BaseModel):
             ids = [contact.id for contact in household.contacts]
             if len(set(ids)) != len(ids):
                 raise ValueError(f"household {household.household_id!r}: a contact id is listed twice")
+            if ELDER_CONTACT_ID in ids:
+                raise ValueError(
+                    f"household {household.household_id!r}: the contact id {ELDER_CONTACT_ID!r} names the elder's own line"
+                    " in the directory; give the family member another id (the elder goes under 'elder = {...}')"
+                )
         return self
 
 
@@ -314,7 +346,7 @@ class Directory:
         return cls.from_document(read_document(path, "people file", "CAREWATCH_PEOPLE_PATH", PeopleError))
 
 
-def _channels(channels: Iterable[_Channel]) -> tuple[Address, ...]:
+def _channels(channels: Iterable[ChannelEntry]) -> tuple[Address, ...]:
     return tuple(Address(c.kind, c.address) for c in channels)
 
 
@@ -324,17 +356,34 @@ def _site(site: _Site) -> Site:
     return Site(site.site, site.name or site.site, ZoneInfo(site.timezone), staff, rota, _channels(site.group_robots))
 
 
+def person_of(contact: ContactEntry, role: Role = Role.FAMILY) -> Person:
+    """A contact as the ladder addresses them."""
+    return Person(
+        contact.id, contact.name, role, contact.language, _channels(contact.channels), contact.relation,
+        (contact.quiet_hours.start, contact.quiet_hours.end) if contact.quiet_hours else None,
+        frozenset(contact.alert_types) if contact.alert_types is not None else None,
+    )
+
+
+def directory_contacts(household: HouseholdPeople) -> list[HouseholdContact]:
+    """A people file household's elder and family, as the directory keeps them (the file is imported at start)."""
+    people = ([household.elder] if household.elder else []) + list(household.contacts)
+    return [
+        HouseholdContact(
+            id=ELDER_CONTACT_ID if p.role is Role.ELDER else p.id,
+            role="elder" if p.role is Role.ELDER else "family",
+            name=p.name or household.household_id, relation=p.relation, language=p.language,
+            channels=[ChannelEntry(kind=a.kind, address=a.address) for a in p.channels],
+            quiet_hours=QuietHoursEntry(start=p.quiet_hours[0], end=p.quiet_hours[1]) if p.quiet_hours else None,
+            alert_types=sorted(p.alert_types) if p.alert_types is not None else None,
+        )
+        for p in people
+    ]
+
+
 def _household(h: _Household) -> HouseholdPeople:
     elder = None
     if h.elder.channels:
         elder = Person(f"{h.household_id}.elder", h.elder.name or h.name, Role.ELDER, h.elder.language, _channels(h.elder.channels))
-    contacts = tuple(
-        Person(
-            c.id, c.name, Role.FAMILY, c.language, _channels(c.channels), c.relation,
-            (c.quiet_hours.start, c.quiet_hours.end) if c.quiet_hours else None,
-            frozenset(c.alert_types) if c.alert_types is not None else None,
-        )
-        for c in h.contacts
-    )
+    contacts = tuple(person_of(c) for c in h.contacts)
     return HouseholdPeople(h.household_id, h.site, h.name, h.address, ZoneInfo(h.timezone), elder, contacts)
-

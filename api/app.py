@@ -11,12 +11,11 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.people import Directory
 from alerts.store import AlertStore
 from api.auth import LoginLimiter
 from api.deps import NotSignedIn, Services, get_lang
 from api.routes import family, notifications
-from api.routes import accounts, alerts, bulk, console, directory, health, household_pages, households, ingest, login
+from api.routes import accounts, alerts, bulk, console, contacts, directory, health, household_pages, households, ingest, login
 from carewatch.registry import Registry
 from carewatch.settings import Settings
 
@@ -30,14 +29,13 @@ def create_app(
     status: Callable[[], dict[str, Any]] | None = None,
     settings: Settings | None = None,
     on_directory_change: Callable[[], Awaitable[None]] | None = None,
-    people: Directory | None = None,
 ) -> FastAPI:
     """Build the app over an existing database (the runner creates the schema).
 
     ``registry`` names households that are not (yet) in the directory; ``status`` is the
     runner's live status (e.g. the simulated time), shown on the console when given;
-    ``on_directory_change`` is awaited after the directory changed (reload the pipeline's registry);
-    ``people`` is the notifications' people file (family contacts on the household page).
+    ``on_directory_change`` is awaited after the directory changed (reload the pipeline's registry).
+    Household contacts are read from the directory (the runner imports the people file into it).
     """
     settings = settings or Settings()
     app = FastAPI(
@@ -56,10 +54,9 @@ def create_app(
             settings.login_max_failures_per_user, settings.login_max_failures_per_client, settings.login_window
         ),
         on_directory_change=on_directory_change,
-        people=people,
     )
     app.add_exception_handler(NotSignedIn, _not_signed_in)  # type: ignore[arg-type]
-    for module in (alerts, households, directory, bulk, accounts, ingest, login, console, household_pages, health):
+    for module in (alerts, households, contacts, directory, bulk, accounts, ingest, login, console, household_pages, health):
         app.include_router(module.router)
     for module in (family, notifications):  # the signed family links and the outbox log (docs/notifications.md)
         app.include_router(module.router)

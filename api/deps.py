@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, HTTPException, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.people import Directory
 from alerts.store import AlertStore
 from api.auth import LoginLimiter, Principal, csrf_matches, key_principal, session_principal
 from api.models import Scope
@@ -36,8 +35,6 @@ class Services:
     login_limiter: LoginLimiter
     on_directory_change: Callable[[], Awaitable[None]] | None = None
     """Called after the directory changed (the runner reloads the pipeline's registry)."""
-    people: Directory | None = None
-    """Who the ladder contacts (the people file), when the runner has one: contacts on the household page."""
 
 
 def get_services(request: Request) -> Services:

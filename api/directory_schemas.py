@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from fastapi import HTTPException, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from alerts.people import ELDER_CONTACT_ID, ChannelEntry, HouseholdContact, Language, QuietHoursEntry
+from api.routine_view import RoutinePublic
 from carewatch.directory_import import ElderHousehold, GatewayEntry, SiteEntry, known_zone
-from carewatch.domain import MeterKind
+from carewatch.domain import AlertType, MeterKind
 from carewatch.registry import Identifier, MeterEntry, RulesEntry
 
 MAX_PAGE = 500
@@ -111,12 +114,53 @@ class HouseholdPublic(BaseModel):
     meters: list[MeterPublic]
 
 
+class HouseholdDetail(HouseholdPublic):
+    routine: RoutinePublic | None = Field(description="The learned routine, where the runner has stored the household's detector state")
+
+
 class MeterCreate(MeterEntry):
     household_id: Identifier
 
 
 class MeterUpdate(_Update):
     interval_s: float = Field(gt=0, le=7 * 86400)
+
+
+class ContactCreate(HouseholdContact):
+    """A family member, or (``role`` elder, id ``elder``) the elder's own line. ``id`` may be left out: one is made."""
+
+    id: Identifier = Field(default=None, description="Unique within the household; made for you if left out (`elder` for the elder)")  # type: ignore[assignment]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("id") is None:
+            made = ELDER_CONTACT_ID if data.get("role") == "elder" else f"contact-{secrets.token_hex(4)}"
+            data = {**data, "id": made}
+        return data
+
+
+class ContactUpdate(_Update):
+    """Only the fields given change; ``quiet_hours`` or ``alert_types`` null: none / every care alert."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=128)
+    relation: str | None = Field(default=None, max_length=64)
+    language: Language | None = None
+    channels: list[ChannelEntry] | None = Field(default=None, min_length=1)
+    quiet_hours: QuietHoursEntry | None = None
+    alert_types: list[AlertType] | None = None
+
+
+class ContactPublic(BaseModel):
+    household_id: str
+    id: str
+    role: Literal["family", "elder"]
+    name: str
+    relation: str
+    language: Language
+    channels: list[ChannelEntry]
+    quiet_hours: QuietHoursEntry | None
+    alert_types: list[AlertType] | None
 
 
 class AbsenceCreate(BaseModel):

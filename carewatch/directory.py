@@ -1,4 +1,4 @@
-"""The directory in the database: sites (communities, 社区), gateways, households, meters, planned absences.
+"""The directory in the database: sites (communities, 社区), gateways, households, meters, contacts, planned absences.
 
 It replaces the registry JSON file as the source of truth; ``load_registry`` builds the
 pipeline's in-memory ``Registry`` from it, through the same validation as the file.
@@ -94,6 +94,29 @@ class Absence(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Contact(Base):
+    """Someone the ladder contacts about a household: a family member, or the elder's own line.
+
+    Validated as ``alerts.people.HouseholdContact`` on the way in (API, bulk import, the people file).
+    """
+
+    __tablename__ = "household_contacts"
+
+    household_id: Mapped[str] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """Unique within the household; it names the person in message keys and family links."""
+    role: Mapped[str] = mapped_column(String(8), default="family")
+    name: Mapped[str] = mapped_column(String(128))
+    relation: Mapped[str] = mapped_column(String(64), default="")
+    language: Mapped[str] = mapped_column(String(8), default="zh-CN")
+    channels: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    """``[{"kind": "sms", "address": "+86…"}, …]``; every one is used."""
+    quiet_hours: Mapped[dict[str, str] | None] = mapped_column(JSON(none_as_null=True), default=None)
+    """``{"start": "22:00", "end": "07:00"}`` in the household's time zone, or None."""
+    alert_types: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True), default=None)
+    """None: every care alert."""
 
 
 def meter_row(entry: MeterEntry, household_id: str | None = None) -> Meter:

@@ -1,9 +1,9 @@
 """Bulk import of a district into the directory: all rows valid and written together, or nothing.
 
 Accepts the registry document v1 (docs/registry.md) extended with optional ``sites`` and
-``gateways`` lists and the elder's ``phone``, ``birth_year`` and ``notes``, or a CSV with one
-row per meter.  Every row is checked before anything is written; the report names each bad
-row and field, so an integrator fixes the file in one pass.
+``gateways`` lists, the elder's ``phone``, ``birth_year`` and ``notes`` and the household's
+``contacts``, or a CSV with one row per meter (no contacts).  Every row is checked before
+anything is written; the report names each bad row and field, so an integrator fixes the file in one pass.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.contacts import replace_contacts
+from alerts.people import HouseholdContact
 from carewatch.directory import DEFAULT_TIMEZONE, Gateway, Household, Meter, Site, meter_row
 from carewatch.registry import HouseholdEntry, Identifier
 
@@ -68,6 +70,18 @@ class ElderHousehold(HouseholdEntry):
     phone: str = Field(default="", max_length=40)
     birth_year: int | None = Field(default=None, ge=1900, le=2100)
     notes: str = Field(default="", max_length=4000)
+    contacts: list[HouseholdContact] | None = Field(default=None, max_length=50)
+    """The elder's line and family (docs/notifications.md); given: they replace the household's contacts;
+    left out: the directory's contacts are kept."""
+
+    @field_validator("contacts")
+    @classmethod
+    def _ids_unique(cls, contacts: list[HouseholdContact] | None) -> list[HouseholdContact] | None:
+        ids = [c.id for c in contacts or ()]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"contact id(s) listed twice: {', '.join(twice)}")
+        return contacts
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +108,7 @@ class ImportResult:
     households_created: int
     households_updated: int
     meters: int
+    contacts: int = 0
 
 
 class ImportRefused(ValueError):
@@ -256,7 +271,7 @@ async def apply(session: AsyncSession, plan: ImportPlan) -> ImportResult:
     present_households = set(await _existing(session, Household.id, ids))
     for start in range(0, len(ids), 500):
         await session.execute(delete(Meter).where(Meter.household_id.in_(ids[start : start + 500])))
-    meters = 0
+    meters = contacts = 0
     for _, entry in plan.households:
         values = household_values(entry)
         if entry.household_id in present_households:
@@ -269,12 +284,17 @@ async def apply(session: AsyncSession, plan: ImportPlan) -> ImportResult:
         session.add_all(meter_row(m, entry.household_id) for m in entry.meters)
         meters += len(entry.meters)
     await session.flush()
+    for _, entry in plan.households:
+        if entry.contacts is not None:
+            contacts += await replace_contacts(session, entry.household_id, entry.contacts)
+    await session.flush()
     return ImportResult(
         sites_created=len(set(sites) - present_sites),
         gateways_created=len(set(gateways) - present_gateways),
         households_created=len(set(ids) - present_households),
         households_updated=len(present_households),
         meters=meters,
+        contacts=contacts,
     )
 
 

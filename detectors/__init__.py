@@ -12,6 +12,7 @@
 - `silence`    — meters that stopped reporting (a device problem, never "no use").
 - `register`   — duplicates, registers going backwards, replaced meters.
 - `explain`    — the words of every detection, in Chinese and English.
+- `summary`    — what a monitor has learned of the routine, for duty staff (read-only).
 - `base`       — tolerances, time conversion, the book of raised conditions.
 - `config`     — per-household thresholds, planned absences.
 

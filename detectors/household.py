@@ -10,8 +10,10 @@ replay could not recompute.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from carewatch.domain import AlertType, Audience, Detection, MeterKind, Reading, RejectReason, Tick, Transition
@@ -125,6 +127,11 @@ class HouseholdMonitor:
     @property
     def profile(self) -> HouseholdProfile:
         return self._profile
+
+    @property
+    def learners(self) -> Mapping[str, Any]:
+        """The learned detectors by name (quiet, night, volume), to read; empty when learning is off."""
+        return MappingProxyType(self._learners)
 
     @profile.setter
     def profile(self, profile: HouseholdProfile) -> None:

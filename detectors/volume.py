@@ -107,10 +107,10 @@ class DailyVolume(base.Base):
         days = self.days_learned
         if days < self.warmup_days:
             return None
-        for kind, used, column in ((MeterKind.WATER, today.water_l, self._water), (MeterKind.GAS, today.gas_l, self._gas)):
+        for kind, used in ((MeterKind.WATER, today.water_l), (MeterKind.GAS, today.gas_l)):
             if used is None or used <= _MARGIN_L[kind]:
                 continue  # less than any limit could be: the usual tick
-            learned = [v for v, ok in zip(column, self._learnable, strict=True) if ok and v >= 0]
+            learned = self.learned_litres(kind)
             if not learned:
                 continue
             most = max(learned)
@@ -118,6 +118,11 @@ class DailyVolume(base.Base):
             if used > limit:
                 return Spike(kind, used, limit, most, days)
         return None
+
+    def learned_litres(self, kind: MeterKind) -> list[int]:
+        """Litres of this kind on each normal day remembered (none for a kind the household lacks)."""
+        column = self._gas if kind is MeterKind.GAS else self._water
+        return [v for v, ok in zip(column, self._learnable, strict=True) if ok and v >= 0]
 
     def decline(self) -> Decline | None:
         """The last week at home used far less than the household's normal days before it."""

@@ -34,6 +34,7 @@ class ImportReport(BaseModel):
     households_created: int = 0
     households_updated: int = 0
     meters: int = 0
+    contacts: int = 0
     errors: list[RowErrorPublic] = []
 
 

@@ -95,6 +95,7 @@ async def counters_context(session: AsyncSession, services: Services, lang: Lang
         "stats": stats,
         "rejected": [(labels.reject_reason(lang, reason), count) for reason, count in sorted(stats.rejected_by_reason.items())],
         "live_status": _live_status(services.status),
+        "live_words": labels.LIVE_STATUS[lang],
     }
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from alerts.contacts import contacts_of
 from alerts.models import Alert
 from api import labels
 from api.access import site_filter, visible_household
@@ -22,6 +23,7 @@ from api.deps import AbsenceWriter, DirectoryReader, Lang, LangDep, Services, Se
 from api.directory_schemas import AbsenceCreate
 from api.models import Scope
 from api.pages import render
+from api.routine_view import learned_routine
 from api.routes.directory import changed
 from api.routes.households import add_absence, clear_absence, list_absences_of
 from api.usage_chart import hourly_chart
@@ -73,7 +75,8 @@ async def _household_page(
         "absences": [(a, local_time(a.starts_at, zone), local_time(a.ends_at, zone)) for a in await list_absences_of(session, household_id)],
         "chart": hourly_chart(rows, end or now_utc(), zone),
         "history": [(alert_row(a, None, lang), [(e, local_time(e.at, zone)) for e in a.events]) for a in alerts],
-        "contacts": _contacts(services, household_id),
+        "contacts": await _contacts(session, household_id),
+        "routine": await learned_routine(session, household_id),
         "action_words": labels.AUDIT_ACTION[lang],
         "notice": notice,
         "can_set_absence": principal.can(Scope.ABSENCES_WRITE),
@@ -81,13 +84,11 @@ async def _household_page(
     return render(request, "household.html", lang, principal, context, status_code)
 
 
-def _contacts(services: Services, household_id: str) -> list[tuple[str, str, list[str]]]:
-    """(name, relation, phone numbers) from the notifications' people file, when the runner gave it to the app."""
-    entry = services.people.households.get(household_id) if services.people is not None else None
-    if entry is None:
-        return []
+async def _contacts(session: AsyncSession, household_id: str) -> list[tuple[str, str, str, list[str]]]:
+    """(name, relation, role, phone numbers) of the household's contacts in the directory, the elder's line first."""
     return [
-        (c.name, c.relation, [a.address for a in c.channels if a.kind in ("sms", "voice")]) for c in entry.contacts
+        (c.name, c.relation, c.role, [ch["address"] for ch in c.channels if ch["kind"] in ("sms", "voice")])
+        for c in await contacts_of(session, household_id)
     ]
 
 

@@ -11,15 +11,17 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from alerts.contacts import replace_contacts
 from api.access import not_found, site_filter, visible_household
 from api.auth import Principal, now_utc
 from api.deps import AbsenceWriter, DirectoryReader, DirectoryWriter, ServicesDep, SessionDep
 from api.directory_schemas import (
-    MAX_PAGE, AbsenceCreate, AbsencePublic, HouseholdCreate, HouseholdPublic, HouseholdUpdate, Page,
+    MAX_PAGE, AbsenceCreate, AbsencePublic, HouseholdCreate, HouseholdDetail, HouseholdPublic, HouseholdUpdate, Page,
     field_error, page,
 )
+from api.routine_view import RoutinePublic, learned_routine
 from api.routes.directory import NOT_YOURS, Limit, Offset, changed, meter_public, paged, writable_site
-from carewatch.directory import Absence, Gateway, Household, Meter, meter_row
+from carewatch.directory import Absence, Contact, Gateway, Household, Meter, meter_row
 from carewatch.directory_import import household_values
 from ingest.usage import last_days
 
@@ -87,14 +89,19 @@ async def create_household(body: HouseholdCreate, principal: DirectoryWriter, se
     household = Household(id=body.household_id, **household_values(body))
     household.meters = [meter_row(m) for m in body.meters]
     session.add(household)
+    await session.flush()
+    await replace_contacts(session, household.id, body.contacts or ())
     await session.commit()
     await changed(services)
     return household_public(household)
 
 
-@router.get("/{household_id}", response_model=HouseholdPublic, responses=NOT_YOURS)
-async def read_household(household_id: str, principal: DirectoryReader, session: SessionDep) -> HouseholdPublic:
-    return household_public(await visible_household(session, principal, household_id, meters=True))
+@router.get("/{household_id}", response_model=HouseholdDetail, responses=NOT_YOURS)
+async def read_household(household_id: str, principal: DirectoryReader, session: SessionDep) -> HouseholdDetail:
+    """The household with its meters and, where the runner has learned it, its routine."""
+    household = household_public(await visible_household(session, principal, household_id, meters=True))
+    routine = await learned_routine(session, household_id)
+    return HouseholdDetail(**household.model_dump(), routine=RoutinePublic.of(routine) if routine else None)
 
 
 @router.patch("/{household_id}", response_model=HouseholdPublic, responses=NOT_YOURS)
@@ -125,6 +132,7 @@ async def delete_household(household_id: str, principal: DirectoryWriter, sessio
     household = await visible_household(session, principal, household_id)
     await session.execute(delete(Meter).where(Meter.household_id == household_id))
     await session.execute(delete(Absence).where(Absence.household_id == household_id))
+    await session.execute(delete(Contact).where(Contact.household_id == household_id))
     await session.delete(household)
     await session.commit()
     await changed(services)

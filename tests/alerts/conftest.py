@@ -7,23 +7,18 @@ trust auth); each test run creates its own database and drops it afterwards.
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.store import AlertStore
 from carewatch.db import Base, make_engine, make_sessions
 from carewatch.domain import AlertType, Detection, Explanation, Severity, Transition
-from carewatch.schema import create_schema
-from tests.services import missing_service
-
-POSTGRES_ADMIN_URL = os.environ.get("CAREWATCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+from carewatch.schema import VERSION_TABLE, create_schema
+from tests.services import create_postgres_database, drop_postgres_database
 
 
 class FakeClock:
@@ -43,22 +38,9 @@ class FakeClock:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh database for this test run, dropped at the end."""
-    name = f"carewatch_test_{secrets.token_hex(4)}"
-
-    async def admin(sql: str) -> None:
-        connection = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    try:
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        missing_service(f"PostgreSQL at {POSTGRES_ADMIN_URL} ({type(exc).__name__}: {exc}; set CAREWATCH_TEST_POSTGRES_URL)")
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    yield f"{base}/{name}"
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    name, url = asyncio.run(create_postgres_database("carewatch_test"))
+    yield url
+    asyncio.run(drop_postgres_database(name))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.service)])
@@ -77,6 +59,7 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
         # One database serves the whole run: leave it empty for the next test.
         async with engine.begin() as connection:
             await connection.run_sync(Base.metadata.drop_all)
+            await connection.exec_driver_sql(f"DROP TABLE {VERSION_TABLE}")  # else the next test finds it at head
     await engine.dispose()
 
 

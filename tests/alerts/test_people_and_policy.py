@@ -46,6 +46,7 @@ def test_a_rota_with_a_gap_is_refused_naming_the_hour():
         (lambda d: d["households"][0]["contacts"][1].update(alert_types=["meter_silent"]), "families are not sent it"),
         (lambda d: d["households"][0]["contacts"][0].update(quiet_hours={"start": "22:00", "end": "22:00"}), "same time"),
         (lambda d: d["households"][0]["contacts"][0].update(language="fr"), "households.0.contacts.0.language"),
+        (lambda d: d["households"][0]["contacts"][0].update(id="elder"), "names the elder's own line"),
     ],
 )
 def test_people_file_errors_name_the_problem(change, message):

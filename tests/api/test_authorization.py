@@ -16,11 +16,12 @@ from fastapi.routing import APIRoute
 from alerts.lifecycle import AlertStatus
 from api.auth import create_api_key
 from api.models import KEY_SCOPES, ROLE_SCOPES, Role, Scope
-from carewatch.directory import Absence
+from carewatch.directory import Absence, Contact
 from tests.api.conftest import PASSWORD, sign_in
 
 iter_route_contexts = getattr(routing, "iter_route_contexts", None)
 SOUTH_ALERT = "hh-003.no_gas_24h.20250301T073000Z"
+CONTACT = {"id": "hh-003.son", "name": "李强", "relation": "儿子", "channels": [{"kind": "sms", "address": "+8613700000003"}]}
 ABSENCE = {"starts_at": "2030-01-01T00:00:00+08:00", "ends_at": "2030-01-05T00:00:00+08:00", "note": "住院"}
 
 OBJECT_ROUTES: dict[tuple[str, str], tuple[str, object]] = {
@@ -48,6 +49,11 @@ OBJECT_ROUTES: dict[tuple[str, str], tuple[str, object]] = {
     ("POST", "/api/households/{household_id}/absences"): ("/api/households/hh-003/absences", ABSENCE),
     ("DELETE", "/api/households/{household_id}/absences/{absence_id}"): ("/api/households/hh-003/absences/1", None),
     ("GET", "/api/households/{household_id}/usage"): ("/api/households/hh-003/usage", None),
+    ("GET", "/api/households/{household_id}/contacts"): ("/api/households/hh-003/contacts", None),
+    ("POST", "/api/households/{household_id}/contacts"): ("/api/households/hh-003/contacts", CONTACT),
+    ("GET", "/api/households/{household_id}/contacts/{contact_id}"): ("/api/households/hh-003/contacts/hh-003.son", None),
+    ("PATCH", "/api/households/{household_id}/contacts/{contact_id}"): ("/api/households/hh-003/contacts/hh-003.son", {"name": "x"}),
+    ("DELETE", "/api/households/{household_id}/contacts/{contact_id}"): ("/api/households/hh-003/contacts/hh-003.son", None),
     ("POST", "/console/alerts/{alert_id}/acknowledge"): (f"/console/alerts/{SOUTH_ALERT}/acknowledge", {"outcome": "safe"}),
     ("POST", "/console/alerts/{alert_id}/resolve"): (f"/console/alerts/{SOUTH_ALERT}/resolve", {"note": ""}),
     ("POST", "/console/alerts/{alert_id}/assign"): (f"/console/alerts/{SOUTH_ALERT}/assign", {"user_id": "1"}),
@@ -87,7 +93,7 @@ def routes(app) -> list[tuple[str, str, Scope | None]]:  # type: ignore[no-untyp
 
 def concrete(path: str) -> str:
     return path.replace("{alert_id}", SOUTH_ALERT).replace("{absence_id}", "1").replace("{user_id}", "1").replace("{key_id}", "1").replace(
-        "{household_id}", "hh-003").replace("{site_id}", "south").replace("{gateway_id}", "gw-south").replace("{meter_id}", "gas-003")
+        "{household_id}", "hh-003").replace("{contact_id}", "hh-003.son").replace("{site_id}", "south").replace("{gateway_id}", "gw-south").replace("{meter_id}", "gas-003")
 
 
 async def send(client: httpx.AsyncClient, method: str, url: str, body: object) -> httpx.Response:
@@ -102,6 +108,7 @@ async def south_objects(store, make_detection, sessions) -> None:  # type: ignor
     async with sessions.begin() as session:
         session.add(Absence(household_id="hh-003", starts_at=datetime(2030, 1, 1, tzinfo=UTC), ends_at=datetime(2030, 1, 2, tzinfo=UTC),
                             note="", created_by="test", created_at=datetime.now(UTC)))
+        session.add(Contact(household_id="hh-003", **CONTACT))
 
 
 def test_every_object_route_is_in_the_matrix(app):
@@ -129,6 +136,7 @@ async def test_north_staff_and_keys_get_404_for_every_south_object(app, make_cli
     assert (await store.get(SOUTH_ALERT)).status is AlertStatus.OPEN
     assert (await store.get(SOUTH_ALERT)).assigned_to is None
     assert len((await admin.get("/api/households/hh-003/absences")).json()) == 1
+    assert [c["name"] for c in (await admin.get("/api/households/hh-003/contacts")).json()["items"]] == ["李强"]
 
 
 async def test_north_staff_see_their_own_objects(make_client, store, make_detection):

@@ -182,10 +182,23 @@ async def test_a_form_without_the_sessions_csrf_token_changes_nothing(client, st
     assert [e.note for e in await store.history(raised.alert_id)][1:] == ["ok"]
 
 
-async def test_live_status_from_the_runner_is_shown(client, live_status):
-    live_status["event_time"] = "2025-03-02T08:00:00+00:00"
-    page = (await client.get("/")).text
-    assert "event_time" in page and "2025-03-02T08:00:00+00:00" in page
+async def test_live_status_from_the_runner_is_shown_in_the_consoles_language(client, live_status):
+    live_status.update({"event_time": "2025-03-02T08:00:00+00:00", "readings": 12, "something_new": 1})
+    chinese = (await client.get("/?lang=zh")).text
+    assert '<dt>最新数据时间</dt><dd data-key="event_time">2025-03-02T08:00:00+00:00</dd>' in chinese
+    assert "<dt>读数</dt>" in chinese and "<dt>something_new</dt>" in chinese  # a key without words is shown as it is
+    assert "<dt>Newest data time</dt>" in (await client.get("/?lang=en")).text
+
+
+def test_every_key_of_the_runners_live_status_has_words(sessions):
+    from carewatch.registry import Registry
+    from carewatch.settings import Settings
+    from carewatch.wiring import Pipeline
+
+    pipeline = Pipeline(registry=Registry([]), sessions=sessions, settings=Settings(_env_file=None))  # type: ignore[call-arg]
+    alert_service = {"detections", "ingest_reports", "event_time"}  # carewatch.alert_service.AlertService.status
+    for lang in ("zh", "en"):
+        assert set(pipeline.status()) | alert_service <= set(labels.LIVE_STATUS[lang])  # type: ignore[index]
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

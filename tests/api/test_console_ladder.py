@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.channels.provider import ProviderChannel
+from alerts.contacts import household_people, import_people
 from alerts.dispatcher import Dispatcher
 from alerts.ladder import AlertLadder
 from alerts.outcomes import Outcome, OutcomeKind
@@ -50,8 +51,12 @@ def people() -> Directory:
 
 
 @pytest.fixture
-def app(sessions: async_sessionmaker[AsyncSession], registry: Registry, settings: Settings, directory: None, people: Directory) -> FastAPI:
-    return create_app(sessions=sessions, registry=registry, settings=settings, people=people)
+async def app(
+    sessions: async_sessionmaker[AsyncSession], registry: Registry, settings: Settings, directory: None, people: Directory
+) -> FastAPI:
+    async with sessions.begin() as session:  # as the runner does at start: the people file's contacts into the directory
+        await import_people(session, people)
+    return create_app(sessions=sessions, registry=registry, settings=settings)
 
 
 @pytest.fixture
@@ -61,7 +66,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def ladder(people: Directory, clock: FakeClock) -> AlertLadder:
-    return AlertLadder(people, EscalationPolicy.load(), clock)
+    return AlertLadder(people, EscalationPolicy.load(), clock, households=household_people)
 
 
 @pytest.fixture
@@ -144,13 +149,14 @@ async def test_the_live_board_resends_a_card_when_its_ladder_moves(
         assert "Family told" in (await events.next("board")).data
 
 
-async def test_the_household_page_lists_the_familys_phones_as_tel_links(client: httpx.AsyncClient):
+async def test_the_household_page_lists_the_directorys_contacts_with_tel_links(client: httpx.AsyncClient):
     page = (await client.get("/households/hh-001?lang=en")).text
     contacts = page[page.index('id="contacts"') : page.index('id="absences"')]
     assert "<strong>王芳</strong> (女儿)" in contacts
     assert '<a class="tel" href="tel:+8613700000001">☎ +8613700000001</a>' in contacts
     assert "<strong>Wang Lei</strong> (son)" in contacts
-    assert contacts.count('href="tel:') == 1  # the son abroad has email only: named, no phone to call
+    assert '<strong>张桂兰</strong> (the elder)' in contacts and 'href="tel:+8613900000001"' in contacts
+    assert contacts.count('href="tel:') == 2  # the son abroad has email only: named, no phone to call
 
 
 async def test_the_household_page_without_people_says_there_are_no_contacts(

@@ -78,7 +78,7 @@ async def test_a_district_is_imported_from_csv(client):
     assert response.status_code == 200, response.text
     assert response.json() == {
         "imported": True, "dry_run": False, "sites_created": 1, "gateways_created": 1, "households_created": 2,
-        "households_updated": 0, "meters": 3, "errors": [],
+        "households_updated": 0, "meters": 3, "contacts": 0, "errors": [],
     }
     household = (await client.get("/api/households/hh-200")).json()
     assert (household["site"], household["gateway_id"], len(household["meters"])) == ("east", "gw-east", 2)

@@ -85,6 +85,7 @@ async def test_an_alert_appears_live_and_leaves_the_open_list_once_acknowledged(
                     arg=accepted, timeout=15_000,
                 )
                 assert await page.locator("#live").is_visible()
+                assert "最新数据时间" in await page.locator("#live").inner_text()  # the runner's figures in Chinese
                 assert await page.locator("#new-critical").is_visible()
                 alert_id = await row.get_attribute("data-alert")
                 assert alert_id and alert_id.startswith("hh-0001.no_")
@@ -105,6 +106,7 @@ async def test_an_alert_appears_live_and_leaves_the_open_list_once_acknowledged(
                 await page.screenshot(path=str(ARTIFACTS / "console-household.png"), full_page=True)
                 assert await page.locator("#usage .chart-gas svg rect").count() > 0
                 assert await page.locator("#usage .chart-water svg rect").count() > 0
+                assert "仍在学习" in await page.locator("#learned").inner_text()  # a day and a half: the warm-up goes on
             finally:
                 await browser.close()
     alert = await system.pipeline.alert_store.get(alert_id)
