@@ -144,7 +144,11 @@ def run_bare_worker() -> None:
         async for value in stream:
             decode_reading(value)
 
-    faust.Worker(app, loglevel="warning", quiet=True, redirect_stdouts=False).execute_from_commandline()
+    from carewatch.stream.worker import quiet_root_logger
+
+    worker = faust.Worker(app, loglevel="warning", quiet=True, redirect_stdouts=False)
+    quiet_root_logger(worker)  # as `carewatch worker` does
+    worker.execute_from_commandline()
 
 
 class BareWorker(WorkerProcess):

@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlsplit
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
@@ -21,6 +22,8 @@ from aiokafka.partitioner import murmur2
 from carewatch.settings import Settings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class KafkaUnavailable(ConnectionError):
@@ -171,3 +174,52 @@ async def wait_until_consumed(
             return
         await asyncio.sleep(0.25)
     raise TimeoutError(f"{what} ({group_id}) still had {lag} records of {topics} to process after {timeout:.0f} s")
+
+
+class BatchConsumer:
+    """At-least-once consumer of ``topics``: each batch of records to ``handle``, then their offsets committed.
+
+    A crash between ``handle`` and the commit delivers the batch again, so ``handle`` must be
+    idempotent.  ``run`` starts the consumer and stops it (leaving its group) when cancelled.
+    """
+
+    def __init__(self, *topics: str, bootstrap_servers: str, group_id: str, max_batch: int = 500) -> None:
+        self.topics = topics
+        self.bootstrap_servers = bootstrap_servers
+        self.group_id = group_id
+        self.max_batch = max_batch
+
+    async def handle(self, records: Sequence[ConsumerRecord]) -> None:
+        raise NotImplementedError
+
+    async def run(self) -> None:
+        """Consume until cancelled (made here, so a task cancelled before it ran leaves no consumer open)."""
+        consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        try:
+            await consumer.start()
+            while True:
+                batches = await consumer.getmany(timeout_ms=500, max_records=self.max_batch)
+                records = [record for partition in batches.values() for record in partition]
+                if records:
+                    await self.handle(records)
+                    await consumer.commit()
+        finally:
+            await consumer.stop()
+
+
+async def until_stored(store: Callable[[], Awaitable[T]], what: str) -> T:
+    """Retry ``store`` until the database takes it: offsets are held meanwhile, Kafka keeps the rest."""
+    delay = 0.5
+    while True:
+        try:
+            return await store()
+        except Exception:
+            log.exception("could not store %s; retrying in %.1f s", what, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)

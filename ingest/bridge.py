@@ -18,7 +18,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import orjson
 from aiokafka import AIOKafkaProducer
 
 from carewatch.domain import RejectReason
@@ -27,7 +26,7 @@ from carewatch.registry import Registry
 from carewatch.settings import Settings
 from ingest.payload import Limits, parse_readings, parse_status, parse_topic
 from ingest.subscriber import BrokerAddress, InboundMessage, MqttSubscriber
-from ingest.wire import DeadLetterRecord, encode_reading
+from ingest.wire import DeadLetterRecord, GatewayStatusRecord, encode_reading
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +96,8 @@ class KafkaBridge:
                 state = parse_status(message.payload)
             except ValueError as exc:
                 return [dead_letter(RejectReason.SCHEMA_VIOLATION, str(exc))]
-            value = orjson.dumps({"v": 1, "gateway_id": topic.gateway_id, "state": state, "at": message.received_at.isoformat()})
-            return [Outgoing(self.topics.gateway_status, topic.gateway_id.encode(), value)]
+            status = GatewayStatusRecord(topic.gateway_id, state, message.received_at)
+            return [Outgoing(self.topics.gateway_status, topic.gateway_id.encode(), status.encode())]
 
         parsed = parse_readings(gateway_id, message.payload, self.registry, self.clock(), self.limits)
         records = [dead_letter(r.reason, r.detail, r.meter_id, r.index) for r in parsed.rejections]

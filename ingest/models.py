@@ -67,3 +67,14 @@ class MonitorSnapshot(Base):
     household_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     state: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ConsumedOffset(Base):
+    """How far ingest's reports on Kafka (dead letters, gateway status) are stored: the next offset of each
+    partition, committed with what was stored, so a redelivered record is recognised and not stored twice."""
+
+    __tablename__ = "consumed_offsets"
+
+    topic: Mapped[str] = mapped_column(String(249), primary_key=True)
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_offset: Mapped[int] = mapped_column(BigInteger)

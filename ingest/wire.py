@@ -1,4 +1,4 @@
-"""What ingest puts on Kafka: validated readings (keyed by household) and dead letters.
+"""What ingest puts on Kafka: validated readings (keyed by household), dead letters and gateway status.
 
 JSON, versioned, so a consumer written in another language can read them; a record
 that does not decode raises `BadRecord` naming the problem, and the worker sends it
@@ -120,3 +120,26 @@ class DeadLetterRecord:
             meter_id=document.get("meter_id"),
             reading_index=document.get("reading_index"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayStatusRecord:
+    """A gateway's retained status message ("online", or "offline" by its last will), keyed by gateway.
+
+    >>> from datetime import UTC
+    >>> r = GatewayStatusRecord("gw-1", "offline", datetime(2026, 1, 5, 8, 0, tzinfo=UTC))
+    >>> GatewayStatusRecord.decode(r.encode()) == r
+    True
+    """
+
+    gateway_id: str
+    state: str
+    at: datetime
+
+    def encode(self) -> bytes:
+        return orjson.dumps({"v": WIRE_VERSION, "gateway_id": self.gateway_id, "state": self.state, "at": self.at.isoformat()})
+
+    @classmethod
+    def decode(cls, value: bytes) -> GatewayStatusRecord:
+        document = orjson.loads(value)
+        return cls(_text(document, "gateway_id"), _text(document, "state"), datetime.fromisoformat(_text(document, "at")))

@@ -1,4 +1,4 @@
-"""The worker's one agent: thin — decode, judge, emit (all in `HouseholdJudge`)."""
+"""The worker's one agent: thin — take a batch of readings, judge it (all in `HouseholdJudge`)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,19 @@ import faust
 
 from carewatch.stream.households import HouseholdJudge
 
+BATCH_MAX = 1000
+"""Readings judged together: one wait for Kafka's acknowledgements per batch, not per reading."""
+
+BATCH_WITHIN = 0.05
+"""Seconds a batch waits to fill before it is judged as it is (the most a quiet stream adds to a reading's way)."""
+
 
 def register_agents(app: faust.App, readings: faust.TopicT, judge: HouseholdJudge) -> None:
     @app.agent(readings, name="judge-readings")
     async def judge_readings(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            # on_reading never raises: a reading it cannot judge goes to the dead-letter
+        # Faust acks a batch's events only when the next batch is asked for, i.e. after
+        # on_readings returned: its detections and states are acknowledged by Kafka by then.
+        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
+            # on_readings never raises for a reading: one it cannot judge goes to the dead-letter
             # topic with the error, instead of Faust's silent ack of a crashed event.
-            await judge.on_reading(event.message)
+            await judge.on_readings([event.message for event in events])

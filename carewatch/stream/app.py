@@ -71,6 +71,7 @@ def create_app(settings: Settings, registry: Registry) -> faust.App:
 
     @app.on_partitions_assigned.connect
     async def on_assigned(app: faust.App, assigned: set[Any], **kwargs: Any) -> None:
+        judge.started_from.clear()  # committed offsets may have moved meanwhile: asked again by the timer
         log.info("%s %s", ASSIGNED, sorted(tp.partition for tp in assigned if tp.topic == settings.kafka_topic_readings))
 
     app.judge = judge  # type: ignore[attr-defined]  (for status and tests in the same process)

@@ -1,7 +1,8 @@
 """`carewatch demo --engine faust`: the same demo through the scaled-out path.
 
 simulated gateways → MQTT → bridge → Kafka → Faust worker (a real subprocess) →
-detections → alert service → the database the console reads.  Without
+detections → alert service (with the ladder and the notifications, as `carewatch alerts`
+runs it) → the database the console reads and the demo's local catchers.  Without
 CAREWATCH_KAFKA_URL a local Kafka-compatible broker (tansu) is started.
 """
 
@@ -13,13 +14,15 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
 from rich.console import Console
 
-from carewatch.demo import DemoOptions
-
+from alerts.catchers import demo_catchers
+from alerts.notifications import settle
+from carewatch.alert_service import running_alert_service
 from carewatch.db import make_engine, make_sessions
 from carewatch.kafka import ensure_topics
 from carewatch.registry import Registry
@@ -27,7 +30,8 @@ from carewatch.schema import create_schema
 from carewatch.settings import Settings
 from carewatch.stream.local_broker import LOCAL_BROKER_SETTINGS, local_kafka
 from carewatch.stream.readback import dead_letters, household_states
-from carewatch.stream.system import WorkerProcess, running_alert_service, wait_until_judged_and_stored
+from carewatch.demo import NOTIFY_SETTLE_S, DemoOptions
+from carewatch.stream.system import WorkerProcess, wait_until_judged_and_stored
 from gateway_sim import SimConfig, Simulation
 from ingest.bridge import KafkaBridge, running_bridge
 from ingest.stats import IngestStats
@@ -42,6 +46,9 @@ def kafka_for(settings: Settings, workdir: Path) -> Iterator[Settings]:
         return
     with local_kafka(workdir / "tansu.log") as url:
         yield settings.model_copy(update={"kafka_url": url, **LOCAL_BROKER_SETTINGS})
+
+
+DEMO_SWEEP_INTERVAL = timedelta(seconds=1)
 
 
 def demo_settings(settings: Settings, workdir: Path, document: dict[str, object]) -> Settings:
@@ -62,6 +69,8 @@ def demo_settings(settings: Settings, workdir: Path, document: dict[str, object]
             "alerts_group_id": f"{run}-alerts",
             "stream_data_dir": workdir / "stream-data",
             "mqtt_session_expiry": None,  # the embedded amqtt broker speaks MQTT 3.1.1
+            # A replay takes seconds: partitions whose households fell silent are swept at least as often.
+            "stream_sweep_interval": DEMO_SWEEP_INTERVAL,
         }
     )
 
@@ -112,7 +121,8 @@ async def wait_for_bridge(bridge: KafkaBridge, readings: int, worker: WorkerProc
 
 async def run_faust_demo(settings: Settings, options: DemoOptions, console: Console) -> dict[str, object]:
     """Headless: publish the simulation, wait until every reading is judged and stored, return the summary."""
-    from carewatch.demo import _broker, _summary  # the same broker and summary as the embedded demo
+    # The same broker, catchers, summary and notification report as the embedded demo.
+    from carewatch.demo import _broker, _notifications, _notifying, _summary
 
     started = time.monotonic()
     simulation = Simulation(
@@ -124,12 +134,22 @@ async def run_faust_demo(settings: Settings, options: DemoOptions, console: Cons
     with kafka_for(settings, workdir) as settings:
         url = settings.kafka_url
         settings = demo_settings(settings, workdir, document)
-        async with _broker(options) as address, faust_system(
-            settings, registry, address, workdir, f"carewatch-demo-{workdir.name}"
-        ) as (bridge, worker, sessions):
+        async with (
+            _broker(options) as address,
+            demo_catchers(workdir / "caught", document["households"], options.seed) as catchers,  # type: ignore[arg-type]
+            faust_system(
+                _notifying(settings, catchers), registry, address, workdir, f"carewatch-demo-{workdir.name}"
+            ) as (bridge, worker, sessions),
+        ):
             console.print(f"[dim]Kafka {url}, Faust worker log {workdir / 'worker.log'}[/]")
             published = await simulation.publish(address.host, address.port)
             await wait_for_bridge(bridge, published.readings, worker)
             await wait_until_judged_and_stored(settings, [worker])
+            # Once nothing is left to read, every partition is swept up to the newest event time.
+            await asyncio.sleep(3 * DEMO_SWEEP_INTERVAL.total_seconds())
+            await wait_until_judged_and_stored(settings, [worker])
+            # The ladder's last steps and the dispatcher's last sends (the ladder's clock: the newest detection).
+            settled = await settle(sessions, NOTIFY_SETTLE_S, quiet_s=1.0)
             stats = await stream_stats(settings, bridge)
-            return await _summary(sessions, simulation, published, options, time.monotonic() - started, stats=stats)
+            summary = await _summary(sessions, simulation, published, options, time.monotonic() - started, stats=stats)
+            return summary | {"notifications": await _notifications(sessions, catchers, settled)}

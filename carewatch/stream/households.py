@@ -1,17 +1,27 @@
 """A worker's judging: readings and sweeps over its households, with nothing lost and nothing doubled.
 
-Order of effects for every reading and every sweep of a household:
+Readings come in batches (`on_readings`, from `Stream.take_events`); the order of effects
+for every batch of readings and every sweep of households:
 
-1. judge with the shared engine (`carewatch.engine`);
-2. send detections and dead letters and wait until Kafka acknowledged them;
-3. only then save the new state in the table (its changelog).
+1. judge with the shared engine (`carewatch.engine`), reading after reading, ticking
+   where the event time reaches a new step (replays), exactly as one reading at a time;
+2. send the batch's detections and dead letters, in order, and wait until Kafka
+   acknowledged them all;
+3. only then save each changed household's state once in the table (its changelog)
+   and wait until Kafka acknowledged those records too;
+4. return: only now does Faust ack the batch's events, so only now may their offsets
+   be committed.
 
-A crash before 3 leaves the old state: the reading is judged again after the
-restart and its detections are sent again — harmless, alert ids come from
-household, type and onset.  A crash after 3 finds the reading already in the
-state (a duplicate), but its detections were acknowledged in 2.  Faust flushes
-the changelog before it commits offsets, so a committed reading is always in
-the saved state.
+A crash before 3 leaves the old states: the batch is judged again after the restart
+and its detections are sent again — harmless, alert ids come from household, type
+and onset.  A crash after 3 finds the readings already in the states (duplicates,
+skipped by offset), but their detections were acknowledged in 2.  A committed
+reading is therefore always in the saved state, without relying on Faust's flush
+before the commit.  Should anything but the detectors (whose errors `judge` turns
+into verdicts) raise while a batch is judged, nothing has been sent or saved yet:
+the batch's in-memory effects are undone and its readings are judged one at a time
+(`on_reading`), each sent and saved before the next, so only the reading at fault
+goes to the dead-letter topic.
 """
 
 from __future__ import annotations
@@ -20,22 +30,27 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from alerts.wire import encode_detection
-from carewatch.domain import Detection, Reading, RejectReason, Tick
+from carewatch.domain import Reading, RejectReason, Tick
 from carewatch.engine import TickSchedule, Verdict, judge, new_monitor, refreshed
 from carewatch.kafka import partition_of
 from carewatch.registry import Registry
 from carewatch.settings import Settings
 from carewatch.stream.records import HouseholdState
+from carewatch.stream.tables import put
 from ingest.wire import BadRecord, DeadLetterRecord, decode_reading
 
 log = logging.getLogger(__name__)
 
 CACHE_SIZE = 200_000
 """Monitors kept unpickled between readings (a table value is pickled bytes)."""
+
+SWEEP_CHUNK = 1000
+"""Households ticked, sent and saved together by a timer sweep before readings get a turn."""
 
 
 class Sender(Protocol):
@@ -51,6 +66,42 @@ class KafkaMessage(Protocol):
 
 def wall_clock() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class _Loaded:
+    partition: int
+    blob: bytes | None
+    """The table's value when loaded (None: no state saved yet)."""
+    state: HouseholdState
+    save: bool = False
+    """A reading changed the state: saved at the end of the batch."""
+    save_if_changed: bool = False
+    """A tick raised something or was the first in this process: saved if its bytes changed."""
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What judging a batch produced, held back until the batch is done: nothing sent or saved before."""
+
+    sends: list[tuple[Sender, bytes, bytes]] = field(default_factory=list)
+    """Detections and dead letters, in the order they arose."""
+    dead_letters: int = 0
+    loaded: dict[str, _Loaded] = field(default_factory=dict)
+    """Every household loaded in the batch (one object each, however often it appears)."""
+    ticked: list[str] = field(default_factory=list)
+    """Households ticked for the first time in this process by this batch."""
+    reading: Reading | None = None
+    """The reading being judged (for the dead letter if judging it fails)."""
+
+
+class _BatchFailed(Exception):
+    """Judging a batch raised (not a detector: `judge` turns their errors into verdicts); undone."""
+
+    def __init__(self, error: Exception, reading: Reading | None) -> None:
+        super().__init__(repr(error))
+        self.error = error
+        self.reading = reading
 
 
 class HouseholdJudge:
@@ -78,6 +129,10 @@ class HouseholdJudge:
         self.newest_event: dict[int, datetime] = {}
         self.judged_next: dict[int, int] = {}
         """Per partition, the offset after the newest record judged in this process."""
+        self.started_from: dict[int, int] = {}
+        """Per partition, the group's committed offset when this worker was given it: where it began reading."""
+        self.highwater_at_sweep: dict[int, int | None] = {}
+        """Per partition, its end as the previous timer sweep saw it (replays: is it idle?)."""
         self.schedules: dict[int, TickSchedule] = {}
         self._cache: OrderedDict[str, tuple[bytes, HouseholdState]] = OrderedDict()
         self._lock = asyncio.Lock()
@@ -88,39 +143,70 @@ class HouseholdJudge:
 
     # --- readings -----------------------------------------------------------------------
 
+    async def on_readings(self, messages: Sequence[KafkaMessage]) -> None:
+        """Judge a batch of records of the readings topic (see the module docstring). Never raises
+        for a record: what cannot be judged is dead-lettered."""
+        try:
+            await self._judge_batch(messages)
+        except _BatchFailed:
+            for message in messages:
+                await self.on_reading(message)
+
     async def on_reading(self, message: KafkaMessage) -> None:
-        """Judge one record of the readings topic. Never raises: what cannot be judged is dead-lettered."""
+        """Judge one record of the readings topic, sent and saved before returning (a batch of one).
+        Never raises for the record: if judging it fails, it goes to the dead-letter topic with the error."""
         try:
-            await self._on_reading(message)
-        finally:
-            self.judged_next[message.partition] = max(self.judged_next.get(message.partition, 0), message.offset + 1)
-
-    async def _on_reading(self, message: KafkaMessage) -> None:
-        try:
-            reading = decode_reading(message.value)
-        except BadRecord as exc:
-            await self._dead_letter(message, RejectReason.SCHEMA_VIOLATION, str(exc))
-            return
-        try:
-            async with self._lock:
-                accepted = await self._judge(message, reading)
-        except Exception as exc:
+            await self._judge_batch([message])
+        except _BatchFailed as failed:
             # Faust would ack the event and move on silently: keep it on the dead-letter topic instead.
-            log.exception("could not judge %s[%d]@%d", message.topic, message.partition, message.offset)
-            self._cache.pop(reading.household_id, None)  # the monitor may be half-changed: reload it
-            await self._dead_letter(message, RejectReason.PROCESSING_ERROR, f"worker error: {exc!r}", reading)
-            return
-        self.readings_judged += 1
-        if accepted and reading.at > self.newest_event.get(message.partition, reading.at - self.settings.tick_every):
-            self.newest_event[message.partition] = reading.at
-        if self.settings.clock == "event":
-            # Replays run faster than any timer: tick on the event-time grid as readings arrive,
-            # exactly where the embedded runner ticks.
-            await self.sweep(message.partition)
+            reading = failed.reading
+            batch = _Batch()
+            self._hold_dead_letter(batch, message, RejectReason.PROCESSING_ERROR, f"worker error: {failed.error!r}", reading)
+            self.judged_next[message.partition] = max(self.judged_next.get(message.partition, 0), message.offset + 1)
+            async with self._lock:
+                await self._finish(batch)
 
-    async def _judge(self, message: KafkaMessage, reading: Reading) -> bool:
+    async def _judge_batch(self, messages: Sequence[KafkaMessage]) -> None:
+        async with self._lock:
+            undo = self._undo_point()
+            batch = _Batch()
+            try:
+                for message in messages:
+                    self._take(batch, message)
+            except Exception as exc:
+                log.exception(
+                    "could not judge %s[%d]@%d (in a batch of %d)", message.topic, message.partition, message.offset, len(messages)
+                )
+                self._undo(undo, batch)  # the monitors may be half-changed: reload them from the table
+                raise _BatchFailed(exc, batch.reading) from exc
+            await self._finish(batch)
+
+    def _take(self, batch: _Batch, message: KafkaMessage) -> None:
+        """Judge one record into the batch: nothing is sent or saved here."""
+        partition = message.partition
+        try:
+            batch.reading = None
+            try:
+                reading = decode_reading(message.value)
+            except BadRecord as exc:
+                self._hold_dead_letter(batch, message, RejectReason.SCHEMA_VIOLATION, str(exc))
+                return
+            batch.reading = reading
+            accepted = self._judge_into(batch, message, reading)
+            self.readings_judged += 1
+            if accepted and reading.at > self.newest_event.get(partition, reading.at - self.settings.tick_every):
+                self.newest_event[partition] = reading.at
+            if self.settings.clock == "event":
+                due = self._due(partition)
+                if due is not None:
+                    self._tick_into(batch, partition, self.households_of.get(partition, ()), due)
+        finally:
+            self.judged_next[partition] = max(self.judged_next.get(partition, 0), message.offset + 1)
+
+    def _judge_into(self, batch: _Batch, message: KafkaMessage, reading: Reading) -> bool:
         if reading.household_id not in self.registry.households:
-            await self._dead_letter(
+            self._hold_dead_letter(
+                batch,
                 message,
                 RejectReason.UNKNOWN_METER,
                 f"household {reading.household_id} is not in this worker's registry; "
@@ -128,87 +214,118 @@ class HouseholdJudge:
                 reading,
             )
             return False
-        blob, state = self._load(reading.household_id)
+        loaded = self._load_into(batch, message.partition, reading.household_id)
+        state = loaded.state
         if message.offset <= state.offset:
             # Redelivered after a crash or rebalance: judged, sent and saved before. Judging it again
             # would be harmless for alerts, but a reading older than the kept history would count twice.
             self.redelivered += 1
             return False
         verdict: Verdict = judge(state.monitor, reading)
-        sends = [self.send_detection(d.household_id.encode(), encode_detection(d)) for d in verdict.detections]
+        for detection in verdict.detections:
+            batch.sends.append((self.send_detection, detection.household_id.encode(), encode_detection(detection)))
         if verdict.rejection is not None:
-            sends.append(self._dead_letter_send(message, verdict.rejection, verdict.detail, reading))
+            self._hold_dead_letter(batch, message, verdict.rejection, verdict.detail, reading)
         elif verdict.duplicate:
             state.readings_duplicate += 1
         else:
             state.readings_accepted += 1
-        await asyncio.gather(*sends)
         state.offset = message.offset
-        self._save(message.partition, reading.household_id, state)
+        loaded.save = True
         return verdict.accepted
 
     # --- the passage of time ------------------------------------------------------------
 
-    def watermark(self, partition: int, behind: bool = False) -> datetime | None:
+    def watermark(self, partition: int, behind: bool = False, idle: bool = False) -> datetime | None:
         """No more readings are expected on this partition before this time.
 
         On the wall clock that is now minus the lateness — unless this worker is ``behind``
         (reading a backlog, e.g. after an outage): then, as in a replay, the newest event time
-        judged on the partition, so that queued readings are never taken for silence.
+        judged on the partition, so that queued readings are never taken for silence.  In a
+        replay a partition that is ``idle`` (nothing new to read for a sweep, all judged) follows the
+        newest event time of this worker's partitions: a partition whose households all fell
+        silent gets no readings, and its own event time would stop with them.
         """
         if self.settings.clock == "wall" and not behind:
             return self.clock() - self.settings.watermark_lateness
         newest = self.newest_event.get(partition)
+        if idle and self.newest_event:
+            newest = max(self.newest_event.values())
         return None if newest is None else newest - self.settings.watermark_lateness
 
-    async def sweep(self, partition: int, behind: bool = False) -> int:
-        """Tick every household of the partition if its watermark reached a new step; returns detections sent."""
-        watermark = self.watermark(partition, behind)
+    def _due(self, partition: int, behind: bool = False, idle: bool = False) -> datetime | None:
+        watermark = self.watermark(partition, behind, idle)
         if watermark is None:
-            return 0
-        due = self.schedules.setdefault(partition, TickSchedule(self.settings.tick_every)).due(watermark)
+            return None
+        return self.schedules.setdefault(partition, TickSchedule(self.settings.tick_every)).due(watermark)
+
+    async def sweep(self, partition: int, behind: bool = False, idle: bool = False) -> int:
+        """Tick every household of the partition if its watermark reached a new step; returns detections sent."""
+        due = self._due(partition, behind, idle)
         if due is None:
             return 0
+        households = self.households_of.get(partition, ())
         sent = 0
-        for count, household_id in enumerate(self.households_of.get(partition, ())):
+        for start in range(0, len(households), SWEEP_CHUNK):
             async with self._lock:
-                blob, state = self._load(household_id)
-                detections = state.monitor.tick(Tick(due))
-                await self._emit(detections)
-                # Pickling every household at every tick costs more than the tick. Without a
-                # detection a tick changes little: the first one fixes when this monitor started
-                # watching (saved once per process), later ones widen a raised alert to more
-                # silent meters, which the next tick after a restart recomputes anyway.
-                if detections or household_id not in self._ticked:
-                    after = state.dumps()
-                    if after != blob:
-                        self._save(partition, household_id, state, after)
-                    self._ticked.add(household_id)
-            sent += len(detections)
-            if count % 1000 == 999:
+                batch = _Batch()
+                sent += self._tick_into(batch, partition, households[start : start + SWEEP_CHUNK], due)
+                await self._finish(batch)
+            if start + SWEEP_CHUNK < len(households):
                 await asyncio.sleep(0)  # let readings through during a long sweep
         return sent
 
-    def caught_up(self, partition: int, highwater: int | None, position: int | None) -> bool:
+    def _tick_into(self, batch: _Batch, partition: int, households: Sequence[str], due: datetime) -> int:
+        detected = 0
+        for household_id in households:
+            loaded = self._load_into(batch, partition, household_id)
+            detections = loaded.state.monitor.tick(Tick(due))
+            for detection in detections:
+                batch.sends.append((self.send_detection, detection.household_id.encode(), encode_detection(detection)))
+            # Pickling every household at every tick costs more than the tick. Without a
+            # detection a tick changes little: the first one fixes when this monitor started
+            # watching (saved once per process), later ones widen a raised alert to more
+            # silent meters, which the next tick after a restart recomputes anyway.
+            if detections or household_id not in self._ticked:
+                loaded.save_if_changed = True
+                if household_id not in self._ticked:
+                    self._ticked.add(household_id)
+                    batch.ticked.append(household_id)
+            detected += len(detections)
+        return detected
+
+    def caught_up(self, partition: int, highwater: int | None) -> bool:
         """Whether every record of the partition that Kafka holds has been judged here.
 
         On the wall clock, silence may only be judged then: after an outage the backlog queued
         in Kafka is evidence still to be read, not silence.  ``highwater`` is the partition's
-        end as the last fetch saw it, ``position`` the consumer's next fetch offset.
+        end as the last fetch saw it.  Before the first record judged here, the offset the
+        worker began reading at says whether anything was there to judge — not the consumer's
+        position: records fetched are not yet judged (they wait in Faust's buffers and in the
+        agent's batch), and taking them for judged once raised false meter_silent alerts.
         """
-        if highwater is None:
-            return False
-        judged = self.judged_next.get(partition)
-        if judged is not None:
-            return judged >= highwater
-        return position is not None and position >= highwater  # nothing was there to judge
+        judged = self.judged_next.get(partition, self.started_from.get(partition))
+        return highwater is not None and judged is not None and judged >= highwater
+
+    def idle(self, partition: int, highwater: int | None) -> bool:
+        """In a replay: nothing arrived on the partition since the previous sweep, and all of it is judged.
+
+        Asked once per sweep.  A partition merely caught up for a moment (its next records not yet
+        fetched while other partitions' are) is not idle: following their event time then would
+        take readings in flight for silence.
+        """
+        previous = self.highwater_at_sweep.get(partition)
+        self.highwater_at_sweep[partition] = highwater
+        return highwater is not None and previous == highwater and self.caught_up(partition, highwater)
 
     def forget(self, partitions: Sequence[int]) -> None:
         """Partitions went to another worker: their event time, tick grid and position are no longer ours."""
         for partition in partitions:
+            self.highwater_at_sweep.pop(partition, None)
             self.newest_event.pop(partition, None)
             self.schedules.pop(partition, None)
             self.judged_next.pop(partition, None)
+            self.started_from.pop(partition, None)
 
     # --- state --------------------------------------------------------------------------
 
@@ -225,30 +342,84 @@ class HouseholdJudge:
             refreshed(state.monitor, self.registry)
         return blob, state
 
-    def _save(self, partition: int, household_id: str, state: HouseholdState, blob: bytes | None = None) -> None:
-        blob = blob if blob is not None else state.dumps()
+    def _load_into(self, batch: _Batch, partition: int, household_id: str) -> _Loaded:
+        loaded = batch.loaded.get(household_id)
+        if loaded is None:
+            blob, state = self._load(household_id)
+            loaded = batch.loaded[household_id] = _Loaded(partition, blob, state)
+        return loaded
+
+    async def _finish(self, batch: _Batch) -> None:
+        """Send the batch's detections and dead letters, then save its changed states (module docstring)."""
+        if batch.sends:
+            await asyncio.gather(*(send(key, value) for send, key, value in batch.sends))
+            self.dead_letters_sent += batch.dead_letters
+        saved = []
+        for household_id, loaded in batch.loaded.items():
+            if loaded.save or loaded.save_if_changed:
+                after = loaded.state.dumps()
+                if loaded.save or after != loaded.blob:
+                    saved.append(self._write(loaded.partition, household_id, loaded.state, after))
+                    continue
+            if loaded.blob is not None:
+                self._remember(household_id, loaded.blob, loaded.state)
+        if saved:
+            await asyncio.gather(*saved)  # acknowledged by Kafka before Faust may commit the batch's offsets
+
+    def _undo_point(self) -> tuple[Any, ...]:
+        return (
+            dict(self.newest_event),
+            dict(self.judged_next),
+            {partition: (schedule, schedule.last) for partition, schedule in self.schedules.items()},
+            (self.readings_judged, self.redelivered),
+        )
+
+    def _undo(self, undo: tuple[Any, ...], batch: _Batch) -> None:
+        """Forget what judging the batch did in memory (nothing was sent or saved)."""
+        newest_event, judged_next, schedules, (self.readings_judged, self.redelivered) = undo
+        self.newest_event, self.judged_next = newest_event, judged_next
+        self.schedules = {partition: schedule for partition, (schedule, _) in schedules.items()}
+        for schedule, last in schedules.values():
+            schedule.last = last
+        for household_id in batch.loaded:
+            self._cache.pop(household_id, None)  # monitors the batch changed: reload them from the table
+        self._ticked.difference_update(batch.ticked)
+
+    async def _write(self, partition: int, household_id: str, state: HouseholdState, blob: bytes) -> None:
+        """Save and wait until Kafka acknowledged the changelog record.
+
+        Straight to Faust's producer with the bytes as they are (the table's codecs are raw),
+        not through `Table.send_changelog`: its buffer hands records over one at a time and
+        throttles the consumer once 100 wait, and Faust's per-message wrapping costs more than
+        the record.  Then what `Table.send_changelog`'s callback does: note the changelog
+        offset in the store (RocksDB keeps it to know what it holds after a restart).
+        """
         key = household_id.encode()
-        # Written like Table.__setitem__, but with the partition given: sweeps run outside any event.
-        self.table.data[key] = blob
-        self.table.send_changelog(partition, key, blob)
+        put(self.table, partition, key, blob)
+        self._remember(household_id, blob, state)
+        delivered = await self.table.app.producer.send(
+            self.table.changelog_topic.get_topic_name(), key, blob, partition, None, None
+        )
+        metadata = await delivered
+        self.table.data.set_persisted_offset(metadata.topic_partition, metadata.offset)
+
+    def _remember(self, household_id: str, blob: bytes, state: HouseholdState) -> None:
         self._cache[household_id] = (blob, state)
         self._cache.move_to_end(household_id)
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
 
-    async def _emit(self, detections: Sequence[Detection]) -> None:
-        await asyncio.gather(*(self.send_detection(d.household_id.encode(), encode_detection(d)) for d in detections))
-
     # --- dead letters -------------------------------------------------------------------
 
-    async def _dead_letter(
-        self, message: KafkaMessage, reason: RejectReason, detail: str, reading: Reading | None = None
+    def _hold_dead_letter(
+        self, batch: _Batch, message: KafkaMessage, reason: RejectReason, detail: str, reading: Reading | None = None
     ) -> None:
-        await self._dead_letter_send(message, reason, detail, reading)
+        batch.sends.append((self.send_dead_letter, *self._dead_letter_record(message, reason, detail, reading)))
+        batch.dead_letters += 1
 
-    async def _dead_letter_send(
+    def _dead_letter_record(
         self, message: KafkaMessage, reason: RejectReason, detail: str, reading: Reading | None
-    ) -> None:
+    ) -> tuple[bytes, bytes]:
         record = DeadLetterRecord(
             received_at=self.clock(),
             stage="worker",
@@ -259,5 +430,4 @@ class HouseholdJudge:
             meter_id=reading.meter_id if reading else None,
         )
         key = (reading.household_id if reading else f"{message.topic}-{message.partition}").encode()
-        await self.send_dead_letter(key, record.encode())
-        self.dead_letters_sent += 1
+        return key, record.encode()

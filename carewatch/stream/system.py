@@ -1,4 +1,5 @@
-"""Running the scaled-out pieces together: worker processes, the alert service, and waiting for them.
+"""Running the scaled-out pieces together: worker processes, and waiting for them and the alert service
+(`carewatch.alert_service`).
 
 Used by `carewatch demo --engine faust`, the stream tests and the benchmark.
 """
@@ -6,19 +7,14 @@ Used by `carewatch demo --engine faust`, the stream tests and the benchmark.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from alerts.consumer import DetectionConsumer, OnApplied
-from alerts.store import AlertStore
-from carewatch.kafka import bootstrap_servers, kafka_url, wait_until_consumed
+from carewatch.alert_service import reports_group_id
+from carewatch.kafka import wait_until_consumed
 from carewatch.settings import Settings
 
 
@@ -73,30 +69,11 @@ class WorkerProcess:
             )
 
 
-@contextlib.asynccontextmanager
-async def running_alert_service(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], on_applied: OnApplied | None = None
-) -> AsyncIterator[DetectionConsumer]:
-    consumer = DetectionConsumer(
-        AlertStore(sessions),
-        bootstrap_servers=bootstrap_servers(kafka_url(settings)),
-        topic=settings.kafka_topic_detections,
-        group_id=settings.alerts_group_id,
-        on_applied=on_applied,
-    )
-    task = asyncio.create_task(consumer.run(), name="carewatch-alert-service")
-    try:
-        yield consumer
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 async def wait_until_judged_and_stored(
     settings: Settings, workers: list[WorkerProcess] | None = None, timeout: float = 120.0
 ) -> None:
-    """Wait until the workers committed every reading now on Kafka and the alert service every detection."""
+    """Wait until the workers committed every reading now on Kafka, and the alert service every detection,
+    dead letter and gateway status."""
     waiting = asyncio.create_task(
         wait_until_consumed(settings, settings.stream_app_id, [settings.kafka_topic_readings], timeout, "Faust workers")
     )
@@ -109,4 +86,8 @@ async def wait_until_judged_and_stored(
     await waiting
     await wait_until_consumed(
         settings, settings.alerts_group_id, [settings.kafka_topic_detections], timeout, "the alert service"
+    )
+    await wait_until_consumed(
+        settings, reports_group_id(settings), [settings.kafka_topic_dead_letters, settings.kafka_topic_gateway_status],
+        timeout, "the alert service's ingest reports",
     )

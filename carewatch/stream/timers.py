@@ -4,15 +4,22 @@ Faust windows close only when a later event arrives, so a meter that stops
 reporting would never be judged by them; this timer ticks every household of
 the partitions assigned here, at the watermark: the wall clock minus the allowed
 lateness, or the newest event time judged on the partition minus the lateness in
-replays and while this worker is still reading a backlog (after an outage).
+replays and while this worker is still reading a backlog (after an outage).  In a
+replay, a partition that has had nothing to read for a whole sweep follows the newest
+event time of the worker's other partitions, so households that all fell silent are
+still judged.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import faust
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
+from carewatch.kafka import bootstrap_servers, kafka_url
 from carewatch.settings import Settings
 from carewatch.stream.households import HouseholdJudge
 
@@ -24,13 +31,31 @@ def register_timers(app: faust.App, judge: HouseholdJudge, settings: Settings) -
     async def sweep_absences() -> None:
         if app.rebalancing or app.in_recovery:
             return  # the table is being restored: judging absence now would read missing state
-        for tp in sorted(app.assignor.assigned_actives()):
-            if tp.topic != settings.kafka_topic_readings:
-                continue
+        actives = [tp for tp in sorted(app.assignor.assigned_actives()) if tp.topic == settings.kafka_topic_readings]
+        if settings.clock == "wall":
+            unknown = [tp.partition for tp in actives if tp.partition not in judge.started_from]
+            if unknown:
+                judge.started_from.update(await committed_offsets(settings, unknown))
+        for tp in actives:
+            highwater = app.consumer.highwater(tp)
             # While a backlog is being read it is evidence, not silence: judge by its event time.
-            behind = settings.clock == "wall" and not judge.caught_up(
-                tp.partition, app.consumer.highwater(tp), await app.consumer.position(tp)
-            )
-            sent = await judge.sweep(tp.partition, behind)
+            behind = settings.clock == "wall" and not judge.caught_up(tp.partition, highwater)
+            # In a replay a partition that has had nothing to read for a sweep follows the others' event time.
+            idle = settings.clock == "event" and judge.idle(tp.partition, highwater)
+            sent = await judge.sweep(tp.partition, behind, idle)
             if sent:
                 log.info("absence sweep of partition %d sent %d detections", tp.partition, sent)
+
+
+async def committed_offsets(settings: Settings, partitions: Sequence[int]) -> dict[int, int]:
+    """The workers' committed offsets of these readings partitions (0 where none was committed:
+    a new group reads from the start)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers(kafka_url(settings)))
+    await admin.start()
+    try:
+        wanted = [TopicPartition(settings.kafka_topic_readings, partition) for partition in partitions]
+        committed = await admin.list_consumer_group_offsets(settings.stream_app_id, partitions=wanted)
+    finally:
+        await admin.close()
+    found = {tp.partition: meta.offset for tp, meta in committed.items() if meta is not None}
+    return {partition: max(found.get(partition, 0), 0) for partition in partitions}

@@ -21,6 +21,7 @@ from ingest.subscriber import BrokerAddress
 from tests.services import mosquitto
 from tests.stream.conftest import stream_settings
 from tests.stream.test_dead_letters import publish
+from tests.stream.workers import wait_for_silent_meters
 
 pytestmark = pytest.mark.service
 
@@ -43,12 +44,7 @@ async def test_a_meter_that_stops_reporting_is_alerted_by_the_sweep_timer_withou
                 for i, at in enumerate((now - timedelta(seconds=3), now - timedelta(seconds=2), last))
             ]
             await asyncio.to_thread(publish, host, port, payloads)
-            silent = []
-            async with asyncio.timeout(60):
-                while not silent:
-                    worker.check_alive()
-                    silent = await AlertStore(sessions).list(alert_type=AlertType.METER_SILENT)
-                    await asyncio.sleep(0.25)
+            silent = await wait_for_silent_meters(sessions, worker)
     assert [(a.household_id, a.onset) for a in silent] == [("hh-1", last)]
     assert bridge.readings_seen == 3
 

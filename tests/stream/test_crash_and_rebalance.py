@@ -99,6 +99,12 @@ async def test_two_workers_share_the_partitions_one_joining_mid_stream(kafka_url
                 await asyncio.to_thread(publish, host, port, second)
                 await wait_bridged(bridge, readings_in(messages))
                 await wait_until_judged_and_stored(settings, [early, late])
+                # A fast worker may judge everything before the joining one has logged its share.
+                async with asyncio.timeout(30):
+                    while not partitions_held(late):
+                        late.check_alive()
+                        await asyncio.sleep(0.2)
+                await wait_until_judged_and_stored(settings, [early, late])
                 held_early, held_late = partitions_held(early), partitions_held(late)
                 assert held_early and held_late, (held_early, held_late)
                 assert sorted(held_early + held_late) == list(range(settings.kafka_partitions))

@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
+from alerts.models import Alert
+from alerts.store import AlertStore
 from carewatch.db import make_engine, make_sessions
+from carewatch.domain import AlertType
 from carewatch.kafka import ensure_topics, group_lag
 from carewatch.schema import create_schema
 from carewatch.settings import Settings
 from carewatch.stream.app import ASSIGNED
-from carewatch.stream.system import WorkerProcess, running_alert_service
+from carewatch.alert_service import running_alert_service
+from carewatch.stream.system import WorkerProcess
 
 
 def worker(settings: Settings, workdir: Path, name: str) -> WorkerProcess:
@@ -53,3 +57,13 @@ def partitions_held(process: WorkerProcess) -> list[int]:
         if ASSIGNED in line:
             held = [int(p) for p in line.split(ASSIGNED, 1)[1].strip(" []").split(",") if p.strip()]
     return held
+
+
+async def wait_for_silent_meters(sessions, process: WorkerProcess, timeout: float = 60.0) -> Sequence[Alert]:  # type: ignore[no-untyped-def]
+    """The meter_silent alerts, once there is one (the worker must stay alive meanwhile)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            process.check_alive()
+            if silent := await AlertStore(sessions).list(alert_type=AlertType.METER_SILENT):
+                return silent
+            await asyncio.sleep(0.25)
