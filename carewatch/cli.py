@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from typing import Annotated
 
 import orjson
@@ -30,6 +32,39 @@ def _logging(verbose: bool) -> None:
     # its fixed 5 s (ours wait for the database commit); the message was delivered all the same.
     logging.getLogger("amqtt").setLevel(logging.CRITICAL if not verbose else logging.INFO)
     logging.getLogger("transitions").setLevel(logging.ERROR)
+
+
+EXAMPLES = {"mqtt_url": "mqtt://localhost:1883", "kafka_url": "kafka://localhost:9092"}
+
+
+def _settings(verbose: bool, *required: str) -> Settings:
+    """Logging set up and settings read; a required setting that is not set is a one-line error (exit 2)."""
+    _logging(verbose)
+    settings = Settings()
+    missing = [name for name in required if not getattr(settings, name)]
+    if missing:
+        names = " and ".join(f"CAREWATCH_{name.upper()}" for name in missing)
+        err.print(f"[red]{names} must be set[/] (e.g. {', '.join(EXAMPLES[name] for name in missing)})")
+        raise typer.Exit(2)
+    return settings
+
+
+@contextlib.contextmanager
+def _said_in_one_line() -> Iterator[None]:
+    """What an operator can mend, as one line instead of a traceback: a bad registry (exit 2), an MQTT broker
+    or Kafka out of reach or Kafka topics that do not fit the settings (exit 1); Ctrl-C says it stopped."""
+    from carewatch.registry import RegistryError
+
+    try:
+        yield
+    except RegistryError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    except ConnectionError as exc:  # KafkaUnavailable is one
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    except KeyboardInterrupt:
+        err.print("stopped")
 
 
 @app.command()
@@ -80,24 +115,11 @@ def run(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> No
     This is what an integrator runs with real gateways (settings: CAREWATCH_MQTT_URL,
     CAREWATCH_DATABASE_URL, CAREWATCH_REGISTRY_PATH, CAREWATCH_HTTP_HOST/PORT).
     """
-    from carewatch.registry import RegistryError
     from carewatch.service import run_service
 
-    _logging(verbose)
-    settings = Settings()
-    if not settings.mqtt_url:
-        err.print("[red]CAREWATCH_MQTT_URL is not set[/] (e.g. mqtt://localhost:1883)")
-        raise typer.Exit(2)
-    try:
+    settings = _settings(verbose, "mqtt_url")
+    with _said_in_one_line():
         asyncio.run(run_service(settings, err))
-    except RegistryError as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from exc
-    except ConnectionError as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from exc
-    except KeyboardInterrupt:
-        err.print("stopped")
 
 
 @app.command()
@@ -178,25 +200,12 @@ def ingest(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) ->
     Settings: CAREWATCH_MQTT_URL, CAREWATCH_KAFKA_URL, CAREWATCH_REGISTRY_PATH, CAREWATCH_MQTT_CLIENT_ID
     (keep it fixed: the broker keeps the session under it while the bridge is down).
     """
-    from carewatch.kafka import KafkaUnavailable
-    from carewatch.registry import Registry, RegistryError
+    from carewatch.registry import Registry
     from ingest.bridge import run_bridge
 
-    _logging(verbose)
-    settings = Settings()
-    if not settings.mqtt_url or not settings.kafka_url:
-        err.print("[red]CAREWATCH_MQTT_URL and CAREWATCH_KAFKA_URL must be set[/] (e.g. mqtt://localhost:1883, kafka://localhost:9092)")
-        raise typer.Exit(2)
-    try:
+    settings = _settings(verbose, "mqtt_url", "kafka_url")
+    with _said_in_one_line():
         asyncio.run(run_bridge(settings, Registry.load(settings.registry_path)))
-    except RegistryError as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from exc
-    except (ConnectionError, KafkaUnavailable) as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from exc
-    except KeyboardInterrupt:
-        err.print("stopped")
 
 
 @app.command()
@@ -205,22 +214,31 @@ def worker(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) ->
 
     Settings: CAREWATCH_KAFKA_URL, CAREWATCH_REGISTRY_PATH, CAREWATCH_STREAM_STORE, CAREWATCH_STREAM_DATA_DIR.
     """
-    from carewatch.registry import RegistryError
     from carewatch.stream.worker import run_worker
 
-    _logging(verbose)
-    settings = Settings()
-    if not settings.kafka_url:
-        err.print("[red]CAREWATCH_KAFKA_URL is not set[/] (e.g. kafka://localhost:9092)")
-        raise typer.Exit(2)
-    try:
+    settings = _settings(verbose, "kafka_url")
+    with _said_in_one_line():
         run_worker(settings, loglevel="info" if verbose else "warning")
-    except RegistryError as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from exc
-    except ConnectionError as exc:  # Kafka unreachable, or its topics do not fit the settings
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from exc
+
+
+@app.command()
+def alerts(
+    console: Annotated[bool, typer.Option("--console", help="Also serve the duty console and API (CAREWATCH_HTTP_HOST/PORT).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the alert service of the scaled-out path: detections → alerts, dead letters and gateway status → the
+    console's ingest panels, and the escalation ladder and notifications (as `carewatch run` does).
+
+    Settings: CAREWATCH_KAFKA_URL, CAREWATCH_DATABASE_URL, CAREWATCH_REGISTRY_PATH (imported into the directory at
+    start, as `carewatch run` does), CAREWATCH_PEOPLE_PATH and the channel settings (docs/notifications.md).
+    Stops cleanly on SIGTERM/SIGINT.
+    """
+    from carewatch.alert_service import run_alert_service
+
+    settings = _settings(verbose, "kafka_url")
+    with _said_in_one_line():
+        asyncio.run(run_alert_service(settings, err, serve_api=console))
+        err.print("stopped")  # by SIGTERM or SIGINT, handled by the service
 
 
 if __name__ == "__main__":

@@ -1,34 +1,58 @@
-"""Serve the duty console and API (uvicorn) beside a running pipeline."""
+"""Serve the duty console and API (uvicorn) beside a running pipeline or alert service."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+import signal
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
 import uvicorn
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.people import Directory
 from api.app import create_app
 from carewatch.registry import Registry
 from carewatch.settings import Settings
-from carewatch.wiring import RunningSystem
+
+
+class ConsoleServer(uvicorn.Server):
+    """Uvicorn that stops on Ctrl-C or SIGTERM (a second Ctrl-C: at once) and then simply returns.
+
+    Uvicorn raises the signals it caught once more after its own shutdown, for the program to
+    stop too; here the runner stops everything else when the console's task ends, and two quick
+    Ctrl-C raised again in the middle of that left the demo running.
+    """
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
 
 
 @asynccontextmanager
 async def serve_console(
     settings: Settings,
-    system: RunningSystem,
+    sessions: async_sessionmaker[AsyncSession],
     registry: Registry,
+    *,
+    status: Callable[[], dict[str, Any]] | None = None,
     on_directory_change: Callable[[], Awaitable[None]] | None = None,
 ) -> AsyncIterator[asyncio.Task[None]]:
-    # The people file the notifications run on (already validated by them): the household page's contacts.
-    people = Directory.load(settings.people_path) if settings.people_path else None
+    """``status`` is the runner's live status shown on the console (the pipeline's, or the alert service's)."""
     app = create_app(
-        sessions=system.sessions, registry=registry, status=system.pipeline.status, settings=settings,
-        on_directory_change=on_directory_change, people=people,
+        sessions=sessions, registry=registry, status=status, settings=settings,
+        on_directory_change=on_directory_change,
     )
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning", timeout_graceful_shutdown=2))  # open live-board streams must not hold up a stop
+    server = ConsoleServer(uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning", timeout_graceful_shutdown=2))  # open live-board streams must not hold up a stop
     serving = asyncio.create_task(server.serve(), name="carewatch-console")
     while not server.started:
         if serving.done():

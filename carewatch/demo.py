@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -22,8 +23,11 @@ from alerts.outbox import delivery_report
 from carewatch.broker import embedded_broker
 from api.demo_seed import seed_console
 from carewatch.console import serve_console
+from carewatch.db import make_engine, make_sessions
+from carewatch.directory_import import import_document
 from carewatch.evaluation import RaisedAlert, TruthIncident, evaluate
 from carewatch.registry import Registry
+from carewatch.schema import create_schema
 from carewatch.service import follow_directory
 from carewatch.settings import Settings
 from carewatch.wiring import Pipeline, running_system
@@ -77,6 +81,9 @@ async def run_demo(settings: Settings, options: DemoOptions, console: Console) -
     settings = settings.model_copy(
         update={"database_url": f"sqlite+aiosqlite:///{workdir / 'demo.db'}", "clock": "event"}
     )
+    # The district in the directory (the console's households) before the notifications read the
+    # people file, so its households are known there.
+    await _district_in_directory(settings, simulation.registry_document())
     async with (
         _broker(options) as address,
         demo_catchers(workdir / "caught", simulation.registry_document()["households"], options.seed) as catchers,
@@ -90,9 +97,11 @@ async def run_demo(settings: Settings, options: DemoOptions, console: Console) -
             summary = await _summary(system.sessions, simulation, published, options, time.monotonic() - started)
             return summary | {"notifications": await _notifications(system.sessions, catchers, settled)}
 
-        username, password = await seed_console(system.sessions, simulation.registry_document())
+        username, password = await seed_console(system.sessions)
         follow = partial(follow_directory, system)  # the directory now holds the district: API changes reach the pipeline
-        async with serve_console(_notifying(settings, catchers), system, registry, on_directory_change=follow) as serving:
+        async with serve_console(
+            _notifying(settings, catchers), system.sessions, registry, status=system.pipeline.status, on_directory_change=follow
+        ) as serving:
             console.print(
                 f"[bold green]Duty console:[/] http://{settings.http_host}:{settings.http_port}/  (English: ?lang=en)\n"
                 f"[bold green]Demo account:[/] user [bold]{username}[/]  password [bold]{password}[/]\n"
@@ -101,16 +110,28 @@ async def run_demo(settings: Settings, options: DemoOptions, console: Console) -
                 f"(mail caught in {catchers.directory / 'mail'}, SMS/robots in {catchers.directory / 'http.jsonl'})"
             )
             simulating = asyncio.create_task(_simulate_live(simulation, address, options, system, console))
-            # Ctrl-C stops uvicorn (it owns the signal): stop the simulation with it, not after it.
-            await asyncio.wait([serving, simulating], return_when=asyncio.FIRST_COMPLETED)
-            if simulating.done():
-                simulating.result()
-                await serving
-            else:
+            # Ctrl-C stops the console (it owns the signal): stop the simulation with it, not after it.
+            try:
+                await asyncio.wait([serving, simulating], return_when=asyncio.FIRST_COMPLETED)
+                if simulating.done():
+                    simulating.result()
+                    await serving
+            finally:
                 simulating.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await simulating
+        console.print("stopped")
     return {}
+
+
+async def _district_in_directory(settings: Settings, document: dict[str, Any]) -> None:
+    engine = make_engine(settings.database_url)
+    try:
+        await create_schema(engine)
+        async with make_sessions(engine).begin() as session:
+            await import_document(session, document)
+    finally:
+        await engine.dispose()
 
 
 async def _simulate_live(simulation, address, options, system, console) -> None:  # type: ignore[no-untyped-def]
@@ -215,7 +236,7 @@ def _status_line(console: Console, pipeline: Pipeline):  # type: ignore[no-untyp
             return
         last[0] = now
         console.print(
-            f"[dim]simulated {sim_time:%Y-%m-%d %H:%M}  published {messages}  judged {pipeline.readings_seen} readings[/]"
+            f"[dim]simulated {sim_time:%Y-%m-%d %H:%M}  {messages} messages published, {pipeline.readings_seen} readings judged[/]"
         )
 
     return progress

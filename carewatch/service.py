@@ -56,7 +56,9 @@ async def run_service(settings: Settings, console: Console) -> None:
     if len(registry) == 0:
         console.print("[yellow]the directory has no households yet[/]: add them through the API (POST /api/import)")
     async with running_system(settings, registry, BrokerAddress.from_url(settings.mqtt_url)) as system:
-        async with serve_console(settings, system, registry, on_directory_change=lambda: follow_directory(system)) as serving:
+        async with serve_console(
+            settings, system.sessions, registry, status=system.pipeline.status, on_directory_change=lambda: follow_directory(system)
+        ) as serving:
             console.print(
                 f"carewatch: {len(registry)} households, broker {settings.mqtt_url}, "
                 f"console http://{settings.http_host}:{settings.http_port}/"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -14,6 +15,8 @@ from pathlib import Path
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+POSTGRES_ADMIN_URL = os.environ.get("CAREWATCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+"""A PostgreSQL database the tests may connect to and CREATE DATABASE from (default: the local server, trust auth)."""
 
 
 def missing_service(what: str) -> None:
@@ -70,3 +73,30 @@ def mosquitto(workdir: Path, extra_config: str = "") -> Iterator[tuple[str, int]
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+async def _postgres_admin(sql: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+async def create_postgres_database(prefix: str) -> tuple[str, str]:
+    """A new, uniquely named database on the test server: its name and its postgresql+asyncpg:// URL."""
+    import asyncpg
+
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    try:
+        await _postgres_admin(f'CREATE DATABASE "{name}"')
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        missing_service(f"PostgreSQL at {POSTGRES_ADMIN_URL} ({type(exc).__name__}: {exc}; set CAREWATCH_TEST_POSTGRES_URL)")
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    return name, f"{base}/{name}"
+
+
+async def drop_postgres_database(name: str) -> None:
+    await _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -77,7 +77,7 @@ async def service(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """`carewatch run` in this process, and an integrator's every-scope key to talk to it."""
     key = await add_key(settings, ApiKeyCreate(name="integrator", scopes=sorted(KEY_SCOPES)))
     output = io.StringIO()
-    task = asyncio.create_task(run_service(settings, Console(file=output)))
+    task = asyncio.create_task(run_service(settings, Console(file=output, width=1000)))  # unwrapped: the temporary path is long
     base = f"http://127.0.0.1:{settings.http_port}"
     async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {key}"}) as client:
         for _ in range(200):

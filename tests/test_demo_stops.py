@@ -1,0 +1,39 @@
+"""`carewatch demo` (the console) stops on Ctrl-C — once, or twice in quick succession, as people
+press it — with the simulation, the broker and the console, as a real process."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.services import free_port, wait_for_port
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_stops_the_console_demo_after_a_page_was_served(presses: int, tmp_path) -> None:
+    port = free_port()
+    log = tmp_path / "demo.log"
+    with open(log, "wb") as out:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "carewatch.cli", "demo", "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path,
+        )
+    try:
+        wait_for_port(port, demo, timeout=60)
+        assert httpx.get(f"http://127.0.0.1:{port}/login").status_code == 200
+        time.sleep(1.0)  # the simulation is publishing
+        for _ in range(presses):
+            demo.send_signal(signal.SIGINT)
+            time.sleep(0.05)
+        code = demo.wait(timeout=20)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    assert code == 0, log.read_text()
+    assert "stopped" in log.read_text()
