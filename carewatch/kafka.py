@@ -176,6 +176,30 @@ async def wait_until_consumed(
     raise TimeoutError(f"{what} ({group_id}) still had {lag} records of {topics} to process after {timeout:.0f} s")
 
 
+async def read_range(
+    servers: str, topic: str, partition: int, start: int = 0, end: int | None = None, timeout: float = 30.0
+) -> list[ConsumerRecord]:
+    """The records of one partition at offsets [start, end), from the first one Kafka still keeps
+    (``end`` None: up to the partition's end now).  No consumer group: nothing is committed."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        kept_from = (await consumer.beginning_offsets([tp]))[tp]
+        if end is None:
+            end = (await consumer.end_offsets([tp]))[tp]
+        consumer.seek(tp, max(start, kept_from))
+        records: list[ConsumerRecord] = []
+        async with asyncio.timeout(timeout):
+            while await consumer.position(tp) < end:
+                fetched = await consumer.getmany(tp, timeout_ms=500)
+                records += [record for record in fetched.get(tp, ()) if record.offset < end]
+        return records
+    finally:
+        await consumer.stop()
+
+
 class BatchConsumer:
     """At-least-once consumer of ``topics``: each batch of records to ``handle``, then their offsets committed.
 

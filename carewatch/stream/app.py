@@ -5,12 +5,13 @@ Run it with `carewatch worker`; start as many workers as there are partitions at
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
 import faust
 
-from carewatch.kafka import faust_broker, kafka_url
+from carewatch.kafka import bootstrap_servers, faust_broker, kafka_url, read_range
 from carewatch.registry import Registry
 from carewatch.settings import Settings
 from carewatch.stream.agents import register_agents
@@ -61,6 +62,7 @@ def create_app(settings: Settings, registry: Registry) -> faust.App:
         table=household_state_table(app, settings),
         send_detection=sender(detections),
         send_dead_letter=sender(dead_letters),
+        read_range=functools.partial(read_range, bootstrap_servers(kafka_url(settings)), settings.kafka_topic_readings),
     )
     register_agents(app, readings, judge)
     register_timers(app, judge, settings)

@@ -3,25 +3,31 @@
 Readings come in batches (`on_readings`, from `Stream.take_events`); the order of effects
 for every batch of readings and every sweep of households:
 
-1. judge with the shared engine (`carewatch.engine`), reading after reading, ticking
-   where the event time reaches a new step (replays), exactly as one reading at a time;
+1. put back the records the stream skipped (below), then judge with the shared engine
+   (`carewatch.engine`), reading after reading, ticking where the event time reaches a
+   new step (replays), exactly as one reading at a time;
 2. send the batch's detections and dead letters, in order, and wait until Kafka
    acknowledged them all;
 3. only then save each changed household's state once in the table (its changelog)
    and wait until Kafka acknowledged those records too;
-4. return: only now does Faust ack the batch's events, so only now may their offsets
+4. then save each partition's mark (the offset after the last record judged in it);
+5. return: only now does Faust ack the batch's events, so only now may their offsets
    be committed.
 
 A crash before 3 leaves the old states: the batch is judged again after the restart
 and its detections are sent again — harmless, alert ids come from household, type
-and onset.  A crash after 3 finds the readings already in the states (duplicates,
-skipped by offset), but their detections were acknowledged in 2.  A committed
-reading is therefore always in the saved state, without relying on Faust's flush
-before the commit.  Should anything but the detectors (whose errors `judge` turns
-into verdicts) raise while a batch is judged, nothing has been sent or saved yet:
-the batch's in-memory effects are undone and its readings are judged one at a time
-(`on_reading`), each sent and saved before the next, so only the reading at fault
-goes to the dead-letter topic.
+and onset.  A crash after 3 finds the readings already in the states (skipped by the
+household's offset), but their detections were acknowledged in 2.  Records below the
+mark are skipped whole.  Should anything but the detectors (whose errors `judge` turns
+into verdicts) raise while a batch is judged, nothing has been sent or saved yet: the
+batch's in-memory effects are undone and its readings are judged one at a time, each
+sent and saved before the next, so only the reading at fault goes to the dead-letter topic.
+
+Faust's own acks are not trusted for completeness: around a rebalance it acks and drops
+records it had fetched (flow control suspended, or an older generation) and may commit
+past them.  A record beyond the partition's mark therefore means a gap, read straight
+from Kafka and judged first; a gap at the end of a partition, with no later record to
+reveal it, is found by the sweep: the group committed past the mark (`catch_up`).
 """
 
 from __future__ import annotations
@@ -41,13 +47,16 @@ from carewatch.kafka import partition_of
 from carewatch.registry import Registry
 from carewatch.settings import Settings
 from carewatch.stream.records import HouseholdState
-from carewatch.stream.tables import put
+from carewatch.stream.tables import mark_key, put
 from ingest.wire import BadRecord, DeadLetterRecord, decode_reading
 
 log = logging.getLogger(__name__)
 
 CACHE_SIZE = 200_000
 """Monitors kept unpickled between readings (a table value is pickled bytes)."""
+
+CATCH_UP_MAX = 5000
+"""Records a sweep reads from Kafka at most when the stream stopped delivering a partition."""
 
 SWEEP_CHUNK = 1000
 """Households ticked, sent and saved together by a timer sweep before readings get a turn."""
@@ -62,6 +71,11 @@ class KafkaMessage(Protocol):
     partition: int
     offset: int
     value: bytes | None
+
+
+class RangeReader(Protocol):
+    async def __call__(self, partition: int, start: int, end: int) -> Sequence[KafkaMessage]:
+        """The readings partition's records at offsets [start, end) that Kafka still keeps."""
 
 
 def wall_clock() -> datetime:
@@ -93,6 +107,8 @@ class _Batch:
     """Households ticked for the first time in this process by this batch."""
     reading: Reading | None = None
     """The reading being judged (for the dead letter if judging it fails)."""
+    marks: dict[int, int] = field(default_factory=dict)
+    """Per partition, the offset after the last record the batch judged: saved after the states."""
 
 
 class _BatchFailed(Exception):
@@ -115,6 +131,7 @@ class HouseholdJudge:
         table: Any,
         send_detection: Sender,
         send_dead_letter: Sender,
+        read_range: RangeReader,
         clock=wall_clock,  # type: ignore[no-untyped-def]
     ) -> None:
         self.registry = registry
@@ -122,6 +139,7 @@ class HouseholdJudge:
         self.table = table
         self.send_detection = send_detection
         self.send_dead_letter = send_dead_letter
+        self.read_range = read_range
         self.clock = clock
         self.households_of: dict[int, list[str]] = {}
         for household_id in sorted(registry.households):
@@ -137,53 +155,60 @@ class HouseholdJudge:
         self._cache: OrderedDict[str, tuple[bytes, HouseholdState]] = OrderedDict()
         self._lock = asyncio.Lock()
         self._ticked: set[str] = set()
+        self._unmoved: dict[int, int] = {}
+        """Per partition, its mark at the previous sweep while Kafka held records beyond it."""
         self.readings_judged = 0
         self.redelivered = 0
         self.dead_letters_sent = 0
+        self.records_read_back = 0
 
     # --- readings -----------------------------------------------------------------------
 
     async def on_readings(self, messages: Sequence[KafkaMessage]) -> None:
-        """Judge a batch of records of the readings topic (see the module docstring). Never raises
-        for a record: what cannot be judged is dead-lettered."""
+        """Judge a batch of records of the readings topic (see the module docstring), after the records
+        the stream skipped before them.  Never raises for a record: what cannot be judged is dead-lettered."""
+        async with self._lock:
+            await self._judge_all(await self._with_skipped(messages))
+
+    async def _judge_all(self, messages: Sequence[KafkaMessage]) -> None:
         try:
             await self._judge_batch(messages)
         except _BatchFailed:
             for message in messages:
-                await self.on_reading(message)
+                await self._judge_one(message)
 
-    async def on_reading(self, message: KafkaMessage) -> None:
-        """Judge one record of the readings topic, sent and saved before returning (a batch of one).
-        Never raises for the record: if judging it fails, it goes to the dead-letter topic with the error."""
+    async def _judge_one(self, message: KafkaMessage) -> None:
+        """Judge one record, sent and saved before returning (a batch of one).  If judging it
+        fails, it goes to the dead-letter topic with the error."""
         try:
             await self._judge_batch([message])
         except _BatchFailed as failed:
             # Faust would ack the event and move on silently: keep it on the dead-letter topic instead.
-            reading = failed.reading
             batch = _Batch()
-            self._hold_dead_letter(batch, message, RejectReason.PROCESSING_ERROR, f"worker error: {failed.error!r}", reading)
-            self.judged_next[message.partition] = max(self.judged_next.get(message.partition, 0), message.offset + 1)
-            async with self._lock:
-                await self._finish(batch)
+            self._hold_dead_letter(batch, message, RejectReason.PROCESSING_ERROR, f"worker error: {failed.error!r}", failed.reading)
+            self._passed(batch, message)
+            await self._finish(batch)
 
     async def _judge_batch(self, messages: Sequence[KafkaMessage]) -> None:
-        async with self._lock:
-            undo = self._undo_point()
-            batch = _Batch()
-            try:
-                for message in messages:
-                    self._take(batch, message)
-            except Exception as exc:
-                log.exception(
-                    "could not judge %s[%d]@%d (in a batch of %d)", message.topic, message.partition, message.offset, len(messages)
-                )
-                self._undo(undo, batch)  # the monitors may be half-changed: reload them from the table
-                raise _BatchFailed(exc, batch.reading) from exc
-            await self._finish(batch)
+        undo = self._undo_point()
+        batch = _Batch()
+        try:
+            for message in messages:
+                self._take(batch, message)
+        except Exception as exc:
+            log.exception(
+                "could not judge %s[%d]@%d (in a batch of %d)", message.topic, message.partition, message.offset, len(messages)
+            )
+            self._undo(undo, batch)  # the monitors may be half-changed: reload them from the table
+            raise _BatchFailed(exc, batch.reading) from exc
+        await self._finish(batch)
 
     def _take(self, batch: _Batch, message: KafkaMessage) -> None:
         """Judge one record into the batch: nothing is sent or saved here."""
         partition = message.partition
+        if message.offset < self._mark(batch, partition):
+            self.redelivered += 1  # judged before (a restart or rebalance delivers from the last commit)
+            return
         try:
             batch.reading = None
             try:
@@ -201,7 +226,11 @@ class HouseholdJudge:
                 if due is not None:
                     self._tick_into(batch, partition, self.households_of.get(partition, ()), due)
         finally:
-            self.judged_next[partition] = max(self.judged_next.get(partition, 0), message.offset + 1)
+            self._passed(batch, message)
+
+    def _passed(self, batch: _Batch, message: KafkaMessage) -> None:
+        batch.marks[message.partition] = max(batch.marks.get(message.partition, 0), message.offset + 1)
+        self.judged_next[message.partition] = max(self.judged_next.get(message.partition, 0), message.offset + 1)
 
     def _judge_into(self, batch: _Batch, message: KafkaMessage, reading: Reading) -> bool:
         if reading.household_id not in self.registry.households:
@@ -233,6 +262,72 @@ class HouseholdJudge:
         state.offset = message.offset
         loaded.save = True
         return verdict.accepted
+
+    # --- records the stream did not deliver ---------------------------------------------
+
+    def _mark(self, batch: _Batch | None, partition: int) -> int:
+        """The offset after the last record of the partition judged (saved, or in this batch)."""
+        if batch is not None and partition in batch.marks:
+            return batch.marks[partition]
+        saved = self.table.get(mark_key(partition))
+        return int(saved) if saved is not None else 0
+
+    async def _with_skipped(self, messages: Sequence[KafkaMessage]) -> list[KafkaMessage]:
+        """The batch with the records the stream skipped put back before the record that follows them.
+
+        Faust acks and drops records it fetched before a rebalance (flow control suspended, or an
+        older generation), and may then commit past them: such a reading would be lost without a
+        trace.  The partition's mark, saved in the table after the states, says where judging
+        stopped; a record beyond it means a gap, read here straight from Kafka.
+        """
+        marks: dict[int, int] = {}
+        complete: list[KafkaMessage] = []
+        for message in messages:
+            partition = message.partition
+            mark = marks[partition] if partition in marks else self._mark(None, partition)
+            if message.offset > mark:
+                complete += await self._read_skipped(partition, mark, message.offset)
+            complete.append(message)
+            marks[partition] = max(mark, message.offset + 1)
+        return complete
+
+    async def _read_skipped(self, partition: int, start: int, end: int) -> Sequence[KafkaMessage]:
+        delay = 0.5
+        while True:
+            try:
+                records = await self.read_range(partition, start, end)
+            except Exception as exc:  # noqa: BLE001  (no way on without them: Kafka is down, and so is the stream)
+                log.error("could not read offsets %d..%d of readings partition %d (skipped by the stream), retrying: %r",
+                          start, end - 1, partition, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            log.warning("the stream skipped offsets %d..%d of readings partition %d: %d records read from Kafka",
+                        start, end - 1, partition, len(records))
+            self.records_read_back += len(records)
+            return records
+
+    def stalled(self, partition: int, highwater: int | None) -> bool:
+        """Asked once per sweep: Kafka has held records beyond the partition's mark since the previous
+        sweep and none was judged meanwhile.  Then the stream may have dropped them (see `catch_up`)."""
+        mark = self._mark(None, partition)
+        if highwater is None or mark >= highwater:
+            self._unmoved.pop(partition, None)
+            return False
+        unmoved = self._unmoved.get(partition) == mark
+        self._unmoved[partition] = mark
+        return unmoved
+
+    async def catch_up(self, partition: int, committed: int) -> int:
+        """Judge the records the group committed past without this worker judging them: dropped by
+        the stream at the end of a partition, where no later record reveals the gap.  Returns how many."""
+        async with self._lock:
+            mark = self._mark(None, partition)
+            if committed <= mark:
+                return 0
+            records = await self._read_skipped(partition, mark, min(committed, mark + CATCH_UP_MAX))
+            await self._judge_all(records)
+            return len(records)
 
     # --- the passage of time ------------------------------------------------------------
 
@@ -365,6 +460,10 @@ class HouseholdJudge:
                 self._remember(household_id, loaded.blob, loaded.state)
         if saved:
             await asyncio.gather(*saved)  # acknowledged by Kafka before Faust may commit the batch's offsets
+        # The marks only after the states: a mark must never promise readings a state does not hold.
+        marks = [self._save(p, mark_key(p), str(mark).encode()) for p, mark in batch.marks.items() if mark != self._mark(None, p)]
+        if marks:
+            await asyncio.gather(*marks)
 
     def _undo_point(self) -> tuple[Any, ...]:
         return (
@@ -394,9 +493,11 @@ class HouseholdJudge:
         the record.  Then what `Table.send_changelog`'s callback does: note the changelog
         offset in the store (RocksDB keeps it to know what it holds after a restart).
         """
-        key = household_id.encode()
-        put(self.table, partition, key, blob)
         self._remember(household_id, blob, state)
+        await self._save(partition, household_id.encode(), blob)
+
+    async def _save(self, partition: int, key: bytes, blob: bytes) -> None:
+        put(self.table, partition, key, blob)
         delivered = await self.table.app.producer.send(
             self.table.changelog_topic.get_topic_name(), key, blob, partition, None, None
         )

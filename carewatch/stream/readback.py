@@ -6,42 +6,33 @@ their current end, so it sees what every worker saved, whichever worker it was.
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
-from carewatch.kafka import bootstrap_servers, kafka_url
+from carewatch.kafka import bootstrap_servers, kafka_url, read_range
 from carewatch.settings import Settings
 from carewatch.stream.records import HouseholdState
-from carewatch.stream.tables import changelog_topic
+from carewatch.stream.tables import changelog_topic, is_household_key
 from ingest.wire import DeadLetterRecord
 
 
 async def read_topic(settings: Settings, topic: str) -> list[tuple[bytes | None, bytes | None]]:
     """Every (key, value) now in ``topic``, partition by partition, in offset order."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers(kafka_url(settings)), enable_auto_commit=False)
-    await consumer.start()
+    servers = bootstrap_servers(kafka_url(settings))
+    probe = AIOKafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False)
+    await probe.start()
     try:
-        await consumer.topics()
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not partitions:
-            return []
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        records: list[tuple[bytes | None, bytes | None]] = []
-        for tp in partitions:
-            while await consumer.position(tp) < ends[tp]:
-                batch = await consumer.getmany(tp, timeout_ms=1000)
-                records += [(r.key, r.value) for r in batch.get(tp, ()) if r.offset < ends[tp]]
-        return records
+        await probe.topics()
+        partitions = sorted(probe.partitions_for_topic(topic) or ())
     finally:
-        await consumer.stop()
+        await probe.stop()
+    return [(r.key, r.value) for p in partitions for r in await read_range(servers, topic, p)]
 
 
 async def household_states(settings: Settings) -> dict[str, HouseholdState]:
     """The newest saved state of every household (what a recovering worker would restore)."""
     latest: dict[str, bytes | None] = {}
     for key, value in await read_topic(settings, changelog_topic(settings)):
-        if key is not None:
+        if key is not None and is_household_key(key):
             latest[key.decode()] = value
     return {household: HouseholdState.loads(blob) for household, blob in latest.items() if blob}
 

@@ -36,6 +36,7 @@ def register_timers(app: faust.App, judge: HouseholdJudge, settings: Settings) -
             unknown = [tp.partition for tp in actives if tp.partition not in judge.started_from]
             if unknown:
                 judge.started_from.update(await committed_offsets(settings, unknown))
+        stalled = []
         for tp in actives:
             highwater = app.consumer.highwater(tp)
             # While a backlog is being read it is evidence, not silence: judge by its event time.
@@ -45,6 +46,13 @@ def register_timers(app: faust.App, judge: HouseholdJudge, settings: Settings) -
             sent = await judge.sweep(tp.partition, behind, idle)
             if sent:
                 log.info("absence sweep of partition %d sent %d detections", tp.partition, sent)
+            if judge.stalled(tp.partition, highwater):
+                stalled.append(tp.partition)
+        if stalled:
+            # Records the stream dropped at the end of a partition have no later record to reveal
+            # them; the group's commit past them does.
+            for partition, committed in (await committed_offsets(settings, stalled)).items():
+                await judge.catch_up(partition, committed)
 
 
 async def committed_offsets(settings: Settings, partitions: Sequence[int]) -> dict[int, int]:

@@ -19,6 +19,7 @@ from carewatch.stream.readback import household_states
 from carewatch.stream.system import WorkerProcess
 from ingest.subscriber import BrokerAddress
 from tests.services import mosquitto
+from tests.stream.diagnose import count_mismatches
 from tests.stream.conftest import stream_settings
 from tests.stream.test_dead_letters import publish
 from tests.stream.workers import wait_for_silent_meters
@@ -93,7 +94,11 @@ async def test_a_restarted_worker_judges_its_backlog_before_it_judges_silence(ka
                 deadline = time.monotonic() + 60
                 while (judged := sum(s.readings_accepted for s in (await household_states(settings)).values())) < bridge.readings_seen:
                     restarted.check_alive()
-                    assert time.monotonic() < deadline, (bridge.readings_seen, judged)
+                    if time.monotonic() > deadline:
+                        counted = {h: s.readings_accepted for h, s in (await household_states(settings)).items()}
+                        expected = {f"hh-{i:03d}": bridge.readings_seen // households for i in range(households)}
+                        raise AssertionError(f"{judged} of {bridge.readings_seen} readings judged after 60 s\n"
+                                             + await count_mismatches(settings, counted, expected))
                     await asyncio.sleep(0.5)
                 silent = await AlertStore(sessions).list(alert_type=AlertType.METER_SILENT, limit=1000)
             finally:

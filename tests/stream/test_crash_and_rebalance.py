@@ -17,6 +17,7 @@ from carewatch.stream.system import wait_until_judged_and_stored
 from ingest.bridge import running_bridge
 from ingest.subscriber import BrokerAddress
 from tests.services import mosquitto
+from tests.stream.diagnose import count_mismatches
 from tests.stream.conftest import stream_settings
 from tests.stream.scenario import (
     publish,
@@ -55,7 +56,8 @@ async def assert_alerted_once_and_counted(settings, sessions, simulation, refere
         assert [e.action.value for e in history].count("raised") == 1, alert.alert_id
     states = await household_states(settings)
     # Counted from the table the workers restored: a reading lost (or counted twice) shows here.
-    assert {h: s.readings_accepted for h, s in states.items()} == dict(readings_per_household(simulation))
+    counted, expected = {h: s.readings_accepted for h, s in states.items()}, dict(readings_per_household(simulation))
+    assert counted == expected, await count_mismatches(settings, counted, expected)
 
 
 async def test_a_worker_killed_mid_stream_recovers_its_table_and_alerts_each_incident_once(kafka_url, tmp_path):
