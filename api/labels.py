@@ -11,9 +11,9 @@ from carewatch.domain import AlertType, RejectReason, Severity
 LIVE_STATUS: dict[Lang, dict[str, str]] = {
     # The keys of the runners' live status (carewatch.wiring.Pipeline.status, carewatch.alert_service.AlertService.status).
     "zh": {"messages": "收到的消息", "readings": "读数", "households": "监测住户", "event_time": "最新数据时间",
-           "detections": "检测结果", "ingest_reports": "采集报告"},
+           "detections": "检测结果", "ingest_reports": "采集报告", "readings_booked": "计入用量的读数"},
     "en": {"messages": "Messages", "readings": "Readings", "households": "Households watched", "event_time": "Newest data time",
-           "detections": "Detections", "ingest_reports": "Ingest reports"},
+           "detections": "Detections", "ingest_reports": "Ingest reports", "readings_booked": "Readings booked as use"},
 }
 """A key missing here is shown as it is."""
 

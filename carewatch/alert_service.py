@@ -28,7 +28,7 @@ from carewatch.kafka import bootstrap_servers, ensure_topics, kafka_url
 from carewatch.registry import Registry
 from carewatch.service import prepare_directory
 from carewatch.settings import Settings
-from ingest.reports import IngestReportConsumer
+from ingest.reports import IngestReportConsumer, ReadingUsageConsumer
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,17 @@ def reports_group_id(settings: Settings) -> str:
     return f"{settings.alerts_group_id}-ingest-reports"
 
 
+def usage_group_id(settings: Settings) -> str:
+    """The consumer group booking the readings into hourly use, beside the detections' group."""
+    return f"{settings.alerts_group_id}-usage"
+
+
 @dataclass
 class AlertService:
     sessions: async_sessionmaker[AsyncSession]
     detections: DetectionConsumer
     reports: IngestReportConsumer
+    usage: ReadingUsageConsumer
     notifications: Notifications
     tasks: list[asyncio.Task[None]]
 
@@ -50,6 +56,7 @@ class AlertService:
         return {
             "detections": self.detections.detections_seen,
             "ingest_reports": self.reports.stored,
+            "readings_booked": self.usage.booked,
             "event_time": self.detections.newest_event.isoformat() if self.detections.newest_event else None,
         }
 
@@ -77,14 +84,18 @@ async def running_alert_service(
         sessions, bootstrap_servers=servers, dead_letter_topic=settings.kafka_topic_dead_letters,
         gateway_status_topic=settings.kafka_topic_gateway_status, group_id=reports_group_id(settings),
     )
+    usage = ReadingUsageConsumer(
+        sessions, bootstrap_servers=servers, readings_topic=settings.kafka_topic_readings, group_id=usage_group_id(settings)
+    )
     # The ladder is attached to the store before the first detection is applied: every alert gets its escalation.
     notifications = await start_notifications(settings, sessions, store, event_time or (lambda: detections.newest_event))
     tasks = [
         asyncio.create_task(detections.run(), name="carewatch-alert-service"),
         asyncio.create_task(reports.run(), name="carewatch-ingest-reports"),
+        asyncio.create_task(usage.run(), name="carewatch-hourly-use"),
     ]
     try:
-        yield AlertService(sessions, detections, reports, notifications, tasks)
+        yield AlertService(sessions, detections, reports, usage, notifications, tasks)
     finally:
         for task in tasks:
             task.cancel()

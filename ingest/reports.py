@@ -1,10 +1,12 @@
-"""Ingest's reports on the scaled-out path: dead letters and gateway status from Kafka into ingest's tables.
+"""Ingest's reports on the scaled-out path: from Kafka into the tables the embedded runner fills.
 
 The bridge and the workers put what they refused on the dead-letter topic and each
-gateway's status on the gateway-status topic; this consumer (run by `carewatch alerts`)
-writes them into the same tables the embedded runner fills, so `/api/ingest/stats` and
-the console's dead-letter and gateway panels show them.  A refused unknown meter is also
-listed for provisioning, and counted as a rejected reading as the embedded runner does.
+gateway's status on the gateway-status topic; `IngestReportConsumer` (run by `carewatch
+alerts`) writes them into ingest's tables, so `/api/ingest/stats` and the console's
+dead-letter and gateway panels show them.  A refused unknown meter is also listed for
+provisioning, and counted as a rejected reading as the embedded runner does.
+`ReadingUsageConsumer` books the readings topic into the households' hourly use (the
+household page's chart) with the embedded runner's `record_usage`.
 
 Exactly once in the database: each partition's next offset is stored in the same
 transaction as the rows (`ConsumedOffset`, compare-and-set), so a record delivered again
@@ -24,7 +26,8 @@ from carewatch.domain import RejectReason
 from carewatch.kafka import BatchConsumer, until_stored
 from ingest.models import ConsumedOffset
 from ingest.records import BatchRecord, DeadLetterEntry, ensure_counters, write_batch
-from ingest.wire import DeadLetterRecord, GatewayStatusRecord
+from ingest.usage import record_usage
+from ingest.wire import BadRecord, DeadLetterRecord, GatewayStatusRecord, decode_reading
 
 log = logging.getLogger(__name__)
 
@@ -81,26 +84,83 @@ class IngestReportConsumer(BatchConsumer):
         """Write the reports not stored before, in one transaction; returns how many were new."""
         async with self.sessions.begin() as session:
             await ensure_counters(session)
-            stored: dict[tuple[str, int], int | None] = {}
-            positions: dict[tuple[str, int], int] = {}
+            positions = _Positions(session)
             batch = BatchRecord()
             new = 0
             for record, report in reports:
-                where = (record.topic, record.partition)
-                if where not in positions:
-                    row = await session.get(ConsumedOffset, where)
-                    stored[where] = row.next_offset if row is not None else None
-                    positions[where] = stored[where] or 0
-                if record.offset < positions[where]:
-                    continue  # stored before: a redelivery
-                positions[where] = record.offset + 1
-                if report is not None:
+                if await positions.is_new(record) and report is not None:
                     _add(batch, report)
                     new += 1
             await write_batch(session, batch)
-            for where, next_offset in positions.items():
-                await _move(session, where, stored[where], next_offset)
+            await positions.save()
         return new
+
+
+class ReadingUsageConsumer(BatchConsumer):
+    """The readings topic into ``hourly_usage``, once per record (its offsets stored with the use).
+
+    Every reading on the topic passed the bridge's checks; `record_usage` leaves out what is
+    not newer than the meter's last reading (duplicates, late arrivals) and books no use across
+    a register that went back, so it books what the workers accept.  A record that does not
+    decode is the workers' to dead-letter; it is passed here.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        bootstrap_servers: str,
+        readings_topic: str,
+        group_id: str,
+        max_batch: int = 2000,
+    ) -> None:
+        super().__init__(readings_topic, bootstrap_servers=bootstrap_servers, group_id=group_id, max_batch=max_batch)
+        self.sessions = sessions
+        self.booked = 0
+        """Readings whose use was booked (redeliveries not counted)."""
+
+    async def handle(self, records: Sequence[ConsumerRecord]) -> None:
+        self.booked += await until_stored(lambda: self.write(records), f"the use of {len(records)} readings")
+
+    async def write(self, records: Sequence[ConsumerRecord]) -> int:
+        """Book the records not booked before, in one transaction; returns how many were new."""
+        async with self.sessions.begin() as session:
+            positions = _Positions(session)
+            readings = []
+            for record in records:
+                if await positions.is_new(record):
+                    try:
+                        readings.append(decode_reading(record.value))
+                    except BadRecord:
+                        continue
+            await record_usage(session, readings)
+            await positions.save()
+        return len(readings)
+
+
+class _Positions:
+    """Each partition's stored next offset, read once per transaction, and where the batch takes it."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.stored: dict[tuple[str, int], int | None] = {}
+        self.next: dict[tuple[str, int], int] = {}
+
+    async def is_new(self, record: ConsumerRecord) -> bool:
+        """Whether the record was not stored before (and then it is, once the batch is saved)."""
+        where = (record.topic, record.partition)
+        if where not in self.next:
+            row = await self.session.get(ConsumedOffset, where)
+            self.stored[where] = row.next_offset if row is not None else None
+            self.next[where] = self.stored[where] or 0
+        if record.offset < self.next[where]:
+            return False  # stored before: a redelivery
+        self.next[where] = record.offset + 1
+        return True
+
+    async def save(self) -> None:
+        for where, next_offset in self.next.items():
+            await _move(self.session, where, self.stored[where], next_offset)
 
 
 def _add(batch: BatchRecord, report: GatewayStatusRecord | DeadLetterRecord) -> None:

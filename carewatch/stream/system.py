@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from carewatch.alert_service import reports_group_id
+from carewatch.alert_service import reports_group_id, usage_group_id
 from carewatch.kafka import wait_until_consumed
 from carewatch.settings import Settings
 
@@ -73,7 +73,7 @@ async def wait_until_judged_and_stored(
     settings: Settings, workers: list[WorkerProcess] | None = None, timeout: float = 120.0
 ) -> None:
     """Wait until the workers committed every reading now on Kafka, and the alert service every detection,
-    dead letter and gateway status."""
+    dead letter, gateway status and reading (its hourly use)."""
     waiting = asyncio.create_task(
         wait_until_consumed(settings, settings.stream_app_id, [settings.kafka_topic_readings], timeout, "Faust workers")
     )
@@ -90,4 +90,7 @@ async def wait_until_judged_and_stored(
     await wait_until_consumed(
         settings, reports_group_id(settings), [settings.kafka_topic_dead_letters, settings.kafka_topic_gateway_status],
         timeout, "the alert service's ingest reports",
+    )
+    await wait_until_consumed(
+        settings, usage_group_id(settings), [settings.kafka_topic_readings], timeout, "the alert service's hourly use"
     )

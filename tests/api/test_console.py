@@ -196,7 +196,7 @@ def test_every_key_of_the_runners_live_status_has_words(sessions):
     from carewatch.wiring import Pipeline
 
     pipeline = Pipeline(registry=Registry([]), sessions=sessions, settings=Settings(_env_file=None))  # type: ignore[call-arg]
-    alert_service = {"detections", "ingest_reports", "event_time"}  # carewatch.alert_service.AlertService.status
+    alert_service = {"detections", "ingest_reports", "readings_booked", "event_time"}  # carewatch.alert_service.AlertService.status
     for lang in ("zh", "en"):
         assert set(pipeline.status()) | alert_service <= set(labels.LIVE_STATUS[lang])  # type: ignore[index]
 

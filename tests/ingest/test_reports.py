@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carewatch.db import make_engine, make_sessions
-from carewatch.domain import RejectReason
+from carewatch.domain import MeterKind, Reading, RejectReason
 from carewatch.schema import create_schema
-from ingest.reports import IngestReportConsumer
+from ingest.reports import IngestReportConsumer, ReadingUsageConsumer
 from ingest.stats import read_stats
-from ingest.wire import DeadLetterRecord, GatewayStatusRecord
+from ingest.usage import last_days
+from ingest.wire import DeadLetterRecord, GatewayStatusRecord, encode_reading
 
 DEAD = "t-dead-letters"
 STATUS = "t-gateway-status"
+READINGS = "t-readings"
 AT = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
 
@@ -95,3 +97,21 @@ async def test_a_record_that_does_not_decode_is_skipped_and_counted(sessions):
     assert await reports.store([record(DEAD, 0, b"not json"), record(DEAD, 1, unknown_meter(1))]) == 1
     assert reports.undecodable == 1
     assert await reports.store([record(DEAD, 0, b"not json")]) == 0  # its position is past it all the same
+
+
+async def test_readings_are_booked_into_hourly_use_once_however_often_they_are_delivered(sessions):
+    usage = ReadingUsageConsumer(sessions, bootstrap_servers="127.0.0.1:9", readings_topic=READINGS, group_id="g")
+
+    def reading(offset: int, minutes: int, register: float) -> ConsumerRecord:
+        at = AT + timedelta(minutes=minutes)
+        return record(READINGS, offset, encode_reading(Reading("hh-1", "gas-1", MeterKind.GAS, at, register), "gw-1"))
+
+    first = [reading(0, 0, 10.0), reading(1, 30, 10.2), reading(2, 90, 10.5)]
+    assert await usage.write(first) == 3
+    assert await usage.write(first) == 0  # redelivered after a lost commit
+    # Overlapping, with a record the workers dead-letter: only offsets 3 and 4 are new.
+    assert await usage.write(first[1:] + [record(READINGS, 3, b"not a reading"), reading(4, 120, 10.6)]) == 1
+
+    async with sessions() as session:
+        hours, _ = await last_days(session, "hh-1", 7)
+    assert [(h.hour.hour, round(h.used_m3, 6)) for h in hours] == [(8, 0.35), (9, 0.25)]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import orjson
 import paho.mqtt.client as mqtt
+from sqlalchemy import select
 
 from alerts.store import AlertStore
 from carewatch.db import make_engine, make_sessions
@@ -20,6 +21,7 @@ from carewatch.wiring import Pipeline
 from gateway_sim import SimConfig, Simulation
 from gateway_sim.simulation import SimMessage
 from ingest.subscriber import InboundMessage
+from ingest.usage import HourlyUsage
 
 
 def scenario(households: int = 8, days: float = 2.75, seed: int = 7) -> Simulation:
@@ -37,6 +39,17 @@ def readings_per_household(simulation: Simulation, messages: list[SimMessage] | 
                 household, _ = registry.meter(item["meter_id"])  # type: ignore[misc]
                 counts[household.household_id] += 1
     return counts
+
+
+async def hourly_use(database_url: str) -> dict[tuple[str, str, datetime], float]:
+    """Every booked hour of use in that database: (household, kind, hour) → m³."""
+    engine = make_engine(database_url)
+    try:
+        async with make_sessions(engine)() as session:
+            rows = (await session.scalars(select(HourlyUsage))).all()
+    finally:
+        await engine.dispose()
+    return {(r.household_id, r.kind, r.hour): r.used_m3 for r in rows}
 
 
 async def stored_alerts(sessions) -> list[RaisedAlert]:  # type: ignore[no-untyped-def]

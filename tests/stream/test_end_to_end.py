@@ -20,7 +20,7 @@ from carewatch.stream.system import wait_until_judged_and_stored
 from ingest.subscriber import BrokerAddress
 from tests.services import mosquitto
 from tests.stream.conftest import stream_settings
-from tests.stream.scenario import readings_per_household, reference_alert_ids, scenario, verdict_of
+from tests.stream.scenario import hourly_use, readings_per_household, reference_alert_ids, scenario, verdict_of
 from tests.test_end_to_end import api_client
 
 pytestmark = pytest.mark.service
@@ -46,6 +46,7 @@ async def test_every_incident_is_alerted_once_through_kafka_and_faust_as_the_emb
                 listed = (await client.get("/api/alerts", params={"limit": 500})).json()
             states = await household_states(settings)
             refused = await dead_letters(settings)
+            booked = await hourly_use(settings.database_url)
 
     alerts = [
         RaisedAlert(a["id"], a["household_id"], AlertType(a["alert_type"]), datetime.fromisoformat(a["onset"]),
@@ -57,3 +58,7 @@ async def test_every_incident_is_alerted_once_through_kafka_and_faust_as_the_emb
     assert verdict.missed == () and verdict.unexplained == ()
     assert refused == []
     assert {h: s.readings_accepted for h, s in states.items()} == dict(readings_per_household(simulation))
+    # The household page's chart: the alert service books the same hourly use as the embedded runner.
+    reference_use = await hourly_use(f"sqlite+aiosqlite:///{tmp_path / 'reference.db'}")
+    assert booked.keys() == reference_use.keys() and len(booked) > 500
+    assert all(booked[key] == pytest.approx(used, abs=1e-9) for key, used in reference_use.items())
