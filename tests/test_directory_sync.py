@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,11 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from carewatch.db import make_engine, make_sessions
 from carewatch.directory import Absence, Household, Meter, load_registry
 from carewatch.directory_sync import import_registry_file
 from carewatch.registry import RegistryError
-from carewatch.schema import create_schema
 
 REGISTRY = {
     "version": 1,
@@ -29,14 +26,6 @@ REGISTRY = {
         {"household_id": "hh-b", "name": "李秀英", "site": "north", "gateway_id": "gw-1", "meters": [{"meter_id": "gas-b", "kind": "gas"}]},
     ],
 }
-
-
-@pytest.fixture
-async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}")
-    await create_schema(engine)
-    yield make_sessions(engine)
-    await engine.dispose()
 
 
 def registry_file(tmp_path: Path, document: dict[str, object] = REGISTRY) -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,11 +16,9 @@ from alerts.store import AlertStore
 from api.app import create_app
 from api.auth import create_user
 from api.models import Role
-from carewatch.db import make_engine, make_sessions
 from carewatch.domain import AlertType, Detection, Explanation, Severity, Transition
 from carewatch.registry import Registry
 from carewatch.directory_import import import_document
-from carewatch.schema import create_schema
 from carewatch.settings import Settings
 
 ONSET = datetime(2025, 3, 1, 7, 30, tzinfo=UTC)  # 15:30 in Shanghai
@@ -59,14 +56,6 @@ def detection(
 @pytest.fixture
 def make_detection() -> Callable[..., Detection]:
     return detection
-
-
-@pytest.fixture
-async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}")
-    await create_schema(engine)
-    yield make_sessions(engine)
-    await engine.dispose()
 
 
 @pytest.fixture
