@@ -24,10 +24,11 @@ from alerts.consumer import DetectionConsumer, OnApplied
 from alerts.notifications import Notifications, start_notifications
 from alerts.store import AlertStore
 from carewatch.db import make_engine, make_sessions
-from carewatch.kafka import bootstrap_servers, ensure_topics, kafka_url
+from carewatch.kafka import bootstrap_servers, changelog_topic, ensure_topics, kafka_url
 from carewatch.registry import Registry
 from carewatch.service import prepare_directory
 from carewatch.settings import Settings
+from carewatch.stream.counts import ReadingCountConsumer
 from ingest.reports import IngestReportConsumer, ReadingUsageConsumer
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,18 @@ def usage_group_id(settings: Settings) -> str:
     return f"{settings.alerts_group_id}-usage"
 
 
+def counts_group_id(settings: Settings) -> str:
+    """The consumer group following the workers' changelog for their reading counts."""
+    return f"{settings.alerts_group_id}-counts"
+
+
 @dataclass
 class AlertService:
     sessions: async_sessionmaker[AsyncSession]
     detections: DetectionConsumer
     reports: IngestReportConsumer
     usage: ReadingUsageConsumer
+    counts: ReadingCountConsumer
     notifications: Notifications
     tasks: list[asyncio.Task[None]]
 
@@ -87,15 +94,19 @@ async def running_alert_service(
     usage = ReadingUsageConsumer(
         sessions, bootstrap_servers=servers, readings_topic=settings.kafka_topic_readings, group_id=usage_group_id(settings)
     )
+    counts = ReadingCountConsumer(
+        sessions, bootstrap_servers=servers, changelog_topic=changelog_topic(settings), group_id=counts_group_id(settings)
+    )
     # The ladder is attached to the store before the first detection is applied: every alert gets its escalation.
     notifications = await start_notifications(settings, sessions, store, event_time or (lambda: detections.newest_event))
     tasks = [
         asyncio.create_task(detections.run(), name="carewatch-alert-service"),
         asyncio.create_task(reports.run(), name="carewatch-ingest-reports"),
         asyncio.create_task(usage.run(), name="carewatch-hourly-use"),
+        asyncio.create_task(counts.run(), name="carewatch-reading-counts"),
     ]
     try:
-        yield AlertService(sessions, detections, reports, usage, notifications, tasks)
+        yield AlertService(sessions, detections, reports, usage, counts, notifications, tasks)
     finally:
         for task in tasks:
             task.cancel()

@@ -84,6 +84,15 @@ class Topics:
         return iter((self.readings, self.detections, self.dead_letters, self.gateway_status))
 
 
+STATE_TABLE = "household-state"
+"""The workers' Faust table of household states."""
+
+
+def changelog_topic(settings: Settings) -> str:
+    """The state table's changelog topic, as Faust names it."""
+    return f"{settings.stream_app_id}-{STATE_TABLE}-changelog"
+
+
 def kafka_url(settings: Settings) -> str:
     if not settings.kafka_url:
         raise KafkaUnavailable("CAREWATCH_KAFKA_URL is not set (e.g. kafka://localhost:9092)")
@@ -94,16 +103,21 @@ async def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
     """Create carewatch's topics if missing; refuse existing ones with another partition count.
 
     The partition count fixes where each household's readings and state live, so it
-    must match ``CAREWATCH_KAFKA_PARTITIONS`` everywhere.
+    must match ``CAREWATCH_KAFKA_PARTITIONS`` everywhere.  The workers' changelog is made
+    here too (compacted, as Faust would make it), so the alert service can follow it before
+    any worker ran.
     """
     servers = bootstrap_servers(kafka_url(settings))
     admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=int(timeout * 1000))
     try:
         await _retrying(admin.start, servers, timeout)
-        wanted = list(Topics.from_settings(settings))
+        compacted = {changelog_topic(settings): {"cleanup.policy": "compact"}}
+        wanted = [*Topics.from_settings(settings), *compacted]
         existing = set(await admin.list_topics())
         missing = [
-            NewTopic(name, settings.kafka_partitions, settings.kafka_replication) for name in wanted if name not in existing
+            NewTopic(name, settings.kafka_partitions, settings.kafka_replication, topic_configs=compacted.get(name, {}))
+            for name in wanted
+            if name not in existing
         ]
         if missing:
             try:

@@ -69,6 +69,17 @@ class MonitorSnapshot(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class HouseholdReadingCount(Base):
+    """On the scaled-out path: each household's readings accepted and duplicates as its newest saved
+    worker state counts them (the workers' changelog, followed by `carewatch alerts`)."""
+
+    __tablename__ = "household_reading_counts"
+
+    household_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    readings_accepted: Mapped[int] = mapped_column(BigInteger)
+    readings_duplicate: Mapped[int] = mapped_column(BigInteger)
+
+
 class ConsumedOffset(Base):
     """How far ingest's reports on Kafka (dead letters, gateway status) are stored: the next offset of each
     partition, committed with what was stored, so a redelivered record is recognised and not stored twice."""

@@ -6,7 +6,9 @@ alerts`) writes them into ingest's tables, so `/api/ingest/stats` and the consol
 dead-letter and gateway panels show them.  A refused unknown meter is also listed for
 provisioning, and counted as a rejected reading as the embedded runner does.
 `ReadingUsageConsumer` books the readings topic into the households' hourly use (the
-household page's chart) with the embedded runner's `record_usage`.
+household page's chart) with the embedded runner's `record_usage`, and
+`record_household_counts` keeps the reading counts the workers' states hold
+(`carewatch.stream.counts` follows their changelog).
 
 Exactly once in the database: each partition's next offset is stored in the same
 transaction as the rows (`ConsumedOffset`, compare-and-set), so a record delivered again
@@ -20,11 +22,12 @@ from collections.abc import Sequence
 
 from aiokafka import ConsumerRecord
 from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carewatch.domain import RejectReason
 from carewatch.kafka import BatchConsumer, until_stored
-from ingest.models import ConsumedOffset
+from ingest.models import ConsumedOffset, HouseholdReadingCount
 from ingest.records import BatchRecord, DeadLetterEntry, ensure_counters, write_batch
 from ingest.usage import record_usage
 from ingest.wire import BadRecord, DeadLetterRecord, GatewayStatusRecord, decode_reading
@@ -84,7 +87,7 @@ class IngestReportConsumer(BatchConsumer):
         """Write the reports not stored before, in one transaction; returns how many were new."""
         async with self.sessions.begin() as session:
             await ensure_counters(session)
-            positions = _Positions(session)
+            positions = StoredPositions(session)
             batch = BatchRecord()
             new = 0
             for record, report in reports:
@@ -94,6 +97,22 @@ class IngestReportConsumer(BatchConsumer):
             await write_batch(session, batch)
             await positions.save()
         return new
+
+
+async def record_household_counts(session: AsyncSession, counts: dict[str, tuple[int, int]]) -> None:
+    """Set each household's (readings accepted, duplicates) as its newest saved worker state counts them."""
+    if not counts:
+        return
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(HouseholdReadingCount)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[HouseholdReadingCount.household_id],
+            set_={"readings_accepted": statement.excluded.readings_accepted,
+                  "readings_duplicate": statement.excluded.readings_duplicate},
+        ),
+        [{"household_id": h, "readings_accepted": a, "readings_duplicate": d} for h, (a, d) in counts.items()],
+    )
 
 
 class ReadingUsageConsumer(BatchConsumer):
@@ -125,7 +144,7 @@ class ReadingUsageConsumer(BatchConsumer):
     async def write(self, records: Sequence[ConsumerRecord]) -> int:
         """Book the records not booked before, in one transaction; returns how many were new."""
         async with self.sessions.begin() as session:
-            positions = _Positions(session)
+            positions = StoredPositions(session)
             readings = []
             for record in records:
                 if await positions.is_new(record):
@@ -138,8 +157,9 @@ class ReadingUsageConsumer(BatchConsumer):
         return len(readings)
 
 
-class _Positions:
-    """Each partition's stored next offset, read once per transaction, and where the batch takes it."""
+class StoredPositions:
+    """Each partition's stored next offset, read once per transaction, and where the batch takes it:
+    a record below it was stored before (a crash before the Kafka commit, a rebalance, a reset group)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session

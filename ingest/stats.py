@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.models import DeadLetter, GatewayStatus, IngestCounter, UnknownMeter
+from ingest.models import DeadLetter, GatewayStatus, HouseholdReadingCount, IngestCounter, UnknownMeter
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,15 @@ class IngestStats:
 
 async def read_stats(session: AsyncSession) -> IngestStats:
     counters = dict((await session.execute(select(IngestCounter.name, IngestCounter.value))).all())
+    # The scaled-out path counts in the workers' states instead (one of the two is zero).
+    scaled_accepted, scaled_duplicate = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(HouseholdReadingCount.readings_accepted), 0),
+                func.coalesce(func.sum(HouseholdReadingCount.readings_duplicate), 0),
+            )
+        )
+    ).one()
     by_reason = dict(
         (await session.execute(select(DeadLetter.reason, func.count()).group_by(DeadLetter.reason))).all()
     )
@@ -47,8 +56,8 @@ async def read_stats(session: AsyncSession) -> IngestStats:
     ).scalars().all()
     return IngestStats(
         messages=counters.get("messages", 0),
-        readings_accepted=counters.get("readings_accepted", 0),
-        readings_duplicate=counters.get("readings_duplicate", 0),
+        readings_accepted=counters.get("readings_accepted", 0) + scaled_accepted,
+        readings_duplicate=counters.get("readings_duplicate", 0) + scaled_duplicate,
         rejected_by_reason=by_reason,
         unknown_meters=[
             UnknownMeterRow(u.meter_id, u.gateway_id, u.first_seen, u.last_seen, u.readings) for u in unknown

@@ -59,11 +59,15 @@ async def differences_from_models(engine: AsyncEngine) -> list[object]:
         return await connection.run_sync(_differences)
 
 
+AFTER_BASELINE = {"household_reading_counts"}
+"""Tables later revisions create: a database made before migrations existed cannot have them."""
+
+
 def models_without(*, table: str = "", column: tuple[str, str] = ("", ""), index: tuple[str, str] = ("", "")) -> MetaData:
-    """The models as an earlier release had them: without a table, a column and an index added since."""
+    """The models as a release before migrations had them: without a table, a column and an index added since."""
     old = MetaData()
     for model in Base.metadata.sorted_tables:
-        if model.name != table:
+        if model.name != table and model.name not in AFTER_BASELINE:
             model.to_metadata(old)
     if column[0]:
         old.tables[column[0]]._columns.remove(old.tables[column[0]].c[column[1]])
@@ -99,7 +103,7 @@ async def test_empty_database_upgrades_to_exactly_the_models(engine: AsyncEngine
 
 
 async def test_database_made_before_migrations_is_adopted_with_its_rows(engine: AsyncEngine) -> None:
-    await create_all(engine, Base.metadata)
+    await create_all(engine, models_without())
     await add_rows(engine)
 
     await create_schema(engine)
@@ -115,7 +119,8 @@ async def test_old_database_gets_the_tables_columns_and_indexes_added_since(engi
     await create_all(engine, old)
     await add_rows(engine, old)
     missing = {(d[0], d[1].name if d[0] != "add_column" else d[3].name) for d in await differences_from_models(engine)}
-    assert missing == {("add_table", "meters"), ("add_column", "birth_year"), ("add_index", "ix_alerts_status"), ("add_index", "ix_meters_household_id")}
+    assert missing == {("add_table", "meters"), ("add_column", "birth_year"), ("add_index", "ix_alerts_status"),
+                       ("add_index", "ix_meters_household_id"), ("add_table", "household_reading_counts")}
 
     await create_schema(engine)
 

@@ -46,8 +46,8 @@ from carewatch.engine import TickSchedule, Verdict, judge, new_monitor, refreshe
 from carewatch.kafka import partition_of
 from carewatch.registry import Registry
 from carewatch.settings import Settings
-from carewatch.stream.records import HouseholdState
-from carewatch.stream.tables import mark_key, put
+from carewatch.stream.records import HouseholdState, mark_key
+from carewatch.stream.tables import put
 from ingest.wire import BadRecord, DeadLetterRecord, decode_reading
 
 log = logging.getLogger(__name__)

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer
 
-from carewatch.kafka import bootstrap_servers, kafka_url, read_range
+from carewatch.kafka import bootstrap_servers, changelog_topic, kafka_url, read_range
 from carewatch.settings import Settings
-from carewatch.stream.records import HouseholdState
-from carewatch.stream.tables import changelog_topic, is_household_key
+from carewatch.stream.records import HouseholdState, is_household_key
 from ingest.wire import DeadLetterRecord
 
 

@@ -14,6 +14,18 @@ from detectors.household import HouseholdMonitor
 
 STATE_VERSION = 1
 
+MARK_PREFIX = b"\x00next-offset/"
+"""Keys of the per-partition marks beside the households' states (a household id never starts with NUL)."""
+
+
+def mark_key(partition: int) -> bytes:
+    """The table key of a readings partition's mark: the offset after the last record judged in it."""
+    return MARK_PREFIX + str(partition).encode()
+
+
+def is_household_key(key: bytes) -> bool:
+    return not key.startswith(MARK_PREFIX)
+
 
 @dataclass(slots=True)
 class HouseholdState:

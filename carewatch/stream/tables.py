@@ -13,9 +13,8 @@ from typing import Any
 import faust
 from faust.streams import _current_event
 
+from carewatch.kafka import STATE_TABLE
 from carewatch.settings import Settings
-
-STATE_TABLE = "household-state"
 
 
 def household_state_table(app: faust.App, settings: Settings) -> faust.Table:
@@ -27,24 +26,6 @@ def household_state_table(app: faust.App, settings: Settings) -> faust.Table:
         partitions=settings.kafka_partitions,
         help="Detector state and reading counts per household (pickled HouseholdState).",
     )
-
-
-MARK_PREFIX = b"\x00next-offset/"
-"""Keys of the per-partition marks beside the households' states (a household id never starts with NUL)."""
-
-
-def mark_key(partition: int) -> bytes:
-    """The table key of a readings partition's mark: the offset after the last record judged in it."""
-    return MARK_PREFIX + str(partition).encode()
-
-
-def is_household_key(key: bytes) -> bool:
-    return not key.startswith(MARK_PREFIX)
-
-
-def changelog_topic(settings: Settings) -> str:
-    """The table's changelog topic as Faust names it."""
-    return f"{settings.stream_app_id}-{STATE_TABLE}-changelog"
 
 
 class _InPartition:

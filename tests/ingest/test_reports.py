@@ -7,16 +7,12 @@ Real SQLite; the records are aiokafka's own record type, as the consumer gets th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from aiokafka import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from carewatch.db import make_engine, make_sessions
 from carewatch.domain import MeterKind, Reading, RejectReason
-from carewatch.schema import create_schema
 from ingest.reports import IngestReportConsumer, ReadingUsageConsumer
 from ingest.stats import read_stats
 from ingest.usage import last_days
@@ -26,14 +22,6 @@ DEAD = "t-dead-letters"
 STATUS = "t-gateway-status"
 READINGS = "t-readings"
 AT = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def sessions(tmp_path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:  # type: ignore[no-untyped-def]
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}")
-    await create_schema(engine)
-    yield make_sessions(engine)
-    await engine.dispose()
 
 
 def consumer(sessions: async_sessionmaker[AsyncSession]) -> IngestReportConsumer:

@@ -9,10 +9,9 @@ record's offset were never judged.
 
 from __future__ import annotations
 
-from carewatch.kafka import bootstrap_servers, kafka_url, read_range
+from carewatch.kafka import bootstrap_servers, changelog_topic, kafka_url, read_range
 from carewatch.settings import Settings
 from carewatch.stream.records import HouseholdState
-from carewatch.stream.tables import changelog_topic
 from ingest.wire import DeadLetterRecord
 
 

@@ -44,6 +44,7 @@ async def test_every_incident_is_alerted_once_through_kafka_and_faust_as_the_emb
             await wait_until_judged_and_stored(settings, [worker])
             async with api_client(SimpleNamespace(sessions=sessions), registry) as client:
                 listed = (await client.get("/api/alerts", params={"limit": 500})).json()
+                stats = (await client.get("/api/ingest/stats")).json()
             states = await household_states(settings)
             refused = await dead_letters(settings)
             booked = await hourly_use(settings.database_url)
@@ -58,6 +59,8 @@ async def test_every_incident_is_alerted_once_through_kafka_and_faust_as_the_emb
     assert verdict.missed == () and verdict.unexplained == ()
     assert refused == []
     assert {h: s.readings_accepted for h, s in states.items()} == dict(readings_per_household(simulation))
+    # The console's counters: the alert service follows the workers' saved counts.
+    assert (stats["readings_accepted"], stats["readings_duplicate"]) == (sum(readings_per_household(simulation).values()), 0)
     # The household page's chart: the alert service books the same hourly use as the embedded runner.
     reference_use = await hourly_use(f"sqlite+aiosqlite:///{tmp_path / 'reference.db'}")
     assert booked.keys() == reference_use.keys() and len(booked) > 500
