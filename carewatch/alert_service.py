@@ -63,7 +63,7 @@ class AlertService:
         return {
             "detections": self.detections.detections_seen,
             "ingest_reports": self.reports.stored,
-            "readings_booked": self.usage.booked,
+            "readings_booked": self.usage.stored,
             "event_time": self.detections.newest_event.isoformat() if self.detections.newest_event else None,
         }
 

@@ -115,7 +115,38 @@ async def record_household_counts(session: AsyncSession, counts: dict[str, tuple
     )
 
 
-class ReadingUsageConsumer(BatchConsumer):
+class StoredOnce(BatchConsumer):
+    """A consumer of one topic whose batches go into the database exactly once: the records not
+    stored before (`StoredPositions`) are handed to `store` in the transaction that moves their
+    partitions' positions, retried until the database takes it."""
+
+    what = "records"
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], topic: str, *, bootstrap_servers: str, group_id: str, max_batch: int = 2000
+    ) -> None:
+        super().__init__(topic, bootstrap_servers=bootstrap_servers, group_id=group_id, max_batch=max_batch)
+        self.sessions = sessions
+        self.stored = 0
+        """What `store` reported stored, batch by batch (redeliveries not counted)."""
+
+    async def handle(self, records: Sequence[ConsumerRecord]) -> None:
+        self.stored += await until_stored(lambda: self.write(records), f"{len(records)} {self.what}")
+
+    async def write(self, records: Sequence[ConsumerRecord]) -> int:
+        """Store the records not stored before, in one transaction; returns what `store` returned."""
+        async with self.sessions.begin() as session:
+            positions = StoredPositions(session)
+            fresh = [record for record in records if await positions.is_new(record)]
+            stored = await self.store(session, fresh)
+            await positions.save()
+        return stored
+
+    async def store(self, session: AsyncSession, records: Sequence[ConsumerRecord]) -> int:
+        raise NotImplementedError
+
+
+class ReadingUsageConsumer(StoredOnce):
     """The readings topic into ``hourly_usage``, once per record (its offsets stored with the use).
 
     Every reading on the topic passed the bridge's checks; `record_usage` leaves out what is
@@ -124,36 +155,22 @@ class ReadingUsageConsumer(BatchConsumer):
     decode is the workers' to dead-letter; it is passed here.
     """
 
+    what = "readings' use"
+
     def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        *,
-        bootstrap_servers: str,
-        readings_topic: str,
-        group_id: str,
-        max_batch: int = 2000,
+        self, sessions: async_sessionmaker[AsyncSession], *, bootstrap_servers: str, readings_topic: str, group_id: str
     ) -> None:
-        super().__init__(readings_topic, bootstrap_servers=bootstrap_servers, group_id=group_id, max_batch=max_batch)
-        self.sessions = sessions
-        self.booked = 0
-        """Readings whose use was booked (redeliveries not counted)."""
+        super().__init__(sessions, readings_topic, bootstrap_servers=bootstrap_servers, group_id=group_id)
 
-    async def handle(self, records: Sequence[ConsumerRecord]) -> None:
-        self.booked += await until_stored(lambda: self.write(records), f"the use of {len(records)} readings")
-
-    async def write(self, records: Sequence[ConsumerRecord]) -> int:
-        """Book the records not booked before, in one transaction; returns how many were new."""
-        async with self.sessions.begin() as session:
-            positions = StoredPositions(session)
-            readings = []
-            for record in records:
-                if await positions.is_new(record):
-                    try:
-                        readings.append(decode_reading(record.value))
-                    except BadRecord:
-                        continue
-            await record_usage(session, readings)
-            await positions.save()
+    async def store(self, session: AsyncSession, records: Sequence[ConsumerRecord]) -> int:
+        """Book the records' use; returns how many readings were booked."""
+        readings = []
+        for record in records:
+            try:
+                readings.append(decode_reading(record.value))
+            except BadRecord:
+                continue
+        await record_usage(session, readings)
         return len(readings)
 
 

@@ -15,47 +15,33 @@ from collections.abc import Sequence
 from aiokafka import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from carewatch.kafka import BatchConsumer, until_stored
 from carewatch.stream.records import HouseholdState, is_household_key
-from ingest.reports import StoredPositions, record_household_counts
+from ingest.reports import StoredOnce, record_household_counts
 
 log = logging.getLogger(__name__)
 
 
-class ReadingCountConsumer(BatchConsumer):
+class ReadingCountConsumer(StoredOnce):
+    what = "saved states' counts"
+
     def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        *,
-        bootstrap_servers: str,
-        changelog_topic: str,
-        group_id: str,
-        max_batch: int = 2000,
+        self, sessions: async_sessionmaker[AsyncSession], *, bootstrap_servers: str, changelog_topic: str, group_id: str
     ) -> None:
-        super().__init__(changelog_topic, bootstrap_servers=bootstrap_servers, group_id=group_id, max_batch=max_batch)
-        self.sessions = sessions
-        self.counted = 0
-        """Households whose counts were updated, batch by batch."""
+        super().__init__(sessions, changelog_topic, bootstrap_servers=bootstrap_servers, group_id=group_id)
 
-    async def handle(self, records: Sequence[ConsumerRecord]) -> None:
-        self.counted += await until_stored(lambda: self.write(records), f"the counts of {len(records)} saved states")
-
-    async def write(self, records: Sequence[ConsumerRecord]) -> int:
-        """Store the counts of the records not seen before, in one transaction; returns how many households."""
-        async with self.sessions.begin() as session:
-            positions = StoredPositions(session)
-            newest: dict[str, bytes] = {}
-            for record in records:
-                if await positions.is_new(record) and record.key and record.value and is_household_key(record.key):
-                    newest[record.key.decode()] = record.value  # later offsets of a household win
-            counts: dict[str, tuple[int, int]] = {}
-            for household_id, blob in newest.items():
-                try:
-                    state = HouseholdState.loads(blob)
-                except Exception as exc:  # noqa: BLE001  (a state from another version: its counts are unknown here)
-                    log.error("cannot read the saved state of %s: %r", household_id, exc)
-                    continue
-                counts[household_id] = (state.readings_accepted, state.readings_duplicate)
-            await record_household_counts(session, counts)
-            await positions.save()
+    async def store(self, session: AsyncSession, records: Sequence[ConsumerRecord]) -> int:
+        """Store each household's newest counts among the records; returns how many households."""
+        newest: dict[str, bytes] = {}
+        for record in records:
+            if record.key and record.value and is_household_key(record.key):
+                newest[record.key.decode()] = record.value  # later offsets of a household win
+        counts: dict[str, tuple[int, int]] = {}
+        for household_id, blob in newest.items():
+            try:
+                state = HouseholdState.loads(blob)
+            except Exception as exc:  # noqa: BLE001  (a state from another version: its counts are unknown here)
+                log.error("cannot read the saved state of %s: %r", household_id, exc)
+                continue
+            counts[household_id] = (state.readings_accepted, state.readings_duplicate)
+        await record_household_counts(session, counts)
         return len(counts)
