@@ -6,8 +6,6 @@ their current end, so it sees what every worker saved, whichever worker it was.
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaConsumer
-
 from carewatch.kafka import bootstrap_servers, changelog_topic, kafka_url, read_range
 from carewatch.settings import Settings
 from carewatch.stream.records import HouseholdState, is_household_key
@@ -15,16 +13,10 @@ from ingest.wire import DeadLetterRecord
 
 
 async def read_topic(settings: Settings, topic: str) -> list[tuple[bytes | None, bytes | None]]:
-    """Every (key, value) now in ``topic``, partition by partition, in offset order."""
+    """Every (key, value) now in ``topic``, partition by partition, in offset order (carewatch's
+    topics all have ``kafka_partitions`` partitions: `ensure_topics` refuses others)."""
     servers = bootstrap_servers(kafka_url(settings))
-    probe = AIOKafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False)
-    await probe.start()
-    try:
-        await probe.topics()
-        partitions = sorted(probe.partitions_for_topic(topic) or ())
-    finally:
-        await probe.stop()
-    return [(r.key, r.value) for p in partitions for r in await read_range(servers, topic, p)]
+    return [(r.key, r.value) for p in range(settings.kafka_partitions) for r in await read_range(servers, topic, p)]
 
 
 async def household_states(settings: Settings) -> dict[str, HouseholdState]:

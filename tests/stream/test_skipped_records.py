@@ -71,34 +71,34 @@ async def judged_until(settings, worker: WorkerProcess, readings: int, timeout: 
             await asyncio.sleep(0.5)
 
 
+async def run_worker_until_judged(settings, log_path, readings: int) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    """Start a worker, wait until it judged and committed ``readings``, stop it; its count and its log."""
+    worker = WorkerProcess(settings, log_path).start()
+    try:
+        judged = await judged_until(settings, worker, readings)
+        await wait_until_consumed(settings, settings.stream_app_id, [settings.kafka_topic_readings], 60, "the worker")
+    finally:
+        worker.stop()
+    return judged, log_path.read_text()
+
+
 async def test_records_committed_past_without_being_judged_are_read_back_and_judged(kafka_url, tmp_path):
     settings = stream_settings(kafka_url, tmp_path, REGISTRY)
     await ensure_topics(settings)
     await produce(settings, range(0, 10))
-    first = WorkerProcess(settings, tmp_path / "first.log").start()
-    try:
-        await wait_until_consumed(settings, settings.stream_app_id, [settings.kafka_topic_readings], 60, "the worker")
-        assert await judged_until(settings, first, 10) == 10
-    finally:
-        first.stop()
+    assert (await run_worker_until_judged(settings, tmp_path / "first.log", 10))[0] == 10
 
     # A gap followed by later records: offsets 10..14 committed past, 15..19 delivered.
     await produce(settings, range(10, 20))
     await commit(settings, 15)
-    second = WorkerProcess(settings, tmp_path / "second.log").start()
-    try:
-        assert await judged_until(settings, second, 20) == 20
-    finally:
-        second.stop()
-    assert "the stream skipped offsets 10..14" in second.log_path.read_text()
+    judged, log = await run_worker_until_judged(settings, tmp_path / "second.log", 20)
+    assert judged == 20
+    assert "the stream skipped offsets 10..14" in log
 
     # A gap at the end of the partition: nothing later reveals it; the sweep does.
     await produce(settings, range(20, 30))
     await commit(settings, 30)
-    third = WorkerProcess(settings, tmp_path / "third.log").start()
-    try:
-        assert await judged_until(settings, third, 30) == 30
-    finally:
-        third.stop()
-    assert "the stream skipped offsets 20..29" in third.log_path.read_text()
+    judged, log = await run_worker_until_judged(settings, tmp_path / "third.log", 30)
+    assert judged == 30
+    assert "the stream skipped offsets 20..29" in log
     assert (await household_states(settings))["hh-1"].readings_duplicate == 0
