@@ -15,19 +15,17 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.channels.base import Channel, DeliveryError, Outgoing, PermanentError
 from alerts.notify_tables import AttemptResult, DeliveryAttempt, MessageStatus, OutboxMessage
+from carewatch.clock import wall_clock
 
 log = logging.getLogger(__name__)
 
-
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from alerts.lifecycle import ACTIVE_STATUSES, MAX_ACTOR_LENGTH, AlertStatus, AuditAction
 from alerts.outcomes import FalseAlarmReason, OutcomeKind
-from carewatch.db import Base, UTCDateTime
+from carewatch.db import Base, UTCDateTime, text_enum
 from carewatch.domain import AlertType, Audience, Severity
 
-
-def _text_enum(enum: type[StrEnum]) -> Enum:
-    # Stored as plain strings (the enum values) so that adding a member needs no
-    # ALTER TYPE on PostgreSQL and the partial index below can name the values.
-    return Enum(enum, native_enum=False, length=32, values_callable=lambda members: [m.value for m in members])
 
 
 class Alert(Base):
@@ -27,10 +21,10 @@ class Alert(Base):
     id: Mapped[str] = mapped_column(String(160), primary_key=True)
     """carewatch.domain.alert_id: a replay of the same readings reproduces it."""
     household_id: Mapped[str] = mapped_column(String(64), index=True)
-    alert_type: Mapped[AlertType] = mapped_column(_text_enum(AlertType))
-    severity: Mapped[Severity] = mapped_column(_text_enum(Severity))
-    audience: Mapped[Audience] = mapped_column(_text_enum(Audience))
-    status: Mapped[AlertStatus] = mapped_column(_text_enum(AlertStatus), index=True)
+    alert_type: Mapped[AlertType] = mapped_column(text_enum(AlertType))
+    severity: Mapped[Severity] = mapped_column(text_enum(Severity))
+    audience: Mapped[Audience] = mapped_column(text_enum(Audience))
+    status: Mapped[AlertStatus] = mapped_column(text_enum(AlertStatus), index=True)
     onset: Mapped[datetime] = mapped_column(UTCDateTime)
     """When the condition began (event time), e.g. the last observed gas use."""
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -42,9 +36,9 @@ class Alert(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(MAX_ACTOR_LENGTH))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(MAX_ACTOR_LENGTH))
-    outcome: Mapped[OutcomeKind | None] = mapped_column(_text_enum(OutcomeKind))
+    outcome: Mapped[OutcomeKind | None] = mapped_column(text_enum(OutcomeKind))
     """What the person who acknowledged or resolved it found (latest wins); None: not stated."""
-    outcome_reason: Mapped[FalseAlarmReason | None] = mapped_column(_text_enum(FalseAlarmReason))
+    outcome_reason: Mapped[FalseAlarmReason | None] = mapped_column(text_enum(FalseAlarmReason))
     outcome_detail: Mapped[str] = mapped_column(Text, default="")
     assigned_to: Mapped[str | None] = mapped_column(String(MAX_ACTOR_LENGTH), default=None)
     """The colleague who has the alert in hand, by name (as the audit trail names people); None: nobody yet."""
@@ -87,17 +81,14 @@ class AlertEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     """Wall clock of the change."""
     actor: Mapped[str] = mapped_column(String(MAX_ACTOR_LENGTH))
-    action: Mapped[AuditAction] = mapped_column(_text_enum(AuditAction))
-    from_status: Mapped[AlertStatus | None] = mapped_column(_text_enum(AlertStatus))
-    to_status: Mapped[AlertStatus] = mapped_column(_text_enum(AlertStatus))
+    action: Mapped[AuditAction] = mapped_column(text_enum(AuditAction))
+    from_status: Mapped[AlertStatus | None] = mapped_column(text_enum(AlertStatus))
+    to_status: Mapped[AlertStatus] = mapped_column(text_enum(AlertStatus))
     note: Mapped[str] = mapped_column(Text, default="")
     event_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """The detection's event time when a detector made the change; None for people."""
-    outcome: Mapped[OutcomeKind | None] = mapped_column(_text_enum(OutcomeKind))
-    outcome_reason: Mapped[FalseAlarmReason | None] = mapped_column(_text_enum(FalseAlarmReason))
+    outcome: Mapped[OutcomeKind | None] = mapped_column(text_enum(OutcomeKind))
+    outcome_reason: Mapped[FalseAlarmReason | None] = mapped_column(text_enum(FalseAlarmReason))
 
     alert: Mapped[Alert] = relationship(back_populates="events", lazy="raise_on_sql")
 
-
-# The notification tables (escalations, outbox, delivery attempts) join the schema with the alerts.
-import alerts.notify_tables  # noqa: E402,F401

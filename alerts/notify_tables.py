@@ -16,8 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from alerts.models import _text_enum
-from carewatch.db import Base, UTCDateTime
+from carewatch.db import Base, UTCDateTime, text_enum
 
 
 class LadderState(StrEnum):
@@ -33,7 +32,7 @@ class Escalation(Base):
     __tablename__ = "escalations"
 
     alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True)
-    state: Mapped[LadderState] = mapped_column(_text_enum(LadderState), index=True)
+    state: Mapped[LadderState] = mapped_column(text_enum(LadderState), index=True)
     ladder: Mapped[str] = mapped_column(String(64), default="")
     household_label: Mapped[str] = mapped_column(String(200), default="")
     next_step: Mapped[int] = mapped_column(Integer, default=0)
@@ -80,7 +79,7 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[MessageStatus] = mapped_column(_text_enum(MessageStatus))
+    status: Mapped[MessageStatus] = mapped_column(text_enum(MessageStatus))
     hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     """Ladder clock when the message was written."""
@@ -112,5 +111,5 @@ class DeliveryAttempt(Base):
     number: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    result: Mapped[AttemptResult] = mapped_column(_text_enum(AttemptResult))
+    result: Mapped[AttemptResult] = mapped_column(text_enum(AttemptResult))
     detail: Mapped[str] = mapped_column(Text, default="")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, select, update
@@ -26,6 +26,7 @@ from alerts.escalation import open_escalation, stop_escalation
 from alerts.lifecycle import ACTIVE_STATUSES, DETECTOR_ACTOR, LEGAL_SOURCES, MAX_ACTOR_LENGTH, AlertStatus, AuditAction
 from alerts.models import Alert, AlertEvent
 from alerts.outcomes import Outcome
+from carewatch.clock import wall_clock
 from carewatch.domain import AlertType, Audience, Detection, Severity, Transition
 
 if TYPE_CHECKING:
@@ -73,9 +74,6 @@ def _insert_unless_conflicting(dialect: str, row: dict[str, Any]) -> ReturningIn
         return sqlite.insert(Alert).values(row).on_conflict_do_nothing().returning(Alert.id)
     raise NotImplementedError(f"the alert store supports SQLite and PostgreSQL, not {dialect}")
 
-
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 class AlertStore:

@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from alerts.people import ELDER_CONTACT_ID, ChannelEntry, HouseholdContact, Language, QuietHoursEntry
 from api.routine_view import RoutinePublic
-from carewatch.directory_import import ElderHousehold, GatewayEntry, SiteEntry, known_zone
+from api.directory_import import ElderHousehold, GatewayEntry, SiteEntry, known_zone
 from carewatch.domain import AlertType, MeterKind
 from carewatch.registry import Identifier, MeterEntry, RulesEntry
 

@@ -9,7 +9,7 @@ from api.deps import Lang
 from carewatch.domain import AlertType, RejectReason, Severity
 
 LIVE_STATUS: dict[Lang, dict[str, str]] = {
-    # The keys of the runners' live status (carewatch.wiring.Pipeline.status, carewatch.alert_service.AlertService.status).
+    # The keys of the runners' live status (carewatch.runners.embedded.pipeline.Pipeline.status, carewatch.runners.faust.alert_service.AlertService.status).
     "zh": {"messages": "收到的消息", "readings": "读数", "households": "监测住户", "event_time": "最新数据时间",
            "detections": "检测结果", "ingest_reports": "采集报告", "readings_booked": "计入用量的读数"},
     "en": {"messages": "Messages", "readings": "Readings", "households": "Households watched", "event_time": "Newest data time",

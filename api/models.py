@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from carewatch.db import Base, UTCDateTime
+from carewatch.db import Base, UTCDateTime, text_enum
 
 
 class Role(StrEnum):
@@ -40,9 +40,6 @@ KEY_SCOPES = frozenset(Scope) - {Scope.ACCOUNTS}
 """What an integrator's key may be given: everything but managing people's accounts and keys."""
 
 
-def _text_enum(enum: type[StrEnum]) -> Enum:
-    return Enum(enum, native_enum=False, length=32, values_callable=lambda members: [m.value for m in members])
-
 
 class User(Base):
     __tablename__ = "users"
@@ -52,7 +49,7 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(128))
     """Shown in the audit trail: who acknowledged the alert."""
     password_hash: Mapped[str] = mapped_column(String(200))
-    role: Mapped[Role] = mapped_column(_text_enum(Role))
+    role: Mapped[Role] = mapped_column(text_enum(Role))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

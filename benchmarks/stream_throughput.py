@@ -7,7 +7,7 @@ The readings are produced once; then each consumer reads all of them from the st
 
 - raw: a plain aiokafka consumer that only decodes each reading (the floor of any pipeline);
 - plain: a plain aiokafka consumer that decodes and judges each reading with the same engine
-  (carewatch.engine.judge on in-memory HouseholdMonitors): the same work without Faust;
+  (carewatch.runners.engine.judge on in-memory HouseholdMonitors): the same work without Faust;
 - faust: one `carewatch worker` process (tables with changelog, detections and dead letters on
   Kafka, offsets committed), timed from its first commit to lag 0, so start-up is not counted;
 - bare: a Faust worker whose agent only decodes (what Faust itself costs on this broker).
@@ -32,12 +32,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from carewatch.domain import MeterKind, Reading
-from carewatch.engine import judge, new_monitor
+from carewatch.runners.engine import judge, new_monitor
 from carewatch.kafka import bootstrap_servers, ensure_topics
 from carewatch.registry import Registry
 from carewatch.settings import Settings
-from carewatch.stream.local_broker import LOCAL_BROKER_SETTINGS, local_kafka
-from carewatch.stream.system import WorkerProcess
+from carewatch.cli.demo.kafka_broker import LOCAL_BROKER_SETTINGS, local_kafka
+from carewatch.runners.faust.system import WorkerProcess
 from ingest.wire import decode_reading, encode_reading
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
@@ -144,7 +144,7 @@ def run_bare_worker() -> None:
         async for value in stream:
             decode_reading(value)
 
-    from carewatch.stream.worker import quiet_root_logger
+    from carewatch.runners.faust.worker import quiet_root_logger
 
     worker = faust.Worker(app, loglevel="warning", quiet=True, redirect_stdouts=False)
     quiet_root_logger(worker)  # as `carewatch worker` does
@@ -157,7 +157,7 @@ class BareWorker(WorkerProcess):
         import subprocess
         import sys
 
-        from carewatch.stream.system import settings_environment
+        from carewatch.runners.faust.system import settings_environment
 
         self.settings.stream_data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:

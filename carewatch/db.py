@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Dialect, TypeDecorator, event
+from enum import StrEnum
+
+from sqlalchemy import DateTime, Dialect, Enum, TypeDecorator, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -53,3 +55,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def text_enum(enum: type[StrEnum]) -> Enum:
+    """An enum column stored as plain strings (the enum values): adding a member needs no ALTER TYPE
+    on PostgreSQL, and partial indexes can name the values."""
+    return Enum(enum, native_enum=False, length=32, values_callable=lambda members: [m.value for m in members])

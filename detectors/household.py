@@ -52,6 +52,11 @@ class Observation:
     detail: str = ""
     duplicate: bool = False
 
+    @property
+    def accepted(self) -> bool:
+        """A new reading taken in: neither refused nor a repeat of one already judged."""
+        return self.rejection is None and not self.duplicate
+
 
 class HouseholdMonitor:
     """Watches one household through its meters.

@@ -22,7 +22,7 @@ from river import base
 
 from carewatch.domain import AlertType, Detection, MeterKind, Transition
 from detectors import explain
-from detectors.base import RaisedConditions, detection, instant
+from detectors.base import RaisedConditions, detection
 from detectors.config import HouseholdProfile
 from detectors.routine import Day, DayBook, day_start_s, local_quarter
 

@@ -6,12 +6,12 @@
     sim.incidents                   # ground truth: who falls inactive, leaves the gas on, ...
     for message in sim.messages():  # every MQTT message, in publish order, no network
         ...
-    stats = await sim.publish("localhost", 1883)
+    stats = await publish_simulation(sim, "localhost", 1883)
 """
 
 from gateway_sim.config import SimConfig
 from gateway_sim.incidents import Incident, IncidentKind
-from gateway_sim.publisher import BrokerUnavailable, PublishFailed, PublishStats
+from gateway_sim.publisher import BrokerUnavailable, PublishFailed, PublishStats, publish_simulation
 from gateway_sim.simulation import SimMessage, Simulation
 
 __all__ = [
@@ -23,4 +23,5 @@ __all__ = [
     "SimConfig",
     "SimMessage",
     "Simulation",
+    "publish_simulation",
 ]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from gateway_sim.config import SimConfig
 from gateway_sim.household import MeterSeries, SimHousehold, simulate_meters
@@ -29,8 +29,6 @@ from gateway_sim.payloads import (
     status_topic,
 )
 
-if TYPE_CHECKING:
-    from gateway_sim.publisher import PublishStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,23 +123,6 @@ class Simulation:
                 for h in self.households
             }
         return self._series
-
-    async def publish(
-        self,
-        host: str,
-        port: int,
-        *,
-        speed: float | None = None,
-        username: str | None = None,
-        password: str | None = None,
-        on_progress: Callable[[datetime, int], None] | None = None,
-    ) -> PublishStats:
-        """Publish :meth:`messages` to a broker, one MQTT connection per gateway (see publisher.py)."""
-        from gateway_sim.publisher import publish_simulation
-
-        return await publish_simulation(
-            self, host, port, speed=speed, username=username, password=password, on_progress=on_progress
-        )
 
     # --- building blocks --------------------------------------------------------------
 

@@ -16,25 +16,22 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from aiokafka import AIOKafkaProducer
 
-from carewatch.domain import RejectReason
+from carewatch.clock import wall_clock
 from carewatch.kafka import Topics, bootstrap_servers, ensure_topics, kafka_url
 from carewatch.registry import Registry
 from carewatch.settings import Settings
-from ingest.payload import Limits, parse_readings, parse_status, parse_topic
 from ingest.subscriber import BrokerAddress, InboundMessage, MqttSubscriber
+from ingest.translate import translate
 from ingest.wire import DeadLetterRecord, GatewayStatusRecord, encode_reading
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
 
-
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +57,6 @@ class KafkaBridge:
         self.producer = producer
         self.clock = clock
         self.topics = Topics.from_settings(settings)
-        self.limits = Limits(settings.max_payload_bytes, settings.max_readings_per_message, settings.future_tolerance)
         self.messages_forwarded = 0
         self.readings_seen = 0
         """Readings taken from MQTT messages, accepted or refused (whole-message refusals hold none)."""
@@ -70,9 +66,7 @@ class KafkaBridge:
     async def run(self, subscriber: MqttSubscriber) -> None:
         """Forward until cancelled."""
         while True:
-            batch = [await subscriber.inbox.get()]
-            while len(batch) < MAX_BATCH and not subscriber.inbox.empty():
-                batch.append(subscriber.inbox.get_nowait())
+            batch = await subscriber.next_batch(MAX_BATCH)
             outgoing = [record for message in batch for record in self.translate(message)]
             await self._send_all(outgoing)
             for message in batch:
@@ -81,29 +75,26 @@ class KafkaBridge:
 
     def translate(self, message: InboundMessage) -> list[Outgoing]:
         """The Kafka records one MQTT message becomes."""
-        topic = parse_topic(message.topic, self.settings.mqtt_topic_prefix)
-        gateway_id = topic.gateway_id if topic else None
-
-        def dead_letter(reason: RejectReason, detail: str, meter_id: str | None = None, index: int | None = None) -> Outgoing:
-            record = DeadLetterRecord(
-                message.received_at, "bridge", message.topic, reason, detail, message.payload, gateway_id, meter_id, index
+        translated = translate(message, self.registry, self.settings, self.clock())
+        gateway_id = translated.gateway_id
+        if translated.status is not None and gateway_id is not None:
+            status = GatewayStatusRecord(gateway_id, translated.status, message.received_at)
+            return [Outgoing(self.topics.gateway_status, gateway_id.encode(), status.encode())]
+        key = (gateway_id or "unknown-gateway").encode()
+        records = [
+            Outgoing(
+                self.topics.dead_letters,
+                key,
+                DeadLetterRecord(
+                    message.received_at, "bridge", message.topic, r.reason, r.detail, message.payload, gateway_id, r.meter_id, r.index
+                ).encode(),
+                int(r.index is not None),
             )
-            key = (gateway_id or "unknown-gateway").encode()
-            return Outgoing(self.topics.dead_letters, key, record.encode(), int(index is not None))
-
-        if topic is not None and topic.channel == "status":
-            try:
-                state = parse_status(message.payload)
-            except ValueError as exc:
-                return [dead_letter(RejectReason.SCHEMA_VIOLATION, str(exc))]
-            status = GatewayStatusRecord(topic.gateway_id, state, message.received_at)
-            return [Outgoing(self.topics.gateway_status, topic.gateway_id.encode(), status.encode())]
-
-        parsed = parse_readings(gateway_id, message.payload, self.registry, self.clock(), self.limits)
-        records = [dead_letter(r.reason, r.detail, r.meter_id, r.index) for r in parsed.rejections]
+            for r in translated.refusals
+        ]
         records += [
             Outgoing(self.topics.readings, reading.household_id.encode(), encode_reading(reading, gateway_id), 1)
-            for _, reading in parsed.readings
+            for _, reading in translated.readings
         ]
         return records
 

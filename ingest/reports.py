@@ -8,7 +8,7 @@ provisioning, and counted as a rejected reading as the embedded runner does.
 `ReadingUsageConsumer` books the readings topic into the households' hourly use (the
 household page's chart) with the embedded runner's `record_usage`, and
 `record_household_counts` keeps the reading counts the workers' states hold
-(`carewatch.stream.counts` follows their changelog).
+(`carewatch.runners.faust.counts` follows their changelog).
 
 Exactly once in the database: each partition's next offset is stored in the same
 transaction as the rows (`ConsumedOffset`, compare-and-set), so a record delivered again

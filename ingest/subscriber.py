@@ -117,6 +117,18 @@ class MqttSubscriber:
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
 
+    async def next_batch(self, max_messages: int, wait: float | None = None) -> list[InboundMessage]:
+        """The messages waiting in the inbox, at most ``max_messages``, as soon as there is one;
+        an empty list when none came within ``wait`` seconds (None: wait for one)."""
+        try:
+            first = await asyncio.wait_for(self.inbox.get(), wait)
+        except TimeoutError:
+            return []
+        batch = [first]
+        while len(batch) < max_messages and not self.inbox.empty():
+            batch.append(self.inbox.get_nowait())
+        return batch
+
     def ack(self, message: InboundMessage) -> None:
         if message.qos > 0:
             self._client.ack(message.mid, message.qos)

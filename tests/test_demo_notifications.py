@@ -11,7 +11,7 @@ from datetime import datetime
 
 from rich.console import Console
 
-from carewatch.demo import DemoOptions, run_demo
+from carewatch.cli.demo import DemoOptions, run_demo
 from carewatch.settings import Settings
 
 SENT_OVER_HTTP = ("sms", "voice", "wecom", "dingtalk", "feishu", "webhook")

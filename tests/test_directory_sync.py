@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from carewatch.directory import Absence, Household, Meter, load_registry
-from carewatch.directory_sync import import_registry_file
+from api.directory_sync import import_registry_file
 from carewatch.registry import RegistryError
 
 REGISTRY = {

@@ -15,14 +15,14 @@ import pytest
 from api.app import create_app
 from api.auth import create_api_key
 from api.models import KEY_SCOPES
-from carewatch.broker import embedded_broker
-from carewatch.demo import DEMO_START
+from carewatch.cli.demo.mqtt_broker import embedded_broker
+from carewatch.cli.demo import DEMO_START
 from carewatch.domain import AlertType
-from carewatch.evaluation import EXPECTED, RaisedAlert, TruthIncident, evaluate
+from carewatch.cli.evaluation import EXPECTED, RaisedAlert, TruthIncident, evaluate
 from carewatch.registry import Registry
 from carewatch.settings import Settings
-from carewatch.wiring import running_system
-from gateway_sim import SimConfig, Simulation
+from carewatch.runners.embedded.pipeline import running_system
+from gateway_sim import SimConfig, Simulation, publish_simulation
 from ingest.stats import read_stats
 from ingest.subscriber import BrokerAddress
 from tests.services import mosquitto
@@ -74,7 +74,7 @@ async def test_every_scripted_incident_is_alerted_and_shown_by_the_api(broker, t
     registry = Registry.from_document(simulation.registry_document())
 
     async with running_system(settings_for(tmp_path), registry, broker, "e2e-ingest") as system:
-        published = await simulation.publish(broker.host, broker.port)
+        published = await publish_simulation(simulation, broker.host, broker.port)
         await system.drain(published.readings)
         async with api_client(system, registry) as client:
             listed = (await client.get("/api/alerts", params={"limit": 500})).json()

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from carewatch.domain import AlertType
-from carewatch.evaluation import KindScore, RaisedAlert, TruthIncident, score
-from carewatch.evaluation.matching import nearest_rank
-from carewatch.evaluation.replay import DETECTOR_SETS, replay
+from carewatch.cli.evaluation import KindScore, RaisedAlert, TruthIncident, score
+from carewatch.cli.evaluation.matching import nearest_rank
+from carewatch.cli.evaluation.replay import DETECTOR_SETS, replay
 from gateway_sim import Incident, IncidentKind, SimConfig, Simulation
 
 T0 = datetime(2026, 1, 19, tzinfo=UTC)
@@ -131,6 +131,6 @@ def test_a_small_replay_catches_a_scripted_inactivity_with_the_seed_rule_within_
 def test_the_examples_in_the_evaluation_docstrings_hold() -> None:
     import doctest
 
-    from carewatch.evaluation import matching
+    from carewatch.cli.evaluation import matching
 
     assert doctest.testmod(matching).failed == 0

@@ -21,10 +21,11 @@ from rich.console import Console
 from api.app import create_app
 from api.models import KEY_SCOPES
 from api.routes.accounts import ApiKeyCreate
-from carewatch.admin import add_key
-from carewatch.service import follow_directory, prepare_directory, run_service
+from carewatch.cli.admin import add_key
+from carewatch.runners.directory import prepare_directory
+from carewatch.runners.embedded.service import follow_directory, run_service
 from carewatch.settings import Settings
-from carewatch.wiring import running_system
+from carewatch.runners.embedded.pipeline import running_system
 from ingest.subscriber import BrokerAddress
 from tests.services import free_port
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from api.deps import Importer, ServicesDep
 from api.routes.directory import changed
-from carewatch.directory_import import ImportPlan, RowError, apply, check, parse_csv, parse_json
+from api.directory_import import ImportPlan, RowError, apply, check, parse_csv, parse_json
 
 MAX_BODY = 20 * 1024 * 1024
 

@@ -22,7 +22,7 @@ from api.directory_schemas import (
 from api.routine_view import RoutinePublic, learned_routine
 from api.routes.directory import NOT_YOURS, Limit, Offset, changed, meter_public, paged, writable_site
 from carewatch.directory import Absence, Contact, Gateway, Household, Meter, meter_row
-from carewatch.directory_import import household_values
+from api.directory_import import household_values
 from ingest.usage import last_days
 
 router = APIRouter(prefix="/api/households", tags=["households"])

@@ -18,7 +18,7 @@ from api.auth import create_user
 from api.models import Role
 from carewatch.domain import AlertType, Detection, Explanation, Severity, Transition
 from carewatch.registry import Registry
-from carewatch.directory_import import import_document
+from api.directory_import import import_document
 from carewatch.settings import Settings
 
 ONSET = datetime(2025, 3, 1, 7, 30, tzinfo=UTC)  # 15:30 in Shanghai

@@ -193,10 +193,10 @@ async def test_live_status_from_the_runner_is_shown_in_the_consoles_language(cli
 def test_every_key_of_the_runners_live_status_has_words(sessions):
     from carewatch.registry import Registry
     from carewatch.settings import Settings
-    from carewatch.wiring import Pipeline
+    from carewatch.runners.embedded.pipeline import Pipeline
 
     pipeline = Pipeline(registry=Registry([]), sessions=sessions, settings=Settings(_env_file=None))  # type: ignore[call-arg]
-    alert_service = {"detections", "ingest_reports", "readings_booked", "event_time"}  # carewatch.alert_service.AlertService.status
+    alert_service = {"detections", "ingest_reports", "readings_booked", "event_time"}  # carewatch.runners.faust.alert_service.AlertService.status
     for lang in ("zh", "en"):
         assert set(pipeline.status()) | alert_service <= set(labels.LIVE_STATUS[lang])  # type: ignore[index]
 

@@ -20,7 +20,7 @@ from api.app import create_app
 from api.auth import create_api_key
 from api.models import KEY_SCOPES
 from carewatch.db import make_sessions
-from carewatch.directory_import import import_document
+from api.directory_import import import_document
 from carewatch.schema import create_schema
 from carewatch.settings import Settings
 from tests.api.conftest import DISTRICT

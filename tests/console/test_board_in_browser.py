@@ -17,13 +17,13 @@ import pytest
 from api.app import create_app
 from api.auth import create_user
 from api.models import Role
-from carewatch.broker import embedded_broker
-from carewatch.demo import DEMO_START
-from carewatch.directory_import import import_document
+from carewatch.cli.demo.mqtt_broker import embedded_broker
+from carewatch.cli.demo import DEMO_START
+from api.directory_import import import_document
 from carewatch.registry import Registry
 from carewatch.settings import Settings
-from carewatch.wiring import running_system
-from gateway_sim import SimConfig, Simulation
+from carewatch.runners.embedded.pipeline import running_system
+from gateway_sim import SimConfig, Simulation, publish_simulation
 from gateway_sim.incidents import Incident, IncidentKind
 from ingest.stats import read_stats
 from ingest.subscriber import BrokerAddress
@@ -73,7 +73,7 @@ async def test_an_alert_appears_live_and_leaves_the_open_list_once_acknowledged(
                 assert await page.locator("#open li.alert").count() == 0
                 await page.evaluate("window.stillTheSamePage = true")
 
-                published = await simulation.publish(host, port)
+                published = await publish_simulation(simulation, host, port)
                 await system.drain(published.readings)
                 row = page.locator("#open li.alert[data-severity=critical]").first
                 await row.wait_for(timeout=30_000)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import paho.mqtt.client as mqtt
 import pytest
 
-from gateway_sim import BrokerUnavailable, Incident, IncidentKind, SimConfig, Simulation
+from gateway_sim import BrokerUnavailable, Incident, IncidentKind, SimConfig, Simulation, publish_simulation
 from tests.services import free_port
 
 START = datetime(2026, 1, 5, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -62,7 +62,7 @@ async def test_every_message_reaches_the_broker_and_a_silent_gateway_leaves_its_
     listener = Listener(host, port, "test-listener")
     progress: list[tuple[datetime, int]] = []
     try:
-        stats = await simulation.publish(host, port, on_progress=lambda at, n: progress.append((at, n)))
+        stats = await publish_simulation(simulation, host, port, on_progress=lambda at, n: progress.append((at, n)))
         received = listener.wait_for(len(expected))
     finally:
         listener.close()
@@ -100,7 +100,7 @@ async def test_an_unreachable_broker_is_named_in_the_error():
     port = free_port()  # nothing listens here
     simulation = Simulation(SimConfig(households=2, days=1.0, seed=1, start=START))
     with pytest.raises(BrokerUnavailable, match=f"127.0.0.1:{port}"):
-        await simulation.publish("127.0.0.1", port)
+        await publish_simulation(simulation, "127.0.0.1", port)
 
 
 @pytest.mark.service
@@ -118,7 +118,7 @@ async def test_publishing_does_not_block_the_event_loop(mosquitto):
     beating = asyncio.create_task(heartbeat())
     try:
         started = time.monotonic()
-        await simulation.publish(host, port, speed=86400 / 1.0)  # one simulated day per second
+        await publish_simulation(simulation, host, port, speed=86400 / 1.0)  # one simulated day per second
         elapsed = time.monotonic() - started
     finally:
         beating.cancel()

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from carewatch.settings import Settings
-from carewatch.stream.local_broker import LOCAL_BROKER_SETTINGS, local_kafka, tansu_binary
+from carewatch.cli.demo.kafka_broker import LOCAL_BROKER_SETTINGS, local_kafka, tansu_binary
 from tests.services import missing_service
 
 _names = itertools.count()

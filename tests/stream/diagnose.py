@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from carewatch.kafka import bootstrap_servers, changelog_topic, kafka_url, read_range
 from carewatch.settings import Settings
-from carewatch.stream.records import HouseholdState
+from carewatch.runners.faust.records import HouseholdState
 from ingest.wire import DeadLetterRecord
 
 

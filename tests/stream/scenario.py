@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from alerts.store import AlertStore
 from carewatch.db import make_engine, make_sessions
-from carewatch.demo import DEMO_START
-from carewatch.evaluation import RaisedAlert, TruthIncident, evaluate
+from carewatch.cli.demo import DEMO_START
+from carewatch.cli.evaluation import RaisedAlert, TruthIncident, evaluate
 from carewatch.registry import Registry
 from carewatch.schema import create_schema
 from carewatch.settings import Settings
-from carewatch.wiring import Pipeline
+from carewatch.runners.embedded.pipeline import Pipeline
 from gateway_sim import SimConfig, Simulation
 from gateway_sim.simulation import SimMessage
 from ingest.subscriber import InboundMessage

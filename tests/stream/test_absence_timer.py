@@ -14,9 +14,9 @@ import pytest
 from alerts.store import AlertStore
 from carewatch.domain import AlertType
 from carewatch.registry import Registry
-from carewatch.stream.demo import faust_system
-from carewatch.stream.readback import household_states
-from carewatch.stream.system import WorkerProcess
+from carewatch.cli.demo.faust import faust_system
+from carewatch.runners.faust.readback import household_states
+from carewatch.runners.faust.system import WorkerProcess
 from ingest.subscriber import BrokerAddress
 from tests.services import mosquitto
 from tests.stream.diagnose import count_mismatches

@@ -30,13 +30,13 @@ from alerts.catchers import caught_http, caught_mail, demo_catchers
 from alerts.models import Alert
 from alerts.notify_tables import MessageStatus, OutboxMessage
 from alerts.wire import encode_detection
-from carewatch.alert_service import reports_group_id
+from carewatch.runners.faust.alert_service import reports_group_id
 from carewatch.db import make_engine, make_sessions
 from carewatch.domain import AlertType, Detection, Explanation, RejectReason, Severity, Transition
 from carewatch.kafka import bootstrap_servers, ensure_topics, wait_until_consumed
 from carewatch.registry import Registry
 from carewatch.settings import Settings
-from carewatch.stream.system import settings_environment
+from carewatch.runners.faust.system import settings_environment
 from ingest.models import DeadLetter, GatewayStatus, UnknownMeter
 from ingest.wire import DeadLetterRecord, GatewayStatusRecord
 from tests.stream.conftest import stream_settings

@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from carewatch.registry import Registry
-from carewatch.stream.readback import household_states
-from carewatch.stream.system import settings_environment, wait_until_judged_and_stored
+from carewatch.runners.faust.readback import household_states
+from carewatch.runners.faust.system import settings_environment, wait_until_judged_and_stored
 from tests.services import mosquitto
 from tests.stream.conftest import stream_settings
 from tests.stream.scenario import publish, readings_per_household, reference_alert_ids, scenario, stored_alerts

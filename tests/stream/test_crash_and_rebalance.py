@@ -12,8 +12,8 @@ import pytest
 
 from alerts.store import AlertStore
 from carewatch.registry import Registry
-from carewatch.stream.readback import household_states
-from carewatch.stream.system import wait_until_judged_and_stored
+from carewatch.runners.faust.readback import household_states
+from carewatch.runners.faust.system import wait_until_judged_and_stored
 from ingest.bridge import running_bridge
 from ingest.subscriber import BrokerAddress
 from tests.services import mosquitto

@@ -12,9 +12,9 @@ from aiokafka import AIOKafkaProducer
 from carewatch.domain import RejectReason
 from carewatch.kafka import bootstrap_servers
 from carewatch.registry import Registry
-from carewatch.stream.demo import faust_system
-from carewatch.stream.readback import dead_letters, household_states
-from carewatch.stream.system import wait_until_judged_and_stored
+from carewatch.cli.demo.faust import faust_system
+from carewatch.runners.faust.readback import dead_letters, household_states
+from carewatch.runners.faust.system import wait_until_judged_and_stored
 from ingest.subscriber import BrokerAddress
 from tests.services import mosquitto
 from tests.stream.conftest import stream_settings

@@ -12,11 +12,12 @@ from types import SimpleNamespace
 import pytest
 
 from carewatch.domain import AlertType
-from carewatch.evaluation import RaisedAlert
+from carewatch.cli.evaluation import RaisedAlert
 from carewatch.registry import Registry
-from carewatch.stream.demo import faust_system, wait_for_bridge
-from carewatch.stream.readback import dead_letters, household_states
-from carewatch.stream.system import wait_until_judged_and_stored
+from carewatch.cli.demo.faust import faust_system, wait_for_bridge
+from carewatch.runners.faust.readback import dead_letters, household_states
+from carewatch.runners.faust.system import wait_until_judged_and_stored
+from gateway_sim import publish_simulation
 from ingest.subscriber import BrokerAddress
 from tests.services import mosquitto
 from tests.stream.conftest import stream_settings
@@ -39,7 +40,7 @@ async def test_every_incident_is_alerted_once_through_kafka_and_faust_as_the_emb
             worker,
             sessions,
         ):
-            published = await simulation.publish(host, port)  # one MQTT connection per simulated gateway
+            published = await publish_simulation(simulation, host, port)  # one MQTT connection per simulated gateway
             await wait_for_bridge(bridge, published.readings, worker)
             await wait_until_judged_and_stored(settings, [worker])
             async with api_client(SimpleNamespace(sessions=sessions), registry) as client:

@@ -12,7 +12,7 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from carewatch.registry import Registry
-from carewatch.stream.demo import faust_system
+from carewatch.cli.demo.faust import faust_system
 from ingest.subscriber import BrokerAddress
 from tests.services import mosquitto
 from tests.stream.conftest import stream_settings

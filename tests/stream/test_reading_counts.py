@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from aiokafka import ConsumerRecord
 
-from carewatch.engine import new_monitor
+from carewatch.runners.engine import new_monitor
 from carewatch.registry import Registry
-from carewatch.stream.counts import ReadingCountConsumer
-from carewatch.stream.records import HouseholdState, mark_key
+from carewatch.runners.faust.counts import ReadingCountConsumer
+from carewatch.runners.faust.records import HouseholdState, mark_key
 from ingest.stats import read_stats
 
 CHANGELOG = "t-workers-household-state-changelog"

@@ -16,8 +16,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 
 from carewatch.kafka import bootstrap_servers, ensure_topics, partition_of, wait_until_consumed
-from carewatch.stream.readback import household_states
-from carewatch.stream.system import WorkerProcess
+from carewatch.runners.faust.readback import household_states
+from carewatch.runners.faust.system import WorkerProcess
 from tests.stream.conftest import stream_settings
 
 pytestmark = pytest.mark.service

@@ -15,9 +15,9 @@ from carewatch.domain import AlertType
 from carewatch.kafka import ensure_topics, group_lag
 from carewatch.schema import create_schema
 from carewatch.settings import Settings
-from carewatch.stream.app import ASSIGNED
-from carewatch.alert_service import running_alert_service
-from carewatch.stream.system import WorkerProcess
+from carewatch.runners.faust.app import ASSIGNED
+from carewatch.runners.faust.alert_service import running_alert_service
+from carewatch.runners.faust.system import WorkerProcess
 
 
 def worker(settings: Settings, workdir: Path, name: str) -> WorkerProcess:

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
-from carewatch.evaluation.matching import KindScore, Scorecard
-from carewatch.evaluation.scenarios import FAMILIES, SuiteResult
+from carewatch.cli.evaluation.matching import KindScore, Scorecard
+from carewatch.cli.evaluation.scenarios import FAMILIES, SuiteResult
 
 KIND_ORDER = ("inactive", "gas_left_on", "water_left_on", "gateway_silent", "night_restless", "decline")
 

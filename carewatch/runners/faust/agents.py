@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import faust
 
-from carewatch.stream.households import HouseholdJudge
+from carewatch.runners.faust.households import HouseholdJudge
 
 BATCH_MAX = 1000
 """Readings judged together: one wait for Kafka's acknowledgements per batch, not per reading."""

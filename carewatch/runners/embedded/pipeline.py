@@ -17,33 +17,32 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.notifications import start_notifications
 from alerts.store import AlertStore
+from carewatch.clock import wall_clock
 from carewatch.db import make_engine, make_sessions
 from carewatch.domain import Detection, RejectReason, Tick
-from carewatch.engine import TickSchedule, judge, new_monitor, refreshed
+from carewatch.runners.engine import TickSchedule, judge, new_monitor, refreshed
 from carewatch.registry import Registry
 from carewatch.schema import create_schema
 from carewatch.settings import Settings
 from detectors.household import HouseholdMonitor
 from ingest.models import MonitorSnapshot
-from ingest.payload import Limits, parse_readings, parse_status, parse_topic
+from ingest.payload import Rejection
 from ingest.records import BatchRecord, DeadLetterEntry, ensure_counters, write_batch
 from ingest.usage import record_usage
 from ingest.subscriber import BrokerAddress, InboundMessage, MqttSubscriber
+from ingest.translate import translate
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
 
-
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 class Pipeline:
@@ -60,7 +59,6 @@ class Pipeline:
         self.settings = settings
         self.clock = clock
         self.alert_store = AlertStore(sessions)
-        self.limits = Limits(settings.max_payload_bytes, settings.max_readings_per_message, settings.future_tolerance)
         self.monitors: dict[str, HouseholdMonitor] = {}
         self.newest_event: datetime | None = None
         self.ticks = TickSchedule(settings.tick_every)
@@ -99,7 +97,8 @@ class Pipeline:
     async def consume(self, subscriber: MqttSubscriber) -> None:
         """Run until cancelled: batches from the subscriber's inbox, ticks by the configured clock."""
         while True:
-            batch = await self._next_batch(subscriber)
+            wait = self.settings.tick_every.total_seconds() if self.settings.clock == "wall" else None
+            batch = await subscriber.next_batch(MAX_BATCH, wait)
             if batch:
                 self.busy = True
                 await self.handle(batch)
@@ -108,17 +107,6 @@ class Pipeline:
                 self.busy = False
             if self.settings.clock == "wall":
                 await self.tick(self.clock() - self.settings.watermark_lateness)
-
-    async def _next_batch(self, subscriber: MqttSubscriber) -> list[InboundMessage]:
-        wait = self.settings.tick_every.total_seconds() if self.settings.clock == "wall" else None
-        try:
-            first = await asyncio.wait_for(subscriber.inbox.get(), wait)
-        except TimeoutError:
-            return []
-        batch = [first]
-        while len(batch) < MAX_BATCH and not subscriber.inbox.empty():
-            batch.append(subscriber.inbox.get_nowait())
-        return batch
 
     async def handle(self, messages: Sequence[InboundMessage]) -> None:
         record = BatchRecord()
@@ -153,39 +141,34 @@ class Pipeline:
     def _judge(
         self, message: InboundMessage, record: BatchRecord, detections: list[Detection], touched: set[str]
     ) -> None:
-        topic = parse_topic(message.topic, self.settings.mqtt_topic_prefix)
+        translated = translate(message, self.registry, self.settings, self.clock())
 
-        def dead_letter(reason: RejectReason, detail: str, meter_id: str | None = None, index: int | None = None):  # type: ignore[no-untyped-def]
+        def dead_letter(refusal: Rejection) -> None:
             record.reject(
                 DeadLetterEntry(
-                    message.received_at, message.topic, topic.gateway_id if topic else None,
-                    reason, detail, message.payload, meter_id, index,
+                    message.received_at, message.topic, translated.gateway_id, refusal.reason, refusal.detail,
+                    message.payload, refusal.meter_id, refusal.index,
                 )
             )
 
-        if topic is not None and topic.channel == "status":
-            try:
-                record.gateway_states[topic.gateway_id] = (parse_status(message.payload), message.received_at)
-            except ValueError as exc:
-                dead_letter(RejectReason.SCHEMA_VIOLATION, str(exc))
+        if translated.status is not None and translated.gateway_id is not None:
+            record.gateway_states[translated.gateway_id] = (translated.status, message.received_at)
             return
+        for refusal in translated.refusals:
+            dead_letter(refusal)
+        for meter_id in translated.unknown_meters:
+            record.unknown_meters.append((meter_id, translated.gateway_id, message.received_at))
+        self.readings_seen += translated.readings_seen
 
-        parsed = parse_readings(topic.gateway_id if topic else None, message.payload, self.registry, self.clock(), self.limits)
-        for rejection in parsed.rejections:
-            dead_letter(rejection.reason, rejection.detail, rejection.meter_id, rejection.index)
-        for meter_id in parsed.unknown_meters:
-            record.unknown_meters.append((meter_id, parsed.gateway_id, message.received_at))
-        self.readings_seen += len(parsed.readings) + sum(r.index is not None for r in parsed.rejections)
-
-        for index, reading in parsed.readings:
+        for index, reading in translated.readings:
             verdict = judge(self._monitor(reading.household_id), reading)
             if verdict.rejection is RejectReason.PROCESSING_ERROR:  # a bug of ours: kept, the stream goes on
-                dead_letter(verdict.rejection, verdict.detail, reading.meter_id, index)
+                dead_letter(Rejection(verdict.rejection, verdict.detail, reading.meter_id, index))
                 continue
             touched.add(reading.household_id)
             detections.extend(verdict.detections)
             if verdict.rejection is not None:
-                dead_letter(verdict.rejection, verdict.detail, reading.meter_id, index)
+                dead_letter(Rejection(verdict.rejection, verdict.detail, reading.meter_id, index))
             elif verdict.duplicate:
                 record.counters["readings_duplicate"] += 1
             else:

@@ -12,8 +12,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, timedelta
 
-from carewatch.evaluation.matching import Scorecard, TruthIncident, score
-from carewatch.evaluation.replay import detector_sets, replay
+from carewatch.cli.evaluation.matching import Scorecard, TruthIncident, score
+from carewatch.cli.evaluation.replay import detector_sets, replay
 from gateway_sim import IncidentKind, SimConfig, Simulation
 
 _MIX = (IncidentKind.INACTIVE,) * 4 + (

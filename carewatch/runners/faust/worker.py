@@ -11,7 +11,7 @@ import faust
 from carewatch.kafka import ensure_topics
 from carewatch.registry import Registry
 from carewatch.settings import Settings
-from carewatch.stream.app import create_app
+from carewatch.runners.faust.app import create_app
 
 
 def quiet_root_logger(worker: faust.Worker) -> None:

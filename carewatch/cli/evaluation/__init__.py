@@ -6,7 +6,7 @@
 - `report`    — the tables.
 """
 
-from carewatch.evaluation.matching import (
+from carewatch.cli.evaluation.matching import (
     EXPECTED,
     EXPLAINED_BY,
     Evaluation,

@@ -14,10 +14,10 @@ import faust
 from carewatch.kafka import bootstrap_servers, faust_broker, kafka_url, read_range
 from carewatch.registry import Registry
 from carewatch.settings import Settings
-from carewatch.stream.agents import register_agents
-from carewatch.stream.households import HouseholdJudge
-from carewatch.stream.tables import household_state_table
-from carewatch.stream.timers import register_timers
+from carewatch.runners.faust.agents import register_agents
+from carewatch.runners.faust.households import HouseholdJudge
+from carewatch.runners.faust.tables import household_state_table
+from carewatch.runners.faust.timers import register_timers
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from carewatch.domain import Detection, Tick, Transition
-from carewatch.evaluation.matching import RaisedAlert
+from carewatch.cli.evaluation.matching import RaisedAlert
 from carewatch.registry import Registry
 from detectors.config import AwayWindow, HouseholdProfile, RuleConfig
 from detectors.household import HouseholdMonitor

@@ -4,7 +4,7 @@ Readings come in batches (`on_readings`, from `Stream.take_events`); the order o
 for every batch of readings and every sweep of households:
 
 1. put back the records the stream skipped (below), then judge with the shared engine
-   (`carewatch.engine`), reading after reading, ticking where the event time reaches a
+   (`carewatch.runners.engine`), reading after reading, ticking where the event time reaches a
    new step (replays), exactly as one reading at a time;
 2. send the batch's detections and dead letters, in order, and wait until Kafka
    acknowledged them all;
@@ -37,17 +37,18 @@ import logging
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from alerts.wire import encode_detection
+from carewatch.clock import wall_clock
 from carewatch.domain import Reading, RejectReason, Tick
-from carewatch.engine import TickSchedule, Verdict, judge, new_monitor, refreshed
+from carewatch.runners.engine import TickSchedule, judge, new_monitor, refreshed
 from carewatch.kafka import partition_of
 from carewatch.registry import Registry
 from carewatch.settings import Settings
-from carewatch.stream.records import HouseholdState, mark_key
-from carewatch.stream.tables import put
+from carewatch.runners.faust.records import HouseholdState, mark_key
+from carewatch.runners.faust.tables import put
 from ingest.wire import BadRecord, DeadLetterRecord, decode_reading
 
 log = logging.getLogger(__name__)
@@ -77,9 +78,6 @@ class RangeReader(Protocol):
     async def __call__(self, partition: int, start: int, end: int) -> Sequence[KafkaMessage]:
         """The readings partition's records at offsets [start, end) that Kafka still keeps."""
 
-
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(slots=True)
@@ -250,7 +248,7 @@ class HouseholdJudge:
             # would be harmless for alerts, but a reading older than the kept history would count twice.
             self.redelivered += 1
             return False
-        verdict: Verdict = judge(state.monitor, reading)
+        verdict = judge(state.monitor, reading)
         for detection in verdict.detections:
             batch.sends.append((self.send_detection, detection.household_id.encode(), encode_detection(detection)))
         if verdict.rejection is not None:

@@ -22,17 +22,24 @@ from rich.console import Console
 
 from alerts.catchers import demo_catchers
 from alerts.notifications import settle
-from carewatch.alert_service import running_alert_service
+from carewatch.cli.demo.kafka_broker import LOCAL_BROKER_SETTINGS, local_kafka
+from carewatch.cli.demo.parts import (
+    NOTIFY_SETTLE_S,
+    DemoOptions,
+    broker_for,
+    notifications_report,
+    notifying,
+    demo_summary,
+)
 from carewatch.db import make_engine, make_sessions
 from carewatch.kafka import ensure_topics
 from carewatch.registry import Registry
+from carewatch.runners.faust.alert_service import running_alert_service
+from carewatch.runners.faust.readback import dead_letters, household_states
+from carewatch.runners.faust.system import WorkerProcess, wait_until_judged_and_stored
 from carewatch.schema import create_schema
 from carewatch.settings import Settings
-from carewatch.stream.local_broker import LOCAL_BROKER_SETTINGS, local_kafka
-from carewatch.stream.readback import dead_letters, household_states
-from carewatch.demo import NOTIFY_SETTLE_S, DemoOptions
-from carewatch.stream.system import WorkerProcess, wait_until_judged_and_stored
-from gateway_sim import SimConfig, Simulation
+from gateway_sim import SimConfig, Simulation, publish_simulation
 from ingest.bridge import KafkaBridge, running_bridge
 from ingest.stats import IngestStats
 from ingest.subscriber import BrokerAddress
@@ -121,9 +128,6 @@ async def wait_for_bridge(bridge: KafkaBridge, readings: int, worker: WorkerProc
 
 async def run_faust_demo(settings: Settings, options: DemoOptions, console: Console) -> dict[str, object]:
     """Headless: publish the simulation, wait until every reading is judged and stored, return the summary."""
-    # The same broker, catchers, summary and notification report as the embedded demo.
-    from carewatch.demo import _broker, _notifications, _notifying, _summary
-
     started = time.monotonic()
     simulation = Simulation(
         SimConfig(households=options.households, days=options.days, seed=options.seed, start=options.start)
@@ -135,14 +139,14 @@ async def run_faust_demo(settings: Settings, options: DemoOptions, console: Cons
         url = settings.kafka_url
         settings = demo_settings(settings, workdir, document)
         async with (
-            _broker(options) as address,
+            broker_for(options) as address,
             demo_catchers(workdir / "caught", document["households"], options.seed) as catchers,  # type: ignore[arg-type]
             faust_system(
-                _notifying(settings, catchers), registry, address, workdir, f"carewatch-demo-{workdir.name}"
+                notifying(settings, catchers), registry, address, workdir, f"carewatch-demo-{workdir.name}"
             ) as (bridge, worker, sessions),
         ):
             console.print(f"[dim]Kafka {url}, Faust worker log {workdir / 'worker.log'}[/]")
-            published = await simulation.publish(address.host, address.port)
+            published = await publish_simulation(simulation, address.host, address.port)
             await wait_for_bridge(bridge, published.readings, worker)
             await wait_until_judged_and_stored(settings, [worker])
             # Once nothing is left to read, every partition is swept up to the newest event time.
@@ -151,5 +155,5 @@ async def run_faust_demo(settings: Settings, options: DemoOptions, console: Cons
             # The ladder's last steps and the dispatcher's last sends (the ladder's clock: the newest detection).
             settled = await settle(sessions, NOTIFY_SETTLE_S, quiet_s=1.0)
             stats = await stream_stats(settings, bridge)
-            summary = await _summary(sessions, simulation, published, options, time.monotonic() - started, stats=stats)
-            return summary | {"notifications": await _notifications(sessions, catchers, settled)}
+            summary = await demo_summary(sessions, simulation, published, options, time.monotonic() - started, stats=stats)
+            return summary | {"notifications": await notifications_report(sessions, catchers, settled)}

@@ -1,6 +1,6 @@
 """One engine, two runners: how a reading and the passage of time are judged.
 
-The embedded runner (`carewatch.wiring`) and the Faust workers (`carewatch.stream`)
+The embedded runner (`carewatch.runners.embedded.pipeline`) and the Faust workers (`carewatch.runners.faust`)
 both call these, so the same reading gives the same verdict whichever runs it.
 What differs between them is only where state is kept and how outcomes are
 committed (one database transaction, or Kafka topics and a changelog).
@@ -9,40 +9,25 @@ committed (one database transaction, or Kafka topics and a changelog).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from carewatch.domain import Detection, Reading, RejectReason
+from carewatch.domain import Reading, RejectReason
 from carewatch.registry import Registry
-from detectors.household import HouseholdMonitor
+from detectors.household import HouseholdMonitor, Observation
 
 log = logging.getLogger(__name__)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What a household's monitor made of one reading."""
-
-    detections: tuple[Detection, ...] = ()
-    rejection: RejectReason | None = None
-    detail: str = ""
-    duplicate: bool = False
-
-    @property
-    def accepted(self) -> bool:
-        return self.rejection is None and not self.duplicate
-
-
-def judge(monitor: HouseholdMonitor, reading: Reading) -> Verdict:
+def judge(monitor: HouseholdMonitor, reading: Reading) -> Observation:
     """Observe one reading; a detector bug becomes a PROCESSING_ERROR verdict, never a lost reading."""
     try:
         observation = monitor.observe(reading)
     except Exception as exc:
         log.exception("detector failed on a reading of meter %s", reading.meter_id)
-        return Verdict(rejection=RejectReason.PROCESSING_ERROR, detail=f"detector error: {exc!r}")
-    return Verdict(observation.detections, observation.rejection, observation.detail, observation.duplicate)
+        return Observation(rejection=RejectReason.PROCESSING_ERROR, detail=f"detector error: {exc!r}")
+    return observation
 
 
 def new_monitor(registry: Registry, household_id: str) -> HouseholdMonitor:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from carewatch.directory import Household
-from carewatch.directory_import import ElderHousehold, RowError, apply, check, household_values, parse_json
+from api.directory_import import ElderHousehold, RowError, apply, check, household_values, parse_json
 from carewatch.registry import RegistryError, RulesEntry
 
 _DB_COLUMN = {"site": "site_id"}

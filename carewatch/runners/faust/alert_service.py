@@ -26,9 +26,9 @@ from alerts.store import AlertStore
 from carewatch.db import make_engine, make_sessions
 from carewatch.kafka import bootstrap_servers, changelog_topic, ensure_topics, kafka_url
 from carewatch.registry import Registry
-from carewatch.service import prepare_directory
+from carewatch.runners.directory import prepare_directory
 from carewatch.settings import Settings
-from carewatch.stream.counts import ReadingCountConsumer
+from carewatch.runners.faust.counts import ReadingCountConsumer
 from ingest.reports import IngestReportConsumer, ReadingUsageConsumer
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ async def _maybe_console(
     if registry is None:
         yield None
         return
-    from carewatch.console import serve_console  # the API only when asked for
+    from api.server import serve_console  # the API only when asked for
 
     async with serve_console(settings, service.sessions, registry, status=service.status) as serving:
         yield serving

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from aiokafka import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from carewatch.stream.records import HouseholdState, is_household_key
+from carewatch.runners.faust.records import HouseholdState, is_household_key
 from ingest.reports import StoredOnce, record_household_counts
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from carewatch.kafka import bootstrap_servers, changelog_topic, kafka_url, read_range
 from carewatch.settings import Settings
-from carewatch.stream.records import HouseholdState, is_household_key
+from carewatch.runners.faust.records import HouseholdState, is_household_key
 from ingest.wire import DeadLetterRecord
 
 

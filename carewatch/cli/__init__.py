@@ -13,7 +13,7 @@ import orjson
 import typer
 from rich.console import Console
 
-from carewatch.admin import admin
+from carewatch.cli.admin import admin
 from carewatch.settings import Settings
 
 app = typer.Typer(help="carewatch: watches over elders who live alone through their gas and water meters.",
@@ -82,7 +82,7 @@ def demo(
     """Run everything in one process: simulated gateways, an MQTT broker, the detectors, alerts and the console."""
     import warnings
 
-    from carewatch.demo import DemoOptions, run_demo
+    from carewatch.cli.demo import DemoOptions, run_demo
 
     _logging(verbose)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -115,7 +115,7 @@ def run(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> No
     This is what an integrator runs with real gateways (settings: CAREWATCH_MQTT_URL,
     CAREWATCH_DATABASE_URL, CAREWATCH_REGISTRY_PATH, CAREWATCH_HTTP_HOST/PORT).
     """
-    from carewatch.service import run_service
+    from carewatch.runners.embedded.service import run_service
 
     settings = _settings(verbose, "mqtt_url")
     with _said_in_one_line():
@@ -132,8 +132,8 @@ def simulate(
     registry_out: Annotated[str | None, typer.Option(help="Write the simulated households' registry JSON here.")] = None,
 ) -> None:
     """Publish simulated gateways' readings to a broker (for trying `carewatch run`)."""
-    from carewatch.demo import DEMO_START
-    from gateway_sim import SimConfig, Simulation
+    from carewatch.cli.demo import DEMO_START
+    from gateway_sim import SimConfig, Simulation, publish_simulation
     from ingest.subscriber import BrokerAddress
 
     _logging(False)
@@ -144,7 +144,7 @@ def simulate(
         err.print(f"registry written to {registry_out}")
     address = BrokerAddress.from_url(mqtt_url)
     stats = asyncio.run(
-        simulation.publish(address.host, address.port, speed=speed, username=address.username, password=address.password)
+        publish_simulation(simulation, address.host, address.port, speed=speed, username=address.username, password=address.password)
     )
     err.print(f"published {stats.messages} messages, {stats.readings} readings")
 
@@ -167,8 +167,8 @@ def evaluate(
     import os
     import time
 
-    from carewatch.evaluation.report import render, summary_document
-    from carewatch.evaluation.scenarios import FAMILIES, SuiteConfig, run_suite
+    from carewatch.cli.evaluation.report import render, summary_document
+    from carewatch.cli.evaluation.scenarios import FAMILIES, SuiteConfig, run_suite
 
     names = tuple(family) if family else tuple(f.name for f in FAMILIES)
     try:
@@ -214,7 +214,7 @@ def worker(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) ->
 
     Settings: CAREWATCH_KAFKA_URL, CAREWATCH_REGISTRY_PATH, CAREWATCH_STREAM_STORE, CAREWATCH_STREAM_DATA_DIR.
     """
-    from carewatch.stream.worker import run_worker
+    from carewatch.runners.faust.worker import run_worker
 
     settings = _settings(verbose, "kafka_url")
     with _said_in_one_line():
@@ -233,7 +233,7 @@ def alerts(
     start, as `carewatch run` does), CAREWATCH_PEOPLE_PATH and the channel settings (docs/notifications.md).
     Stops cleanly on SIGTERM/SIGINT.
     """
-    from carewatch.alert_service import run_alert_service
+    from carewatch.runners.faust.alert_service import run_alert_service
 
     settings = _settings(verbose, "kafka_url")
     with _said_in_one_line():

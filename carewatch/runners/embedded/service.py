@@ -8,32 +8,14 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from carewatch.console import serve_console
-from carewatch.db import make_engine, make_sessions
+from api.server import serve_console
 from carewatch.directory import load_registry
-from carewatch.directory_sync import import_registry_file
-from carewatch.registry import Registry
-from carewatch.schema import create_schema
+from carewatch.runners.directory import prepare_directory
 from carewatch.settings import Settings
-from carewatch.wiring import RunningSystem, running_system
+from carewatch.runners.embedded.pipeline import RunningSystem, running_system
 from ingest.subscriber import BrokerAddress
 
 log = logging.getLogger(__name__)
-
-
-async def prepare_directory(settings: Settings, console: Console) -> Registry:
-    """Import the registry file named in settings, if there is one, and read the pipeline's registry from the directory."""
-    engine = make_engine(settings.database_url)
-    try:
-        await create_schema(engine)
-        async with make_sessions(engine).begin() as session:
-            imported = await import_registry_file(session, settings.registry_path)
-            registry = await load_registry(session)
-    finally:
-        await engine.dispose()
-    if imported is not None:
-        console.print(f"registry file {imported.describe()}")
-    return registry
 
 
 async def follow_directory(system: RunningSystem) -> None:

@@ -21,7 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from carewatch.kafka import bootstrap_servers, kafka_url
 from carewatch.settings import Settings
-from carewatch.stream.households import HouseholdJudge
+from carewatch.runners.faust.households import HouseholdJudge
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Running the scaled-out pieces together: worker processes, and waiting for them and the alert service
-(`carewatch.alert_service`).
+(`carewatch.runners.faust.alert_service`).
 
 Used by `carewatch demo --engine faust`, the stream tests and the benchmark.
 """
@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from carewatch.alert_service import counts_group_id, reports_group_id, usage_group_id
+from carewatch.runners.faust.alert_service import counts_group_id, reports_group_id, usage_group_id
 from carewatch.kafka import changelog_topic, wait_until_consumed
 from carewatch.settings import Settings
 
@@ -41,7 +41,7 @@ class WorkerProcess:
         # The child gets this process's environment plus our settings, which win.
         environment = {**os.environ, **settings_environment(self.settings)}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "carewatch.stream"], env=environment, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "carewatch.runners.faust"], env=environment, stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
         return self

@@ -1,0 +1,123 @@
+"""`carewatch demo`: simulator → MQTT → ingest → detectors → alerts (→ console), in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import tempfile
+import time
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from alerts.catchers import demo_catchers
+from alerts.notifications import settle
+from api.directory_import import import_document
+from api.server import serve_console
+from carewatch.cli.demo.parts import NOTIFY_SETTLE_S, DemoOptions, broker_for, notifications_report, notifying, demo_summary
+from carewatch.cli.demo.seed import seed_console
+from carewatch.db import make_engine, make_sessions
+from carewatch.registry import Registry
+from carewatch.runners.embedded.pipeline import Pipeline, running_system
+from carewatch.runners.embedded.service import follow_directory
+from carewatch.schema import create_schema
+from carewatch.settings import Settings
+from gateway_sim import SimConfig, Simulation, publish_simulation
+
+log = logging.getLogger(__name__)
+
+
+async def run_embedded_demo(settings: Settings, options: DemoOptions, console: Console) -> dict[str, object]:
+    """The embedded engine's demo; headless returns the summary document, otherwise serves until cancelled."""
+    started = time.monotonic()
+    simulation = Simulation(
+        SimConfig(households=options.households, days=options.days, seed=options.seed, start=options.start)
+    )
+    registry = Registry.from_document(simulation.registry_document())
+    workdir = Path(tempfile.mkdtemp(prefix="carewatch-demo-"))
+    # A fresh database per demo, so one run's alerts never mix with another's; simulated time drives ticks.
+    settings = settings.model_copy(
+        update={"database_url": f"sqlite+aiosqlite:///{workdir / 'demo.db'}", "clock": "event"}
+    )
+    # The district in the directory (the console's households) before the notifications read the
+    # people file, so its households are known there.
+    await _district_in_directory(settings, simulation.registry_document())
+    async with (
+        broker_for(options) as address,
+        demo_catchers(workdir / "caught", simulation.registry_document()["households"], options.seed) as catchers,
+        running_system(notifying(settings, catchers), registry, address, f"carewatch-demo-{workdir.name}") as system,
+    ):
+        if options.headless:
+            published = await publish_simulation(simulation, address.host, address.port)
+            await system.drain(published.readings)
+            # The ladder's last steps and the dispatcher's last sends, so the summary shows what really reached the catchers.
+            settled = await settle(system.sessions, NOTIFY_SETTLE_S, quiet_s=1.0)  # four escalator periods (_notifying)
+            summary = await demo_summary(system.sessions, simulation, published, options, time.monotonic() - started)
+            return summary | {"notifications": await notifications_report(system.sessions, catchers, settled)}
+
+        username, password = await seed_console(system.sessions)
+        follow = partial(follow_directory, system)  # the directory now holds the district: API changes reach the pipeline
+        async with serve_console(
+            notifying(settings, catchers), system.sessions, registry, status=system.pipeline.status, on_directory_change=follow
+        ) as serving:
+            console.print(
+                f"[bold green]Duty console:[/] http://{settings.http_host}:{settings.http_port}/  (English: ?lang=en)\n"
+                f"[bold green]Demo account:[/] user [bold]{username}[/]  password [bold]{password}[/]\n"
+                f"MQTT broker mqtt://{address.host}:{address.port}   database {workdir / 'demo.db'}\n"
+                f"[bold green]Notifications:[/] http://{settings.http_host}:{settings.http_port}/notifications  "
+                f"(mail caught in {catchers.directory / 'mail'}, SMS/robots in {catchers.directory / 'http.jsonl'})"
+            )
+            simulating = asyncio.create_task(_simulate_live(simulation, address, options, system, console))
+            # Ctrl-C stops the console (it owns the signal): stop the simulation with it, not after it.
+            try:
+                await asyncio.wait([serving, simulating], return_when=asyncio.FIRST_COMPLETED)
+                if simulating.done():
+                    simulating.result()
+                    await serving
+            finally:
+                simulating.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await simulating
+        console.print("stopped")
+    return {}
+
+
+async def _district_in_directory(settings: Settings, document: dict[str, Any]) -> None:
+    engine = make_engine(settings.database_url)
+    try:
+        await create_schema(engine)
+        async with make_sessions(engine).begin() as session:
+            await import_document(session, document)
+    finally:
+        await engine.dispose()
+
+
+async def _simulate_live(simulation, address, options, system, console) -> None:  # type: ignore[no-untyped-def]
+    published = await publish_simulation(simulation, 
+        address.host, address.port, speed=options.speed, on_progress=_status_line(console, system.pipeline)
+    )
+    await system.drain(published.readings)
+    console.print(
+        f"[green]simulation finished[/]: {published.readings} readings judged; the console stays up — Ctrl-C to stop"
+    )
+
+
+def _status_line(console: Console, pipeline: Pipeline):  # type: ignore[no-untyped-def]
+    last = [0.0]
+
+    def progress(sim_time: datetime, messages: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < 1.0:
+            return
+        last[0] = now
+        console.print(
+            f"[dim]simulated {sim_time:%Y-%m-%d %H:%M}  {messages} messages published, {pipeline.readings_seen} readings judged[/]"
+        )
+
+    return progress
+
+

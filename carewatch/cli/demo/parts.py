@@ -1,0 +1,128 @@
+"""What the two engines' demos share: options, the broker, the catchers' settings and the summary."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from alerts.catchers import Catchers, caught_http, caught_mail
+from alerts.outbox import delivery_report
+from alerts.store import AlertStore
+from carewatch.cli.demo.mqtt_broker import embedded_broker
+from carewatch.cli.evaluation import RaisedAlert, TruthIncident, evaluate
+from carewatch.settings import Settings
+from ingest.stats import read_stats
+from ingest.subscriber import BrokerAddress
+
+DEMO_START = datetime(2026, 1, 5, tzinfo=ZoneInfo("Asia/Shanghai"))
+NOTIFY_SETTLE_S = 30.0
+"""Headless: how long to wait at most for the ladder and the dispatcher to finish after the last reading."""
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    households: int = 50
+    days: float = 3.0
+    seed: int = 1
+    headless: bool = False
+    speed: float | None = 3600.0
+    """Simulated seconds per real second (None: as fast as the machine allows)."""
+    mqtt_url: str | None = None
+    start: datetime = DEMO_START
+    engine: str = "embedded"
+    """"embedded": one process; "faust": bridge → Kafka → Faust worker → alert service (headless only)."""
+
+
+@contextlib.asynccontextmanager
+async def broker_for(options: DemoOptions) -> AsyncIterator[BrokerAddress]:
+    if options.mqtt_url:
+        yield BrokerAddress.from_url(options.mqtt_url)
+        return
+    async with embedded_broker() as (host, port):
+        yield BrokerAddress(host, port)
+
+
+async def demo_summary(sessions, simulation, published, options, elapsed_s: float, stats=None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    store = AlertStore(sessions)
+    rows = await store.list(limit=100_000)
+    if stats is None:  # the Faust engine passes what it read back from Kafka
+        async with sessions() as session:
+            stats = await read_stats(session)
+    raised = [RaisedAlert(a.id, a.household_id, a.alert_type, a.onset, a.raised_at) for a in rows]
+    incidents = [TruthIncident(i.household_id, str(i.kind), i.start) for i in simulation.incidents]
+    verdict = evaluate(incidents, raised)
+    return {
+        "households": options.households,
+        "days": options.days,
+        "seed": options.seed,
+        "simulated_from": options.start.isoformat(),
+        "simulated_to": published.sim_end.isoformat(),
+        "elapsed_s": round(elapsed_s, 1),
+        "readings": {
+            "published": published.readings,
+            "accepted": stats.readings_accepted,
+            "duplicates": stats.readings_duplicate,
+            "rejected": stats.rejected_by_reason,
+        },
+        "incidents": [
+            {
+                **incident.to_json(),
+                "detected_by": outcome.alert.alert_id if outcome.alert else None,
+                "delay_h": round(outcome.delay_h, 2) if outcome.delay_h is not None else None,
+            }
+            for incident, outcome in zip(simulation.incidents, verdict.outcomes, strict=True)
+        ],
+        "alerts": [
+            {
+                "alert_id": a.id,
+                "household_id": a.household_id,
+                "type": str(a.alert_type),
+                "severity": str(a.severity),
+                "status": str(a.status),
+                "onset": a.onset.isoformat(),
+                "raised_at": a.raised_at.isoformat(),
+                "explanation_en": a.explanation_en,
+            }
+            for a in sorted(rows, key=lambda a: (a.raised_at, a.id))
+        ],
+        "verdict": {
+            "incidents": len(verdict.outcomes),
+            "detected": len(verdict.outcomes) - len(verdict.missed),
+            "missed": [o.incident.household_id + ":" + o.incident.kind for o in verdict.missed],
+            "unexplained_alerts": [a.alert_id for a in verdict.unexplained],
+            "false_inactivity_alerts": [a.alert_id for a in verdict.false_inactivity],
+        },
+    }
+
+
+async def notifications_report(sessions, catchers: Catchers, settled: bool) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    async with sessions() as session:
+        report = await delivery_report(session)
+    return {
+        "settled": settled,
+        **report,
+        "caught": {"mail": len(caught_mail(catchers.directory, limit=1_000_000)), "http": len(caught_http(catchers.directory, limit=1_000_000))},
+        "catcher_dir": str(catchers.directory),
+    }
+
+
+def notifying(settings: Settings, catchers: Catchers) -> Settings:
+    """Every channel of the ladder leads to the local catchers; the escalator looks often, since simulated time flies."""
+    return settings.model_copy(
+        update={
+            "people_path": catchers.people_path,
+            "smtp_host": "127.0.0.1",
+            "smtp_port": catchers.smtp_port,
+            "smtp_sender": "alerts@carewatch.example",
+            "sms_provider_url": f"{catchers.http_url}/sms",
+            "voice_provider_url": f"{catchers.http_url}/voice",
+            "catcher_dir": catchers.directory,
+            "escalate_every": timedelta(seconds=0.25),
+            "dispatch_every": timedelta(seconds=0.25),
+        }
+    )
+
+

@@ -1,0 +1,1 @@
+"""The embedded engine: MQTT → detectors → alerts in one process, one database transaction per batch."""

@@ -1,0 +1,56 @@
+"""One MQTT message → what it means to carewatch: accepted readings, refusals, or a gateway's status.
+
+Both engines call `translate`: the embedded runner judges the readings and stores the refusals
+as dead letters in its batch's transaction; the Kafka bridge sends the readings to the readings
+topic and the refusals to the dead-letter topic.  So a change to the MQTT contract is made here,
+once, and both engines take the same message the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from carewatch.domain import Reading, RejectReason
+from carewatch.registry import Registry
+from carewatch.settings import Settings
+from ingest.payload import Limits, Rejection, parse_readings, parse_status, parse_topic
+from ingest.subscriber import InboundMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Translated:
+    """What one MQTT message holds, validated against the contract and the registry."""
+
+    gateway_id: str | None
+    """From the topic; None when the topic is not a gateway's."""
+    readings: tuple[tuple[int, Reading], ...] = ()
+    """Accepted readings with their position in the message."""
+    refusals: tuple[Rejection, ...] = ()
+    """The whole message (index None) or single readings, each with its reason: dead letters."""
+    unknown_meters: tuple[str, ...] = ()
+    """Meters the registry does not know (listed for provisioning; their readings are refused)."""
+    status: str | None = None
+    """A status message's state ("online" / "offline"); None for readings."""
+
+    @property
+    def readings_seen(self) -> int:
+        """Readings the message carried, accepted or refused one by one (a message refused whole holds none)."""
+        return len(self.readings) + sum(r.index is not None for r in self.refusals)
+
+
+def limits_of(settings: Settings) -> Limits:
+    return Limits(settings.max_payload_bytes, settings.max_readings_per_message, settings.future_tolerance)
+
+
+def translate(message: InboundMessage, registry: Registry, settings: Settings, now: datetime) -> Translated:
+    """Validate one message; never raises for what a gateway sent (every problem is a refusal)."""
+    topic = parse_topic(message.topic, settings.mqtt_topic_prefix)
+    gateway_id = topic.gateway_id if topic else None
+    if topic is not None and topic.channel == "status":
+        try:
+            return Translated(gateway_id, status=parse_status(message.payload))
+        except ValueError as exc:
+            return Translated(gateway_id, refusals=(Rejection(RejectReason.SCHEMA_VIOLATION, str(exc)),))
+    parsed = parse_readings(gateway_id, message.payload, registry, now, limits_of(settings))
+    return Translated(gateway_id, tuple(parsed.readings), tuple(parsed.rejections), tuple(parsed.unknown_meters))
