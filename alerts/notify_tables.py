@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from alerts.models import Alert
 from carewatch.db import Base, UTCDateTime, text_enum
 
 
@@ -31,7 +32,7 @@ class Escalation(Base):
 
     __tablename__ = "escalations"
 
-    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey(Alert.id, ondelete="CASCADE"), primary_key=True)
     state: Mapped[LadderState] = mapped_column(text_enum(LadderState), index=True)
     ladder: Mapped[str] = mapped_column(String(64), default="")
     household_label: Mapped[str] = mapped_column(String(200), default="")
@@ -67,7 +68,7 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     """Sent with the message (header, Message-ID); also makes writing the same message twice a no-op."""
-    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey(Alert.id, ondelete="CASCADE"), index=True)
     household_id: Mapped[str] = mapped_column(String(64))
     purpose: Mapped[str] = mapped_column(String(32))
     recipient_id: Mapped[str] = mapped_column(String(96))
