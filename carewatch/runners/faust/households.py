@@ -48,7 +48,6 @@ from carewatch.kafka import partition_of
 from carewatch.registry import Registry
 from carewatch.settings import Settings
 from carewatch.runners.faust.records import HouseholdState, mark_key
-from carewatch.runners.faust.tables import put
 from ingest.wire import BadRecord, DeadLetterRecord, decode_reading
 
 log = logging.getLogger(__name__)
@@ -72,6 +71,15 @@ class KafkaMessage(Protocol):
     partition: int
     offset: int
     value: bytes | None
+
+
+class StateTable(Protocol):
+    """Where the households' states and the partitions' marks are kept (a Faust table and its changelog)."""
+
+    def get(self, key: bytes) -> bytes | None: ...
+
+    async def save(self, partition: int, key: bytes, value: bytes) -> None:
+        """Keep ``value`` under ``key``; returns once it is durable (Kafka acknowledged the changelog record)."""
 
 
 class RangeReader(Protocol):
@@ -126,7 +134,7 @@ class HouseholdJudge:
         *,
         registry: Registry,
         settings: Settings,
-        table: Any,
+        table: StateTable,
         send_detection: Sender,
         send_dead_letter: Sender,
         read_range: RangeReader,
@@ -483,24 +491,12 @@ class HouseholdJudge:
         self._ticked.difference_update(batch.ticked)
 
     async def _write(self, partition: int, household_id: str, state: HouseholdState, blob: bytes) -> None:
-        """Save and wait until Kafka acknowledged the changelog record.
-
-        Straight to Faust's producer with the bytes as they are (the table's codecs are raw),
-        not through `Table.send_changelog`: its buffer hands records over one at a time and
-        throttles the consumer once 100 wait, and Faust's per-message wrapping costs more than
-        the record.  Then what `Table.send_changelog`'s callback does: note the changelog
-        offset in the store (RocksDB keeps it to know what it holds after a restart).
-        """
+        """Save and wait until Kafka acknowledged the changelog record."""
         self._remember(household_id, blob, state)
         await self._save(partition, household_id.encode(), blob)
 
     async def _save(self, partition: int, key: bytes, blob: bytes) -> None:
-        put(self.table, partition, key, blob)
-        delivered = await self.table.app.producer.send(
-            self.table.changelog_topic.get_topic_name(), key, blob, partition, None, None
-        )
-        metadata = await delivered
-        self.table.data.set_persisted_offset(metadata.topic_partition, metadata.offset)
+        await self.table.save(partition, key, blob)
 
     def _remember(self, household_id: str, blob: bytes, state: HouseholdState) -> None:
         self._cache[household_id] = (blob, state)
