@@ -69,11 +69,11 @@ def create_app(settings: Settings, registry: Registry) -> faust.App:
 
     @app.on_partitions_revoked.connect
     async def on_revoked(app: faust.App, revoked: set[Any], **kwargs: Any) -> None:
-        judge.forget([tp.partition for tp in revoked if tp.topic == settings.kafka_topic_readings])
+        judge.progress.forget([tp.partition for tp in revoked if tp.topic == settings.kafka_topic_readings])
 
     @app.on_partitions_assigned.connect
     async def on_assigned(app: faust.App, assigned: set[Any], **kwargs: Any) -> None:
-        judge.started_from.clear()  # committed offsets may have moved meanwhile: asked again by the timer
+        judge.progress.started_from.clear()  # committed offsets may have moved meanwhile: asked again by the timer
         log.info("%s %s", ASSIGNED, sorted(tp.partition for tp in assigned if tp.topic == settings.kafka_topic_readings))
 
     app.judge = judge  # type: ignore[attr-defined]  (for status and tests in the same process)

@@ -34,16 +34,16 @@ def register_timers(app: faust.App, judge: HouseholdJudge, settings: Settings) -
             return  # the table is being restored: judging absence now would read missing state
         actives = assigned_partitions(app, settings.kafka_topic_readings)
         if settings.clock == "wall":
-            unknown = [tp.partition for tp in actives if tp.partition not in judge.started_from]
+            unknown = [tp.partition for tp in actives if tp.partition not in judge.progress.started_from]
             if unknown:
-                judge.started_from.update(await committed_offsets(settings, unknown))
+                judge.progress.started_from.update(await committed_offsets(settings, unknown))
         stalled = []
         for tp in actives:
             end = highwater(app, tp)
             # While a backlog is being read it is evidence, not silence: judge by its event time.
-            behind = settings.clock == "wall" and not judge.caught_up(tp.partition, end)
+            behind = settings.clock == "wall" and not judge.progress.caught_up(tp.partition, end)
             # In a replay a partition that has had nothing to read for a sweep follows the others' event time.
-            idle = settings.clock == "event" and judge.idle(tp.partition, end)
+            idle = settings.clock == "event" and judge.progress.idle(tp.partition, end)
             sent = await judge.sweep(tp.partition, behind, idle)
             if sent:
                 log.info("absence sweep of partition %d sent %d detections", tp.partition, sent)
