@@ -144,10 +144,10 @@ def run_bare_worker() -> None:
         async for value in stream:
             decode_reading(value)
 
-    from carewatch.runners.faust.worker import quiet_root_logger
+    from carewatch.runners.faust.adapter import without_spinner
 
     worker = faust.Worker(app, loglevel="warning", quiet=True, redirect_stdouts=False)
-    quiet_root_logger(worker)  # as `carewatch worker` does
+    without_spinner(worker)  # as `carewatch worker` does
     worker.execute_from_commandline()
 
 

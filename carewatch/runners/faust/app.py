@@ -16,7 +16,7 @@ from carewatch.registry import Registry
 from carewatch.settings import Settings
 from carewatch.runners.faust.agents import register_agents
 from carewatch.runners.faust.households import HouseholdJudge
-from carewatch.runners.faust.tables import household_state_table
+from carewatch.runners.faust.tables import ChangelogTable, household_state_table
 from carewatch.runners.faust.timers import register_timers
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def create_app(settings: Settings, registry: Registry) -> faust.App:
     judge = HouseholdJudge(
         registry=registry,
         settings=settings,
-        table=household_state_table(app, settings),
+        table=ChangelogTable(household_state_table(app, settings)),
         send_detection=sender(detections),
         send_dead_letter=sender(dead_letters),
         read_range=functools.partial(read_range, bootstrap_servers(kafka_url(settings)), settings.kafka_topic_readings),
@@ -69,11 +69,11 @@ def create_app(settings: Settings, registry: Registry) -> faust.App:
 
     @app.on_partitions_revoked.connect
     async def on_revoked(app: faust.App, revoked: set[Any], **kwargs: Any) -> None:
-        judge.forget([tp.partition for tp in revoked if tp.topic == settings.kafka_topic_readings])
+        judge.progress.forget([tp.partition for tp in revoked if tp.topic == settings.kafka_topic_readings])
 
     @app.on_partitions_assigned.connect
     async def on_assigned(app: faust.App, assigned: set[Any], **kwargs: Any) -> None:
-        judge.started_from.clear()  # committed offsets may have moved meanwhile: asked again by the timer
+        judge.progress.started_from.clear()  # committed offsets may have moved meanwhile: asked again by the timer
         log.info("%s %s", ASSIGNED, sorted(tp.partition for tp in assigned if tp.topic == settings.kafka_topic_readings))
 
     app.judge = judge  # type: ignore[attr-defined]  (for status and tests in the same process)

@@ -20,6 +20,7 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from carewatch.kafka import bootstrap_servers, kafka_url
+from carewatch.runners.faust.adapter import assigned_partitions, highwater
 from carewatch.settings import Settings
 from carewatch.runners.faust.households import HouseholdJudge
 
@@ -31,22 +32,22 @@ def register_timers(app: faust.App, judge: HouseholdJudge, settings: Settings) -
     async def sweep_absences() -> None:
         if app.rebalancing or app.in_recovery:
             return  # the table is being restored: judging absence now would read missing state
-        actives = [tp for tp in sorted(app.assignor.assigned_actives()) if tp.topic == settings.kafka_topic_readings]
+        actives = assigned_partitions(app, settings.kafka_topic_readings)
         if settings.clock == "wall":
-            unknown = [tp.partition for tp in actives if tp.partition not in judge.started_from]
+            unknown = [tp.partition for tp in actives if tp.partition not in judge.progress.started_from]
             if unknown:
-                judge.started_from.update(await committed_offsets(settings, unknown))
+                judge.progress.started_from.update(await committed_offsets(settings, unknown))
         stalled = []
         for tp in actives:
-            highwater = app.consumer.highwater(tp)
+            end = highwater(app, tp)
             # While a backlog is being read it is evidence, not silence: judge by its event time.
-            behind = settings.clock == "wall" and not judge.caught_up(tp.partition, highwater)
+            behind = settings.clock == "wall" and not judge.progress.caught_up(tp.partition, end)
             # In a replay a partition that has had nothing to read for a sweep follows the others' event time.
-            idle = settings.clock == "event" and judge.idle(tp.partition, highwater)
+            idle = settings.clock == "event" and judge.progress.idle(tp.partition, end)
             sent = await judge.sweep(tp.partition, behind, idle)
             if sent:
                 log.info("absence sweep of partition %d sent %d detections", tp.partition, sent)
-            if judge.stalled(tp.partition, highwater):
+            if judge.stalled(tp.partition, end):
                 stalled.append(tp.partition)
         if stalled:
             # Records the stream dropped at the end of a partition have no later record to reveal

@@ -11,14 +11,8 @@ import faust
 from carewatch.kafka import ensure_topics
 from carewatch.registry import Registry
 from carewatch.settings import Settings
+from carewatch.runners.faust.adapter import without_spinner
 from carewatch.runners.faust.app import create_app
-
-
-def quiet_root_logger(worker: faust.Worker) -> None:
-    """No start-up spinner: for it Faust sets the root logger to DEBUG and leaves it there, so every
-    debug line of aiokafka and Faust (several per record produced) builds a LogRecord that is then
-    dropped (≈3 % of the worker's busy time in a py-spy profile). Without it the root logger stays at ``loglevel``."""
-    worker.spinner = None
 
 
 def run_worker(settings: Settings, loglevel: str = "warning") -> None:
@@ -28,7 +22,7 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     app = create_app(settings, registry)
     settings.stream_data_dir.mkdir(parents=True, exist_ok=True)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
-    quiet_root_logger(worker)
+    without_spinner(worker)  # Faust's spinner leaves the root logger at DEBUG (see the adapter)
     logging.getLogger("faust").setLevel(loglevel.upper())
     # Our own lines (assignments, sweeps: a few per rebalance) at INFO whatever Faust's level is.
     ours = logging.getLogger("carewatch")

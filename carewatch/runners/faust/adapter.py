@@ -1,0 +1,90 @@
+"""Every Faust and aiokafka internal the worker relies on, and nothing else.
+
+Faust's public API does not cover three things the worker needs: writing a table value outside a
+stream's event, saving a changelog record and waiting for Kafka's acknowledgement without its
+one-record-at-a-time buffer, and asking the consumer what it holds.  Each function below names the
+upstream behaviour it works around.  Written against faust-streaming 0.15.3 (pinned in
+pyproject.toml): on an upgrade, check this module against the new version; no other module of
+carewatch reaches past Faust's or aiokafka's public API (`tests/runners/test_faust_adapter.py`
+fails otherwise).
+"""
+
+from __future__ import annotations
+
+import weakref
+from types import SimpleNamespace
+
+import faust
+from faust.streams import _current_event
+from faust.types import TP
+
+
+class _InPartition:
+    """What Faust's RocksDB store reads of the "current event" when a value is set: its partition."""
+
+    __slots__ = ("message", "__weakref__")
+
+    def __init__(self, partition: int) -> None:
+        self.message = SimpleNamespace(partition=partition)
+
+
+def put_in_partition(table: faust.Table, partition: int, key: bytes, value: bytes) -> None:
+    """``table.data[key] = value`` in the given partition, also outside any event.
+
+    Works around: Faust's RocksDB store (`RocksDBStore._set`) takes the partition from the stream's
+    current event, a private context variable set per event of ``async for``, which a timer's sweep
+    or a batch of readings (``Stream.take_events``) does not have: it failed an assertion and crashed
+    the worker.  The memory store ignores it.
+    """
+    stand_in = _InPartition(partition)
+    token = _current_event.set(weakref.ref(stand_in))  # type: ignore[arg-type]
+    try:
+        table.data[key] = value
+    finally:
+        _current_event.reset(token)
+
+
+async def save_to_changelog(table: faust.Table, partition: int, key: bytes, value: bytes) -> None:
+    """Set ``key`` in the table and its changelog, and return once Kafka acknowledged the record.
+
+    Works around `Table.send_changelog`: it queues records to a buffer that hands them to the
+    producer one at a time, throttles the consumer once 100 wait ("producer buffer full"), and wraps
+    each in Faust's per-message machinery, which costs more than the record.  So the bytes go
+    straight to the app's transport producer (the table's codecs are raw), and then this does what
+    `Table._on_changelog_sent` does: note the changelog offset in the store (RocksDB keeps it to
+    know what it holds after a restart).
+    """
+    put_in_partition(table, partition, key, value)
+    delivered = await table.app.producer.send(table.changelog_topic.get_topic_name(), key, value, partition, None, None)
+    metadata = await delivered
+    table.data.set_persisted_offset(metadata.topic_partition, metadata.offset)
+
+
+def assigned_partitions(app: faust.App, topic: str) -> list[TP]:
+    """The partitions of ``topic`` this worker holds as active (not standby), in order.
+
+    Works around: Faust has no public call for a worker's own assignment outside the
+    ``on_partitions_assigned`` signal, whose sets a timer would have to track across rebalances;
+    the assignor knows it (`PartitionAssignor.assigned_actives`).
+    """
+    return sorted(tp for tp in app.assignor.assigned_actives() if tp.topic == topic)
+
+
+def highwater(app: faust.App, tp: TP) -> int | None:
+    """The partition's end as the consumer's last fetch saw it (None before the first fetch).
+
+    Works around: Faust exposes the highwater only on its transport consumer (`Consumer.highwater`);
+    asking Kafka instead would cost a request per partition per sweep.
+    """
+    return app.consumer.highwater(tp)
+
+
+def without_spinner(worker: faust.Worker) -> None:
+    """Start the worker without its terminal spinner.
+
+    Works around: for the spinner `mode.Worker` sets the root logger to DEBUG and leaves it there,
+    so every debug line of aiokafka and Faust (several per record produced) builds a LogRecord that
+    is then dropped (≈3 % of the worker's busy time in a py-spy profile).  Its constructor has no
+    switch for it; the attribute does.
+    """
+    worker.spinner = None

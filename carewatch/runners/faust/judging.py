@@ -1,0 +1,336 @@
+"""Judging a batch of readings records, or a sweep of households, into what is to be sent and saved: no I/O.
+
+`Judging.judge` turns records of the readings topic into a `Judged`: the detections and dead
+letters to send, in the order they arose, the households' states and the partitions' marks to
+save.  Nothing is sent or saved here (`carewatch.runners.faust.households` does that, in order);
+the table is only read, through its ``get``.  Records below their partition's mark, and readings
+at or below their household's saved offset, were judged before (a restart or a rebalance
+delivers from the last commit) and are skipped.  A record that does not decode, or of a household
+this worker does not know, becomes a dead letter; a detector's error becomes a dead letter too
+(`carewatch.runners.engine.judge`).  Anything else that raises undoes the batch in memory and
+raises `BatchFailed`: nothing of it has been sent or saved.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from alerts.wire import encode_detection
+from carewatch.clock import wall_clock
+from carewatch.domain import Detection, Reading, RejectReason, Tick
+from carewatch.kafka import partition_of
+from carewatch.registry import Registry
+from carewatch.runners.engine import judge, new_monitor, refreshed
+from carewatch.runners.faust.progress import Progress
+from carewatch.runners.faust.records import HouseholdState, mark_key
+from carewatch.settings import Settings
+from ingest.wire import BadRecord, DeadLetterRecord, decode_reading
+
+log = logging.getLogger(__name__)
+
+CACHE_SIZE = 200_000
+"""Monitors kept unpickled between readings (a table value is pickled bytes)."""
+
+
+class KafkaMessage(Protocol):
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+
+
+class To(enum.Enum):
+    DETECTIONS = "detections"
+    DEAD_LETTERS = "dead letters"
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A record for the detections or the dead-letter topic."""
+
+    to: To
+    key: bytes
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """A value to save in the table, in a readings partition (its changelog's partition)."""
+
+    partition: int
+    key: bytes
+    value: bytes
+
+
+@dataclass(slots=True)
+class _Loaded:
+    partition: int
+    blob: bytes | None
+    """The table's value when loaded (None: no state saved yet)."""
+    state: HouseholdState
+    save: bool = False
+    """A reading changed the state: saved at the end of the batch."""
+    save_if_changed: bool = False
+    """A tick raised something or was the first in this process: saved if its bytes changed."""
+
+
+@dataclass(slots=True)
+class Judged:
+    """What judging a batch produced, held back until the batch is done: nothing sent or saved before."""
+
+    sends: list[Outgoing] = field(default_factory=list)
+    """Detections and dead letters, in the order they arose."""
+    loaded: dict[str, _Loaded] = field(default_factory=dict)
+    """Every household loaded in the batch (one object each, however often it appears)."""
+    ticked: list[str] = field(default_factory=list)
+    """Households ticked for the first time in this process by this batch."""
+    reading: Reading | None = None
+    """The reading being judged (for the dead letter if judging it fails)."""
+    marks: dict[int, int] = field(default_factory=dict)
+    """Per partition, the offset after the last record the batch judged: saved after the states."""
+    detected: int = 0
+
+    @property
+    def dead_letters(self) -> int:
+        return sum(outgoing.to is To.DEAD_LETTERS for outgoing in self.sends)
+
+
+class BatchFailed(Exception):
+    """Judging a batch raised (not a detector: `judge` turns their errors into verdicts); undone."""
+
+    def __init__(self, error: Exception, reading: Reading | None) -> None:
+        super().__init__(repr(error))
+        self.error = error
+        self.reading = reading
+
+
+class Judging:
+    """A worker's judging state that is not in the table: the monitors' cache and each partition's progress."""
+
+    def __init__(
+        self,
+        *,
+        registry: Registry,
+        settings: Settings,
+        read: Callable[[bytes], bytes | None],
+        clock: Callable[[], datetime] = wall_clock,
+    ) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.read = read
+        """The table's value of a key (None: nothing saved)."""
+        self.clock = clock
+        self.progress = Progress(settings, clock)
+        self.households_of: dict[int, list[str]] = {}
+        for household_id in sorted(registry.households):
+            self.households_of.setdefault(partition_of(household_id, settings.kafka_partitions), []).append(household_id)
+        self._cache: OrderedDict[str, tuple[bytes, HouseholdState]] = OrderedDict()
+        self._ticked: set[str] = set()
+        self._unmoved: dict[int, int] = {}
+        """Per partition, its mark at the previous sweep while Kafka held records beyond it."""
+        self.readings_judged = 0
+        self.redelivered = 0
+
+    # --- readings -----------------------------------------------------------------------
+
+    def judge(self, messages: Sequence[KafkaMessage]) -> Judged:
+        """Judge records in order into one `Judged`; raises `BatchFailed` (with everything undone) if that fails."""
+        progress_undo = self.progress.undo_point()
+        counters = (self.readings_judged, self.redelivered)
+        judged = Judged()
+        try:
+            for message in messages:
+                self._take(judged, message)
+        except Exception as exc:
+            log.exception(
+                "could not judge %s[%d]@%d (in a batch of %d)", message.topic, message.partition, message.offset, len(messages)
+            )
+            progress_undo()
+            self.readings_judged, self.redelivered = counters
+            for household_id in judged.loaded:
+                self._cache.pop(household_id, None)  # the monitors may be half-changed: reload them from the table
+            self._ticked.difference_update(judged.ticked)
+            raise BatchFailed(exc, judged.reading) from exc
+        return judged
+
+    def failed(self, message: KafkaMessage, failed: BatchFailed) -> Judged:
+        """The record whose judging raised, alone, to the dead-letter topic with the error, and passed."""
+        judged = Judged()
+        # Faust would ack the event and move on silently: keep it on the dead-letter topic instead.
+        self._dead_letter(judged, message, RejectReason.PROCESSING_ERROR, f"worker error: {failed.error!r}", failed.reading)
+        self._passed(judged, message)
+        return judged
+
+    def _take(self, judged: Judged, message: KafkaMessage) -> None:
+        partition = message.partition
+        if message.offset < self.mark(partition, judged):
+            self.redelivered += 1  # judged before (a restart or rebalance delivers from the last commit)
+            return
+        try:
+            judged.reading = None
+            try:
+                reading = decode_reading(message.value)
+            except BadRecord as exc:
+                self._dead_letter(judged, message, RejectReason.SCHEMA_VIOLATION, str(exc))
+                return
+            judged.reading = reading
+            accepted = self._judge_reading(judged, message, reading)
+            self.readings_judged += 1
+            if accepted:
+                self.progress.saw_event(partition, reading.at)
+            if self.settings.clock == "event":
+                due = self.progress.due(partition)
+                if due is not None:
+                    self._tick_into(judged, partition, self.households_of.get(partition, ()), due)
+        finally:
+            self._passed(judged, message)
+
+    def _passed(self, judged: Judged, message: KafkaMessage) -> None:
+        judged.marks[message.partition] = max(judged.marks.get(message.partition, 0), message.offset + 1)
+        self.progress.passed(message.partition, message.offset)
+
+    def _judge_reading(self, judged: Judged, message: KafkaMessage, reading: Reading) -> bool:
+        if reading.household_id not in self.registry.households:
+            self._dead_letter(
+                judged,
+                message,
+                RejectReason.UNKNOWN_METER,
+                f"household {reading.household_id} is not in this worker's registry; "
+                "give the bridge and the workers the same CAREWATCH_REGISTRY_PATH",
+                reading,
+            )
+            return False
+        loaded = self._load_into(judged, message.partition, reading.household_id)
+        state = loaded.state
+        if message.offset <= state.offset:
+            # Redelivered after a crash or rebalance: judged, sent and saved before. Judging it again
+            # would be harmless for alerts, but a reading older than the kept history would count twice.
+            self.redelivered += 1
+            return False
+        verdict = judge(state.monitor, reading)
+        self._detected(judged, verdict.detections)
+        if verdict.rejection is not None:
+            self._dead_letter(judged, message, verdict.rejection, verdict.detail, reading)
+        elif verdict.duplicate:
+            state.readings_duplicate += 1
+        else:
+            state.readings_accepted += 1
+        state.offset = message.offset
+        loaded.save = True
+        return verdict.accepted
+
+    def mark(self, partition: int, judged: Judged | None = None) -> int:
+        """The offset after the last record of the partition judged (saved, or in ``judged``)."""
+        if judged is not None and partition in judged.marks:
+            return judged.marks[partition]
+        saved = self.read(mark_key(partition))
+        return int(saved) if saved is not None else 0
+
+    def stalled(self, partition: int, highwater: int | None) -> bool:
+        """Asked once per sweep: Kafka has held records beyond the partition's mark since the previous
+        sweep and none was judged meanwhile.  Then the stream may have dropped them."""
+        mark = self.mark(partition)
+        if highwater is None or mark >= highwater:
+            self._unmoved.pop(partition, None)
+            return False
+        unmoved = self._unmoved.get(partition) == mark
+        self._unmoved[partition] = mark
+        return unmoved
+
+    # --- the passage of time ------------------------------------------------------------
+
+    def tick(self, partition: int, households: Sequence[str], due: datetime) -> Judged:
+        """Tick these households of the partition at ``due``."""
+        judged = Judged()
+        self._tick_into(judged, partition, households, due)
+        return judged
+
+    def _tick_into(self, judged: Judged, partition: int, households: Sequence[str], due: datetime) -> None:
+        for household_id in households:
+            loaded = self._load_into(judged, partition, household_id)
+            detections = loaded.state.monitor.tick(Tick(due))
+            self._detected(judged, detections)
+            # Pickling every household at every tick costs more than the tick. Without a
+            # detection a tick changes little: the first one fixes when this monitor started
+            # watching (saved once per process), later ones widen a raised alert to more
+            # silent meters, which the next tick after a restart recomputes anyway.
+            if detections or household_id not in self._ticked:
+                loaded.save_if_changed = True
+                if household_id not in self._ticked:
+                    self._ticked.add(household_id)
+                    judged.ticked.append(household_id)
+
+    def _detected(self, judged: Judged, detections: Sequence[Detection]) -> None:
+        for detection in detections:
+            judged.sends.append(Outgoing(To.DETECTIONS, detection.household_id.encode(), encode_detection(detection)))
+        judged.detected += len(detections)
+
+    # --- state --------------------------------------------------------------------------
+
+    def _load_into(self, judged: Judged, partition: int, household_id: str) -> _Loaded:
+        loaded = judged.loaded.get(household_id)
+        if loaded is None:
+            blob = self.read(household_id.encode())
+            cached = self._cache.get(household_id)
+            if cached is not None and blob is not None and cached[0] == blob:
+                self._cache.move_to_end(household_id)
+                state = cached[1]
+            elif blob is None:
+                state = HouseholdState(new_monitor(self.registry, household_id))
+            else:
+                state = HouseholdState.loads(blob)
+                refreshed(state.monitor, self.registry)
+            loaded = judged.loaded[household_id] = _Loaded(partition, blob, state)
+        return loaded
+
+    def writes(self, judged: Judged) -> tuple[list[Write], list[Write]]:
+        """The states to save (each changed household once), then the partitions' marks to save after them.
+
+        The states are remembered unpickled here, so the next batch finds them without unpickling
+        (a state whose save fails differs from the table's value and is read again).
+        """
+        states = []
+        for household_id, loaded in judged.loaded.items():
+            if loaded.save or loaded.save_if_changed:
+                after = loaded.state.dumps()
+                if loaded.save or after != loaded.blob:
+                    states.append(Write(loaded.partition, household_id.encode(), after))
+                    self._remember(household_id, after, loaded.state)
+                    continue
+            if loaded.blob is not None:
+                self._remember(household_id, loaded.blob, loaded.state)
+        marks = [
+            Write(partition, mark_key(partition), str(mark).encode())
+            for partition, mark in judged.marks.items()
+            if mark != self.mark(partition)
+        ]
+        return states, marks
+
+    def _remember(self, household_id: str, blob: bytes, state: HouseholdState) -> None:
+        self._cache[household_id] = (blob, state)
+        self._cache.move_to_end(household_id)
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    # --- dead letters -------------------------------------------------------------------
+
+    def _dead_letter(
+        self, judged: Judged, message: KafkaMessage, reason: RejectReason, detail: str, reading: Reading | None = None
+    ) -> None:
+        record = DeadLetterRecord(
+            received_at=self.clock(),
+            stage="worker",
+            source=f"{message.topic}[{message.partition}]@{message.offset}",
+            reason=reason,
+            detail=detail,
+            payload=message.value or b"",
+            meter_id=reading.meter_id if reading else None,
+        )
+        key = (reading.household_id if reading else f"{message.topic}-{message.partition}").encode()
+        judged.sends.append(Outgoing(To.DEAD_LETTERS, key, record.encode()))
