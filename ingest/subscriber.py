@@ -21,6 +21,8 @@ from paho.mqtt.properties import Properties
 
 log = logging.getLogger(__name__)
 
+STOP_TIMEOUT_S = 10.0
+
 
 @dataclass(frozen=True, slots=True)
 class BrokerAddress:
@@ -88,19 +90,22 @@ class MqttSubscriber:
         self._client.on_message = self._on_message
 
     async def start(self, timeout: float = 10.0) -> None:
+        """Connect and subscribe; a ConnectionError naming the broker when that does not happen within ``timeout``
+        (the network thread is stopped within STOP_TIMEOUT_S, so the process can exit and be restarted)."""
         try:
-            await asyncio.to_thread(self._connect)
-        except OSError as exc:
+            await asyncio.wait_for(asyncio.to_thread(self._connect), timeout)
+        except (OSError, TimeoutError) as exc:
             raise ConnectionError(
-                f"cannot reach the MQTT broker at {self.address.host}:{self.address.port}: {exc}"
+                f"cannot reach the MQTT broker at {self.address.host}:{self.address.port}: {exc!r}"
             ) from exc
         self._client.loop_start()
         try:
             await asyncio.wait_for(self.connected.wait(), timeout)
         except TimeoutError as exc:
-            self._client.loop_stop()
+            await self.stop()
             raise ConnectionError(
-                f"the MQTT broker at {self.address.host}:{self.address.port} did not accept the connection and subscription"
+                f"the MQTT broker at {self.address.host}:{self.address.port} did not accept the connection and "
+                f"subscription within {timeout:.0f} s"
             ) from exc
 
     def _connect(self) -> None:
@@ -109,13 +114,18 @@ class MqttSubscriber:
             return
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = self._session_expiry_s
+        # Flow control: the broker keeps at most this many unacknowledged messages in flight to us, and we
+        # acknowledge only after the hand-off, so a backlog can never overflow the inbox.
+        properties.ReceiveMaximum = self.inbox.maxsize
         # paho keeps clean_start and the properties for its automatic reconnects.
         self._client.connect(self.address.host, self.address.port, 30, clean_start=False, properties=properties)
 
     async def stop(self) -> None:
-        self._stopping = True
+        """Disconnect; unacknowledged messages stay with the broker.  Raises TimeoutError when the network
+        thread does not end within STOP_TIMEOUT_S (the caller exits anyway; the broker redelivers)."""
+        self._stopping = True  # a hand-off blocked on a full inbox gives up within half a second
         self._client.disconnect()
-        await asyncio.to_thread(self._client.loop_stop)
+        await asyncio.wait_for(asyncio.to_thread(self._client.loop_stop), STOP_TIMEOUT_S)
 
     async def next_batch(self, max_messages: int, wait: float | None = None) -> list[InboundMessage]:
         """The messages waiting in the inbox, at most ``max_messages``, as soon as there is one;
@@ -143,6 +153,10 @@ class MqttSubscriber:
             client.subscribe(
                 [(f"{self.topic_prefix}/gateways/+/readings", 1), (f"{self.topic_prefix}/gateways/+/status", 1)]
             )
+            if flags.session_present:
+                # The broker kept our session and its subscriptions, and may now send its backlog ahead of the
+                # SUBACK: waiting for the SUBACK behind a full inbox would deadlock the start.
+                self._loop.call_soon_threadsafe(self.connected.set)
         except Exception:
             log.exception("error in MQTT on_connect")
 
