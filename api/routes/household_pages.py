@@ -47,7 +47,7 @@ async def households_page(
         pattern = f"%{q.strip()}%"
         query = query.where(or_(Household.id.ilike(pattern), Household.name.ilike(pattern), Household.address.ilike(pattern)))
     households = (await session.scalars(query.limit(500))).all()
-    site_names = dict((await session.execute(select(Site.id, Site.name).where(Site.id.in_({h.site_id for h in households})))).tuples().all())
+    site_names = dict((await session.execute(select(Site.id, Site.name).where(Site.id.in_({h.site_id for h in households})))).all())
     return render(request, "households.html", lang, principal, {"households": households, "site_names": site_names, "q": q})
 
 
