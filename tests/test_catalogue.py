@@ -87,6 +87,28 @@ CODE_LOOKUPS = [
 ]
 
 
+EXPLANATION_LOOKUP = re.compile(r"\b(?:_say|_phrase)\(\s*f?\"([^\"]+)\"|message\(f?\"(explain\.[^\"]+)\"")
+EXPLANATION_CHOICES = {"{kind}": ["gas", "water"], "{kinds[0]}": ["gas", "water"], "{other}": ["gas", "water"], "{_meters(kinds)}": ["gas", "water", "both"],
+                       "{_how_many(meter_ids)}": ["one", "many"]}
+"""What the f-string keys of detectors/explain.py can become."""
+
+
+def explanation_keys() -> set[str]:
+    keys = set()
+    for short, full in EXPLANATION_LOOKUP.findall((ROOT / "detectors" / "explain.py").read_text()):
+        if full == "explain.{key}":
+            continue  # the helpers _say and _phrase themselves
+        pending = [full or f"explain.{short}"]
+        while pending:
+            key = pending.pop()
+            hole = next((h for h in EXPLANATION_CHOICES if h in key), None)
+            if hole is None:
+                keys.add(key)
+            else:
+                pending += [key.replace(hole, choice, 1) for choice in EXPLANATION_CHOICES[hole]]
+    return keys
+
+
 def used_keys() -> set[str]:
     keys = set()
     for template in (ROOT / "api" / "templates").glob("*.html"):
@@ -98,12 +120,14 @@ def used_keys() -> set[str]:
         keys |= set(CODE_LOOKUPS[0].findall(source))
         keys |= {f"family.{name}" for name in CODE_LOOKUPS[1].findall(source)}
     keys |= {key for _, given, missing in messages._PARTS.values() for key in (given, missing) if key}
+    keys |= explanation_keys()
     return keys
 
 
 def test_every_key_the_templates_and_code_ask_for_exists():
     keys = used_keys()
-    assert "ui.search" in keys and "ui.title" in keys and "ui.bad_login" in keys  # the scan finds what it should
+    # The scan finds what it should: a template's, a route's and a detector's key.
+    assert {"ui.search", "ui.bad_login", "explain.quiet.later.both", "explain.check.water"} <= keys
     assert sorted(k for k in keys if k not in CATALOGUE) == []
 
 

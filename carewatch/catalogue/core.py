@@ -30,7 +30,9 @@ DEFAULT_LANGUAGE: Language = "zh-CN"
 
 class _Formatter(string.Formatter):
     def convert_field(self, value: Any, conversion: str | None) -> Any:
-        return str(value).lower() if conversion == "l" else super().convert_field(value, conversion)
+        if conversion == "l":
+            return str(value).lower()
+        return super().convert_field(value, conversion)
 
 
 _FORMATTER = _Formatter()
