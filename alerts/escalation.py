@@ -16,10 +16,11 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.messages import CLOSED_LABEL, language_of, outcome_words, render
+from alerts.messages import outcome_words, render
 from alerts.notify_tables import Escalation, LadderState, MessageStatus, OutboxMessage
 from alerts.outbox import NewMessage, cancel_unsent, enqueue
 from alerts.outcomes import Outcome
+from carewatch.catalogue import language_of, words
 
 SHORT_CHANNELS = frozenset({"sms", "voice", "wecom", "dingtalk", "feishu", "apprise"})
 LIVE_STATES = (LadderState.PENDING, LadderState.RUNNING, LadderState.FINISHED)
@@ -98,7 +99,7 @@ async def _tell_those_reached(
             language,
             {
                 "household": household_label or message.household_id,
-                "closed": CLOSED_LABEL[language].get(closed_as, closed_as),
+                "closed": words("closed", language).get(closed_as, closed_as),
                 "actor": actor if closed_as != "auto_resolved" else "",
                 "outcome": outcome_words(language, outcome.kind, outcome.reason) if outcome else "",
             },

@@ -22,12 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from alerts.escalation import SHORT_CHANNELS, message_key
 from alerts.family_links import FamilyLinks, LinkClaim
 from alerts.lifecycle import LADDER_ACTOR, AuditAction
-from alerts.messages import SEVERITY_LABEL, TYPE_LABEL, language_of, render
+from alerts.messages import render
 from alerts.models import Alert, AlertEvent
 from alerts.notify_tables import Escalation, LadderState
 from alerts.outbox import NewMessage, enqueue, release_held
 from alerts.people import Directory, HouseholdPeople, Person, Role, Site
 from alerts.policy import STAFF_ACTIONS, Action, EscalationPolicy, Ladder
+from carewatch.catalogue import Language, language_of, text, words
 
 log = logging.getLogger(__name__)
 
@@ -262,10 +263,10 @@ class AlertLadder:
             "recipient": person.label,
             "household": context.label,
             "address": context.household.address if context.household and context.household.address else alert.household_id,
-            "type_label": TYPE_LABEL[lang].get(alert.alert_type, alert.alert_type.value),  # a new type must not stop the ladder
-            "severity": SEVERITY_LABEL[lang][alert.severity],
+            "type_label": words("alert_type", lang).get(alert.alert_type, alert.alert_type.value),  # a new type must not stop the ladder
+            "severity": text(f"severity.{alert.severity}", lang),
             "explanation": alert.explanation(lang),
-            "since": f"自{onset}起" if lang == "zh-CN" else f" since {onset}",
+            "since": text("notice.part.since", lang, onset=onset),
             "alert_id": alert.id,
             "link": link,
             "reminder": reminder,
@@ -273,13 +274,13 @@ class AlertLadder:
         }
 
 
-def _duration(span: timedelta, lang: str) -> str:
+def _duration(span: timedelta, lang: Language) -> str:
     """``1小时5分钟`` / ``1 h 5 min``; empty under a minute (a safety alert reaches everyone at once)."""
     minutes = int(span.total_seconds() // 60)
     if minutes == 0:
         return ""
     hours, minutes = divmod(minutes, 60)
-    if lang == "zh-CN":
-        return (f"{hours}小时" if hours else "") + (f"{minutes}分钟" if minutes or not hours else "")
-    return (f"{hours} h " if hours else "") + (f"{minutes} min" if minutes or not hours else "").strip()
+    if not hours:
+        return text("unit.minutes", lang, minutes=minutes)
+    return text("unit.hours_minutes" if minutes else "unit.hours", lang, hours=hours, minutes=minutes)
 

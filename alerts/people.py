@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from alerts.documents import describe_errors, read_document
+from carewatch.catalogue import Language
 from carewatch.domain import IDENTIFIER, AlertType, Audience
 
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER.pattern)]
-Language = Literal["zh-CN", "en"]
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ROTA_SLOT = timedelta(minutes=15)
 

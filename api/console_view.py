@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.lifecycle import AlertStatus
 from alerts.models import Alert
-from api import labels
-from api.deps import Lang
+from carewatch.catalogue import Language, text
 from carewatch.directory import Household
 from carewatch.domain import Audience
 from carewatch.registry import Registry
@@ -87,16 +86,16 @@ def _zone(name: str) -> tzinfo:
         return DEFAULT_ZONE
 
 
-def alert_row(alert: Alert, household: HouseholdLabel | None, lang: Lang) -> AlertRow:
+def alert_row(alert: Alert, household: HouseholdLabel | None, lang: Language) -> AlertRow:
     zone = household.zone if household is not None else DEFAULT_ZONE
     return AlertRow(
         id=alert.id,
         audience=alert.audience,
         status=alert.status,
-        status_words=labels.STATUS[lang][alert.status],
+        status_words=text(f"status.{alert.status}", lang),
         severity=alert.severity.value,
-        severity_words=labels.SEVERITY[lang][alert.severity],
-        type_words=labels.ALERT_TYPE[lang][alert.alert_type],
+        severity_words=text(f"severity.{alert.severity}", lang),
+        type_words=text(f"alert_type.{alert.alert_type}", lang),
         household_id=alert.household_id,
         household_name=household.name if household is not None else "",
         address=household.address if household is not None else "",

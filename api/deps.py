@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from alerts.store import AlertStore
 from api.auth import LoginLimiter, Principal, csrf_matches, key_principal, session_principal
 from api.models import Scope
+from carewatch.catalogue import DEFAULT_LANGUAGE, LANGUAGES, Language
 from carewatch.registry import Registry
 from carewatch.settings import Settings
 
-Lang = Literal["zh", "en"]
 LANG_COOKIE = "lang"
 SESSION_COOKIE = "carewatch_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -53,12 +53,17 @@ async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_lang(request: Request, lang: Annotated[str | None, Query(include_in_schema=False)] = None) -> Lang:
+OLD_LANGUAGE_CODES: dict[str, Language] = {"zh": "zh-CN"}
+"""Links and cookies from before the one language code (``?lang=zh``) still work."""
+
+
+def get_lang(request: Request, lang: Annotated[str | None, Query(include_in_schema=False)] = None) -> Language:
     """The console language: ``?lang=`` if given, else the remembered choice, else Chinese."""
     for choice in (lang, request.cookies.get(LANG_COOKIE)):
-        if choice in ("zh", "en"):
+        choice = OLD_LANGUAGE_CODES.get(choice or "", choice)
+        if choice in LANGUAGES:
             return choice  # type: ignore[return-value]
-    return "zh"
+    return DEFAULT_LANGUAGE
 
 
 class NotSignedIn(Exception):
@@ -112,7 +117,7 @@ def require(scope: Scope) -> Callable[..., Awaitable[Principal]]:
 
 AlertStoreDep = Annotated[AlertStore, Depends(get_store)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
-LangDep = Annotated[Lang, Depends(get_lang)]
+LangDep = Annotated[Language, Depends(get_lang)]
 
 AlertReader = Annotated[Principal, Depends(require(Scope.ALERTS_READ))]
 AlertWriter = Annotated[Principal, Depends(require(Scope.ALERTS_WRITE))]

@@ -9,8 +9,9 @@ from typing import Any, Generic, Literal, TypeVar
 from fastapi import HTTPException, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from alerts.people import ELDER_CONTACT_ID, ChannelEntry, HouseholdContact, Language, QuietHoursEntry
+from alerts.people import ELDER_CONTACT_ID, ChannelEntry, HouseholdContact, QuietHoursEntry
 from api.routine_view import RoutinePublic
+from carewatch.catalogue import Language
 from api.directory_import import ElderHousehold, GatewayEntry, SiteEntry, known_zone
 from carewatch.domain import AlertType, MeterKind
 from carewatch.registry import Identifier, MeterEntry, RulesEntry

@@ -14,8 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.notify_tables import Escalation, LadderState, MessageStatus, OutboxMessage
 from alerts.policy import Action
-from api import labels
-from api.deps import Lang
+from carewatch.catalogue import Language, text, words
 
 _STEPS = frozenset(action.value for action in Action)
 
@@ -47,7 +46,7 @@ class LadderView:
     """Changes whenever the ladder moves or a message's status changes: the live board re-sends its rows then."""
 
 
-async def ladder_views(session: AsyncSession, alert_ids: Sequence[str], lang: Lang) -> dict[str, LadderView]:
+async def ladder_views(session: AsyncSession, alert_ids: Sequence[str], lang: Language) -> dict[str, LadderView]:
     """Each alert's ladder as the board shows it; alerts without an escalation row are left out."""
     wanted = sorted(set(alert_ids))
     escalations: dict[str, Escalation] = {}
@@ -63,7 +62,7 @@ async def ladder_views(session: AsyncSession, alert_ids: Sequence[str], lang: La
     return {alert_id: _view(escalation, messages.get(alert_id, []), lang) for alert_id, escalation in escalations.items()}
 
 
-def _view(escalation: Escalation, messages: list[OutboxMessage], lang: Lang) -> LadderView:
+def _view(escalation: Escalation, messages: list[OutboxMessage], lang: Language) -> LadderView:
     steps = [m.purpose for m in messages if m.purpose in _STEPS]
     by_person: dict[str, list[OutboxMessage]] = {}
     for message in messages:
@@ -71,7 +70,7 @@ def _view(escalation: Escalation, messages: list[OutboxMessage], lang: Lang) -> 
     contacted = tuple(
         Contacted(
             name=sent[0].recipient_name,
-            role_words=labels.RECIPIENT_ROLE[lang].get(sent[0].recipient_role, sent[0].recipient_role),
+            role_words=words("recipient_role", lang).get(sent[0].recipient_role, sent[0].recipient_role),
             deliveries=tuple(_deliveries(sent, lang)),
         )
         for sent in by_person.values()
@@ -79,20 +78,20 @@ def _view(escalation: Escalation, messages: list[OutboxMessage], lang: Lang) -> 
     signature = f"{escalation.state}|{len(steps)}|{escalation.reminders_sent}|" + ",".join(f"{m.id}:{m.status}" for m in messages)
     return LadderView(
         state=escalation.state,
-        state_words=labels.LADDER_STATE[lang][escalation.state],
-        step_words=labels.LADDER_STEP[lang][Action(steps[-1])] if steps else None,
+        state_words=text(f"ladder_state.{escalation.state}", lang),
+        step_words=text(f"ladder_step.{steps[-1]}", lang) if steps else None,
         reminders=escalation.reminders_sent,
         contacted=contacted,
         signature=signature,
     )
 
 
-def _deliveries(messages: list[OutboxMessage], lang: Lang) -> list[Delivery]:
+def _deliveries(messages: list[OutboxMessage], lang: Language) -> list[Delivery]:
     """One per channel and address, with the latest message's status (a reminder sent after a step's message)."""
     latest: dict[tuple[str, str], OutboxMessage] = {}
     for message in messages:
         latest[(message.channel, message.address)] = message
     return [
-        Delivery(m.channel, labels.CHANNEL[lang].get(m.channel, m.channel), m.status, labels.MESSAGE_STATUS[lang][m.status])
+        Delivery(m.channel, words("channel", lang).get(m.channel, m.channel), m.status, text(f"message_status.{m.status}", lang))
         for m in latest.values()
     ]

@@ -9,9 +9,9 @@ from fastapi import Request, status
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
-from api import labels
 from api.auth import Principal
-from api.deps import CSRF_FIELD, LANG_COOKIE, Lang
+from api.deps import CSRF_FIELD, LANG_COOKIE
+from carewatch.catalogue import Language, words
 
 REMEMBER_LANG_S = 365 * 86400
 
@@ -21,14 +21,15 @@ templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templat
 def render(
     request: Request,
     template: str,
-    lang: Lang,
+    lang: Language,
     principal: Principal | None,
     context: dict[str, Any] | None = None,
     status_code: int = status.HTTP_200_OK,
 ) -> Response:
     page = {
         "lang": lang,
-        "words": labels.UI[lang],
+        "words": words("ui", lang),
+        "units": words("unit", lang),
         "principal": principal,
         "csrf_field": CSRF_FIELD,
         "csrf_token": principal.csrf_token if principal is not None else "",

@@ -18,14 +18,14 @@ from alerts.errors import AlertClosed, AlertNotFound, IllegalTransition
 from alerts.lifecycle import ACTIVE_STATUSES, AlertStatus
 from alerts.models import Alert
 from alerts.outcomes import MAX_OUTCOME_DETAIL, FalseAlarmReason, InvalidOutcome, Outcome, OutcomeKind
-from api import labels
 from api.access import NotAColleague, colleague_for, colleagues, list_alerts, visible_alert
 from api.auth import Principal
 from api.console_view import AlertRow, alert_row, household_labels
-from api.deps import AlertReader, AlertWriter, Lang, LangDep, Services, ServicesDep, SessionDep
+from api.deps import AlertReader, AlertWriter, LangDep, Services, ServicesDep, SessionDep
 from api.ladder_view import LadderView, ladder_views
 from api.pages import render, templates
 from api.routes.login import safe_next
+from carewatch.catalogue import Language, text, words
 from carewatch.domain import Audience
 from ingest.stats import read_stats
 
@@ -44,7 +44,7 @@ OUTCOME_CHOICES = (
 router = APIRouter(include_in_schema=False)
 
 
-async def board_context(session: AsyncSession, services: Services, principal: Principal, lang: Lang) -> dict[str, Any]:
+async def board_context(session: AsyncSession, services: Services, principal: Principal, lang: Language) -> dict[str, Any]:
     active = await list_alerts(session, principal, statuses=ACTIVE_STATUSES, limit=CONSOLE_PAGE)
     households = await household_labels(session, [a.household_id for a in active], services.registry)
     rows = [alert_row(alert, households.get(alert.household_id), lang) for alert in active]
@@ -55,7 +55,7 @@ async def board_context(session: AsyncSession, services: Services, principal: Pr
         "open_rows": [row for row in care if row.status is AlertStatus.OPEN],
         "in_hand_rows": [row for row in care if row.status is not AlertStatus.OPEN],
         "technician_rows": [row for row in rows if row.audience is Audience.TECHNICIAN],
-        "outcomes": [(choice, labels.UI[lang][f"outcome_{choice}"]) for choice in OUTCOME_CHOICES],
+        "outcomes": [(choice, text(f"ui.outcome_{choice}", lang)) for choice in OUTCOME_CHOICES],
         "ladders": ladders,
         "colleagues": team,
         "fingerprint": fingerprint(active, ladders),
@@ -77,7 +77,7 @@ async def board(request: Request, principal: AlertReader, services: ServicesDep,
 
 
 async def _board_page(
-    request: Request, principal: Principal, services: Services, session: AsyncSession, lang: Lang,
+    request: Request, principal: Principal, services: Services, session: AsyncSession, lang: Language,
     notice: str | None = None, status_code: int = status.HTTP_200_OK,
 ) -> Response:
     context = {
@@ -88,21 +88,21 @@ async def _board_page(
     return render(request, "board.html", lang, principal, context, status_code)
 
 
-async def counters_context(session: AsyncSession, services: Services, lang: Lang) -> dict[str, Any]:
+async def counters_context(session: AsyncSession, services: Services, lang: Language) -> dict[str, Any]:
     """The ingest counters and the runner's live status, as the board's side panels show them."""
     stats = await read_stats(session)
     return {
         "stats": stats,
-        "rejected": [(labels.reject_reason(lang, reason), count) for reason, count in sorted(stats.rejected_by_reason.items())],
+        "rejected": [(words("reject_reason", lang).get(reason, reason), count) for reason, count in sorted(stats.rejected_by_reason.items())],
         "live_status": _live_status(services.status),
-        "live_words": labels.LIVE_STATUS[lang],
+        "live_words": words("live_status", lang),
     }
 
 
-def _counters_event(context: dict[str, Any], lang: Lang) -> str:
+def _counters_event(context: dict[str, Any], lang: Language) -> str:
     """The side panels as one JSON ``counters`` event (no id: the board's id says which rows the browser has)."""
-    words = {"words": labels.UI[lang], "lang": lang}
-    parts = {name: templates.get_template(f"_{name}.html").render({**context, **words}) for name in ("live", "ingest")}
+    page = {"words": words("ui", lang), "lang": lang}
+    parts = {name: templates.get_template(f"_{name}.html").render({**context, **page}) for name in ("live", "ingest")}
     return f"event: counters\ndata: {orjson.dumps(parts).decode()}\n\n"
 
 
@@ -130,7 +130,7 @@ async def board_stream(
             if context["fingerprint"] != shown:
                 shown = context["fingerprint"]
                 fragment = templates.get_template("_board.html").render(
-                    {**context, "words": labels.UI[lang], "lang": lang, "csrf_token": principal.csrf_token or ""}
+                    {**context, "words": words("ui", lang), "lang": lang, "csrf_token": principal.csrf_token or ""}
                 )
                 yield f"event: board\nid: {shown}\n" + "".join(f"data: {line}\n" for line in fragment.splitlines()) + "\n"
                 last_beat = time.monotonic()
@@ -159,14 +159,14 @@ async def acknowledge(
     back: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     if outcome not in OUTCOME_CHOICES:
-        return await _board_page(request, principal, services, session, lang, labels.UI[lang]["need_outcome"],
+        return await _board_page(request, principal, services, session, lang, text("ui.need_outcome", lang),
                                  status.HTTP_422_UNPROCESSABLE_CONTENT)
     kind, _, reason = outcome.partition(":")
     try:
         found = Outcome(OutcomeKind(kind), FalseAlarmReason(reason) if reason else None,
                         note.strip()[:MAX_OUTCOME_DETAIL] if reason == FalseAlarmReason.OTHER else "")
     except InvalidOutcome:  # a false alarm "for another reason" without saying which
-        return await _board_page(request, principal, services, session, lang, labels.UI[lang]["need_other_detail"],
+        return await _board_page(request, principal, services, session, lang, text("ui.need_other_detail", lang),
                                  status.HTTP_422_UNPROCESSABLE_CONTENT)
     return await _act(lambda: services.store.acknowledge(alert_id, principal.name, note.strip(), found),
                       alert_id, back, request, principal, services, session, lang)
@@ -209,7 +209,7 @@ async def assign(
         )
 
     if user_id.strip() and not user_id.strip().isdigit():
-        return await _board_page(request, principal, services, session, lang, labels.UI[lang]["bad_assignee"],
+        return await _board_page(request, principal, services, session, lang, text("ui.bad_assignee", lang),
                                  status.HTTP_422_UNPROCESSABLE_CONTENT)
     return await _act(move, alert_id, back, request, principal, services, session, lang)
 
@@ -222,20 +222,19 @@ async def _act(
     principal: Principal,
     services: Services,
     session: AsyncSession,
-    lang: Lang,
+    lang: Language,
 ) -> Response:
-    words = labels.UI[lang]
     try:
         await visible_alert(session, principal, alert_id)
         await move()
     except Exception as exc:  # turned into a notice on the board; anything else is re-raised
         if isinstance(exc, (IllegalTransition, AlertClosed)):
-            notice = words["illegal"].format(status=labels.STATUS[lang][exc.current])
+            notice = text("ui.illegal", lang, status=text(f"status.{exc.current}", lang))
             return await _board_page(request, principal, services, session, lang, notice, status.HTTP_409_CONFLICT)
         if isinstance(exc, NotAColleague):
-            return await _board_page(request, principal, services, session, lang, words["bad_assignee"], exc.status_code)
+            return await _board_page(request, principal, services, session, lang, text("ui.bad_assignee", lang), exc.status_code)
         if isinstance(exc, AlertNotFound) or getattr(exc, "status_code", None) == status.HTTP_404_NOT_FOUND:
-            return await _board_page(request, principal, services, session, lang, words["not_found"], status.HTTP_404_NOT_FOUND)
+            return await _board_page(request, principal, services, session, lang, text("ui.not_found", lang), status.HTTP_404_NOT_FOUND)
         raise
     # Post/redirect/get: a reload of the page must not repeat the acknowledgement.
     return RedirectResponse(safe_next(back), status_code=status.HTTP_303_SEE_OTHER)

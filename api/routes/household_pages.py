@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -14,19 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from alerts.contacts import contacts_of
+from alerts.lifecycle import DETECTOR_ACTOR, LADDER_ACTOR
+from alerts.messages import outcome_words
 from alerts.models import Alert
-from api import labels
 from api.access import site_filter, visible_household
 from api.auth import Principal, now_utc
 from api.console_view import alert_row, local_time
-from api.deps import AbsenceWriter, DirectoryReader, Lang, LangDep, Services, ServicesDep, SessionDep
+from api.deps import AbsenceWriter, DirectoryReader, LangDep, Services, ServicesDep, SessionDep
 from api.directory_schemas import AbsenceCreate
 from api.models import Scope
 from api.pages import render
-from api.routine_view import learned_routine
 from api.routes.directory import changed
 from api.routes.households import add_absence, clear_absence, list_absences_of
+from api.routine_view import learned_routine
 from api.usage_chart import hourly_chart
+from carewatch.catalogue import Language, text, words
 from carewatch.directory import Household, Site
 from ingest.usage import last_days
 
@@ -44,7 +47,8 @@ async def households_page(
         pattern = f"%{q.strip()}%"
         query = query.where(or_(Household.id.ilike(pattern), Household.name.ilike(pattern), Household.address.ilike(pattern)))
     households = (await session.scalars(query.limit(500))).all()
-    return render(request, "households.html", lang, principal, {"households": households, "q": q})
+    site_names = dict((await session.execute(select(Site.id, Site.name).where(Site.id.in_({h.site_id for h in households})))).all())
+    return render(request, "households.html", lang, principal, {"households": households, "site_names": site_names, "q": q})
 
 
 @router.get("/households/{household_id}")
@@ -55,7 +59,7 @@ async def household_page(
 
 
 async def _household_page(
-    household_id: str, request: Request, principal: Principal, services: Services, session: AsyncSession, lang: Lang,
+    household_id: str, request: Request, principal: Principal, services: Services, session: AsyncSession, lang: Language,
     notice: str | None = None, status_code: int = status.HTTP_200_OK,
 ) -> Response:
     household = await visible_household(session, principal, household_id, meters=True)
@@ -77,7 +81,9 @@ async def _household_page(
         "history": [(alert_row(a, None, lang), [(e, local_time(e.at, zone)) for e in a.events]) for a in alerts],
         "contacts": await _contacts(session, household_id),
         "routine": await learned_routine(session, household_id),
-        "action_words": labels.AUDIT_ACTION[lang],
+        "action_words": words("audit_action", lang),
+        "system_actors": {actor: text(f"system_actor.{actor}", lang) for actor in (DETECTOR_ACTOR, LADDER_ACTOR)},
+        "outcome_words": partial(outcome_words, lang),
         "notice": notice,
         "can_set_absence": principal.can(Scope.ABSENCES_WRITE),
     }
@@ -106,7 +112,7 @@ async def set_absence(
         body = AbsenceCreate(starts_at=_local(starts_at, zone), ends_at=_local(ends_at, zone), note=note)
     except (ValueError, ValidationError):
         return await _household_page(household_id, request, principal, services, session, lang,
-                                    labels.UI[lang]["bad_absence"], status.HTTP_422_UNPROCESSABLE_CONTENT)
+                                    text("ui.bad_absence", lang), status.HTTP_422_UNPROCESSABLE_CONTENT)
     await add_absence(session, principal, household_id, body)
     await changed(services)
     return RedirectResponse(f"/households/{household_id}", status_code=status.HTTP_303_SEE_OTHER)

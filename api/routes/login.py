@@ -10,10 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import RedirectResponse, Response
 
-from api import labels
 from api.auth import authenticate, end_session, start_session
-from api.deps import CSRF_FIELD, SESSION_COOKIE, Lang, LangDep, ServicesDep, find_principal
+from api.deps import CSRF_FIELD, SESSION_COOKIE, LangDep, ServicesDep, find_principal
 from api.pages import render
+from carewatch.catalogue import Language, text
 
 LOGIN_CSRF_COOKIE = "carewatch_login_csrf"
 
@@ -27,7 +27,7 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def login_page(request: Request, lang: Lang, next_path: str, notice: str | None = None, status_code: int = 200) -> Response:
+def login_page(request: Request, lang: Language, next_path: str, notice: str | None = None, status_code: int = 200) -> Response:
     token = secrets.token_urlsafe(24)
     response = render(
         request, "login.html", lang, None,
@@ -52,16 +52,15 @@ async def login(
     next: Annotated[str, Form(max_length=2000)] = "/",
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD, max_length=200)] = "",
 ) -> Response:
-    words = labels.UI[lang]
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf_token):
-        return login_page(request, lang, next, words["forbidden"], status.HTTP_403_FORBIDDEN)
+        return login_page(request, lang, next, text("ui.forbidden", lang), status.HTTP_403_FORBIDDEN)
     client = request.client.host if request.client else "unknown"
     limiter = services.login_limiter
     wait = limiter.retry_after(username, client)
     if wait is not None:
         minutes = max(1, math.ceil(wait.total_seconds() / 60))
-        response = login_page(request, lang, next, words["too_many_logins"].format(minutes=minutes), status.HTTP_429_TOO_MANY_REQUESTS)
+        response = login_page(request, lang, next, text("ui.too_many_logins", lang, minutes=minutes), status.HTTP_429_TOO_MANY_REQUESTS)
         response.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
         return response
     async with services.sessions.begin() as session:
@@ -69,7 +68,7 @@ async def login(
         token = await start_session(session, user, services.settings.session_lifetime) if user else None
     if token is None:
         limiter.failed(username, client)
-        return login_page(request, lang, next, words["bad_login"], status.HTTP_401_UNAUTHORIZED)
+        return login_page(request, lang, next, text("ui.bad_login", lang), status.HTTP_401_UNAUTHORIZED)
     limiter.succeeded(username)
     response = RedirectResponse(safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
     response.set_cookie(

@@ -29,7 +29,10 @@
     board.querySelectorAll("time.since").forEach(function (node) {
       var minutes = Math.max(0, Math.floor((now - Date.parse(node.getAttribute("datetime"))) / 60000));
       var hours = Math.floor(minutes / 60);
-      node.textContent = hours > 0 ? hours + " h " + (minutes % 60) + " min" : minutes + " min";
+      // The words come from the catalogue, through the page ({minutes}分钟 / {minutes} min).
+      node.textContent = hours > 0
+        ? board.dataset.hoursMinutes.replace("{hours}", hours).replace("{minutes}", minutes % 60)
+        : board.dataset.minutes.replace("{minutes}", minutes);
       node.closest("li").classList.toggle("overdue", minutes >= 15 && node.closest("#open") !== null);
     });
   }

@@ -174,18 +174,3 @@ async def test_the_household_page_without_people_says_there_are_no_contacts(
 async def test_another_sites_household_page_is_404_even_with_people_loaded(make_client):
     south = await make_client(Role.DUTY, ("south",))
     assert (await south.get("/households/hh-001")).status_code == 404
-
-
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_every_ladder_step_state_status_channel_and_role_has_words(lang):
-    from alerts.notify_tables import LadderState, MessageStatus
-    from alerts.people import ChannelKind
-    from alerts.people import Role as PersonRole
-    from alerts.policy import Action
-    from api import labels
-
-    assert set(labels.LADDER_STEP[lang]) == set(Action)
-    assert set(labels.LADDER_STATE[lang]) == set(LadderState)
-    assert set(labels.MESSAGE_STATUS[lang]) == set(MessageStatus)
-    assert set(labels.CHANNEL[lang]) == {c.value for c in ChannelKind}
-    assert set(labels.RECIPIENT_ROLE[lang]) == {r.value for r in PersonRole}

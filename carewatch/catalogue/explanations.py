@@ -1,0 +1,179 @@
+"""The detectors' explanations (detectors/explain.py): plain sentences a duty officer can read to a family.
+
+One sentence per meter kind where the kinds read differently ("未使用燃气" / "未用水"), rather
+than a sentence glued from a translated noun. Amounts are in m³ (立方米), water by the day in litres.
+"""
+
+from __future__ import annotations
+
+from carewatch.catalogue.core import Message as M
+
+EXPLAIN = {
+    # -- inactivity (detectors/inactivity.py) --
+    "no_use.gas": M(
+        "自{day} {clock}起未使用燃气（{hours}小时），过去{window}小时用气不足{limit}立方米。",
+        "No gas used since {clock} on {day} ({hours} h); less than {limit} m³ in the last {window} h.",
+    ),
+    "no_use.water": M(
+        "自{day} {clock}起未用水（{hours}小时），过去{window}小时用水不足{limit}立方米。",
+        "No water used since {clock} on {day} ({hours} h); less than {limit} m³ in the last {window} h.",
+    ),
+    "no_use.both": M(
+        "自{day} {clock}起未使用燃气，也未用水（{hours}小时），过去{window}小时用气不足{gas}立方米、用水不足{water}立方米。",
+        "No gas or water used since {clock} on {day} ({hours} h); less than {gas} m³ of gas and {water} m³ of water in the last {window} h.",
+    ),
+    "use_resumed.gas": M("{clock}恢复用气（过去{window}小时用气{used}立方米）。", "Gas use resumed at {clock} ({used} m³ in the last {window} h)."),
+    "use_resumed.water": M("{clock}恢复用水（过去{window}小时用水{used}立方米）。", "Water use resumed at {clock} ({used} m³ in the last {window} h)."),
+    "still_unused.gas": M("但自{day} {clock}起仍未使用燃气。", " Still no gas used since {clock} on {day}."),
+    "still_unused.water": M("但自{day} {clock}起仍未用水。", " Still no water used since {clock} on {day}."),
+    "escalated.gas": M(
+        "{clock}已升级为“24小时无活动”告警：同时未用水，合并为一条紧急告警。",
+        "Escalated into no_activity_24h at {clock}: no water used either, so this is now one critical alert.",
+    ),
+    "escalated.water": M(
+        "{clock}已升级为“24小时无活动”告警：同时未使用燃气，合并为一条紧急告警。",
+        "Escalated into no_activity_24h at {clock}: no gas used either, so this is now one critical alert.",
+    ),
+    # -- learned quiet (detectors/quiet.py) --
+    "since.yesterday": M("昨天{clock}", "{clock} yesterday"),
+    "since.return": M("计划返回时间{since}", "the planned return at {since}"),
+    "quiet.morning.gas": M(
+        "自{since}起未使用燃气（{hours}小时）。过去{days}天中有{within}天，{start}之后的第一次用气在{usual_at}之前（最晚{latest_at}）；今天到{now}仍未使用。",
+        "No gas used since {since} ({hours} h). On {within} of the last {days} days the first use after {start}"
+        " came by {usual_at} (latest {latest_at}); today none by {now}.",
+    ),
+    "quiet.later.gas": M(
+        "自{since}起未使用燃气（{hours}小时）。过去{days}天中有{within}天，{start}之后{usual_h}小时内就有用气（最长间隔{longest_h}小时）。",
+        "No gas used since {since} ({hours} h). On {within} of the last {days} days use came within {usual_h} h"
+        " after {start} (longest wait {longest_h} h).",
+    ),
+    "quiet.over.gas": M("{now}已恢复用气（此前自{since}起未使用燃气）。", "Gas used again by {now} (nothing used since {since} before)."),
+    "quiet.morning.water": M(
+        "自{since}起未用水（{hours}小时）。过去{days}天中有{within}天，{start}之后的第一次用水在{usual_at}之前（最晚{latest_at}）；今天到{now}仍未使用。",
+        "No water used since {since} ({hours} h). On {within} of the last {days} days the first use after {start}"
+        " came by {usual_at} (latest {latest_at}); today none by {now}.",
+    ),
+    "quiet.later.water": M(
+        "自{since}起未用水（{hours}小时）。过去{days}天中有{within}天，{start}之后{usual_h}小时内就有用水（最长间隔{longest_h}小时）。",
+        "No water used since {since} ({hours} h). On {within} of the last {days} days use came within {usual_h} h"
+        " after {start} (longest wait {longest_h} h).",
+    ),
+    "quiet.over.water": M("{now}已恢复用水（此前自{since}起未用水）。", "Water used again by {now} (nothing used since {since} before)."),
+    "quiet.morning.both": M(
+        "自{since}起未用气也未用水（{hours}小时）。过去{days}天中有{within}天，{start}之后的第一次用水用气在{usual_at}之前（最晚{latest_at}）；今天到{now}仍未使用。",
+        "No gas or water used since {since} ({hours} h). On {within} of the last {days} days the first use after {start}"
+        " came by {usual_at} (latest {latest_at}); today none by {now}.",
+    ),
+    "quiet.later.both": M(
+        "自{since}起未用气也未用水（{hours}小时）。过去{days}天中有{within}天，{start}之后{usual_h}小时内就有用水用气（最长间隔{longest_h}小时）。",
+        "No gas or water used since {since} ({hours} h). On {within} of the last {days} days use came within {usual_h} h"
+        " after {start} (longest wait {longest_h} h).",
+    ),
+    "quiet.over.both": M("{now}已恢复用水用气（此前自{since}起未用气也未用水）。", "Gas or water used again by {now} (nothing used since {since} before)."),
+    "quiet.escalated": M(
+        "{clock}已升级为“24小时无活动”紧急告警：仍未用气用水。",
+        "Escalated into no_activity_24h at {clock}: still nothing used, now a critical alert.",
+    ),
+    # -- learned volumes (detectors/volume.py, night.py) --
+    "check.gas": M("请确认灶具是否未关", "check whether a stove was left on"),
+    "check.water": M("请确认水龙头是否未关或管道是否漏水", "check whether a tap was left running or a pipe leaks"),
+    "litres": M("{litres}升", "{litres} L"),
+    "cubic_metres": M("{m3}立方米", "{m3} m³"),
+    "spike.gas": M(
+        "今天截至{clock}已用气{used}，远超平常（过去{days}个正常日每天最多{most}）——{check}。",
+        "Unusual gas use: {used} today by {clock}; on the last {days} normal days at most {most} a day — {check}.",
+    ),
+    "spike.water": M(
+        "今天截至{clock}已用水{used}，远超平常（过去{days}个正常日每天最多{most}）——{check}。",
+        "Unusual water use: {used} today by {clock}; on the last {days} normal days at most {most} a day — {check}.",
+    ),
+    "spike_over": M("用量异常的那一天已过去（{clock}）。", "The day of unusual use is over ({clock})."),
+    "decline.gas": M(
+        "用气量持续下降：最近{recent_days}天每天中位数{recent}，平常为{usual}（已学习{days}天）——请了解老人近况。",
+        "Gas use has fallen for days: a median of {recent} a day over the last {recent_days} days, against {usual}"
+        " on this household's usual days ({days} days learned) — check how the elder is doing.",
+    ),
+    "decline.water": M(
+        "用水量持续下降：最近{recent_days}天每天中位数{recent}，平常为{usual}（已学习{days}天）——请了解老人近况。",
+        "Water use has fallen for days: a median of {recent} a day over the last {recent_days} days, against {usual}"
+        " on this household's usual days ({days} days learned) — check how the elder is doing.",
+    ),
+    "decline_over.gas": M("用气量已恢复接近平常（{clock}）。", "Gas use is back near usual ({clock})."),
+    "decline_over.water": M("用水量已恢复接近平常（{clock}）。", "Water use is back near usual ({clock})."),
+    "night_use": M(
+        "夜间用水用气异常：{start}至{end}之间使用了{count}次，平常夜里最多{most}次（已学习{nights}天）——老人可能身体不适或夜间不安，请关心询问。",
+        "Unusual use at night: {count} separate times between {start} and {end}; on the nights of the last {nights} days"
+        " at most {most} — the elder may be unwell or restless, worth a call.",
+    ),
+    "night_over": M("昨夜用水用气已恢复平常（{clock}）。", "Last night's use was usual again ({clock})."),
+    # -- continuous flow and high use (detectors/flow.py, ceiling.py) --
+    "continuous.gas": M(
+        "燃气自{since}起持续流动（{hours}小时，{used}立方米）——{check}。",
+        "Gas has been flowing continuously since {since} ({hours} h, {used} m³) — {check}.",
+    ),
+    "continuous.water": M(
+        "水自{since}起持续流动（{hours}小时，{used}立方米）——{check}。",
+        "Water has been flowing continuously since {since} ({hours} h, {used} m³) — {check}.",
+    ),
+    "flow_stopped.gas": M("截至{clock}，燃气已不再持续流动。", "Gas is no longer flowing continuously (as of {clock})."),
+    "flow_stopped.water": M("截至{clock}，水已不再持续流动。", "Water is no longer flowing continuously (as of {clock})."),
+    "flow_unconfirmed.gas": M(
+        "{since}至{end}之间没有读数，无法再确认燃气在持续流动。",
+        "Gas flow can no longer be confirmed as continuous: no reading between {since} and {end}.",
+    ),
+    "flow_unconfirmed.water": M(
+        "{since}至{end}之间没有读数，无法再确认水在持续流动。",
+        "Water flow can no longer be confirmed as continuous: no reading between {since} and {end}.",
+    ),
+    "high_use.gas": M(
+        "用气量偏高：截至{clock}，过去{window}小时至少{used}立方米（上限{ceiling}立方米）。",
+        "High gas use: at least {used} m³ in the last {window} h by {clock} (ceiling {ceiling} m³).",
+    ),
+    "high_use.water": M(
+        "用水量偏高：截至{clock}，过去{window}小时至少{used}立方米（上限{ceiling}立方米）。",
+        "High water use: at least {used} m³ in the last {window} h by {clock} (ceiling {ceiling} m³).",
+    ),
+    "high_use_over.gas": M(
+        "{clock}过去{window}小时用气回落到{ceiling}立方米以下（{used}立方米）。",
+        "Gas use back under {ceiling} m³ in the last {window} h at {clock} ({used} m³).",
+    ),
+    "high_use_over.water": M(
+        "{clock}过去{window}小时用水回落到{ceiling}立方米以下（{used}立方米）。",
+        "Water use back under {ceiling} m³ in the last {window} h at {clock} ({used} m³).",
+    ),
+    # -- meters (detectors/silence.py, register.py) --
+    "when.same_day": M("{clock}", "{clock}"),
+    "when.other_day": M("{day} {clock}", "{clock} on {day}"),
+    "every.minutes": M("{minutes}分钟", "{minutes} min"),
+    "every.hours": M("{hours}小时", "{hours} h"),
+    "meters_silent.one": M(
+        "表具{meters}自{since}起未上报任何数据（应每{every}上报一次）——是设备或网络问题，不是老人出了问题。",
+        "Meter {meters} has sent nothing since {since} (expected every {every}) — device or network problem, not an elder problem.",
+    ),
+    "meters_silent.many": M(
+        "表具{meters}自{since}起未上报任何数据（应每{every}上报一次）——是设备或网络问题，不是老人出了问题。",
+        "Meters {meters} have sent nothing since {since} (expected every {every}) — device or network problem, not an elder problem.",
+    ),
+    "meters_reporting.one": M("表具{meters}已恢复上报（{clock}）。", "Meter {meters} is reporting again ({clock})."),
+    "meters_reporting.many": M("表具{meters}已恢复上报（{clock}）。", "Meters {meters} are reporting again ({clock})."),
+    "register_backwards.before": M(
+        "表具{meter}在{clock}的读数倒退：{value}立方米低于之前的{neighbour}立方米，已拒收——请检查表具或确认是否已更换。",
+        "Meter {meter} register went backwards at {clock}: {value} m³ is below the {neighbour} m³ read before it;"
+        " reading rejected — check the meter or whether it was replaced.",
+    ),
+    "register_backwards.after": M(
+        "表具{meter}在{clock}的读数倒退：{value}立方米高于之后的{neighbour}立方米，已拒收——请检查表具或确认是否已更换。",
+        "Meter {meter} register went backwards at {clock}: {value} m³ is above the {neighbour} m³ read after it;"
+        " reading rejected — check the meter or whether it was replaced.",
+    ),
+    "register_consistent.one": M("表具{meters}读数已恢复正常（{clock}）。", "Meter {meters} readings are consistent again ({clock})."),
+    "register_consistent.many": M("表具{meters}读数已恢复正常（{clock}）。", "Meters {meters} readings are consistent again ({clock})."),
+    "register_restarted": M(
+        "表具{meter}已重置或更换：自{clock}起从{value}立方米重新计数。",
+        "Meter {meter} was reset or replaced: counting restarts from {value} m³ ({clock}).",
+    ),
+    "list.separator": M("、", ", "),
+    "list.last_separator": M("、", " and "),
+}
+
+SECTIONS = {"explain": EXPLAIN}
