@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 
-from carewatch.domain import Explanation, MeterKind
+from carewatch.domain import AlertType, Explanation, MeterKind
+from detectors.base import kind_of
 
 _EN_NAME = {MeterKind.GAS: "gas", MeterKind.WATER: "water"}
 _ZH_NAME = {MeterKind.GAS: "燃气", MeterKind.WATER: "水"}
@@ -166,11 +167,17 @@ def quiet_over(kinds: Sequence[MeterKind], since_s: float, at_s: float, tz: tzin
     )
 
 
-def quiet_escalated(at_s: float, tz: tzinfo) -> Explanation:
-    clock = _clock(at_s, tz)
+def quiet_escalated(into: AlertType, at_s: float, tz: tzinfo) -> Explanation:
+    """A learned warning taken over by the seed rule's critical alert `into`."""
+    clock, kind = _clock(at_s, tz), kind_of(into)
+    if kind is None:
+        return Explanation(
+            zh=f"{clock}已升级为“24小时无活动”紧急告警：仍未用气用水。",
+            en=f"Escalated into {into.value} at {clock}: still nothing used, now a critical alert.",
+        )
     return Explanation(
-        zh=f"{clock}已升级为“24小时无活动”紧急告警：仍未用气用水。",
-        en=f"Escalated into no_activity_24h at {clock}: still nothing used, now a critical alert.",
+        zh=f"{clock}已升级为“24小时{_ZH_UNUSED[kind]}”紧急告警：仍{_ZH_UNUSED[kind]}。",
+        en=f"Escalated into {into.value} at {clock}: still no {_EN_NAME[kind]} used, now a critical alert.",
     )
 
 

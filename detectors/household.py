@@ -16,7 +16,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from carewatch.domain import AlertType, Audience, Detection, MeterKind, Reading, RejectReason, Tick, Transition
+from carewatch.domain import AlertType, Audience, Detection, MeterKind, Reading, RejectReason, Severity, Tick, Transition
 from detectors.base import QUIET_ALERTS, RaisedConditions, epoch, instant
 from detectors.ceiling import DailyCeilingRule
 from detectors.config import HouseholdProfile
@@ -262,11 +262,14 @@ class HouseholdMonitor:
         return Observation(detections=tuple(detections), detail=detail)
 
     def _judge_inactivity(self, at_s: float) -> list[Detection]:
+        """The seed rule, whatever the learned detectors said: its critical alert takes over an
+        open learned warning (one alert per incident, and the more urgent one)."""
         judged = self._inactivity.judge(self._histories, self._raised, at_s)
-        if self._learners and any(
-            d.alert_type is AlertType.NO_ACTIVITY_24H and d.transition is Transition.RAISED for d in judged
-        ):
-            judged += self._quiet.escalated(self._days, self._raised, at_s)
+        critical = [
+            d.alert_type for d in judged if d.transition is Transition.RAISED and d.severity is Severity.CRITICAL
+        ]
+        if self._learners and critical:
+            judged += self._quiet.escalated(self._days, self._raised, at_s, into=critical[0])
         return judged
 
     def tick(self, tick: Tick) -> tuple[Detection, ...]:

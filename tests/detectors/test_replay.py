@@ -83,12 +83,13 @@ def test_every_detection_explains_itself_in_both_languages() -> None:
 
 
 def test_a_changed_profile_takes_effect_after_unpickling() -> None:
+    boiler = bursts(8.0, 0.015, every_h=8)  # 15 L every 8 h with nobody up: under a tenth of the new bar
     target = monitor(MeterKind.GAS)
-    feed(target, series(gas, 0, 12, bursts(8.0, 0.05, every_h=8)))
+    feed(target, series(gas, 0, 12, boiler))
     restored = pickle.loads(pickle.dumps(target))
 
     restored.profile = household(MeterKind.GAS, gas_min_use_m3=0.2)  # the registry raised the bar
-    detections = feed(restored, series(gas, 12.25, 30, bursts(8.0, 0.05, every_h=8)))
+    detections = feed(restored, series(gas, 12.25, 30, boiler))
 
     assert changes(detections) == [raised(AlertType.NO_GAS_24H)]
     assert detections[0].facts["threshold_m3"] == 0.2
