@@ -167,6 +167,14 @@ def quiet_over(kinds: Sequence[MeterKind], since_s: float, at_s: float, tz: tzin
     )
 
 
+def learning_off(at_s: float, tz: tzinfo) -> Explanation:
+    clock = _clock(at_s, tz)
+    return Explanation(
+        zh=f"{clock}已关闭此户的学习型检测：此提醒结束，固定规则继续监测。",
+        en=f"Learning switched off for this household at {clock}: this warning ends; the fixed rules go on.",
+    )
+
+
 def quiet_escalated(into: AlertType, at_s: float, tz: tzinfo) -> Explanation:
     """A learned warning taken over by the seed rule's critical alert `into`."""
     clock, kind = _clock(at_s, tz), kind_of(into)

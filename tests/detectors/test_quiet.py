@@ -6,7 +6,6 @@ import dataclasses
 from datetime import date, timedelta
 
 import pytest
-
 from tests.detectors.conftest import (
     SHANGHAI,
     at,
@@ -162,7 +161,7 @@ def test_seed_rule_fires_while_learned_warning_is_open_in_one_meter_home(kind: M
     detections = live(target, routine(23, kinds=(kind,), quiet=quiet_from(FROM_DAY_20_EVENING)))
 
     assert changes(detections) == [raised(MORNING), raised(SINGLE[kind]), cleared(MORNING)]
-    morning, critical, folded = detections
+    _, critical, folded = detections
     assert critical.severity is Severity.CRITICAL and critical.at - critical.onset == timedelta(hours=24)
     assert folded.at == critical.at and folded.facts["escalated_into"] == SINGLE[kind].value
     assert folded.explanation.en.startswith(f"Escalated into {SINGLE[kind].value}")
@@ -189,3 +188,17 @@ def test_a_learned_warning_is_not_raised_under_the_seed_rules_critical_alert_in_
     detections = live(target, routine(23, kinds=(MeterKind.WATER,), quiet=quiet_from(FROM_DAY_20_EVENING)))
 
     assert changes(detections) == [raised(NO_WATER)]
+
+
+def test_switching_learning_off_ends_an_open_learned_warning_at_the_next_tick() -> None:
+    target = monitor(MeterKind.WATER)
+    readings = routine(22, kinds=(MeterKind.WATER,), quiet=quiet_from(FROM_DAY_20_EVENING))
+    switched = at(FROM_DAY_20_EVENING + 14)
+    assert changes(live(target, [r for r in readings if r.at <= switched])) == [raised(MORNING)]
+
+    target.profile = household(MeterKind.WATER, learned=False)  # the registry: "rules": {"learned": false}
+    detections = live(target, [r for r in readings if r.at > switched])
+
+    assert changes(detections) == [cleared(MORNING), raised(NO_WATER)]
+    assert detections[0].facts == {"learning": "off"}
+    assert detections[0].explanation.en.startswith("Learning switched off for this household")
