@@ -35,7 +35,11 @@ class Alert(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(MAX_ACTOR_LENGTH))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Wall clock when it was resolved (by a person or the detector)."""
     resolved_by: Mapped[str | None] = mapped_column(String(MAX_ACTOR_LENGTH))
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Event time at which the detector saw the condition end (its CLEARED detection), also when a
+    person had resolved the alert before; None while the condition lasts."""
     outcome: Mapped[OutcomeKind | None] = mapped_column(text_enum(OutcomeKind))
     """What the person who acknowledged or resolved it found (latest wins); None: not stated."""
     outcome_reason: Mapped[FalseAlarmReason | None] = mapped_column(text_enum(FalseAlarmReason))

@@ -211,6 +211,13 @@ class AlertStore:
         return AppliedChange(detection.alert_id, AuditAction.RAISED, None, AlertStatus.OPEN, detection)
 
     async def _auto_resolve(self, session: AsyncSession, detection: Detection) -> AppliedChange | None:
+        # The condition's end in event time is kept whoever closed the alert (a replay keeps the first).
+        await session.execute(
+            update(Alert)
+            .where(Alert.id == detection.alert_id, Alert.cleared_at.is_(None))
+            .values(cleared_at=detection.at)
+            .execution_options(synchronize_session=False)
+        )
         # Statuses only move forward, so a lost compare-and-set means someone else
         # moved the alert on; reading again ends within two rounds.
         while True:
@@ -272,6 +279,8 @@ class AlertStore:
             stamps = {"acknowledged_at": now, "acknowledged_by": actor}
         else:
             stamps = {"resolved_at": now, "resolved_by": actor}
+        if target is AlertStatus.AUTO_RESOLVED:
+            stamps["cleared_at"] = event_time
         if outcome is not None:
             stamps |= {"outcome": outcome.kind, "outcome_reason": outcome.reason, "outcome_detail": outcome.detail}
         moved = await session.scalar(

@@ -41,8 +41,11 @@ class AlertPublic(BaseModel):
     updated_at: datetime
     acknowledged_at: datetime | None
     acknowledged_by: str | None
-    resolved_at: datetime | None
+    resolved_at: datetime | None = Field(description="Wall clock when a person or the detector resolved it")
     resolved_by: str | None
+    cleared_at: datetime | None = Field(
+        default=None, description="Event time at which the detector saw the condition end; null while it lasts"
+    )
     outcome: OutcomeKind | None = None
     outcome_reason: FalseAlarmReason | None = None
     outcome_detail: str = ""

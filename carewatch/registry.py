@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from carewatch.domain import IDENTIFIER, MeterKind
 from detectors.config import HouseholdProfile, MeterProfile, RuleConfig
@@ -46,6 +55,8 @@ class _Rules(BaseModel):
     gas_daily_ceiling_m3: float | None = Field(default=None, gt=0)
     water_daily_ceiling_m3: float | None = Field(default=None, gt=0)
     silent_after_intervals: float | None = Field(default=None, ge=1)
+    learned: StrictBool | None = None
+    """False: the fixed rules only, for this household (integrators measuring their own data)."""
 
     def apply(self, defaults: RuleConfig) -> RuleConfig:
         from dataclasses import replace

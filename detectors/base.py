@@ -61,6 +61,10 @@ def instant(epoch_s: float) -> datetime:
 
 QUIET_ALERTS = frozenset({AlertType.MORNING_ACTIVITY_MISSING, AlertType.UNUSUAL_QUIET})
 """The learned early warnings of inactivity (detectors.quiet)."""
+LEARNED_ALERTS = QUIET_ALERTS | {AlertType.UNUSUAL_NIGHT_USE, AlertType.UNUSUAL_SPIKE, AlertType.SUSTAINED_DECLINE}
+"""Every alert of the learned detectors: they end when a household's learning is switched off."""
+INACTIVITY_ALERTS = frozenset({AlertType.NO_GAS_24H, AlertType.NO_WATER_24H, AlertType.NO_ACTIVITY_24H})
+"""The seed rule's alerts (detectors.inactivity): they fire whatever the learned detectors said."""
 
 
 def kind_of(alert_type: AlertType) -> MeterKind | None:

@@ -22,7 +22,8 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from carewatch.catalogue import Language, Message, message
-from carewatch.domain import Explanation, MeterKind
+from carewatch.domain import AlertType, Explanation, MeterKind
+from detectors.base import kind_of
 
 
 def _say(key: str, **fields: Any) -> Explanation:
@@ -126,8 +127,14 @@ def quiet_over(kinds: Sequence[MeterKind], since_s: float, at_s: float, tz: tzin
     return _say(f"quiet.over.{_meters(kinds)}", now=_clock(at_s, tz), since=_since(since_s, at_s, tz, False))
 
 
-def quiet_escalated(at_s: float, tz: tzinfo) -> Explanation:
-    return _say("quiet.escalated", clock=_clock(at_s, tz))
+def learning_off(at_s: float, tz: tzinfo) -> Explanation:
+    return _say("learning_off", clock=_clock(at_s, tz))
+
+
+def quiet_escalated(into: AlertType, at_s: float, tz: tzinfo) -> Explanation:
+    """A learned warning taken over by the seed rule's critical alert `into`."""
+    kind = kind_of(into)
+    return _say(f"quiet.escalated.{kind.value if kind else 'both'}", clock=_clock(at_s, tz))
 
 
 def _volume(kind: MeterKind, litres: float) -> Message:

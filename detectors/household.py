@@ -16,8 +16,9 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from carewatch.domain import AlertType, Audience, Detection, MeterKind, Reading, RejectReason, Tick, Transition
-from detectors.base import QUIET_ALERTS, RaisedConditions, epoch, instant
+from carewatch.domain import AlertType, Audience, Detection, MeterKind, Reading, RejectReason, Severity, Tick, Transition
+from detectors import explain
+from detectors.base import LEARNED_ALERTS, QUIET_ALERTS, RaisedConditions, detection, epoch, instant
 from detectors.ceiling import DailyCeilingRule
 from detectors.config import HouseholdProfile
 from detectors.flow import ContinuousFlowRule
@@ -267,16 +268,21 @@ class HouseholdMonitor:
         return Observation(detections=tuple(detections), detail=detail)
 
     def _judge_inactivity(self, at_s: float) -> list[Detection]:
+        """The seed rule, whatever the learned detectors said: its critical alert takes over an
+        open learned warning (one alert per incident, and the more urgent one)."""
         judged = self._inactivity.judge(self._histories, self._raised, at_s)
-        if self._learners and any(
-            d.alert_type is AlertType.NO_ACTIVITY_24H and d.transition is Transition.RAISED for d in judged
-        ):
-            judged += self._quiet.escalated(self._days, self._raised, at_s)
+        critical = [
+            d.alert_type for d in judged if d.transition is Transition.RAISED and d.severity is Severity.CRITICAL
+        ]
+        if self._learners and critical:
+            judged += self._quiet.escalated(self._days, self._raised, at_s, into=critical[0])
         return judged
 
     def tick(self, tick: Tick) -> tuple[Detection, ...]:
         at_s = epoch(tick.at)
         detections = self._silent.tick(self._histories, self._silence, self._raised, at_s)
+        if not self._learners and self._raised.any_of(LEARNED_ALERTS):
+            detections += self._learning_ended(at_s)
         if self._batched:
             # A batch is judged whole, once delivered: a day of readings must not raise an
             # inactivity alert at its quiet morning only to clear it at its busy noon.
@@ -294,6 +300,16 @@ class HouseholdMonitor:
                 self._flag_days(found)
                 detections += found
         return tuple(detections)
+
+    def _learning_ended(self, at_s: float) -> list[Detection]:
+        """Learning was switched off (the registry) while a learned alert was open: with nothing
+        left to clear it, it ends now, told as such."""
+        words = explain.learning_off(at_s, self.profile.timezone)
+        return [
+            detection(self.profile, alert, Transition.CLEARED, self._raised.close(alert), at_s, words, {"learning": "off"})
+            for alert in sorted(LEARNED_ALERTS)
+            if alert in self._raised
+        ]
 
     def _book_use(self, kind: MeterKind, history: MeterHistory, index: int) -> None:
         """Tell the day book what the new reading shows: use in the interval it ends, and

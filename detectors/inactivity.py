@@ -3,10 +3,14 @@ may need help — judged from evidence only.
 
 A meter is "quiet at b" when, b being its newest reading and a the newest
 reading at least one window before b, the register moved less than the
-threshold from a to b.  Without such an a there is no verdict: missing data is
-never "no use", so a silent meter can never raise an inactivity alert.  Because
-the register is cumulative, the first reading after a gap covers the gap and a
-genuinely idle household is still caught.
+threshold from a to b, and no use of a litre or more (a use, as the learned
+detectors count one) surely came within that window: a quiet spell that ended
+before its window was complete is over, not an incident.  Without such an a
+there is no verdict: missing data is never "no use", so a silent meter can never
+raise an inactivity alert.  Because the register is cumulative, the first
+reading after a gap covers the gap and a genuinely idle household is still
+caught; a litre or two across a gap that began a window ago may have run at any
+time in it (a dripping tap), so it does not end the spell.
 """
 
 from __future__ import annotations
@@ -18,12 +22,12 @@ from typing import NamedTuple
 
 from carewatch.domain import AlertType, Detection, MeterKind, Transition
 from detectors import explain
-from detectors.base import EPSILON_M3, QUIET_ALERTS, RaisedConditions, below, detection, instant
+from detectors.base import EPSILON_M3, INACTIVITY_ALERTS, RaisedConditions, below, detection, instant
 from detectors.config import HouseholdProfile
 from detectors.history import MeterHistory
+from detectors.routine import USE_STEP_M3
 
 _SINGLE = {MeterKind.GAS: AlertType.NO_GAS_24H, MeterKind.WATER: AlertType.NO_WATER_24H}
-_ALERTS = frozenset({*_SINGLE.values(), AlertType.NO_ACTIVITY_24H})
 
 
 class Usage(NamedTuple):
@@ -32,8 +36,8 @@ class Usage(NamedTuple):
     `since_s` is when the quiet began (the end of the last real use); it is
     NaN when the window was not quiet.
 
-    >>> history = MeterHistory()
-    >>> for hour, register in [(0, 1.0), (1, 1.0), (25, 1.0099)]:
+    >>> history = MeterHistory()  # a gap of 25 h: the 9.9 L may have run at any time in it
+    >>> for hour, register in [(0, 1.0), (25, 1.0099)]:
     ...     history.insert(hour * 3600.0, register)
     >>> usage = usage_of(history, 25 * 3600.0, window_s=24 * 3600.0, min_use_m3=0.01)
     >>> usage.quiet, round(usage.used_m3, 4), usage.since_s / 3600
@@ -46,20 +50,54 @@ class Usage(NamedTuple):
     at_s: float
 
 
+def use_step(min_use_m3: float) -> float:
+    """The least rise between two readings that is a use, ending a quiet spell: a litre (as the
+    learned detectors count a use), or a tenth of a higher threshold — a household whose
+    threshold was raised (a boiler, a pilot flame) has that much gas used with nobody up.
+
+    >>> use_step(0.01), use_step(0.2)
+    (0.001, 0.02)
+    """
+    return max(USE_STEP_M3, min_use_m3 / 10)
+
+
 def usage_of(history: MeterHistory, at_s: float, window_s: float, min_use_m3: float) -> Usage | None:
     """The verdict of one meter at its newest reading at or before `at_s`; None
-    when the history does not reach a whole window back."""
+    when the history does not reach a whole window back.
+
+    Less than the threshold over the window is quiet unless a use (a rise of
+    `use_step` or more between two readings) surely came inside it: then the
+    quiet spell ended less than a window ago.  The spell is quiet since the end of
+    the last use, or of the last `min_use_m3`, whichever is later.
+
+    >>> history = MeterHistory()
+    >>> for hour, register in [(0, 1.0), (22, 1.0), (22.25, 1.002), (24, 1.002)]:
+    ...     history.insert(hour * 3600.0, register)
+    >>> usage_of(history, 24 * 3600.0, window_s=24 * 3600.0, min_use_m3=0.01).quiet  # 2 L at 22 h
+    False
+    """
     b = history.at_or_before(at_s)
     if b < 0:
         return None
     a = history.at_or_before(history.times[b] - window_s)
     if a < 0:
         return None
-    used = history.registers[b] - history.registers[a]
-    if below(used, min_use_m3):
-        since = history.times[history.quiet_since(b, min_use_m3)]
-        return Usage(True, used, since, history.times[b])
-    return Usage(False, used, math.nan, history.times[b])
+    times, registers = history.times, history.registers
+    used = registers[b] - registers[a]
+    if not below(used, min_use_m3):
+        return Usage(False, used, math.nan, times[b])
+    window_start_s, step_m3 = times[b] - window_s, use_step(min_use_m3)
+    start = history.quiet_since(b, min_use_m3)
+    for i in range(b, start, -1):
+        if below(registers[i] - registers[i - 1], step_m3):
+            continue
+        if times[i - 1] >= window_start_s:  # surely used inside the window: the spell is over
+            return Usage(False, used, math.nan, times[b])
+        if times[i] <= window_start_s:  # used before the window: the spell began when that use ended
+            start = i
+            break
+        # A step across a gap that began before the window: its use may be older; look further back.
+    return Usage(True, used, times[start], times[b])
 
 
 def combine(usages: list[Usage | None]) -> Usage | None:
@@ -84,7 +122,9 @@ class InactivityRule:
     (judged at the older of the meters' newest readings) → no_activity_24h
     (critical), which takes over an open no_gas / no_water alert so duty staff
     see one alert per incident.  With one kind only, its alert is critical.
-    Any use seen at a meter's newest reading clears at once.
+    Whatever the learned detectors have said, these are raised: a learned
+    warning is escalated into the critical alert (HouseholdMonitor), never a
+    reason to hold it back.  A use of a litre or more clears at once.
 
     >>> from datetime import datetime, UTC
     >>> from detectors.config import MeterProfile
@@ -128,7 +168,7 @@ class InactivityRule:
         self, histories: Mapping[str, MeterHistory], raised: RaisedConditions, at_s: float
     ) -> list[Detection]:
         """Transitions of the inactivity alerts given the evidence now held."""
-        if not raised.any_of(_ALERTS) and not self._any_meter_quiet_now(histories):
+        if not raised.any_of(INACTIVITY_ALERTS) and not self._any_meter_quiet_now(histories):
             # Fast path, the usual reading: every meter shows use in its latest window (or has
             # no window yet), and an alert needs a kind quiet now; nothing raised to clear.
             return []
@@ -146,7 +186,7 @@ class InactivityRule:
         # beyond its silence threshold is not waited for, so a broken water
         # meter cannot hide that the gas is unused.
         now = {kind: self._usage(histories, kind, math.inf) for kind in self._meters}
-        if not raised.any_of(_ALERTS) and all(u is None or not u.quiet for u in now.values()):
+        if not raised.any_of(INACTIVITY_ALERTS) and all(u is None or not u.quiet for u in now.values()):
             # Fast path, the usual reading: every kind shows use in its latest window (or has
             # no window yet), and an alert needs a kind quiet now; nothing raised to clear.
             return []
@@ -186,14 +226,18 @@ class InactivityRule:
         )
 
     def _quiet_since(self, histories: Mapping[str, MeterHistory], kind: MeterKind, since_s: float) -> bool:
-        """Less than the threshold used on this kind's meters from `since_s` to their newest readings."""
+        """Less than the threshold, and no single use, on this kind's meters from `since_s` to their
+        newest readings: the spell that began then is still going."""
         used = 0.0
         for meter_id in self._meters[kind]:
             history = histories[meter_id]
             anchor = history.at_or_before(since_s)
             if anchor < 0:
                 return False
-            used += history.registers[history.newest] - history.registers[anchor]
+            registers, step_m3 = history.registers, use_step(self._min_use[kind])
+            if any(not below(registers[i] - registers[i - 1], step_m3) for i in range(anchor + 1, len(history))):
+                return False
+            used += registers[history.newest] - registers[anchor]
         return below(used, self._min_use[kind])
 
     def _judge_household(
@@ -289,8 +333,8 @@ class InactivityRule:
         usage = judged[kind]
         if usage is None or not usage.quiet or fresh or AlertType.NO_ACTIVITY_24H in raised:
             return []
-        if raised.any_of(QUIET_ALERTS) or self._away_during(usage.at_s):
-            return []  # the learned alert already says nothing is used: one alert per incident
+        if self._away_during(usage.at_s):
+            return []
         if any(u is not None and u.quiet for k, u in judged.items() if k is not kind):
             # Both quiet: no_activity_24h speaks for the household once it has
             # the joint evidence; a second single alert would only add noise.

@@ -12,7 +12,8 @@ limits.  Every limit is at least `floor_h`.
 `LearnedQuietRule` turns the verdict into alerts: morning_activity_missing when the
 spell began before the night (it spans 04:00) and is judged before 14:00, unusual_quiet
 otherwise; cleared as soon as any use is seen.  The 24 h rule stays in force beneath it
-and escalates a spell that goes on into no_activity_24h.
+and escalates a spell that goes on into its critical alert (no_activity_24h, or no_gas_24h /
+no_water_24h in a one-meter home).
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from typing import NamedTuple
 import numpy as np
 from river import base
 
-from carewatch.domain import AlertType, Detection, Explanation, MeterKind, Transition
+from carewatch.domain import AlertType, Detection, Explanation, MeterKind, Severity, Transition
 from detectors import explain
-from detectors.base import QUIET_ALERTS, Raised, RaisedConditions, detection, instant
+from detectors.base import INACTIVITY_ALERTS, QUIET_ALERTS, Raised, RaisedConditions, detection, instant, severity_of
 from detectors.config import HouseholdProfile
 from detectors.history import MeterHistory
 from detectors.routine import QUARTER_S, QUARTERS_PER_DAY, Day, DayBook, local_quarter
@@ -307,10 +308,10 @@ class LearnedQuietRule:
     when it arrives, once, whole — never raised and cleared within one batch); cleared by
     the first use seen after the spell began.  Silent during warm-up, while a planned
     absence lasts (and a spell counts from the return), and while the 24 h rule's
-    no_activity_24h already speaks for the household.
+    critical alert already speaks for the household.
     """
 
-    __slots__ = ("profile", "_meters", "_kinds", "_away", "_relearn_s")
+    __slots__ = ("profile", "_meters", "_kinds", "_away", "_relearn_s", "_critical")
 
     def __init__(self, profile: HouseholdProfile, relearn_within_h: float = 4.0) -> None:
         self.profile = profile
@@ -320,6 +321,9 @@ class LearnedQuietRule:
         self._relearn_s = relearn_within_h * 3600
         """An alert cleared this soon after it was raised was a late morning, not an incident:
         its day is still learned, so a changed routine is learned instead of alerted on forever."""
+        self._critical = frozenset(a for a in INACTIVITY_ALERTS if severity_of(a, profile) is Severity.CRITICAL)
+        """The seed rule's alerts that speak for an incident in this household: no_activity_24h, or
+        the one kind's alert in a one-meter home."""
 
     def judge(
         self,
@@ -331,7 +335,7 @@ class LearnedQuietRule:
     ) -> list[Detection]:
         if not learner.warm or days.last_use_s == -math.inf or raised.any_of(QUIET_ALERTS):
             return []
-        if AlertType.NO_ACTIVITY_24H in raised:
+        if raised.any_of(self._critical):
             return []
         evidence_s = evidence_of(histories, self._meters)
         if evidence_s is None or evidence_s <= days.scored_s:
@@ -376,11 +380,11 @@ class LearnedQuietRule:
                 ), {"used_at": instant(days.last_use_s).isoformat()})]
         return []
 
-    def escalated(self, days: DayBook, raised: RaisedConditions, at_s: float) -> list[Detection]:
-        """no_activity_24h took over: one alert per incident."""
+    def escalated(self, days: DayBook, raised: RaisedConditions, at_s: float, into: AlertType) -> list[Detection]:
+        """The seed rule's critical alert `into` took over: one alert per incident."""
         return [
-            self._clear(alert, days, raised, at_s, explain.quiet_escalated(at_s, self.profile.timezone),
-                        {"escalated_into": AlertType.NO_ACTIVITY_24H.value})
+            self._clear(alert, days, raised, at_s, explain.quiet_escalated(into, at_s, self.profile.timezone),
+                        {"escalated_into": into.value})
             for alert in QUIET_ALERTS
             if alert in raised
         ]

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -60,7 +61,8 @@ async def differences_from_models(engine: AsyncEngine) -> list[object]:
 
 
 AFTER_BASELINE = {"household_reading_counts"}
-"""Tables later revisions create: a database made before migrations existed cannot have them."""
+AFTER_BASELINE_COLUMNS = {("alerts", "cleared_at")}
+"""Tables and columns later revisions create: a database made before migrations existed cannot have them."""
 
 
 def models_without(*, table: str = "", column: tuple[str, str] = ("", ""), index: tuple[str, str] = ("", "")) -> MetaData:
@@ -69,8 +71,8 @@ def models_without(*, table: str = "", column: tuple[str, str] = ("", ""), index
     for model in Base.metadata.sorted_tables:
         if model.name != table and model.name not in AFTER_BASELINE:
             model.to_metadata(old)
-    if column[0]:
-        old.tables[column[0]]._columns.remove(old.tables[column[0]].c[column[1]])
+    for table_name, column_name in {*AFTER_BASELINE_COLUMNS, column} - {("", "")}:
+        old.tables[table_name]._columns.remove(old.tables[table_name].c[column_name])
     if index[0]:
         old.tables[index[0]].indexes = {i for i in old.tables[index[0]].indexes if i.name != index[1]}
     return old
@@ -120,7 +122,8 @@ async def test_old_database_gets_the_tables_columns_and_indexes_added_since(engi
     await add_rows(engine, old)
     missing = {(d[0], d[1].name if d[0] != "add_column" else d[3].name) for d in await differences_from_models(engine)}
     assert missing == {("add_table", "meters"), ("add_column", "birth_year"), ("add_index", "ix_alerts_status"),
-                       ("add_index", "ix_meters_household_id"), ("add_table", "household_reading_counts")}
+                       ("add_index", "ix_meters_household_id"), ("add_table", "household_reading_counts"),
+                       ("add_column", "cleared_at")}
 
     await create_schema(engine)
 
@@ -183,6 +186,32 @@ async def test_upgraded_database_stores_and_reads_aware_datetimes(engine: AsyncE
         )
     async with make_sessions(engine)() as session:
         assert (await session.scalar(select(Alert.onset))) == at
+
+
+async def test_alerts_the_detector_closed_before_0003_get_cleared_at_from_their_audit_trail(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0002"))
+    await add_rows(engine)
+    at, cleared = datetime(2025, 3, 2, 8, 0, tzinfo=UTC), datetime(2025, 3, 2, 9, 30, tzinfo=UTC)
+    alert = {
+        "household_id": "hh-1", "alert_type": "no_gas_24h", "severity": "critical", "audience": "care",
+        "onset": at, "raised_at": at, "created_at": at, "updated_at": at, "outcome_detail": "",
+        "explanation_zh": "", "explanation_en": "", "meter_ids": [], "facts": {},
+    }
+    event = {"actor": "detector", "at": at, "note": "", "from_status": "open"}
+    async with engine.begin() as connection:  # rows without cleared_at: the table as 0002 made it
+        await connection.execute(Base.metadata.tables["alerts"].insert(), [
+            alert | {"id": "closed", "status": "auto_resolved"}, alert | {"id": "open", "status": "open"}
+        ])
+        await connection.execute(Base.metadata.tables["alert_events"].insert(), [
+            event | {"alert_id": "closed", "action": "auto_resolved", "to_status": "auto_resolved", "event_time": cleared}
+        ])
+
+    await create_schema(engine)
+
+    async with make_sessions(engine)() as session:
+        stored = dict((await session.execute(select(Alert.id, Alert.cleared_at))).all())
+    assert stored == {"closed": cleared, "open": None}
 
 
 def test_admin_migrate_upgrades_then_has_nothing_to_do(tmp_path: Path) -> None:

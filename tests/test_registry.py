@@ -57,3 +57,16 @@ def test_a_meter_in_two_households_is_refused():
 def test_a_missing_registry_file_says_which_setting_to_fix(tmp_path):
     with pytest.raises(RegistryError, match="CAREWATCH_REGISTRY_PATH"):
         Registry.load(tmp_path / "nope.json")
+
+
+def test_learning_can_be_switched_off_per_household():
+    registry = Registry.from_document(document(rules={"learned": False}))
+
+    assert registry.households["hh-1"].profile.rules.learned is False
+    assert Registry.from_document(document()).households["hh-1"].profile.rules.learned is True
+
+
+@pytest.mark.parametrize("value", ["no", 0])
+def test_learned_must_be_true_or_false(value):
+    with pytest.raises(RegistryError, match="households.0.rules.learned"):
+        Registry.from_document(document(rules={"learned": value}))

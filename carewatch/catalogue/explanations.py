@@ -70,9 +70,21 @@ EXPLAIN = {
         " after {start} (longest wait {longest_h} h).",
     ),
     "quiet.over.both": M("{now}已恢复用水用气（此前自{since}起未用气也未用水）。", "Gas or water used again by {now} (nothing used since {since} before)."),
-    "quiet.escalated": M(
+    "quiet.escalated.both": M(
         "{clock}已升级为“24小时无活动”紧急告警：仍未用气用水。",
         "Escalated into no_activity_24h at {clock}: still nothing used, now a critical alert.",
+    ),
+    "quiet.escalated.gas": M(
+        "{clock}已升级为“24小时未使用燃气”紧急告警：仍未使用燃气。",
+        "Escalated into no_gas_24h at {clock}: still no gas used, now a critical alert.",
+    ),
+    "quiet.escalated.water": M(
+        "{clock}已升级为“24小时未用水”紧急告警：仍未用水。",
+        "Escalated into no_water_24h at {clock}: still no water used, now a critical alert.",
+    ),
+    "learning_off": M(
+        "{clock}已关闭此户的学习型检测：此提醒结束，固定规则继续监测。",
+        "Learning switched off for this household at {clock}: this warning ends; the fixed rules go on.",
     ),
     # -- learned volumes (detectors/volume.py, night.py) --
     "check.gas": M("请确认灶具是否未关", "check whether a stove was left on"),

@@ -123,6 +123,33 @@ async def test_cleared_auto_resolves_the_active_alert(store, clock, make_detecti
     )
 
 
+async def test_an_alert_keeps_the_event_time_at_which_the_detector_cleared_it(store, clock, make_detection: MakeDetection):
+    raised = make_detection()
+    await store.apply([raised])
+    assert (await store.get(raised.alert_id)).cleared_at is None
+    clock.advance(days=3)  # stored long after the event: a replay, or a backlog
+    cleared = make_detection(transition=Transition.CLEARED, at=raised.at + timedelta(hours=2))
+
+    await store.apply([cleared])
+
+    alert = await store.get(raised.alert_id)
+    assert alert.cleared_at == cleared.at and alert.resolved_at == clock.now
+
+
+async def test_the_detectors_clearing_is_kept_when_a_person_resolved_the_alert_first(
+    store, make_detection: MakeDetection
+):
+    raised = make_detection()
+    await store.apply([raised])
+    await store.resolve(raised.alert_id, "李明", "visited: she is fine")
+    cleared = make_detection(transition=Transition.CLEARED, at=raised.at + timedelta(hours=5))
+
+    assert await store.apply([cleared]) == []  # nothing to resolve any more
+
+    alert = await store.get(raised.alert_id)
+    assert (alert.status, alert.resolved_by, alert.cleared_at) == (AlertStatus.RESOLVED, "李明", cleared.at)
+
+
 async def test_cleared_also_closes_an_acknowledged_alert(store, make_detection: MakeDetection):
     raised = make_detection()
     await store.apply([raised])

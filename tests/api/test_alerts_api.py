@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -9,7 +10,7 @@ import httpx
 
 from alerts.store import AlertStore
 from api.models import Role
-from carewatch.domain import AlertType, Detection, Severity
+from carewatch.domain import AlertType, Detection, Severity, Transition
 
 MakeDetection = Callable[..., Detection]
 
@@ -78,6 +79,18 @@ async def test_read_one_alert_with_its_audit_trail(client, store, make_detection
     body = response.json()
     assert body["id"] == raised.alert_id
     assert [(e["action"], e["actor"], e["to_status"]) for e in body["events"]] == [("raised", "detector", "open")]
+
+
+async def test_an_alert_says_in_event_time_when_the_detector_cleared_it(client, store, make_detection):
+    raised = make_detection()
+    cleared = dataclasses.replace(raised, transition=Transition.CLEARED, at=raised.at + timedelta(hours=2))
+    await store.apply([raised, cleared])
+
+    [listed] = (await client.get("/api/alerts")).json()
+    one = (await client.get(f"/api/alerts/{raised.alert_id}")).json()
+
+    assert listed["cleared_at"] == one["cleared_at"] == cleared.at.isoformat().replace("+00:00", "Z")
+    assert listed["status"] == "auto_resolved"
 
 
 async def test_unknown_alert_is_404_naming_the_id(client):

@@ -34,7 +34,8 @@ NO_GAS, NO_WATER, NO_ACTIVITY = AlertType.NO_GAS_24H, AlertType.NO_WATER_24H, Al
 @pytest.mark.parametrize(("used_m3", "alerts"), [(0.0099, True), (0.0100, False)])
 def test_less_than_0_01_m3_of_gas_in_24_h_alerts_and_0_01_does_not(used_m3: float, alerts: bool) -> None:
     base = 12345.678  # a large register, where float subtraction is least exact
-    readings = [gas(0, base), *series(gas, QUARTER_H, 24, constant(base + used_m3))]
+    # A trickle (a pilot flame, a dripping tap), never a litre between two readings: only the total counts.
+    readings = series(gas, 0, 24, lambda hours: base + used_m3 * hours / 24)
 
     detections = feed(monitor(MeterKind.GAS), readings)
 
@@ -209,3 +210,60 @@ def test_with_two_water_meters_the_water_is_quiet_only_when_both_are() -> None:
 
 def hot_water(hours: float, register_m3: float) -> Reading:
     return water(hours, register_m3, meter_id="water-hot")
+
+
+def _water_idle_but_a_litre_or_two_at(hours: float, until_h: float = 30) -> list[Reading]:
+    """Unused from the start, except 2 L (a hand wash) at `hours`: less than the seed rule's 10 L in any day."""
+    return series(water, 0, until_h, lambda h: 40.0 if h < hours else 40.002)
+
+
+def test_no_inactivity_alert_for_a_quiet_spell_that_ended_before_the_window_completed() -> None:
+    detections = feed(monitor(MeterKind.WATER), _water_idle_but_a_litre_or_two_at(22))
+
+    assert detections == []  # water was used at 22 h: the household was not idle for 24 h
+
+
+def test_a_quiet_spell_after_resumed_use_is_judged_from_that_use() -> None:
+    detections = feed(monitor(MeterKind.WATER), _water_idle_but_a_litre_or_two_at(22, until_h=47))
+
+    [alert] = detections
+    assert alert.alert_type is NO_WATER and alert.onset == at(22) and alert.at == at(46)
+
+
+def test_use_resumed_on_one_meter_turns_no_activity_into_no_gas() -> None:
+    readings = interleave(series(gas, 0, 30, constant(8.0)), _water_idle_but_a_litre_or_two_at(22))
+
+    detections = feed(monitor(), readings)
+
+    assert changes(detections) == [raised(NO_GAS)]
+    assert detections[0].at == at(24) and detections[0].severity is Severity.WARNING
+
+
+def test_an_open_inactivity_alert_clears_at_the_first_litre_used() -> None:
+    readings = series(water, 0, 30, lambda h: 40.0 if h < 28 else 40.002)
+
+    detections = feed(monitor(MeterKind.WATER), readings)
+
+    assert changes(detections) == [raised(NO_WATER), cleared(NO_WATER)]
+    assert detections[1].at == at(28)
+    assert detections[1].explanation.en == "Water use resumed at 23:40 (0.002 m³ in the last 24 h)."
+
+
+def test_a_new_quiet_spell_after_the_alert_cleared_is_a_new_alert() -> None:
+    readings = series(water, 0, 53, lambda h: 40.0 if h < 28 else 40.002)
+
+    detections = feed(monitor(MeterKind.WATER), readings)
+
+    assert changes(detections) == [raised(NO_WATER), cleared(NO_WATER), raised(NO_WATER)]
+    first, _, second = detections
+    assert first.onset == at(0) and second.onset == at(28) and second.at == at(52)
+
+
+def test_a_trickle_over_a_data_gap_does_not_hide_a_whole_idle_window() -> None:
+    # Used 2 L at 1 h, then the gateway was down from 2 h to 30 h: the first reading after the gap
+    # shows 3 L more, which may have run at any time in those 28 h (a dripping tap).
+    readings = [*series(water, 0, 2, lambda h: 40.0 if h < 1 else 40.002), water(30, 40.005)]
+
+    [alert] = feed(monitor(MeterKind.WATER), readings)
+
+    assert alert.alert_type is NO_WATER and alert.at == at(30) and alert.onset == at(1)

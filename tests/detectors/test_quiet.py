@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, timedelta
 
+import pytest
 from tests.detectors.conftest import (
     SHANGHAI,
     at,
@@ -38,8 +39,11 @@ def test_no_use_by_the_usual_morning_raises_morning_activity_missing_long_before
 
     detections = live(target, routine(22, quiet=quiet_from(FROM_DAY_20_EVENING)))
 
-    assert changes(detections) == [raised(MORNING), raised(NO_ACTIVITY), cleared(MORNING)]
-    morning, critical, folded = detections
+    # The gas, last used at supper, is a day quiet first: the seed rule says so, whatever was learned.
+    assert changes(detections) == [
+        raised(MORNING), raised(NO_GAS), raised(NO_ACTIVITY), cleared(NO_GAS), cleared(MORNING)
+    ]
+    morning, _, critical, _, folded = detections
     assert local(morning.onset) == "25 20:55" and local(morning.at) == "26 09:10"  # usually up by 07:15
     assert morning.severity is Severity.WARNING and morning.meter_ids == ("gas-0007", "water-0007")
     assert critical.at - morning.at > timedelta(hours=11)
@@ -144,3 +148,57 @@ def test_a_second_water_meter_counts_as_evidence_of_life() -> None:
     detections = live(target, merged)
 
     assert changes(detections)[0] == raised(MORNING)
+
+
+NO_WATER = AlertType.NO_WATER_24H
+SINGLE = {MeterKind.GAS: NO_GAS, MeterKind.WATER: NO_WATER}
+
+
+@pytest.mark.parametrize("kind", [MeterKind.GAS, MeterKind.WATER])
+def test_seed_rule_fires_while_learned_warning_is_open_in_one_meter_home(kind: MeterKind) -> None:
+    target = monitor(kind)
+
+    detections = live(target, routine(23, kinds=(kind,), quiet=quiet_from(FROM_DAY_20_EVENING)))
+
+    assert changes(detections) == [raised(MORNING), raised(SINGLE[kind]), cleared(MORNING)]
+    _, critical, folded = detections
+    assert critical.severity is Severity.CRITICAL and critical.at - critical.onset == timedelta(hours=24)
+    assert folded.at == critical.at and folded.facts["escalated_into"] == SINGLE[kind].value
+    assert folded.explanation.en.startswith(f"Escalated into {SINGLE[kind].value}")
+
+
+def test_use_resuming_after_a_long_quiet_raises_nothing_new_in_a_one_meter_home() -> None:
+    # Two days without water, then a hand wash (2 L) and little more: under the seed rule's 10 L a day.
+    back_h = FROM_DAY_20_EVENING + 2 * DAY
+    readings = routine(
+        24, kinds=(MeterKind.WATER,), quiet=quiet_from(FROM_DAY_20_EVENING, back_h),
+        amount=lambda hours: 0.2 if hours >= back_h else 1.0,
+    )
+
+    detections = live(monitor(MeterKind.WATER), readings)
+
+    assert changes(detections) == [raised(MORNING), raised(NO_WATER), cleared(MORNING), cleared(NO_WATER)]
+    assert [changes([d]) for d in detections if d.at >= at(back_h)] == [[cleared(NO_WATER)]]
+
+
+def test_a_learned_warning_is_not_raised_under_the_seed_rules_critical_alert_in_a_one_meter_home() -> None:
+    # Learned limits of at least 30 h: the seed rule's 24 h come first, and speak for the incident.
+    target = monitor(MeterKind.WATER, quiet_floor_h=30.0)
+
+    detections = live(target, routine(23, kinds=(MeterKind.WATER,), quiet=quiet_from(FROM_DAY_20_EVENING)))
+
+    assert changes(detections) == [raised(NO_WATER)]
+
+
+def test_switching_learning_off_ends_an_open_learned_warning_at_the_next_tick() -> None:
+    target = monitor(MeterKind.WATER)
+    readings = routine(22, kinds=(MeterKind.WATER,), quiet=quiet_from(FROM_DAY_20_EVENING))
+    switched = at(FROM_DAY_20_EVENING + 14)
+    assert changes(live(target, [r for r in readings if r.at <= switched])) == [raised(MORNING)]
+
+    target.profile = household(MeterKind.WATER, learned=False)  # the registry: "rules": {"learned": false}
+    detections = live(target, [r for r in readings if r.at > switched])
+
+    assert changes(detections) == [cleared(MORNING), raised(NO_WATER)]
+    assert detections[0].facts == {"learning": "off"}
+    assert detections[0].explanation.en.startswith("Learning switched off for this household")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 import pickle
 import random
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from tests.detectors.conftest import (
     T0,
+    at,
     bursts,
     changes,
     cleared,
@@ -17,8 +19,10 @@ from tests.detectors.conftest import (
     feed,
     gas,
     household,
+    live,
     monitor,
     raised,
+    routine,
     series,
 )
 
@@ -83,12 +87,13 @@ def test_every_detection_explains_itself_in_both_languages() -> None:
 
 
 def test_a_changed_profile_takes_effect_after_unpickling() -> None:
+    boiler = bursts(8.0, 0.015, every_h=8)  # 15 L every 8 h with nobody up: under a tenth of the new bar
     target = monitor(MeterKind.GAS)
-    feed(target, series(gas, 0, 12, bursts(8.0, 0.05, every_h=8)))
+    feed(target, series(gas, 0, 12, boiler))
     restored = pickle.loads(pickle.dumps(target))
 
     restored.profile = household(MeterKind.GAS, gas_min_use_m3=0.2)  # the registry raised the bar
-    detections = feed(restored, series(gas, 12.25, 30, bursts(8.0, 0.05, every_h=8)))
+    detections = feed(restored, series(gas, 12.25, 30, boiler))
 
     assert changes(detections) == [raised(AlertType.NO_GAS_24H)]
     assert detections[0].facts["threshold_m3"] == 0.2
@@ -113,3 +118,18 @@ def test_a_monitor_pickled_before_learning_carries_on_and_starts_learning() -> N
     assert changes(detections) == [cleared(AlertType.NO_GAS_24H)]
     assert set(restored._learners) == {"quiet", "night", "volume"}
     assert pickle.loads(pickle.dumps(restored)).raised() == {}
+
+
+def test_a_monitor_pickled_by_the_previous_release_carries_on_under_the_seed_rule_that_always_fires() -> None:
+    # Saved by the release before (state version 2): a water-only household 18 h into a quiet spell,
+    # its learned warning open — which then held the seed rule back for as long as it stayed open.
+    with open(Path(__file__).parent / "data" / "monitor_v2.pickle", "rb") as stored:
+        restored = pickle.load(stored)
+    assert set(restored.raised()) == {AlertType.MORNING_ACTIVITY_MISSING}
+    spell_h = 20 * 24 + 2
+    rest = routine(23, kinds=(MeterKind.WATER,), quiet=lambda hours: hours >= spell_h)
+
+    detections = live(restored, [r for r in rest if r.at > at(spell_h + 18)])
+
+    assert changes(detections) == [raised(AlertType.NO_WATER_24H), cleared(AlertType.MORNING_ACTIVITY_MISSING)]
+    assert detections[0].at - detections[0].onset == timedelta(hours=24)
