@@ -134,7 +134,8 @@ def learning_off(at_s: float, tz: tzinfo) -> Explanation:
 def quiet_escalated(into: AlertType, at_s: float, tz: tzinfo) -> Explanation:
     """A learned warning taken over by the seed rule's critical alert `into`."""
     kind = kind_of(into)
-    return _say(f"quiet.escalated.{kind.value if kind else 'both'}", clock=_clock(at_s, tz))
+    kinds = [kind] if kind else list(MeterKind)
+    return _say(f"quiet.escalated.{_meters(kinds)}", clock=_clock(at_s, tz))
 
 
 def _volume(kind: MeterKind, litres: float) -> Message:
