@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -38,6 +39,9 @@ from ingest.subscriber import BrokerAddress
 log = logging.getLogger(__name__)
 
 DEMO_START = datetime(2026, 1, 5, tzinfo=ZoneInfo("Asia/Shanghai"))
+DEMO_SETTINGS = {"environment": "development", "cookie_secure": False, "link_secret": secrets.token_urlsafe(32)}
+"""The demo runs in development, explicitly: its console is plain http on this machine, and its family links
+are signed with a secret of its own (one per run: they die with the demo's database)."""
 NOTIFY_SETTLE_S = 30.0
 """Headless: how long to wait at most for the ladder and the dispatcher to finish after the last reading."""
 
