@@ -16,7 +16,7 @@ from api.directory_schemas import (
     MAX_PAGE, GatewayCreate, GatewayPublic, GatewayUpdate, MeterCreate, MeterPublic, MeterUpdate, Page, SiteCreate,
     SitePublic, SiteUpdate, field_error, page,
 )
-from api.mqtt_credentials import mosquitto_hash, new_password, write_broker_files
+from api.mqtt_credentials import mosquitto_hash, new_password, why_reserved, write_broker_files
 from carewatch.directory import Gateway, Household, Meter, Site, meter_row
 
 router = APIRouter(prefix="/api", tags=["directory"])
@@ -134,6 +134,10 @@ async def list_gateways(
 
 @router.post("/gateways", response_model=GatewayPublic, status_code=status.HTTP_201_CREATED)
 async def create_gateway(body: GatewayCreate, principal: DirectoryWriter, session: SessionDep, services: ServicesDep) -> GatewayPublic:
+    """The gateway id is its MQTT user name and client id: carewatch's own (``carewatch-…``, the configured ingest
+    client id and user) are refused."""
+    if reason := why_reserved(body.gateway_id, services.settings):
+        raise field_error(("gateway_id",), reason)
     await writable_site(session, principal, body.site)
     if (existing := await session.get(Gateway, body.gateway_id)) is not None:
         raise id_taken(("gateway_id",), "gateway", body.gateway_id, principal, existing.site_id)
@@ -181,6 +185,8 @@ class GatewayCredentials(BaseModel):
 async def issue_credentials(gateway_id: str, principal: CredentialIssuer, session: SessionDep, services: ServicesDep) -> GatewayCredentials:
     """New MQTT credentials for the gateway (any earlier password stops working); it may publish only its own topics."""
     gateway = await visible_gateway(session, principal, gateway_id)
+    if reason := why_reserved(gateway_id, services.settings):
+        raise field_error(("gateway_id",), reason)
     password = new_password()
     gateway.mqtt_password_hash = mosquitto_hash(password)
     gateway.credentials_issued_at = now_utc()

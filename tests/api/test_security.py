@@ -244,3 +244,13 @@ async def test_api_keys_still_work_while_the_database_is_read_only(settings):
     finally:
         await engine.dispose()
         await drop_postgres_database(name)
+
+
+async def test_a_bulk_import_cannot_bring_in_a_gateway_named_as_carewatch(app, sessions):
+    document = {"version": 1, "gateways": [{"gateway_id": "carewatch-ingest", "site": "north"}],
+                "households": [{"household_id": "hh-901", "site": "north", "gateway_id": "carewatch-bridge",
+                                "meters": [{"meter_id": "gas-901", "kind": "gas"}]}]}
+    async with await key_client(app, sessions) as north_key:
+        response = await north_key.post("/api/import", json=document)
+    assert response.status_code == 422, response.text
+    assert [e["row"] for e in response.json()["errors"] if "reserved" in e["message"]] == ["gateways[0]", "households[0]"]
