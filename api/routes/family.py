@@ -104,7 +104,7 @@ async def answer_link(
         return _page(request, language, words["gone"], status.HTTP_404_NOT_FOUND)
     if result is ReplyResult.ALREADY_HANDLED:
         return _page(request, language, words["already"])
-    return _page(request, language, words[f"thanks_{given.value}"])
+    return _page(request, language, words[f"thanks_{given.value}"])  # recorded now or before: the same answer, once
 
 
 def _read(request: Request, links: FamilyLinks, token: str) -> tuple[LinkClaim | None, Response | None]:
