@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -202,11 +202,10 @@ async def note_key_used(sessions: async_sessionmaker[AsyncSession], key_id: int)
     now = now_utc()
     try:
         async with sessions.begin() as session:
-            await session.execute(
-                update(ApiKey)
-                .where(ApiKey.id == key_id, or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_PRECISION))
-                .values(last_used_at=now)
-            )
+            # Read first: a write statement takes SQLite's write lock even when it changes nothing.
+            last_used = await session.scalar(select(ApiKey.last_used_at).where(ApiKey.id == key_id))
+            if last_used is None or last_used < now - LAST_USED_PRECISION:
+                await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
     except SQLAlchemyError as exc:
         log.warning("could not record the use of API key %s (the request goes on): %s", key_id, exc)
 

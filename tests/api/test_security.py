@@ -254,3 +254,12 @@ async def test_a_bulk_import_cannot_bring_in_a_gateway_named_as_carewatch(app, s
         response = await north_key.post("/api/import", json=document)
     assert response.status_code == 422, response.text
     assert [e["row"] for e in response.json()["errors"] if "reserved" in e["message"]] == ["gateways[0]", "households[0]"]
+
+
+async def test_a_keys_last_use_is_still_recorded_when_the_database_can_write(app, sessions):
+    from api.models import ApiKey
+
+    async with await key_client(app, sessions) as north_key:
+        assert (await north_key.get("/api/households")).status_code == 200
+    async with sessions() as session:
+        assert (await session.scalar(select(ApiKey.last_used_at))) is not None
