@@ -3,6 +3,10 @@
 - family "I have checked on her" -> the alert is acknowledged by that person, outcome safe; the ladder stops;
 - family "I cannot reach her" -> an audit entry, and the ladder's next step is due at once;
 - elder "I am fine" -> the alert is resolved as "elder confirmed safe"; the ladder stops.
+
+Each answer counts once per person and alert: a link opened again (a double tap, a forwarded message,
+a replay) and given the same answer is told it was recorded, and adds nothing to the audit trail.
+The person is told apart by the name the audit trail gives them (``who``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class Answer(StrEnum):
 
 class ReplyResult(StrEnum):
     RECORDED = "recorded"
+    ALREADY_RECORDED = "already_recorded"  # this person gave this answer before: nothing new is recorded
     ALREADY_HANDLED = "already_handled"  # someone else acknowledged or resolved it first
 
 
@@ -56,9 +61,12 @@ async def answer(
     if given not in ALLOWED[claim.role]:
         raise ValueError(f"a {claim.role} link cannot answer {given.value!r}")
     async with sessions() as session:
-        if await session.get(Alert, claim.alert_id) is None:
+        alert = await session.get(Alert, claim.alert_id)
+        if alert is None:
             raise AlertNotFound(claim.alert_id)
         actor = await who(session, claim)
+    if (given is Answer.CHECKED and alert.acknowledged_by == actor) or (given is Answer.FINE and alert.resolved_by == actor):
+        return ReplyResult.ALREADY_RECORDED
     try:
         if given is Answer.CHECKED:
             await store.acknowledge(claim.alert_id, actor, "checked on the elder (family link)", Outcome(OutcomeKind.SAFE))
@@ -77,6 +85,13 @@ async def _unreachable(sessions: async_sessionmaker[AsyncSession], alert_id: str
         assert alert is not None, "checked by the caller"
         if not alert.status.is_active:
             return ReplyResult.ALREADY_HANDLED
+        said_before = await session.scalar(
+            select(AlertEvent.id).where(
+                AlertEvent.alert_id == alert_id, AlertEvent.actor == actor, AlertEvent.action == AuditAction.FAMILY_UNREACHABLE
+            ).limit(1)
+        )
+        if said_before is not None:
+            return ReplyResult.ALREADY_RECORDED
         # Someone already on it (acknowledged) still needs to know: the report joins the audit trail.
         hurried = alert.status is AlertStatus.OPEN and await hurry(session, alert_id)
         session.add(

@@ -10,12 +10,14 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from alerts.store import AlertStore
 from api.auth import LoginLimiter
 from api.deps import NotSignedIn, Services, get_lang
 from api.routes import family, notifications
 from api.routes import accounts, alerts, bulk, console, contacts, directory, health, household_pages, households, ingest, login
+from api.security_headers import SecurityHeaders
 from carewatch.registry import Registry
 from carewatch.settings import Settings
 
@@ -61,6 +63,9 @@ def create_app(
     for module in (family, notifications):  # the signed family links and the outbox log (docs/notifications.md)
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(SecurityHeaders, docs_paths=[p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p])
+    if settings.trusted_proxies:  # outermost: the client address and scheme are the proxy's report before anything reads them
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     return app
 
 

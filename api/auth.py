@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import secrets
+import unicodedata
 from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -19,11 +21,16 @@ from datetime import UTC, datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.models import KEY_SCOPES, ROLE_SCOPES, ApiKey, ConsoleSession, Role, Scope, User, UserSite
 
+log = logging.getLogger(__name__)
+
 KEY_PREFIX = "cw_"
+LAST_USED_PRECISION = timedelta(minutes=1)
+"""A key's last use is written at most this often: one write per busy minute, not one per request."""
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 """argon2id at OWASP's recommended minimum (19 MiB, 2 passes): ~0.1 s here, run off the event loop."""
 _DUMMY_HASH = _hasher.hash("carewatch: equalises the time of a login with an unknown user name")
@@ -58,6 +65,16 @@ class Principal:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def login_name(typed: str) -> str:
+    """The user name as sign-in looks it up: NFKC (full-width letters from a Chinese input method become
+    ASCII, U+3000 a space), then without surrounding white space. The login limit counts the same name.
+
+    >>> login_name("\u3000ｄｕｔｙ-1\t")
+    'duty-1'
+    """
+    return unicodedata.normalize("NFKC", typed).strip()
 
 
 def hash_password(password: str) -> str:
@@ -166,13 +183,13 @@ async def create_api_key(
 
 
 async def key_principal(session: AsyncSession, presented: str) -> Principal | None:
+    """The key's principal, read only: its last use is recorded apart, by ``note_key_used``."""
     if not presented.startswith(KEY_PREFIX):
         return None
     prefix, _, secret = presented[len(KEY_PREFIX) :].partition("_")
     key = await session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
     if key is None or key.revoked_at is not None or not hmac.compare_digest(key.secret_hash, _sha256(secret)):
         return None
-    await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now_utc()))
     return Principal(
         kind="key", id=key.id, name=f"api-key:{key.name}",
         scopes=frozenset(Scope(s) for s in key.scopes) & KEY_SCOPES,
@@ -180,11 +197,25 @@ async def key_principal(session: AsyncSession, presented: str) -> Principal | No
     )
 
 
+async def note_key_used(sessions: async_sessionmaker[AsyncSession], key_id: int) -> None:
+    """Best effort: a database that cannot take the write (read-only, full) must not refuse the request."""
+    now = now_utc()
+    try:
+        async with sessions.begin() as session:
+            # Read first: a write statement takes SQLite's write lock even when it changes nothing.
+            last_used = await session.scalar(select(ApiKey.last_used_at).where(ApiKey.id == key_id))
+            if last_used is None or last_used < now - LAST_USED_PRECISION:
+                await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
+    except SQLAlchemyError as exc:
+        log.warning("could not record the use of API key %s (the request goes on): %s", key_id, exc)
+
+
 class LoginLimiter:
     """Failed logins per user name and per client address in a sliding window (per process).
 
     A guessing attacker gets ``max_per_user`` tries per account and ``max_per_client`` per
-    address every window; a colleague who mistypes twice is not locked out.
+    address every window; a colleague who mistypes twice is not locked out. Names are counted
+    as sign-in reads them (``login_name``), case-folded, so no spelling that signs in escapes the count.
     """
 
     def __init__(
@@ -196,6 +227,10 @@ class LoginLimiter:
         self.clock = clock
         self._failures: dict[str, deque[datetime]] = {}
 
+    @staticmethod
+    def _user_key(username: str) -> str:
+        return f"user:{login_name(username).casefold()}"
+
     def _recent(self, key: str) -> deque[datetime]:
         failures = self._failures.setdefault(key, deque())
         horizon = self.clock() - self.window
@@ -206,7 +241,7 @@ class LoginLimiter:
     def retry_after(self, username: str, client: str) -> timedelta | None:
         """How long until another try is allowed; None if allowed now."""
         waits = []
-        for key, limit in ((f"user:{username.lower()}", self.max_per_user), (f"client:{client}", self.max_per_client)):
+        for key, limit in ((self._user_key(username), self.max_per_user), (f"client:{client}", self.max_per_client)):
             failures = self._recent(key)
             if len(failures) >= limit:
                 waits.append(failures[len(failures) - limit] + self.window - self.clock())
@@ -214,11 +249,11 @@ class LoginLimiter:
 
     def failed(self, username: str, client: str) -> None:
         now = self.clock()
-        for key in (f"user:{username.lower()}", f"client:{client}"):
+        for key in (self._user_key(username), f"client:{client}"):
             self._recent(key).append(now)
         if len(self._failures) > 10_000:  # bounded memory under a spray of names
             for key in [k for k, v in self._failures.items() if not v]:
                 del self._failures[key]
 
     def succeeded(self, username: str) -> None:
-        self._failures.pop(f"user:{username.lower()}", None)
+        self._failures.pop(self._user_key(username), None)

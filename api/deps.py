@@ -10,7 +10,7 @@ from fastapi import Depends, HTTPException, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.store import AlertStore
-from api.auth import LoginLimiter, Principal, csrf_matches, key_principal, session_principal
+from api.auth import LoginLimiter, Principal, csrf_matches, key_principal, note_key_used, session_principal
 from api.models import Scope
 from carewatch.catalogue import DEFAULT_LANGUAGE, LANGUAGES, Language
 from carewatch.registry import Registry
@@ -77,11 +77,13 @@ async def find_principal(request: Request, services: Services) -> Principal | No
     principal = None
     authorization = request.headers.get("authorization", "")
     scheme, _, credential = authorization.partition(" ")
-    async with services.sessions.begin() as session:
+    async with services.sessions() as session:
         if scheme.lower() == "bearer" and credential:
             principal = await key_principal(session, credential.strip())
         elif token := request.cookies.get(SESSION_COOKIE):
             principal = await session_principal(session, token)
+    if principal is not None and principal.kind == "key":
+        await note_key_used(services.sessions, principal.id)
     request.state.principal = principal
     return principal
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -197,8 +197,19 @@ def parse_csv(text: str) -> ImportPlan:
     return plan
 
 
-async def check(session: AsyncSession, plan: ImportPlan, allowed_sites: Collection[str] | None) -> None:
-    """Cross-row and database checks; adds to ``plan.errors``. ``allowed_sites`` None: every site."""
+async def check(
+    session: AsyncSession,
+    plan: ImportPlan,
+    allowed_sites: Collection[str] | None,
+    reserved_gateway: Callable[[str], str | None] = lambda gateway_id: None,
+) -> None:
+    """Cross-row and database checks; adds to ``plan.errors``. ``allowed_sites`` None: every site.
+    ``reserved_gateway`` says why a gateway id may not be used (carewatch's own MQTT identities), or None."""
+    for row, gateway_id in [(f"gateways[{i}]", g.gateway_id) for i, g in enumerate(plan.gateways)] + [
+        (row, h.gateway_id) for row, h in plan.households if h.gateway_id is not None
+    ]:
+        if reason := reserved_gateway(gateway_id):
+            plan.errors.append(RowError(row, "gateway_id", reason))
     if len(plan.households) > MAX_ROWS:
         plan.errors.append(RowError("(document)", "households", f"at most {MAX_ROWS} households per import"))
     seen: dict[str, str] = {}

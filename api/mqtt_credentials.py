@@ -2,7 +2,11 @@
 
 Each gateway's user name is its gateway id; the ACL lets a user publish only under its own
 ``<prefix>/gateways/<user>/``, so a gateway cannot speak for another. The ingest user (from
-``CAREWATCH_MQTT_URL``) may read every gateway's topics. Passwords are generated here, shown
+``CAREWATCH_MQTT_URL``) may read every gateway's topics. carewatch's own identities (its client id,
+its ingest user, anything starting ``carewatch-``) are never a gateway's: the API refuses them and they
+are never written as a gateway's password line. The broker pins each client id to its user
+(``use_username_as_clientid true`` in deploy/mosquitto.conf.example), so no gateway can connect as
+carewatch's client id and take over its session. Passwords are generated here, shown
 once, and kept only as Mosquitto's PBKDF2-SHA512 hash (``$7$``, what ``mosquitto_passwd`` writes).
 After writing, the broker is sent SIGHUP so it reloads both files without dropping connections.
 """
@@ -27,6 +31,8 @@ from carewatch.settings import Settings
 
 log = logging.getLogger(__name__)
 
+RESERVED_PREFIX = "carewatch-"
+"""Client ids and user names for carewatch's own processes (ingest, bridge, …), now and later."""
 ITERATIONS = 10_000
 SALT_BYTES = 12
 
@@ -52,12 +58,29 @@ class BrokerFiles:
     reloaded: bool
 
 
+def why_reserved(name: str, settings: Settings) -> str | None:
+    """Why ``name`` may not be a gateway's id (its MQTT user name and client id), or None if it may.
+
+    Compared case-insensitively: a look-alike of carewatch's own identity is refused too.
+    """
+    folded = name.casefold()
+    if folded.startswith(RESERVED_PREFIX):
+        return f"{name!r} is reserved: ids starting with {RESERVED_PREFIX!r} are carewatch's own MQTT client ids and user names"
+    ingest = _ingest_user(settings)
+    own = {settings.mqtt_client_id, settings.mqtt_ingest_username, *([ingest[0]] if ingest else [])}
+    if folded in {identity.casefold() for identity in own}:
+        return (f"{name!r} is reserved: it is carewatch's own MQTT client id or user name "
+                "(CAREWATCH_MQTT_CLIENT_ID, CAREWATCH_MQTT_INGEST_USERNAME, the user in CAREWATCH_MQTT_URL)")
+    return None
+
+
 def acl_text(prefix: str, ingest_user: str | None) -> str:
     lines = ["# Written by carewatch from its directory: changes here are overwritten.", ""]
     if ingest_user:
         lines += [f"user {ingest_user}", f"topic read {prefix}/gateways/+/readings", f"topic read {prefix}/gateways/+/status", ""]
     lines += [
-        "# Every other user is a gateway named by its id: it may publish only its own topics.",
+        "# Every other user is a gateway named by its id: it may publish only its own topics. Its client id is its",
+        "# user name too (use_username_as_clientid true in mosquitto.conf), so it cannot take carewatch's client id.",
         f"pattern write {prefix}/gateways/%u/readings",
         f"pattern write {prefix}/gateways/%u/status",
         "",
@@ -89,7 +112,12 @@ async def write_broker_files(session: AsyncSession, settings: Settings) -> Broke
     rows = (await session.execute(
         select(Gateway.id, Gateway.mqtt_password_hash).where(Gateway.mqtt_password_hash.is_not(None)).order_by(Gateway.id)
     )).all()
-    lines = [f"{gateway_id}:{password_hash}" for gateway_id, password_hash in rows]
+    lines = []
+    for gateway_id, password_hash in rows:
+        if reason := why_reserved(gateway_id, settings):  # made before the rule, or by hand: never carewatch's identity
+            log.warning("gateway %s keeps no MQTT credentials: %s", gateway_id, reason)
+            continue
+        lines.append(f"{gateway_id}:{password_hash}")
     ingest = _ingest_user(settings)
     if ingest is not None:
         lines.insert(0, f"{ingest[0]}:{mosquitto_hash(ingest[1])}")

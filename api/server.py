@@ -52,7 +52,11 @@ async def serve_console(
         sessions=sessions, registry=registry, status=status, settings=settings,
         on_directory_change=on_directory_change,
     )
-    server = ConsoleServer(uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning", timeout_graceful_shutdown=2))  # open live-board streams must not hold up a stop
+    server = ConsoleServer(uvicorn.Config(
+        app, host=settings.http_host, port=settings.http_port, log_level="warning",
+        timeout_graceful_shutdown=2,  # open live-board streams must not hold up a stop
+        proxy_headers=False,  # uvicorn would believe X-Forwarded-For from loopback; create_app trusts only trusted_proxies
+    ))
     serving = asyncio.create_task(server.serve(), name="carewatch-console")
     while not server.started:
         if serving.done():

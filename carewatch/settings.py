@@ -40,8 +40,12 @@ class Settings(BaseSettings):
     # --- the duty console and the integrator API (api/) ---
     session_lifetime: timedelta = timedelta(hours=13)
     """How long a console sign-in lasts: a night shift and its hand-over."""
-    cookie_secure: bool = False
-    """Send the session cookie over HTTPS only; set true behind TLS."""
+    cookie_secure: bool = True
+    """Send the console's cookies over HTTPS only. Turn off only to sign in over plain http on a
+    development machine (`carewatch demo` does so itself)."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses of the reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (JSON list,
+    e.g. ["10.0.0.5"]); unset: none, the connecting address is the client (the login limit counts it)."""
     login_max_failures_per_user: int = 5
     login_max_failures_per_client: int = 20
     login_window: timedelta = timedelta(minutes=15)
@@ -87,8 +91,9 @@ class Settings(BaseSettings):
     alerts_group_id: str = "carewatch-alerts"
 
     # --- notifications: the escalation ladder and its channels (alerts/, docs/notifications.md) ---
-    environment: Literal["development", "production"] = "development"
-    """In production the default secret for family links is refused."""
+    environment: Literal["development", "production"] = "production"
+    """Production (the default) refuses to start with the development secret for family links;
+    development must be asked for (CAREWATCH_ENVIRONMENT=development; `carewatch demo` does)."""
     people_path: Path | None = None
     """Who is told: elders, families, duty rota (JSON or TOML); unset: no notifications, and the log says so."""
     escalation_policy_path: Path | None = None
@@ -124,8 +129,9 @@ class Settings(BaseSettings):
     def _no_default_secret_in_production(self) -> Settings:
         if self.environment != "development" and self.link_secret == DEFAULT_LINK_SECRET:
             raise ValueError(
-                "CAREWATCH_LINK_SECRET is the development default; set a long random value in production "
-                "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+                "CAREWATCH_LINK_SECRET is not set (or is the development default), so anyone could forge family links; "
+                "set a long random value, made with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))' "
+                "(or CAREWATCH_ENVIRONMENT=development on a development machine)"
             )
         return self
 

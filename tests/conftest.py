@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -9,6 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from carewatch.db import make_engine, make_sessions
 from carewatch.schema import create_schema
 from tests.services import mosquitto
+
+# The tests run in development, explicitly (production is the default: it refuses the development link secret),
+# and talk plain http to the console (the session cookie is Secure by default). Child processes inherit both;
+# the tests of those defaults remove them.
+TEST_ENVIRONMENT = {"CAREWATCH_ENVIRONMENT": "development", "CAREWATCH_COOKIE_SECURE": "false"}
+os.environ.update(TEST_ENVIRONMENT)
 
 
 @pytest.fixture

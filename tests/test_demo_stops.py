@@ -3,6 +3,7 @@ press it — with the simulation, the broker and the console, as a real process.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import time
 import httpx
 import pytest
 
+from tests.conftest import TEST_ENVIRONMENT
 from tests.services import free_port, wait_for_port
 
 
@@ -18,14 +20,18 @@ from tests.services import free_port, wait_for_port
 def test_ctrl_c_stops_the_console_demo_after_a_page_was_served(presses: int, tmp_path) -> None:
     port = free_port()
     log = tmp_path / "demo.log"
+    # Without the tests' settings: the demo runs in development over plain http by itself.
+    env = {name: value for name, value in os.environ.items() if name not in TEST_ENVIRONMENT}
     with open(log, "wb") as out:
         demo = subprocess.Popen(
             [sys.executable, "-m", "carewatch.cli", "demo", "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path,
+            stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path, env=env,
         )
     try:
         wait_for_port(port, demo, timeout=60)
-        assert httpx.get(f"http://127.0.0.1:{port}/login").status_code == 200
+        login = httpx.get(f"http://127.0.0.1:{port}/login")
+        assert login.status_code == 200
+        assert "secure" not in login.headers["set-cookie"].lower(), "the demo serves plain http: its cookies must reach it"
         time.sleep(1.0)  # the simulation is publishing
         for _ in range(presses):
             demo.send_signal(signal.SIGINT)

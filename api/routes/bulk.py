@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from functools import partial
 from typing import Any
 
 import orjson
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.deps import Importer, ServicesDep
+from api.mqtt_credentials import why_reserved
 from api.routes.directory import changed
 from api.directory_import import ImportPlan, RowError, apply, check, parse_csv, parse_json
 
@@ -59,7 +61,7 @@ async def import_district(request: Request, principal: Importer, services: Servi
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     plan = _parse(body, content_type)
     async with services.sessions.begin() as session:
-        await check(session, plan, principal.sites)
+        await check(session, plan, principal.sites, partial(why_reserved, settings=services.settings))
         if plan.errors:
             return _refused(plan, dry_run)
         result = await apply(session, plan)

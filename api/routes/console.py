@@ -22,12 +22,12 @@ from api.access import NotAColleague, colleague_for, colleagues, list_alerts, vi
 from api.auth import Principal
 from api.console_view import AlertRow, alert_row, household_labels
 from api.deps import AlertReader, AlertWriter, LangDep, Services, ServicesDep, SessionDep
+from api.ingest_view import visible_stats
 from api.ladder_view import LadderView, ladder_views
 from api.pages import render, templates
 from api.routes.login import safe_next
 from carewatch.catalogue import Language, text, words
 from carewatch.domain import Audience
-from ingest.stats import read_stats
 
 log = logging.getLogger(__name__)
 
@@ -82,15 +82,15 @@ async def _board_page(
 ) -> Response:
     context = {
         **await board_context(session, services, principal, lang),
-        **await counters_context(session, services, lang),
+        **await counters_context(session, services, principal, lang),
         "notice": notice,
     }
     return render(request, "board.html", lang, principal, context, status_code)
 
 
-async def counters_context(session: AsyncSession, services: Services, lang: Language) -> dict[str, Any]:
-    """The ingest counters and the runner's live status, as the board's side panels show them."""
-    stats = await read_stats(session)
+async def counters_context(session: AsyncSession, services: Services, principal: Principal, lang: Language) -> dict[str, Any]:
+    """The ingest counters (of the principal's sites) and the runner's live status, as the board's side panels show them."""
+    stats = await visible_stats(session, principal)
     return {
         "stats": stats,
         "rejected": [(words("reject_reason", lang).get(reason, reason), count) for reason, count in sorted(stats.rejected_by_reason.items())],
@@ -122,7 +122,7 @@ async def board_stream(
         while time.monotonic() - started < STREAM_FOR_S:
             async with services.sessions() as session:
                 context = await board_context(session, services, principal, lang)
-                counters = _counters_event(await counters_context(session, services, lang), lang)
+                counters = _counters_event(await counters_context(session, services, principal, lang), lang)
             if counters != counters_shown:
                 counters_shown = counters
                 yield counters

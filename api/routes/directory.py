@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +16,7 @@ from api.directory_schemas import (
     MAX_PAGE, GatewayCreate, GatewayPublic, GatewayUpdate, MeterCreate, MeterPublic, MeterUpdate, Page, SiteCreate,
     SitePublic, SiteUpdate, field_error, page,
 )
-from api.mqtt_credentials import mosquitto_hash, new_password, write_broker_files
+from api.mqtt_credentials import mosquitto_hash, new_password, why_reserved, write_broker_files
 from carewatch.directory import Gateway, Household, Meter, Site, meter_row
 
 router = APIRouter(prefix="/api", tags=["directory"])
@@ -43,6 +43,22 @@ async def writable_site(session: AsyncSession, principal: Principal, site_id: st
     if site is None or not principal.sees(site_id):
         raise field_error(loc, f"no site {site_id!r} among the sites you may change")
     return site
+
+
+def id_taken(loc: tuple[str, ...], what: str, key: str, principal: Principal, owner_site: str | None) -> HTTPException:
+    """An id already in use: 409 if the caller sees its object; otherwise refused like any id they may not use,
+    without saying that another site has it (the per-site 404 rule, for creation)."""
+    if principal.sees(owner_site):
+        return field_error(loc, f"{what} {key!r} exists already", status.HTTP_409_CONFLICT)
+    return field_error(loc, f"{what} id {key!r} cannot be used here: choose another")
+
+
+async def meter_site(session: AsyncSession, meter_id: str) -> tuple[bool, str | None]:
+    """Whether the meter id is in use, and the site of its household."""
+    row = (await session.execute(
+        select(Household.site_id).select_from(Meter).join(Household, Household.id == Meter.household_id).where(Meter.id == meter_id)
+    )).one_or_none()
+    return row is not None, row[0] if row else None
 
 
 # ---- sites ----------------------------------------------------------------------------------------------
@@ -118,9 +134,13 @@ async def list_gateways(
 
 @router.post("/gateways", response_model=GatewayPublic, status_code=status.HTTP_201_CREATED)
 async def create_gateway(body: GatewayCreate, principal: DirectoryWriter, session: SessionDep, services: ServicesDep) -> GatewayPublic:
+    """The gateway id is its MQTT user name and client id: carewatch's own (``carewatch-…``, the configured ingest
+    client id and user) are refused."""
+    if reason := why_reserved(body.gateway_id, services.settings):
+        raise field_error(("gateway_id",), reason)
     await writable_site(session, principal, body.site)
-    if await session.get(Gateway, body.gateway_id) is not None:
-        raise field_error(("gateway_id",), f"gateway {body.gateway_id!r} exists already", status.HTTP_409_CONFLICT)
+    if (existing := await session.get(Gateway, body.gateway_id)) is not None:
+        raise id_taken(("gateway_id",), "gateway", body.gateway_id, principal, existing.site_id)
     gateway = Gateway(id=body.gateway_id, site_id=body.site, name=body.name)
     session.add(gateway)
     await session.commit()
@@ -165,6 +185,8 @@ class GatewayCredentials(BaseModel):
 async def issue_credentials(gateway_id: str, principal: CredentialIssuer, session: SessionDep, services: ServicesDep) -> GatewayCredentials:
     """New MQTT credentials for the gateway (any earlier password stops working); it may publish only its own topics."""
     gateway = await visible_gateway(session, principal, gateway_id)
+    if reason := why_reserved(gateway_id, services.settings):
+        raise field_error(("gateway_id",), reason)
     password = new_password()
     gateway.mqtt_password_hash = mosquitto_hash(password)
     gateway.credentials_issued_at = now_utc()
@@ -210,8 +232,9 @@ async def create_meter(body: MeterCreate, principal: DirectoryWriter, session: S
     household = await session.get(Household, body.household_id)
     if household is None or not principal.sees(household.site_id):
         raise field_error(("household_id",), f"no household {body.household_id!r} among the sites you may change")
-    if await session.get(Meter, body.meter_id) is not None:
-        raise field_error(("meter_id",), f"meter {body.meter_id!r} exists already", status.HTTP_409_CONFLICT)
+    used, owner_site = await meter_site(session, body.meter_id)
+    if used:
+        raise id_taken(("meter_id",), "meter", body.meter_id, principal, owner_site)
     meter = meter_row(body, body.household_id)
     session.add(meter)
     await session.commit()

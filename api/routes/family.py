@@ -75,7 +75,7 @@ async def answer_link(
         return _page(request, language, said.gone, status.HTTP_404_NOT_FOUND)
     if result is ReplyResult.ALREADY_HANDLED:
         return _page(request, language, said.already)
-    return _page(request, language, said[f"thanks_{given.value}"])
+    return _page(request, language, said[f"thanks_{given.value}"])  # recorded now or before: the same answer, once
 
 
 def _read(request: Request, links: FamilyLinks, token: str) -> tuple[LinkClaim | None, Response | None]:

@@ -20,7 +20,7 @@ from api.directory_schemas import (
     field_error, page,
 )
 from api.routine_view import RoutinePublic, learned_routine
-from api.routes.directory import NOT_YOURS, Limit, Offset, changed, meter_public, paged, writable_site
+from api.routes.directory import NOT_YOURS, Limit, Offset, changed, id_taken, meter_public, meter_site, paged, writable_site
 from carewatch.directory import Absence, Contact, Gateway, Household, Meter, meter_row
 from api.directory_import import household_values
 from ingest.usage import last_days
@@ -81,11 +81,12 @@ async def list_households(
 async def create_household(body: HouseholdCreate, principal: DirectoryWriter, session: SessionDep, services: ServicesDep) -> HouseholdPublic:
     await writable_site(session, principal, body.site)
     await _check_gateway(session, body.gateway_id, body.site)
-    if await session.get(Household, body.household_id) is not None:
-        raise field_error(("household_id",), f"household {body.household_id!r} exists already", status.HTTP_409_CONFLICT)
+    if (existing := await session.get(Household, body.household_id)) is not None:
+        raise id_taken(("household_id",), "household", body.household_id, principal, existing.site_id)
     for index, meter in enumerate(body.meters):
-        if await session.get(Meter, meter.meter_id) is not None:
-            raise field_error(("meters", str(index), "meter_id"), f"meter {meter.meter_id!r} belongs to another household", status.HTTP_409_CONFLICT)
+        used, owner_site = await meter_site(session, meter.meter_id)
+        if used:
+            raise id_taken(("meters", str(index), "meter_id"), "meter", meter.meter_id, principal, owner_site)
     household = Household(id=body.household_id, **household_values(body))
     household.meters = [meter_row(m) for m in body.meters]
     session.add(household)

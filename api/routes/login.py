@@ -10,8 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import RedirectResponse, Response
 
-from api.auth import authenticate, end_session, start_session
-from api.deps import CSRF_FIELD, SESSION_COOKIE, LangDep, ServicesDep, find_principal
+from api.auth import authenticate, end_session, login_name, start_session
+from api.deps import CSRF_FIELD, SESSION_COOKIE, LangDep, ServicesDep, get_services
 from api.pages import render
 from carewatch.catalogue import Language, text
 
@@ -33,7 +33,8 @@ def login_page(request: Request, lang: Language, next_path: str, notice: str | N
         request, "login.html", lang, None,
         {"login_token": token, "next": safe_next(next_path), "notice": notice}, status_code=status_code,
     )
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
+    secure = get_services(request).settings.cookie_secure
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure, path="/login")
     return response
 
 
@@ -55,6 +56,7 @@ async def login(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf_token):
         return login_page(request, lang, next, text("ui.forbidden", lang), status.HTTP_403_FORBIDDEN)
+    # The connecting address: uvicorn does not read X-Forwarded-For; create_app does, from trusted proxies only.
     client = request.client.host if request.client else "unknown"
     limiter = services.login_limiter
     wait = limiter.retry_after(username, client)
@@ -64,7 +66,7 @@ async def login(
         response.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
         return response
     async with services.sessions.begin() as session:
-        user = await authenticate(session, username.strip(), password)
+        user = await authenticate(session, login_name(username), password)
         token = await start_session(session, user, services.settings.session_lifetime) if user else None
     if token is None:
         limiter.failed(username, client)
@@ -80,13 +82,13 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(request: Request, services: ServicesDep, lang: LangDep) -> Response:
-    principal = await find_principal(request, services)
-    form = await request.form()
-    token = request.cookies.get(SESSION_COOKIE)
-    if principal is not None and token and hmac.compare_digest(principal.csrf_token or "", str(form.get(CSRF_FIELD, ""))):
+async def logout(request: Request, services: ServicesDep) -> Response:
+    """Ends the session on the server whether or not the form's CSRF token came along: a sign-out that only
+    deleted the cookie would leave a copied cookie valid. A forged cross-site sign-out cannot happen anyway:
+    the SameSite=Lax session cookie is not sent with another site's POST."""
+    if token := request.cookies.get(SESSION_COOKIE):
         async with services.sessions.begin() as session:
             await end_session(session, token)
     response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
-    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=services.settings.cookie_secure)
     return response

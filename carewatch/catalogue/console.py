@@ -115,7 +115,7 @@ UI = {
 }
 
 LIVE_STATUS = {
-    # The keys of the runners' live status (carewatch.wiring.Pipeline.status, carewatch.alert_service.AlertService.status).
+    # The keys of the runners' live status (carewatch.runners.embedded.pipeline.Pipeline.status, carewatch.runners.faust.alert_service.AlertService.status).
     "messages": M("收到的消息", "Messages"),
     "readings": M("读数", "Readings"),
     "households": M("监测住户", "Households watched"),

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from carewatch.cli.admin import admin
 from carewatch.settings import Settings
+from carewatch.cli.settings import settings_or_exit
 
 app = typer.Typer(help="carewatch: watches over elders who live alone through their gas and water meters.",
                   no_args_is_help=True, add_completion=False)
@@ -40,7 +41,7 @@ EXAMPLES = {"mqtt_url": "mqtt://localhost:1883", "kafka_url": "kafka://localhost
 def _settings(verbose: bool, *required: str) -> Settings:
     """Logging set up and settings read; a required setting that is not set is a one-line error (exit 2)."""
     _logging(verbose)
-    settings = Settings()
+    settings = settings_or_exit(err)
     missing = [name for name in required if not getattr(settings, name)]
     if missing:
         names = " and ".join(f"CAREWATCH_{name.upper()}" for name in missing)
@@ -82,11 +83,11 @@ def demo(
     """Run everything in one process: simulated gateways, an MQTT broker, the detectors, alerts and the console."""
     import warnings
 
-    from carewatch.cli.demo import DemoOptions, run_demo
+    from carewatch.cli.demo import DEMO_SETTINGS, DemoOptions, run_demo
 
     _logging(verbose)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    settings = Settings()
+    settings = settings_or_exit(err, **DEMO_SETTINGS)
     if port is not None:
         settings = settings.model_copy(update={"http_port": port})
     options = DemoOptions(

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from carewatch.settings import Settings
+from carewatch.cli.settings import settings_or_exit
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -135,7 +136,7 @@ async def migrate(settings: Settings) -> tuple[str | None, str | None]:
 @admin.command("migrate")
 def migrate_command() -> None:
     """Upgrade the database's schema now (`carewatch run` and the other commands also do it at start)."""
-    before, after = asyncio.run(migrate(Settings()))
+    before, after = asyncio.run(migrate(settings_or_exit(err)))
     if before == after:
         print(f"schema already at revision {after}: nothing to do")
     else:
@@ -168,7 +169,7 @@ def create_user_command(
     except ValidationError as exc:
         raise _invalid(exc) from exc
     try:
-        user = asyncio.run(add_user(Settings(), body))
+        user = asyncio.run(add_user(settings_or_exit(err), body))
     except AdminError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from exc
@@ -199,7 +200,7 @@ def create_key_command(
             err.print(f"[red]--scopes[/]: {scope.value!r} is for people's accounts only, never for a key")
             raise typer.Exit(2)
     try:
-        key = asyncio.run(add_key(Settings(), body))
+        key = asyncio.run(add_key(settings_or_exit(err), body))
     except AdminError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from exc

@@ -210,7 +210,7 @@ async def test_family_who_checked_acknowledges_the_alert_as_safe(laddered, ladde
     claim = LINKS.read(family[0].body.rsplit("/f/", 1)[1].split()[0])
 
     assert await answer(laddered, sessions, claim, Answer.CHECKED) is ReplyResult.RECORDED
-    assert await answer(laddered, sessions, claim, Answer.CHECKED) is ReplyResult.ALREADY_HANDLED
+    assert await answer(laddered, sessions, claim, Answer.CHECKED) is ReplyResult.ALREADY_RECORDED, "a replay is shown, not re-audited"
 
     alert = await laddered.get(raised.alert_id)
     assert (alert.status, alert.acknowledged_by, alert.outcome) == (AlertStatus.ACKNOWLEDGED, "family: 王芳（女儿）", OutcomeKind.SAFE)

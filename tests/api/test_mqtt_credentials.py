@@ -21,6 +21,14 @@ from tests.services import free_port, missing_service, wait_for_port
 pytestmark = pytest.mark.service
 
 INGEST_PASSWORD = "ingest-secret"
+SHIPPED_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto.conf.example"
+HOST_SPECIFIC = ("listener", "password_file", "acl_file", "persistence", "persistence_location", "persistent_client_expiration")
+
+
+def shipped_directives() -> str:
+    """deploy/mosquitto.conf.example without what names the host's ports and paths: the tests run what ships."""
+    lines = [line.strip() for line in SHIPPED_CONFIG.read_text().splitlines()]
+    return "".join(f"{line}\n" for line in lines if line and not line.startswith("#") and line.split()[0] not in HOST_SPECIFIC)
 
 
 @pytest.fixture
@@ -45,6 +53,7 @@ def broker(settings: Settings, workdir: Path) -> Iterator[int]:
         f"listener {port} 127.0.0.1\nallow_anonymous false\npersistence false\nuser root\n"  # root: reads pytest's private tmp dir
 
         f"password_file {settings.mosquitto_password_file}\nacl_file {settings.mosquitto_acl_file}\n"
+        + shipped_directives()
     )
     log = (workdir / "secured.log").open("wb")
     process = subprocess.Popen([binary, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
@@ -62,12 +71,15 @@ def broker(settings: Settings, workdir: Path) -> Iterator[int]:
 class Client:
     """A paho client that records whether it was let in and what it received."""
 
-    def __init__(self, port: int, username: str | None, password: str | None, subscribe: str | None = None):
+    def __init__(
+        self, port: int, username: str | None, password: str | None, subscribe: str | None = None, client_id: str | None = None
+    ):
         self.connected = threading.Event()
         self.refused = threading.Event()
+        self.dropped = threading.Event()
         self.received: list[tuple[str, bytes]] = []
         self.arrived = threading.Condition()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-{username}-{free_port()}")
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or f"test-{username}-{free_port()}")
         if username is not None:
             self.client.username_pw_set(username, password)
 
@@ -88,7 +100,11 @@ class Client:
                 self.received.append((message.topic, message.payload))
                 self.arrived.notify_all()
 
+        def on_disconnect(client, userdata, flags, reason, properties):  # type: ignore[no-untyped-def]
+            self.dropped.set()
+
         self.client.on_connect, self.client.on_subscribe, self.client.on_message = on_connect, on_subscribe, on_message
+        self.client.on_disconnect = on_disconnect
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
 
@@ -159,3 +175,20 @@ async def test_a_gateway_may_publish_only_its_own_topics_and_anonymous_clients_a
         finally:
             for c in (ingest, gateway, anonymous, wrong):
                 c.close()
+
+
+async def test_a_gateway_cannot_take_carewatchs_client_id(client, settings, tmp_path):
+    north = (await client.post("/api/gateways/gw-north/credentials")).json()
+
+    with broker(settings, tmp_path) as port:
+        ingest = Client(port, "carewatch-ingest", INGEST_PASSWORD, subscribe="carewatch/v1/gateways/#", client_id=settings.mqtt_client_id)
+        assert ingest.let_in()
+        impostor = Client(port, "gw-north", north["password"], client_id=settings.mqtt_client_id)
+        try:
+            assert impostor.let_in(), "it may connect, but as itself"
+            impostor.client.publish("carewatch/v1/gateways/gw-north/readings", b"after the impostor", qos=1).wait_for_publish(5)
+            ingest.wait_for(b"after the impostor")
+            assert not ingest.dropped.is_set(), "the broker pins each client id to its user: carewatch keeps its session"
+        finally:
+            impostor.close()
+            ingest.close()

@@ -13,7 +13,7 @@ from alerts.channels.provider import ProviderChannel
 from alerts.dispatcher import Dispatcher
 from alerts.family_links import FamilyLinks, LinkClaim
 from alerts.ladder import AlertLadder
-from alerts.lifecycle import AlertStatus
+from alerts.lifecycle import AlertStatus, AuditAction
 from alerts.notifications import family_links
 from alerts.outcomes import OutcomeKind
 from alerts.people import Directory
@@ -87,6 +87,16 @@ async def test_family_checked_through_the_link_acknowledges_as_safe(laddered, se
     assert (alert.status, alert.outcome, alert.acknowledged_by) == (AlertStatus.ACKNOWLEDGED, OutcomeKind.SAFE, "family: 王芳（女儿）")
     again = await web.post(link, data={"choice": "unreachable"})
     assert "已经有人处理过了" in again.text
+
+
+async def test_a_replayed_link_shows_the_recorded_answer_and_is_audited_once(laddered, sessions, web):
+    link = await link_for(sessions, "hh-001.daughter")
+
+    answers = [await web.post(link, data={"choice": "unreachable"}) for _ in range(3)]
+
+    assert all(a.status_code == 200 and "已收到" in a.text for a in answers), "each time the page shows the recorded answer"
+    events = (await laddered.get(RAISED.alert_id)).events
+    assert [e.action for e in events].count(AuditAction.FAMILY_UNREACHABLE) == 1
 
 
 async def test_english_reader_gets_the_page_in_english(laddered, sessions, web):

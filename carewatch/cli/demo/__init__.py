@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from carewatch.cli.demo.parts import DEMO_START, DemoOptions
+from carewatch.cli.demo.parts import DEMO_SETTINGS, DEMO_START, DemoOptions
 from carewatch.settings import Settings
 
-__all__ = ["DEMO_START", "DemoOptions", "run_demo"]
+__all__ = ["DEMO_SETTINGS", "DEMO_START", "DemoOptions", "run_demo"]
 
 
 async def run_demo(settings: Settings, options: DemoOptions, console: Console) -> dict[str, object]:

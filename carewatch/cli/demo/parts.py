@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +19,9 @@ from ingest.stats import read_stats
 from ingest.subscriber import BrokerAddress
 
 DEMO_START = datetime(2026, 1, 5, tzinfo=ZoneInfo("Asia/Shanghai"))
+DEMO_SETTINGS = {"environment": "development", "cookie_secure": False, "link_secret": secrets.token_urlsafe(32)}
+"""The demo runs in development, explicitly: its console is plain http on this machine, and its family links
+are signed with a secret of its own (one per run: they die with the demo's database)."""
 NOTIFY_SETTLE_S = 30.0
 """Headless: how long to wait at most for the ladder and the dispatcher to finish after the last reading."""
 

@@ -13,15 +13,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import orjson
+
 from carewatch.runners.faust.alert_service import counts_group_id, reports_group_id, usage_group_id
 from carewatch.kafka import changelog_topic, wait_until_consumed
 from carewatch.settings import Settings
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
-    """The settings as CAREWATCH_* variables, for a child process (pydantic reads them back)."""
+    """The settings as CAREWATCH_* variables, for a child process (pydantic reads them back; lists as JSON)."""
     return {
-        f"CAREWATCH_{name.upper()}": str(value)
+        f"CAREWATCH_{name.upper()}": orjson.dumps(value).decode() if isinstance(value, list | dict) else str(value)
         for name, value in settings.model_dump(mode="json").items()
         if value is not None
     }
