@@ -16,10 +16,10 @@ from sqlalchemy import select
 from api.app import create_app
 from api.auth import create_api_key
 from api.models import KEY_SCOPES, Role
-from carewatch.console import serve_console
+from api.server import serve_console
 from carewatch.db import make_engine, make_sessions
 from carewatch.directory import Gateway
-from carewatch.directory_import import import_document
+from api.directory_import import import_document
 from carewatch.registry import Registry
 from carewatch.schema import create_schema
 from carewatch.settings import Settings
