@@ -16,10 +16,10 @@ import pickle
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.notifications import start_notifications
@@ -32,7 +32,7 @@ from carewatch.registry import Registry
 from carewatch.schema import create_schema
 from carewatch.settings import Settings
 from detectors.household import HouseholdMonitor
-from ingest.models import MonitorSnapshot
+from ingest.models import IngestCounter, MonitorSnapshot
 from ingest.payload import Rejection
 from ingest.records import BatchRecord, DeadLetterEntry, ensure_counters, write_batch
 from ingest.usage import record_usage
@@ -42,6 +42,17 @@ from ingest.translate import translate
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
+COMMIT_ATTEMPTS = 3
+"""A batch the database refuses this often, while it takes other writes, is split up message by message."""
+
+
+@dataclass
+class Judged:
+    """What judging messages (or a tick) produced, held until it is committed."""
+
+    record: BatchRecord = field(default_factory=BatchRecord)
+    detections: list[Detection] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
 
 
 
@@ -109,22 +120,63 @@ class Pipeline:
                 await self.tick(self.clock() - self.settings.watermark_lateness)
 
     async def handle(self, messages: Sequence[InboundMessage]) -> None:
-        record = BatchRecord()
-        detections: list[Detection] = []
-        touched: set[str] = set()
+        """Judge a batch and commit its outcome; return when it is durable (the messages may be acknowledged).
+
+        Should the database refuse the batch although it takes other writes (a value it cannot store), the
+        batch is judged and committed again one message at a time, and a message it still refuses is kept
+        as a dead letter alone: one poison message never holds up the rest, nor the process.
+        """
+        undo = self._undo_point()
+        batch = self._judge_batch(messages)
+        if await self._commit(batch, until_taken=False):
+            return
+        while not await self._database_writable():  # down or read-only: wait for it, the batch is not to blame
+            if await self._commit(batch, until_taken=False):
+                return
+        await self._undo(undo, batch.touched)
+        for message in messages:
+            undo = self._undo_point()
+            alone = self._judge_batch([message])
+            while not await self._commit(alone, until_taken=False):
+                if await self._database_writable():
+                    readings = self.readings_seen - undo[2]
+                    await self._undo(undo, alone.touched)
+                    await self._commit(self._refused(message, readings), until_taken=True)
+                    break
+
+    def _judge_batch(self, messages: Sequence[InboundMessage]) -> Judged:
+        batch = Judged()
         for message in messages:
             self.messages_seen += 1
-            record.counters["messages"] += 1
-            self._judge(message, record, detections, touched)
-        if self.settings.clock == "event" and self.newest_event is not None:
-            detections.extend(self._tick_due(self.newest_event - self.settings.watermark_lateness, touched))
-        await self._commit(record, detections, touched)
+            batch.record.counters["messages"] += 1
+            try:
+                self._judge(message, batch)
+            except Exception as exc:  # a fault of ours on this message: it alone becomes a dead letter
+                log.exception("could not judge a message on %r", message.topic)
+                batch.record.reject(self._dead_letter(message, RejectReason.PROCESSING_ERROR, f"pipeline error: {exc!r}"))
+        return batch
+
+    def _refused(self, message: InboundMessage, readings: int) -> Judged:
+        """The message as a dead letter alone: its readings are counted as refused, nothing else of it is kept."""
+        self.messages_seen += 1
+        self.readings_seen += readings
+        refused = Judged()
+        refused.record.counters["messages"] += 1
+        refused.record.counters["readings_rejected"] += readings
+        refused.record.dead_letters.append(
+            self._dead_letter(message, RejectReason.PROCESSING_ERROR, "the database refused what this message holds")
+        )
+        return refused
+
+    @staticmethod
+    def _dead_letter(message: InboundMessage, reason: RejectReason, detail: str) -> DeadLetterEntry:
+        return DeadLetterEntry(message.received_at, message.topic, None, reason, detail, message.payload)
 
     async def tick(self, at: datetime) -> None:
-        touched: set[str] = set()
-        detections = self._tick_due(at, touched)
-        if detections:
-            await self._commit(BatchRecord(), detections, touched)
+        ticked = Judged()
+        ticked.detections.extend(self._tick_due(at, ticked.touched))
+        if ticked.detections:
+            await self._commit(ticked, until_taken=True)
 
     def _tick_due(self, watermark: datetime, touched: set[str]) -> list[Detection]:
         due = self.ticks.due(watermark)
@@ -138,9 +190,8 @@ class Pipeline:
                 detections.extend(emitted)
         return detections
 
-    def _judge(
-        self, message: InboundMessage, record: BatchRecord, detections: list[Detection], touched: set[str]
-    ) -> None:
+    def _judge(self, message: InboundMessage, batch: Judged) -> None:
+        record, detections, touched = batch.record, batch.detections, batch.touched
         translated = translate(message, self.registry, self.settings, self.clock())
 
         def dead_letter(refusal: Rejection) -> None:
@@ -176,6 +227,9 @@ class Pipeline:
                 record.accepted.append(reading)
                 if self.newest_event is None or reading.at > self.newest_event:
                     self.newest_event = reading.at
+            if self.settings.clock == "event" and self.newest_event is not None:
+                # Time passes with each reading, as on the Faust workers: the same alerts however messages are batched.
+                detections.extend(self._tick_due(self.newest_event - self.settings.watermark_lateness, touched))
 
     def _monitor(self, household_id: str) -> HouseholdMonitor:
         monitor = self.monitors.get(household_id)
@@ -183,29 +237,57 @@ class Pipeline:
             monitor = self.monitors[household_id] = new_monitor(self.registry, household_id)
         return monitor
 
-    async def _commit(self, record: BatchRecord, detections: list[Detection], touched: Iterable[str]) -> None:
-        """Commit the batch's outcome in one transaction; retry until the database takes it.
-
-        Retrying (instead of dropping the batch) is what keeps "nothing accepted is lost":
-        the messages stay unacknowledged, and the broker holds the rest meanwhile.
-        """
-        snapshots = [(household_id, pickle.dumps(self.monitors[household_id])) for household_id in touched]
-        delay = 0.5
+    async def _commit(self, batch: Judged, *, until_taken: bool) -> bool:
+        """Commit a batch's outcome in one transaction.  ``until_taken``: retry until the database takes it
+        (what keeps "nothing accepted is lost": the messages stay unacknowledged, the broker holds the rest);
+        otherwise give up after COMMIT_ATTEMPTS and say so (False)."""
+        snapshots = [(household_id, pickle.dumps(self.monitors[household_id])) for household_id in batch.touched]
+        delay, attempts = 0.5, 0
         while True:
             try:
                 async with self.sessions.begin() as session:
-                    await write_batch(session, record)
-                    await record_usage(session, record.accepted)
-                    await self.alert_store.apply(detections, session=session)
+                    await write_batch(session, batch.record)
+                    await record_usage(session, batch.record.accepted)
+                    await self.alert_store.apply(batch.detections, session=session)
                     now = self.clock()
                     for household_id, state in snapshots:
                         await session.merge(MonitorSnapshot(household_id=household_id, state=state, updated_at=now))
-                return
+                return True
             except Exception:
-                log.exception("could not commit a batch; retrying in %.1f s", delay)
+                attempts += 1
+                log.exception("could not commit a batch (attempt %d); retrying in %.1f s", attempts, delay)
+                if not until_taken and attempts >= COMMIT_ATTEMPTS:
+                    return False
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
+    async def _database_writable(self) -> bool:
+        """Whether the database takes a write at all (else it is down or read-only: wait, do not blame a message)."""
+        try:
+            async with self.sessions.begin() as session:
+                await ensure_counters(session)
+                await session.execute(update(IngestCounter).where(IngestCounter.name == "messages").values(value=IngestCounter.value))
+            return True
+        except Exception:
+            log.exception("the database takes no write")
+            await asyncio.sleep(1.0)
+            return False
+
+    def _undo_point(self) -> tuple[datetime | None, datetime | None, int, int]:
+        return self.newest_event, self.ticks.last, self.readings_seen, self.messages_seen
+
+    async def _undo(self, undo: tuple[datetime | None, datetime | None, int, int], touched: Iterable[str]) -> None:
+        """Forget what judging a batch did in memory: its households' monitors go back to their stored state."""
+        self.newest_event, self.ticks.last, self.readings_seen, self.messages_seen = undo
+        households = list(touched)
+        for household_id in households:
+            self.monitors.pop(household_id, None)  # never stored: a new monitor, as before the batch
+        async with self.sessions() as session:
+            stored = (
+                await session.execute(select(MonitorSnapshot).where(MonitorSnapshot.household_id.in_(households)))
+            ).scalars()
+            for snapshot in stored:
+                self.monitors[snapshot.household_id] = refreshed(pickle.loads(snapshot.state), self.registry)
 
 
 @dataclass
