@@ -21,6 +21,7 @@ from datetime import datetime
 from aiokafka import AIOKafkaProducer
 
 from carewatch.clock import wall_clock
+from carewatch.domain import RejectReason
 from carewatch.kafka import Topics, bootstrap_servers, ensure_topics, kafka_url
 from carewatch.registry import Registry
 from carewatch.settings import Settings
@@ -67,11 +68,23 @@ class KafkaBridge:
         """Forward until cancelled."""
         while True:
             batch = await subscriber.next_batch(MAX_BATCH)
-            outgoing = [record for message in batch for record in self.translate(message)]
+            outgoing = [record for message in batch for record in self.translate_isolated(message)]
             await self._send_all(outgoing)
             for message in batch:
                 subscriber.ack(message)
             self.messages_forwarded += len(batch)
+
+    def translate_isolated(self, message: InboundMessage) -> list[Outgoing]:
+        """`translate`, with a fault of ours on one message kept as that message's dead letter alone."""
+        try:
+            return self.translate(message)
+        except Exception as exc:
+            log.exception("could not translate a message on %r", message.topic)
+            record = DeadLetterRecord(
+                message.received_at, "bridge", message.topic, RejectReason.PROCESSING_ERROR,
+                f"bridge error: {exc!r}", message.payload,
+            )
+            return [Outgoing(self.topics.dead_letters, b"unknown-gateway", record.encode())]
 
     def translate(self, message: InboundMessage) -> list[Outgoing]:
         """The Kafka records one MQTT message becomes."""
