@@ -31,6 +31,7 @@ def create_app(
     status: Callable[[], dict[str, Any]] | None = None,
     settings: Settings | None = None,
     on_directory_change: Callable[[], Awaitable[None]] | None = None,
+    readiness: Callable[[], list[str]] | None = None,
 ) -> FastAPI:
     """Build the app over an existing database (the runner creates the schema).
 
@@ -56,6 +57,7 @@ def create_app(
             settings.login_max_failures_per_user, settings.login_max_failures_per_client, settings.login_window
         ),
         on_directory_change=on_directory_change,
+        readiness=readiness,
     )
     app.add_exception_handler(NotSignedIn, _not_signed_in)  # type: ignore[arg-type]
     for module in (alerts, households, contacts, directory, bulk, accounts, ingest, login, console, household_pages, health):

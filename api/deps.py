@@ -35,6 +35,8 @@ class Services:
     login_limiter: LoginLimiter
     on_directory_change: Callable[[], Awaitable[None]] | None = None
     """Called after the directory changed (the runner reloads the pipeline's registry)."""
+    readiness: Callable[[], list[str]] | None = None
+    """The runner's own readiness checks: what is wrong, in words (empty: ready)."""
 
 
 def get_services(request: Request) -> Services:

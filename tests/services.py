@@ -46,12 +46,12 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes] | None = None, tim
 
 
 @contextmanager
-def mosquitto(workdir: Path, extra_config: str = "") -> Iterator[tuple[str, int]]:
-    """A private Mosquitto on a free port (never 1883, where a system broker may listen)."""
+def mosquitto(workdir: Path, extra_config: str = "", port: int | None = None) -> Iterator[tuple[str, int]]:
+    """A private Mosquitto on a free port (never 1883, where a system broker may listen), or on ``port`` (a restart)."""
     binary = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
     if binary is None:
         missing_service("the mosquitto binary (Debian package 'mosquitto')")
-    port = free_port()
+    port = port or free_port()
     config = workdir / "mosquitto.conf"
     config.write_text(
         f"listener {port} 127.0.0.1\n"

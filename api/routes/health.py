@@ -1,21 +1,38 @@
-"""Liveness for load balancers and the runner: the app answers and the database does too."""
+"""Liveness and readiness, for supervisors and load balancers.
+
+`/livez`: the process answers (restart it when this fails).  `/readyz`: it is doing its job — the
+database takes writes, and the runner's own checks pass (MQTT connected and subscribed, the pipeline
+not stuck with messages waiting); 503 names every check that failed.  `/healthz` is `/readyz`.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.deps import SessionDep
+from api.deps import ServicesDep, SessionDep
+from ingest.models import IngestCounter
 
 router = APIRouter(tags=["health"])
 
 
+@router.get("/livez")
+async def livez() -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/readyz")
 @router.get("/healthz")
-async def healthz(session: SessionDep) -> JSONResponse:
+async def readyz(session: SessionDep, services: ServicesDep) -> JSONResponse:
+    problems = [] if services.readiness is None else list(services.readiness())
     try:
-        await session.execute(text("SELECT 1"))
+        # A write, rolled back: a read-only or full database fails here, where a SELECT would pass.
+        await session.execute(update(IngestCounter).where(IngestCounter.name == "messages").values(value=IngestCounter.value))
+        await session.rollback()
     except (SQLAlchemyError, OSError) as exc:
-        return JSONResponse({"status": "unavailable", "detail": f"database: {exc}"}, status_code=503)
+        problems.append(f"database takes no write: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+    if problems:
+        return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
     return JSONResponse({"status": "ok"})

@@ -62,7 +62,7 @@ async def run_embedded_demo(settings: Settings, options: DemoOptions, console: C
         username, password = await seed_console(system.sessions)
         follow = partial(follow_directory, system)  # the directory now holds the district: API changes reach the pipeline
         async with serve_console(
-            notifying(settings, catchers), system.sessions, registry, status=system.pipeline.status, on_directory_change=follow
+            notifying(settings, catchers), system.sessions, registry, status=system.pipeline.status, readiness=system.readiness, on_directory_change=follow
         ) as serving:
             console.print(
                 f"[bold green]Duty console:[/] http://{settings.http_host}:{settings.http_port}/  (English: ?lang=en)\n"

@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 500
 COMMIT_ATTEMPTS = 3
 """A batch the database refuses this often, while it takes other writes, is split up message by message."""
+STUCK_AFTER_S = 120.0
+"""Messages waiting this long with no batch committed make the pipeline not ready."""
 
 
 @dataclass
@@ -77,6 +79,8 @@ class Pipeline:
         self.messages_seen = 0
         self.busy = False
         """True while a batch taken from the inbox is not yet committed and acknowledged."""
+        self.progressed_at = time.monotonic()
+        """When the pipeline last committed a batch or found its inbox empty (readiness: is it stuck?)."""
 
     async def start(self) -> None:
         async with self.sessions.begin() as session:
@@ -116,6 +120,7 @@ class Pipeline:
                 for message in batch:
                     subscriber.ack(message)
                 self.busy = False
+            self.progressed_at = time.monotonic()
             if self.settings.clock == "wall":
                 await self.tick(self.clock() - self.settings.watermark_lateness)
 
@@ -298,6 +303,18 @@ class RunningSystem:
     sessions: async_sessionmaker[AsyncSession]
     subscriber: MqttSubscriber
     consumer: asyncio.Task[None]
+
+    def readiness(self) -> list[str]:
+        """What keeps the pipeline from its job now (/readyz): empty when it is ready."""
+        problems = []
+        if self.consumer.done():
+            problems.append("the pipeline stopped")
+        if not self.subscriber.connected.is_set():
+            problems.append("not connected and subscribed to the MQTT broker")
+        stalled_s = time.monotonic() - self.pipeline.progressed_at
+        if not self.subscriber.inbox.empty() and stalled_s > STUCK_AFTER_S:
+            problems.append(f"messages have waited {stalled_s:.0f} s without a batch committed")
+        return problems
 
     async def drain(self, expected_readings: int, timeout: float = 120.0) -> None:
         """Wait until the pipeline has judged ``expected_readings`` readings and committed them."""

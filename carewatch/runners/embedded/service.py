@@ -39,7 +39,8 @@ async def run_service(settings: Settings, console: Console) -> None:
         console.print("[yellow]the directory has no households yet[/]: add them through the API (POST /api/import)")
     async with running_system(settings, registry, BrokerAddress.from_url(settings.mqtt_url)) as system:
         async with serve_console(
-            settings, system.sessions, registry, status=system.pipeline.status, on_directory_change=lambda: follow_directory(system)
+            settings, system.sessions, registry, status=system.pipeline.status, readiness=system.readiness,
+            on_directory_change=lambda: follow_directory(system),
         ) as serving:
             console.print(
                 f"carewatch: {len(registry)} households, broker {settings.mqtt_url}, "
