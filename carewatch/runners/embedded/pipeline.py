@@ -29,6 +29,7 @@ from carewatch.db import make_engine, make_sessions
 from carewatch.domain import Detection, RejectReason, Tick
 from carewatch.runners.engine import TickSchedule, judge, new_monitor, refreshed
 from carewatch.registry import Registry
+from carewatch.retrying import until_it_works
 from carewatch.schema import create_schema
 from carewatch.settings import Settings
 from detectors.household import HouseholdMonitor
@@ -190,21 +191,20 @@ class Pipeline:
         the messages stay unacknowledged, and the broker holds the rest meanwhile.
         """
         snapshots = [(household_id, pickle.dumps(self.monitors[household_id])) for household_id in touched]
-        delay = 0.5
-        while True:
-            try:
-                async with self.sessions.begin() as session:
-                    await write_batch(session, record)
-                    await record_usage(session, record.accepted)
-                    await self.alert_store.apply(detections, session=session)
-                    now = self.clock()
-                    for household_id, state in snapshots:
-                        await session.merge(MonitorSnapshot(household_id=household_id, state=state, updated_at=now))
-                return
-            except Exception:
-                log.exception("could not commit a batch; retrying in %.1f s", delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+
+        async def commit() -> None:
+            async with self.sessions.begin() as session:
+                await write_batch(session, record)
+                await record_usage(session, record.accepted)
+                await self.alert_store.apply(detections, session=session)
+                now = self.clock()
+                for household_id, state in snapshots:
+                    await session.merge(MonitorSnapshot(household_id=household_id, state=state, updated_at=now))
+
+        def refused(error: BaseException, wait: float) -> None:
+            log.error("could not commit a batch; retrying in %.1f s", wait, exc_info=error)
+
+        await until_it_works(commit, refused)
 
 
 
