@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+import alerts.models  # noqa: F401  (defines the "alerts" table these rows' foreign keys name: a process that only sends must know it)
 from carewatch.db import Base, UTCDateTime, text_enum
 
 
