@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from tests.services import free_port, wait_for_port
+from carewatch.loopback import free_port, wait_listening
 
 
 @pytest.mark.parametrize("presses", [1, 2])
@@ -24,7 +24,7 @@ def test_ctrl_c_stops_the_console_demo_after_a_page_was_served(presses: int, tmp
             stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path,
         )
     try:
-        wait_for_port(port, demo, timeout=60)
+        wait_listening(port, demo, timeout=60)
         assert httpx.get(f"http://127.0.0.1:{port}/login").status_code == 200
         time.sleep(1.0)  # the simulation is publishing
         for _ in range(presses):

@@ -6,8 +6,7 @@ trust auth); each test run creates its own database and drops it afterwards.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +17,6 @@ from alerts.store import AlertStore
 from carewatch.db import Base, make_engine, make_sessions
 from carewatch.domain import AlertType, Detection, Explanation, Severity, Transition
 from carewatch.schema import VERSION_TABLE, create_schema
-from tests.services import create_postgres_database, drop_postgres_database
 
 
 class FakeClock:
@@ -33,14 +31,6 @@ class FakeClock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh database for this test run, dropped at the end."""
-    name, url = asyncio.run(create_postgres_database("carewatch_test"))
-    yield url
-    asyncio.run(drop_postgres_database(name))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.service)])

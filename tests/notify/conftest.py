@@ -17,7 +17,7 @@ from alerts.store import AlertStore
 from carewatch.db import make_engine, make_sessions
 from carewatch.schema import create_schema
 from tests.alerts.conftest import FakeClock, detection
-from tests.notify.receivers import HttpReceiver, MailReceiver, http_receiver, smtp_receiver
+from tests.notify.receivers import HttpReceiver, http_receiver
 
 ALERT = detection()
 
@@ -53,11 +53,6 @@ def receiver() -> Iterator[HttpReceiver]:
     with http_receiver() as receiver:
         yield receiver
 
-
-@pytest.fixture
-def mailbox() -> Iterator[MailReceiver]:
-    with smtp_receiver() as mailbox:
-        yield mailbox
 
 
 def message(n: int, channel: str, address: str, **fields: object) -> NewMessage:
