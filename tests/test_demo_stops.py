@@ -13,6 +13,8 @@ import pytest
 
 from carewatch.loopback import free_port, wait_listening
 
+pytestmark = pytest.mark.service  # the demo runs as a real process
+
 
 @pytest.mark.parametrize("presses", [1, 2])
 def test_ctrl_c_stops_the_console_demo_after_a_page_was_served(presses: int, tmp_path) -> None:

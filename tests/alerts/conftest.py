@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,16 +33,14 @@ class FakeClock:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.service)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}"
-    return request.getfixturevalue("postgres_url")
+def database_url(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
 
 
 @pytest.fixture
 async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     engine = make_engine(database_url)
-    await create_schema(engine)
+    await create_schema(engine)  # the SQLite copy is at head already; the run's PostgreSQL database is left empty
     yield make_sessions(engine)
     if engine.dialect.name == "postgresql":
         # One database serves the whole run: leave it empty for the next test.
