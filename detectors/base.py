@@ -63,21 +63,6 @@ QUIET_ALERTS = frozenset({AlertType.MORNING_ACTIVITY_MISSING, AlertType.UNUSUAL_
 """The learned early warnings of inactivity (detectors.quiet)."""
 
 
-def kind_of(alert_type: AlertType) -> MeterKind | None:
-    """The meter kind an alert is about, if it is about one kind."""
-    return _KIND_OF.get(alert_type)
-
-
-_KIND_OF = {
-    AlertType.NO_GAS_24H: MeterKind.GAS,
-    AlertType.GAS_CONTINUOUS: MeterKind.GAS,
-    AlertType.HIGH_GAS_USE: MeterKind.GAS,
-    AlertType.NO_WATER_24H: MeterKind.WATER,
-    AlertType.WATER_CONTINUOUS: MeterKind.WATER,
-    AlertType.HIGH_WATER_USE: MeterKind.WATER,
-}
-
-
 def severity_of(alert_type: AlertType, profile: HouseholdProfile) -> Severity:
     """How urgent an alert is for this household.
 

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from alerts.errors import AlertNotFound, IllegalTransition, InvalidActor
 from alerts.lifecycle import AlertStatus, AuditAction
 from alerts.models import Alert
-from alerts.store import AlertStore
 from carewatch.domain import AlertType, Audience, Detection, Severity, Transition
 
 MakeDetection = Callable[..., Detection]
