@@ -23,7 +23,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from carewatch.cli.demo.kafka_broker import local_kafka, tansu_binary
-from carewatch.loopback import free_port, wait_listening
+from carewatch.loopback import free_port, stop_process, wait_listening
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_ADMIN_URL = os.environ.get("CAREWATCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -58,12 +58,7 @@ def mosquitto_process(workdir: Path, config: str, name: str = "mosquitto") -> It
         wait_listening(port, process, what="mosquitto")
         yield port, process
     finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         log.close()
 
 

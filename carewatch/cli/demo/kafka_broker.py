@@ -11,7 +11,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from carewatch.loopback import free_port, wait_listening
+from carewatch.loopback import free_port, stop_process, wait_listening
 
 HOW_TO_GET_ONE = (
     "no Kafka URL is set and no local Kafka-compatible broker was found: either set CAREWATCH_KAFKA_URL "
@@ -62,11 +62,6 @@ def local_kafka(log_path: Path | None = None, timeout: float = 15.0) -> Iterator
         wait_listening(port, process, timeout, what="tansu")
         yield f"kafka://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         if log_path:
             log.close()  # type: ignore[union-attr]
