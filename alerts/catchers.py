@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import mailbox
-import socket
 import threading
 import contextlib
 from collections.abc import AsyncIterator, Iterator
@@ -28,6 +27,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Mailbox
 
 from alerts.sample_people import sample_people
+from carewatch.loopback import free_port
 
 HTTP_LOG = "http.jsonl"
 MAIL_DIR = "mail"
@@ -44,9 +44,7 @@ class Catchers:
 @contextmanager
 def running_catchers(directory: Path, host: str = "127.0.0.1") -> Iterator[Catchers]:
     directory.mkdir(parents=True, exist_ok=True)
-    with socket.socket() as probe:  # aiosmtpd's controller cannot report a port 0 chose: pick one first
-        probe.bind((host, 0))
-        smtp_port = int(probe.getsockname()[1])
+    smtp_port = free_port(host)  # aiosmtpd's controller cannot report a port 0 chose: pick one first
     smtp = Controller(Mailbox(directory / MAIL_DIR), hostname=host, port=smtp_port)
     smtp.start()
     log_path = directory / HTTP_LOG

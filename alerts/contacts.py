@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.people import Directory, HouseholdContact, HouseholdPeople, Role, directory_contacts, person_of
+from alerts.people import CareRole, HouseholdContact, HouseholdPeople, PeopleFile, directory_contacts, person_of
 from carewatch.directory import Contact, Household, Site
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ async def household_people(session: AsyncSession, household_id: str) -> Househol
     for row in await contacts_of(session, household_id):
         entry = contact_entry(row)
         if entry.role == "elder":
-            elder = person_of(entry, Role.ELDER)
+            elder = person_of(entry, CareRole.ELDER)
         else:
             family.append(person_of(entry))
     return HouseholdPeople(
@@ -90,7 +90,7 @@ class PeopleImport:
         return text
 
 
-async def import_people(session: AsyncSession, people: Directory) -> PeopleImport:
+async def import_people(session: AsyncSession, people: PeopleFile) -> PeopleImport:
     """Upsert the people file's household contacts into the directory (the caller commits)."""
     ids = list(people.households)
     known: set[str] = set()

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
+    """When a message that failed for now is due again.  The outbox keeps the time (``next_attempt_at``)
+    rather than a loop waiting in memory, so a retry survives a dispatcher's restart."""
+
     first: timedelta = timedelta(seconds=5)
     factor: float = 2.0
     cap: timedelta = timedelta(minutes=10)

@@ -26,7 +26,7 @@ from alerts.messages import render
 from alerts.models import Alert, AlertEvent
 from alerts.notify_tables import Escalation, LadderState
 from alerts.outbox import NewMessage, enqueue, release_held
-from alerts.people import Directory, HouseholdPeople, Person, Role, Site
+from alerts.people import CareRole, HouseholdPeople, PeopleFile, Person, SiteTeam
 from alerts.policy import STAFF_ACTIONS, Action, EscalationPolicy, Ladder
 from carewatch.catalogue import Language, language_of, text, words
 
@@ -40,7 +40,7 @@ HouseholdLookup = Callable[[AsyncSession, str], Awaitable[HouseholdPeople | None
 class _Context:
     alert: Alert
     household: HouseholdPeople | None
-    site: Site
+    site: SiteTeam
     urgent: bool
     now: datetime
 
@@ -66,7 +66,7 @@ def quiet_until(person: Person, at: datetime, zone: ZoneInfo) -> datetime | None
 class AlertLadder:
     def __init__(
         self,
-        directory: Directory,
+        directory: PeopleFile,
         policy: EscalationPolicy,
         clock: Callable[[], datetime],
         links: FamilyLinks | None = None,
@@ -173,7 +173,7 @@ class AlertLadder:
         )
         recipients = self._recipients(Action.PAGE_DUTY, context)
         if supervisors_reached:
-            recipients += context.site.with_role(Role.SUPERVISOR)
+            recipients += context.site.with_role(CareRole.SUPERVISOR)
         await self._send(session, context, "reminder", f"r{number}", recipients, None, reminder=number)
         escalation.reminders_sent = number
         # Several reminders overdue at once (the escalator was down) become one, and the next is counted from now.
@@ -194,12 +194,12 @@ class AlertLadder:
         if action is Action.NOTIFY_FAMILY:
             return [c for c in (household.contacts if household else ()) if c.receives(context.alert.alert_type)]
         if action is Action.PAGE_DUTY:
-            on_duty = site.on_duty(context.now) or site.with_role(Role.SUPERVISOR)  # a rota gap must not mean nobody
-            robots = [Person(f"{site.site}.group{i}", site.name, Role.GROUP, "zh-CN", (robot,)) for i, robot in enumerate(site.group_robots)]
+            on_duty = site.on_duty(context.now) or site.with_role(CareRole.SUPERVISOR)  # a rota gap must not mean nobody
+            robots = [Person(f"{site.site}.group{i}", site.name, CareRole.GROUP, "zh-CN", (robot,)) for i, robot in enumerate(site.group_robots)]
             return on_duty + robots
         if action is Action.ESCALATE_SUPERVISOR:
-            return site.with_role(Role.SUPERVISOR)
-        return site.with_role(Role.VISITOR) or site.on_duty(context.now) or site.with_role(Role.SUPERVISOR)
+            return site.with_role(CareRole.SUPERVISOR)
+        return site.with_role(CareRole.VISITOR) or site.on_duty(context.now) or site.with_role(CareRole.SUPERVISOR)
 
     async def _send(
         self,
@@ -216,7 +216,7 @@ class AlertLadder:
         notes: list[str] = []
         for person in recipients:
             hold = None
-            if person.role is Role.FAMILY and not context.urgent:
+            if person.role is CareRole.FAMILY and not context.urgent:
                 zone = context.household.timezone if context.household else context.site.timezone
                 hold = quiet_until(person, context.now, zone)
             link = self._link(alert.id, person)
@@ -249,7 +249,7 @@ class AlertLadder:
             log.error("alert %s: %s reached nobody (check the people file for site %s)", alert.id, purpose, context.site.site)
 
     def _link(self, alert_id: str, person: Person) -> str | None:
-        if self.links is None or person.role not in (Role.FAMILY, Role.ELDER):
+        if self.links is None or person.role not in (CareRole.FAMILY, CareRole.ELDER):
             return None
         return self.links.url(LinkClaim(alert_id, person.id, person.role.value))
 

@@ -31,7 +31,7 @@ from alerts.dispatcher import Dispatcher
 from alerts.family_links import FamilyLinks
 from alerts.ladder import AlertLadder
 from alerts.notify_tables import MessageStatus, OutboxMessage
-from alerts.people import Directory
+from alerts.people import PeopleFile
 from alerts.policy import DEFAULT_POLICY, EscalationPolicy
 from alerts.store import AlertStore
 from carewatch.settings import Settings
@@ -107,13 +107,13 @@ async def start_notifications(
     if settings.people_path is None:
         log.warning("notifications are off: set CAREWATCH_PEOPLE_PATH to a people file (docs/notifications.md)")
         return Notifications()
-    directory = Directory.load(settings.people_path)
+    directory = PeopleFile.load(settings.people_path)
     policy = EscalationPolicy.load(settings.escalation_policy_path or DEFAULT_POLICY)
     async with sessions.begin() as session:
         imported = await import_people(session, directory)
     log.info(imported.describe())
     # One source of household people at run time: the directory (the file's households were just imported into it).
-    sites = Directory(directory.sites.values(), ())
+    sites = PeopleFile(directory.sites.values(), ())
     ladder = AlertLadder(sites, policy, ladder_clock(settings, event_time), family_links(settings), household_people)
     store.attach_ladder(ladder)
     client = httpx.AsyncClient(timeout=10.0)

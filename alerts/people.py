@@ -36,7 +36,7 @@ class ChannelKind(StrEnum):
     APPRISE = "apprise"  # any other service apprise speaks; the address is an apprise URL
 
 
-class Role(StrEnum):
+class CareRole(StrEnum):
     ELDER = "elder"
     FAMILY = "family"
     DUTY = "duty"
@@ -265,7 +265,7 @@ class Person:
 
     id: str
     name: str
-    role: Role
+    role: CareRole
     language: Language
     channels: tuple[Address, ...]
     relation: str = ""
@@ -298,7 +298,7 @@ class Shift:
 
 
 @dataclass(frozen=True, slots=True)
-class Site:
+class SiteTeam:
     site: str
     name: str
     timezone: ZoneInfo
@@ -311,7 +311,7 @@ class Site:
         ids = {shift.staff_id for shift in self.rota if shift.covers(local)}
         return [member for member in self.staff if member.id in ids]
 
-    def with_role(self, role: Role) -> list[Person]:
+    def with_role(self, role: CareRole) -> list[Person]:
         return [member for member in self.staff if member.role is role]
 
 
@@ -326,15 +326,15 @@ class HouseholdPeople:
     contacts: tuple[Person, ...]
 
 
-class Directory:
+class PeopleFile:
     """Look-ups over the validated people file."""
 
-    def __init__(self, sites: Iterable[Site], households: Iterable[HouseholdPeople]) -> None:
+    def __init__(self, sites: Iterable[SiteTeam], households: Iterable[HouseholdPeople]) -> None:
         self.sites = {site.site: site for site in sites}
         self.households = {household.household_id: household for household in households}
 
     @classmethod
-    def from_document(cls, document: object) -> Directory:
+    def from_document(cls, document: object) -> PeopleFile:
         try:
             parsed = _PeopleFile.model_validate(document)
         except ValidationError as exc:
@@ -342,7 +342,7 @@ class Directory:
         return cls([_site(s) for s in parsed.sites], [_household(h) for h in parsed.households])
 
     @classmethod
-    def load(cls, path: Path) -> Directory:
+    def load(cls, path: Path) -> PeopleFile:
         return cls.from_document(read_document(path, "people file", "CAREWATCH_PEOPLE_PATH", PeopleError))
 
 
@@ -350,13 +350,13 @@ def _channels(channels: Iterable[ChannelEntry]) -> tuple[Address, ...]:
     return tuple(Address(c.kind, c.address) for c in channels)
 
 
-def _site(site: _Site) -> Site:
-    staff = tuple(Person(m.id, m.name, Role(m.role), m.language, _channels(m.channels)) for m in site.staff)
+def _site(site: _Site) -> SiteTeam:
+    staff = tuple(Person(m.id, m.name, CareRole(m.role), m.language, _channels(m.channels)) for m in site.staff)
     rota = tuple(Shift(s.staff, frozenset(DAYS.index(d) for d in s.days), s.start, s.end) for s in site.rota)
-    return Site(site.site, site.name or site.site, ZoneInfo(site.timezone), staff, rota, _channels(site.group_robots))
+    return SiteTeam(site.site, site.name or site.site, ZoneInfo(site.timezone), staff, rota, _channels(site.group_robots))
 
 
-def person_of(contact: ContactEntry, role: Role = Role.FAMILY) -> Person:
+def person_of(contact: ContactEntry, role: CareRole = CareRole.FAMILY) -> Person:
     """A contact as the ladder addresses them."""
     return Person(
         contact.id, contact.name, role, contact.language, _channels(contact.channels), contact.relation,
@@ -370,8 +370,8 @@ def directory_contacts(household: HouseholdPeople) -> list[HouseholdContact]:
     people = ([household.elder] if household.elder else []) + list(household.contacts)
     return [
         HouseholdContact(
-            id=ELDER_CONTACT_ID if p.role is Role.ELDER else p.id,
-            role="elder" if p.role is Role.ELDER else "family",
+            id=ELDER_CONTACT_ID if p.role is CareRole.ELDER else p.id,
+            role="elder" if p.role is CareRole.ELDER else "family",
             name=p.name or household.household_id, relation=p.relation, language=p.language,
             channels=[ChannelEntry(kind=a.kind, address=a.address) for a in p.channels],
             quiet_hours=QuietHoursEntry(start=p.quiet_hours[0], end=p.quiet_hours[1]) if p.quiet_hours else None,
@@ -384,6 +384,6 @@ def directory_contacts(household: HouseholdPeople) -> list[HouseholdContact]:
 def _household(h: _Household) -> HouseholdPeople:
     elder = None
     if h.elder.channels:
-        elder = Person(f"{h.household_id}.elder", h.elder.name or h.name, Role.ELDER, h.elder.language, _channels(h.elder.channels))
+        elder = Person(f"{h.household_id}.elder", h.elder.name or h.name, CareRole.ELDER, h.elder.language, _channels(h.elder.channels))
     contacts = tuple(person_of(c) for c in h.contacts)
     return HouseholdPeople(h.household_id, h.site, h.name, h.address, ZoneInfo(h.timezone), elder, contacts)

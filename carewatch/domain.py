@@ -117,9 +117,6 @@ class Explanation:
     zh: str
     en: str
 
-    def in_language(self, lang: str) -> str:
-        return self.en if lang.lower().startswith("en") else self.zh
-
 
 def alert_id(household_id: str, alert_type: AlertType, onset: datetime) -> str:
     """A readable id that a replay of the same readings reproduces exactly."""

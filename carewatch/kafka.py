@@ -18,7 +18,9 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
+from carewatch.retrying import until_it_works
 from carewatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -110,7 +112,7 @@ async def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
     servers = bootstrap_servers(kafka_url(settings))
     admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=int(timeout * 1000))
     try:
-        await _retrying(admin.start, servers, timeout)
+        await _start_within(admin, servers, timeout)
         compacted = {changelog_topic(settings): {"cleanup.policy": "compact"}}
         wanted = [*Topics.from_settings(settings), *compacted]
         existing = set(await admin.list_topics())
@@ -136,16 +138,16 @@ async def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
         await admin.close()
 
 
-async def _retrying(start, servers: str, timeout: float) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            await start()
-            return
-        except KafkaConnectionError as exc:
-            if time.monotonic() > deadline:
-                raise KafkaUnavailable(f"cannot reach Kafka at {servers}: {exc}") from exc
-            await asyncio.sleep(0.5)
+async def _start_within(admin: AIOKafkaAdminClient, servers: str, timeout: float) -> None:
+    """Start ``admin``, trying every half second while Kafka refuses connections, for ``timeout`` seconds."""
+    try:
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(KafkaConnectionError), wait=wait_fixed(0.5), stop=stop_after_delay(timeout), reraise=True
+        ):
+            with attempt:
+                await admin.start()
+    except KafkaConnectionError as exc:
+        raise KafkaUnavailable(f"cannot reach Kafka at {servers}: {exc}") from exc
 
 
 async def group_lag(settings: Settings, group_id: str, topics: Iterable[str]) -> int:
@@ -253,11 +255,8 @@ class BatchConsumer:
 
 async def until_stored(store: Callable[[], Awaitable[T]], what: str) -> T:
     """Retry ``store`` until the database takes it: offsets are held meanwhile, Kafka keeps the rest."""
-    delay = 0.5
-    while True:
-        try:
-            return await store()
-        except Exception:
-            log.exception("could not store %s; retrying in %.1f s", what, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
+
+    def refused(error: BaseException, wait: float) -> None:
+        log.error("could not store %s; retrying in %.1f s", what, wait, exc_info=error)
+
+    return await until_it_works(store, refused)

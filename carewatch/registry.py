@@ -106,7 +106,7 @@ class _RegistryFile(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class Household:
+class RegisteredHousehold:
     profile: HouseholdProfile
     name: str
     site: str
@@ -121,13 +121,13 @@ class Household:
 class Registry:
     """Look-ups over the validated registry."""
 
-    def __init__(self, households: list[Household]):
-        self.households: dict[str, Household] = {h.household_id: h for h in households}
-        self._by_meter: dict[str, tuple[Household, MeterProfile]] = {
+    def __init__(self, households: list[RegisteredHousehold]):
+        self.households: dict[str, RegisteredHousehold] = {h.household_id: h for h in households}
+        self._by_meter: dict[str, tuple[RegisteredHousehold, MeterProfile]] = {
             meter.meter_id: (h, meter) for h in households for meter in h.profile.meters
         }
 
-    def meter(self, meter_id: str) -> tuple[Household, MeterProfile] | None:
+    def meter(self, meter_id: str) -> tuple[RegisteredHousehold, MeterProfile] | None:
         return self._by_meter.get(meter_id)
 
     def __len__(self) -> int:
@@ -141,7 +141,7 @@ class Registry:
             raise RegistryError(_describe(exc)) from exc
         base = defaults or RuleConfig()
         households = [
-            Household(
+            RegisteredHousehold(
                 profile=HouseholdProfile(
                     household_id=h.household_id,
                     meters=tuple(MeterProfile(m.meter_id, m.kind, m.interval_s, m.upload_every_s) for m in h.meters),

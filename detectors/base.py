@@ -67,21 +67,6 @@ INACTIVITY_ALERTS = frozenset({AlertType.NO_GAS_24H, AlertType.NO_WATER_24H, Ale
 """The seed rule's alerts (detectors.inactivity): they fire whatever the learned detectors said."""
 
 
-def kind_of(alert_type: AlertType) -> MeterKind | None:
-    """The meter kind an alert is about, if it is about one kind."""
-    return _KIND_OF.get(alert_type)
-
-
-_KIND_OF = {
-    AlertType.NO_GAS_24H: MeterKind.GAS,
-    AlertType.GAS_CONTINUOUS: MeterKind.GAS,
-    AlertType.HIGH_GAS_USE: MeterKind.GAS,
-    AlertType.NO_WATER_24H: MeterKind.WATER,
-    AlertType.WATER_CONTINUOUS: MeterKind.WATER,
-    AlertType.HIGH_WATER_USE: MeterKind.WATER,
-}
-
-
 def severity_of(alert_type: AlertType, profile: HouseholdProfile) -> Severity:
     """How urgent an alert is for this household.
 

@@ -23,7 +23,6 @@ from typing import Any
 
 from carewatch.catalogue import Language, Message, message
 from carewatch.domain import AlertType, Explanation, MeterKind
-from detectors.base import kind_of
 
 
 def _say(key: str, **fields: Any) -> Explanation:
@@ -133,9 +132,11 @@ def learning_off(at_s: float, tz: tzinfo) -> Explanation:
 
 def quiet_escalated(into: AlertType, at_s: float, tz: tzinfo) -> Explanation:
     """A learned warning taken over by the seed rule's critical alert `into`."""
-    kind = kind_of(into)
-    kinds = [kind] if kind else list(MeterKind)
+    kinds = _SEED_RULE_KINDS.get(into, list(MeterKind))
     return _say(f"quiet.escalated.{_meters(kinds)}", clock=_clock(at_s, tz))
+
+
+_SEED_RULE_KINDS = {AlertType.NO_GAS_24H: [MeterKind.GAS], AlertType.NO_WATER_24H: [MeterKind.WATER]}
 
 
 def _volume(kind: MeterKind, litres: float) -> Message:

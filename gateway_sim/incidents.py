@@ -58,9 +58,6 @@ class Incident:
         if self.end is not None and self.end <= self.start:
             raise ValueError(f"incident {self.household_id}/{self.kind}: end {self.end} is not after its start")
 
-    def active_at(self, at: datetime) -> bool:
-        return self.start <= at and (self.end is None or at < self.end)
-
     def to_json(self) -> dict[str, str | None]:
         return {
             "household_id": self.household_id,

@@ -24,6 +24,7 @@ from carewatch.clock import wall_clock
 from carewatch.domain import RejectReason
 from carewatch.kafka import Topics, bootstrap_servers, ensure_topics, kafka_url
 from carewatch.registry import Registry
+from carewatch.retrying import until_it_works
 from carewatch.settings import Settings
 from ingest.subscriber import BrokerAddress, InboundMessage, MqttSubscriber
 from ingest.translate import translate
@@ -117,16 +118,15 @@ class KafkaBridge:
         A retry may write some records twice: the worker's detectors treat a repeated
         reading as a duplicate, and a repeated dead letter is only a repeated report.
         """
-        delay = 0.5
-        while True:
-            try:
-                pending = [await self.producer.send(r.topic, r.value, key=r.key) for r in outgoing]
-                await asyncio.gather(*pending)
-                break
-            except Exception:
-                log.exception("Kafka did not take %d records; retrying in %.1f s", len(outgoing), delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+
+        async def send() -> None:
+            pending = [await self.producer.send(r.topic, r.value, key=r.key) for r in outgoing]
+            await asyncio.gather(*pending)
+
+        def refused(error: BaseException, wait: float) -> None:
+            log.error("Kafka did not take %d records; retrying in %.1f s", len(outgoing), wait, exc_info=error)
+
+        await until_it_works(send, refused)
         self.readings_seen += sum(r.readings for r in outgoing)
         self.readings_sent += sum(r.topic == self.topics.readings for r in outgoing)
         self.dead_letters_sent += sum(r.topic == self.topics.dead_letters for r in outgoing)

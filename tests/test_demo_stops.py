@@ -12,8 +12,10 @@ import time
 import httpx
 import pytest
 
+from carewatch.loopback import free_port, wait_listening
 from tests.conftest import TEST_ENVIRONMENT
-from tests.services import free_port, wait_for_port
+
+pytestmark = pytest.mark.service  # the demo runs as a real process
 
 
 @pytest.mark.parametrize("presses", [1, 2])
@@ -28,7 +30,7 @@ def test_ctrl_c_stops_the_console_demo_after_a_page_was_served(presses: int, tmp
             stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path, env=env,
         )
     try:
-        wait_for_port(port, demo, timeout=60)
+        wait_listening(port, demo, timeout=60)
         login = httpx.get(f"http://127.0.0.1:{port}/login")
         assert login.status_code == 200
         assert "secure" not in login.headers["set-cookie"].lower(), "the demo serves plain http: its cookies must reach it"

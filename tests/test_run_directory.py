@@ -27,7 +27,7 @@ from carewatch.runners.embedded.service import follow_directory, run_service
 from carewatch.settings import Settings
 from carewatch.runners.embedded.pipeline import running_system
 from ingest.subscriber import BrokerAddress
-from tests.services import free_port
+from carewatch.loopback import free_port
 
 pytestmark = pytest.mark.service
 

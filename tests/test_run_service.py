@@ -18,7 +18,8 @@ from api.models import KEY_SCOPES
 from carewatch.db import make_engine, make_sessions
 from carewatch.schema import create_schema
 from gateway_sim import SimConfig, Simulation
-from tests.services import free_port, mosquitto, wait_for_port
+from carewatch.loopback import free_port, wait_listening
+from tests.services import mosquitto
 
 pytestmark = pytest.mark.service
 
@@ -35,7 +36,7 @@ def start_service(tmp_path: Path, broker: tuple[str, int], registry: Path, http_
     process = subprocess.Popen(
         [sys.executable, "-m", "carewatch.cli", "run"], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT
     )
-    wait_for_port(http_port, process, timeout=30)
+    wait_listening(http_port, process, timeout=30)
     return process
 
 

@@ -6,10 +6,8 @@ trust auth); each test run creates its own database and drops it afterwards.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,7 +16,6 @@ from alerts.store import AlertStore
 from carewatch.db import Base, make_engine, make_sessions
 from carewatch.domain import AlertType, Detection, Explanation, Severity, Transition
 from carewatch.schema import VERSION_TABLE, create_schema
-from tests.services import create_postgres_database, drop_postgres_database
 
 
 class FakeClock:
@@ -35,25 +32,15 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh database for this test run, dropped at the end."""
-    name, url = asyncio.run(create_postgres_database("carewatch_test"))
-    yield url
-    asyncio.run(drop_postgres_database(name))
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.service)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}"
-    return request.getfixturevalue("postgres_url")
+def database_url(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
 
 
 @pytest.fixture
 async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     engine = make_engine(database_url)
-    await create_schema(engine)
+    await create_schema(engine)  # the SQLite copy is at head already; the run's PostgreSQL database is left empty
     yield make_sessions(engine)
     if engine.dialect.name == "postgresql":
         # One database serves the whole run: leave it empty for the next test.

@@ -14,7 +14,7 @@ from alerts.ladder import AlertLadder
 from alerts.lifecycle import AlertStatus, AuditAction
 from alerts.notify_tables import Escalation, LadderState, MessageStatus, OutboxMessage
 from alerts.outcomes import FalseAlarmReason, Outcome, OutcomeKind
-from alerts.people import Directory
+from alerts.people import PeopleFile
 from alerts.policy import EscalationPolicy
 from alerts.replies import Answer, ReplyResult, answer
 from alerts.store import AlertStore
@@ -27,7 +27,7 @@ LINKS = FamilyLinks("test-secret", "http://127.0.0.1:8000")
 
 @pytest.fixture
 def ladder(clock) -> AlertLadder:  # type: ignore[no-untyped-def]
-    return AlertLadder(Directory.from_document(people()), EscalationPolicy.load(), clock, LINKS)
+    return AlertLadder(PeopleFile.from_document(people()), EscalationPolicy.load(), clock, LINKS)
 
 
 @pytest.fixture

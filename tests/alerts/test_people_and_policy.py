@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from alerts.people import Directory, PeopleError
+from alerts.people import PeopleError, PeopleFile
 from alerts.policy import EscalationPolicy, PolicyError
 from carewatch.domain import AlertType, Severity
 from tests.notify.people import people
@@ -15,12 +15,12 @@ from tests.notify.people import people
 
 def refused(document: object) -> str:
     with pytest.raises(PeopleError) as caught:
-        Directory.from_document(document)
+        PeopleFile.from_document(document)
     return str(caught.value)
 
 
 def test_the_example_people_file_loads_with_its_rota():
-    directory = Directory.from_document(people())
+    directory = PeopleFile.from_document(people())
     site = directory.sites["donghu"]
     assert [p.name for p in site.on_duty(datetime(2025, 3, 2, 8, 0, tzinfo=UTC))] == ["李明"]  # 16:00 in Shanghai
     assert [p.name for p in site.on_duty(datetime(2025, 3, 2, 23, 0, tzinfo=UTC))] == ["王强"]  # 07:00, night shift
@@ -70,9 +70,9 @@ rota = [{ staff = "d", start = "00:00", end = "00:00" }]
         encoding="utf-8",
     )
     # A shift from 00:00 to 00:00 crosses midnight: the whole day.
-    assert Directory.load(path).sites["xiyuan"].on_duty(datetime(2025, 3, 2, 3, tzinfo=UTC))[0].name == "周丽"
+    assert PeopleFile.load(path).sites["xiyuan"].on_duty(datetime(2025, 3, 2, 3, tzinfo=UTC))[0].name == "周丽"
     with pytest.raises(PeopleError, match="does not exist .*CAREWATCH_PEOPLE_PATH"):
-        Directory.load(tmp_path / "missing.json")
+        PeopleFile.load(tmp_path / "missing.json")
 
 
 def test_the_default_policy_gives_every_alert_a_ladder():

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.auth import create_user
 from api.models import Role
 from tests.api.conftest import PASSWORD, sign_in
-from tests.services import free_port
+from carewatch.loopback import free_port
 
 
 @asynccontextmanager

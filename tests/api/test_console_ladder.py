@@ -22,7 +22,7 @@ from alerts.contacts import household_people, import_people
 from alerts.dispatcher import Dispatcher
 from alerts.ladder import AlertLadder
 from alerts.outcomes import Outcome, OutcomeKind
-from alerts.people import Directory
+from alerts.people import PeopleFile
 from alerts.policy import EscalationPolicy
 from alerts.store import AlertStore
 from api.app import create_app
@@ -46,13 +46,13 @@ def north_people() -> dict[str, Any]:
 
 
 @pytest.fixture
-def people() -> Directory:
-    return Directory.from_document(north_people())
+def people() -> PeopleFile:
+    return PeopleFile.from_document(north_people())
 
 
 @pytest.fixture
 async def app(
-    sessions: async_sessionmaker[AsyncSession], registry: Registry, settings: Settings, directory: None, people: Directory
+    sessions: async_sessionmaker[AsyncSession], registry: Registry, settings: Settings, directory: None, people: PeopleFile
 ) -> FastAPI:
     async with sessions.begin() as session:  # as the runner does at start: the people file's contacts into the directory
         await import_people(session, people)
@@ -65,7 +65,7 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def ladder(people: Directory, clock: FakeClock) -> AlertLadder:
+def ladder(people: PeopleFile, clock: FakeClock) -> AlertLadder:
     return AlertLadder(people, EscalationPolicy.load(), clock, households=household_people)
 
 

@@ -16,7 +16,7 @@ from alerts.channels.provider import ProviderChannel
 from alerts.contacts import household_people
 from alerts.dispatcher import Dispatcher
 from alerts.ladder import AlertLadder
-from alerts.people import Directory
+from alerts.people import PeopleFile
 from alerts.policy import EscalationPolicy
 from alerts.store import AlertStore
 from api.models import Role
@@ -148,7 +148,7 @@ def provider() -> Iterator[HttpReceiver]:
 async def test_the_ladder_tells_a_contact_added_through_the_api(client, sessions, provider: HttpReceiver):
     sites = {**PEOPLE, "sites": [{**PEOPLE["sites"][0], "site": "north"}], "households": []}  # staff only: no file contacts
     clock = FakeClock(ONSET + timedelta(hours=24))
-    ladder = AlertLadder(Directory.from_document(sites), EscalationPolicy.load(), clock, households=household_people)
+    ladder = AlertLadder(PeopleFile.from_document(sites), EscalationPolicy.load(), clock, households=household_people)
     store = AlertStore(sessions, clock=clock, ladder=ladder)
     added = await client.post("/api/households/hh-001/contacts", json={**DAUGHTER, "quiet_hours": None})
     assert added.status_code == 201, added.text
@@ -176,7 +176,7 @@ async def test_the_people_file_is_imported_into_the_directory_and_api_contacts_a
     await client.post("/api/households/hh-001/contacts", json={"id": "neighbour", "name": "邻居", "channels": [{"kind": "sms", "address": "10010"}]})
     for _ in range(2):  # every start: the same result
         async with sessions.begin() as session:
-            imported = await import_people(session, Directory.from_document(people))
+            imported = await import_people(session, PeopleFile.from_document(people))
     assert imported.contacts == 4 and imported.households_added == ()  # hh-new was added by the first start
     ids = [c["id"] for c in (await client.get("/api/households/hh-001/contacts")).json()["items"]]
     assert ids == ["elder", "hh-001.daughter", "hh-001.son", "neighbour"]

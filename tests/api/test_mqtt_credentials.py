@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +14,8 @@ from fastapi import FastAPI
 from api.app import create_app
 from api.mqtt_credentials import mosquitto_hash
 from carewatch.settings import Settings
-from tests.services import free_port, missing_service, wait_for_port
+from carewatch.loopback import free_port
+from tests.services import mosquitto_process
 
 pytestmark = pytest.mark.service
 
@@ -44,28 +43,15 @@ def settings(tmp_path: Path) -> Settings:
 
 @contextmanager
 def broker(settings: Settings, workdir: Path) -> Iterator[int]:
-    binary = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
-    if binary is None:
-        missing_service("the mosquitto binary (Debian package 'mosquitto')")
-    port = free_port()
-    config = workdir / "secured.conf"
-    config.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous false\npersistence false\nuser root\n"  # root: reads pytest's private tmp dir
-
+    config = (
+        "allow_anonymous false\npersistence false\nuser root\n"  # root: reads pytest's private tmp dir
         f"password_file {settings.mosquitto_password_file}\nacl_file {settings.mosquitto_acl_file}\n"
         + shipped_directives()
     )
-    log = (workdir / "secured.log").open("wb")
-    process = subprocess.Popen([binary, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
-    assert settings.mosquitto_pid_file is not None
-    settings.mosquitto_pid_file.write_text(str(process.pid))  # what a packaged broker's pid_file would hold
-    try:
-        wait_for_port(port, process)
+    with mosquitto_process(workdir, config, name="secured") as (port, process):
+        assert settings.mosquitto_pid_file is not None
+        settings.mosquitto_pid_file.write_text(str(process.pid))  # what a packaged broker's pid_file would hold
         yield port
-    finally:
-        process.terminate()
-        process.wait(5)
-        log.close()
 
 
 class Client:

@@ -1,59 +1,11 @@
-"""Fixtures for the gateway simulator's tests.
-
-``start_mosquitto`` is meant to move to tests/conftest.py for every room; it reuses
-the free-port and CI helpers of tests/services.py.
-"""
+"""Fixtures for the gateway simulator's tests (the broker is tests/conftest.py's ``mosquitto_broker``)."""
 
 from __future__ import annotations
-
-import shutil
-import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from gateway_sim import SimConfig, SimMessage, Simulation
 from tests.gateway_sim.published import Published, readings_by_meter
-from tests.services import free_port, missing_service, wait_for_port
-
-MOSQUITTO = "/usr/sbin/mosquitto"
-
-
-def start_mosquitto(tmp_path: Path) -> tuple[str, int, subprocess.Popen[bytes]]:
-    """A private Mosquitto on a free loopback port (never 1883: a system broker listens there).
-
-    The caller terminates the process.  A missing binary fails under CI=true and skips elsewhere.
-    """
-    binary = MOSQUITTO if Path(MOSQUITTO).exists() else shutil.which("mosquitto")
-    if binary is None:
-        missing_service("the mosquitto binary (/usr/sbin/mosquitto, Debian package 'mosquitto')")
-    port = free_port()
-    config = tmp_path / "mosquitto.conf"
-    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    log = (tmp_path / "mosquitto.log").open("wb")
-    process = subprocess.Popen([binary, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
-    log.close()  # the child keeps its own descriptor
-    try:
-        wait_for_port(port, process)
-    except Exception:
-        process.kill()
-        raise
-    return "127.0.0.1", port, process
-
-
-@pytest.fixture
-def mosquitto(tmp_path: Path) -> Iterator[tuple[str, int]]:
-    host, port, process = start_mosquitto(tmp_path)
-    try:
-        yield host, port
-    finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="session")

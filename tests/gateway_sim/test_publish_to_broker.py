@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import paho.mqtt.client as mqtt
 import pytest
 
+from carewatch.loopback import free_port
 from gateway_sim import BrokerUnavailable, Incident, IncidentKind, SimConfig, Simulation, publish_simulation
-from tests.services import free_port
 
 START = datetime(2026, 1, 5, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -50,8 +50,8 @@ class Listener:
 
 
 @pytest.mark.service
-async def test_every_message_reaches_the_broker_and_a_silent_gateway_leaves_its_will(mosquitto):
-    host, port = mosquitto
+async def test_every_message_reaches_the_broker_and_a_silent_gateway_leaves_its_will(mosquitto_broker):
+    host, port = mosquitto_broker
     silence = Incident("hh-0003", IncidentKind.GATEWAY_SILENT, START + timedelta(hours=30))
     inactivity = Incident("hh-0002", IncidentKind.INACTIVE, START + timedelta(hours=26))
     simulation = Simulation(
@@ -104,8 +104,8 @@ async def test_an_unreachable_broker_is_named_in_the_error():
 
 
 @pytest.mark.service
-async def test_publishing_does_not_block_the_event_loop(mosquitto):
-    host, port = mosquitto
+async def test_publishing_does_not_block_the_event_loop(mosquitto_broker):
+    host, port = mosquitto_broker
     simulation = Simulation(SimConfig(households=3, days=1.0, seed=2, start=START, incidents=[]))
     beats = 0
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,22 +14,20 @@ from alerts.notify_tables import DeliveryAttempt, OutboxMessage
 from alerts.outbox import NewMessage, enqueue
 from alerts.store import AlertStore
 from carewatch.db import make_engine, make_sessions
-from carewatch.schema import create_schema
 from tests.alerts.conftest import FakeClock, detection
-from tests.notify.receivers import HttpReceiver, MailReceiver, http_receiver, smtp_receiver
+from tests.notify.receivers import HttpReceiver, http_receiver
 
 ALERT = detection()
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}"
+def database_url(sqlite_url: str) -> str:
+    return sqlite_url
 
 
 @pytest.fixture
 async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     engine = make_engine(database_url)
-    await create_schema(engine)
     sessions = make_sessions(engine)
     await AlertStore(sessions).apply([ALERT])  # messages belong to an alert
     yield sessions
@@ -53,11 +50,6 @@ def receiver() -> Iterator[HttpReceiver]:
     with http_receiver() as receiver:
         yield receiver
 
-
-@pytest.fixture
-def mailbox() -> Iterator[MailReceiver]:
-    with smtp_receiver() as mailbox:
-        yield mailbox
 
 
 def message(n: int, channel: str, address: str, **fields: object) -> NewMessage:

@@ -1,12 +1,11 @@
-"""Real receivers on loopback for the channels: an HTTP server (webhooks, SMS provider, robots) and aiosmtpd.
+"""A real HTTP receiver on loopback for the channels (webhooks, SMS provider, robots); the SMTP server is in tests/services.py.
 
-Both can be told to misbehave for a while (refuse, time out, answer 429/500) and both
-count what arrived per idempotency key, like a provider that honours the key would.
+Like the SMTP server, it can be told to misbehave for a while (refuse, time out, answer 429/500) and it
+counts what arrived per idempotency key, like a provider that honours the key would.
 """
 
 from __future__ import annotations
 
-import email
 import json
 import threading
 import time
@@ -14,12 +13,9 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from aiosmtpd.controller import Controller
-
-from tests.services import free_port
+from carewatch.loopback import free_port
 
 
 @dataclass
@@ -116,50 +112,3 @@ def http_receiver(**options: object) -> Iterator[HttpReceiver]:
         receiver.release.set()
         server.shutdown()
         server.server_close()
-
-
-@dataclass
-class MailReceiver:
-    port: int
-    messages: list[Message] = field(default_factory=list)
-    refuse_next: int = 0
-    """Answer the next N messages with 451 (try again later)."""
-    controller: Controller | None = None
-
-    def by_message_id(self) -> Counter[str]:
-        return Counter(str(m["Message-ID"]) for m in self.messages)
-
-    def stop(self) -> None:
-        """An SMTP outage: nothing listens on the port any more."""
-        assert self.controller is not None
-        self.controller.stop()
-
-    def start(self) -> None:
-        """Back after an outage: a fresh server on the same port (a stopped controller's loop is closed)."""
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-
-class _Handler:
-    def __init__(self, receiver: MailReceiver) -> None:
-        self.receiver = receiver
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
-        if self.receiver.refuse_next > 0:
-            self.receiver.refuse_next -= 1
-            return "451 4.3.0 mailbox busy, try again later"
-        self.receiver.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@contextmanager
-def smtp_receiver() -> Iterator[MailReceiver]:
-    receiver = MailReceiver(port=free_port())
-    receiver.start()
-    try:
-        yield receiver
-    finally:
-        try:
-            receiver.controller.stop()
-        except (AssertionError, RuntimeError):
-            pass  # already stopped by an outage test

@@ -11,11 +11,15 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from alerts.notify_tables import MessageStatus
 from tests.notify.conftest import message, rows, write
 from tests.notify.receivers import http_receiver
 
 ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.service  # the dispatcher runs as a real process
 
 
 def start_dispatcher(database_url: str, sms_url: str) -> subprocess.Popen[str]:

@@ -16,7 +16,7 @@ from alerts.ladder import AlertLadder
 from alerts.lifecycle import AlertStatus, AuditAction
 from alerts.notifications import family_links
 from alerts.outcomes import OutcomeKind
-from alerts.people import Directory
+from alerts.people import PeopleFile
 from alerts.policy import EscalationPolicy
 from alerts.store import AlertStore
 from api.app import create_app
@@ -42,7 +42,7 @@ async def links(settings: Settings) -> FamilyLinks:
 
 @pytest.fixture
 async def laddered(sessions, clock, links) -> AlertStore:  # type: ignore[no-untyped-def]
-    ladder = AlertLadder(Directory.from_document(people()), EscalationPolicy.load(), clock, links)
+    ladder = AlertLadder(PeopleFile.from_document(people()), EscalationPolicy.load(), clock, links)
     store = AlertStore(sessions, clock=clock, ladder=ladder)
     await ladder.tick(sessions)  # the escalator starts the ladder of an alert raised without one
     clock.advance(minutes=15)

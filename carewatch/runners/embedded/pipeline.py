@@ -29,6 +29,7 @@ from carewatch.db import make_engine, make_sessions
 from carewatch.domain import Detection, RejectReason, Tick
 from carewatch.runners.engine import TickSchedule, judge, new_monitor, refreshed
 from carewatch.registry import Registry
+from carewatch.retrying import until_it_works
 from carewatch.schema import create_schema
 from carewatch.settings import Settings
 from detectors.household import HouseholdMonitor
@@ -247,24 +248,25 @@ class Pipeline:
         (what keeps "nothing accepted is lost": the messages stay unacknowledged, the broker holds the rest);
         otherwise give up after COMMIT_ATTEMPTS and say so (False)."""
         snapshots = [(household_id, pickle.dumps(self.monitors[household_id])) for household_id in batch.touched]
-        delay, attempts = 0.5, 0
-        while True:
-            try:
-                async with self.sessions.begin() as session:
-                    await write_batch(session, batch.record)
-                    await record_usage(session, batch.record.accepted)
-                    await self.alert_store.apply(batch.detections, session=session)
-                    now = self.clock()
-                    for household_id, state in snapshots:
-                        await session.merge(MonitorSnapshot(household_id=household_id, state=state, updated_at=now))
-                return True
-            except Exception:
-                attempts += 1
-                log.exception("could not commit a batch (attempt %d); retrying in %.1f s", attempts, delay)
-                if not until_taken and attempts >= COMMIT_ATTEMPTS:
-                    return False
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+
+        async def commit() -> None:
+            async with self.sessions.begin() as session:
+                await write_batch(session, batch.record)
+                await record_usage(session, batch.record.accepted)
+                await self.alert_store.apply(batch.detections, session=session)
+                now = self.clock()
+                for household_id, state in snapshots:
+                    await session.merge(MonitorSnapshot(household_id=household_id, state=state, updated_at=now))
+
+        def refused(error: BaseException, wait: float) -> None:
+            log.error("could not commit a batch; retrying in %.1f s", wait, exc_info=error)
+
+        try:
+            await until_it_works(commit, refused, attempts=None if until_taken else COMMIT_ATTEMPTS)
+        except Exception:
+            log.exception("the database refused a batch %d times", COMMIT_ATTEMPTS)
+            return False
+        return True
 
     async def _database_writable(self) -> bool:
         """Whether the database takes a write at all (else it is down or read-only: wait, do not blame a message)."""

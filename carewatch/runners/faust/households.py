@@ -42,6 +42,7 @@ from carewatch.clock import wall_clock
 from carewatch.registry import Registry
 from carewatch.runners.faust.judging import BatchFailed, Judged, Judging, KafkaMessage, To
 from carewatch.runners.faust.progress import Progress
+from carewatch.retrying import until_it_works
 from carewatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -147,20 +148,15 @@ class HouseholdJudge:
         return complete
 
     async def _read_skipped(self, partition: int, start: int, end: int) -> Sequence[KafkaMessage]:
-        delay = 0.5
-        while True:
-            try:
-                records = await self.read_range(partition, start, end)
-            except Exception as exc:  # noqa: BLE001  (no way on without them: Kafka is down, and so is the stream)
-                log.error("could not read offsets %d..%d of readings partition %d (skipped by the stream), retrying: %r",
-                          start, end - 1, partition, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-                continue
-            log.warning("the stream skipped offsets %d..%d of readings partition %d: %d records read from Kafka",
-                        start, end - 1, partition, len(records))
-            self.records_read_back += len(records)
-            return records
+        def unread(error: BaseException, wait: float) -> None:  # no way on without them: Kafka is down, and so is the stream
+            log.error("could not read offsets %d..%d of readings partition %d (skipped by the stream), retrying: %r",
+                      start, end - 1, partition, error)
+
+        records = await until_it_works(lambda: self.read_range(partition, start, end), unread, cap=10.0)
+        log.warning("the stream skipped offsets %d..%d of readings partition %d: %d records read from Kafka",
+                    start, end - 1, partition, len(records))
+        self.records_read_back += len(records)
+        return records
 
     def stalled(self, partition: int, highwater: int | None) -> bool:
         """Asked once per sweep: Kafka has held records beyond the partition's mark since the previous
