@@ -14,7 +14,7 @@ from alerts.messages import PURPOSES
 from alerts.notify_tables import LadderState, MessageStatus
 from alerts.outcomes import FalseAlarmReason, OutcomeKind
 from alerts.people import ChannelKind
-from alerts.people import Role as PersonRole
+from alerts.people import CareRole
 from alerts.policy import Action
 from carewatch.catalogue import CATALOGUE, LANGUAGES, MissingMessage, text
 from carewatch.domain import AlertType, RejectReason, Severity
@@ -51,7 +51,7 @@ ENUM_SECTIONS: list[tuple[str, type[StrEnum] | list[str]]] = [
     ("alert_type", AlertType), ("severity", Severity), ("status", AlertStatus), ("reject_reason", RejectReason),
     ("audit_action", AuditAction), ("outcome", OutcomeKind), ("false_alarm_reason", FalseAlarmReason),
     ("ladder_step", Action), ("ladder_state", LadderState), ("message_status", MessageStatus),
-    ("channel", ChannelKind), ("recipient_role", PersonRole), ("system_actor", [DETECTOR_ACTOR, LADDER_ACTOR]),
+    ("channel", ChannelKind), ("recipient_role", CareRole), ("system_actor", [DETECTOR_ACTOR, LADDER_ACTOR]),
     ("closed", [AlertStatus.ACKNOWLEDGED, AlertStatus.RESOLVED, AlertStatus.AUTO_RESOLVED]),
 ]
 
