@@ -23,11 +23,11 @@ from api.deps import AbsenceWriter, DirectoryReader, Lang, LangDep, Services, Se
 from api.directory_schemas import AbsenceCreate
 from api.models import Scope
 from api.pages import render
-from api.routine_view import learned_routine
 from api.routes.directory import changed
 from api.routes.households import add_absence, clear_absence, list_absences_of
 from api.usage_chart import hourly_chart
 from carewatch.directory import Household, Site
+from ingest.summaries import stored_routine
 from ingest.usage import last_days
 
 router = APIRouter(include_in_schema=False)
@@ -76,7 +76,7 @@ async def _household_page(
         "chart": hourly_chart(rows, end or now_utc(), zone),
         "history": [(alert_row(a, None, lang), [(e, local_time(e.at, zone)) for e in a.events]) for a in alerts],
         "contacts": await _contacts(session, household_id),
-        "routine": await learned_routine(session, household_id),
+        "routine": await stored_routine(session, household_id),
         "action_words": labels.AUDIT_ACTION[lang],
         "notice": notice,
         "can_set_absence": principal.can(Scope.ABSENCES_WRITE),
