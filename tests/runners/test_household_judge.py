@@ -18,8 +18,10 @@ from carewatch.runners.faust.judging import Judging, To
 from carewatch.runners.faust.records import mark_key
 from carewatch.runners.state import HouseholdState, loads
 from carewatch.settings import Settings
+from detectors.summary import summarize
 from ingest.summaries import HouseholdSummaryRecord
 from ingest.wire import DeadLetterRecord, encode_reading
+from tests.detectors.conftest import GAS, HOUSEHOLD, WATER, feed, monitor, routine
 
 TOPIC = "readings"
 START = datetime(2026, 1, 5, 1, tzinfo=UTC)
@@ -69,7 +71,7 @@ class DictTable:
 class Worker:
     """A `HouseholdJudge` on fakes, with what it sent kept per topic."""
 
-    def __init__(self, kept: list[Record] = (), clock: str = "wall") -> None:  # type: ignore[assignment]
+    def __init__(self, kept: list[Record] = (), clock: str = "wall", registry: Registry = REGISTRY) -> None:  # type: ignore[assignment]
         self.log: list[tuple[str, object]] = []
         self.table = DictTable(self.log)
         self.detections: list[bytes] = []
@@ -79,7 +81,7 @@ class Worker:
         self.asked: list[tuple[int, int, int]] = []
         settings = Settings(_env_file=None, kafka_partitions=1, clock=clock)  # type: ignore[call-arg]
         self.judge = HouseholdJudge(
-            registry=REGISTRY, settings=settings, table=self.table, send_detection=self.send_detection,
+            registry=registry, settings=settings, table=self.table, send_detection=self.send_detection,
             send_dead_letter=self.send_dead_letter, send_summary=self.send_summary, read_range=self.read_range,
             clock=lambda: START + timedelta(days=30),
         )
@@ -141,6 +143,23 @@ def test_judging_alone_only_reads_the_table_and_says_what_to_send_and_save():
     assert [(outgoing.to, outgoing.key) for outgoing in writes.summaries] == [(To.SUMMARIES, b"hh-1")]
     assert [write.key for write in writes.states] == [b"hh-1"]
     assert [(write.key, write.value) for write in writes.marks] == [(mark_key(0), b"3")]
+
+
+async def test_the_summary_of_a_saved_state_carries_the_routine_its_monitor_learned():
+    elder = Registry.from_document({"version": 1, "households": [{
+        "household_id": HOUSEHOLD, "timezone": "Asia/Shanghai",
+        "meters": [{"meter_id": GAS, "kind": "gas"}, {"meter_id": WATER, "kind": "water"}],
+    }]})
+    worker = Worker(registry=elder)
+    days = [encode_reading(r, "gw") for r in routine(20)]
+
+    for start in range(0, len(days), 1000):
+        await worker.judge.on_readings(records(*days[start : start + 1000], first=start))
+
+    fed = monitor()
+    feed(fed, routine(20))
+    assert worker.summaries[HOUSEHOLD].routine == summarize(fed) and summarize(fed).warm
+    assert worker.summaries[HOUSEHOLD].readings_accepted == len(days)
 
 
 async def test_records_below_the_partitions_mark_are_skipped_as_judged_before():
