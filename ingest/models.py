@@ -51,7 +51,9 @@ class GatewayStatus(Base):
 
 
 class IngestCounter(Base):
-    """Running totals (messages, readings accepted, duplicates) that survive restarts."""
+    """Running totals that survive restarts: messages and readings rejected.  Readings accepted and
+    duplicates are counted per household since revision 0003 (`HouseholdSummary`); the totals keep
+    what a database counted before, and the statistics add the two."""
 
     __tablename__ = "ingest_counters"
 
