@@ -1,23 +1,16 @@
-"""The learned routine of a household, from the runner's stored detector state (monitor_snapshots).
+"""The learned routine of a household in the API: what its runner last summarised (`ingest.summaries.stored_routine`).
 
-Where available: the embedded runner (`carewatch run`, the demo) stores each household's monitor
-with every batch; a household it has not seen yet, or whose state is from an older version,
-has none to show.
+Both runners emit a summary of every household state they save, so the routine is the same
+on either engine; a household no runner has judged yet has none to show.
 """
 
 from __future__ import annotations
 
-import logging
-import pickle
 from datetime import time
 
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from detectors.summary import RoutineSummary, summarize
-from ingest.models import MonitorSnapshot
-
-log = logging.getLogger(__name__)
+from detectors.summary import RoutineSummary
 
 
 class RoutinePublic(BaseModel):
@@ -44,16 +37,3 @@ class RoutinePublic(BaseModel):
             usual_litres_per_day={kind.value: litres for kind, litres in sorted(summary.usual_l.items())},
             usual_quiet_h_by_hour=list(summary.quiet_h) if summary.quiet_h is not None else None,
         )
-
-
-async def learned_routine(session: AsyncSession, household_id: str) -> RoutineSummary | None:
-    """The routine the runner's monitor of the household has learned, or None if there is no usable state."""
-    snapshot = await session.get(MonitorSnapshot, household_id)
-    if snapshot is None:
-        return None
-    try:
-        monitor = pickle.loads(snapshot.state)  # our own table, written by the runner
-        return summarize(monitor)
-    except Exception:  # a state from another version: the page goes on without the routine
-        log.warning("the stored detector state of %s cannot be read; its learned routine is not shown", household_id, exc_info=True)
-        return None

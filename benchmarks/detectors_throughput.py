@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 from carewatch.domain import Reading, Tick
 from carewatch.registry import Registry
+from carewatch.runners.state import HouseholdState, dumps, loads
 from detectors.household import HouseholdMonitor
 from gateway_sim import SimConfig, Simulation
 from ingest.payload import parse_readings, parse_topic
@@ -56,7 +57,7 @@ def warm_states(registry: Registry, readings: dict[str, list[Reading]], until: d
         for reading in readings[household_id]:
             if reading.at < until:
                 monitor.observe(reading)
-        states[household_id] = pickle.dumps(monitor)
+        states[household_id] = dumps(HouseholdState(monitor))
     return states
 
 
@@ -65,7 +66,7 @@ def clones(states: dict[str, bytes], count: int) -> list[HouseholdMonitor]:
     templates = list(states)
     monitors = []
     for n in range(count):
-        monitor: HouseholdMonitor = pickle.loads(states[templates[n % len(templates)]])
+        monitor = loads(states[templates[n % len(templates)]]).monitor
         state = list(monitor.__getstate__())
         state[1] = dataclasses.replace(state[1], household_id=f"bench-{n:05d}")
         monitor.__setstate__(tuple(state))

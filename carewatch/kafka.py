@@ -95,6 +95,11 @@ def changelog_topic(settings: Settings) -> str:
     return f"{settings.stream_app_id}-{STATE_TABLE}-changelog"
 
 
+def summaries_topic(settings: Settings) -> str:
+    """The workers' household summaries (reading counts and learned routine), compacted: the newest per household."""
+    return f"{settings.stream_app_id}-household-summaries"
+
+
 def kafka_url(settings: Settings) -> str:
     if not settings.kafka_url:
         raise KafkaUnavailable("CAREWATCH_KAFKA_URL is not set (e.g. kafka://localhost:9092)")
@@ -105,15 +110,15 @@ async def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
     """Create carewatch's topics if missing; refuse existing ones with another partition count.
 
     The partition count fixes where each household's readings and state live, so it
-    must match ``CAREWATCH_KAFKA_PARTITIONS`` everywhere.  The workers' changelog is made
-    here too (compacted, as Faust would make it), so the alert service can follow it before
-    any worker ran.
+    must match ``CAREWATCH_KAFKA_PARTITIONS`` everywhere.  The workers' changelog (compacted,
+    as Faust would make it) and their summaries topic (compacted too) are made here, so the
+    alert service can follow the summaries before any worker ran.
     """
     servers = bootstrap_servers(kafka_url(settings))
     admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=int(timeout * 1000))
     try:
         await _start_within(admin, servers, timeout)
-        compacted = {changelog_topic(settings): {"cleanup.policy": "compact"}}
+        compacted = {topic: {"cleanup.policy": "compact"} for topic in (changelog_topic(settings), summaries_topic(settings))}
         wanted = [*Topics.from_settings(settings), *compacted]
         existing = set(await admin.list_topics())
         missing = [

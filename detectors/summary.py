@@ -13,6 +13,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, time, tzinfo
+from typing import Any
 
 from carewatch.domain import MeterKind
 from detectors.household import HouseholdMonitor
@@ -56,6 +57,37 @@ class RoutineSummary:
             return None
         hour = max(range(24), key=lambda h: self.quiet_h[h])  # type: ignore[index]
         return hour, self.quiet_h[hour]
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain JSON values (times as ``HH:MM``), as the runners hand the summary to the console.
+
+        >>> summary = RoutineSummary(True, 20, 14, time(7, 15), (time(22), time(6, 45)), {MeterKind.GAS: 150}, None)
+        >>> summary.as_json()["sleep"], RoutineSummary.from_json(summary.as_json()) == summary
+        (['22:00', '06:45'], True)
+        """
+        return {
+            "learning": self.learning,
+            "days_learned": self.days_learned,
+            "warmup_days": self.warmup_days,
+            "first_use": _hhmm(self.first_use),
+            "sleep": [_hhmm(t) for t in self.sleep] if self.sleep else None,
+            "usual_l": {kind.value: litres for kind, litres in sorted(self.usual_l.items())},
+            "quiet_h": list(self.quiet_h) if self.quiet_h is not None else None,
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> RoutineSummary:
+        """The summary `as_json` gave; raises KeyError or ValueError for anything else."""
+        sleep = value["sleep"]
+        return cls(
+            learning=bool(value["learning"]),
+            days_learned=int(value["days_learned"]),
+            warmup_days=int(value["warmup_days"]),
+            first_use=time.fromisoformat(value["first_use"]) if value["first_use"] is not None else None,
+            sleep=(time.fromisoformat(sleep[0]), time.fromisoformat(sleep[1])) if sleep else None,
+            usual_l={MeterKind(kind): int(litres) for kind, litres in value["usual_l"].items()},
+            quiet_h=tuple(float(h) for h in value["quiet_h"]) if value["quiet_h"] is not None else None,
+        )
 
 
 def summarize(monitor: HouseholdMonitor) -> RoutineSummary:
@@ -112,6 +144,10 @@ def summarize_learners(
         usual_l=_usual_litres(volume, kinds),
         quiet_h=tuple(quiet.limit_h((4 * hour - 1) % QUARTERS_PER_DAY) for hour in range(24)) if quiet.warm else None,
     )
+
+
+def _hhmm(at: time | None) -> str | None:
+    return at.strftime("%H:%M") if at is not None else None
 
 
 def _clock(quarter: int) -> time:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carewatch.db import Base, UTCDateTime
@@ -50,7 +51,9 @@ class GatewayStatus(Base):
 
 
 class IngestCounter(Base):
-    """Running totals (messages, readings accepted, duplicates) that survive restarts."""
+    """Running totals that survive restarts: messages and readings rejected.  Readings accepted and
+    duplicates are counted per household since revision 0003 (`HouseholdSummary`); the totals keep
+    what a database counted before, and the statistics add the two."""
 
     __tablename__ = "ingest_counters"
 
@@ -59,8 +62,9 @@ class IngestCounter(Base):
 
 
 class MonitorSnapshot(Base):
-    """The pickled detector state of one household, committed with the batch that changed it,
-    so a restarted embedded runner resumes where it stopped (Faust's changelog plays this role there)."""
+    """The embedded runner's household state (`carewatch.runners.state`: detector state and reading counts),
+    committed with the batch that changed it, so a restarted runner resumes where it stopped (Faust's
+    changelog plays this role there).  Only the runner reads it: the console reads `HouseholdSummary`."""
 
     __tablename__ = "monitor_snapshots"
 
@@ -69,15 +73,18 @@ class MonitorSnapshot(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class HouseholdReadingCount(Base):
-    """On the scaled-out path: each household's readings accepted and duplicates as its newest saved
-    worker state counts them (the workers' changelog, followed by `carewatch alerts`)."""
+class HouseholdSummary(Base):
+    """What the console shows of a household's runner state, on either engine (`ingest.summaries`):
+    its readings accepted and duplicates, and its learned routine (`RoutineSummary.as_json`)."""
 
-    __tablename__ = "household_reading_counts"
+    __tablename__ = "household_summaries"
 
     household_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     readings_accepted: Mapped[int] = mapped_column(BigInteger)
     readings_duplicate: Mapped[int] = mapped_column(BigInteger)
+    routine: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """None only for counts carried over from before the routine was kept here (revision 0003)."""
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ConsumedOffset(Base):

@@ -6,9 +6,8 @@ alerts`) writes them into ingest's tables, so `/api/ingest/stats` and the consol
 dead-letter and gateway panels show them.  A refused unknown meter is also listed for
 provisioning, and counted as a rejected reading as the embedded runner does.
 `ReadingUsageConsumer` books the readings topic into the households' hourly use (the
-household page's chart) with the embedded runner's `record_usage`, and
-`record_household_counts` keeps the reading counts the workers' states hold
-(`carewatch.runners.faust.counts` follows their changelog).
+household page's chart) with the embedded runner's `record_usage`.  `StoredOnce` is their
+base, also for the workers' household summaries (`ingest.summaries`).
 
 Exactly once in the database: each partition's next offset is stored in the same
 transaction as the rows (`ConsumedOffset`, compare-and-set), so a record delivered again
@@ -22,12 +21,11 @@ from collections.abc import Sequence
 
 from aiokafka import ConsumerRecord
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carewatch.domain import RejectReason
 from carewatch.kafka import BatchConsumer, until_stored
-from ingest.models import ConsumedOffset, HouseholdReadingCount
+from ingest.models import ConsumedOffset
 from ingest.records import BatchRecord, DeadLetterEntry, ensure_counters, write_batch
 from ingest.usage import record_usage
 from ingest.wire import BadRecord, DeadLetterRecord, GatewayStatusRecord, decode_reading
@@ -97,22 +95,6 @@ class IngestReportConsumer(BatchConsumer):
             await write_batch(session, batch)
             await positions.save()
         return new
-
-
-async def record_household_counts(session: AsyncSession, counts: dict[str, tuple[int, int]]) -> None:
-    """Set each household's (readings accepted, duplicates) as its newest saved worker state counts them."""
-    if not counts:
-        return
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(HouseholdReadingCount)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[HouseholdReadingCount.household_id],
-            set_={"readings_accepted": statement.excluded.readings_accepted,
-                  "readings_duplicate": statement.excluded.readings_duplicate},
-        ),
-        [{"household_id": h, "readings_accepted": a, "readings_duplicate": d} for h, (a, d) in counts.items()],
-    )
 
 
 class StoredOnce(BatchConsumer):

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.models import DeadLetter, GatewayStatus, HouseholdReadingCount, IngestCounter, UnknownMeter
+from ingest.models import DeadLetter, GatewayStatus, HouseholdSummary, IngestCounter, UnknownMeter
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +36,13 @@ class IngestStats:
 
 async def read_stats(session: AsyncSession) -> IngestStats:
     counters = dict((await session.execute(select(IngestCounter.name, IngestCounter.value))).all())
-    # The scaled-out path counts in the workers' states instead (one of the two is zero).
-    scaled_accepted, scaled_duplicate = (
+    # Both runners count readings per household in their states (ingest.summaries); the totals
+    # counters hold only what a release before that counted.
+    households_accepted, households_duplicate = (
         await session.execute(
             select(
-                func.coalesce(func.sum(HouseholdReadingCount.readings_accepted), 0),
-                func.coalesce(func.sum(HouseholdReadingCount.readings_duplicate), 0),
+                func.coalesce(func.sum(HouseholdSummary.readings_accepted), 0),
+                func.coalesce(func.sum(HouseholdSummary.readings_duplicate), 0),
             )
         )
     ).one()
@@ -56,8 +57,8 @@ async def read_stats(session: AsyncSession) -> IngestStats:
     ).scalars().all()
     return IngestStats(
         messages=counters.get("messages", 0),
-        readings_accepted=counters.get("readings_accepted", 0) + scaled_accepted,
-        readings_duplicate=counters.get("readings_duplicate", 0) + scaled_duplicate,
+        readings_accepted=counters.get("readings_accepted", 0) + households_accepted,
+        readings_duplicate=counters.get("readings_duplicate", 0) + households_duplicate,
         rejected_by_reason=by_reason,
         unknown_meters=[
             UnknownMeterRow(u.meter_id, u.gateway_id, u.first_seen, u.last_seen, u.readings) for u in unknown

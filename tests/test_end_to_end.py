@@ -145,7 +145,7 @@ async def test_readings_published_while_ingest_is_down_arrive_after_restart(tmp_
             await system.drain(sum(len(orjson.loads(m.payload)["readings"]) for m in first))
         publish(address, "replayer", [(m.topic, m.payload) for m in second])  # nobody is listening now: the broker keeps them for the session
         async with running_system(settings, registry, address, "ingest-restart") as system:
-            assert len(system.pipeline.monitors) == len(registry), "detector state resumed from the database"
+            assert len(system.pipeline.states) == len(registry), "detector state resumed from the database"
             await system.drain(sum(len(orjson.loads(m.payload)["readings"]) for m in second))
             async with system.sessions() as session:
                 stats = await read_stats(session)

@@ -28,6 +28,7 @@ from carewatch.directory import Household, Site
 from carewatch.domain import AlertType, Audience, Severity
 from carewatch.migrations.autogen import COMPARE_OPTIONS
 from carewatch.schema import VERSION_TABLE, alembic_config, create_schema, schema_revision
+from ingest.models import HouseholdSummary
 from tests.services import create_postgres_database, drop_postgres_database
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -60,7 +61,7 @@ async def differences_from_models(engine: AsyncEngine) -> list[object]:
         return await connection.run_sync(_differences)
 
 
-AFTER_BASELINE = {"household_reading_counts"}
+AFTER_BASELINE = {"household_summaries"}
 AFTER_BASELINE_COLUMNS = {("alerts", "cleared_at")}
 """Tables and columns later revisions create: a database made before migrations existed cannot have them."""
 
@@ -122,13 +123,31 @@ async def test_old_database_gets_the_tables_columns_and_indexes_added_since(engi
     await add_rows(engine, old)
     missing = {(d[0], d[1].name if d[0] != "add_column" else d[3].name) for d in await differences_from_models(engine)}
     assert missing == {("add_table", "meters"), ("add_column", "birth_year"), ("add_index", "ix_alerts_status"),
-                       ("add_index", "ix_meters_household_id"), ("add_table", "household_reading_counts"),
+                       ("add_index", "ix_meters_household_id"), ("add_table", "household_summaries"),
                        ("add_column", "cleared_at")}
 
     await create_schema(engine)
 
     assert await household_names(engine) == ["Mrs Li"]
     assert await schema_revision(engine) == HEAD
+    assert await differences_from_models(engine) == []
+
+
+async def test_the_workers_reading_counts_of_revision_0002_become_household_summaries(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0002"))
+        await connection.execute(
+            text("INSERT INTO household_reading_counts VALUES ('hh-1', 120, 3), ('hh-2', 7, 0)")
+        )
+
+    await create_schema(engine)
+
+    async with make_sessions(engine)() as session:
+        rows = (await session.scalars(select(HouseholdSummary).order_by(HouseholdSummary.household_id))).all()
+    assert [(r.household_id, r.readings_accepted, r.readings_duplicate, r.routine) for r in rows] == [
+        ("hh-1", 120, 3, None), ("hh-2", 7, 0, None)  # the routine comes with each household's next summary
+    ]
+    assert all(r.updated_at.tzinfo is not None for r in rows)
     assert await differences_from_models(engine) == []
 
 

@@ -131,7 +131,7 @@ async def test_absences_and_thresholds_set_through_the_api_reach_the_running_mon
             now = datetime.now(UTC)
             await publish(publisher, "gw-1", ("gas-a", now - timedelta(minutes=3), 1.0))
             await system.drain(1, timeout=20)
-            monitor = system.pipeline.monitors["hh-a"]
+            monitor = system.pipeline.states["hh-a"].monitor
             assert monitor.profile.away == ()
 
             window = {"starts_at": (now + timedelta(hours=1)).isoformat(), "ends_at": (now + timedelta(days=3)).isoformat(), "note": "住院"}
@@ -141,7 +141,7 @@ async def test_absences_and_thresholds_set_through_the_api_reach_the_running_mon
 
             assert (await client.patch("/api/households/hh-a", json={"rules": {"gas_min_use_m3": 0.05}})).status_code == 200
             assert monitor.profile.rules.gas_min_use_m3 == 0.05
-            assert system.pipeline.monitors["hh-a"] is monitor  # the same monitor: what it learned is kept
+            assert system.pipeline.states["hh-a"].monitor is monitor  # the same monitor: what it learned is kept
 
             assert (await client.delete(f"/api/households/hh-a/absences/{absence.json()['id']}")).status_code == 204
             assert monitor.profile.away == ()
@@ -161,4 +161,4 @@ async def test_in_a_replay_recent_absences_are_judged_on_the_replays_clock(setti
             await system.drain(1, timeout=20)
             window = {"starts_at": (replayed + timedelta(days=1)).isoformat(), "ends_at": (replayed + timedelta(days=4)).isoformat()}
             assert (await client.post("/api/households/hh-a/absences", json=window)).status_code == 201
-            assert [w.start for w in system.pipeline.monitors["hh-a"].profile.away] == [replayed + timedelta(days=1)]
+            assert [w.start for w in system.pipeline.states["hh-a"].monitor.profile.away] == [replayed + timedelta(days=1)]

@@ -31,6 +31,7 @@ from api.routine_view import learned_routine
 from api.usage_chart import hourly_chart
 from carewatch.catalogue import Language, text, words
 from carewatch.directory import Household, Site
+from ingest.summaries import stored_routine
 from ingest.usage import last_days
 
 router = APIRouter(include_in_schema=False)
@@ -80,7 +81,7 @@ async def _household_page(
         "chart": hourly_chart(rows, end or now_utc(), zone),
         "history": [(alert_row(a, None, lang), [(e, local_time(e.at, zone)) for e in a.events]) for a in alerts],
         "contacts": await _contacts(session, household_id),
-        "routine": await learned_routine(session, household_id),
+        "routine": await stored_routine(session, household_id),
         "action_words": words("audit_action", lang),
         "system_actors": {actor: text(f"system_actor.{actor}", lang) for actor in (DETECTOR_ACTOR, LADDER_ACTOR)},
         "outcome_words": partial(outcome_words, lang),

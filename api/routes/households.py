@@ -19,10 +19,11 @@ from api.directory_schemas import (
     MAX_PAGE, AbsenceCreate, AbsencePublic, HouseholdCreate, HouseholdDetail, HouseholdPublic, HouseholdUpdate, Page,
     field_error, page,
 )
-from api.routine_view import RoutinePublic, learned_routine
+from api.routine_view import RoutinePublic
 from api.routes.directory import NOT_YOURS, Limit, Offset, changed, id_taken, meter_public, meter_site, paged, writable_site
 from carewatch.directory import Absence, Contact, Gateway, Household, Meter, meter_row
 from api.directory_import import household_values
+from ingest.summaries import stored_routine
 from ingest.usage import last_days
 
 router = APIRouter(prefix="/api/households", tags=["households"])
@@ -101,7 +102,7 @@ async def create_household(body: HouseholdCreate, principal: DirectoryWriter, se
 async def read_household(household_id: str, principal: DirectoryReader, session: SessionDep) -> HouseholdDetail:
     """The household with its meters and, where the runner has learned it, its routine."""
     household = household_public(await visible_household(session, principal, household_id, meters=True))
-    routine = await learned_routine(session, household_id)
+    routine = await stored_routine(session, household_id)
     return HouseholdDetail(**household.model_dump(), routine=RoutinePublic.of(routine) if routine else None)
 
 

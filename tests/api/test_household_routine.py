@@ -1,15 +1,20 @@
-"""The household page and the household JSON show the routine the runner's monitor has learned, where it has one."""
+"""The household page and the household JSON show the routine the runner's monitor has learned, where it has one.
+
+Here the summaries are stored as the embedded runner stores them; `tests/stream/test_end_to_end.py`
+shows the page on the Faust path.
+"""
 
 from __future__ import annotations
 
-import pickle
 import re
 from datetime import UTC, datetime
 
 import pytest
 
 from detectors.household import HouseholdMonitor
-from ingest.models import MonitorSnapshot
+from detectors.summary import summarize
+from ingest.models import HouseholdSummary
+from ingest.summaries import HouseholdSummaryRecord, store_summaries
 from tests.detectors.conftest import feed, monitor, routine
 
 
@@ -21,11 +26,10 @@ def fed(days: int) -> HouseholdMonitor:
 
 @pytest.fixture
 async def snapshots(sessions) -> None:  # type: ignore[no-untyped-def]
-    """As the embedded runner stores them with every batch: hh-001 learned for 20 days, hh-003 for 10, hh-002 none."""
-    now = datetime.now(UTC)
+    """As the runners summarise the states they save: hh-001 learned for 20 days, hh-003 for 10, hh-002 none."""
+    summaries = [HouseholdSummaryRecord(h, 0, 0, summarize(fed(days))) for h, days in (("hh-001", 20), ("hh-003", 10))]
     async with sessions.begin() as session:
-        session.add(MonitorSnapshot(household_id="hh-001", state=pickle.dumps(fed(20)), updated_at=now))
-        session.add(MonitorSnapshot(household_id="hh-003", state=pickle.dumps(fed(10)), updated_at=now))
+        await store_summaries(session, summaries, datetime.now(UTC))
 
 
 def learned(page: str) -> str:
@@ -61,9 +65,10 @@ async def test_the_household_json_carries_the_learned_routine(client, snapshots)
     assert (await client.get("/api/households/hh-002")).json()["routine"] is None
 
 
-async def test_an_unreadable_stored_state_leaves_the_page_without_a_routine(client, sessions):
-    async with sessions.begin() as session:
-        session.add(MonitorSnapshot(household_id="hh-001", state=b"not a pickle", updated_at=datetime.now(UTC)))
+async def test_an_unreadable_stored_routine_leaves_the_page_without_a_routine(client, sessions):
+    async with sessions.begin() as session:  # e.g. written by a runner of another version
+        session.add(HouseholdSummary(household_id="hh-001", readings_accepted=1, readings_duplicate=0,
+                                     routine={"learnt": True}, updated_at=datetime.now(UTC)))
     page = await client.get("/households/hh-001?lang=en")
     assert page.status_code == 200 and "Nothing learned yet" in learned(page.text)
     assert (await client.get("/api/households/hh-001")).json()["routine"] is None

@@ -15,9 +15,13 @@ from carewatch.domain import AlertType, MeterKind, Reading, RejectReason
 from carewatch.registry import Registry
 from carewatch.runners.faust.households import HouseholdJudge
 from carewatch.runners.faust.judging import Judging, To
-from carewatch.runners.faust.records import HouseholdState, mark_key
+from carewatch.runners.faust.records import mark_key
+from carewatch.runners.state import HouseholdState, loads
 from carewatch.settings import Settings
+from detectors.summary import summarize
+from ingest.summaries import HouseholdSummaryRecord
 from ingest.wire import DeadLetterRecord, encode_reading
+from tests.detectors.conftest import GAS, HOUSEHOLD, WATER, feed, monitor, routine
 
 TOPIC = "readings"
 START = datetime(2026, 1, 5, 1, tzinfo=UTC)
@@ -61,23 +65,24 @@ class DictTable:
         self.log.append(("save", key.decode(errors="replace").lstrip("\x00")))
 
     def state(self, household: str) -> HouseholdState:
-        return HouseholdState.loads(self.values[household.encode()])
+        return loads(self.values[household.encode()])
 
 
 class Worker:
     """A `HouseholdJudge` on fakes, with what it sent kept per topic."""
 
-    def __init__(self, kept: list[Record] = (), clock: str = "wall") -> None:  # type: ignore[assignment]
+    def __init__(self, kept: list[Record] = (), clock: str = "wall", registry: Registry = REGISTRY) -> None:  # type: ignore[assignment]
         self.log: list[tuple[str, object]] = []
         self.table = DictTable(self.log)
         self.detections: list[bytes] = []
         self.dead_letters: list[DeadLetterRecord] = []
+        self.summaries: dict[str, HouseholdSummaryRecord] = {}
         self.kept = list(kept)
         self.asked: list[tuple[int, int, int]] = []
         settings = Settings(_env_file=None, kafka_partitions=1, clock=clock)  # type: ignore[call-arg]
         self.judge = HouseholdJudge(
-            registry=REGISTRY, settings=settings, table=self.table, send_detection=self.send_detection,
-            send_dead_letter=self.send_dead_letter, read_range=self.read_range,
+            registry=registry, settings=settings, table=self.table, send_detection=self.send_detection,
+            send_dead_letter=self.send_dead_letter, send_summary=self.send_summary, read_range=self.read_range,
             clock=lambda: START + timedelta(days=30),
         )
 
@@ -90,6 +95,10 @@ class Worker:
         self.dead_letters.append(letter)
         self.log.append(("dead letter", letter.reason))
 
+    async def send_summary(self, key: bytes, value: bytes) -> None:
+        summary = self.summaries[key.decode()] = HouseholdSummaryRecord.decode(value)
+        self.log.append(("summary", summary.household_id))
+
     async def read_range(self, partition: int, start: int, end: int) -> list[Record]:
         self.asked.append((partition, start, end))
         return [record for record in self.kept if record.partition == partition and start <= record.offset < end]
@@ -98,7 +107,7 @@ class Worker:
         return int(self.table.values[mark_key(0)])
 
 
-async def test_a_batch_sends_its_detections_and_dead_letters_before_it_saves_the_states_and_the_mark_last():
+async def test_a_batch_sends_its_detections_dead_letters_and_summaries_before_it_saves_the_states_and_the_mark_last():
     worker = Worker()
     batch = records(reading("hh-1", 0, 10.0), reading("hh-2", 0, 5.0), reading("hh-1", 1, 10.5), reading("hh-1", 2, 9.0))
 
@@ -108,6 +117,8 @@ async def test_a_batch_sends_its_detections_and_dead_letters_before_it_saves_the
     assert worker.log == [
         ("detection", AlertType.METER_REGISTER_FAULT),
         ("dead letter", RejectReason.REGISTER_WENT_BACKWARDS),
+        ("summary", "hh-1"),
+        ("summary", "hh-2"),
         ("save", "hh-1"),
         ("save", "hh-2"),
         ("save", "next-offset/0"),
@@ -115,6 +126,9 @@ async def test_a_batch_sends_its_detections_and_dead_letters_before_it_saves_the
     assert worker.table.state("hh-1").readings_accepted == 2
     assert worker.table.state("hh-1").offset == 3
     assert worker.mark() == 4
+    # What the console shows of each saved state, without unpickling it.
+    assert (worker.summaries["hh-1"].readings_accepted, worker.summaries["hh-2"].readings_accepted) == (2, 1)
+    assert not worker.summaries["hh-1"].routine.warm
 
 
 def test_judging_alone_only_reads_the_table_and_says_what_to_send_and_save():
@@ -122,12 +136,30 @@ def test_judging_alone_only_reads_the_table_and_says_what_to_send_and_save():
     judging = Judging(registry=REGISTRY, settings=Settings(_env_file=None, kafka_partitions=1), read=table.get)  # type: ignore[call-arg]
 
     judged = judging.judge(records(reading("hh-1", 0, 10.0), b"{oops", reading("hh-1", 1, 9.0)))
-    states, marks = judging.writes(judged)
+    writes = judging.writes(judged)
 
     assert table.values == {} and table.log == []
     assert [outgoing.to for outgoing in judged.sends] == [To.DEAD_LETTERS, To.DETECTIONS, To.DEAD_LETTERS]
-    assert [write.key for write in states] == [b"hh-1"]
-    assert [(write.key, write.value) for write in marks] == [(mark_key(0), b"3")]
+    assert [(outgoing.to, outgoing.key) for outgoing in writes.summaries] == [(To.SUMMARIES, b"hh-1")]
+    assert [write.key for write in writes.states] == [b"hh-1"]
+    assert [(write.key, write.value) for write in writes.marks] == [(mark_key(0), b"3")]
+
+
+async def test_the_summary_of_a_saved_state_carries_the_routine_its_monitor_learned():
+    elder = Registry.from_document({"version": 1, "households": [{
+        "household_id": HOUSEHOLD, "timezone": "Asia/Shanghai",
+        "meters": [{"meter_id": GAS, "kind": "gas"}, {"meter_id": WATER, "kind": "water"}],
+    }]})
+    worker = Worker(registry=elder)
+    days = [encode_reading(r, "gw") for r in routine(20)]
+
+    for start in range(0, len(days), 1000):
+        await worker.judge.on_readings(records(*days[start : start + 1000], first=start))
+
+    fed = monitor()
+    feed(fed, routine(20))
+    assert worker.summaries[HOUSEHOLD].routine == summarize(fed) and summarize(fed).warm
+    assert worker.summaries[HOUSEHOLD].readings_accepted == len(days)
 
 
 async def test_records_below_the_partitions_mark_are_skipped_as_judged_before():
@@ -154,7 +186,8 @@ async def test_readings_at_or_below_their_households_saved_offset_are_skipped_af
     assert worker.judge.judging.redelivered == 2
     assert worker.table.state("hh-1").readings_accepted == 3  # not 5
     assert worker.table.state("hh-1").readings_duplicate == 0
-    assert worker.log == [("save", "hh-1"), ("save", "next-offset/0")]
+    assert worker.log == [("summary", "hh-1"), ("save", "hh-1"), ("save", "next-offset/0")]
+    assert worker.summaries["hh-1"].readings_accepted == 3
 
 
 async def test_a_record_that_does_not_decode_is_dead_lettered_alone_and_the_batch_goes_on():
@@ -180,14 +213,14 @@ async def test_a_failing_batch_is_judged_again_one_record_at_a_time_and_only_the
     [letter] = worker.dead_letters
     assert letter.reason is RejectReason.PROCESSING_ERROR
     assert letter.source == f"{TOPIC}[0]@1" and letter.meter_id == "gas-2"
-    assert "household state version 99" in letter.detail
+    assert "household state has format 99" in letter.detail
     assert worker.table.state("hh-1").readings_accepted == 2  # counted once, not again after the undone batch
     assert worker.judge.judging.readings_judged == 2
     # One record at a time: each sent and saved before the next is judged.
     assert worker.log == [
-        ("save", "hh-1"), ("save", "next-offset/0"),
+        ("summary", "hh-1"), ("save", "hh-1"), ("save", "next-offset/0"),
         ("dead letter", RejectReason.PROCESSING_ERROR), ("save", "next-offset/0"),
-        ("save", "hh-1"), ("save", "next-offset/0"),
+        ("summary", "hh-1"), ("save", "hh-1"), ("save", "next-offset/0"),
     ]
     assert worker.mark() == 3
 
@@ -216,7 +249,7 @@ async def test_records_committed_past_the_mark_at_the_end_of_a_partition_are_cau
     assert worker.table.state("hh-1").readings_accepted == 3 and worker.mark() == 3
 
 
-async def test_a_sweep_sends_the_absences_before_it_saves_the_states():
+async def test_a_sweep_sends_the_absences_and_summaries_before_it_saves_the_states():
     worker = Worker()
     await worker.judge.on_readings(records(reading("hh-1", 0, 10.0)))
     worker.log.clear()
@@ -225,8 +258,9 @@ async def test_a_sweep_sends_the_absences_before_it_saves_the_states():
 
     assert sent == len(worker.detections) > 0
     saves = [n for n, (effect, _) in enumerate(worker.log) if effect == "save"]
-    detections = [n for n, (effect, _) in enumerate(worker.log) if effect == "detection"]
-    assert saves and max(detections) < min(saves)
+    sends = [n for n, (effect, _) in enumerate(worker.log) if effect in ("detection", "summary")]
+    assert saves and max(sends) < min(saves)
+    assert {effect for effect in worker.log if effect[0] == "summary"} == {("summary", "hh-1"), ("summary", "hh-2")}
     assert {effect for effect in worker.log if effect[0] == "save"} == {("save", "hh-1"), ("save", "hh-2")}
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from carewatch.kafka import bootstrap_servers, changelog_topic, kafka_url, read_range
 from carewatch.settings import Settings
-from carewatch.runners.faust.records import HouseholdState
+from carewatch.runners.state import loads
 from ingest.wire import DeadLetterRecord
 
 
@@ -35,7 +35,7 @@ async def count_story(settings: Settings, household_id: str) -> str:
     for partition, changelog_offset, blob in saves:
         if not blob:
             continue
-        state = HouseholdState.loads(blob)
+        state = loads(blob)
         expected = sum(1 for o in readings if previous_offset < o <= state.offset)
         grown = state.readings_accepted - previous_count
         if grown != expected and state.offset != previous_offset:

@@ -7,18 +7,23 @@ the alerts must be the same (one engine, two runners).
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from carewatch.domain import AlertType
-from carewatch.cli.evaluation import RaisedAlert
-from carewatch.registry import Registry
+from api.directory_sync import import_registry_file
+from api.routine_view import RoutinePublic
 from carewatch.cli.demo.faust import faust_system, wait_for_bridge
+from carewatch.cli.evaluation import RaisedAlert
+from carewatch.db import make_engine, make_sessions
+from carewatch.domain import AlertType
+from carewatch.registry import Registry
 from carewatch.runners.faust.readback import dead_letters, household_states
 from carewatch.runners.faust.system import wait_until_judged_and_stored
 from gateway_sim import publish_simulation
 from ingest.subscriber import BrokerAddress
+from ingest.summaries import stored_routine
 from tests.services import mosquitto
 from tests.stream.conftest import stream_settings
 from tests.stream.scenario import hourly_use, readings_per_household, reference_alert_ids, scenario, verdict_of
@@ -43,9 +48,13 @@ async def test_every_incident_is_alerted_once_through_kafka_and_faust_as_the_emb
             published = await publish_simulation(simulation, host, port)  # one MQTT connection per simulated gateway
             await wait_for_bridge(bridge, published.readings, worker)
             await wait_until_judged_and_stored(settings, [worker])
+            async with sessions.begin() as session:  # the households in the console's directory, as `carewatch alerts` does
+                await import_registry_file(session, settings.registry_path)
             async with api_client(SimpleNamespace(sessions=sessions), registry) as client:
                 listed = (await client.get("/api/alerts", params={"limit": 500})).json()
                 stats = (await client.get("/api/ingest/stats")).json()
+                routines = {h: (await client.get(f"/api/households/{h}")).json()["routine"] for h in registry.households}
+                page = (await client.get(f"/households/{min(registry.households)}", params={"lang": "en"})).text
             states = await household_states(settings)
             refused = await dead_letters(settings)
             booked = await hourly_use(settings.database_url)
@@ -62,7 +71,23 @@ async def test_every_incident_is_alerted_once_through_kafka_and_faust_as_the_emb
     assert {h: s.readings_accepted for h, s in states.items()} == dict(readings_per_household(simulation))
     # The console's counters: the alert service follows the workers' saved counts.
     assert (stats["readings_accepted"], stats["readings_duplicate"]) == (sum(readings_per_household(simulation).values()), 0)
+    # The household page's learned routine: the workers' summaries, the same as the embedded runner's.
+    assert None not in routines.values(), routines
+    assert await reference_routines(tmp_path, registry) == routines
+    learned = page[page.index('id="learned"') : page.index('id="usage"')]
+    assert "Still learning" in learned and "Nothing learned yet" not in learned
     # The household page's chart: the alert service books the same hourly use as the embedded runner.
     reference_use = await hourly_use(f"sqlite+aiosqlite:///{tmp_path / 'reference.db'}")
     assert booked.keys() == reference_use.keys() and len(booked) > 500
     assert all(booked[key] == pytest.approx(used, abs=1e-9) for key, used in reference_use.items())
+
+
+async def reference_routines(workdir: Path, registry: Registry) -> dict[str, object]:
+    """The routines the embedded runner stored for the same input, as the API shows them."""
+    engine = make_engine(f"sqlite+aiosqlite:///{workdir / 'reference.db'}")
+    try:
+        async with make_sessions(engine)() as session:
+            stored = {h: await stored_routine(session, h) for h in registry.households}
+    finally:
+        await engine.dispose()
+    return {h: RoutinePublic.of(r).model_dump(mode="json") if r else None for h, r in stored.items()}

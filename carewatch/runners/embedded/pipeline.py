@@ -1,8 +1,9 @@
 """The embedded runner: MQTT messages → validation → detectors → alerts, one transaction per batch.
 
 Per batch: readings are validated and judged, then dead letters, counters, alert
-transitions and the changed detector states are committed in ONE transaction,
-and only then are the MQTT messages acknowledged.  A crash anywhere before the
+transitions, the changed household states and their summaries (reading counts and
+learned routine, for the console) are committed in ONE transaction, and only then
+are the MQTT messages acknowledged.  A crash anywhere before the
 commit makes the broker redeliver; the detectors treat redelivered readings as
 duplicates, and alert ids make a repeated transition a no-op.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import pickle
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -28,14 +28,15 @@ from carewatch.clock import wall_clock
 from carewatch.db import make_engine, make_sessions
 from carewatch.domain import Detection, RejectReason, Tick
 from carewatch.runners.engine import TickSchedule, judge, new_monitor, refreshed
+from carewatch.runners.state import HouseholdState, dumps, loads, summary_of
 from carewatch.registry import Registry
 from carewatch.retrying import until_it_works
 from carewatch.schema import create_schema
 from carewatch.settings import Settings
-from detectors.household import HouseholdMonitor
-from ingest.models import IngestCounter, MonitorSnapshot
+from ingest.models import HouseholdSummary, IngestCounter, MonitorSnapshot
 from ingest.payload import Rejection
 from ingest.records import BatchRecord, DeadLetterEntry, ensure_counters, write_batch
+from ingest.summaries import store_summaries
 from ingest.usage import record_usage
 from ingest.subscriber import BrokerAddress, InboundMessage, MqttSubscriber
 from ingest.translate import translate
@@ -73,7 +74,7 @@ class Pipeline:
         self.settings = settings
         self.clock = clock
         self.alert_store = AlertStore(sessions)
-        self.monitors: dict[str, HouseholdMonitor] = {}
+        self.states: dict[str, HouseholdState] = {}
         self.newest_event: datetime | None = None
         self.ticks = TickSchedule(settings.tick_every)
         self.readings_seen = 0
@@ -87,19 +88,25 @@ class Pipeline:
         async with self.sessions.begin() as session:
             await ensure_counters(session)
             snapshots = (await session.execute(select(MonitorSnapshot))).scalars().all()
-        for snapshot in snapshots:
-            if snapshot.household_id not in self.registry.households:
-                continue  # household left the registry: its state is kept in the table, not used
-            self.monitors[snapshot.household_id] = refreshed(pickle.loads(snapshot.state), self.registry)
-        log.info("resumed detector state of %d households", len(self.monitors))
+            for snapshot in snapshots:
+                if snapshot.household_id not in self.registry.households:
+                    continue  # household left the registry: its state is kept in the table, not used
+                state = self.states[snapshot.household_id] = loads(snapshot.state)
+                refreshed(state.monitor, self.registry)
+            # States saved by a release before the summaries existed: summarised once, now.
+            summarised = set((await session.execute(select(HouseholdSummary.household_id))).scalars())
+            await store_summaries(
+                session, [summary_of(h, state) for h, state in self.states.items() if h not in summarised], self.clock()
+            )
+        log.info("resumed detector state of %d households", len(self.states))
 
     def use_registry(self, registry: Registry) -> None:
         """A changed directory takes effect at once: new households are watched, changed meters,
         thresholds and planned absences apply to the running monitors (their learned state is kept)."""
-        for household_id in [h for h in self.monitors if h not in registry.households]:
-            del self.monitors[household_id]  # left the directory: its stored state is kept, not used
-        for monitor in self.monitors.values():
-            refreshed(monitor, registry)
+        for household_id in [h for h in self.states if h not in registry.households]:
+            del self.states[household_id]  # left the directory: its stored state is kept, not used
+        for state in self.states.values():
+            refreshed(state.monitor, registry)
         self.registry = registry
 
     def status(self) -> dict[str, object]:
@@ -190,7 +197,7 @@ class Pipeline:
             return []
         detections: list[Detection] = []
         for household_id in self.registry.households:
-            emitted = self._monitor(household_id).tick(Tick(due))
+            emitted = self._state(household_id).monitor.tick(Tick(due))
             if emitted:
                 touched.add(household_id)
                 detections.extend(emitted)
@@ -218,7 +225,8 @@ class Pipeline:
         self.readings_seen += translated.readings_seen
 
         for index, reading in translated.readings:
-            verdict = judge(self._monitor(reading.household_id), reading)
+            state = self._state(reading.household_id)
+            verdict = judge(state.monitor, reading)
             if verdict.rejection is RejectReason.PROCESSING_ERROR:  # a bug of ours: kept, the stream goes on
                 dead_letter(Rejection(verdict.rejection, verdict.detail, reading.meter_id, index))
                 continue
@@ -227,9 +235,9 @@ class Pipeline:
             if verdict.rejection is not None:
                 dead_letter(Rejection(verdict.rejection, verdict.detail, reading.meter_id, index))
             elif verdict.duplicate:
-                record.counters["readings_duplicate"] += 1
+                state.readings_duplicate += 1
             else:
-                record.counters["readings_accepted"] += 1
+                state.readings_accepted += 1
                 record.accepted.append(reading)
                 if self.newest_event is None or reading.at > self.newest_event:
                     self.newest_event = reading.at
@@ -237,17 +245,19 @@ class Pipeline:
                 # Time passes with each reading, as on the Faust workers: the same alerts however messages are batched.
                 detections.extend(self._tick_due(self.newest_event - self.settings.watermark_lateness, touched))
 
-    def _monitor(self, household_id: str) -> HouseholdMonitor:
-        monitor = self.monitors.get(household_id)
-        if monitor is None:
-            monitor = self.monitors[household_id] = new_monitor(self.registry, household_id)
-        return monitor
+    def _state(self, household_id: str) -> HouseholdState:
+        state = self.states.get(household_id)
+        if state is None:
+            state = self.states[household_id] = HouseholdState(new_monitor(self.registry, household_id))
+        return state
 
     async def _commit(self, batch: Judged, *, until_taken: bool) -> bool:
         """Commit a batch's outcome in one transaction.  ``until_taken``: retry until the database takes it
         (what keeps "nothing accepted is lost": the messages stay unacknowledged, the broker holds the rest);
         otherwise give up after COMMIT_ATTEMPTS and say so (False)."""
-        snapshots = [(household_id, pickle.dumps(self.monitors[household_id])) for household_id in batch.touched]
+        changed = {household_id: self.states[household_id] for household_id in batch.touched}
+        snapshots = [(household_id, dumps(state)) for household_id, state in changed.items()]
+        summaries = [summary_of(household_id, state) for household_id, state in changed.items()]
 
         async def commit() -> None:
             async with self.sessions.begin() as session:
@@ -257,6 +267,7 @@ class Pipeline:
                 now = self.clock()
                 for household_id, state in snapshots:
                     await session.merge(MonitorSnapshot(household_id=household_id, state=state, updated_at=now))
+                await store_summaries(session, summaries, now)
 
         def refused(error: BaseException, wait: float) -> None:
             log.error("could not commit a batch; retrying in %.1f s", wait, exc_info=error)
@@ -284,17 +295,18 @@ class Pipeline:
         return self.newest_event, self.ticks.last, self.readings_seen, self.messages_seen
 
     async def _undo(self, undo: tuple[datetime | None, datetime | None, int, int], touched: Iterable[str]) -> None:
-        """Forget what judging a batch did in memory: its households' monitors go back to their stored state."""
+        """Forget what judging a batch did in memory: its households' states go back to what is stored."""
         self.newest_event, self.ticks.last, self.readings_seen, self.messages_seen = undo
         households = list(touched)
         for household_id in households:
-            self.monitors.pop(household_id, None)  # never stored: a new monitor, as before the batch
+            self.states.pop(household_id, None)  # never stored: a new state, as before the batch
         async with self.sessions() as session:
             stored = (
                 await session.execute(select(MonitorSnapshot).where(MonitorSnapshot.household_id.in_(households)))
             ).scalars()
             for snapshot in stored:
-                self.monitors[snapshot.household_id] = refreshed(pickle.loads(snapshot.state), self.registry)
+                state = self.states[snapshot.household_id] = loads(snapshot.state)
+                refreshed(state.monitor, self.registry)
 
 
 @dataclass

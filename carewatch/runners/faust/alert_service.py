@@ -2,8 +2,10 @@
 
 It consumes the workers' detections into alerts (`alerts.consumer`, idempotent by alert id),
 ingest's dead letters and gateway status into ingest's tables (`ingest.reports`, exactly once
-by stored offsets), and runs the escalation ladder and the notification dispatcher
-(`alerts.notifications`): the same ones `carewatch run` runs beside its embedded pipeline.
+by stored offsets), the workers' household summaries into ``household_summaries``
+(`ingest.summaries`: the household page's routine, the reading counts), and runs the
+escalation ladder and the notification dispatcher (`alerts.notifications`): the same ones
+`carewatch run` runs beside its embedded pipeline.
 Run one (or more: they share the partitions) next to `carewatch ingest` and the workers.
 """
 
@@ -24,12 +26,12 @@ from alerts.consumer import DetectionConsumer, OnApplied
 from alerts.notifications import Notifications, start_notifications
 from alerts.store import AlertStore
 from carewatch.db import make_engine, make_sessions
-from carewatch.kafka import bootstrap_servers, changelog_topic, ensure_topics, kafka_url
+from carewatch.kafka import bootstrap_servers, ensure_topics, kafka_url, summaries_topic
 from carewatch.registry import Registry
 from carewatch.runners.directory import prepare_directory
 from carewatch.settings import Settings
-from carewatch.runners.faust.counts import ReadingCountConsumer
 from ingest.reports import IngestReportConsumer, ReadingUsageConsumer
+from ingest.summaries import HouseholdSummaryConsumer
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +46,9 @@ def usage_group_id(settings: Settings) -> str:
     return f"{settings.alerts_group_id}-usage"
 
 
-def counts_group_id(settings: Settings) -> str:
-    """The consumer group following the workers' changelog for their reading counts."""
-    return f"{settings.alerts_group_id}-counts"
+def summaries_group_id(settings: Settings) -> str:
+    """The consumer group storing the workers' household summaries."""
+    return f"{settings.alerts_group_id}-summaries"
 
 
 @dataclass
@@ -55,7 +57,7 @@ class AlertService:
     detections: DetectionConsumer
     reports: IngestReportConsumer
     usage: ReadingUsageConsumer
-    counts: ReadingCountConsumer
+    summaries: HouseholdSummaryConsumer
     notifications: Notifications
     tasks: list[asyncio.Task[None]]
 
@@ -94,8 +96,8 @@ async def running_alert_service(
     usage = ReadingUsageConsumer(
         sessions, bootstrap_servers=servers, readings_topic=settings.kafka_topic_readings, group_id=usage_group_id(settings)
     )
-    counts = ReadingCountConsumer(
-        sessions, bootstrap_servers=servers, changelog_topic=changelog_topic(settings), group_id=counts_group_id(settings)
+    summaries = HouseholdSummaryConsumer(
+        sessions, bootstrap_servers=servers, summaries_topic=summaries_topic(settings), group_id=summaries_group_id(settings)
     )
     # The ladder is attached to the store before the first detection is applied: every alert gets its escalation.
     notifications = await start_notifications(settings, sessions, store, event_time or (lambda: detections.newest_event))
@@ -103,10 +105,10 @@ async def running_alert_service(
         asyncio.create_task(detections.run(), name="carewatch-alert-service"),
         asyncio.create_task(reports.run(), name="carewatch-ingest-reports"),
         asyncio.create_task(usage.run(), name="carewatch-hourly-use"),
-        asyncio.create_task(counts.run(), name="carewatch-reading-counts"),
+        asyncio.create_task(summaries.run(), name="carewatch-household-summaries"),
     ]
     try:
-        yield AlertService(sessions, detections, reports, usage, counts, notifications, tasks)
+        yield AlertService(sessions, detections, reports, usage, summaries, notifications, tasks)
     finally:
         for task in tasks:
             task.cancel()

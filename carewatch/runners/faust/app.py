@@ -11,7 +11,7 @@ from typing import Any
 
 import faust
 
-from carewatch.kafka import bootstrap_servers, faust_broker, kafka_url, read_range
+from carewatch.kafka import bootstrap_servers, faust_broker, kafka_url, read_range, summaries_topic
 from carewatch.registry import Registry
 from carewatch.settings import Settings
 from carewatch.runners.faust.agents import register_agents
@@ -48,6 +48,7 @@ def create_app(settings: Settings, registry: Registry) -> faust.App:
     readings = raw_topic(settings.kafka_topic_readings)
     detections = raw_topic(settings.kafka_topic_detections)
     dead_letters = raw_topic(settings.kafka_topic_dead_letters)
+    summaries = raw_topic(summaries_topic(settings))
 
     def sender(topic: faust.TopicT):  # type: ignore[no-untyped-def]
         async def send(key: bytes, value: bytes) -> Any:
@@ -62,6 +63,7 @@ def create_app(settings: Settings, registry: Registry) -> faust.App:
         table=ChangelogTable(household_state_table(app, settings)),
         send_detection=sender(detections),
         send_dead_letter=sender(dead_letters),
+        send_summary=sender(summaries),
         read_range=functools.partial(read_range, bootstrap_servers(kafka_url(settings)), settings.kafka_topic_readings),
     )
     register_agents(app, readings, judge)

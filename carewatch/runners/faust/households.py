@@ -6,8 +6,9 @@ for every batch of readings and every sweep of households:
 1. put back the records the stream skipped (below), then judge with `Judging`
    (`carewatch.runners.faust.judging`: no I/O), reading after reading, ticking where the event
    time reaches a new step (replays), exactly as one reading at a time;
-2. send the batch's detections and dead letters, in order, and wait until Kafka
-   acknowledged them all;
+2. send the batch's detections and dead letters, in order, and a summary of each changed
+   household's state (reading counts, learned routine: what the console shows), and wait
+   until Kafka acknowledged them all;
 3. only then save each changed household's state once in the table (its changelog)
    and wait until Kafka acknowledged those records too;
 4. then save each partition's mark (the offset after the last record judged in it);
@@ -16,7 +17,9 @@ for every batch of readings and every sweep of households:
 
 A crash before 3 leaves the old states: the batch is judged again after the restart
 and its detections are sent again — harmless, alert ids come from household, type
-and onset.  A crash after 3 finds the readings already in the states (skipped by the
+and onset; so are its summaries, the same ones, since the same readings are judged from
+the same states.  (Sent after the states instead, a crash in between would leave a saved
+state whose summary never reaches the console: its readings are then skipped by offset.)  A crash after 3 finds the readings already in the states (skipped by the
 household's offset), but their detections were acknowledged in 2.  Records below the
 mark are skipped whole.  Should anything but the detectors (whose errors `judge` turns
 into verdicts) raise while a batch is judged, nothing has been sent or saved yet: the
@@ -84,12 +87,13 @@ class HouseholdJudge:
         table: StateTable,
         send_detection: Sender,
         send_dead_letter: Sender,
+        send_summary: Sender,
         read_range: RangeReader,
         clock: Callable[[], datetime] = wall_clock,
     ) -> None:
         self.table = table
         self.judging = Judging(registry=registry, settings=settings, read=table.get, clock=clock)
-        self.senders = {To.DETECTIONS: send_detection, To.DEAD_LETTERS: send_dead_letter}
+        self.senders = {To.DETECTIONS: send_detection, To.DEAD_LETTERS: send_dead_letter, To.SUMMARIES: send_summary}
         self.read_range = read_range
         self._lock = asyncio.Lock()
         self.dead_letters_sent = 0
@@ -195,14 +199,16 @@ class HouseholdJudge:
     # --- effects ------------------------------------------------------------------------
 
     async def _finish(self, judged: Judged) -> None:
-        """Send the detections and dead letters, then save the changed states, then the marks (module docstring)."""
-        if judged.sends:
-            await asyncio.gather(*(self.senders[outgoing.to](outgoing.key, outgoing.value) for outgoing in judged.sends))
+        """Send the detections, dead letters and summaries, then save the changed states, then the marks
+        (module docstring)."""
+        writes = self.judging.writes(judged)
+        sends = judged.sends + writes.summaries
+        if sends:
+            await asyncio.gather(*(self.senders[outgoing.to](outgoing.key, outgoing.value) for outgoing in sends))
             self.dead_letters_sent += judged.dead_letters
-        states, marks = self.judging.writes(judged)
-        if states:
+        if writes.states:
             # acknowledged by Kafka before Faust may commit the batch's offsets
-            await asyncio.gather(*(self.table.save(write.partition, write.key, write.value) for write in states))
+            await asyncio.gather(*(self.table.save(write.partition, write.key, write.value) for write in writes.states))
         # The marks only after the states: a mark must never promise readings a state does not hold.
-        if marks:
-            await asyncio.gather(*(self.table.save(write.partition, write.key, write.value) for write in marks))
+        if writes.marks:
+            await asyncio.gather(*(self.table.save(write.partition, write.key, write.value) for write in writes.marks))

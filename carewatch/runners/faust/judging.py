@@ -2,7 +2,8 @@
 
 `Judging.judge` turns records of the readings topic into a `Judged`: the detections and dead
 letters to send, in the order they arose, the households' states and the partitions' marks to
-save.  Nothing is sent or saved here (`carewatch.runners.faust.households` does that, in order);
+save; `Judging.writes` adds a summary record (reading counts, learned routine) for every state
+saved.  Nothing is sent or saved here (`carewatch.runners.faust.households` does that, in order);
 the table is only read, through its ``get``.  Records below their partition's mark, and readings
 at or below their household's saved offset, were judged before (a restart or a rebalance
 delivers from the last commit) and are skipped.  A record that does not decode, or of a household
@@ -28,7 +29,8 @@ from carewatch.kafka import partition_of
 from carewatch.registry import Registry
 from carewatch.runners.engine import judge, new_monitor, refreshed
 from carewatch.runners.faust.progress import Progress
-from carewatch.runners.faust.records import HouseholdState, mark_key
+from carewatch.runners.faust.records import mark_key
+from carewatch.runners.state import HouseholdState, dumps, loads, summary_of
 from carewatch.settings import Settings
 from ingest.wire import BadRecord, DeadLetterRecord, decode_reading
 
@@ -48,11 +50,12 @@ class KafkaMessage(Protocol):
 class To(enum.Enum):
     DETECTIONS = "detections"
     DEAD_LETTERS = "dead letters"
+    SUMMARIES = "household summaries"
 
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A record for the detections or the dead-letter topic."""
+    """A record for the detections, dead-letter or household-summaries topic."""
 
     to: To
     key: bytes
@@ -66,6 +69,17 @@ class Write:
     partition: int
     key: bytes
     value: bytes
+
+
+@dataclass(slots=True)
+class Writes:
+    """What a judged batch leaves to save, in the order it is to be made durable."""
+
+    summaries: list[Outgoing] = field(default_factory=list)
+    """One per state saved: sent with the detections, so a saved state's summary is on Kafka."""
+    states: list[Write] = field(default_factory=list)
+    marks: list[Write] = field(default_factory=list)
+    """Saved after the states: a mark must never promise readings a state does not hold."""
 
 
 @dataclass(slots=True)
@@ -284,33 +298,35 @@ class Judging:
             elif blob is None:
                 state = HouseholdState(new_monitor(self.registry, household_id))
             else:
-                state = HouseholdState.loads(blob)
+                state = loads(blob)
                 refreshed(state.monitor, self.registry)
             loaded = judged.loaded[household_id] = _Loaded(partition, blob, state)
         return loaded
 
-    def writes(self, judged: Judged) -> tuple[list[Write], list[Write]]:
-        """The states to save (each changed household once), then the partitions' marks to save after them.
+    def writes(self, judged: Judged) -> Writes:
+        """The states to save (each changed household once), a summary of each, and the partitions' marks.
 
         The states are remembered unpickled here, so the next batch finds them without unpickling
         (a state whose save fails differs from the table's value and is read again).
         """
-        states = []
+        writes = Writes()
         for household_id, loaded in judged.loaded.items():
             if loaded.save or loaded.save_if_changed:
-                after = loaded.state.dumps()
+                after = dumps(loaded.state)
                 if loaded.save or after != loaded.blob:
-                    states.append(Write(loaded.partition, household_id.encode(), after))
+                    key = household_id.encode()
+                    writes.states.append(Write(loaded.partition, key, after))
+                    writes.summaries.append(Outgoing(To.SUMMARIES, key, summary_of(household_id, loaded.state).encode()))
                     self._remember(household_id, after, loaded.state)
                     continue
             if loaded.blob is not None:
                 self._remember(household_id, loaded.blob, loaded.state)
-        marks = [
+        writes.marks = [
             Write(partition, mark_key(partition), str(mark).encode())
             for partition, mark in judged.marks.items()
             if mark != self.mark(partition)
         ]
-        return states, marks
+        return writes
 
     def _remember(self, household_id: str, blob: bytes, state: HouseholdState) -> None:
         self._cache[household_id] = (blob, state)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from carewatch.kafka import bootstrap_servers, changelog_topic, kafka_url, read_range
 from carewatch.settings import Settings
-from carewatch.runners.faust.records import HouseholdState, is_household_key
+from carewatch.runners.faust.records import is_household_key
+from carewatch.runners.state import HouseholdState, loads
 from ingest.wire import DeadLetterRecord
 
 
@@ -25,7 +26,7 @@ async def household_states(settings: Settings) -> dict[str, HouseholdState]:
     for key, value in await read_topic(settings, changelog_topic(settings)):
         if key is not None and is_household_key(key):
             latest[key.decode()] = value
-    return {household: HouseholdState.loads(blob) for household, blob in latest.items() if blob}
+    return {household: loads(blob) for household, blob in latest.items() if blob}
 
 
 async def dead_letters(settings: Settings) -> list[DeadLetterRecord]:

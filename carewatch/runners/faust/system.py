@@ -15,8 +15,8 @@ from pathlib import Path
 
 import orjson
 
-from carewatch.runners.faust.alert_service import counts_group_id, reports_group_id, usage_group_id
-from carewatch.kafka import changelog_topic, wait_until_consumed
+from carewatch.runners.faust.alert_service import reports_group_id, summaries_group_id, usage_group_id
+from carewatch.kafka import summaries_topic, wait_until_consumed
 from carewatch.settings import Settings
 
 
@@ -75,7 +75,7 @@ async def wait_until_judged_and_stored(
     settings: Settings, workers: list[WorkerProcess] | None = None, timeout: float = 120.0
 ) -> None:
     """Wait until the workers committed every reading now on Kafka, and the alert service every detection,
-    dead letter, gateway status, reading (its hourly use) and saved state (its reading counts)."""
+    dead letter, gateway status, reading (its hourly use) and household summary."""
     waiting = asyncio.create_task(
         wait_until_consumed(settings, settings.stream_app_id, [settings.kafka_topic_readings], timeout, "Faust workers")
     )
@@ -97,5 +97,5 @@ async def wait_until_judged_and_stored(
         settings, usage_group_id(settings), [settings.kafka_topic_readings], timeout, "the alert service's hourly use"
     )
     await wait_until_consumed(
-        settings, counts_group_id(settings), [changelog_topic(settings)], timeout, "the alert service's reading counts"
+        settings, summaries_group_id(settings), [summaries_topic(settings)], timeout, "the alert service's household summaries"
     )

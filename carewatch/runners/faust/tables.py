@@ -1,4 +1,4 @@
-"""The worker's table: household id → pickled `HouseholdState`, backed by a changelog topic.
+"""The worker's table: household id → `HouseholdState` (`carewatch.runners.state`), backed by a changelog topic.
 
 Keys and values are bytes (raw serialiser), so recovery from the changelog gives
 back exactly what was saved and Faust never guesses a codec.  `HouseholdJudge` sees it
