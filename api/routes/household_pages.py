@@ -27,7 +27,6 @@ from api.models import Scope
 from api.pages import render
 from api.routes.directory import changed
 from api.routes.households import add_absence, clear_absence, list_absences_of
-from api.routine_view import learned_routine
 from api.usage_chart import hourly_chart
 from carewatch.catalogue import Language, text, words
 from carewatch.directory import Household, Site
