@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -19,7 +18,6 @@ from carewatch.wiring import running_system
 from ingest.models import DeadLetter
 from ingest.stats import IngestStats, read_stats
 from ingest.subscriber import BrokerAddress
-from tests.services import create_postgres_database, drop_postgres_database
 from tests.test_end_to_end import publish
 
 pytestmark = pytest.mark.service
@@ -45,16 +43,6 @@ def readings_message(*readings: dict[str, object]) -> bytes:
 
 def good_reading(**overrides: object) -> dict[str, object]:
     return {"meter_id": "gas-1", "at": hours_ago(1), "register_m3": 12.5} | overrides
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.service)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}"
-        return
-    name, url = await create_postgres_database("carewatch_poison")
-    yield url
-    await drop_postgres_database(name)
 
 
 async def pipeline_outcome(
