@@ -5,7 +5,8 @@ hundreds of digits, NaN and infinities, arrays nested tens of thousands deep, lo
 types, huge strings, broken bytes.  Every message must become readings and rejections, and every accepted
 reading must hold only values the database, the detectors and Kafka can take.
 
-CI runs ``CAREWATCH_FUZZ_EXAMPLES`` (default 2000) examples per property; set it higher for a longer hunt.
+CI runs ``CAREWATCH_FUZZ_EXAMPLES`` (default 2000) examples per property; for a longer hunt set it higher and
+lift the per-test timeout: ``CAREWATCH_FUZZ_EXAMPLES=100000 python3 -m pytest tests/ingest/test_hostile_input.py --timeout=0``.
 """
 
 from __future__ import annotations
