@@ -208,7 +208,7 @@ def _load_json(payload: bytes) -> Any:
         # parser accepts the payload, the JSON is fine apart from such a value, and the value
         # checks name it precisely.
         try:
-            return json.loads(payload.decode("utf-8"))
+            return json.loads(payload.decode("utf-8-sig"))  # UTF-8 only (bytes would let json guess UTF-16/32)
         except ValueError:  # UnicodeDecodeError, JSONDecodeError, an integer of more than 4,300 digits
             raise _Refused(RejectReason.MALFORMED_JSON, f"payload is not valid UTF-8 JSON: {strict_error}") from None
 
