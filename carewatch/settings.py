@@ -26,10 +26,13 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
 
-    max_payload_bytes: int = 64 * 1024
+    max_payload_bytes: int = 256 * 1024
+    """1000 readings with 64-character ids, microsecond times and every field come to about 215 KiB."""
     max_readings_per_message: int = 1000
     future_tolerance: timedelta = timedelta(minutes=10)
     """Readings stamped further ahead of the clock than this are rejected."""
+    max_reading_age: timedelta | None = None
+    """Readings older than this by the clock are rejected (e.g. P35D); unset: any since 2010, so replays of old data work."""
     watermark_lateness: timedelta = timedelta(minutes=30)
     """How long to wait for late readings before judging an absence."""
     tick_every: timedelta = timedelta(minutes=5)

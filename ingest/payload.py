@@ -1,14 +1,21 @@
 """MQTT contract v1: turn one message into validated readings and specific rejections.
 
 Validation is per reading, so one bad reading in a batch does not cost the good
-ones; whole-message problems (size, JSON, topic, envelope) reject the message.
+ones; whole-message problems (size, nesting, JSON, topic, envelope) reject the message.
 Every rejection names the field and the value, so an integrator can fix the gateway.
+
+Poison isolation: whatever the bytes, `parse_topic` and `parse_readings` return and never
+raise, and `parse_status` raises nothing but ValueError.  What they accept holds only values
+every later stage can store and compute with: ids of the contract's alphabet (whole-string
+match: no trailing newline), aware UTC times within [2010 or now - max_age, now +
+future_tolerance], finite numbers within their ranges, printable status words.  The text of
+a rejection quotes values through repr, so it is storable too (`storable_text`).
 """
 
 from __future__ import annotations
 
 import json
-import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,10 +24,13 @@ import orjson
 
 from carewatch.domain import IDENTIFIER, Reading, RejectReason
 from carewatch.registry import Registry
+from carewatch.settings import Settings
 
 CONTRACT_VERSION = 1
 MAX_REGISTER_M3 = 9_999_999.999  # an 8-digit dial with three decimals
 EARLIEST_PLAUSIBLE = datetime(2010, 1, 1, tzinfo=UTC)
+MAX_NESTING = 32
+"""Arrays and objects inside each other: the contract needs 3, vendor data may use the rest."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +59,22 @@ class ParsedReadings:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    max_payload_bytes: int = 64 * 1024
+    max_payload_bytes: int = 256 * 1024
     max_readings: int = 1000
     future_tolerance: timedelta = timedelta(minutes=10)
+    max_age: timedelta | None = None
+    """Readings older than this by the receiver's clock are implausible; None: any since 2010 (replays)."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(
+            settings.max_payload_bytes, settings.max_readings_per_message, settings.future_tolerance, settings.max_reading_age
+        )
+
+    def earliest(self, now: datetime) -> datetime:
+        if self.max_age is None or self.max_age >= now - EARLIEST_PLAUSIBLE:
+            return EARLIEST_PLAUSIBLE
+        return now - self.max_age
 
 
 class _Refused(Exception):
@@ -67,7 +90,7 @@ def parse_topic(topic: str, prefix: str) -> GatewayTopic | None:
     if not topic.startswith(head):
         return None
     parts = topic[len(head) :].split("/")
-    if len(parts) != 2 or parts[1] not in ("readings", "status") or not IDENTIFIER.match(parts[0]):
+    if len(parts) != 2 or parts[1] not in ("readings", "status") or not _is_identifier(parts[0]):
         return None
     return GatewayTopic(parts[0], parts[1])
 
@@ -91,7 +114,7 @@ def parse_readings(
         try:
             reading = _reading(item, gateway_id, registry, now, limits)
         except _Refused as refused:
-            meter = meter_id if isinstance(meter_id, str) else None
+            meter = meter_id if _is_identifier(meter_id) else None  # an invalid id is quoted in the detail only
             rejections.append(Rejection(refused.reason, f"readings[{index}]: {refused.detail}", meter, index))
             if refused.reason is RejectReason.UNKNOWN_METER and meter:
                 unknown.append(meter)
@@ -112,10 +135,35 @@ def parse_status(payload: bytes) -> str:
     return state
 
 
+def storable_text(text: str, limit: int | None = None) -> str:
+    """``text`` as every store takes it: NUL and lone surrogates escaped (PostgreSQL refuses NUL, no
+    UTF-8 encoder takes a lone surrogate), cut to ``limit`` characters.
+
+    >>> storable_text("gas-1\\x00\\ud800 煤气")
+    'gas-1\\\\x00\\\\ud800 煤气'
+    """
+    safe = text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+    return safe if limit is None or len(safe) <= limit else safe[: limit - 1] + "…"
+
+
+def _is_identifier(value: object) -> bool:
+    return isinstance(value, str) and IDENTIFIER.fullmatch(value) is not None
+
+
+def _excerpt(value: object, limit: int = 80) -> str:
+    """The value as a rejection quotes it: repr (which escapes NUL and surrogates), cut to ``limit``."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _envelope(payload: bytes, limits: Limits) -> list[Any]:
     if len(payload) > limits.max_payload_bytes:
         raise _Refused(
             RejectReason.OVERSIZED_PAYLOAD, f"payload is {len(payload)} bytes; the limit is {limits.max_payload_bytes}"
+        )
+    if _nests_deeper_than(payload, MAX_NESTING):
+        raise _Refused(
+            RejectReason.OVERSIZED_PAYLOAD, f"payload nests arrays and objects more than {MAX_NESTING} deep; the limit is {MAX_NESTING}"
         )
     document = _load_json(payload)
     if not isinstance(document, dict):
@@ -124,7 +172,7 @@ def _envelope(payload: bytes, limits: Limits) -> list[Any]:
     if version is None:
         raise _Refused(RejectReason.SCHEMA_VIOLATION, "missing field 'v' (contract version, must be 1)")
     if version != CONTRACT_VERSION or isinstance(version, bool):
-        raise _Refused(RejectReason.UNSUPPORTED_VERSION, f"contract version {version!r} is not supported (use 1)")
+        raise _Refused(RejectReason.UNSUPPORTED_VERSION, f"contract version {_excerpt(version)} is not supported (use 1)")
     items = document.get("readings")
     if not isinstance(items, list) or not items:
         raise _Refused(RejectReason.SCHEMA_VIOLATION, "field 'readings' must be a non-empty array")
@@ -135,15 +183,33 @@ def _envelope(payload: bytes, limits: Limits) -> list[Any]:
     return items
 
 
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_ALL_BUT_STRUCTURE = bytes(sorted(set(range(256)) - set(b'"[]{}')))
+
+
+def _nests_deeper_than(payload: bytes, limit: int) -> bool:
+    """Counted on the bytes before any parser recurses into them (the stdlib parser raises RecursionError
+    somewhere past 1,000 levels, and so does repr): escapes dropped, then everything but quotes and
+    brackets, then what lies between quotes (in strings)."""
+    structure = _ESCAPE.sub(b"", payload).translate(None, _ALL_BUT_STRUCTURE)
+    depth = 0
+    for bracket in b"".join(structure.split(b'"')[::2]):
+        depth += 1 if bracket in b"[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
 def _load_json(payload: bytes) -> Any:
     try:
         return orjson.loads(payload)
     except orjson.JSONDecodeError as strict_error:
-        # orjson refuses NaN/Infinity; if the stdlib parser accepts the payload, the JSON
-        # is fine apart from such a value, and the value check names it precisely.
+        # orjson refuses NaN/Infinity, integers beyond 64 bits and lone surrogates; if the stdlib
+        # parser accepts the payload, the JSON is fine apart from such a value, and the value
+        # checks name it precisely.
         try:
-            return json.loads(payload)
-        except (ValueError, UnicodeDecodeError):
+            return json.loads(payload.decode("utf-8-sig"))  # UTF-8 only (bytes would let json guess UTF-16/32)
+        except ValueError:  # UnicodeDecodeError, JSONDecodeError, an integer of more than 4,300 digits
             raise _Refused(RejectReason.MALFORMED_JSON, f"payload is not valid UTF-8 JSON: {strict_error}") from None
 
 
@@ -151,15 +217,17 @@ def _reading(item: Any, gateway_id: str, registry: Registry, now: datetime, limi
     if not isinstance(item, dict):
         raise _Refused(RejectReason.SCHEMA_VIOLATION, f"each reading must be an object, got {type(item).__name__}")
     meter_id = _required(item, "meter_id", str)
-    if not IDENTIFIER.match(meter_id):
-        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"meter_id {meter_id[:80]!r} is not a valid id")
+    if not _is_identifier(meter_id):
+        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"meter_id {_excerpt(meter_id)} is not a valid id")
     at = _timestamp(_required(item, "at", str), now, limits)
     register = _number(item, "register_m3", required=True, low=0.0, high=MAX_REGISTER_M3)
     battery = _number(item, "battery_pct", required=False, low=0.0, high=100.0)
     signal = _number(item, "signal_dbm", required=False, low=-150.0, high=0.0)
     status = item.get("status")
-    if status is not None and (not isinstance(status, str) or len(status) > 32):
-        raise _Refused(RejectReason.SCHEMA_VIOLATION, "field 'status' must be a string of at most 32 characters")
+    if status is not None and (not isinstance(status, str) or len(status) > 32 or not status.isprintable()):
+        raise _Refused(
+            RejectReason.SCHEMA_VIOLATION, f"field 'status' must be a printable string of at most 32 characters, got {_excerpt(status)}"
+        )
 
     known = registry.meter(meter_id)
     if known is None:
@@ -195,26 +263,34 @@ def _number(item: dict[str, Any], name: str, *, required: bool, low: float, high
         raise _Refused(
             RejectReason.SCHEMA_VIOLATION, f"field {name!r} must be a number, got {type(value).__name__}"
         )
-    number = float(value)
-    if not math.isfinite(number) or not low <= number <= high:
-        raise _Refused(RejectReason.INVALID_VALUE, f"field {name!r} = {value!r} is outside [{low:g}, {high:g}]")
-    return number
+    # Compared before float(): an integer of 400 digits has no float; NaN fails every comparison.
+    if not low <= value <= high:
+        raise _Refused(RejectReason.INVALID_VALUE, f"field {name!r} = {_excerpt(value)} is outside [{low:g}, {high:g}]")
+    return float(value)
 
 
 def _timestamp(text: str, now: datetime, limits: Limits) -> datetime:
+    quoted = _excerpt(text, 40)
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
-        raise _Refused(
-            RejectReason.SCHEMA_VIOLATION, f"field 'at' = {text[:40]!r} is not an ISO 8601 time"
-        ) from None
+        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"field 'at' = {quoted} is not an ISO 8601 time") from None
     if at.tzinfo is None:
-        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"field 'at' = {text!r} has no UTC offset (add e.g. +08:00)")
-    at = at.astimezone(UTC)
+        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"field 'at' = {quoted} has no UTC offset (add e.g. +08:00)")
+    # Compared before converting to UTC: year 1 at +14:00 or year 9999 at -14:00 has no UTC time.
     if at > now + limits.future_tolerance:
         raise _Refused(
-            RejectReason.TIMESTAMP_IN_FUTURE, f"field 'at' = {text!r} is ahead of the receiver's clock ({now:%Y-%m-%dT%H:%M:%SZ})"
+            RejectReason.TIMESTAMP_IN_FUTURE, f"field 'at' = {quoted} is ahead of the receiver's clock ({now:%Y-%m-%dT%H:%M:%SZ})"
         )
     if at < EARLIEST_PLAUSIBLE:
-        raise _Refused(RejectReason.TIMESTAMP_IMPLAUSIBLE, f"field 'at' = {text!r} is before 2010")
-    return at
+        raise _Refused(RejectReason.TIMESTAMP_IMPLAUSIBLE, f"field 'at' = {quoted} is before 2010")
+    if at < limits.earliest(now):
+        raise _Refused(
+            RejectReason.TIMESTAMP_IMPLAUSIBLE,
+            f"field 'at' = {quoted} is older than {_age(limits.max_age)} by the receiver's clock ({now:%Y-%m-%dT%H:%M:%SZ})",
+        )
+    return at.astimezone(UTC)
+
+
+def _age(age: timedelta | None) -> str:
+    return f"{age.days} days" if age is not None and age == timedelta(days=age.days) else str(age)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from carewatch.domain import Reading, RejectReason
 from ingest.models import DeadLetter, GatewayStatus, IngestCounter, UnknownMeter
+from ingest.payload import storable_text
 
 COUNTERS = ("messages", "readings_accepted", "readings_duplicate", "readings_rejected")
 
@@ -45,6 +46,10 @@ class BatchRecord:
             self.counters["readings_rejected"] += 1
 
 
+def _storable_id(text: str | None) -> str | None:
+    return None if text is None else storable_text(text, 64)
+
+
 async def ensure_counters(session: AsyncSession) -> None:
     present = set((await session.execute(select(IngestCounter.name))).scalars())
     session.add_all(IngestCounter(name=name, value=0) for name in COUNTERS if name not in present)
@@ -56,15 +61,17 @@ async def write_batch(session: AsyncSession, record: BatchRecord) -> None:
             await session.execute(
                 update(IngestCounter).where(IngestCounter.name == name).values(value=IngestCounter.value + increment)
             )
+    # A dead letter's text may quote anything a gateway sent or an exception said: escaped and cut
+    # to the columns, so the record of a refusal can always be kept (the payload is kept verbatim).
     session.add_all(
         DeadLetter(
             received_at=e.received_at,
-            topic=e.topic[:256],
-            gateway_id=e.gateway_id,
-            meter_id=e.meter_id,
+            topic=storable_text(e.topic, 256),
+            gateway_id=_storable_id(e.gateway_id),
+            meter_id=_storable_id(e.meter_id),
             reading_index=e.reading_index,
             reason=e.reason.value,
-            detail=e.detail,
+            detail=storable_text(e.detail),
             payload=e.payload,
         )
         for e in record.dead_letters

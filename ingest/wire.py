@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from carewatch.domain import MeterKind, Reading, RejectReason
+from ingest.payload import storable_text
 
 WIRE_VERSION = 1
 
@@ -91,17 +92,19 @@ class DeadLetterRecord:
     reading_index: int | None = None
 
     def encode(self) -> bytes:
+        """JSON; text that quotes what a gateway sent or an exception said is escaped (orjson refuses lone
+        surrogates, the database NUL), so the report of a refusal can always be sent and stored."""
         return orjson.dumps(
             {
                 "v": WIRE_VERSION,
                 "received_at": self.received_at.isoformat(),
                 "stage": self.stage,
-                "source": self.source,
+                "source": storable_text(self.source),
                 "reason": self.reason.value,
-                "detail": self.detail,
+                "detail": storable_text(self.detail),
                 "payload_b64": base64.b64encode(self.payload).decode(),
-                "gateway_id": self.gateway_id,
-                "meter_id": self.meter_id,
+                "gateway_id": None if self.gateway_id is None else storable_text(self.gateway_id),
+                "meter_id": None if self.meter_id is None else storable_text(self.meter_id),
                 "reading_index": self.reading_index,
             }
         )

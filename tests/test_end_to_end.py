@@ -111,7 +111,7 @@ async def test_bad_payloads_go_to_the_dead_letter_record_and_the_stream_goes_on(
         orjson.dumps({"v": 1, "readings": [reading("2026-01-05T03:00:00+08:00", -4)]}),
         orjson.dumps({"v": 1, "readings": [reading("2026-01-05T03:00:00+08:00", 1.0, meter="gas-77")]}),
         orjson.dumps({"v": 1, "readings": [reading("2026-01-05T01:30:00+08:00", 5.0)]}),  # below its neighbours
-        b"x" * 70_000,
+        b"x" * 300_000,  # over the 256 KiB payload limit
     ]
     async with running_system(settings_for(tmp_path), registry, broker, "e2e-dead-letter") as system:
         # From a thread: the embedded broker shares this event loop, which must not block.

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
 
-from carewatch.domain import MeterKind, RejectReason
+from carewatch.domain import IDENTIFIER, MeterKind, RejectReason
 from carewatch.registry import Registry
-from ingest.payload import Limits, parse_readings, parse_status, parse_topic
+from carewatch.settings import Settings
+from ingest.payload import Limits, parse_readings, parse_status, parse_topic, storable_text
 
 NOW = datetime(2026, 1, 6, 12, 0, tzinfo=UTC)
 REGISTRY = Registry.from_document(
@@ -31,7 +33,8 @@ def reading(**overrides: object) -> dict[str, object]:
 
 
 def message(*readings: object, **envelope: object) -> bytes:
-    return orjson.dumps({"v": 1, "readings": list(readings)} | envelope)
+    """JSON as a gateway may write it, careless or hostile: lone surrogates and NUL escaped, big integers kept."""
+    return json.dumps({"v": 1, "readings": list(readings)} | envelope).encode()
 
 
 def parse(payload: bytes, gateway: str | None = "gw-1", limits: Limits = Limits()):  # type: ignore[no-untyped-def]
@@ -125,6 +128,78 @@ def test_a_bad_reading_is_refused_alone_and_the_good_one_is_kept(bad, reason, na
     assert rejection.detail.startswith("readings[1]: ")
 
 
+@pytest.mark.parametrize(
+    ("bad", "reason", "names"),
+    [
+        ({"at": "0001-01-01T00:00:00+14:00"}, RejectReason.TIMESTAMP_IMPLAUSIBLE, "before 2010"),
+        ({"at": "9999-12-31T23:59:59-14:00"}, RejectReason.TIMESTAMP_IN_FUTURE, "ahead of the receiver's clock"),
+        ({"register_m3": 10**400}, RejectReason.INVALID_VALUE, "'register_m3' = 1000000000"),
+        ({"register_m3": -(10**400)}, RejectReason.INVALID_VALUE, "register_m3"),
+        ({"battery_pct": 10**400}, RejectReason.INVALID_VALUE, "battery_pct"),
+        ({"signal_dbm": -(10**30)}, RejectReason.INVALID_VALUE, "signal_dbm"),
+        ({"meter_id": "gas-1\n"}, RejectReason.SCHEMA_VIOLATION, "not a valid id"),
+        ({"meter_id": "gas-1\x00"}, RejectReason.SCHEMA_VIOLATION, "not a valid id"),
+        ({"meter_id": "gas-\ud800"}, RejectReason.SCHEMA_VIOLATION, "not a valid id"),
+        ({"meter_id": "g" * 65}, RejectReason.SCHEMA_VIOLATION, "not a valid id"),
+        ({"status": "ok\x00"}, RejectReason.SCHEMA_VIOLATION, "status"),
+        ({"status": "\ud800"}, RejectReason.SCHEMA_VIOLATION, "status"),
+    ],
+)
+def test_a_value_no_clock_or_database_can_hold_is_refused_with_its_reason(bad, reason, names):
+    parsed = parse(message(reading(meter_id="wat-1"), reading(**bad)))
+    assert [r.meter_id for _, r in parsed.readings] == ["wat-1"]
+    (rejection,) = parsed.rejections
+    assert rejection.reason is reason
+    assert names in rejection.detail
+    assert rejection.meter_id is None or IDENTIFIER.fullmatch(rejection.meter_id), "only a valid id is kept as meter_id"
+    assert storable_text(rejection.detail) == rejection.detail and len(rejection.detail) < 300
+
+
+def test_readings_older_than_the_configured_age_are_implausible():
+    limits = Limits(max_age=timedelta(days=30))
+    (rejection,) = parse(message(reading(at="2025-12-06T11:00:00+00:00")), limits=limits).rejections
+    assert rejection.reason is RejectReason.TIMESTAMP_IMPLAUSIBLE
+    assert "older than 30 days" in rejection.detail
+    assert len(parse(message(reading(at="2025-12-08T12:00:00+00:00")), limits=limits).readings) == 1
+
+
+@pytest.mark.parametrize("depth", [33, 1_100, 20_000])
+def test_deep_nesting_is_refused_before_parsing(depth):
+    deep = b"[" * depth + b"]" * depth
+    for payload in (deep, b'{"v":1,"readings":[{"meter_id":"gas-1","vendor":' + deep + b"}]}"):
+        rejection = only_rejection(payload)
+        assert rejection.reason is RejectReason.OVERSIZED_PAYLOAD
+        assert "nests" in rejection.detail and "the limit is 32" in rejection.detail
+
+
+def test_brackets_inside_strings_are_not_nesting():
+    parsed = parse(message(reading(vendor={"note": "[{" * 100 + '\\"' + "]" * 40})))
+    assert len(parsed.readings) == 1 and parsed.rejections == ()
+
+
+def test_the_default_limits_are_the_settings_limits():
+    assert Limits.from_settings(Settings(_env_file=None)) == Limits()  # type: ignore[call-arg]
+
+
+def test_a_contract_sized_batch_with_the_longest_ids_fits_the_payload_limit():
+    meter_ids = [f"{'m' * 63}{digit}" for digit in range(10)]
+    registry = Registry.from_document(
+        {"version": 1, "households": [{"household_id": "h" * 64, "gateway_id": "g" * 64,
+                                       "meters": [{"meter_id": m, "kind": "gas"} for m in meter_ids]}]}
+    )
+    readings = [
+        reading(meter_id=m, at=f"2026-01-0{1 + step // 96}T{step % 96 // 4:02}:{step % 4 * 15:02}:00.123456+08:00",
+                register_m3=1_234_567.891 + step, battery_pct=87.5, signal_dbm=-93.25, status="low_battery")
+        for m in meter_ids
+        for step in range(100)
+    ]
+    payload = message(*readings, sent_at="2026-01-05T08:00:03.000000+08:00")
+    assert len(payload) > 64 * 1024
+    parsed = parse_readings("g" * 64, payload, registry, NOW)
+    assert parsed.rejections == ()
+    assert len(parsed.readings) == 1000
+
+
 def test_missing_required_fields_are_named():
     for field in ("meter_id", "at", "register_m3"):
         item = reading()
@@ -161,7 +236,8 @@ def test_topics_name_the_gateway_and_channel():
     assert parse_topic("carewatch/v1/gateways/gw-1/readings", "carewatch/v1").gateway_id == "gw-1"  # type: ignore[union-attr]
     assert parse_topic("carewatch/v1/gateways/gw-1/status", "carewatch/v1").channel == "status"  # type: ignore[union-attr]
     for wrong in ("carewatch/v1/gateways/gw-1", "carewatch/v1/gateways/gw 1/readings", "other/gateways/gw-1/readings",
-                  "carewatch/v1/gateways/gw-1/readings/extra"):
+                  "carewatch/v1/gateways/gw-1/readings/extra", "carewatch/v1/gateways/gw-1\n/readings",
+                  "carewatch/v1/gateways/gw-1\x00/readings", f"carewatch/v1/gateways/{'g' * 65}/status"):
         assert parse_topic(wrong, "carewatch/v1") is None, wrong
 
 
@@ -171,3 +247,8 @@ def test_status_payloads_are_checked():
         parse_status(b'{"state":"sleepy"}')
     with pytest.raises(ValueError, match="not JSON"):
         parse_status(b"offline")
+
+
+def test_storable_text_escapes_what_a_database_refuses():
+    assert storable_text("gas-1\x00\ud800 ok 煤气") == "gas-1\\x00\\ud800 ok 煤气"
+    assert storable_text("x" * 300, limit=256) == "x" * 255 + "…"
