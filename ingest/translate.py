@@ -39,10 +39,6 @@ class Translated:
         return len(self.readings) + sum(r.index is not None for r in self.refusals)
 
 
-def limits_of(settings: Settings) -> Limits:
-    return Limits(settings.max_payload_bytes, settings.max_readings_per_message, settings.future_tolerance)
-
-
 def translate(message: InboundMessage, registry: Registry, settings: Settings, now: datetime) -> Translated:
     """Validate one message; never raises for what a gateway sent (every problem is a refusal)."""
     topic = parse_topic(message.topic, settings.mqtt_topic_prefix)
@@ -52,5 +48,5 @@ def translate(message: InboundMessage, registry: Registry, settings: Settings, n
             return Translated(gateway_id, status=parse_status(message.payload))
         except ValueError as exc:
             return Translated(gateway_id, refusals=(Rejection(RejectReason.SCHEMA_VIOLATION, str(exc)),))
-    parsed = parse_readings(gateway_id, message.payload, registry, now, limits_of(settings))
+    parsed = parse_readings(gateway_id, message.payload, registry, now, Limits.from_settings(settings))
     return Translated(gateway_id, tuple(parsed.readings), tuple(parsed.rejections), tuple(parsed.unknown_meters))
