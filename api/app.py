@@ -16,7 +16,7 @@ from alerts.store import AlertStore
 from api.auth import LoginLimiter
 from api.deps import NotSignedIn, Services, get_lang
 from api.routes import family, notifications
-from api.routes import accounts, alerts, bulk, console, contacts, directory, health, household_pages, households, ingest, login
+from api.routes import accounts, alerts, bulk, console, contacts, directory, health, household_pages, households, ingest, login, push
 from api.security_headers import SecurityHeaders
 from carewatch.registry import Registry
 from carewatch.settings import Settings
@@ -32,12 +32,14 @@ def create_app(
     settings: Settings | None = None,
     on_directory_change: Callable[[], Awaitable[None]] | None = None,
     readiness: Callable[[], list[str]] | None = None,
+    publish: Callable[[str, bytes], Awaitable[None]] | None = None,
 ) -> FastAPI:
     """Build the app over an existing database (the runner creates the schema).
 
     ``registry`` names households that are not (yet) in the directory; ``status`` is the
     runner's live status (e.g. the simulated time), shown on the console when given;
-    ``on_directory_change`` is awaited after the directory changed (reload the pipeline's registry).
+    ``on_directory_change`` is awaited after the directory changed (reload the pipeline's registry);
+    ``publish`` hands NB-IoT platforms' HTTP pushes to the MQTT broker (None: push intake answers 503).
     Household contacts are read from the directory (the runner imports the people file into it).
     """
     settings = settings or Settings()
@@ -58,9 +60,10 @@ def create_app(
         ),
         on_directory_change=on_directory_change,
         readiness=readiness,
+        publish=publish,
     )
     app.add_exception_handler(NotSignedIn, _not_signed_in)  # type: ignore[arg-type]
-    for module in (alerts, households, contacts, directory, bulk, accounts, ingest, login, console, household_pages, health):
+    for module in (alerts, households, contacts, directory, bulk, accounts, ingest, login, console, household_pages, health, push):
         app.include_router(module.router)
     for module in (family, notifications):  # the signed family links and the outbox log (docs/notifications.md)
         app.include_router(module.router)

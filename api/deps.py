@@ -37,6 +37,8 @@ class Services:
     """Called after the directory changed (the runner reloads the pipeline's registry)."""
     readiness: Callable[[], list[str]] | None = None
     """The runner's own readiness checks: what is wrong, in words (empty: ready)."""
+    publish: Callable[[str, bytes], Awaitable[None]] | None = None
+    """Hands an HTTP push to the MQTT broker (api/routes/push.py); None: push intake is off."""
 
 
 def get_services(request: Request) -> Services:

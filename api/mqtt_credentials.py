@@ -77,7 +77,9 @@ def why_reserved(name: str, settings: Settings) -> str | None:
 def acl_text(prefix: str, ingest_user: str | None) -> str:
     lines = ["# Written by carewatch from its directory: changes here are overwritten.", ""]
     if ingest_user:
-        lines += [f"user {ingest_user}", f"topic read {prefix}/gateways/+/readings", f"topic read {prefix}/gateways/+/status", ""]
+        lines += [f"user {ingest_user}", f"topic read {prefix}/gateways/+/readings", f"topic read {prefix}/gateways/+/status",
+                  "# HTTP pushes from NB-IoT platforms, handed to the broker by carewatch itself (docs/gateways.md)",
+                  f"topic readwrite {prefix}/push/+", ""]
     lines += [
         "# Every other user is a gateway named by its id: it may publish only its own topics. Its client id is its",
         "# user name too (use_username_as_clientid true in mosquitto.conf), so it cannot take carewatch's client id.",

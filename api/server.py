@@ -47,11 +47,12 @@ async def serve_console(
     status: Callable[[], dict[str, Any]] | None = None,
     on_directory_change: Callable[[], Awaitable[None]] | None = None,
     readiness: Callable[[], list[str]] | None = None,
+    publish: Callable[[str, bytes], Awaitable[None]] | None = None,
 ) -> AsyncIterator[asyncio.Task[None]]:
     """``status`` is the runner's live status shown on the console (the pipeline's, or the alert service's)."""
     app = create_app(
         sessions=sessions, registry=registry, status=status, settings=settings,
-        on_directory_change=on_directory_change, readiness=readiness,
+        on_directory_change=on_directory_change, readiness=readiness, publish=publish,
     )
     server = ConsoleServer(uvicorn.Config(
         app, host=settings.http_host, port=settings.http_port, log_level="warning",

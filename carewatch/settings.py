@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from carewatch.integrations import Integration, load_integrations
+
 DEFAULT_LINK_SECRET = "development-only-change-me"
 
 
@@ -35,6 +37,10 @@ class Settings(BaseSettings):
     """Readings older than this by the clock are rejected (e.g. P35D); unset: any since 2010, so replays of old data work."""
     watermark_lateness: timedelta = timedelta(minutes=30)
     """How long to wait for late readings before judging an absence."""
+    integrations_path: Path | None = None
+    """Foreign gateways and push platforms (TOML, docs/gateways.md); unset: contract v1 gateways only."""
+    integrations: tuple[Integration, ...] = ()
+    """Read from ``integrations_path`` when that is set."""
     tick_every: timedelta = timedelta(minutes=5)
     clock: Literal["wall", "event"] = "wall"
     """What drives absence detection: the wall clock (production) or the newest
@@ -127,6 +133,12 @@ class Settings(BaseSettings):
     """A message still failing after this long is marked failed (visible on /notifications)."""
     catcher_dir: Path | None = None
     """Demo only: where the local catchers keep what they received (mail/ as a Maildir, http.jsonl); shown on /notifications."""
+
+    @model_validator(mode="after")
+    def _read_integrations(self) -> Settings:
+        if self.integrations_path is not None:
+            self.integrations = load_integrations(self.integrations_path)
+        return self
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:

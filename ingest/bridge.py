@@ -26,6 +26,7 @@ from carewatch.kafka import Topics, bootstrap_servers, ensure_topics, kafka_url
 from carewatch.registry import Registry
 from carewatch.retrying import until_it_works
 from carewatch.settings import Settings
+from ingest.adapters import subscriptions
 from ingest.subscriber import BrokerAddress, InboundMessage, MqttSubscriber
 from ingest.translate import translate
 from ingest.wire import DeadLetterRecord, GatewayStatusRecord, encode_reading
@@ -148,7 +149,10 @@ async def running_bridge(
     bridge = KafkaBridge(settings=settings, registry=registry, producer=producer)
     # MQTT 5 session expiry needs a v5 broker; the embedded amqtt speaks 3.1.1 only (expiry None there).
     expiry = int(settings.mqtt_session_expiry.total_seconds()) if settings.mqtt_session_expiry else None
-    subscriber = MqttSubscriber(broker, client_id or settings.mqtt_client_id, settings.mqtt_topic_prefix, session_expiry_s=expiry)
+    subscriber = MqttSubscriber(
+        broker, client_id or settings.mqtt_client_id, settings.mqtt_topic_prefix, session_expiry_s=expiry,
+        extra_topics=subscriptions(settings.integrations, settings.mqtt_topic_prefix),
+    )
     try:
         await subscriber.start()
         forwarding = asyncio.create_task(bridge.run(subscriber), name="carewatch-bridge")

@@ -49,7 +49,7 @@ class InboundMessage:
 
 
 class MqttSubscriber:
-    """Subscribes to every gateway's readings and status topics."""
+    """Subscribes to every gateway's readings and status topics, and to ``extra_topics`` (the integrations')."""
 
     def __init__(
         self,
@@ -58,9 +58,11 @@ class MqttSubscriber:
         topic_prefix: str,
         queue_size: int = 1_000,
         session_expiry_s: int | None = None,
+        extra_topics: tuple[str, ...] = (),
     ):
         self.address = address
         self.topic_prefix = topic_prefix
+        self.extra_topics = extra_topics
         self.inbox: asyncio.Queue[InboundMessage] = asyncio.Queue(maxsize=queue_size)
         self.connected = asyncio.Event()
         self._stopping = False
@@ -152,6 +154,7 @@ class MqttSubscriber:
             # Subscribing here restores the subscriptions after every reconnect.
             client.subscribe(
                 [(f"{self.topic_prefix}/gateways/+/readings", 1), (f"{self.topic_prefix}/gateways/+/status", 1)]
+                + [(topic, 1) for topic in self.extra_topics]
             )
             if flags.session_present:
                 # The broker kept our session and its subscriptions, and may now send its backlog ahead of the

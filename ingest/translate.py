@@ -11,10 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import orjson
+
 from carewatch.domain import Reading, RejectReason
+from carewatch.integrations import Integration
 from carewatch.registry import Registry
 from carewatch.settings import Settings
-from ingest.payload import Limits, Rejection, parse_readings, parse_status, parse_topic
+from ingest.adapters import adapter_for, integration_for
+from ingest.payload import CONTRACT_VERSION, Limits, Rejection, parse_readings, parse_status, parse_topic
 from ingest.subscriber import InboundMessage
 
 
@@ -40,7 +44,12 @@ class Translated:
 
 
 def translate(message: InboundMessage, registry: Registry, settings: Settings, now: datetime) -> Translated:
-    """Validate one message; never raises for what a gateway sent (every problem is a refusal)."""
+    """Validate one message; never raises for what a gateway sent (every problem is a refusal).
+
+    A message on an integration's topic goes through its adapter first (ingest/adapters)."""
+    integration = integration_for(message.topic, settings.integrations, settings.mqtt_topic_prefix)
+    if integration is not None:
+        return _translate_foreign(integration, message, registry, settings, now)
     topic = parse_topic(message.topic, settings.mqtt_topic_prefix)
     gateway_id = topic.gateway_id if topic else None
     if topic is not None and topic.channel == "status":
@@ -50,3 +59,21 @@ def translate(message: InboundMessage, registry: Registry, settings: Settings, n
             return Translated(gateway_id, refusals=(Rejection(RejectReason.SCHEMA_VIOLATION, str(exc)),))
     parsed = parse_readings(gateway_id, message.payload, registry, now, Limits.from_settings(settings))
     return Translated(gateway_id, tuple(parsed.readings), tuple(parsed.rejections), tuple(parsed.unknown_meters))
+
+
+def _translate_foreign(
+    integration: Integration, message: InboundMessage, registry: Registry, settings: Settings, now: datetime
+) -> Translated:
+    """The adapter's contract readings, validated as a contract v1 message from the integration's gateway id."""
+    limits = limits_of(settings)
+    if len(message.payload) > limits.max_payload_bytes:
+        detail = f"payload is {len(message.payload)} bytes; the limit is {limits.max_payload_bytes}"
+        return Translated(integration.name, refusals=(Rejection(RejectReason.OVERSIZED_PAYLOAD, detail),))
+    adapted = adapter_for(integration)(message.topic, message.payload, now)
+    if not adapted.readings:
+        return Translated(integration.name, refusals=adapted.refusals)
+    contract = orjson.dumps({"v": CONTRACT_VERSION, "readings": list(adapted.readings)})
+    parsed = parse_readings(integration.name, contract, registry, now, limits)
+    return Translated(
+        integration.name, parsed.readings, adapted.refusals + parsed.rejections, parsed.unknown_meters
+    )

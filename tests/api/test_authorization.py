@@ -63,11 +63,13 @@ OBJECT_ROUTES: dict[tuple[str, str], tuple[str, object]] = {
 }
 FAMILY_LINK = {("GET", "/f/{token}"), ("POST", "/f/{token}")}
 """Issue 5's signed family links: the signed token is the credential (tested with alerts' family links)."""
+PLATFORM_PUSH = {("GET", "/api/push/{integration}"), ("POST", "/api/push/{integration}")}
+"""NB-IoT platforms' HTTP push: the integration's push token or signature is the credential (tests/ingest/test_adapters_end_to_end.py)."""
 NOT_PER_SITE = {("GET", "/api/users/{user_id}"), ("PATCH", "/api/users/{user_id}"), ("DELETE", "/api/api-keys/{key_id}"),
-                ("GET", "/notifications/mail/{key}")} | FAMILY_LINK
+                ("GET", "/notifications/mail/{key}")} | FAMILY_LINK | PLATFORM_PUSH
 """Accounts and keys belong to no site (admins only, checked by the 403 test); the demo's caught mail
 spans every site and answers only all-site principals."""
-PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/healthz"), ("GET", "/livez"), ("GET", "/readyz")} | FAMILY_LINK
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/healthz"), ("GET", "/livez"), ("GET", "/readyz")} | FAMILY_LINK | PLATFORM_PUSH
 
 
 def routes(app) -> list[tuple[str, str, Scope | None]]:  # type: ignore[no-untyped-def]

@@ -38,6 +38,7 @@ from ingest.payload import Rejection
 from ingest.records import BatchRecord, DeadLetterEntry, ensure_counters, write_batch
 from ingest.summaries import store_summaries
 from ingest.usage import record_usage
+from ingest.adapters import subscriptions
 from ingest.subscriber import BrokerAddress, InboundMessage, MqttSubscriber
 from ingest.translate import translate
 
@@ -354,7 +355,10 @@ async def running_system(
     pipeline = Pipeline(registry=registry, sessions=sessions, settings=settings)
     await pipeline.start()
     notifications = await start_notifications(settings, sessions, pipeline.alert_store, lambda: pipeline.newest_event)
-    subscriber = MqttSubscriber(broker, client_id or settings.mqtt_client_id, settings.mqtt_topic_prefix)
+    subscriber = MqttSubscriber(
+        broker, client_id or settings.mqtt_client_id, settings.mqtt_topic_prefix,
+        extra_topics=subscriptions(settings.integrations, settings.mqtt_topic_prefix),
+    )
     await subscriber.start()
     consumer = asyncio.create_task(pipeline.consume(subscriber), name="carewatch-pipeline")
     try:

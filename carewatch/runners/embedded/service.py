@@ -13,6 +13,7 @@ from carewatch.directory import load_registry
 from carewatch.runners.directory import prepare_directory
 from carewatch.settings import Settings
 from carewatch.runners.embedded.pipeline import RunningSystem, running_system
+from ingest.publisher import MqttPublisher
 from ingest.subscriber import BrokerAddress
 
 log = logging.getLogger(__name__)
@@ -37,15 +38,19 @@ async def run_service(settings: Settings, console: Console) -> None:
     registry = await prepare_directory(settings, console)
     if len(registry) == 0:
         console.print("[yellow]the directory has no households yet[/]: add them through the API (POST /api/import)")
-    async with running_system(settings, registry, BrokerAddress.from_url(settings.mqtt_url)) as system:
+    broker = BrokerAddress.from_url(settings.mqtt_url)
+    publisher = MqttPublisher(broker, f"{settings.mqtt_client_id}-push")
+    async with running_system(settings, registry, broker) as system:
+        await publisher.start()
         async with serve_console(
             settings, system.sessions, registry, status=system.pipeline.status, readiness=system.readiness,
-            on_directory_change=lambda: follow_directory(system),
+            on_directory_change=lambda: follow_directory(system), publish=publisher.publish,
         ) as serving:
             console.print(
                 f"carewatch: {len(registry)} households, broker {settings.mqtt_url}, "
                 f"console http://{settings.http_host}:{settings.http_port}/"
             )
             await asyncio.wait([system.consumer, serving], return_when=asyncio.FIRST_COMPLETED)
+            await publisher.stop()
             if system.consumer.done():
                 system.consumer.result()  # the pipeline died: say why

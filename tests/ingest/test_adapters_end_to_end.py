@@ -1,0 +1,118 @@
+"""Foreign gateways end to end: a real Mosquitto, the embedded runner, the detectors, the alert store.
+
+A gas burner left on, reported by a TTN meter in TTN's own format on TTN's topic, raises
+gas_continuous; NB-IoT readings pushed over HTTP the way OneNET and CTWing push them reach ingest,
+and a badly signed, a replayed and a malformed push do what docs/gateways.md says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from alerts.store import AlertStore
+from api.app import create_app
+from carewatch.domain import AlertType
+from carewatch.registry import Registry
+from carewatch.runners.embedded.pipeline import running_system
+from carewatch.settings import Settings
+from ingest.adapters import onenet
+from ingest.publisher import MqttPublisher
+from ingest.stats import read_stats
+from ingest.subscriber import BrokerAddress
+from tests.ingest.gateway_docs import examples
+from tests.services import mosquitto
+from tests.test_end_to_end import publish
+
+pytestmark = pytest.mark.service
+
+EXAMPLES = examples()
+ONENET_TOKEN = "onenet-push-token-0001"
+CTWING_TOKEN = "ctwing-push-token-0001-change-me"
+
+
+def settings_for(tmp_path: Path) -> Settings:
+    path = tmp_path / "integrations.toml"
+    path.write_text(EXAMPLES["integrations"], encoding="utf-8")
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}", clock="event", integrations_path=path
+    )
+
+
+def ttn_uplink(at: datetime, litres: int) -> bytes:
+    uplink = orjson.loads(EXAMPLES["ttn-uplink"])
+    uplink["uplink_message"]["decoded_payload"] = {"volume_l": litres}
+    uplink["uplink_message"]["received_at"] = at.isoformat().replace("+00:00", "Z")
+    return orjson.dumps(uplink)
+
+
+def onenet_body(at: datetime, volume: float, nonce: str = "q8Zk3vLm", token: str = ONENET_TOKEN) -> bytes:
+    msg = {"type": 1, "dev_id": 523698741, "ds_id": "volume", "at": int(at.timestamp() * 1000), "value": volume}
+    return orjson.dumps({"msg": msg, "msg_signature": onenet.signature(token, nonce, onenet.signed_text(msg)), "nonce": nonce})
+
+
+async def test_a_burner_left_on_reported_over_ttn_raises_gas_continuous(tmp_path):
+    registry = Registry.from_document(orjson.loads(EXAMPLES["households"]))
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)
+    # 4.5 hours of steady flow, 100 L every 15 minutes (0.4 m³/h): a burner nobody turned off.
+    uplinks = [ttn_uplink(start + timedelta(minutes=15 * i), 100_000 + 100 * i) for i in range(19)]
+    with mosquitto(tmp_path) as (host, port):
+        broker = BrokerAddress(host, port)
+        async with running_system(settings_for(tmp_path), registry, broker, "carewatch-e2e-ttn") as system:
+            topic = "v3/carewatch-gas@ttn/devices/gas-meter-0042/up"
+            await asyncio.to_thread(publish, broker, "ttn-bridge", [(topic, u) for u in uplinks])
+            await system.drain(expected_readings=len(uplinks))
+            async with system.sessions() as session:
+                stats = await read_stats(session)
+            raised = await AlertStore(system.sessions).list(alert_type=AlertType.GAS_CONTINUOUS)
+
+    assert stats.readings_accepted == len(uplinks) and stats.rejected == 0
+    assert [(a.household_id, a.alert_type) for a in raised] == [("hh-0042", AlertType.GAS_CONTINUOUS)]
+
+
+async def test_http_pushes_reach_ingest_once_and_strangers_and_garbage_do_not(tmp_path):
+    registry = Registry.from_document(orjson.loads(EXAMPLES["households"]))
+    settings = settings_for(tmp_path)
+    now = datetime.now(UTC).replace(microsecond=0)
+    with mosquitto(tmp_path) as (host, port):
+        broker = BrokerAddress(host, port)
+        async with running_system(settings, registry, broker, "carewatch-e2e-push") as system:
+            publisher = MqttPublisher(broker, "carewatch-e2e-push-publisher")
+            await publisher.start()
+            app = create_app(sessions=system.sessions, registry=registry, settings=settings, publish=publisher.publish)
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://carewatch") as platform:
+                url_check = await platform.get("/api/push/onenet-gas", params={"msg": "hello-onenet", "nonce": "q8Zk3vLm", "signature": "FkLjch1W4NUWE0niNPgRLQ=="})
+                url_forged = await platform.get("/api/push/onenet-gas", params={"msg": "hello-onenet", "nonce": "q8Zk3vLm", "signature": "AAAAAAAAAAAAAAAAAAAAAA=="})
+                ctwing_garbage = await platform.post("/api/push/ctwing-water", params={"token": CTWING_TOKEN}, content=b"{truncated")
+                first = onenet_body(now - timedelta(hours=2), 1234.5)
+                valid = await platform.post("/api/push/onenet-gas", content=first)
+                replayed = await platform.post("/api/push/onenet-gas", content=first)
+                second = await platform.post("/api/push/onenet-gas", content=onenet_body(now - timedelta(hours=1), 1234.9, nonce="x1"))
+                forged = await platform.post("/api/push/onenet-gas", content=onenet_body(now, 9999.0, token="someone-elses-token-0001"))
+                unsigned = await platform.post("/api/push/onenet-gas", content=orjson.dumps({"msg": orjson.loads(first)["msg"]}))
+                not_json = await platform.post("/api/push/onenet-gas", content=b"<xml/>")
+                report = orjson.loads(EXAMPLES["ctwing-push"])
+                report["timestamp"] = int((now - timedelta(minutes=30)).timestamp() * 1000)
+                ctwing = await platform.post("/api/push/ctwing-water", params={"token": CTWING_TOKEN}, json=report)
+                ctwing_no_token = await platform.post("/api/push/ctwing-water", json=report)
+                ctwing_wrong_token = await platform.post("/api/push/ctwing-water", params={"token": "guess" * 7}, json=report)
+                unknown = await platform.post("/api/push/no-such-platform", json=report)
+            await system.drain(expected_readings=4)  # first, its replay, second, the CTWing report
+            await publisher.stop()
+            async with system.sessions() as session:
+                stats = await read_stats(session)
+
+    assert (url_check.status_code, url_check.text) == (200, "hello-onenet")
+    assert url_forged.status_code == 401
+    assert [r.status_code for r in (valid, replayed, second, ctwing, ctwing_garbage)] == [200] * 5
+    assert [r.status_code for r in (forged, unsigned, ctwing_no_token, ctwing_wrong_token)] == [401] * 4
+    assert (not_json.status_code, unknown.status_code) == (400, 404)
+    assert stats.readings_accepted == 3, "the OneNET pair and the CTWing report"
+    assert stats.readings_duplicate == 1, "the replayed push is the same reading, not a second one"
+    assert stats.rejected_by_reason == {"malformed_json": 1}, "only the authenticated garbage is kept, as a dead letter"
+    assert stats.messages == 5
