@@ -65,7 +65,7 @@ def _translate_foreign(
     integration: Integration, message: InboundMessage, registry: Registry, settings: Settings, now: datetime
 ) -> Translated:
     """The adapter's contract readings, validated as a contract v1 message from the integration's gateway id."""
-    limits = limits_of(settings)
+    limits = Limits.from_settings(settings)
     if len(message.payload) > limits.max_payload_bytes:
         detail = f"payload is {len(message.payload)} bytes; the limit is {limits.max_payload_bytes}"
         return Translated(integration.name, refusals=(Rejection(RejectReason.OVERSIZED_PAYLOAD, detail),))
