@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from carewatch.broker import embedded_broker
+from carewatch.cli.demo.mqtt_broker import embedded_broker
 from carewatch.registry import Registry
 from carewatch.settings import Settings
-from carewatch.wiring import running_system
+from carewatch.runners.embedded.pipeline import running_system
 from ingest.models import DeadLetter
 from ingest.stats import IngestStats, read_stats
 from ingest.subscriber import BrokerAddress
