@@ -61,19 +61,25 @@ def flow_run(
     end = history.newest
     if end < 1:
         return None
-    i, gap_s = end, 0.0
-    newest_rate = (registers[end] - registers[end - 1]) / max(times[end] - times[end - 1], 1.0)
-    while i > 0:
+    newest_span_s = times[end] - times[end - 1]
+    newest_rate = (registers[end] - registers[end - 1]) / max(newest_span_s, 1.0)
+
+    def flowing(i: int) -> bool:
         span_s = times[i] - times[i - 1]
         if span_s > max_gap_s:
-            gap_s = span_s if i == end else 0.0
-            break
+            return False
         used = registers[i] - registers[i - 1]
         if used < min_flow_m3_per_h * span_s / 3600 - EPSILON_M3:
-            break
-        if steady and abs(used / span_s - newest_rate) > STEADY * newest_rate:
-            break
-        i -= 1
+            return False
+        return not steady or abs(used / span_s - newest_rate) <= STEADY * newest_rate
+
+    if steady:  # judged against the newest rate, which changes with every reading: walked afresh
+        i = end
+        while i > 0 and flowing(i):
+            i -= 1
+    else:
+        i = history.run_start(("flow", min_flow_m3_per_h, max_gap_s), flowing)
+    gap_s = newest_span_s if i == end and newest_span_s > max_gap_s else 0.0
     return FlowRun(times[i], times[end], registers[end] - registers[i], gap_s)
 
 

@@ -11,13 +11,18 @@ import math
 import zlib
 from array import array
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Hashable
 
-from detectors.base import EPSILON_M3
+from detectors.base import EPSILON_M3, below
 
 
 PRUNE_AFTER = 8
 """Readings are dropped in bunches once this many lie before the window (older ones change
 no verdict: the anchor is still the newest reading at or before the window's start)."""
+PRUNE_SHARE = 64
+"""A dense meter's bunches grow with its window, to a 64th of the readings kept: dropping
+copies the window, so a reading costs a bounded share of a copy however dense the readings
+(a meter read every 15 minutes keeps ~100 and drops in bunches of PRUNE_AFTER, as always)."""
 
 
 class MeterHistory:
@@ -38,13 +43,16 @@ class MeterHistory:
     1
     """
 
-    __slots__ = ("times", "registers", "horizon")
+    __slots__ = ("times", "registers", "horizon", "_runs")
 
     def __init__(self) -> None:
         self.times = array("d")
         self.registers = array("d")
         self.horizon = -math.inf
         """Readings before this time were forgotten; later arrivals there cannot be judged."""
+        self._runs: dict[Hashable, tuple[int, int]] = {}
+        """Derived, never pickled (see `run_start`): per run test, (end, since) — the intervals
+        ending at readings since+1 … end pass it."""
 
     def __len__(self) -> int:
         return len(self.times)
@@ -73,6 +81,8 @@ class MeterHistory:
     def place(self, at_s: float, register_m3: float) -> int:
         """Insert in time order; the index it took."""
         i = bisect_left(self.times, at_s)
+        if i < len(self.times):
+            self._runs.clear()  # a late reading splits an interval some run may cover
         self.times.insert(i, at_s)
         self.registers.insert(i, register_m3)
         return i
@@ -92,12 +102,70 @@ class MeterHistory:
         floor = self.registers[newest] - min_use_m3 + EPSILON_M3
         return bisect_right(self.registers, floor, 0, newest + 1)
 
+    def last_rise(self, newest: int, oldest: int, step_m3: float) -> int:
+        """Index of the latest reading in (oldest, newest] whose register rose by `step_m3` or
+        more (beyond float noise) since the reading before; `oldest` when none did.
+
+        Registers never decrease, so every interval that ends after the first reading less
+        than `step_m3` below the one before i rose by less: they are passed over by binary
+        search.  The steps taken are at most the rise over `step_m3`, however many readings
+        lie in between: an idle meter read every second costs what one read hourly does.
+
+        >>> history = MeterHistory()
+        >>> for minute, register in enumerate([1.0, 1.002, 1.002, 1.0025, 1.0025, 1.0025]):
+        ...     history.insert(minute * 60.0, register)
+        >>> history.last_rise(5, 0, 0.001), history.last_rise(5, 1, 0.001)
+        (1, 1)
+        """
+        registers = self.registers
+        i = newest
+        while i > oldest:
+            if not below(registers[i] - registers[i - 1], step_m3):
+                return i
+            floor = registers[i - 1] - step_m3 + 2 * EPSILON_M3  # twice: safe from float noise
+            i = bisect_right(registers, floor, oldest, i - 1)
+        return oldest
+
+    def run_start(self, key: Hashable, passes: Callable[[int], bool]) -> int:
+        """Index where the run of intervals ending at the newest reading begins: walking back
+        from the newest reading while `passes(i)` holds for the interval that ends at reading i
+        (which must depend on readings i-1 and i alone; `key` names the test).
+
+        The walk is remembered (not pickled): a run that grows by one reading costs one step,
+        not a walk over the whole run.  Readings inserted inside the history forget it;
+        pruning keeps what it did not touch.
+
+        >>> history = MeterHistory()
+        >>> for minute, register in enumerate([1.0, 1.0, 1.1, 1.2, 1.3]):
+        ...     history.insert(minute * 60.0, register)
+        >>> rising = lambda i: history.registers[i] > history.registers[i - 1]
+        >>> history.run_start("rising", rising)
+        1
+        >>> history.insert(300.0, 1.4)
+        >>> history.run_start("rising", rising)  # one step: the interval that ends at the new reading
+        1
+        """
+        newest = self.newest
+        end, since = self._runs.get(key, (newest, newest))
+        i = newest
+        while i > end:
+            if not passes(i):
+                self._runs[key] = (newest, i)
+                return i
+            i -= 1
+        i = since
+        while i > 0 and passes(i):
+            i -= 1
+        self._runs[key] = (newest, i)
+        return i
+
     def restart(self, times: list[float], registers: list[float]) -> None:
         """Forget everything and start again from these readings (a replaced or
         reset meter): earlier arrivals belong to the old meter."""
         self.times = array("d", times)
         self.registers = array("d", registers)
         self.horizon = times[0]
+        self._runs.clear()
 
     def prune(self, keep_s: float, min_use_m3: float) -> None:
         """Drop readings no rule can need any more.
@@ -119,7 +187,7 @@ class MeterHistory:
         if newest < 1:
             return
         anchor = self.at_or_before(self.times[newest] - keep_s)
-        if anchor < PRUNE_AFTER:
+        if anchor < max(PRUNE_AFTER, len(self.times) // PRUNE_SHARE):
             return  # a few readings older than needed cost less than copying the arrays each time
         floor = self.registers[newest] - min_use_m3 + EPSILON_M3
         tail = [
@@ -138,6 +206,18 @@ class MeterHistory:
         times.extend(self.times[anchor:])
         registers.extend(self.registers[anchor:])
         self.times, self.registers = times, registers
+        self._shift_runs(anchor, len(tail))
+
+    def _shift_runs(self, anchor: int, kept_before: int) -> None:
+        """Pruning kept `kept_before` readings before the one at `anchor`, which is now at that
+        index: remembered runs keep their intervals from the anchor on; below it they are walked
+        again (over the few readings kept there)."""
+        shift = anchor - kept_before
+        self._runs = {
+            key: (end - shift, since - shift if since >= anchor else kept_before)
+            for key, (end, since) in self._runs.items()
+            if end >= anchor
+        }
 
     def __getstate__(self) -> tuple[object, ...]:
         # A Faust table holds one history per meter for 300,000 households: stored as
@@ -148,6 +228,7 @@ class MeterHistory:
         if len(state) == 2 and isinstance(state[1], dict):  # pickled before compaction: plain slots
             state = (state[1]["times"], state[1]["registers"], state[1]["horizon"])
         times, registers, self.horizon = state
+        self._runs = {}
         self.times = unpack(times, TIME_SCALE)  # type: ignore[arg-type]
         self.registers = unpack(registers, REGISTER_SCALE)  # type: ignore[arg-type]
 

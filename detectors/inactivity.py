@@ -88,15 +88,15 @@ def usage_of(history: MeterHistory, at_s: float, window_s: float, min_use_m3: fl
         return Usage(False, used, math.nan, times[b])
     window_start_s, step_m3 = times[b] - window_s, use_step(min_use_m3)
     start = history.quiet_since(b, min_use_m3)
-    for i in range(b, start, -1):
-        if below(registers[i] - registers[i - 1], step_m3):
-            continue
+    i = history.last_rise(b, start, step_m3)
+    while i > start:
         if times[i - 1] >= window_start_s:  # surely used inside the window: the spell is over
             return Usage(False, used, math.nan, times[b])
         if times[i] <= window_start_s:  # used before the window: the spell began when that use ended
             start = i
             break
         # A step across a gap that began before the window: its use may be older; look further back.
+        i = history.last_rise(i - 1, start, step_m3)
     return Usage(True, used, times[start], times[b])
 
 
@@ -228,17 +228,15 @@ class InactivityRule:
     def _quiet_since(self, histories: Mapping[str, MeterHistory], kind: MeterKind, since_s: float) -> bool:
         """Less than the threshold, and no single use, on this kind's meters from `since_s` to their
         newest readings: the spell that began then is still going."""
-        used = 0.0
-        for meter_id in self._meters[kind]:
-            history = histories[meter_id]
-            anchor = history.at_or_before(since_s)
-            if anchor < 0:
-                return False
-            registers, step_m3 = history.registers, use_step(self._min_use[kind])
-            if any(not below(registers[i] - registers[i - 1], step_m3) for i in range(anchor + 1, len(history))):
-                return False
-            used += registers[history.newest] - registers[anchor]
-        return below(used, self._min_use[kind])
+        anchors = {m: histories[m].at_or_before(since_s) for m in self._meters[kind]}
+        if min(anchors.values()) < 0:
+            return False
+        used = sum(histories[m].registers[histories[m].newest] - histories[m].registers[a] for m, a in anchors.items())
+        if not below(used, self._min_use[kind]):
+            return False
+        # Less than the threshold since then: few register values to pass looking for a use.
+        step_m3 = use_step(self._min_use[kind])
+        return all(histories[m].last_rise(histories[m].newest, a, step_m3) == a for m, a in anchors.items())
 
     def _judge_household(
         self,
