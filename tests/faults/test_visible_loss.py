@@ -15,7 +15,7 @@ import pytest
 from carewatch.runners.embedded.pipeline import RunningSystem, running_system
 from carewatch.settings import Settings
 from ingest.models import GatewaySequence
-from ingest.stats import IngestStats, read_stats
+from ingest.stats import read_stats
 from ingest.subscriber import BrokerAddress
 from tests.faults.burst import GATEWAY, READINGS_PER_MESSAGE, publish, registry, shipped_flow_settings
 from tests.services import mosquitto
