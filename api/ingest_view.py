@@ -1,6 +1,6 @@
 """Ingest statistics as one principal may see them: staff of some sites see their sites' gateways only.
 
-Offline gateways, unknown meters and rejections are narrowed to the gateways of the caller's sites
+Offline gateways, gateways with messages missing, unknown meters and rejections are narrowed to the gateways of the caller's sites
 (a rejection is theirs when it came through one of their gateways). The message and reading totals
 are the district's: ingest counts them without a site, and they name no other site's object.
 """
@@ -34,4 +34,5 @@ async def visible_stats(session: AsyncSession, principal: Principal) -> IngestSt
         rejected_by_reason=rejected,
         unknown_meters=[row for row in stats.unknown_meters if row.gateway_id in gateways],
         gateways_offline=[gateway for gateway in stats.gateways_offline if gateway in gateways],
+        gateway_gaps=[row for row in stats.gateway_gaps if row.gateway_id in gateways],
     )

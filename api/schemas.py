@@ -122,6 +122,17 @@ class UnknownMeterPublic(BaseModel):
     readings: int
 
 
+class GatewayGapPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    gateway_id: str
+    messages_missing: int = Field(description="Readings messages the gateway numbered (seq) that never arrived")
+    resets: int = Field(description="Times the gateway's counter started again at 0 or 1 (a restart, not a loss)")
+    duplicates: int
+    last_seq: int
+    updated_at: datetime
+
+
 class IngestStatsPublic(BaseModel):
     messages: int
     readings_accepted: int
@@ -130,3 +141,5 @@ class IngestStatsPublic(BaseModel):
     rejected_by_reason: dict[str, int]
     unknown_meter_count: int
     gateways_offline: list[str]
+    messages_missing: int = Field(description="Messages lost between the gateways and carewatch, counted from their seq")
+    gateway_gaps: list[GatewayGapPublic]

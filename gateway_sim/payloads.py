@@ -55,27 +55,32 @@ class MeterReading:
         }
 
 
-def readings_payloads(sent_at: datetime, readings: Sequence[MeterReading]) -> list[tuple[bytes, int]]:
-    """(payload, how many readings it carries): as few payloads as the contract's count and size limits allow.
+def readings_payloads(sent_at: datetime, readings: Sequence[MeterReading], seq: int | None = None) -> list[tuple[bytes, int]]:
+    """(payload, how many readings it carries): as few payloads as the contract's count and size limits allow,
+    numbered ``seq``, ``seq + 1``, ... (contract v1.1: the gateway's message counter; None sends no number).
 
     >>> from datetime import datetime, timezone, timedelta
     >>> at = datetime(2026, 1, 5, 7, 45, tzinfo=timezone(timedelta(hours=8)))
-    >>> [(payload, count)] = readings_payloads(at, [MeterReading("gas-0001", iso(at), 1234567, 87, -93, "ok")])
+    >>> [(payload, count)] = readings_payloads(at, [MeterReading("gas-0001", iso(at), 1234567, 87, -93, "ok")], seq=41)
     >>> count
     1
     >>> print(payload.decode().replace('{"meter', '\\n {"meter'))
-    {"v":1,"sent_at":"2026-01-05T07:45:00+08:00","readings":[
+    {"v":1,"seq":41,"sent_at":"2026-01-05T07:45:00+08:00","readings":[
      {"meter_id":"gas-0001","at":"2026-01-05T07:45:00+08:00","register_m3":1234.567,"battery_pct":87,"signal_dbm":-93,"status":"ok"}]}
     """
     if not readings:
         return []
-    payload = _encode(sent_at, readings)
+    payload = _encode(sent_at, readings, seq)
     if len(readings) <= MAX_READINGS and len(payload) <= MAX_PAYLOAD_BYTES:
         return [(payload, len(readings))]
     half = len(readings) // 2
-    return readings_payloads(sent_at, readings[:half]) + readings_payloads(sent_at, readings[half:])
+    first = readings_payloads(sent_at, readings[:half], seq)
+    return first + readings_payloads(sent_at, readings[half:], None if seq is None else seq + len(first))
 
 
-def _encode(sent_at: datetime, readings: Sequence[MeterReading]) -> bytes:
-    document = {"v": CONTRACT_VERSION, "sent_at": iso(sent_at), "readings": [r.to_json() for r in readings]}
+def _encode(sent_at: datetime, readings: Sequence[MeterReading], seq: int | None) -> bytes:
+    document: dict[str, object] = {"v": CONTRACT_VERSION}
+    if seq is not None:
+        document["seq"] = seq
+    document |= {"sent_at": iso(sent_at), "readings": [r.to_json() for r in readings]}
     return json.dumps(document, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()

@@ -247,12 +247,15 @@ class Simulation:
         held: list[MeterReading] = []
         next_tick = 0
         seq = 0
+        counter = 1  # the gateway's message counter (contract v1.1 ``seq``)
         for when, _, what in actions:
             step = int((when - run_start).total_seconds() // c.upload_every_s)
             sent_at = when.astimezone(zone)
             if isinstance(what, str):
                 state: Literal["online", "offline"] = "online" if what == "online" else "offline"
                 payload = ONLINE if state == "online" else OFFLINE
+                if state == "offline":
+                    counter = 1  # a power cycle: the counter lives in RAM
                 message = SimMessage(sent_at, gateway, status_at, payload, True, "status", step, state=state)
                 yield (when, household.index, seq), message
                 seq += 1
@@ -273,12 +276,13 @@ class Simulation:
             next_tick = what + 1
             if silent(when) or not held:
                 continue
-            for payload, count in readings_payloads(sent_at, held):
+            for payload, count in readings_payloads(sent_at, held, counter):
                 message = SimMessage(
                     sent_at, gateway, readings_at, payload, False, "readings", step, reading_count=count
                 )
                 yield (when, household.index, seq), message
                 seq += 1
+                counter += 1
             held = []
 
 

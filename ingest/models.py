@@ -50,6 +50,22 @@ class GatewayStatus(Base):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class GatewaySequence(Base):
+    """Each gateway's message counter as carewatch followed it (contract v1.1 ``seq``; ingest.gaps):
+    messages missing, counter resets and duplicates, committed with the batch that saw them."""
+
+    __tablename__ = "gateway_sequences"
+
+    gateway_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    highest_seq: Mapped[int] = mapped_column(BigInteger)
+    open_gaps: Mapped[str] = mapped_column(Text)
+    """JSON list of [first, last] ranges still within the reorder window."""
+    messages_missing: Mapped[int] = mapped_column(BigInteger)
+    resets: Mapped[int] = mapped_column(BigInteger)
+    duplicates: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class IngestCounter(Base):
     """Running totals that survive restarts: messages and readings rejected.  Readings accepted and
     duplicates are counted per household since revision 0003 (`HouseholdSummary`); the totals keep

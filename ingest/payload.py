@@ -31,6 +31,7 @@ MAX_REGISTER_M3 = 9_999_999.999  # an 8-digit dial with three decimals
 EARLIEST_PLAUSIBLE = datetime(2010, 1, 1, tzinfo=UTC)
 MAX_NESTING = 32
 """Arrays and objects inside each other: the contract needs 3, vendor data may use the rest."""
+MAX_SEQ = 2**53 - 1  # the largest integer every JSON parser reads exactly
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,8 @@ class ParsedReadings:
     """Accepted readings with their position in the batch."""
     rejections: tuple[Rejection, ...]
     unknown_meters: tuple[str, ...] = ()
+    seq: int | None = None
+    """The gateway's message counter (contract v1.1); None when the gateway sends none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +105,7 @@ def parse_readings(
     try:
         if gateway_id is None:
             raise _Refused(RejectReason.BAD_TOPIC, "topic must be <prefix>/gateways/<gateway_id>/readings")
-        items = _envelope(payload, limits)
+        items, seq = _envelope(payload, limits)
     except _Refused as refused:
         return ParsedReadings(gateway_id, (), (Rejection(refused.reason, refused.detail),))
 
@@ -120,7 +123,7 @@ def parse_readings(
                 unknown.append(meter)
             continue
         accepted.append((index, reading))
-    return ParsedReadings(gateway_id, tuple(accepted), tuple(rejections), tuple(unknown))
+    return ParsedReadings(gateway_id, tuple(accepted), tuple(rejections), tuple(unknown), seq)
 
 
 def parse_status(payload: bytes) -> str:
@@ -156,7 +159,7 @@ def _excerpt(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _envelope(payload: bytes, limits: Limits) -> list[Any]:
+def _envelope(payload: bytes, limits: Limits) -> tuple[list[Any], int | None]:
     if len(payload) > limits.max_payload_bytes:
         raise _Refused(
             RejectReason.OVERSIZED_PAYLOAD, f"payload is {len(payload)} bytes; the limit is {limits.max_payload_bytes}"
@@ -180,7 +183,18 @@ def _envelope(payload: bytes, limits: Limits) -> list[Any]:
         raise _Refused(
             RejectReason.TOO_MANY_READINGS, f"{len(items)} readings in one message; the limit is {limits.max_readings}"
         )
-    return items
+    return items, _seq(document)
+
+
+def _seq(document: dict[str, Any]) -> int | None:
+    seq = document.get("seq")
+    if seq is None:
+        return None
+    if isinstance(seq, bool) or not isinstance(seq, int):
+        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"field 'seq' must be an integer, got {type(seq).__name__}")
+    if not 0 <= seq <= MAX_SEQ:
+        raise _Refused(RejectReason.INVALID_VALUE, f"field 'seq' = {str(seq)[:40]} is outside [0, {MAX_SEQ}]")
+    return seq
 
 
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)

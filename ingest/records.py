@@ -7,11 +7,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import orjson
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carewatch.domain import Reading, RejectReason
-from ingest.models import DeadLetter, GatewayStatus, IngestCounter, UnknownMeter
+from ingest.gaps import SequenceState
+from ingest.models import DeadLetter, GatewaySequence, GatewayStatus, IngestCounter, UnknownMeter
 from ingest.payload import storable_text
 
 COUNTERS = ("messages", "readings_accepted", "readings_duplicate", "readings_rejected")
@@ -39,6 +41,8 @@ class BatchRecord:
     gateway_states: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     accepted: list[Reading] = field(default_factory=list)
     """Readings accepted in this batch (hourly use is booked from them: ingest.usage)."""
+    sequences: list[tuple[str, int, datetime]] = field(default_factory=list)
+    """(gateway, seq, received at) of each readings message that carried a seq, in the order received."""
 
     def reject(self, entry: DeadLetterEntry) -> None:
         self.dead_letters.append(entry)
@@ -87,3 +91,27 @@ async def write_batch(session: AsyncSession, record: BatchRecord) -> None:
             known.readings += 1
     for gateway_id, (state, changed_at) in record.gateway_states.items():
         await session.merge(GatewayStatus(gateway_id=gateway_id, state=state, changed_at=changed_at))
+    await _follow_sequences(session, record.sequences)
+
+
+async def _follow_sequences(session: AsyncSession, sequences: list[tuple[str, int, datetime]]) -> None:
+    """Fold the batch's seqs into each gateway's stored counter state (ingest.gaps)."""
+    by_gateway: dict[str, list[tuple[int, datetime]]] = {}
+    for gateway_id, seq, received_at in sequences:
+        by_gateway.setdefault(gateway_id, []).append((seq, received_at))
+    for gateway_id, seen in by_gateway.items():
+        row = await session.get(GatewaySequence, gateway_id)
+        state = None
+        if row is not None:
+            gaps = tuple((low, high) for low, high in orjson.loads(row.open_gaps))
+            state = SequenceState(row.highest_seq, gaps, row.messages_missing, row.resets, row.duplicates)
+        for seq, _ in seen:
+            state = SequenceState.first(seq) if state is None else state.observe(seq)
+        assert state is not None  # seen is never empty
+        await session.merge(
+            GatewaySequence(
+                gateway_id=gateway_id, highest_seq=state.highest, open_gaps=orjson.dumps(state.open_gaps).decode(),
+                messages_missing=state.missing, resets=state.resets, duplicates=state.duplicates,
+                updated_at=seen[-1][1],
+            )
+        )

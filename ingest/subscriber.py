@@ -65,6 +65,9 @@ class MqttSubscriber:
         self.extra_topics = extra_topics
         self.inbox: asyncio.Queue[InboundMessage] = asyncio.Queue(maxsize=queue_size)
         self.connected = asyncio.Event()
+        self.sessions_lost = 0
+        """Reconnects on which the broker no longer had our session: what it held for us was lost with it."""
+        self._had_session = False
         self._stopping = False
         self._loop = asyncio.get_running_loop()
         self._session_expiry_s = session_expiry_s
@@ -85,7 +88,9 @@ class MqttSubscriber:
         # Enough QoS 1 messages in flight to keep the pipeline busy while a batch is being committed.
         self._client.max_inflight_messages_set(1000)
         self._client.max_queued_messages_set(0)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        # Back within 2 s of the broker's return: until then its queue for us fills, and a broker that lost our
+        # session drops what the gateways publish before we subscribe again (issue 11, item 5).
+        self._client.reconnect_delay_set(min_delay=1, max_delay=2)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_subscribe = self._on_subscribe
@@ -151,6 +156,15 @@ class MqttSubscriber:
             if reason_code.is_failure:
                 log.error("MQTT broker refused the connection: %s", reason_code)
                 return
+            if self._had_session and not flags.session_present:
+                self.sessions_lost += 1
+                log.error(
+                    "the MQTT broker at %s:%d no longer has carewatch's session: the messages it held for carewatch "
+                    "(not yet acknowledged, or queued) are lost. Its persistence must save to a writable "
+                    "persistence_location and the session must not expire (deploy/README.md, 'Broker restarts')",
+                    self.address.host, self.address.port,
+                )
+            self._had_session = True
             # Subscribing here restores the subscriptions after every reconnect.
             client.subscribe(
                 [(f"{self.topic_prefix}/gateways/+/readings", 1), (f"{self.topic_prefix}/gateways/+/status", 1)]

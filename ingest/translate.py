@@ -36,6 +36,8 @@ class Translated:
     """Meters the registry does not know (listed for provisioning; their readings are refused)."""
     status: str | None = None
     """A status message's state ("online" / "offline"); None for readings."""
+    seq: int | None = None
+    """The gateway's message counter, when its readings message carries one (contract v1.1: gap counting)."""
 
     @property
     def readings_seen(self) -> int:
@@ -58,7 +60,9 @@ def translate(message: InboundMessage, registry: Registry, settings: Settings, n
         except ValueError as exc:
             return Translated(gateway_id, refusals=(Rejection(RejectReason.SCHEMA_VIOLATION, str(exc)),))
     parsed = parse_readings(gateway_id, message.payload, registry, now, Limits.from_settings(settings))
-    return Translated(gateway_id, tuple(parsed.readings), tuple(parsed.rejections), tuple(parsed.unknown_meters))
+    return Translated(
+        gateway_id, tuple(parsed.readings), tuple(parsed.rejections), tuple(parsed.unknown_meters), seq=parsed.seq
+    )
 
 
 def _translate_foreign(

@@ -91,6 +91,7 @@ async def test_every_scripted_incident_is_alerted_and_shown_by_the_api(broker, t
     assert verdict.false_inactivity == (), verdict.false_inactivity
     assert verdict.unexplained == (), verdict.unexplained
     assert stats["readings_accepted"] == published.readings
+    assert stats["messages_missing"] == 0, "every message the gateways numbered arrived (power cycles are resets)"
     inactive = next(o.alert for o in verdict.outcomes if o.incident.kind == "inactive")
     assert inactive is not None and inactive.alert_id in console
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from api.deps import DirectoryWriter, IngestReader, SessionDep
 from api.ingest_view import visible_stats
-from api.schemas import IngestStatsPublic, UnknownMeterPublic
+from api.schemas import GatewayGapPublic, IngestStatsPublic, UnknownMeterPublic
 
 router = APIRouter(prefix="/api/ingest", tags=["ingest"])
 
@@ -23,6 +23,8 @@ async def ingest_stats(session: SessionDep, principal: IngestReader) -> IngestSt
         rejected_by_reason=stats.rejected_by_reason,
         unknown_meter_count=len(stats.unknown_meters),
         gateways_offline=stats.gateways_offline,
+        messages_missing=stats.messages_missing,
+        gateway_gaps=[GatewayGapPublic.model_validate(row) for row in stats.gateway_gaps],
     )
 
 

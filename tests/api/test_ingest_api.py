@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from ingest.models import DeadLetter, GatewayStatus, IngestCounter, UnknownMeter
+from ingest.models import DeadLetter, GatewaySequence, GatewayStatus, IngestCounter, UnknownMeter
 
 SEEN = datetime(2025, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -31,6 +31,10 @@ async def ingest_rows(sessions) -> None:
                 UnknownMeter(meter_id="water-998", gateway_id=None, first_seen=SEEN, last_seen=SEEN, readings=1),
                 GatewayStatus(gateway_id="gw-7", state="offline", changed_at=SEEN),
                 GatewayStatus(gateway_id="gw-1", state="online", changed_at=SEEN),
+                GatewaySequence(gateway_id="gw-1", highest_seq=900, open_gaps="[[700,709]]", messages_missing=84,
+                                resets=1, duplicates=2, updated_at=SEEN),
+                GatewaySequence(gateway_id="gw-2", highest_seq=50, open_gaps="[]", messages_missing=0,
+                                resets=0, duplicates=5, updated_at=SEEN),
             ]
         )
 
@@ -47,6 +51,11 @@ async def test_ingest_stats_reflect_the_ingest_tables(client: httpx.AsyncClient,
         "rejected_by_reason": {"malformed_json": 2, "unknown_meter": 1},
         "unknown_meter_count": 2,
         "gateways_offline": ["gw-7"],
+        "messages_missing": 84,
+        "gateway_gaps": [
+            {"gateway_id": "gw-1", "messages_missing": 84, "resets": 1, "duplicates": 2, "last_seq": 900,
+             "updated_at": "2025-03-02T08:00:00Z"},
+        ],
     }
 
 
@@ -68,3 +77,5 @@ async def test_console_shows_the_ingest_panel(client: httpx.AsyncClient, ingest_
     assert '<dt>未登记表具</dt><dd data-counter="unknown_meters">2</dd>' in panel
     assert "JSON 格式错误: 2" in panel and "未登记表具: 1" in panel
     assert "gw-7" in panel
+    assert '<dt>丢失报文</dt><dd data-counter="messages_missing">84</dd>' in panel
+    assert "gw-1: 84 条丢失, 1 次计数重置" in panel

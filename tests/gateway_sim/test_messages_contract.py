@@ -169,3 +169,16 @@ def test_bad_configuration_is_refused_with_the_reason():
         SimConfig(start=datetime(2026, 1, 5))
     with pytest.raises(ValueError, match="multiple of interval_s"):
         SimConfig(upload_every_s=1000)
+
+
+def test_each_gateway_numbers_its_readings_messages_and_starts_again_at_1_after_a_power_cycle():
+    simulation = small(households=10, days=4.0)
+    numbers: dict[str, list[int]] = {}
+    for message in simulation.messages():
+        if message.state == "offline":
+            numbers.pop(message.gateway_id, None)  # the gateway's counter lives in RAM
+        elif message.kind == "readings":
+            numbers.setdefault(message.gateway_id, []).append(json.loads(message.payload)["seq"])
+    assert numbers
+    for gateway, seqs in numbers.items():
+        assert seqs == list(range(1, len(seqs) + 1)), f"{gateway} numbered its messages {seqs[:10]}..."

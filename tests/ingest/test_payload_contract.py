@@ -252,3 +252,32 @@ def test_status_payloads_are_checked():
 def test_storable_text_escapes_what_a_database_refuses():
     assert storable_text("gas-1\x00\ud800 ok 煤气") == "gas-1\\x00\\ud800 ok 煤气"
     assert storable_text("x" * 300, limit=256) == "x" * 255 + "…"
+
+
+def test_the_gateways_message_counter_is_optional_and_read_when_sent():
+    assert parse(message(reading())).seq is None, "a v1 gateway sends no seq"
+    parsed = parse(message(reading(), seq=42))
+    assert parsed.seq == 42 and len(parsed.readings) == 1
+    assert parse(message(reading(), seq=0)).seq == 0
+    assert parse(message(reading(), seq=2**53 - 1)).seq == 2**53 - 1
+
+
+@pytest.mark.parametrize(
+    "seq, reason",
+    [
+        (-1, RejectReason.INVALID_VALUE),
+        (2**53, RejectReason.INVALID_VALUE),
+        (10**400, RejectReason.INVALID_VALUE),
+        (1.5, RejectReason.SCHEMA_VIOLATION),
+        (3.0, RejectReason.SCHEMA_VIOLATION),
+        ("7", RejectReason.SCHEMA_VIOLATION),
+        (True, RejectReason.SCHEMA_VIOLATION),
+        ([1], RejectReason.SCHEMA_VIOLATION),
+    ],
+    ids=["negative", "beyond-2^53", "400-digits", "fraction", "float", "string", "boolean", "array"],
+)
+def test_a_bad_message_counter_refuses_the_message_and_names_it(seq, reason):
+    # The stdlib writes integers of any size (orjson stops at 64 bits), as a hostile gateway might.
+    payload = json.dumps({"v": 1, "seq": seq, "readings": [reading()]}).encode()
+    refused = only_rejection(payload)
+    assert refused.reason is reason and "'seq'" in refused.detail

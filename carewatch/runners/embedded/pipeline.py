@@ -219,6 +219,8 @@ class Pipeline:
         if translated.status is not None and translated.gateway_id is not None:
             record.gateway_states[translated.gateway_id] = (translated.status, message.received_at)
             return
+        if translated.seq is not None and translated.gateway_id is not None:
+            record.sequences.append((translated.gateway_id, translated.seq, message.received_at))
         for refusal in translated.refusals:
             dead_letter(refusal)
         for meter_id in translated.unknown_meters:
