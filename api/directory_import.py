@@ -12,10 +12,10 @@ import csv
 import io
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,13 +45,15 @@ def known_zone(value: str) -> str:
     return value
 
 
+ZoneName = Annotated[str, AfterValidator(known_zone)]
+"""An IANA time zone name that this machine knows."""
+
+
 class SiteEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     site_id: str = SiteId
     name: str = Field(default="", max_length=200)
-    timezone: str = DEFAULT_TIMEZONE
-
-    _zone = field_validator("timezone")(lambda cls, v: known_zone(v))
+    timezone: ZoneName = DEFAULT_TIMEZONE
 
 
 class GatewayEntry(BaseModel):

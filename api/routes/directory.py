@@ -61,6 +61,12 @@ async def meter_site(session: AsyncSession, meter_id: str) -> tuple[bool, str | 
     return row is not None, row[0] if row else None
 
 
+def apply_given(row: object, body: BaseModel) -> None:
+    """A PATCH: set the fields the body gives (null counts as not given); the rest stay."""
+    for key, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
+        setattr(row, key, value)
+
+
 # ---- sites ----------------------------------------------------------------------------------------------
 
 
@@ -94,8 +100,7 @@ async def read_site(site_id: str, principal: DirectoryReader, session: SessionDe
 @router.patch("/sites/{site_id}", response_model=SitePublic, responses=NOT_YOURS)
 async def update_site(site_id: str, body: SiteUpdate, principal: SiteWriter, session: SessionDep) -> SitePublic:
     site = await visible_site(session, principal, site_id)
-    for key, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
-        setattr(site, key, value)
+    apply_given(site, body)
     await session.commit()
     return site_public(site)
 
@@ -156,8 +161,7 @@ async def read_gateway(gateway_id: str, principal: DirectoryReader, session: Ses
 @router.patch("/gateways/{gateway_id}", response_model=GatewayPublic, responses=NOT_YOURS)
 async def update_gateway(gateway_id: str, body: GatewayUpdate, principal: DirectoryWriter, session: SessionDep) -> GatewayPublic:
     gateway = await visible_gateway(session, principal, gateway_id)
-    if body.name is not None:
-        gateway.name = body.name
+    apply_given(gateway, body)
     await session.commit()
     return gateway_public(gateway)
 
