@@ -9,13 +9,13 @@ from collections.abc import Collection, Sequence
 from typing import Any, TypeVar
 
 from fastapi import HTTPException, status
-from sqlalchemy import Select, case, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from alerts.lifecycle import AlertStatus
 from alerts.models import Alert
-from alerts.store import SEVERITY_RANK
+from alerts.store import alerts_query
 from api.auth import Principal
 from api.models import Role, User, UserSite
 from carewatch.directory import Gateway, Household, Meter, Site
@@ -124,17 +124,9 @@ async def list_alerts(
     offset: int = 0,
 ) -> Sequence[Alert]:
     """Alerts the principal sees, most severe first and newest first within a severity (as the store orders them)."""
-    query = select(Alert)
+    query = alerts_query(  # no statuses asked for: any status
+        statuses=statuses or None, household_id=household_id, alert_type=alert_type, severity=severity, audience=audience,
+    )
     if principal.sites is not None:
         query = query.where(Alert.household_id.in_(select(Household.id).where(Household.site_id.in_(sorted(principal.sites)))))
-    if statuses:
-        query = query.where(Alert.status.in_(sorted(statuses)))
-    for column, value in (
-        (Alert.household_id, household_id), (Alert.alert_type, alert_type), (Alert.severity, severity), (Alert.audience, audience),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    query = query.order_by(
-        case(SEVERITY_RANK, value=Alert.severity, else_=len(SEVERITY_RANK)), Alert.raised_at.desc(), Alert.id
-    )
     return (await session.scalars(query.limit(limit).offset(offset))).all()
