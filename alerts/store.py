@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from sqlalchemy import Select, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -41,23 +41,23 @@ _ACTION_FOR = {
 }
 
 
-def alerts_query(
-    *,
-    statuses: Collection[AlertStatus] | None = None,
-    household_id: str | None = None,
-    alert_type: AlertType | None = None,
-    severity: Severity | None = None,
-    audience: Audience | None = None,
-) -> Select[tuple[Alert]]:
-    """Alerts matching every given filter (None: any), most severe first and newest first within a severity."""
+class AlertFilters(TypedDict, total=False):
+    """Which alerts to list, besides their status: each given filter must match."""
+
+    household_id: str | None
+    alert_type: AlertType | None
+    severity: Severity | None
+    audience: Audience | None
+
+
+def alerts_query(*, statuses: Collection[AlertStatus] | None = None, **filters: Unpack[AlertFilters]) -> Select[tuple[Alert]]:
+    """Alerts matching every filter given (None: any), most severe first and newest first within a severity."""
     query = select(Alert)
     if statuses is not None:
         query = query.where(Alert.status.in_(sorted({AlertStatus(s) for s in statuses})))
-    for column, value in (
-        (Alert.household_id, household_id), (Alert.alert_type, alert_type), (Alert.severity, severity), (Alert.audience, audience),
-    ):
+    for name, value in filters.items():
         if value is not None:
-            query = query.where(column == value)
+            query = query.where(getattr(Alert, name) == value)
     return query.order_by(case(SEVERITY_RANK, value=Alert.severity, else_=len(SEVERITY_RANK)), Alert.raised_at.desc(), Alert.id)
 
 
@@ -334,19 +334,13 @@ class AlertStore:
         self,
         *,
         status: AlertStatus | Collection[AlertStatus] | None = None,
-        household_id: str | None = None,
-        alert_type: AlertType | None = None,
-        severity: Severity | None = None,
-        audience: Audience | None = None,
         limit: int = 100,
         offset: int = 0,
+        **filters: Unpack[AlertFilters],
     ) -> Sequence[Alert]:
         """Alerts matching every given filter, most severe first and newest first within a severity."""
         if limit < 1 or offset < 0:
             raise ValueError(f"limit must be >= 1 and offset >= 0, got limit={limit} offset={offset}")
-        query = alerts_query(
-            statuses=None if status is None else [status] if isinstance(status, str) else status,
-            household_id=household_id, alert_type=alert_type, severity=severity, audience=audience,
-        )
+        query = alerts_query(statuses=None if status is None else [status] if isinstance(status, str) else status, **filters)
         async with self._sessions() as session:
             return (await session.scalars(query.limit(limit).offset(offset))).all()

@@ -6,7 +6,7 @@ Saying 404 rather than 403 keeps one community's staff from learning which ids e
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from fastapi import HTTPException, status
 from sqlalchemy import Select, select
@@ -15,11 +15,10 @@ from sqlalchemy.orm import selectinload
 
 from alerts.lifecycle import AlertStatus
 from alerts.models import Alert
-from alerts.store import alerts_query
+from alerts.store import AlertFilters, alerts_query
 from api.auth import Principal
 from api.models import Role, User, UserSite
 from carewatch.directory import Gateway, Household, Meter, Site
-from carewatch.domain import AlertType, Audience, Severity
 
 Row = TypeVar("Row")
 
@@ -116,17 +115,12 @@ async def list_alerts(
     principal: Principal,
     *,
     statuses: Collection[AlertStatus] | None = None,
-    household_id: str | None = None,
-    alert_type: AlertType | None = None,
-    severity: Severity | None = None,
-    audience: Audience | None = None,
     limit: int = 100,
     offset: int = 0,
+    **filters: Unpack[AlertFilters],
 ) -> Sequence[Alert]:
     """Alerts the principal sees, most severe first and newest first within a severity (as the store orders them)."""
-    query = alerts_query(  # no statuses asked for: any status
-        statuses=statuses or None, household_id=household_id, alert_type=alert_type, severity=severity, audience=audience,
-    )
+    query = alerts_query(statuses=statuses or None, **filters)  # no statuses asked for: any status
     if principal.sites is not None:
         query = query.where(Alert.household_id.in_(select(Household.id).where(Household.site_id.in_(sorted(principal.sites)))))
     return (await session.scalars(query.limit(limit).offset(offset))).all()
