@@ -12,17 +12,16 @@ import csv
 import io
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.contacts import replace_contacts
 from alerts.people import HouseholdContact
 from carewatch.directory import DEFAULT_TIMEZONE, Gateway, Household, Meter, Site, meter_row
-from carewatch.registry import HouseholdEntry, Identifier
+from carewatch.registry import HouseholdEntry, Identifier, ZoneName
 
 MAX_ROWS = 20_000
 """A district is a few thousand households; larger files are split by the integrator."""
@@ -35,18 +34,6 @@ CSV_COLUMNS = (
 )
 CSV_REQUIRED = ("household_id", "site", "meter_id", "kind")
 HOUSEHOLD_COLUMNS = ("name", "site", "address", "timezone", "gateway_id", "phone", "birth_year", "notes")
-
-
-def known_zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Asia/Shanghai')") from exc
-    return value
-
-
-ZoneName = Annotated[str, AfterValidator(known_zone)]
-"""An IANA time zone name that this machine knows."""
 
 
 class SiteEntry(BaseModel):

@@ -12,9 +12,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from alerts.people import ELDER_CONTACT_ID, ChannelEntry, HouseholdContact, QuietHoursEntry
 from api.routine_view import RoutinePublic
 from carewatch.catalogue import Language
-from api.directory_import import ElderHousehold, GatewayEntry, SiteEntry, ZoneName
+from api.directory_import import ElderHousehold, GatewayEntry, SiteEntry
 from carewatch.domain import AlertType, MeterKind
-from carewatch.registry import Identifier, MeterEntry, RulesEntry
+from carewatch.registry import Identifier, MeterEntry, RulesEntry, ZoneName
 
 MAX_PAGE = 500
 MAX_ABSENCE = timedelta(days=90)
