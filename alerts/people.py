@@ -12,13 +12,14 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from alerts.documents import describe_errors, read_document
 from carewatch.catalogue import Language
 from carewatch.domain import IDENTIFIER, AlertType, Audience
+from carewatch.registry import ZoneName
 
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER.pattern)]
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -141,14 +142,9 @@ class _Household(BaseModel):
     site: Identifier
     name: str = ""
     address: str = ""
-    timezone: str = "Asia/Shanghai"
+    timezone: ZoneName = "Asia/Shanghai"
     elder: _Elder = _Elder()
     contacts: list[ContactEntry] = []
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        return _known_zone(value)
 
 
 class _Staff(BaseModel):
@@ -173,15 +169,10 @@ class _Site(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     site: Identifier
     name: str = ""
-    timezone: str = "Asia/Shanghai"
+    timezone: ZoneName = "Asia/Shanghai"
     staff: list[_Staff] = Field(min_length=1)
     rota: list[_Shift] = Field(min_length=1)
     group_robots: list[ChannelEntry] = []
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        return _known_zone(value)
 
     @model_validator(mode="after")
     def _rota_is_staffed(self) -> _Site:
@@ -229,14 +220,6 @@ class _PeopleFile(BaseModel):
                     " in the directory; give the family member another id (the elder goes under 'elder = {...}')"
                 )
         return self
-
-
-def _known_zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Asia/Shanghai')") from exc
-    return value
 
 
 def _first_uncovered(rota: Iterable[_Shift]) -> str | None:

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
-from sqlalchemy import case, select, update
+from sqlalchemy import Select, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
@@ -39,6 +39,26 @@ _ACTION_FOR = {
     AlertStatus.RESOLVED: AuditAction.RESOLVED,
     AlertStatus.AUTO_RESOLVED: AuditAction.AUTO_RESOLVED,
 }
+
+
+class AlertFilters(TypedDict, total=False):
+    """Which alerts to list, besides their status: each given filter must match."""
+
+    household_id: str | None
+    alert_type: AlertType | None
+    severity: Severity | None
+    audience: Audience | None
+
+
+def alerts_query(*, statuses: Collection[AlertStatus] | None = None, **filters: Unpack[AlertFilters]) -> Select[tuple[Alert]]:
+    """Alerts matching every filter given (None: any), most severe first and newest first within a severity."""
+    query = select(Alert)
+    if statuses is not None:
+        query = query.where(Alert.status.in_(sorted({AlertStatus(s) for s in statuses})))
+    for name, value in filters.items():
+        if value is not None:
+            query = query.where(getattr(Alert, name) == value)
+    return query.order_by(case(SEVERITY_RANK, value=Alert.severity, else_=len(SEVERITY_RANK)), Alert.raised_at.desc(), Alert.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,32 +334,13 @@ class AlertStore:
         self,
         *,
         status: AlertStatus | Collection[AlertStatus] | None = None,
-        household_id: str | None = None,
-        alert_type: AlertType | None = None,
-        severity: Severity | None = None,
-        audience: Audience | None = None,
         limit: int = 100,
         offset: int = 0,
+        **filters: Unpack[AlertFilters],
     ) -> Sequence[Alert]:
         """Alerts matching every given filter, most severe first and newest first within a severity."""
         if limit < 1 or offset < 0:
             raise ValueError(f"limit must be >= 1 and offset >= 0, got limit={limit} offset={offset}")
-        query = select(Alert)
-        if status is not None:
-            statuses = {AlertStatus(status)} if isinstance(status, str) else {AlertStatus(s) for s in status}
-            query = query.where(Alert.status.in_(statuses))
-        if household_id is not None:
-            query = query.where(Alert.household_id == household_id)
-        if alert_type is not None:
-            query = query.where(Alert.alert_type == alert_type)
-        if severity is not None:
-            query = query.where(Alert.severity == severity)
-        if audience is not None:
-            query = query.where(Alert.audience == audience)
-        query = query.order_by(
-            case(SEVERITY_RANK, value=Alert.severity, else_=len(SEVERITY_RANK)),
-            Alert.raised_at.desc(),
-            Alert.id,
-        )
+        query = alerts_query(statuses=None if status is None else [status] if isinstance(status, str) else status, **filters)
         async with self._sessions() as session:
             return (await session.scalars(query.limit(limit).offset(offset))).all()

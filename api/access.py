@@ -6,20 +6,19 @@ Saying 404 rather than 403 keeps one community's staff from learning which ids e
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from fastapi import HTTPException, status
-from sqlalchemy import Select, case, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from alerts.lifecycle import AlertStatus
 from alerts.models import Alert
-from alerts.store import SEVERITY_RANK
+from alerts.store import AlertFilters, alerts_query
 from api.auth import Principal
 from api.models import Role, User, UserSite
 from carewatch.directory import Gateway, Household, Meter, Site
-from carewatch.domain import AlertType, Audience, Severity
 
 Row = TypeVar("Row")
 
@@ -116,25 +115,12 @@ async def list_alerts(
     principal: Principal,
     *,
     statuses: Collection[AlertStatus] | None = None,
-    household_id: str | None = None,
-    alert_type: AlertType | None = None,
-    severity: Severity | None = None,
-    audience: Audience | None = None,
     limit: int = 100,
     offset: int = 0,
+    **filters: Unpack[AlertFilters],
 ) -> Sequence[Alert]:
     """Alerts the principal sees, most severe first and newest first within a severity (as the store orders them)."""
-    query = select(Alert)
+    query = alerts_query(statuses=statuses or None, **filters)  # no statuses asked for: any status
     if principal.sites is not None:
         query = query.where(Alert.household_id.in_(select(Household.id).where(Household.site_id.in_(sorted(principal.sites)))))
-    if statuses:
-        query = query.where(Alert.status.in_(sorted(statuses)))
-    for column, value in (
-        (Alert.household_id, household_id), (Alert.alert_type, alert_type), (Alert.severity, severity), (Alert.audience, audience),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    query = query.order_by(
-        case(SEVERITY_RANK, value=Alert.severity, else_=len(SEVERITY_RANK)), Alert.raised_at.desc(), Alert.id
-    )
     return (await session.scalars(query.limit(limit).offset(offset))).all()

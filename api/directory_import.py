@@ -13,7 +13,6 @@ import io
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import delete, select
@@ -22,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alerts.contacts import replace_contacts
 from alerts.people import HouseholdContact
 from carewatch.directory import DEFAULT_TIMEZONE, Gateway, Household, Meter, Site, meter_row
-from carewatch.registry import HouseholdEntry, Identifier
+from carewatch.registry import HouseholdEntry, Identifier, ZoneName
 
 MAX_ROWS = 20_000
 """A district is a few thousand households; larger files are split by the integrator."""
@@ -37,21 +36,11 @@ CSV_REQUIRED = ("household_id", "site", "meter_id", "kind")
 HOUSEHOLD_COLUMNS = ("name", "site", "address", "timezone", "gateway_id", "phone", "birth_year", "notes")
 
 
-def known_zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Asia/Shanghai')") from exc
-    return value
-
-
 class SiteEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     site_id: str = SiteId
     name: str = Field(default="", max_length=200)
-    timezone: str = DEFAULT_TIMEZONE
-
-    _zone = field_validator("timezone")(lambda cls, v: known_zone(v))
+    timezone: ZoneName = DEFAULT_TIMEZONE
 
 
 class GatewayEntry(BaseModel):

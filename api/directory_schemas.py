@@ -7,14 +7,14 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, Literal, TypeVar
 
 from fastapi import HTTPException, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from alerts.people import ELDER_CONTACT_ID, ChannelEntry, HouseholdContact, QuietHoursEntry
 from api.routine_view import RoutinePublic
 from carewatch.catalogue import Language
-from api.directory_import import ElderHousehold, GatewayEntry, SiteEntry, known_zone
+from api.directory_import import ElderHousehold, GatewayEntry, SiteEntry
 from carewatch.domain import AlertType, MeterKind
-from carewatch.registry import Identifier, MeterEntry, RulesEntry
+from carewatch.registry import Identifier, MeterEntry, RulesEntry, ZoneName
 
 MAX_PAGE = 500
 MAX_ABSENCE = timedelta(days=90)
@@ -48,9 +48,7 @@ SiteCreate = SiteEntry
 
 class SiteUpdate(_Update):
     name: str | None = Field(default=None, max_length=200)
-    timezone: str | None = None
-
-    _zone = field_validator("timezone")(lambda cls, v: v if v is None else known_zone(v))
+    timezone: ZoneName | None = None
 
 
 class SitePublic(BaseModel):
@@ -83,14 +81,12 @@ class HouseholdUpdate(_Update):
     site: str | None = Field(default=None, min_length=1, max_length=64)
     name: str | None = Field(default=None, max_length=200)
     address: str | None = Field(default=None, max_length=500)
-    timezone: str | None = None
+    timezone: ZoneName | None = None
     gateway_id: Identifier | None = None
     phone: str | None = Field(default=None, max_length=40)
     birth_year: int | None = Field(default=None, ge=1900, le=2100)
     notes: str | None = Field(default=None, max_length=4000)
     rules: RulesEntry | None = None
-
-    _zone = field_validator("timezone")(lambda cls, v: v if v is None else known_zone(v))
 
 
 class MeterPublic(BaseModel):

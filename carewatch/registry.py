@@ -12,13 +12,13 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StrictBool,
     StringConstraints,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
@@ -26,6 +26,19 @@ from carewatch.domain import IDENTIFIER, MeterKind
 from detectors.config import HouseholdProfile, MeterProfile, RuleConfig
 
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER.pattern)]
+
+
+def known_zone(value: str) -> str:
+    """``value``, if it names an IANA time zone this machine knows."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Asia/Shanghai')") from exc
+    return value
+
+
+ZoneName = Annotated[str, AfterValidator(known_zone)]
+"""A time zone name that pydantic checks with ``known_zone``."""
 
 
 class RegistryError(ValueError):
@@ -70,19 +83,11 @@ class _Household(BaseModel):
     name: str = ""
     site: str = "default"
     address: str = ""
-    timezone: str = "Asia/Shanghai"
+    timezone: ZoneName = "Asia/Shanghai"
     gateway_id: Identifier | None = None
     meters: list[_Meter] = Field(min_length=1)
     rules: _Rules = _Rules()
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Asia/Shanghai')") from exc
-        return value
 
 
 class _RegistryFile(BaseModel):

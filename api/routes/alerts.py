@@ -19,6 +19,12 @@ from carewatch.domain import AlertType, Audience, Severity
 MAX_PAGE = 500
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
+NOT_YOURS: dict[int | str, dict[str, str]] = {404: {"description": "No such alert in your sites"}}
+
+
+def _moves(refused_when: str) -> dict[int | str, dict[str, str]]:
+    """The answers of a route that moves an alert: not yours (404), or not in a state to move (409)."""
+    return {**NOT_YOURS, 409: {"description": refused_when}}
 
 
 @router.get("", response_model=list[AlertPublic])
@@ -42,31 +48,25 @@ async def list_alerts_route(
     )
 
 
-@router.get("/{alert_id}", response_model=AlertDetailPublic, responses={404: {"description": "No such alert in your sites"}})
+@router.get("/{alert_id}", response_model=AlertDetailPublic, responses=NOT_YOURS)
 async def read_alert(alert_id: str, principal: AlertReader, session: SessionDep) -> Alert:
     return await visible_alert(session, principal, alert_id)
 
 
-@router.post("/{alert_id}/acknowledge", response_model=AlertDetailPublic,
-             responses={404: {"description": "No such alert in your sites"}, 409: {"description": "Not open any more"}})
-async def acknowledge_alert(
-    alert_id: str, request: AckRequest, principal: AlertWriter, session: SessionDep, store: AlertStoreDep
-) -> Alert:
+@router.post("/{alert_id}/acknowledge", response_model=AlertDetailPublic, responses=_moves("Not open any more"))
+async def acknowledge_alert(alert_id: str, request: AckRequest, principal: AlertWriter, session: SessionDep, store: AlertStoreDep) -> Alert:
     """Take the alert on; the audit trail names you (or your API key)."""
     await visible_alert(session, principal, alert_id)
     return await _move(lambda: store.acknowledge(alert_id, principal.name, request.note, request.to_outcome()))
 
 
-@router.post("/{alert_id}/resolve", response_model=AlertDetailPublic,
-             responses={404: {"description": "No such alert in your sites"}, 409: {"description": "Already closed"}})
-async def resolve_alert(
-    alert_id: str, request: ResolveRequest, principal: AlertWriter, session: SessionDep, store: AlertStoreDep
-) -> Alert:
+@router.post("/{alert_id}/resolve", response_model=AlertDetailPublic, responses=_moves("Already closed"))
+async def resolve_alert(alert_id: str, request: ResolveRequest, principal: AlertWriter, session: SessionDep, store: AlertStoreDep) -> Alert:
     await visible_alert(session, principal, alert_id)
     return await _move(lambda: store.resolve(alert_id, principal.name, request.note, request.to_outcome()))
 
 
-@router.get("/{alert_id}/colleagues", response_model=list[ColleaguePublic], responses={404: {"description": "No such alert in your sites"}})
+@router.get("/{alert_id}/colleagues", response_model=list[ColleaguePublic], responses=NOT_YOURS)
 async def alert_colleagues(alert_id: str, principal: AlertReader, session: SessionDep) -> list[User]:
     """Whom the alert may be assigned to: active accounts that look after its community (and admins)."""
     alert = await visible_alert(session, principal, alert_id)
@@ -74,8 +74,7 @@ async def alert_colleagues(alert_id: str, principal: AlertReader, session: Sessi
     return (await colleagues(session, [site]))[site]
 
 
-@router.post("/{alert_id}/assign", response_model=AlertDetailPublic,
-             responses={404: {"description": "No such alert in your sites"}, 409: {"description": "Closed already"}})
+@router.post("/{alert_id}/assign", response_model=AlertDetailPublic, responses=_moves("Closed already"))
 async def assign_alert(
     alert_id: str, request: AssignRequest, principal: AlertWriter, session: SessionDep, store: AlertStoreDep
 ) -> Alert:

@@ -7,10 +7,11 @@ import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Form, Request, status
+from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -71,21 +72,51 @@ def fingerprint(alerts: list[Alert] | Any, ladders: Mapping[str, LadderView] | N
     return digest.hexdigest()[:16]
 
 
+@dataclass(frozen=True, slots=True)
+class ConsoleCall:
+    """One request to the console: who asked, over which session, in which language; it answers with the board."""
+
+    request: Request
+    principal: Principal
+    services: Services
+    session: AsyncSession
+    lang: Language
+
+    async def board_page(self, notice: str | None = None, status_code: int = status.HTTP_200_OK) -> Response:
+        context = {
+            **await board_context(self.session, self.services, self.principal, self.lang),
+            **await counters_context(self.session, self.services, self.principal, self.lang),
+            "notice": notice,
+        }
+        return render(self.request, "board.html", self.lang, self.principal, context, status_code)
+
+    async def refuse(self, key: str, status_code: int = status.HTTP_422_UNPROCESSABLE_CONTENT) -> Response:
+        """The board again, with the notice ``ui.<key>`` saying why the action was not taken."""
+        return await self.board_page(text(f"ui.{key}", self.lang), status_code)
+
+
+async def _reading_call(
+    request: Request, principal: AlertReader, services: ServicesDep, session: SessionDep, lang: LangDep
+) -> ConsoleCall:
+    return ConsoleCall(request, principal, services, session, lang)
+
+
+async def _writing_call(
+    request: Request, principal: AlertWriter, services: ServicesDep, session: SessionDep, lang: LangDep
+) -> ConsoleCall:
+    return ConsoleCall(request, principal, services, session, lang)
+
+
+ReadingCall = Annotated[ConsoleCall, Depends(_reading_call)]
+WritingCall = Annotated[ConsoleCall, Depends(_writing_call)]
+Note = Annotated[str, Form(max_length=2000)]
+BackTo = Annotated[str, Form(max_length=2000)]
+"""Where the browser goes after the action (a path of ours: see safe_next)."""
+
+
 @router.get("/")
-async def board(request: Request, principal: AlertReader, services: ServicesDep, session: SessionDep, lang: LangDep) -> Response:
-    return await _board_page(request, principal, services, session, lang)
-
-
-async def _board_page(
-    request: Request, principal: Principal, services: Services, session: AsyncSession, lang: Language,
-    notice: str | None = None, status_code: int = status.HTTP_200_OK,
-) -> Response:
-    context = {
-        **await board_context(session, services, principal, lang),
-        **await counters_context(session, services, principal, lang),
-        "notice": notice,
-    }
-    return render(request, "board.html", lang, principal, context, status_code)
+async def board(call: ReadingCall) -> Response:
+    return await call.board_page()
 
 
 async def counters_context(session: AsyncSession, services: Services, principal: Principal, lang: Language) -> dict[str, Any]:
@@ -148,93 +179,54 @@ async def board_stream(
 
 @router.post("/console/alerts/{alert_id}/acknowledge")
 async def acknowledge(
-    alert_id: str,
-    request: Request,
-    principal: AlertWriter,
-    services: ServicesDep,
-    session: SessionDep,
-    lang: LangDep,
-    outcome: Annotated[str, Form(max_length=40)] = "",
-    note: Annotated[str, Form(max_length=2000)] = "",
-    back: Annotated[str, Form(max_length=2000)] = "/",
+    alert_id: str, call: WritingCall, outcome: Annotated[str, Form(max_length=40)] = "", note: Note = "", back: BackTo = "/"
 ) -> Response:
     if outcome not in OUTCOME_CHOICES:
-        return await _board_page(request, principal, services, session, lang, text("ui.need_outcome", lang),
-                                 status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return await call.refuse("need_outcome")
     kind, _, reason = outcome.partition(":")
     try:
         found = Outcome(OutcomeKind(kind), FalseAlarmReason(reason) if reason else None,
                         note.strip()[:MAX_OUTCOME_DETAIL] if reason == FalseAlarmReason.OTHER else "")
     except InvalidOutcome:  # a false alarm "for another reason" without saying which
-        return await _board_page(request, principal, services, session, lang, text("ui.need_other_detail", lang),
-                                 status.HTTP_422_UNPROCESSABLE_CONTENT)
-    return await _act(lambda: services.store.acknowledge(alert_id, principal.name, note.strip(), found),
-                      alert_id, back, request, principal, services, session, lang)
+        return await call.refuse("need_other_detail")
+    return await _act(call, alert_id, back, lambda: call.services.store.acknowledge(alert_id, call.principal.name, note.strip(), found))
 
 
 @router.post("/console/alerts/{alert_id}/resolve")
-async def resolve(
-    alert_id: str,
-    request: Request,
-    principal: AlertWriter,
-    services: ServicesDep,
-    session: SessionDep,
-    lang: LangDep,
-    note: Annotated[str, Form(max_length=2000)] = "",
-    back: Annotated[str, Form(max_length=2000)] = "/",
-) -> Response:
-    return await _act(lambda: services.store.resolve(alert_id, principal.name, note.strip()),
-                      alert_id, back, request, principal, services, session, lang)
+async def resolve(alert_id: str, call: WritingCall, note: Note = "", back: BackTo = "/") -> Response:
+    return await _act(call, alert_id, back, lambda: call.services.store.resolve(alert_id, call.principal.name, note.strip()))
 
 
 @router.post("/console/alerts/{alert_id}/assign")
 async def assign(
-    alert_id: str,
-    request: Request,
-    principal: AlertWriter,
-    services: ServicesDep,
-    session: SessionDep,
-    lang: LangDep,
-    user_id: Annotated[str, Form(max_length=20)] = "",
-    note: Annotated[str, Form(max_length=2000)] = "",
-    back: Annotated[str, Form(max_length=2000)] = "/",
+    alert_id: str, call: WritingCall, user_id: Annotated[str, Form(max_length=20)] = "", note: Note = "", back: BackTo = "/"
 ) -> Response:
     """Hand the alert to a colleague of its community ("" : to nobody)."""
 
     async def move() -> Alert:
-        alert = await visible_alert(session, principal, alert_id)
-        colleague = await colleague_for(session, int(user_id), alert) if user_id.strip() else None
-        return await services.store.assign(
-            alert_id, principal.name, colleague.display_name if colleague else None, colleague.id if colleague else None, note.strip()
+        alert = await visible_alert(call.session, call.principal, alert_id)
+        colleague = await colleague_for(call.session, int(user_id), alert) if user_id.strip() else None
+        return await call.services.store.assign(
+            alert_id, call.principal.name, colleague.display_name if colleague else None, colleague.id if colleague else None, note.strip()
         )
 
     if user_id.strip() and not user_id.strip().isdigit():
-        return await _board_page(request, principal, services, session, lang, text("ui.bad_assignee", lang),
-                                 status.HTTP_422_UNPROCESSABLE_CONTENT)
-    return await _act(move, alert_id, back, request, principal, services, session, lang)
+        return await call.refuse("bad_assignee")
+    return await _act(call, alert_id, back, move)
 
 
-async def _act(
-    move: Callable[[], Awaitable[Alert]],
-    alert_id: str,
-    back: str,
-    request: Request,
-    principal: Principal,
-    services: Services,
-    session: AsyncSession,
-    lang: Language,
-) -> Response:
+async def _act(call: ConsoleCall, alert_id: str, back: str, move: Callable[[], Awaitable[Alert]]) -> Response:
     try:
-        await visible_alert(session, principal, alert_id)
+        await visible_alert(call.session, call.principal, alert_id)
         await move()
     except Exception as exc:  # turned into a notice on the board; anything else is re-raised
         if isinstance(exc, (IllegalTransition, AlertClosed)):
-            notice = text("ui.illegal", lang, status=text(f"status.{exc.current}", lang))
-            return await _board_page(request, principal, services, session, lang, notice, status.HTTP_409_CONFLICT)
+            notice = text("ui.illegal", call.lang, status=text(f"status.{exc.current}", call.lang))
+            return await call.board_page(notice, status.HTTP_409_CONFLICT)
         if isinstance(exc, NotAColleague):
-            return await _board_page(request, principal, services, session, lang, text("ui.bad_assignee", lang), exc.status_code)
+            return await call.refuse("bad_assignee", exc.status_code)
         if isinstance(exc, AlertNotFound) or getattr(exc, "status_code", None) == status.HTTP_404_NOT_FOUND:
-            return await _board_page(request, principal, services, session, lang, text("ui.not_found", lang), status.HTTP_404_NOT_FOUND)
+            return await call.refuse("not_found", status.HTTP_404_NOT_FOUND)
         raise
     # Post/redirect/get: a reload of the page must not repeat the acknowledgement.
     return RedirectResponse(safe_next(back), status_code=status.HTTP_303_SEE_OTHER)

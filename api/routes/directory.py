@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
@@ -24,6 +24,7 @@ NOT_YOURS = {404: {"description": "No such object among the sites you may see"}}
 
 Limit = Annotated[int, Query(ge=1, description=f"At most {MAX_PAGE}; larger values are capped")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+Row = TypeVar("Row")
 
 
 async def paged(session: AsyncSession, query: Any, limit: int, offset: int) -> tuple[list[Any], int]:
@@ -61,6 +62,14 @@ async def meter_site(session: AsyncSession, meter_id: str) -> tuple[bool, str | 
     return row is not None, row[0] if row else None
 
 
+async def patched(session: AsyncSession, row: Row, body: BaseModel) -> Row:
+    """A PATCH, committed: the fields the body gives are set (null counts as not given), the rest stay."""
+    for key, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
+        setattr(row, key, value)
+    await session.commit()
+    return row
+
+
 # ---- sites ----------------------------------------------------------------------------------------------
 
 
@@ -93,11 +102,7 @@ async def read_site(site_id: str, principal: DirectoryReader, session: SessionDe
 
 @router.patch("/sites/{site_id}", response_model=SitePublic, responses=NOT_YOURS)
 async def update_site(site_id: str, body: SiteUpdate, principal: SiteWriter, session: SessionDep) -> SitePublic:
-    site = await visible_site(session, principal, site_id)
-    for key, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
-        setattr(site, key, value)
-    await session.commit()
-    return site_public(site)
+    return site_public(await patched(session, await visible_site(session, principal, site_id), body))
 
 
 @router.delete("/sites/{site_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_YOURS)
@@ -155,11 +160,7 @@ async def read_gateway(gateway_id: str, principal: DirectoryReader, session: Ses
 
 @router.patch("/gateways/{gateway_id}", response_model=GatewayPublic, responses=NOT_YOURS)
 async def update_gateway(gateway_id: str, body: GatewayUpdate, principal: DirectoryWriter, session: SessionDep) -> GatewayPublic:
-    gateway = await visible_gateway(session, principal, gateway_id)
-    if body.name is not None:
-        gateway.name = body.name
-    await session.commit()
-    return gateway_public(gateway)
+    return gateway_public(await patched(session, await visible_gateway(session, principal, gateway_id), body))
 
 
 @router.delete("/gateways/{gateway_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_YOURS)

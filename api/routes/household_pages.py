@@ -25,7 +25,6 @@ from api.deps import AbsenceWriter, DirectoryReader, LangDep, Services, Services
 from api.directory_schemas import AbsenceCreate
 from api.models import Scope
 from api.pages import render
-from api.routes.directory import changed
 from api.routes.households import add_absence, clear_absence, list_absences_of
 from api.usage_chart import hourly_chart
 from carewatch.catalogue import Language, text, words
@@ -113,8 +112,7 @@ async def set_absence(
     except (ValueError, ValidationError):
         return await _household_page(household_id, request, principal, services, session, lang,
                                     text("ui.bad_absence", lang), status.HTTP_422_UNPROCESSABLE_CONTENT)
-    await add_absence(session, principal, household_id, body)
-    await changed(services)
+    await add_absence(session, services, principal, household, body)
     return RedirectResponse(f"/households/{household_id}", status_code=status.HTTP_303_SEE_OTHER)
 
 
@@ -122,9 +120,7 @@ async def set_absence(
 async def remove_absence(
     household_id: str, absence_id: int, principal: AbsenceWriter, session: SessionDep, services: ServicesDep
 ) -> Response:
-    await visible_household(session, principal, household_id)
-    await clear_absence(session, household_id, absence_id)
-    await changed(services)
+    await clear_absence(session, services, principal, household_id, absence_id)
     return RedirectResponse(f"/households/{household_id}", status_code=status.HTTP_303_SEE_OTHER)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from alerts.contacts import replace_contacts
 from api.access import not_found, site_filter, visible_household
 from api.auth import Principal, now_utc
-from api.deps import AbsenceWriter, DirectoryReader, DirectoryWriter, ServicesDep, SessionDep
+from api.deps import AbsenceWriter, DirectoryReader, DirectoryWriter, Services, ServicesDep, SessionDep
 from api.directory_schemas import (
     MAX_PAGE, AbsenceCreate, AbsencePublic, HouseholdCreate, HouseholdDetail, HouseholdPublic, HouseholdUpdate, Page,
     field_error, page,
@@ -151,22 +151,27 @@ async def list_absences_of(session: AsyncSession, household_id: str, *, current_
     return list((await session.scalars(query)).all())
 
 
-async def add_absence(session: AsyncSession, principal: Principal, household_id: str, body: AbsenceCreate) -> Absence:
+async def add_absence(session: AsyncSession, services: Services, principal: Principal, household: Household, body: AbsenceCreate) -> Absence:
+    """Plan an absence for a household the principal sees (``visible_household``); the runner hears of it."""
     absence = Absence(
-        household_id=household_id, starts_at=body.starts_at, ends_at=body.ends_at, note=body.note,
+        household_id=household.id, starts_at=body.starts_at, ends_at=body.ends_at, note=body.note,
         created_by=principal.name, created_at=now_utc(),
     )
     session.add(absence)
     await session.commit()
+    await changed(services)
     return absence
 
 
-async def clear_absence(session: AsyncSession, household_id: str, absence_id: int) -> None:
+async def clear_absence(session: AsyncSession, services: Services, principal: Principal, household_id: str, absence_id: int) -> None:
+    """Drop a planned absence of a household the principal sees (404 otherwise); the runner hears of it."""
+    await visible_household(session, principal, household_id)
     absence = await session.get(Absence, absence_id)
     if absence is None or absence.household_id != household_id:
         raise not_found("absence", absence_id)
     await session.delete(absence)
     await session.commit()
+    await changed(services)
 
 
 @router.get("/{household_id}/absences", response_model=list[AbsencePublic], responses=NOT_YOURS)
@@ -181,17 +186,12 @@ async def create_absence(
     household_id: str, body: AbsenceCreate, principal: AbsenceWriter, session: SessionDep, services: ServicesDep
 ) -> Absence:
     """The detectors hold back inactivity alerts inside the window from now on (safety alerts stay on)."""
-    await visible_household(session, principal, household_id)
-    absence = await add_absence(session, principal, household_id, body)
-    await changed(services)
-    return absence
+    return await add_absence(session, services, principal, await visible_household(session, principal, household_id), body)
 
 
 @router.delete("/{household_id}/absences/{absence_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_YOURS)
 async def delete_absence(
     household_id: str, absence_id: int, principal: AbsenceWriter, session: SessionDep, services: ServicesDep
 ) -> Response:
-    await visible_household(session, principal, household_id)
-    await clear_absence(session, household_id, absence_id)
-    await changed(services)
+    await clear_absence(session, services, principal, household_id, absence_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -60,7 +60,7 @@ def store(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> Alert
     return AlertStore(sessions, clock=clock)
 
 
-ONSET = datetime(2025, 3, 1, 7, 30, tzinfo=UTC)
+ONSET = datetime(2025, 3, 1, 7, 30, tzinfo=UTC)  # 15:30 in Shanghai
 
 
 def detection(
@@ -71,8 +71,9 @@ def detection(
     onset: datetime = ONSET,
     at: datetime | None = None,
     severity: Severity = Severity.CRITICAL,
+    explanation: Explanation | None = None,
 ) -> Detection:
-    """A detection as a detector would emit it; ``at`` defaults to 24 h after onset."""
+    """A detection as a detector would emit it; ``at`` defaults to 24 h after onset, the explanation names the alert."""
     verb = "raised" if transition is Transition.RAISED else "cleared"
     return Detection(
         household_id=household_id,
@@ -81,7 +82,7 @@ def detection(
         onset=onset,
         at=at or onset + timedelta(hours=24),
         severity=severity,
-        explanation=Explanation(zh=f"{household_id} {alert_type.value} 已{verb}", en=f"{household_id} {alert_type.value} {verb}"),
+        explanation=explanation or Explanation(zh=f"{household_id} {alert_type.value} 已{verb}", en=f"{household_id} {alert_type.value} {verb}"),
         meter_ids=("gas-001",),
         facts={"used_m3": 0.0},
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,12 +15,12 @@ from alerts.store import AlertStore
 from api.app import create_app
 from api.auth import create_user
 from api.models import Role
-from carewatch.domain import AlertType, Detection, Explanation, Severity, Transition
+from carewatch.domain import AlertType, Detection, Explanation
 from carewatch.registry import Registry
 from api.directory_import import import_document
 from carewatch.settings import Settings
-
-ONSET = datetime(2025, 3, 1, 7, 30, tzinfo=UTC)  # 15:30 in Shanghai
+from tests.alerts.conftest import ONSET as ONSET  # re-exported: the API tests measure time from it
+from tests.alerts.conftest import detection as any_detection
 
 EXPLANATIONS = {
     AlertType.NO_GAS_24H: Explanation(
@@ -32,25 +31,9 @@ EXPLANATIONS = {
 }
 
 
-def detection(
-    household_id: str = "hh-001",
-    alert_type: AlertType = AlertType.NO_GAS_24H,
-    *,
-    severity: Severity = Severity.CRITICAL,
-    onset: datetime = ONSET,
-    at: datetime | None = None,
-) -> Detection:
-    return Detection(
-        household_id=household_id,
-        alert_type=alert_type,
-        transition=Transition.RAISED,
-        onset=onset,
-        at=at or onset + timedelta(hours=24),
-        severity=severity,
-        explanation=EXPLANATIONS[alert_type],
-        meter_ids=("gas-001",),
-        facts={"used_m3": 0.0},
-    )
+def detection(household_id: str = "hh-001", alert_type: AlertType = AlertType.NO_GAS_24H, **details: Any) -> Detection:
+    """A raised detection whose explanation reads like a detector's (the console shows it)."""
+    return any_detection(household_id, alert_type, explanation=EXPLANATIONS[alert_type], **details)
 
 
 @pytest.fixture

@@ -98,6 +98,17 @@ def test_a_message_on_a_wrong_topic_is_refused():
     assert only_rejection(message(reading()), gateway=None).reason is RejectReason.BAD_TOPIC
 
 
+def refused_beside_a_good_reading(bad: dict[str, object], reason: RejectReason, names: str):  # type: ignore[no-untyped-def]
+    """Parses a good reading and a bad one: the good one is kept; the bad one's rejection (for ``reason``,
+    its detail naming ``names``) is returned."""
+    parsed = parse(message(reading(meter_id="wat-1"), reading(**bad)))
+    assert [r.meter_id for _, r in parsed.readings] == ["wat-1"]
+    (rejection,) = parsed.rejections
+    assert rejection.reason is reason
+    assert names in rejection.detail
+    return rejection
+
+
 @pytest.mark.parametrize(
     ("bad", "reason", "names"),
     [
@@ -119,11 +130,7 @@ def test_a_message_on_a_wrong_topic_is_refused():
     ],
 )
 def test_a_bad_reading_is_refused_alone_and_the_good_one_is_kept(bad, reason, names):
-    parsed = parse(message(reading(meter_id="wat-1"), reading(**bad)))
-    assert [r.meter_id for _, r in parsed.readings] == ["wat-1"]
-    (rejection,) = parsed.rejections
-    assert rejection.reason is reason
-    assert names in rejection.detail
+    rejection = refused_beside_a_good_reading(bad, reason, names)
     assert rejection.index == 1
     assert rejection.detail.startswith("readings[1]: ")
 
@@ -146,11 +153,7 @@ def test_a_bad_reading_is_refused_alone_and_the_good_one_is_kept(bad, reason, na
     ],
 )
 def test_a_value_no_clock_or_database_can_hold_is_refused_with_its_reason(bad, reason, names):
-    parsed = parse(message(reading(meter_id="wat-1"), reading(**bad)))
-    assert [r.meter_id for _, r in parsed.readings] == ["wat-1"]
-    (rejection,) = parsed.rejections
-    assert rejection.reason is reason
-    assert names in rejection.detail
+    rejection = refused_beside_a_good_reading(bad, reason, names)
     assert rejection.meter_id is None or IDENTIFIER.fullmatch(rejection.meter_id), "only a valid id is kept as meter_id"
     assert storable_text(rejection.detail) == rejection.detail and len(rejection.detail) < 300
 

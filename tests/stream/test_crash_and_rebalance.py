@@ -7,6 +7,7 @@ come from the gateway simulator through Mosquitto and the bridge.
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -38,6 +39,22 @@ async def wait_bridged(bridge, readings: int, timeout: float = 60.0) -> None:  #
             await asyncio.sleep(0.05)
 
 
+@asynccontextmanager
+async def relaying(settings, registry, tmp_path, bridge_name: str):  # type: ignore[no-untyped-def]
+    """Mosquitto, the bridge from it to Kafka and the alert service: yields (relay, sessions), where
+    ``await relay(batch, bridged)`` publishes a batch of messages and waits until the bridge has seen ``bridged`` readings."""
+    with mosquitto(tmp_path) as (host, port):
+        async with alert_service(settings) as sessions, running_bridge(
+            settings, registry, BrokerAddress(host, port), bridge_name
+        ) as (bridge, _):
+
+            async def relay(batch, bridged: int) -> None:  # type: ignore[no-untyped-def]
+                await asyncio.to_thread(publish, host, port, batch)
+                await wait_bridged(bridge, bridged)
+
+            yield relay, sessions
+
+
 async def deployment(kafka_url, tmp_path):  # type: ignore[no-untyped-def]
     """The scripted scenario, the embedded runner's alerts for it, and an isolated deployment's settings."""
     simulation = scenario()
@@ -64,53 +81,43 @@ async def test_a_worker_killed_mid_stream_recovers_its_table_and_alerts_each_inc
     simulation, reference, registry, settings, messages = await deployment(kafka_url, tmp_path)
     first, second = messages[: len(messages) // 2], messages[len(messages) // 2 :]
 
-    with mosquitto(tmp_path) as (host, port):
-        async with alert_service(settings) as sessions, running_bridge(
-            settings, registry, BrokerAddress(host, port), "crash-bridge"
-        ) as (bridge, _):
-            victim = worker(settings, tmp_path, "worker-a").start()
-            await asyncio.to_thread(publish, host, port, first)
-            await wait_bridged(bridge, readings_in(first))
-            await wait_for_progress(settings, readings_in(first))
-            victim.kill()  # SIGKILL mid-stream: no shutdown, no last commit, in-flight work lost
-            await asyncio.to_thread(publish, host, port, second)
-            await wait_bridged(bridge, readings_in(messages))
-            restarted = worker(settings, tmp_path, "worker-a").start()  # same data dir, memory store: all from the changelog
-            try:
-                await wait_until_judged_and_stored(settings, [restarted])
-                await assert_alerted_once_and_counted(settings, sessions, simulation, reference)
-            finally:
-                restarted.stop()
+    async with relaying(settings, registry, tmp_path, "crash-bridge") as (relay, sessions):
+        victim = worker(settings, tmp_path, "worker-a").start()
+        await relay(first, readings_in(first))
+        await wait_for_progress(settings, readings_in(first))
+        victim.kill()  # SIGKILL mid-stream: no shutdown, no last commit, in-flight work lost
+        await relay(second, readings_in(messages))
+        restarted = worker(settings, tmp_path, "worker-a").start()  # same data dir, memory store: all from the changelog
+        try:
+            await wait_until_judged_and_stored(settings, [restarted])
+            await assert_alerted_once_and_counted(settings, sessions, simulation, reference)
+        finally:
+            restarted.stop()
 
 
 async def test_two_workers_share_the_partitions_one_joining_mid_stream(kafka_url, tmp_path):
     simulation, reference, registry, settings, messages = await deployment(kafka_url, tmp_path)
     first, second = messages[: len(messages) // 3], messages[len(messages) // 3 :]
 
-    with mosquitto(tmp_path) as (host, port):
-        async with alert_service(settings) as sessions, running_bridge(
-            settings, registry, BrokerAddress(host, port), "share-bridge"
-        ) as (bridge, _):
-            early = worker(settings, tmp_path, "worker-early").start()
-            late = worker(settings, tmp_path, "worker-late")
-            try:
-                await asyncio.to_thread(publish, host, port, first)
-                await wait_bridged(bridge, readings_in(first))
-                await wait_for_progress(settings, readings_in(first))
-                late.start()  # joins the group: a rebalance while readings flow
-                await asyncio.to_thread(publish, host, port, second)
-                await wait_bridged(bridge, readings_in(messages))
-                await wait_until_judged_and_stored(settings, [early, late])
-                # A fast worker may judge everything before the joining one has logged its share.
-                async with asyncio.timeout(30):
-                    while not partitions_held(late):
-                        late.check_alive()
-                        await asyncio.sleep(0.2)
-                await wait_until_judged_and_stored(settings, [early, late])
-                held_early, held_late = partitions_held(early), partitions_held(late)
-                assert held_early and held_late, (held_early, held_late)
-                assert sorted(held_early + held_late) == list(range(settings.kafka_partitions))
-                await assert_alerted_once_and_counted(settings, sessions, simulation, reference)
-            finally:
-                late.stop()
-                early.stop()
+    async with relaying(settings, registry, tmp_path, "share-bridge") as (relay, sessions):
+        early = worker(settings, tmp_path, "worker-early").start()
+        late = worker(settings, tmp_path, "worker-late")
+        try:
+            await relay(first, readings_in(first))
+            await wait_for_progress(settings, readings_in(first))
+            late.start()  # joins the group: a rebalance while readings flow
+            await relay(second, readings_in(messages))
+            await wait_until_judged_and_stored(settings, [early, late])
+            # A fast worker may judge everything before the joining one has logged its share.
+            async with asyncio.timeout(30):
+                while not partitions_held(late):
+                    late.check_alive()
+                    await asyncio.sleep(0.2)
+            await wait_until_judged_and_stored(settings, [early, late])
+            held_early, held_late = partitions_held(early), partitions_held(late)
+            assert held_early and held_late, (held_early, held_late)
+            assert sorted(held_early + held_late) == list(range(settings.kafka_partitions))
+            await assert_alerted_once_and_counted(settings, sessions, simulation, reference)
+        finally:
+            late.stop()
+            early.stop()
