@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from carewatch.cli.demo import DEMO_START
 from carewatch.db import make_engine, make_sessions
 from carewatch.registry import Registry
@@ -12,6 +14,8 @@ from carewatch.schema import create_schema
 from carewatch.settings import Settings
 from gateway_sim import SimConfig, Simulation
 from ingest.subscriber import InboundMessage
+
+pytestmark = pytest.mark.heavy  # many generated examples or a whole replay: in CI, not in the fast selection
 
 
 async def alerts(tmp_path, simulation: Simulation, batch_size: int) -> set[tuple[str, datetime]]:  # type: ignore[no-untyped-def]

@@ -15,15 +15,26 @@ import json
 import math
 import os
 from dataclasses import dataclass
-from typing import Any
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carewatch.domain import IDENTIFIER
 from carewatch.registry import Registry
-from ingest.payload import EARLIEST_PLAUSIBLE, MAX_REGISTER_M3, Limits, parse_readings, parse_status, parse_topic, storable_text
+from ingest.payload import (
+    EARLIEST_PLAUSIBLE,
+    MAX_REGISTER_M3,
+    Limits,
+    parse_readings,
+    parse_status,
+    parse_topic,
+    storable_text,
+)
+
+pytestmark = pytest.mark.heavy  # many generated examples: in CI, not in the fast selection
 
 FUZZ = settings(
     max_examples=int(os.environ.get("CAREWATCH_FUZZ_EXAMPLES", "2000")),
