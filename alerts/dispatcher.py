@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.channels.base import Channel, DeliveryError, Outgoing, PermanentError
 from alerts.notify_tables import AttemptResult, DeliveryAttempt, MessageStatus, OutboxMessage
+from carewatch import metrics
 from carewatch.clock import wall_clock
 
 log = logging.getLogger(__name__)
@@ -181,6 +182,7 @@ class Dispatcher:
                     result=result, detail=str(error) if error else "",
                 )
             )
+        metrics.NOTIFICATIONS.labels(message.channel, result.value).inc()
         level = logging.INFO if result is AttemptResult.SENT else logging.WARNING
         log.log(level, "message %d (%s to %s): %s %s", message.id, message.channel, message.recipient_id, result.value, error or "")
         return result

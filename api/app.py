@@ -15,7 +15,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from alerts.store import AlertStore
 from api.auth import LoginLimiter
 from api.deps import NotSignedIn, Services, get_lang
-from api.routes import family, notifications
+from api.routes import docs, family, metrics, notifications
 from api.routes import accounts, alerts, bulk, console, contacts, directory, health, household_pages, households, ingest, login, push
 from api.security_headers import SecurityHeaders
 from carewatch.registry import Registry
@@ -48,6 +48,8 @@ def create_app(
         summary="Alerts about elders living alone, from their gas and water meters",
         description="Integrators authenticate with `Authorization: Bearer cw_…` (API keys with scopes, made by an "
         "admin); the console uses a session cookie. Objects of sites you may not see answer 404.",
+        docs_url=None,  # served from this process instead of a CDN (api/routes/docs.py)
+        redoc_url=None,
     )
     app.state.services = Services(
         sessions=sessions,
@@ -63,12 +65,13 @@ def create_app(
         publish=publish,
     )
     app.add_exception_handler(NotSignedIn, _not_signed_in)  # type: ignore[arg-type]
-    for module in (alerts, households, contacts, directory, bulk, accounts, ingest, login, console, household_pages, health, push):
+    for module in (alerts, households, contacts, directory, bulk, accounts, ingest, login, console, household_pages, health, metrics, push):
         app.include_router(module.router)
-    for module in (family, notifications):  # the signed family links and the outbox log (docs/notifications.md)
+    for module in (family, notifications, docs):  # the signed family links and the outbox log (docs/notifications.md)
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(SecurityHeaders, docs_paths=[p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p])
+    app.mount(docs.ASSETS_URL, StaticFiles(directory=str(docs.ASSETS_DIR)), name="docs-assets")
+    app.add_middleware(SecurityHeaders, docs_paths=docs.DOCS_PATHS)
     if settings.trusted_proxies:  # outermost: the client address and scheme are the proxy's report before anything reads them
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     return app

@@ -2,8 +2,9 @@
 
 The console loads only its own script and style sheet; a few templates carry inline ``<style>``
 (the family page and the notifications log stand alone) and the routine grid inline ``style`` opacity,
-so styles allow 'unsafe-inline' while scripts do not. FastAPI's /docs and /redoc load Swagger UI and
-ReDoc from their CDN with an inline script: those two pages get a policy that allows exactly that.
+so styles allow 'unsafe-inline' while scripts do not. /docs and /redoc (api/routes/docs.py) load Swagger UI
+and ReDoc from this process too, with no inline script; ReDoc runs its search in a blob: worker, which
+their policy allows besides.
 HSTS is sent only on HTTPS (directly, or through a trusted proxy's X-Forwarded-Proto).
 """
 
@@ -19,9 +20,7 @@ CONSOLE_POLICY = (
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 DOCS_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 HSTS = "max-age=31536000; includeSubDomains"

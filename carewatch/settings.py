@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(default_factory=list)
     """Addresses of the reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (JSON list,
     e.g. ["10.0.0.5"]); unset: none, the connecting address is the client (the login limit counts it)."""
+    metrics_public: bool = True
+    """Serve Prometheus metrics at the console's /metrics without sign-in (counts only, no names); false: 404
+    there, for a console port reachable from outside (scrape a worker's metrics_port instead)."""
+    metrics_port: int | None = None
+    """`carewatch worker` and `carewatch ingest` serve Prometheus metrics on this port of http_host; unset: none."""
     login_max_failures_per_user: int = 5
     login_max_failures_per_client: int = 20
     login_window: timedelta = timedelta(minutes=15)

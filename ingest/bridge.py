@@ -13,13 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 
+from carewatch import metrics
 from carewatch.clock import wall_clock
 from carewatch.domain import RejectReason
 from carewatch.kafka import Topics, bootstrap_servers, ensure_topics, kafka_url
@@ -44,6 +46,9 @@ class Outgoing:
     value: bytes
     readings: int = 0
     """MQTT readings this record accounts for: 1 for a reading or a refused reading, else 0."""
+    counted_as: tuple[str, str, str] | None = None
+    """(outcome, reason, payload format) in the metrics once Kafka took it: "forwarded" or "rejected" for a
+    reading, "refused" for a message refused whole; None for a gateway status."""
 
 
 class KafkaBridge:
@@ -74,6 +79,9 @@ class KafkaBridge:
             await self._send_all(outgoing)
             for message in batch:
                 subscriber.ack(message)
+            if batch:
+                oldest = min(message.received_at for message in batch)
+                metrics.INGEST_LAG.observe((datetime.now(UTC) - oldest).total_seconds())
             self.messages_forwarded += len(batch)
 
     def translate_isolated(self, message: InboundMessage) -> list[Outgoing]:
@@ -86,7 +94,8 @@ class KafkaBridge:
                 message.received_at, "bridge", message.topic, RejectReason.PROCESSING_ERROR,
                 f"bridge error: {exc!r}", message.payload,
             )
-            return [Outgoing(self.topics.dead_letters, b"unknown-gateway", record.encode())]
+            counted_as = ("refused", str(RejectReason.PROCESSING_ERROR), "unknown")
+            return [Outgoing(self.topics.dead_letters, b"unknown-gateway", record.encode(), counted_as=counted_as)]
 
     def translate(self, message: InboundMessage) -> list[Outgoing]:
         """The Kafka records one MQTT message becomes."""
@@ -104,11 +113,13 @@ class KafkaBridge:
                     message.received_at, "bridge", message.topic, r.reason, r.detail, message.payload, gateway_id, r.meter_id, r.index
                 ).encode(),
                 int(r.index is not None),
+                ("rejected" if r.index is not None else "refused", str(r.reason), translated.payload_format),
             )
             for r in translated.refusals
         ]
+        forwarded = ("forwarded", metrics.NO_REASON, translated.payload_format)
         records += [
-            Outgoing(self.topics.readings, reading.household_id.encode(), encode_reading(reading, gateway_id), 1)
+            Outgoing(self.topics.readings, reading.household_id.encode(), encode_reading(reading, gateway_id), 1, forwarded)
             for _, reading in translated.readings
         ]
         return records
@@ -131,6 +142,9 @@ class KafkaBridge:
         self.readings_seen += sum(r.readings for r in outgoing)
         self.readings_sent += sum(r.topic == self.topics.readings for r in outgoing)
         self.dead_letters_sent += sum(r.topic == self.topics.dead_letters for r in outgoing)
+        counted = Counter(r.counted_as for r in outgoing if r.counted_as is not None)
+        metrics.count_readings({key: n for key, n in counted.items() if key[0] != "refused"})
+        metrics.count_refused_messages({(reason, fmt): n for (outcome, reason, fmt), n in counted.items() if outcome == "refused"})
 
 
 @asynccontextmanager

@@ -19,6 +19,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from carewatch import metrics
+
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 10.0
@@ -156,6 +158,8 @@ class MqttSubscriber:
             if reason_code.is_failure:
                 log.error("MQTT broker refused the connection: %s", reason_code)
                 return
+            if self._had_session:
+                metrics.MQTT_RECONNECTS.inc()
             if self._had_session and not flags.session_present:
                 self.sessions_lost += 1
                 log.error(

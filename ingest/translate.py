@@ -38,6 +38,8 @@ class Translated:
     """A status message's state ("online" / "offline"); None for readings."""
     seq: int | None = None
     """The gateway's message counter, when its readings message carries one (contract v1.1: gap counting)."""
+    payload_format: str = "contract"
+    """How the payload was written: carewatch's contract, or the integration's format its adapter read."""
 
     @property
     def readings_seen(self) -> int:
@@ -72,12 +74,15 @@ def _translate_foreign(
     limits = Limits.from_settings(settings)
     if len(message.payload) > limits.max_payload_bytes:
         detail = f"payload is {len(message.payload)} bytes; the limit is {limits.max_payload_bytes}"
-        return Translated(integration.name, refusals=(Rejection(RejectReason.OVERSIZED_PAYLOAD, detail),))
+        return Translated(
+            integration.name, refusals=(Rejection(RejectReason.OVERSIZED_PAYLOAD, detail),), payload_format=integration.format
+        )
     adapted = adapter_for(integration)(message.topic, message.payload, now)
     if not adapted.readings:
-        return Translated(integration.name, refusals=adapted.refusals)
+        return Translated(integration.name, refusals=adapted.refusals, payload_format=integration.format)
     contract = orjson.dumps({"v": CONTRACT_VERSION, "readings": list(adapted.readings)})
     parsed = parse_readings(integration.name, contract, registry, now, limits)
     return Translated(
-        integration.name, parsed.readings, adapted.refusals + parsed.rejections, parsed.unknown_meters
+        integration.name, parsed.readings, adapted.refusals + parsed.rejections, parsed.unknown_meters,
+        payload_format=integration.format,
     )

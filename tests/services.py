@@ -163,3 +163,49 @@ def smtp_receiver() -> Iterator[MailReceiver]:
             receiver.controller.stop()  # type: ignore[union-attr]
         except (AssertionError, RuntimeError):
             pass  # already stopped by an outage test
+
+
+# Prometheus
+
+
+@dataclass(frozen=True)
+class PrometheusServer:
+    """A private Prometheus scraping given targets; asked through its HTTP query API."""
+
+    url: str
+
+    def query(self, promql: str) -> list[dict[str, object]]:
+        """The instant vector of ``promql`` (each sample: {"metric": labels, "value": [time, "value"]})."""
+        import httpx
+
+        answer = httpx.get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=10).json()
+        assert answer["status"] == "success", answer
+        return answer["data"]["result"]  # type: ignore[no-any-return]
+
+
+@contextmanager
+def prometheus(workdir: Path, targets: list[str], scrape_every_ms: int = 1000) -> Iterator[PrometheusServer]:
+    """Prometheus (Debian package 'prometheus') scraping ``targets`` (host:port, path /metrics) every ``scrape_every_ms``."""
+    binary = shutil.which("prometheus") or ("/usr/bin/prometheus" if Path("/usr/bin/prometheus").exists() else None)
+    if binary is None:
+        missing_service("the prometheus binary (Debian package 'prometheus')")
+    port = free_port()
+    config = workdir / "prometheus.yml"
+    config.write_text(
+        f"global:\n  scrape_interval: {scrape_every_ms}ms\n  scrape_timeout: {scrape_every_ms}ms\n"
+        f"scrape_configs:\n  - job_name: carewatch\n    static_configs:\n      - targets: {targets!r}\n"
+    )
+    log = (workdir / "prometheus.log").open("wb")
+    process = subprocess.Popen(
+        [
+            binary, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'prometheus-data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_listening(port, process, timeout=30, what="prometheus")
+        yield PrometheusServer(f"http://127.0.0.1:{port}")
+    finally:
+        stop_process(process)
+        log.close()

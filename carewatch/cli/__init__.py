@@ -50,6 +50,16 @@ def _settings(verbose: bool, *required: str) -> Settings:
     return settings
 
 
+def _serve_metrics(settings: Settings) -> None:
+    """Prometheus metrics on CAREWATCH_METRICS_PORT (a thread of this process), for the processes without a console."""
+    if settings.metrics_port is None:
+        return
+    from prometheus_client import start_http_server
+
+    start_http_server(settings.metrics_port, addr=settings.http_host)
+    err.print(f"metrics at http://{settings.http_host}:{settings.metrics_port}/metrics")
+
+
 @contextlib.contextmanager
 def _said_in_one_line() -> Iterator[None]:
     """What an operator can mend, as one line instead of a traceback: a bad registry (exit 2), an MQTT broker
@@ -205,6 +215,7 @@ def ingest(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) ->
     from ingest.bridge import run_bridge
 
     settings = _settings(verbose, "mqtt_url", "kafka_url")
+    _serve_metrics(settings)
     with _said_in_one_line():
         asyncio.run(run_bridge(settings, Registry.load(settings.registry_path)))
 
@@ -218,6 +229,7 @@ def worker(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) ->
     from carewatch.runners.faust.worker import run_worker
 
     settings = _settings(verbose, "kafka_url")
+    _serve_metrics(settings)
     with _said_in_one_line():
         run_worker(settings, loglevel="info" if verbose else "warning")
 

@@ -69,7 +69,8 @@ NOT_PER_SITE = {("GET", "/api/users/{user_id}"), ("PATCH", "/api/users/{user_id}
                 ("GET", "/notifications/mail/{key}")} | FAMILY_LINK | PLATFORM_PUSH
 """Accounts and keys belong to no site (admins only, checked by the 403 test); the demo's caught mail
 spans every site and answers only all-site principals."""
-PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/healthz"), ("GET", "/livez"), ("GET", "/readyz")} | FAMILY_LINK | PLATFORM_PUSH
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/healthz"), ("GET", "/livez"), ("GET", "/readyz"), ("GET", "/metrics"),
+          ("GET", "/docs"), ("GET", "/redoc")} | FAMILY_LINK | PLATFORM_PUSH  # the OpenAPI pages are public, as /openapi.json is
 
 
 def routes(app) -> list[tuple[str, str, Scope | None]]:  # type: ignore[no-untyped-def]

@@ -40,6 +40,8 @@ def test_readiness_follows_the_mqtt_broker_and_liveness_does_not(tmp_path):
         assert httpx.get(f"http://127.0.0.1:{http_port}/livez").status_code == 200
         with mosquitto(tmp_path / "again", port=port):
             assert wait_for_readiness(http_port, True, 60)["code"] == 200
+            scraped = httpx.get(f"http://127.0.0.1:{http_port}/metrics").text
+            assert "carewatch_mqtt_reconnects_total 1.0" in scraped.splitlines()
     finally:
         service.kill()
         service.wait(10)

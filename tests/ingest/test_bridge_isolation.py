@@ -42,3 +42,17 @@ def test_a_fault_on_one_message_becomes_its_dead_letter_and_the_next_message_is_
     dead = DeadLetterRecord.decode(faulty[0].value)
     assert dead.reason is RejectReason.PROCESSING_ERROR and "look-up failed" in dead.detail
     assert [r.topic for r in good] == [settings.kafka_topic_readings]
+
+
+def test_the_bridge_counts_each_record_by_what_it_says_of_its_reading():
+    registry = Registry.from_document(DOCUMENT)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    bridge = KafkaBridge(settings=settings, registry=registry, producer=None, clock=lambda: datetime(2026, 1, 5, 1, tzinfo=UTC))  # type: ignore[arg-type]
+
+    forwarded = bridge.translate(message("gas-1"))
+    unknown = bridge.translate(message("gas-9"))
+    garbage = bridge.translate(InboundMessage("carewatch/v1/gateways/gw-1/readings", b"{", 1, 1, datetime(2026, 1, 5, tzinfo=UTC)))
+
+    assert [r.counted_as for r in forwarded] == [("forwarded", "", "contract")]
+    assert [r.counted_as for r in unknown] == [("rejected", "unknown_meter", "contract")]
+    assert [r.counted_as for r in garbage] == [("refused", "malformed_json", "contract")]

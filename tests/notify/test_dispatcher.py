@@ -6,6 +6,8 @@ import asyncio
 from collections import Counter
 from datetime import timedelta
 
+from prometheus_client import REGISTRY
+
 from alerts.channels.email import EmailChannel, SmtpSettings
 from alerts.channels.provider import ProviderChannel
 from alerts.channels.webhook import SignedWebhookChannel
@@ -74,7 +76,12 @@ async def test_retries_back_off_exponentially_and_honour_retry_after(sessions, c
     assert row.status is MessageStatus.SENT and row.attempts == 6
 
 
+def notifications_counted(channel: str, result: str) -> float:
+    return REGISTRY.get_sample_value("carewatch_notifications_total", {"channel": channel, "result": result}) or 0.0
+
+
 async def test_a_refusal_is_final_and_recorded(sessions, clock, client):
+    counted_before = notifications_counted("sms", "failed"), notifications_counted("voice", "failed")
     with http_receiver(script=[400]) as web:
         await write(sessions, [message(1, "sms", "+8613700000001"), message(2, "voice", "+8613700000002")], clock.now)
         await Dispatcher(sessions, {"sms": ProviderChannel("sms", web.url, None, client)}, clock=clock).run_once()
@@ -84,6 +91,8 @@ async def test_a_refusal_is_final_and_recorded(sessions, clock, client):
     assert "HTTP 400" in refused.last_error
     assert unconfigured.status is MessageStatus.FAILED and "no voice channel is configured" in unconfigured.last_error
     assert [t.result for t in await attempts(sessions)] == [AttemptResult.FAILED, AttemptResult.FAILED]
+    counted = notifications_counted("sms", "failed"), notifications_counted("voice", "failed")
+    assert (counted[0] - counted_before[0], counted[1] - counted_before[1]) == (1, 1)  # carewatch_notifications_total
 
 
 async def test_a_message_failing_for_a_day_is_given_up_visibly(sessions, clock, client):

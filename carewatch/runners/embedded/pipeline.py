@@ -14,16 +14,18 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.notifications import start_notifications
 from alerts.store import AlertStore
+from carewatch import metrics
 from carewatch.clock import wall_clock
 from carewatch.db import make_engine, make_sessions
 from carewatch.domain import Detection, RejectReason, Tick
@@ -58,7 +60,17 @@ class Judged:
     record: BatchRecord = field(default_factory=BatchRecord)
     detections: list[Detection] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
+    readings: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    """(outcome, reason, payload format) → readings: the metrics counted once the batch is committed."""
+    refused_messages: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """(reason, payload format) → messages refused whole."""
+    oldest_arrival: datetime | None = None
 
+    def refused(self, reason: RejectReason, index: int | None, payload_format: str) -> None:
+        if index is None:
+            self.refused_messages[(str(reason), payload_format)] += 1
+        else:
+            self.readings[("rejected", str(reason), payload_format)] += 1
 
 
 class Pipeline:
@@ -141,7 +153,8 @@ class Pipeline:
         as a dead letter alone: one poison message never holds up the rest, nor the process.
         """
         undo = self._undo_point()
-        batch = self._judge_batch(messages)
+        with metrics.DETECTOR_BATCH.time():
+            batch = self._judge_batch(messages)
         if await self._commit(batch, until_taken=False):
             return
         while not await self._database_writable():  # down or read-only: wait for it, the batch is not to blame
@@ -163,10 +176,13 @@ class Pipeline:
         for message in messages:
             self.messages_seen += 1
             batch.record.counters["messages"] += 1
+            if batch.oldest_arrival is None or message.received_at < batch.oldest_arrival:
+                batch.oldest_arrival = message.received_at
             try:
                 self._judge(message, batch)
             except Exception as exc:  # a fault of ours on this message: it alone becomes a dead letter
                 log.exception("could not judge a message on %r", message.topic)
+                batch.refused(RejectReason.PROCESSING_ERROR, None, "unknown")
                 batch.record.reject(self._dead_letter(message, RejectReason.PROCESSING_ERROR, f"pipeline error: {exc!r}"))
         return batch
 
@@ -174,8 +190,11 @@ class Pipeline:
         """The message as a dead letter alone: its readings are counted as refused, nothing else of it is kept."""
         self.messages_seen += 1
         self.readings_seen += readings
-        refused = Judged()
+        refused = Judged(oldest_arrival=message.received_at)
         refused.record.counters["messages"] += 1
+        refused.readings[("rejected", str(RejectReason.PROCESSING_ERROR), "unknown")] += readings
+        if not readings:
+            refused.refused(RejectReason.PROCESSING_ERROR, None, "unknown")
         refused.record.counters["readings_rejected"] += readings
         refused.record.dead_letters.append(
             self._dead_letter(message, RejectReason.PROCESSING_ERROR, "the database refused what this message holds")
@@ -209,6 +228,7 @@ class Pipeline:
         translated = translate(message, self.registry, self.settings, self.clock())
 
         def dead_letter(refusal: Rejection) -> None:
+            batch.refused(refusal.reason, refusal.index, translated.payload_format)
             record.reject(
                 DeadLetterEntry(
                     message.received_at, message.topic, translated.gateway_id, refusal.reason, refusal.detail,
@@ -239,8 +259,10 @@ class Pipeline:
                 dead_letter(Rejection(verdict.rejection, verdict.detail, reading.meter_id, index))
             elif verdict.duplicate:
                 state.readings_duplicate += 1
+                batch.readings[("duplicate", metrics.NO_REASON, translated.payload_format)] += 1
             else:
                 state.readings_accepted += 1
+                batch.readings[("accepted", metrics.NO_REASON, translated.payload_format)] += 1
                 record.accepted.append(reading)
                 if self.newest_event is None or reading.at > self.newest_event:
                     self.newest_event = reading.at
@@ -280,7 +302,17 @@ class Pipeline:
         except Exception:
             log.exception("the database refused a batch %d times", COMMIT_ATTEMPTS)
             return False
+        self._count(batch)
         return True
+
+    def _count(self, batch: Judged) -> None:
+        """The metrics of a committed batch (one judged but not committed is judged again, and counted then)."""
+        metrics.count_readings(batch.readings)
+        metrics.count_refused_messages(batch.refused_messages)
+        if batch.oldest_arrival is not None:
+            metrics.INGEST_LAG.observe((datetime.now(UTC) - batch.oldest_arrival).total_seconds())
+        if self.newest_event is not None:
+            metrics.NEWEST_READING.set(self.newest_event.timestamp())
 
     async def _database_writable(self) -> bool:
         """Whether the database takes a write at all (else it is down or read-only: wait, do not blame a message)."""
