@@ -1,0 +1,117 @@
+"""The readings archive: every accepted reading reaches InfluxDB's v2 write API (a real VictoriaMetrics),
+and an outage of it holds back neither ingest nor alerts and loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import orjson
+import paho.mqtt.client as mqtt
+import pytest
+
+from carewatch.cli.demo import DEMO_START
+from carewatch.registry import Registry
+from carewatch.runners.embedded.pipeline import running_system
+from carewatch.settings import Settings
+from gateway_sim import SimConfig, Simulation
+from gateway_sim.simulation import SimMessage
+from ingest.stats import read_stats
+from ingest.subscriber import BrokerAddress
+from tests.services import VictoriaMetrics
+
+pytestmark = pytest.mark.timeout(240)
+
+REGISTER = "meter_reading_register_m3"
+
+
+def archiving(tmp_path, server: VictoriaMetrics) -> Settings:  # type: ignore[no-untyped-def]
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}", clock="event",
+        influx_url=server.url, influx_token="test-token", influx_org="carewatch", influx_bucket="readings",
+    )
+
+
+def publish(broker: BrokerAddress, messages: list[SimMessage]) -> int:
+    """Publish as the gateways would (QoS 1, each PUBACK awaited); returns how many readings were sent."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="archive-test-gateways")
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        for message in messages:
+            client.publish(message.topic, message.payload, qos=1, retain=message.retain).wait_for_publish(10)
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    return sum(len(orjson.loads(m.payload)["readings"]) for m in messages if m.kind == "readings")
+
+
+def simulation() -> Simulation:
+    return Simulation(SimConfig(households=4, days=1.5, seed=11, start=DEMO_START))
+
+
+async def test_every_accepted_reading_is_a_point_with_its_tags_and_fields(tmp_path, mosquitto_broker, victoria_metrics_server):
+    sim = simulation()
+    registry = Registry.from_document(sim.registry_document())
+    broker = BrokerAddress(*mosquitto_broker)
+    async with running_system(archiving(tmp_path, victoria_metrics_server), registry, broker, "archive-ingest") as system:
+        sent = await asyncio.to_thread(publish, broker, list(sim.messages()))
+        await system.drain(sent)
+        assert system.archiving is not None
+        await system.pipeline.archiver.emptied()  # type: ignore[union-attr]
+        async with system.sessions() as session:
+            accepted = (await read_stats(session)).readings_accepted
+
+    points = victoria_metrics_server.points(REGISTER)
+    assert accepted == sent
+    assert len(points) == accepted
+    labels, _, _ = points[0]
+    assert {"household", "meter", "kind", "site"} <= set(labels)
+    assert {labels["household"] for labels, _, _ in points} == set(registry.households)
+    used = victoria_metrics_server.points("meter_reading_usage_m3")
+    assert 0 < len(used) < len(points), "use is known from each meter's second reading on"
+
+
+async def test_an_archive_outage_holds_back_nothing_and_loses_nothing(tmp_path, mosquitto_broker, victoria_metrics_server):
+    sim = simulation()
+    registry = Registry.from_document(sim.registry_document())
+    messages = list(sim.messages())
+    half = len(messages) // 2
+    broker = BrokerAddress(*mosquitto_broker)
+    async with running_system(archiving(tmp_path, victoria_metrics_server), registry, broker, "archive-ingest") as system:
+        archiver = system.pipeline.archiver
+        assert archiver is not None
+        before = await asyncio.to_thread(publish, broker, messages[:half])
+        await system.drain(before)
+        await archiver.emptied()
+
+        victoria_metrics_server.stop()
+        during = await asyncio.to_thread(publish, broker, messages[half:])
+        await system.drain(before + during)  # ingest and alerts go on while the archive is away
+        await asyncio.sleep(1.0)  # the archiver tries, and is refused
+        assert system.pipeline.status()["archive_backlog"] == during
+        assert system.readiness() == []
+
+        victoria_metrics_server.start()  # the same port and data
+        await archiver.emptied(timeout=90)
+        async with system.sessions() as session:
+            accepted = (await read_stats(session)).readings_accepted
+
+    assert accepted == before + during
+    assert len(victoria_metrics_server.points(REGISTER)) == accepted
+
+
+def test_the_archive_is_off_unless_its_url_is_set_and_then_needs_token_org_and_bucket():
+    assert Settings(_env_file=None).influx_url is None  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="CAREWATCH_INFLUX_TOKEN, CAREWATCH_INFLUX_BUCKET"):
+        Settings(_env_file=None, influx_url="http://127.0.0.1:8086", influx_org="carewatch")  # type: ignore[call-arg]
+
+
+def test_a_point_carries_the_register_in_a_field_named_register():
+    from ingest.archive import ArchiveOutbox, line_of
+
+    row = ArchiveOutbox(household_id="hh-1", meter_id="gas-1", kind="gas", site="east", at=datetime.fromisoformat("2026-01-05T08:00:00+08:00"),
+                        register_m3=10.5, usage_m3=0.25, battery_pct=87.0, signal_dbm=None)
+    assert line_of(row) == (
+        "meter_reading,household=hh-1,kind=gas,meter=gas-1,site=east battery=87,register_m3=10.5,usage_m3=0.25 1767571200000000000"
+    )
