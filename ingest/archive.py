@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carewatch.db import Base, UTCDateTime
+from carewatch.directory import Household
 from carewatch.domain import Reading
 from carewatch.retrying import until_it_works
 from carewatch.settings import Settings
@@ -96,6 +97,13 @@ async def queue_for_archive(session: AsyncSession, readings: Sequence[Reading], 
         )
         for r in readings
     )
+
+
+async def directory_sites(session: AsyncSession, readings: Sequence[Reading]) -> dict[str, str]:
+    """The directory's site of each household of ``readings`` (the scaled-out path has no registry in memory)."""
+    households = sorted({r.household_id for r in readings})
+    rows = await session.execute(select(Household.id, Household.site_id).where(Household.id.in_(households)))
+    return {household_id: site for household_id, site in rows}
 
 
 def line_of(row: ArchiveOutbox) -> str:
