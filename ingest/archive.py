@@ -19,11 +19,12 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from influxdb_client import Point, WritePrecision
+from influxdb_client import WritePrecision
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
-from sqlalchemy import Float, Integer, String, delete, func, select
+from sqlalchemy import Float, Integer, String, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -90,12 +91,14 @@ async def queue_for_archive(session: AsyncSession, readings: Sequence[Reading], 
     cursors = (await session.scalars(select(UsageCursor).where(UsageCursor.meter_id.in_(meters)))).all()
     in_time = sorted(readings, key=lambda r: r.at)  # a batch may hold a meter's readings out of order
     used = dict(zip(map(id, in_time), usage_since_previous(in_time, {c.meter_id: (c.at, c.register_m3) for c in cursors})))
-    session.add_all(
-        ArchiveOutbox(
-            household_id=r.household_id, meter_id=r.meter_id, kind=r.kind.value, site=sites.get(r.household_id, UNKNOWN_SITE),
-            at=r.at, register_m3=r.register_m3, usage_m3=used[id(r)], battery_pct=r.battery_pct, signal_dbm=r.signal_dbm,
-        )
-        for r in readings
+    # Core executemany, not ORM objects: this runs inside every batch's commit.
+    await session.execute(
+        insert(ArchiveOutbox),
+        [
+            {"household_id": r.household_id, "meter_id": r.meter_id, "kind": r.kind.value, "site": sites.get(r.household_id, UNKNOWN_SITE),
+             "at": r.at, "register_m3": r.register_m3, "usage_m3": used[id(r)], "battery_pct": r.battery_pct, "signal_dbm": r.signal_dbm}
+            for r in readings
+        ],
     )
 
 
@@ -106,18 +109,35 @@ async def directory_sites(session: AsyncSession, readings: Sequence[Reading]) ->
     return {household_id: site for household_id, site in rows}
 
 
-def line_of(row: ArchiveOutbox) -> str:
-    """The row as one line of InfluxDB line protocol (nanosecond time)."""
-    point = (
-        Point(MEASUREMENT)
-        .tag("household", row.household_id).tag("meter", row.meter_id).tag("kind", row.kind).tag("site", row.site)
-        .field("register_m3", float(row.register_m3))
-        .time(row.at, WritePrecision.NS)
-    )
-    for name, value in (("usage_m3", row.usage_m3), ("battery", row.battery_pct), ("signal", row.signal_dbm)):
-        if value is not None:
-            point.field(name, float(value))
-    return point.to_line_protocol()
+OUTBOX_COLUMNS = (
+    ArchiveOutbox.id, ArchiveOutbox.household_id, ArchiveOutbox.meter_id, ArchiveOutbox.kind, ArchiveOutbox.site,
+    ArchiveOutbox.at, ArchiveOutbox.register_m3, ArchiveOutbox.usage_m3, ArchiveOutbox.battery_pct, ArchiveOutbox.signal_dbm,
+)
+_TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
+
+
+def line_of(row: Sequence[Any]) -> str:
+    r"""A row of ``OUTBOX_COLUMNS`` as one line of InfluxDB line protocol (nanosecond time).
+
+    Formatted here, not by influxdb-client's ``Point``: the archiver formats every reading, and
+    ``Point`` costs several times as much (the tests check that both give the same line).
+
+    >>> from datetime import UTC
+    >>> print(line_of((1, "hh 1", "gas-1", "gas", "east,2", datetime(2026, 1, 5, tzinfo=UTC), 10.5, None, 87, None)))
+    meter_reading,household=hh\ 1,kind=gas,meter=gas-1,site=east\,2 battery=87,register_m3=10.5 1767571200000000000
+    """
+    _, household, meter, kind, site, at, register, usage, battery, signal = row
+    fields = [f"{name}={_number(value)}" for name, value in
+              (("battery", battery), ("register_m3", register), ("signal", signal), ("usage_m3", usage)) if value is not None]
+    tags = ",".join(f"{name}={str(value).translate(_TAG_ESCAPES)}" for name, value in
+                    (("household", household), ("kind", kind), ("meter", meter), ("site", site)))
+    at_ns = int(at.replace(tzinfo=at.tzinfo or UTC).timestamp()) * 1_000_000_000 + at.microsecond * 1000
+    return f"{MEASUREMENT},{tags} {','.join(fields)} {at_ns}"
+
+
+def _number(value: float) -> str:
+    text = repr(float(value))
+    return text.removesuffix(".0")  # as influxdb-client writes a whole float (still a float field: no "i" suffix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,20 +175,21 @@ class Archiver:
             writer = client.write_api()
 
             async def write(lines: list[str]) -> None:
+                await self._count()  # each try: the backlog grows while InfluxDB is away
                 await writer.write(self.target.bucket, self.target.org, lines, WritePrecision.NS)
 
             while True:
-                await self._count()
                 async with self.sessions() as session:
-                    rows = (await session.scalars(select(ArchiveOutbox).order_by(ArchiveOutbox.id).limit(self.batch))).all()
+                    rows = (await session.execute(select(*OUTBOX_COLUMNS).order_by(ArchiveOutbox.id).limit(self.batch))).all()
                 if not rows:
+                    self.backlog = 0
                     await asyncio.sleep(self.idle_s)
                     continue
                 lines = [line_of(row) for row in rows]
                 await until_it_works(lambda: write(lines), self._refused, cap=5.0)
                 # By id, never "up to the highest": on PostgreSQL a lower id may commit after a higher one was read.
                 async with self.sessions.begin() as session:
-                    await session.execute(delete(ArchiveOutbox).where(ArchiveOutbox.id.in_([row.id for row in rows])))
+                    await session.execute(delete(ArchiveOutbox).where(ArchiveOutbox.id.in_([row[0] for row in rows])))
                 self.archived += len(rows)
 
     async def _count(self) -> None:
