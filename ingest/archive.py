@@ -6,7 +6,7 @@ offsets), so the archive never holds back ingest or alerts.  An `Archiver` drain
 oldest rows, a batch per request, deleted only after InfluxDB acknowledged the write; while
 InfluxDB is away it retries (`until_it_works`) and the rows wait, so nothing is lost when it returns.
 A crash between the write and the delete writes the batch again: the same series and timestamp,
-so InfluxDB (and VictoriaMetrics) keep one point.
+so InfluxDB keeps one point (VictoriaMetrics too, with -dedup.minScrapeInterval).
 
 One point per reading (docs/archive.md): measurement ``meter_reading``, tags household, meter,
 kind, site; fields register_m3, usage_m3 (since the meter's previous reading, when known),
