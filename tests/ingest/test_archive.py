@@ -13,6 +13,7 @@ import pytest
 from influxdb_client import Point, WritePrecision
 
 from carewatch.cli.demo import DEMO_START
+from carewatch.loopback import free_port, stop_process
 from carewatch.registry import Registry
 from carewatch.runners.embedded.pipeline import running_system
 from carewatch.settings import Settings
@@ -22,6 +23,7 @@ from ingest.archive import MEASUREMENT, line_of
 from ingest.stats import read_stats
 from ingest.subscriber import BrokerAddress
 from tests.services import VictoriaMetrics
+from tests.test_run_service import provision_api_key, start_service, wait_for_readings
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -107,6 +109,27 @@ async def test_an_archive_outage_holds_back_nothing_and_loses_nothing(tmp_path, 
 
     assert accepted == before + during
     assert len(victoria_metrics_server.points(REGISTER)) == accepted
+
+
+async def test_carewatch_run_archives_what_it_accepts(tmp_path, mosquitto_broker, victoria_metrics_server):
+    sim = simulation()
+    registry = tmp_path / "households.json"
+    registry.write_bytes(orjson.dumps(sim.registry_document()))
+    http_port = free_port()
+    headers = await provision_api_key(tmp_path / "carewatch.db")
+    archive = {"CAREWATCH_INFLUX_URL": victoria_metrics_server.url, "CAREWATCH_INFLUX_TOKEN": "t",
+               "CAREWATCH_INFLUX_ORG": "carewatch", "CAREWATCH_INFLUX_BUCKET": "readings"}
+    service = start_service(tmp_path, mosquitto_broker, registry, http_port, archive)
+    try:
+        sent = await asyncio.to_thread(publish, BrokerAddress(*mosquitto_broker), list(sim.messages()))
+        stats = await asyncio.to_thread(wait_for_readings, http_port, sent, headers)
+        async with asyncio.timeout(60):
+            while len(victoria_metrics_server.points(REGISTER)) < sent:
+                await asyncio.sleep(0.5)
+    finally:
+        stop_process(service)
+    assert stats["readings_accepted"] == sent
+    assert len(victoria_metrics_server.points(REGISTER)) == sent
 
 
 def test_the_archive_is_off_unless_its_url_is_set_and_then_needs_token_org_and_bucket():
