@@ -193,8 +193,7 @@ class Archiver:
                 self.archived += len(rows)
 
     async def _count(self) -> None:
-        async with self.sessions() as session:
-            self.backlog = await session.scalar(select(func.count()).select_from(ArchiveOutbox)) or 0
+        self.backlog = await outbox_backlog(self.sessions)
 
     def _refused(self, error: BaseException, wait: float) -> None:
         log.warning("InfluxDB at %s took no write (%r); %d readings wait in the outbox; retrying in %.1f s",
@@ -202,11 +201,19 @@ class Archiver:
 
     async def emptied(self, timeout: float = 60.0) -> None:
         """Wait until the outbox is empty (tests, the headless demo)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            await self._count()
-            if self.backlog == 0:
-                return
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"{self.backlog} readings still wait in the archive outbox after {timeout:.0f} s")
-            await asyncio.sleep(0.1)
+        await outbox_emptied(self.sessions, timeout)
+        self.backlog = 0
+
+
+async def outbox_backlog(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as session:
+        return await session.scalar(select(func.count()).select_from(ArchiveOutbox)) or 0
+
+
+async def outbox_emptied(sessions: async_sessionmaker[AsyncSession], timeout: float = 60.0) -> None:
+    """Wait until every reading in the outbox was acknowledged by InfluxDB."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while backlog := await outbox_backlog(sessions):
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"{backlog} readings still wait in the archive outbox after {timeout:.0f} s")
+        await asyncio.sleep(0.1)
