@@ -20,6 +20,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from influxdb_client import WritePrecision
@@ -186,7 +187,7 @@ class Archiver:
                     await asyncio.sleep(self.idle_s)
                     continue
                 lines = [line_of(row) for row in rows]
-                await until_it_works(lambda: write(lines), self._refused, cap=5.0)
+                await until_it_works(partial(write, lines), self._refused, cap=5.0)
                 # By id, never "up to the highest": on PostgreSQL a lower id may commit after a higher one was read.
                 async with self.sessions.begin() as session:
                     await session.execute(delete(ArchiveOutbox).where(ArchiveOutbox.id.in_([row[0] for row in rows])))

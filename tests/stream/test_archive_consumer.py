@@ -60,7 +60,7 @@ async def test_the_readings_topic_is_archived_through_an_outage(kafka_url, tmp_p
     try:
         async with running_alert_service(settings, make_sessions(engine)) as service:
             assert service.archiver is not None
-            await produce(settings, readings(range(0, 6)))
+            await produce(settings, readings(range(6)))
             await booked(service, 24)
             await service.archiver.emptied()
 
