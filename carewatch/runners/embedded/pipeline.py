@@ -120,7 +120,7 @@ class Pipeline:
             "readings": self.readings_seen,
             "households": len(self.registry),
             "event_time": self.newest_event.isoformat() if self.newest_event else None,
-            "archive_backlog": self.archiver.backlog if self.archiver else None,
+            **({"archive_backlog": self.archiver.backlog} if self.archiver else {}),  # shown only where the archive is on
         }
 
     async def consume(self, subscriber: MqttSubscriber) -> None:

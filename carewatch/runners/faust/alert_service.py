@@ -69,7 +69,7 @@ class AlertService:
             "detections": self.detections.detections_seen,
             "ingest_reports": self.reports.stored,
             "readings_booked": self.usage.stored,
-            "archive_backlog": self.archiver.backlog if self.archiver else None,
+            **({"archive_backlog": self.archiver.backlog} if self.archiver else {}),  # shown only where the archive is on
             "event_time": self.detections.newest_event.isoformat() if self.detections.newest_event else None,
         }
 
