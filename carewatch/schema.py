@@ -17,12 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import alerts.models
 import alerts.notify_tables
 import api.models
+import ingest.archive
 import carewatch.directory
 import ingest.models
 import ingest.usage
 from carewatch.db import Base
 
-MODELS = (alerts.models, alerts.notify_tables, api.models, carewatch.directory, ingest.models, ingest.usage)  # their tables are on Base
+MODELS = (alerts.models, alerts.notify_tables, api.models, carewatch.directory, ingest.archive, ingest.models, ingest.usage)  # their tables are on Base
 VERSION_TABLE = "alembic_version"
 # Any fixed 64-bit number: PostgreSQL's advisory lock that serialises two services upgrading at once.
 SCHEMA_LOCK_KEY = 0x63_61_72_65_77_61_74_63  # "carewatc"

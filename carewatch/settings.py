@@ -104,6 +104,13 @@ class Settings(BaseSettings):
     """Wall-clock period of the absence sweep over the tables (silent meters)."""
     alerts_group_id: str = "carewatch-alerts"
 
+    # --- the readings archive in InfluxDB (ingest/archive.py, docs/archive.md) ---
+    influx_url: str | None = None
+    """InfluxDB (v2 write API) that accepted readings are archived to, e.g. http://influx:8086; unset: no archive."""
+    influx_token: str | None = None
+    influx_org: str | None = None
+    influx_bucket: str | None = None
+
     # --- notifications: the escalation ladder and its channels (alerts/, docs/notifications.md) ---
     environment: Literal["development", "production"] = "production"
     """Production (the default) refuses to start with the development secret for family links;
@@ -143,6 +150,14 @@ class Settings(BaseSettings):
     def _read_integrations(self) -> Settings:
         if self.integrations_path is not None:
             self.integrations = load_integrations(self.integrations_path)
+        return self
+
+    @model_validator(mode="after")
+    def _archive_complete(self) -> Settings:
+        if self.influx_url is not None:
+            missing = [f"CAREWATCH_INFLUX_{n.upper()}" for n in ("token", "org", "bucket") if not getattr(self, f"influx_{n}")]
+            if missing:
+                raise ValueError(f"CAREWATCH_INFLUX_URL is set, so the archive is on, but {', '.join(missing)} is not: set it too")
         return self
 
     @model_validator(mode="after")

@@ -6,7 +6,8 @@ alerts`) writes them into ingest's tables, so `/api/ingest/stats` and the consol
 dead-letter and gateway panels show them.  A refused unknown meter is also listed for
 provisioning, and counted as a rejected reading as the embedded runner does.
 `ReadingUsageConsumer` books the readings topic into the households' hourly use (the
-household page's chart) with the embedded runner's `record_usage`.  `StoredOnce` is their
+household page's chart) with the embedded runner's `record_usage`, and, with the archive on, puts
+them in its outbox in the same transaction (`ingest.archive`).  `StoredOnce` is their
 base, also for the workers' household summaries (`ingest.summaries`).
 
 Exactly once in the database: each partition's next offset is stored in the same
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carewatch.domain import RejectReason
 from carewatch.kafka import BatchConsumer, until_stored
+from ingest.archive import directory_sites, queue_for_archive
 from ingest.models import ConsumedOffset
 from ingest.records import BatchRecord, DeadLetterEntry, ensure_counters, write_batch
 from ingest.usage import record_usage
@@ -140,18 +142,23 @@ class ReadingUsageConsumer(StoredOnce):
     what = "readings' use"
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], *, bootstrap_servers: str, readings_topic: str, group_id: str
+        self, sessions: async_sessionmaker[AsyncSession], *, bootstrap_servers: str, readings_topic: str, group_id: str,
+        archive: bool = False,
     ) -> None:
         super().__init__(sessions, readings_topic, bootstrap_servers=bootstrap_servers, group_id=group_id)
+        self.archive = archive
+        """Also put the readings in the archive outbox (ingest.archive), in the same transaction as their offsets."""
 
     async def store(self, session: AsyncSession, records: Sequence[ConsumerRecord]) -> int:
-        """Book the records' use; returns how many readings were booked."""
+        """Book the records' use (and queue them for the archive); returns how many readings were booked."""
         readings = []
         for record in records:
             try:
                 readings.append(decode_reading(record.value))
             except BadRecord:
                 continue
+        if self.archive:  # before record_usage moves the cursors the use since the previous reading is counted from
+            await queue_for_archive(session, readings, await directory_sites(session, readings))
         await record_usage(session, readings)
         return len(readings)
 

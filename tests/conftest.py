@@ -18,9 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carewatch.db import make_engine, make_sessions
 from carewatch.schema import create_schema
-from tests.services import MailReceiver, create_postgres_database, drop_postgres_database, mosquitto, smtp_receiver, tansu
+from tests.services import (
+    MailReceiver, VictoriaMetrics, create_postgres_database, drop_postgres_database, mosquitto, smtp_receiver, tansu,
+    victoria_metrics,
+)
 
-SERVICE_FIXTURES = frozenset({"mosquitto_broker", "kafka_url", "postgres_url"})
+SERVICE_FIXTURES = frozenset({"mosquitto_broker", "kafka_url", "postgres_url", "victoria_metrics_server"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -55,6 +58,13 @@ def postgres_url() -> Iterator[str]:
     name, url = asyncio.run(create_postgres_database("carewatch_test"))
     yield url
     asyncio.run(drop_postgres_database(name))
+
+
+@pytest.fixture
+def victoria_metrics_server(tmp_path: Path) -> Iterator[VictoriaMetrics]:
+    """A private VictoriaMetrics: InfluxDB's v2 write API in, its export API out; ``stop()``/``start()`` make an outage."""
+    with victoria_metrics(tmp_path) as server:
+        yield server
 
 
 @pytest.fixture

@@ -1,13 +1,14 @@
 """Real services for tests, on free loopback ports: the one place each is started.
 
-Mosquitto, tansu (a Kafka-compatible broker), a PostgreSQL database and an SMTP server
-(aiosmtpd); tests/conftest.py offers each as a fixture (``mosquitto_broker``, ``kafka_url``,
-``postgres_url``, ``mailbox``).  Under CI=true a missing service fails the run.
+Mosquitto, tansu (a Kafka-compatible broker), a PostgreSQL database, an SMTP server
+(aiosmtpd) and VictoriaMetrics (it speaks InfluxDB's v2 write API); tests/conftest.py offers each
+as a fixture (``mosquitto_broker``, ``kafka_url``, ``postgres_url``, ``mailbox``, ``victoria_metrics``).  Under CI=true a missing service fails the run.
 """
 
 from __future__ import annotations
 
 import email
+import json
 import os
 import secrets
 import shutil
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
 
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
@@ -209,3 +211,61 @@ def prometheus(workdir: Path, targets: list[str], scrape_every_ms: int = 1000) -
     finally:
         stop_process(process)
         log.close()
+
+
+# VictoriaMetrics: InfluxDB line protocol in at /api/v2/write, points out at /api/v1/export
+
+VICTORIA_METRICS = "/usr/bin/victoria-metrics"
+
+
+@dataclass
+class VictoriaMetrics:
+    """A private VictoriaMetrics that can be stopped and started again on the same port and data (an outage)."""
+
+    port: int
+    data: Path
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        # Data of any age is kept: the demo and the simulations replay January 2026.
+        command = [VICTORIA_METRICS, "-httpListenAddr", f"127.0.0.1:{self.port}", "-storageDataPath", str(self.data),
+                   "-retentionPeriod", "100y"]
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        wait_listening(self.port, self.process, what="victoria-metrics")
+
+    def stop(self) -> None:
+        """An outage: nothing listens on the port any more (what it stored is kept on disk)."""
+        assert self.process is not None
+        stop_process(self.process)
+        self.process = None
+
+    def points(self, series: str) -> list[tuple[dict[str, str], float, int]]:
+        """Every stored point of the series named ``series`` (e.g. meter_reading_register_m3): (labels, value, ms)."""
+        httpx.get(f"{self.url}/internal/force_flush", timeout=10).raise_for_status()  # written data searchable now
+        exported = httpx.post(f"{self.url}/api/v1/export", data={"match[]": series, "start": "0"}, timeout=30)
+        exported.raise_for_status()
+        points = []
+        for line in exported.text.splitlines():
+            row = json.loads(line)
+            points.extend((row["metric"], value, at) for value, at in zip(row["values"], row["timestamps"]))
+        return points
+
+
+@contextmanager
+def victoria_metrics(workdir: Path) -> Iterator[VictoriaMetrics]:
+    if not Path(VICTORIA_METRICS).exists():
+        missing_service("VictoriaMetrics (Debian package 'victoria-metrics')")
+    server = VictoriaMetrics(free_port(), workdir / "victoria-metrics-data", workdir / "victoria-metrics.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        if server.process is not None:
+            server.stop()

@@ -71,7 +71,7 @@ def test_every_key_of_the_runners_live_status_has_words(sessions):
     from carewatch.runners.embedded.pipeline import Pipeline
 
     pipeline = Pipeline(registry=Registry([]), sessions=sessions, settings=Settings(_env_file=None))  # type: ignore[call-arg]
-    alert_service = {"detections", "ingest_reports", "readings_booked", "event_time"}  # carewatch.runners.faust.alert_service.AlertService.status
+    alert_service = {"detections", "ingest_reports", "readings_booked", "event_time", "archive_backlog"}  # AlertService.status (archive_backlog: either runner, archive on)
     assert [k for k in set(pipeline.status()) | alert_service if f"live_status.{k}" not in CATALOGUE] == []
 
 

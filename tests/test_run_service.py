@@ -24,8 +24,10 @@ from tests.services import mosquitto
 pytestmark = pytest.mark.service
 
 
-def start_service(tmp_path: Path, broker: tuple[str, int], registry: Path, http_port: int) -> subprocess.Popen[bytes]:
-    env = os.environ | {
+def start_service(
+    tmp_path: Path, broker: tuple[str, int], registry: Path, http_port: int, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    env = os.environ | (extra_env or {}) | {
         "CAREWATCH_MQTT_URL": f"mqtt://{broker[0]}:{broker[1]}",
         "CAREWATCH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}",
         "CAREWATCH_REGISTRY_PATH": str(registry),

@@ -126,6 +126,7 @@ LIVE_STATUS = {
     "detections": M("检测结果", "Detections"),
     "ingest_reports": M("采集报告", "Ingest reports"),
     "readings_booked": M("计入用量的读数", "Readings booked as use"),
+    "archive_backlog": M("待归档读数", "Readings waiting for the archive"),
 }
 
 FAMILY = {

@@ -56,7 +56,11 @@ async def run_embedded_demo(settings: Settings, options: DemoOptions, console: C
             await system.drain(published.readings)
             # The ladder's last steps and the dispatcher's last sends, so the summary shows what really reached the catchers.
             settled = await settle(system.sessions, NOTIFY_SETTLE_S, quiet_s=1.0)  # four escalator periods (_notifying)
+            archive = system.pipeline.archiver
+            if archive:
+                await archive.emptied(timeout=300)  # the summary counts what InfluxDB acknowledged
             summary = await demo_summary(system.sessions, simulation, published, options, time.monotonic() - started)
+            summary |= {"archived_readings": archive.archived if archive else None}
             return summary | {"notifications": await notifications_report(system.sessions, catchers, settled)}
 
         username, password = await seed_console(system.sessions)

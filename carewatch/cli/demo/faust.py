@@ -35,6 +35,7 @@ from carewatch.db import make_engine, make_sessions
 from carewatch.kafka import ensure_topics
 from carewatch.registry import Registry
 from carewatch.runners.faust.alert_service import running_alert_service
+from ingest.archive import outbox_emptied
 from carewatch.runners.faust.readback import dead_letters, household_states
 from carewatch.runners.faust.system import WorkerProcess, wait_until_judged_and_stored
 from carewatch.schema import create_schema
@@ -154,6 +155,8 @@ async def run_faust_demo(settings: Settings, options: DemoOptions, console: Cons
             await wait_until_judged_and_stored(settings, [worker])
             # The ladder's last steps and the dispatcher's last sends (the ladder's clock: the newest detection).
             settled = await settle(sessions, NOTIFY_SETTLE_S, quiet_s=1.0)
+            if settings.influx_url:
+                await outbox_emptied(sessions, timeout=300)  # every reading the alert service stored is in InfluxDB
             stats = await stream_stats(settings, bridge)
             summary = await demo_summary(sessions, simulation, published, options, time.monotonic() - started, stats=stats)
             return summary | {"notifications": await notifications_report(sessions, catchers, settled)}

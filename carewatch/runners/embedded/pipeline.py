@@ -35,6 +35,7 @@ from carewatch.registry import Registry
 from carewatch.retrying import until_it_works
 from carewatch.schema import create_schema
 from carewatch.settings import Settings
+from ingest.archive import Archiver, InfluxTarget, queue_for_archive
 from ingest.models import HouseholdSummary, IngestCounter, MonitorSnapshot
 from ingest.payload import Rejection
 from ingest.records import BatchRecord, DeadLetterEntry, ensure_counters, write_batch
@@ -81,12 +82,15 @@ class Pipeline:
         sessions: async_sessionmaker[AsyncSession],
         settings: Settings,
         clock: Callable[[], datetime] = wall_clock,
+        archiver: Archiver | None = None,
     ):
         self.registry = registry
         self.sessions = sessions
         self.settings = settings
         self.clock = clock
         self.alert_store = AlertStore(sessions)
+        self.archiver = archiver
+        """Drains the archive outbox that each batch fills (None: the archive is off)."""
         self.states: dict[str, HouseholdState] = {}
         self.newest_event: datetime | None = None
         self.ticks = TickSchedule(settings.tick_every)
@@ -128,6 +132,7 @@ class Pipeline:
             "readings": self.readings_seen,
             "households": len(self.registry),
             "event_time": self.newest_event.isoformat() if self.newest_event else None,
+            **({"archive_backlog": self.archiver.backlog} if self.archiver else {}),  # shown only where the archive is on
         }
 
     async def consume(self, subscriber: MqttSubscriber) -> None:
@@ -287,6 +292,9 @@ class Pipeline:
         async def commit() -> None:
             async with self.sessions.begin() as session:
                 await write_batch(session, batch.record)
+                if self.archiver:
+                    sites = {h: household.site for h, household in self.registry.households.items()}
+                    await queue_for_archive(session, batch.record.accepted, sites)
                 await record_usage(session, batch.record.accepted)
                 await self.alert_store.apply(batch.detections, session=session)
                 now = self.clock()
@@ -352,12 +360,15 @@ class RunningSystem:
     sessions: async_sessionmaker[AsyncSession]
     subscriber: MqttSubscriber
     consumer: asyncio.Task[None]
+    archiving: asyncio.Task[None] | None = None
 
     def readiness(self) -> list[str]:
         """What keeps the pipeline from its job now (/readyz): empty when it is ready."""
         problems = []
         if self.consumer.done():
             problems.append("the pipeline stopped")
+        if self.archiving and self.archiving.done():
+            problems.append("the archive to InfluxDB stopped")
         if not self.subscriber.connected.is_set():
             problems.append("not connected and subscribed to the MQTT broker")
         stalled_s = time.monotonic() - self.pipeline.progressed_at
@@ -386,7 +397,9 @@ async def running_system(
     engine = make_engine(settings.database_url)
     await create_schema(engine)
     sessions = make_sessions(engine)
-    pipeline = Pipeline(registry=registry, sessions=sessions, settings=settings)
+    target = InfluxTarget.of(settings)
+    archiver = Archiver(sessions, target) if target else None
+    pipeline = Pipeline(registry=registry, sessions=sessions, settings=settings, archiver=archiver)
     await pipeline.start()
     notifications = await start_notifications(settings, sessions, pipeline.alert_store, lambda: pipeline.newest_event)
     subscriber = MqttSubscriber(
@@ -395,12 +408,15 @@ async def running_system(
     )
     await subscriber.start()
     consumer = asyncio.create_task(pipeline.consume(subscriber), name="carewatch-pipeline")
+    archiving = asyncio.create_task(archiver.run(), name="carewatch-archive") if archiver else None
     try:
-        yield RunningSystem(pipeline, sessions, subscriber, consumer)
+        yield RunningSystem(pipeline, sessions, subscriber, consumer, archiving)
     finally:
-        consumer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await consumer
+        for task in (consumer, archiving):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await subscriber.stop()
         await notifications.stop()
         await engine.dispose()

@@ -5,7 +5,8 @@ ingest's dead letters and gateway status into ingest's tables (`ingest.reports`,
 by stored offsets), the workers' household summaries into ``household_summaries``
 (`ingest.summaries`: the household page's routine, the reading counts), and runs the
 escalation ladder and the notification dispatcher (`alerts.notifications`): the same ones
-`carewatch run` runs beside its embedded pipeline.
+`carewatch run` runs beside its embedded pipeline.  With the archive on (CAREWATCH_INFLUX_URL), the
+readings consumer also fills the archive outbox and an `ingest.archive.Archiver` drains it into InfluxDB.
 Run one (or more: they share the partitions) next to `carewatch ingest` and the workers.
 """
 
@@ -30,6 +31,7 @@ from carewatch.kafka import bootstrap_servers, ensure_topics, kafka_url, summari
 from carewatch.registry import Registry
 from carewatch.runners.directory import prepare_directory
 from carewatch.settings import Settings
+from ingest.archive import Archiver, InfluxTarget
 from ingest.reports import IngestReportConsumer, ReadingUsageConsumer
 from ingest.summaries import HouseholdSummaryConsumer
 
@@ -60,12 +62,14 @@ class AlertService:
     summaries: HouseholdSummaryConsumer
     notifications: Notifications
     tasks: list[asyncio.Task[None]]
+    archiver: Archiver | None = None
 
     def status(self) -> dict[str, object]:
         return {
             "detections": self.detections.detections_seen,
             "ingest_reports": self.reports.stored,
             "readings_booked": self.usage.stored,
+            **({"archive_backlog": self.archiver.backlog} if self.archiver else {}),  # shown only where the archive is on
             "event_time": self.detections.newest_event.isoformat() if self.detections.newest_event else None,
         }
 
@@ -93,9 +97,12 @@ async def running_alert_service(
         sessions, bootstrap_servers=servers, dead_letter_topic=settings.kafka_topic_dead_letters,
         gateway_status_topic=settings.kafka_topic_gateway_status, group_id=reports_group_id(settings),
     )
+    target = InfluxTarget.of(settings)
     usage = ReadingUsageConsumer(
-        sessions, bootstrap_servers=servers, readings_topic=settings.kafka_topic_readings, group_id=usage_group_id(settings)
+        sessions, bootstrap_servers=servers, readings_topic=settings.kafka_topic_readings, group_id=usage_group_id(settings),
+        archive=target is not None,
     )
+    archiver = Archiver(sessions, target) if target else None
     summaries = HouseholdSummaryConsumer(
         sessions, bootstrap_servers=servers, summaries_topic=summaries_topic(settings), group_id=summaries_group_id(settings)
     )
@@ -106,9 +113,10 @@ async def running_alert_service(
         asyncio.create_task(reports.run(), name="carewatch-ingest-reports"),
         asyncio.create_task(usage.run(), name="carewatch-hourly-use"),
         asyncio.create_task(summaries.run(), name="carewatch-household-summaries"),
+        *([asyncio.create_task(archiver.run(), name="carewatch-archive")] if archiver else []),
     ]
     try:
-        yield AlertService(sessions, detections, reports, usage, summaries, notifications, tasks)
+        yield AlertService(sessions, detections, reports, usage, summaries, notifications, tasks, archiver)
     finally:
         for task in tasks:
             task.cancel()
