@@ -75,7 +75,7 @@ def running_catchers(directory: Path, host: str = "127.0.0.1") -> Iterator[Catch
 
     server = ThreadingHTTPServer((host, 0), Handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="carewatch-http-catcher", daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="carewatch-http-catcher", daemon=True).start()
     try:
         yield Catchers(smtp_port, f"http://{host}:{server.server_address[1]}", directory)
     finally:

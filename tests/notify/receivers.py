@@ -104,7 +104,8 @@ def http_receiver(**options: object) -> Iterator[HttpReceiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", receiver.port), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: shutdown() waits for the serving loop to look, 0.5 s by default, at every test's end.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield receiver
