@@ -19,6 +19,7 @@ import logging
 import os
 import secrets
 import signal
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -100,10 +101,20 @@ def _ingest_user(settings: Settings) -> tuple[str, str] | None:
 
 
 def _write(path: Path, text: str) -> None:
-    # Write then rename: the broker never reads a half-written file.
+    """Write then rename: the broker never reads a half-written file.  The new file keeps the old one's owner,
+    group and mode: the broker (often another user) must still read it, or it locks out every client, ingest too."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(text)
-    temporary.chmod(0o640)
+    try:
+        existing = path.stat()
+    except FileNotFoundError:
+        temporary.chmod(0o640)
+    else:
+        temporary.chmod(stat.S_IMODE(existing.st_mode))
+        try:
+            os.chown(temporary, existing.st_uid, existing.st_gid)
+        except PermissionError:
+            log.warning("cannot give %s the owner of the file it replaces; check that the broker can read it", path)
     temporary.replace(path)
 
 

@@ -179,7 +179,8 @@ class GatewayCredentials(BaseModel):
     username: str = Field(description="The MQTT user name: the gateway id")
     password: str = Field(description="Shown once; carewatch keeps only its hash")
     publish_topics: list[str]
-    broker_updated: bool = Field(description="The broker's password and ACL files were rewritten and it was told to reload")
+    files_written: bool = Field(description="The broker's password and ACL files were rewritten")
+    broker_updated: bool = Field(description="The files were rewritten and the broker was told to reload them")
 
 
 @router.post("/gateways/{gateway_id}/credentials", response_model=GatewayCredentials, responses=NOT_YOURS)
@@ -195,7 +196,7 @@ async def issue_credentials(gateway_id: str, principal: CredentialIssuer, sessio
     files = await write_broker_files(session, services.settings)
     prefix = f"{services.settings.mqtt_topic_prefix}/gateways/{gateway_id}"
     return GatewayCredentials(gateway_id=gateway_id, username=gateway_id, password=password,
-                              publish_topics=[f"{prefix}/readings", f"{prefix}/status"], broker_updated=files.written)
+                              publish_topics=[f"{prefix}/readings", f"{prefix}/status"], files_written=files.written, broker_updated=files.written and files.reloaded)
 
 
 @router.delete("/gateways/{gateway_id}/credentials", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_YOURS)

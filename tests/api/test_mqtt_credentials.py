@@ -117,6 +117,23 @@ def app(sessions, registry, settings, directory) -> FastAPI:  # type: ignore[no-
     return create_app(sessions=sessions, registry=registry, settings=settings)
 
 
+async def test_rewriting_the_password_file_keeps_the_owner_and_mode_the_broker_reads_it_with(client, settings):
+    import grp
+    import os
+    import stat
+
+    group = grp.getgrnam("mosquitto").gr_gid  # the Debian package's user: the broker reads the file as it
+    for path in (settings.mosquitto_password_file, settings.mosquitto_acl_file):
+        path.write_text("")
+        os.chown(path, 0, group)
+        path.chmod(0o640)
+    assert (await client.post("/api/gateways/gw-north/credentials")).status_code == 200
+    for path in (settings.mosquitto_password_file, settings.mosquitto_acl_file):
+        info = path.stat()
+        assert (info.st_gid, stat.S_IMODE(info.st_mode)) == (group, 0o640), path
+        assert "gw-north" in settings.mosquitto_password_file.read_text()
+
+
 def test_the_password_file_uses_mosquittos_own_hash_format(tmp_path):
     line = mosquitto_hash("secret")
     assert line.startswith("$7$10000$") and len(line.split("$")) == 5
@@ -125,7 +142,8 @@ def test_the_password_file_uses_mosquittos_own_hash_format(tmp_path):
 async def test_a_gateway_may_publish_only_its_own_topics_and_anonymous_clients_are_refused(client, settings, tmp_path):
     north = (await client.post("/api/gateways/gw-north/credentials")).json()
     south = (await client.post("/api/gateways/gw-south/credentials")).json()
-    assert north["broker_updated"] and north["username"] == "gw-north"
+    # Written, but no broker runs yet to be told: not reported as updated.
+    assert north["files_written"] and not north["broker_updated"] and north["username"] == "gw-north"
     assert north["publish_topics"] == ["carewatch/v1/gateways/gw-north/readings", "carewatch/v1/gateways/gw-north/status"]
     assert north["password"] not in settings.mosquitto_password_file.read_text()  # only its hash is written
     assert (await client.get("/api/gateways/gw-north")).json()["has_mqtt_credentials"] is True
