@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     """Readings stamped further ahead of the clock than this are rejected."""
     max_reading_age: timedelta | None = None
     """Readings older than this by the clock are rejected (e.g. P35D); unset: any since 2010, so replays of old data work."""
+    dead_letter_retention: timedelta | None = timedelta(days=90)
+    """Dead letters older than this are deleted (checked hourly); None keeps them forever."""
     watermark_lateness: timedelta = timedelta(minutes=30)
     """How long to wait for late readings before judging an absence."""
     integrations_path: Path | None = None

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carewatch.domain import Reading, RejectReason
@@ -115,3 +115,9 @@ async def _follow_sequences(session: AsyncSession, sequences: list[tuple[str, in
                 updated_at=seen[-1][1],
             )
         )
+
+
+async def prune_dead_letters(session: AsyncSession, received_before: datetime) -> int:
+    """Forget dead letters received before ``received_before`` (the retention setting); how many went."""
+    result = await session.execute(delete(DeadLetter).where(DeadLetter.received_at < received_before))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -38,7 +38,7 @@ from carewatch.settings import Settings
 from ingest.archive import Archiver, InfluxTarget, queue_for_archive
 from ingest.models import HouseholdSummary, IngestCounter, MonitorSnapshot
 from ingest.payload import Rejection
-from ingest.records import BatchRecord, DeadLetterEntry, ensure_counters, write_batch
+from ingest.records import BatchRecord, DeadLetterEntry, ensure_counters, prune_dead_letters, write_batch
 from ingest.summaries import store_summaries
 from ingest.usage import record_usage
 from ingest.adapters import subscriptions
@@ -52,6 +52,8 @@ COMMIT_ATTEMPTS = 3
 """A batch the database refuses this often, while it takes other writes, is split up message by message."""
 STUCK_AFTER_S = 120.0
 """Messages waiting this long with no batch committed make the pipeline not ready."""
+PRUNE_EVERY_S = 3600.0
+"""How often dead letters past their retention are deleted."""
 
 
 @dataclass
@@ -100,6 +102,7 @@ class Pipeline:
         """True while a batch taken from the inbox is not yet committed and acknowledged."""
         self.progressed_at = time.monotonic()
         """When the pipeline last committed a batch or found its inbox empty (readiness: is it stuck?)."""
+        self.pruned_at = -PRUNE_EVERY_S
 
     async def start(self) -> None:
         async with self.sessions.begin() as session:
@@ -147,8 +150,22 @@ class Pipeline:
                     subscriber.ack(message)
                 self.busy = False
             self.progressed_at = time.monotonic()
+            if self.progressed_at - self.pruned_at >= PRUNE_EVERY_S:
+                await self.prune()
             if self.settings.clock == "wall":
                 await self.tick(self.clock() - self.settings.watermark_lateness)
+
+    async def prune(self) -> int:
+        """Delete dead letters past their retention (none when it is unset); a failure waits for the next time."""
+        self.pruned_at = time.monotonic()
+        if self.settings.dead_letter_retention is None:
+            return 0
+        try:
+            async with self.sessions.begin() as session:
+                return await prune_dead_letters(session, self.clock() - self.settings.dead_letter_retention)
+        except Exception:
+            log.exception("could not delete old dead letters; trying again in %.0f s", PRUNE_EVERY_S)
+            return 0
 
     async def handle(self, messages: Sequence[InboundMessage]) -> None:
         """Judge a batch and commit its outcome; return when it is durable (the messages may be acknowledged).
