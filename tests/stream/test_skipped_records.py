@@ -9,6 +9,7 @@ when later records follow the gap and when the gap is at the end of the partitio
 from __future__ import annotations
 
 import asyncio
+import re
 
 import orjson
 import pytest
@@ -93,7 +94,10 @@ async def test_records_committed_past_without_being_judged_are_read_back_and_jud
     await commit(settings, 15)
     judged, log = await run_worker_until_judged(settings, tmp_path / "second.log", 20)
     assert judged == 20
-    assert "the stream skipped offsets 10..14" in log
+    # The gap from 10 is read back; Faust itself may drop a record or two more around the restart's rebalance
+    # (the behaviour the read-back exists for), so the gap it reports may end past 14.
+    gap_end = re.search(r"the stream skipped offsets 10\.\.(\d+)", log)
+    assert gap_end is not None and int(gap_end[1]) >= 14, log[-2000:]
 
     # A gap at the end of the partition: nothing later reveals it; the sweep does.
     await produce(settings, range(20, 30))
