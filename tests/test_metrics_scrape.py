@@ -5,13 +5,11 @@ from __future__ import annotations
 import time
 
 import httpx
-import orjson
 import pytest
 
-from carewatch.loopback import free_port
-from gateway_sim import SimConfig, Simulation
+from gateway_sim import SimConfig
 from tests.services import PrometheusServer, mosquitto, prometheus
-from tests.test_run_service import provision_api_key, start_service, wait_for_readings
+from tests.test_run_service import simulated_district, start_service, wait_for_readings
 
 pytestmark = [pytest.mark.service, pytest.mark.timeout(180)]
 
@@ -30,13 +28,9 @@ def scraped(server: PrometheusServer, promql: str, expected: float, timeout: flo
 
 
 async def test_prometheus_scrapes_the_readings_the_pipeline_accepted_and_refused(tmp_path):
-    simulation = Simulation(SimConfig(households=3, days=0.5, seed=11))
-    registry = tmp_path / "households.json"
-    registry.write_bytes(orjson.dumps(simulation.registry_document()))
-    messages = [m for m in simulation.messages() if m.kind == "readings"]
-    total = sum(m.reading_count for m in messages)
-    http_port = free_port()
-    headers = await provision_api_key(tmp_path / "carewatch.db")
+    district = await simulated_district(tmp_path, SimConfig(households=3, days=0.5, seed=11))
+    registry, messages, total = district.registry, district.messages, district.readings
+    http_port, headers = district.http_port, district.headers
 
     with mosquitto(tmp_path) as broker:
         import paho.mqtt.client as mqtt

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from api.auth import create_api_key
 from api.models import KEY_SCOPES
 from carewatch.db import make_engine, make_sessions
 from carewatch.schema import create_schema
-from gateway_sim import SimConfig, Simulation
+from gateway_sim import SimConfig, SimMessage, Simulation
 from carewatch.loopback import free_port, wait_listening
 from tests.services import mosquitto
 
@@ -52,6 +53,27 @@ async def provision_api_key(database: Path) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+@dataclass(frozen=True)
+class District:
+    """A simulated district ready for `carewatch run`: its registry file, readings messages, API port and key."""
+
+    simulation: Simulation
+    registry: Path
+    messages: list[SimMessage]
+    readings: int
+    http_port: int
+    headers: dict[str, str]
+
+
+async def simulated_district(tmp_path: Path, config: SimConfig) -> District:
+    simulation = Simulation(config)
+    registry = tmp_path / "households.json"
+    registry.write_bytes(orjson.dumps(simulation.registry_document()))
+    messages = [m for m in simulation.messages() if m.kind == "readings"]
+    headers = await provision_api_key(tmp_path / "carewatch.db")
+    return District(simulation, registry, messages, sum(m.reading_count for m in messages), free_port(), headers)
+
+
 def wait_for_readings(http_port: int, expected: int, headers: dict[str, str], timeout: float = 60) -> dict[str, object]:
     deadline = time.monotonic() + timeout
     while True:
@@ -62,14 +84,10 @@ def wait_for_readings(http_port: int, expected: int, headers: dict[str, str], ti
 
 
 async def test_run_survives_kill_9_and_alerts_every_incident_once(tmp_path):
-    simulation = Simulation(SimConfig(households=8, days=2.75, seed=7))
-    registry = tmp_path / "households.json"
-    registry.write_bytes(orjson.dumps(simulation.registry_document()))
-    messages = [m for m in simulation.messages() if m.kind == "readings"]
-    total = sum(m.reading_count for m in messages)
+    district = await simulated_district(tmp_path, SimConfig(households=8, days=2.75, seed=7))
+    simulation, registry, messages, total = district.simulation, district.registry, district.messages, district.readings
+    http_port, headers = district.http_port, district.headers
     cut = len(messages) // 2
-    http_port = free_port()
-    headers = await provision_api_key(tmp_path / "carewatch.db")
 
     with mosquitto(tmp_path) as broker:
         import paho.mqtt.client as mqtt

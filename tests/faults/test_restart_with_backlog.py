@@ -11,13 +11,12 @@ import threading
 import time
 
 import httpx
-import orjson
 import paho.mqtt.client as mqtt
 import pytest
 
-from gateway_sim import SimConfig, Simulation
-from tests.services import free_port, mosquitto
-from tests.test_run_service import provision_api_key, start_service, wait_for_readings
+from gateway_sim import SimConfig
+from tests.services import mosquitto
+from tests.test_run_service import simulated_district, start_service, wait_for_readings
 
 pytestmark = [pytest.mark.service, pytest.mark.timeout(600)]
 
@@ -37,13 +36,9 @@ def wait_ready(http_port: int, timeout: float = 60) -> float:
 
 
 async def test_kill_9_with_a_backlog_then_restart_comes_up_every_time_and_loses_nothing(tmp_path):
-    simulation = Simulation(SimConfig(households=30, days=1.5, seed=3))
-    registry = tmp_path / "households.json"
-    registry.write_bytes(orjson.dumps(simulation.registry_document()))
-    messages = [m for m in simulation.messages() if m.kind == "readings"]
-    total = sum(m.reading_count for m in messages)
-    http_port = free_port()
-    headers = await provision_api_key(tmp_path / "carewatch.db")
+    district = await simulated_district(tmp_path, SimConfig(households=30, days=1.5, seed=3))
+    registry, messages, total = district.registry, district.messages, district.readings
+    http_port, headers = district.http_port, district.headers
     # Mosquitto sends a resumed session's whole backlog at once: more than the subscriber's inbox holds.
     with mosquitto(tmp_path, "max_inflight_messages 0\n") as broker:
         publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="gateways")
