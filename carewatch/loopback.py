@@ -8,15 +8,25 @@ import subprocess
 import time
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nothing listens on now (asked of the kernel), for a server that cannot report the port 0 chose.
+_HANDED_OUT: set[int] = set()
+"""Ports this process already gave: the kernel may offer a port again until its server binds it."""
 
-    >>> 0 < free_port() < 65536
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now (asked of the kernel), for a server that cannot report the port 0 chose;
+    never one this process handed out before (two servers started one after the other would share it).
+
+    >>> first, second = free_port(), free_port()
+    >>> 0 < first < 65536 and first != second
     True
     """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind((host, 0))
+            port = int(probe.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def wait_listening(
