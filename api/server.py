@@ -58,6 +58,7 @@ async def serve_console(
         app, host=settings.http_host, port=settings.http_port, log_level="warning",
         timeout_graceful_shutdown=2,  # open live-board streams must not hold up a stop
         proxy_headers=False,  # uvicorn would believe X-Forwarded-For from loopback; create_app trusts only trusted_proxies
+        lifespan="off",  # the app has no start-up or shut-down handlers; a stop would print the waiting lifespan's cancellation
     ))
     serving = asyncio.create_task(server.serve(), name="carewatch-console")
     while not server.started:
