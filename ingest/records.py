@@ -121,3 +121,9 @@ async def prune_dead_letters(session: AsyncSession, received_before: datetime) -
     """Forget dead letters received before ``received_before`` (the retention setting); how many went."""
     result = await session.execute(delete(DeadLetter).where(DeadLetter.received_at < received_before))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def probe_write(session: AsyncSession) -> None:
+    """A write that changes nothing: raises when the database takes no writes (down, read-only, full),
+    where a SELECT would still pass."""
+    await session.execute(update(IngestCounter).where(IngestCounter.name == "messages").values(value=IngestCounter.value))

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import ServicesDep, SessionDep
-from ingest.models import IngestCounter
+from ingest.records import probe_write
 
 router = APIRouter(tags=["health"])
 
@@ -29,7 +28,7 @@ async def readyz(session: SessionDep, services: ServicesDep) -> JSONResponse:
     problems = [] if services.readiness is None else list(services.readiness())
     try:
         # A write, rolled back: a read-only or full database fails here, where a SELECT would pass.
-        await session.execute(update(IngestCounter).where(IngestCounter.name == "messages").values(value=IngestCounter.value))
+        await probe_write(session)
         await session.rollback()
     except (SQLAlchemyError, OSError) as exc:
         problems.append(f"database takes no write: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")

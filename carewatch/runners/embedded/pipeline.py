@@ -18,9 +18,10 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.notifications import start_notifications
@@ -36,9 +37,9 @@ from carewatch.retrying import until_it_works
 from carewatch.schema import create_schema
 from carewatch.settings import Settings
 from ingest.archive import Archiver, InfluxTarget, queue_for_archive
-from ingest.models import HouseholdSummary, IngestCounter, MonitorSnapshot
+from ingest.models import HouseholdSummary, MonitorSnapshot
 from ingest.payload import Rejection
-from ingest.records import BatchRecord, DeadLetterEntry, ensure_counters, prune_dead_letters, write_batch
+from ingest.records import BatchRecord, DeadLetterEntry, ensure_counters, probe_write, prune_dead_letters, write_batch
 from ingest.summaries import store_summaries
 from ingest.usage import record_usage
 from ingest.adapters import subscriptions
@@ -54,6 +55,15 @@ STUCK_AFTER_S = 120.0
 """Messages waiting this long with no batch committed make the pipeline not ready."""
 PRUNE_EVERY_S = 3600.0
 """How often dead letters past their retention are deleted."""
+
+
+class UndoPoint(NamedTuple):
+    """The pipeline's in-memory progress before a batch is judged: what `_undo` restores."""
+
+    newest_event: datetime | None
+    ticks_last: datetime | None
+    readings_seen: int
+    messages_seen: int
 
 
 @dataclass
@@ -188,7 +198,7 @@ class Pipeline:
             alone = self._judge_batch([message])
             while not await self._commit(alone, until_taken=False):
                 if await self._database_writable():
-                    readings = self.readings_seen - undo[2]
+                    readings = self.readings_seen - undo.readings_seen
                     await self._undo(undo, alone.touched)
                     await self._commit(self._refused(message, readings), until_taken=True)
                     break
@@ -344,17 +354,17 @@ class Pipeline:
         try:
             async with self.sessions.begin() as session:
                 await ensure_counters(session)
-                await session.execute(update(IngestCounter).where(IngestCounter.name == "messages").values(value=IngestCounter.value))
+                await probe_write(session)
             return True
         except Exception:
             log.exception("the database takes no write")
             await asyncio.sleep(1.0)
             return False
 
-    def _undo_point(self) -> tuple[datetime | None, datetime | None, int, int]:
-        return self.newest_event, self.ticks.last, self.readings_seen, self.messages_seen
+    def _undo_point(self) -> UndoPoint:
+        return UndoPoint(self.newest_event, self.ticks.last, self.readings_seen, self.messages_seen)
 
-    async def _undo(self, undo: tuple[datetime | None, datetime | None, int, int], touched: Iterable[str]) -> None:
+    async def _undo(self, undo: UndoPoint, touched: Iterable[str]) -> None:
         """Forget what judging a batch did in memory: its households' states go back to what is stored."""
         self.newest_event, self.ticks.last, self.readings_seen, self.messages_seen = undo
         households = list(touched)
