@@ -29,6 +29,7 @@ from carewatch.registry import Registry
 from carewatch.retrying import until_it_works
 from carewatch.settings import Settings
 from ingest.adapters import subscriptions
+from ingest.payload import Rejection
 from ingest.subscriber import BrokerAddress, InboundMessage, MqttSubscriber
 from ingest.translate import translate
 from ingest.wire import DeadLetterRecord, GatewayStatusRecord, encode_reading
@@ -90,12 +91,7 @@ class KafkaBridge:
             return self.translate(message)
         except Exception as exc:
             log.exception("could not translate a message on %r", message.topic)
-            record = DeadLetterRecord(
-                message.received_at, "bridge", message.topic, RejectReason.PROCESSING_ERROR,
-                f"bridge error: {exc!r}", message.payload,
-            )
-            counted_as = ("refused", str(RejectReason.PROCESSING_ERROR), "unknown")
-            return [Outgoing(self.topics.dead_letters, b"unknown-gateway", record.encode(), counted_as=counted_as)]
+            return [self._dead_letter(message, None, Rejection(RejectReason.PROCESSING_ERROR, f"bridge error: {exc!r}"), "unknown")]
 
     def translate(self, message: InboundMessage) -> list[Outgoing]:
         """The Kafka records one MQTT message becomes."""
@@ -104,25 +100,23 @@ class KafkaBridge:
         if translated.status is not None and gateway_id is not None:
             status = GatewayStatusRecord(gateway_id, translated.status, message.received_at)
             return [Outgoing(self.topics.gateway_status, gateway_id.encode(), status.encode())]
-        key = (gateway_id or "unknown-gateway").encode()
-        records = [
-            Outgoing(
-                self.topics.dead_letters,
-                key,
-                DeadLetterRecord(
-                    message.received_at, "bridge", message.topic, r.reason, r.detail, message.payload, gateway_id, r.meter_id, r.index
-                ).encode(),
-                int(r.index is not None),
-                ("rejected" if r.index is not None else "refused", str(r.reason), translated.payload_format),
-            )
-            for r in translated.refusals
-        ]
+        records = [self._dead_letter(message, gateway_id, r, translated.payload_format) for r in translated.refusals]
         forwarded = ("forwarded", metrics.NO_REASON, translated.payload_format)
         records += [
             Outgoing(self.topics.readings, reading.household_id.encode(), encode_reading(reading, gateway_id), 1, forwarded)
             for _, reading in translated.readings
         ]
         return records
+
+    def _dead_letter(self, message: InboundMessage, gateway_id: str | None, refusal: Rejection, payload_format: str) -> Outgoing:
+        """The dead-letter record of a refused message (index None) or of one refused reading in it."""
+        record = DeadLetterRecord(
+            message.received_at, "bridge", message.topic, refusal.reason, refusal.detail, message.payload,
+            gateway_id, refusal.meter_id, refusal.index,
+        )
+        one_reading = refusal.index is not None
+        counted_as = ("rejected" if one_reading else "refused", str(refusal.reason), payload_format)
+        return Outgoing(self.topics.dead_letters, (gateway_id or "unknown-gateway").encode(), record.encode(), int(one_reading), counted_as)
 
     async def _send_all(self, outgoing: Sequence[Outgoing]) -> None:
         """Send every record and wait for Kafka's acknowledgements; retry the lot until it is taken.
