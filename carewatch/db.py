@@ -5,6 +5,8 @@ SQLite (aiosqlite) is the embedded default; a postgresql+asyncpg:// URL works un
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from datetime import UTC, datetime
 
 from enum import StrEnum
@@ -12,6 +14,11 @@ from enum import StrEnum
 from sqlalchemy import DateTime, Dialect, Enum, TypeDecorator, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+log = logging.getLogger(__name__)
 
 
 class Base(DeclarativeBase):
@@ -24,11 +31,16 @@ def make_engine(url: str) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-            # WAL lets the console read while ingest writes; a busy timeout instead of "database is locked".
+            # A busy timeout instead of "database is locked"; first, so that it covers the pragma after it.
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
+            try:
+                # WAL lets the console read while ingest writes.  Turning a new file to WAL needs it unlocked and the
+                # busy timeout does not wait for that: when another connection holds it, create_schema sees to it.
+                cursor.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as error:
+                log.debug("journal mode left to create_schema: %s", error)
             cursor.close()
 
     return engine

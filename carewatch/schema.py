@@ -21,12 +21,15 @@ import ingest.archive
 import carewatch.directory
 import ingest.models
 import ingest.usage
-from carewatch.db import Base
+from carewatch.db import SQLITE_BUSY_TIMEOUT_MS, Base
+from carewatch.retrying import until_it_works
 
 MODELS = (alerts.models, alerts.notify_tables, api.models, carewatch.directory, ingest.archive, ingest.models, ingest.usage)  # their tables are on Base
 VERSION_TABLE = "alembic_version"
 # Any fixed 64-bit number: PostgreSQL's advisory lock that serialises two services upgrading at once.
 SCHEMA_LOCK_KEY = 0x63_61_72_65_77_61_74_63  # "carewatc"
+SQLITE_WAL_ATTEMPTS = 70  # about a minute, waiting 0.05 s doubling to 1 s between tries
+SQLITE_MIGRATION_WAIT_MS = 60_000
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +48,33 @@ async def create_schema(engine: AsyncEngine) -> None:
     A database made before migrations existed (our tables, no alembic_version) is adopted by the
     baseline revision: it creates only the tables that are missing and adds missing columns.
     """
+    if engine.dialect.name == "sqlite":
+        await until_it_works(lambda: _write_ahead_log(engine), _report_locked, first=0.05, cap=1.0, attempts=SQLITE_WAL_ATTEMPTS)
     async with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # A second service starting at the same time waits here, then finds the database at head.
             await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
         elif connection.dialect.name == "sqlite":
-            # Take the write lock now (busy_timeout waits for it), not at the first CREATE TABLE.
+            # Take the write lock now, not at the first CREATE TABLE, waiting as long as another service may
+            # take to migrate (longer than the usual busy timeout).
+            await connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_MIGRATION_WAIT_MS}")
             await connection.exec_driver_sql("BEGIN IMMEDIATE")
-        await connection.run_sync(_upgrade)
+        try:
+            await connection.run_sync(_upgrade)
+        finally:
+            if connection.dialect.name == "sqlite":
+                await connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+async def _write_ahead_log(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        mode = (await connection.exec_driver_sql("PRAGMA journal_mode=WAL")).scalar_one()
+    if mode not in ("wal", "memory"):
+        log.warning("SQLite kept journal mode %r instead of WAL: the console's reads may wait for ingest's writes", mode)
+
+
+def _report_locked(error: BaseException, wait: float) -> None:
+    log.info("turning the SQLite file to WAL: %s; trying again in %.2f s", error, wait)
 
 
 def _upgrade(connection: Connection) -> None:

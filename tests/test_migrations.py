@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -189,6 +190,25 @@ async def test_two_services_starting_at_once_both_come_up(engine: AsyncEngine) -
 
     assert await schema_revision(engine) == HEAD
     assert await differences_from_models(engine) == []
+
+
+async def test_a_service_opening_a_new_sqlite_file_while_another_holds_its_first_write_lock_waits(tmp_path: Path) -> None:
+    """The race behind a CI failure: turning a new file to WAL needs it unlocked, and SQLite's busy timeout does
+    not wait for that; a second service connecting just then failed at once with "database is locked"."""
+    path = tmp_path / "carewatch.db"
+    first = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    first.execute("BEGIN IMMEDIATE")  # the other service, its file still in rollback-journal mode, mid-write
+    first.execute("CREATE TABLE other_service_was_here (x)")
+    asyncio.get_running_loop().call_later(0.5, first.execute, "COMMIT")
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        await create_schema(engine)
+        async with engine.connect() as connection:
+            assert (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar_one() == "wal"
+        assert await schema_revision(engine) == HEAD
+    finally:
+        await engine.dispose()
+        first.close()
 
 
 async def test_upgraded_database_stores_and_reads_aware_datetimes(engine: AsyncEngine) -> None:

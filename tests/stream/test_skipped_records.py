@@ -78,6 +78,9 @@ async def run_worker_until_judged(settings, log_path, readings: int) -> tuple[in
     try:
         judged = await judged_until(settings, worker, readings)
         await wait_until_consumed(settings, settings.stream_app_id, [settings.kafka_topic_readings], 60, "the worker")
+    except TimeoutError:
+        worker.stop()
+        raise AssertionError(f"the worker did not judge {readings} readings in time; its log ends:\n{log_path.read_text()[-6000:]}") from None
     finally:
         worker.stop()
     return judged, log_path.read_text()
