@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     )
     mqtt_client_id: str = "carewatch-ingest"
     mqtt_topic_prefix: str = "carewatch/v1"
+    mqtt_keepalive: timedelta = Field(default=timedelta(seconds=30), ge=timedelta(seconds=1))
+    """The MQTT keep-alive: a broker that cannot be reached is noticed after about one and a half times this."""
     database_url: str = "sqlite+aiosqlite:///carewatch.db"
     registry_path: Path = Path("households.json")
     http_host: str = "127.0.0.1"

@@ -160,6 +160,7 @@ async def running_bridge(
     subscriber = MqttSubscriber(
         broker, client_id or settings.mqtt_client_id, settings.mqtt_topic_prefix, session_expiry_s=expiry,
         extra_topics=subscriptions(settings.integrations, settings.mqtt_topic_prefix),
+        keepalive_s=int(settings.mqtt_keepalive.total_seconds()),
     )
     try:
         await subscriber.start()

@@ -61,6 +61,7 @@ class MqttSubscriber:
         queue_size: int = 1_000,
         session_expiry_s: int | None = None,
         extra_topics: tuple[str, ...] = (),
+        keepalive_s: int = 30,
     ):
         self.address = address
         self.topic_prefix = topic_prefix
@@ -73,6 +74,7 @@ class MqttSubscriber:
         self._stopping = False
         self._loop = asyncio.get_running_loop()
         self._session_expiry_s = session_expiry_s
+        self._keepalive_s = keepalive_s
         if session_expiry_s is None:  # MQTT 3.1.1: the broker keeps the session until it is cleaned
             self._client = mqtt.Client(
                 mqtt.CallbackAPIVersion.VERSION2,
@@ -119,7 +121,7 @@ class MqttSubscriber:
 
     def _connect(self) -> None:
         if self._session_expiry_s is None:
-            self._client.connect(self.address.host, self.address.port, 30)
+            self._client.connect(self.address.host, self.address.port, self._keepalive_s)
             return
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = self._session_expiry_s
@@ -127,7 +129,7 @@ class MqttSubscriber:
         # acknowledge only after the hand-off, so a backlog can never overflow the inbox.
         properties.ReceiveMaximum = self.inbox.maxsize
         # paho keeps clean_start and the properties for its automatic reconnects.
-        self._client.connect(self.address.host, self.address.port, 30, clean_start=False, properties=properties)
+        self._client.connect(self.address.host, self.address.port, self._keepalive_s, clean_start=False, properties=properties)
 
     async def stop(self) -> None:
         """Disconnect; unacknowledged messages stay with the broker.  Raises TimeoutError when the network

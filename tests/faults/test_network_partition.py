@@ -28,9 +28,10 @@ from tests.services import missing_service
 
 pytestmark = [pytest.mark.service, pytest.mark.timeout(240)]
 
-MESSAGES = 1200
-PARTITION_S = 50
-"""Longer than the MQTT keep-alive (30 s) and a half: the broker drops the connection, the session stays."""
+MESSAGES = 400
+KEEPALIVE_S = 4
+PARTITION_S = 10
+"""Longer than the MQTT keep-alive and a half: the broker drops the connection, the session stays."""
 GATEWAY = """
 import sys, time, orjson
 import paho.mqtt.client as mqtt
@@ -87,11 +88,11 @@ def broker_host(workdir: Path) -> Iterator[tuple[str, str, str]]:
         subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
 
 
-async def test_a_partition_from_the_broker_loses_no_reading(tmp_path):
+async def test_a_partition_from_the_broker_loses_no_reading(tmp_path, caplog):
     registry = Registry.from_document(
         {"version": 1, "households": [{"household_id": "hh-1", "gateway_id": "gw-1", "meters": [{"meter_id": "gas-1", "kind": "gas"}]}]}
     )
-    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}", clock="event")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}", clock="event", mqtt_keepalive=KEEPALIVE_S)  # type: ignore[call-arg]
     with broker_host(tmp_path) as (namespace, broker_ip, host_link):
         async with running_system(settings, registry, BrokerAddress(broker_ip, 1883), "carewatch-partition") as system:
             gateway = subprocess.Popen(["ip", "netns", "exec", namespace, sys.executable, "-c", GATEWAY, broker_ip, str(MESSAGES)])
@@ -100,6 +101,7 @@ async def test_a_partition_from_the_broker_loses_no_reading(tmp_path):
                 ip("link", "set", host_link, "down")  # the partition: the gateway goes on publishing behind it
                 await asyncio.sleep(PARTITION_S)
                 assert system.pipeline.readings_seen < MESSAGES, "the partition came before the gateway finished"
+                assert "MQTT connection lost" in caplog.text, "the partition outlasted the keep-alive"
                 ip("link", "set", host_link, "up")
                 stats = await accepted(system, MESSAGES, timeout=150)
             finally:

@@ -238,15 +238,17 @@ async def test_records_the_stream_skipped_are_read_back_from_kafka_and_judged_be
     assert worker.table.state("hh-1").offset == 4 and worker.mark() == 5
 
 
-async def test_records_committed_past_the_mark_at_the_end_of_a_partition_are_caught_up():
+async def test_records_left_undelivered_at_the_end_of_a_partition_are_caught_up_and_not_judged_twice():
     kept = records(*(reading("hh-1", hour, 10.0 + hour) for hour in range(3)))
     worker = Worker(kept)
     await worker.judge.on_readings(kept[:1])
 
-    caught_up = await worker.judge.catch_up(0, committed=3)  # the group committed offsets 1 and 2 unjudged
+    caught_up = await worker.judge.catch_up(0, end=3)  # offsets 1 and 2 held by Kafka, not delivered for a sweep
 
     assert caught_up == 2 and worker.asked == [(0, 1, 3)]
     assert worker.table.state("hh-1").readings_accepted == 3 and worker.mark() == 3
+    await worker.judge.on_readings(kept[1:])  # the stream delivers them after all: below the mark, skipped
+    assert worker.table.state("hh-1").readings_accepted == 3 and worker.table.state("hh-1").readings_duplicate == 0
 
 
 async def test_a_sweep_sends_the_absences_and_summaries_before_it_saves_the_states():

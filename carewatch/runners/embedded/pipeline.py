@@ -432,6 +432,7 @@ async def running_system(
     subscriber = MqttSubscriber(
         broker, client_id or settings.mqtt_client_id, settings.mqtt_topic_prefix,
         extra_topics=subscriptions(settings.integrations, settings.mqtt_topic_prefix),
+        keepalive_s=int(settings.mqtt_keepalive.total_seconds()),
     )
     await subscriber.start()
     consumer = asyncio.create_task(pipeline.consume(subscriber), name="carewatch-pipeline")

@@ -30,7 +30,7 @@ Faust's own acks are not trusted for completeness: around a rebalance it acks an
 records it had fetched (flow control suspended, or an older generation) and may commit
 past them.  A record beyond the partition's mark therefore means a gap, read straight
 from Kafka and judged first; a gap at the end of a partition, with no later record to
-reveal it, is found by the sweep: the group committed past the mark (`catch_up`).
+reveal it, is found by the sweep: records beyond the mark left undelivered for a whole sweep (`catch_up`).
 """
 
 from __future__ import annotations
@@ -167,14 +167,16 @@ class HouseholdJudge:
         sweep and none was judged meanwhile.  Then the stream may have dropped them (see `catch_up`)."""
         return self.judging.stalled(partition, highwater)
 
-    async def catch_up(self, partition: int, committed: int) -> int:
-        """Judge the records the group committed past without this worker judging them: dropped by
-        the stream at the end of a partition, where no later record reveals the gap.  Returns how many."""
+    async def catch_up(self, partition: int, end: int) -> int:
+        """Judge the partition's records up to ``end`` that the stream has not delivered for a whole sweep:
+        dropped at the end of a partition, where no later record reveals the gap, whether or not the
+        group has committed past them.  Returns how many.  Should the stream deliver them after all,
+        they are below the mark by then and skipped."""
         async with self._lock:
             mark = self.judging.mark(partition)
-            if committed <= mark:
+            if end <= mark:
                 return 0
-            records = await self._read_skipped(partition, mark, min(committed, mark + CATCH_UP_MAX))
+            records = await self._read_skipped(partition, mark, min(end, mark + CATCH_UP_MAX))
             await self._judge_all(records)
             return len(records)
 

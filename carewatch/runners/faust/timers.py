@@ -37,7 +37,6 @@ def register_timers(app: faust.App, judge: HouseholdJudge, settings: Settings) -
             unknown = [tp.partition for tp in actives if tp.partition not in judge.progress.started_from]
             if unknown:
                 judge.progress.started_from.update(await committed_offsets(settings, unknown))
-        stalled = []
         for tp in actives:
             end = highwater(app, tp)
             # While a backlog is being read it is evidence, not silence: judge by its event time.
@@ -47,13 +46,9 @@ def register_timers(app: faust.App, judge: HouseholdJudge, settings: Settings) -
             sent = await judge.sweep(tp.partition, behind, idle)
             if sent:
                 log.info("absence sweep of partition %d sent %d detections", tp.partition, sent)
-            if judge.stalled(tp.partition, end):
-                stalled.append(tp.partition)
-        if stalled:
-            # Records the stream dropped at the end of a partition have no later record to reveal
-            # them; the group's commit past them does.
-            for partition, committed in (await committed_offsets(settings, stalled)).items():
-                await judge.catch_up(partition, committed)
+            if end is not None and judge.stalled(tp.partition, end):
+                # Records the stream dropped at the end of a partition have no later record to reveal them.
+                await judge.catch_up(tp.partition, end)
 
 
 async def committed_offsets(settings: Settings, partitions: Sequence[int]) -> dict[int, int]:
