@@ -26,10 +26,19 @@ from tests.services import (
 SERVICE_FIXTURES = frozenset({"mosquitto_broker", "kafka_url", "postgres_url", "victoria_metrics_server"})
 
 
+SUBPROCESS_TESTS = ("tests/stream/", "tests/faults/", "tests/notify/test_crash.py", "tests/test_run_service.py",
+                    "tests/test_demo_stops.py", "tests/test_demo_notifications.py")
+"""Tests that start brokers, workers or services as processes and wait on them: under pytest-xdist (`-n 2`)
+they run one after another on one worker (`--dist loadgroup`), never two at once, while the other worker
+takes the rest."""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.service)
+        if item.nodeid.startswith(SUBPROCESS_TESTS):
+            item.add_marker(pytest.mark.xdist_group("subprocesses"))
 
 # The tests run in development, explicitly (production is the default: it refuses the development link secret),
 # and talk plain http to the console (the session cookie is Secure by default). Child processes inherit both;
