@@ -68,6 +68,11 @@ class _Rules(BaseModel):
     gas_daily_ceiling_m3: float | None = Field(default=None, gt=0)
     water_daily_ceiling_m3: float | None = Field(default=None, gt=0)
     silent_after_intervals: float | None = Field(default=None, ge=1)
+    battery_low_pct: float | None = Field(default=None, ge=0, le=100)
+    battery_ok_pct: float | None = Field(default=None, ge=0, le=100)
+    weak_signal_dbm: float | None = Field(default=None, ge=-150, le=0)
+    signal_ok_dbm: float | None = Field(default=None, ge=-150, le=0)
+    weak_signal_days: float | None = Field(default=None, gt=0, le=14)
     learned: StrictBool | None = None
     """False: the fixed rules only, for this household (integrators measuring their own data)."""
 
