@@ -76,6 +76,17 @@ class _Rules(BaseModel):
     learned: StrictBool | None = None
     """False: the fixed rules only, for this household (integrators measuring their own data)."""
 
+    @model_validator(mode="after")
+    def _hysteresis_goes_up(self) -> _Rules:
+        """A clearing level under the raising one would raise and clear on alternate readings."""
+        defaults = RuleConfig()
+        for low, ok in (("battery_low_pct", "battery_ok_pct"), ("weak_signal_dbm", "signal_ok_dbm")):
+            low_value = getattr(self, low) if getattr(self, low) is not None else getattr(defaults, low)
+            ok_value = getattr(self, ok) if getattr(self, ok) is not None else getattr(defaults, ok)
+            if ok_value < low_value:
+                raise ValueError(f"{ok} ({ok_value:g}) must not be below {low} ({low_value:g})")
+        return self
+
     def apply(self, defaults: RuleConfig) -> RuleConfig:
         from dataclasses import replace
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from carewatch.domain import AlertType, Detection, MeterFlag, MeterKind, Reading, Transition
+from carewatch.domain import AlertType, Detection, Explanation, MeterFlag, MeterKind, Reading, Transition
 from detectors import explain
 from detectors.base import RaisedConditions, detection, epoch, instant
 from detectors.config import HouseholdProfile, MeterProfile, RuleConfig
@@ -257,7 +257,7 @@ class MeterHealthRule:
                 raised.widen(alert, meters)
             elif meters and raised.open(alert, at_s, meters):
                 words, facts = self._raised_words(alert, vitals[meters[0]], meters, at_s)
-                found.append(detection(self.profile, alert, Transition.RAISED, raised.get(alert), at_s, words, facts))  # type: ignore[arg-type]
+                found.append(detection(self.profile, alert, Transition.RAISED, raised.get(alert), at_s, words, facts))
             elif not meters and alert in raised:
                 ended = raised.close(alert)
                 words = explain.meter_health_over(alert, ended.meter_ids, at_s, self.profile.timezone)
@@ -266,7 +266,7 @@ class MeterHealthRule:
 
     def _raised_words(
         self, alert: AlertType, first: MeterVitals, meters: tuple[str, ...], at_s: float
-    ) -> tuple[Any, dict[str, float | str]]:
+    ) -> tuple[Explanation, dict[str, float | str]]:
         tz, limits = self.profile.timezone, self._limits
         facts: dict[str, float | str] = {"meters": ",".join(meters)}
         if alert is AlertType.METER_LOW_BATTERY:

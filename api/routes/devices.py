@@ -61,7 +61,7 @@ async def site_devices(
         query = query.order_by(MeterHealthRow.heard_at.asc().nulls_first(), Meter.id)
     zone = ZoneInfo(site.timezone)
     devices = [
-        (meter, household, row, local_time(row.heard_at, zone) if row is not None and row.heard_at is not None else None)
+        (meter, household, row, None if row is None or row.heard_at is None else local_time(row.heard_at, zone))
         for meter, household, row in (await session.execute(query.limit(MAX_DEVICES))).all()
     ]
     context = {"site": site, "devices": devices, "sort": sort.value, "flag_words": words("meter_flag", lang)}
