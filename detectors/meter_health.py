@@ -200,6 +200,21 @@ class MeterVitals:
         ring[hour % hours] = max(-128, min(0, round(dbm)))
         self._first_hour = min(self._first_hour, hour)
 
+    def __getstate__(self) -> tuple[object, ...]:
+        # A plain tuple, the ring as bytes: pickled once per meter in every saved household state.
+        ring = None if self._signal is None else self._signal.tobytes()
+        return (
+            self.heard_s, self.battery_pct, self.signal_dbm, self.status, self.battery_low, self.weak_signal,
+            ring, self._signal_hour, self._first_hour,
+        )
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        (
+            self.heard_s, self.battery_pct, self.signal_dbm, self.status, self.battery_low, self.weak_signal,
+            ring, self._signal_hour, self._first_hour,
+        ) = state
+        self._signal = None if ring is None else array("b", ring)
+
     def __repr__(self) -> str:
         return (
             f"MeterVitals(heard_s={self.heard_s}, battery_pct={self.battery_pct}, signal_dbm={self.signal_dbm}, "
