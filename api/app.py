@@ -16,7 +16,7 @@ from alerts.store import AlertStore
 from api.auth import LoginLimiter
 from api.deps import NotSignedIn, Services, get_lang
 from api.routes import docs, family, metrics, notifications
-from api.routes import accounts, alerts, bulk, console, contacts, directory, health, household_pages, households, ingest, login, push
+from api.routes import accounts, alerts, bulk, console, contacts, devices, directory, health, household_pages, households, ingest, login, push
 from api.security_headers import SecurityHeaders
 from carewatch.registry import Registry
 from carewatch.settings import Settings
@@ -65,7 +65,7 @@ def create_app(
         publish=publish,
     )
     app.add_exception_handler(NotSignedIn, _not_signed_in)  # type: ignore[arg-type]
-    for module in (alerts, households, contacts, directory, bulk, accounts, ingest, login, console, household_pages, health, metrics, push):
+    for module in (alerts, households, contacts, directory, bulk, accounts, ingest, login, console, household_pages, devices, health, metrics, push):
         app.include_router(module.router)
     for module in (family, notifications, docs):  # the signed family links and the outbox log (docs/notifications.md)
         app.include_router(module.router)

@@ -61,6 +61,14 @@ class AlertType(StrEnum):
     HIGH_WATER_USE = "high_water_use"
     METER_SILENT = "meter_silent"
     METER_REGISTER_FAULT = "meter_register_fault"
+    METER_LOW_BATTERY = "meter_low_battery"
+    """The meter's own battery reading is low (raised below one level, cleared above a higher one)."""
+    METER_WEAK_SIGNAL = "meter_weak_signal"
+    """The meter's radio signal has stayed weak for days (a median, not one bad reading)."""
+    METER_TAMPER = "meter_tamper"
+    METER_LEAK = "meter_leak"
+    METER_VALVE_CLOSED = "meter_valve_closed"
+    """Flags the meter itself reports in its status word (`MeterFlag`)."""
     MORNING_ACTIVITY_MISSING = "morning_activity_missing"
     """Learned: no use by the household's usual first use after the night, plus a margin."""
     UNUSUAL_QUIET = "unusual_quiet"
@@ -74,7 +82,7 @@ class AlertType(StrEnum):
 
     @property
     def audience(self) -> Audience:
-        if self in (AlertType.METER_SILENT, AlertType.METER_REGISTER_FAULT):
+        if self in TECHNICIAN_TYPES:
             return Audience.TECHNICIAN
         return Audience.CARE
 
@@ -82,6 +90,19 @@ class AlertType(StrEnum):
     def is_inactivity(self) -> bool:
         return self in INACTIVITY_TYPES
 
+
+TECHNICIAN_TYPES = frozenset(
+    {
+        AlertType.METER_SILENT,
+        AlertType.METER_REGISTER_FAULT,
+        AlertType.METER_LOW_BATTERY,
+        AlertType.METER_WEAK_SIGNAL,
+        AlertType.METER_TAMPER,
+        AlertType.METER_LEAK,
+        AlertType.METER_VALVE_CLOSED,
+    }
+)
+"""A device needs attention: told to technicians, never to families or as care alerts."""
 
 INACTIVITY_TYPES = frozenset(
     {
@@ -92,6 +113,25 @@ INACTIVITY_TYPES = frozenset(
         AlertType.UNUSUAL_QUIET,
     }
 )
+
+
+class MeterFlag(StrEnum):
+    """A condition a meter reports about itself in its status word (ingest.payload; docs/gateways.md)."""
+
+    TAMPER = "tamper"
+    LEAK = "leak"
+    VALVE_CLOSED = "valve_closed"
+
+    @property
+    def alert_type(self) -> AlertType:
+        return _FLAG_ALERTS[self]
+
+
+_FLAG_ALERTS = {
+    MeterFlag.TAMPER: AlertType.METER_TAMPER,
+    MeterFlag.LEAK: AlertType.METER_LEAK,
+    MeterFlag.VALVE_CLOSED: AlertType.METER_VALVE_CLOSED,
+}
 
 
 class Audience(StrEnum):

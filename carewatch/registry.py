@@ -68,8 +68,24 @@ class _Rules(BaseModel):
     gas_daily_ceiling_m3: float | None = Field(default=None, gt=0)
     water_daily_ceiling_m3: float | None = Field(default=None, gt=0)
     silent_after_intervals: float | None = Field(default=None, ge=1)
+    battery_low_pct: float | None = Field(default=None, ge=0, le=100)
+    battery_ok_pct: float | None = Field(default=None, ge=0, le=100)
+    weak_signal_dbm: float | None = Field(default=None, ge=-150, le=0)
+    signal_ok_dbm: float | None = Field(default=None, ge=-150, le=0)
+    weak_signal_days: float | None = Field(default=None, gt=0, le=14)
     learned: StrictBool | None = None
     """False: the fixed rules only, for this household (integrators measuring their own data)."""
+
+    @model_validator(mode="after")
+    def _hysteresis_goes_up(self) -> _Rules:
+        """A clearing level under the raising one would raise and clear on alternate readings."""
+        defaults = RuleConfig()
+        for low, ok in (("battery_low_pct", "battery_ok_pct"), ("weak_signal_dbm", "signal_ok_dbm")):
+            low_value = getattr(self, low) if getattr(self, low) is not None else getattr(defaults, low)
+            ok_value = getattr(self, ok) if getattr(self, ok) is not None else getattr(defaults, ok)
+            if ok_value < low_value:
+                raise ValueError(f"{ok} ({ok_value:g}) must not be below {low} ({low_value:g})")
+        return self
 
     def apply(self, defaults: RuleConfig) -> RuleConfig:
         from dataclasses import replace

@@ -92,6 +92,11 @@ _SEVERITY = {
     AlertType.HIGH_WATER_USE: Severity.WARNING,
     AlertType.METER_SILENT: Severity.WARNING,
     AlertType.METER_REGISTER_FAULT: Severity.WARNING,
+    AlertType.METER_LOW_BATTERY: Severity.WARNING,
+    AlertType.METER_WEAK_SIGNAL: Severity.WARNING,
+    AlertType.METER_TAMPER: Severity.WARNING,
+    AlertType.METER_LEAK: Severity.WARNING,
+    AlertType.METER_VALVE_CLOSED: Severity.WARNING,
     # Learned verdicts are early and less certain than the 24 h rule, which escalates to critical.
     AlertType.MORNING_ACTIVITY_MISSING: Severity.WARNING,
     AlertType.UNUSUAL_QUIET: Severity.WARNING,

@@ -65,6 +65,17 @@ class RuleConfig:
     water_daily_ceiling_m3: float = 1.5
     silent_after_intervals: float = 4.0
     """A meter is silent after this many expected intervals without a reading."""
+    battery_low_pct: float = 15.0
+    """The meter's own battery reading below this raises meter_low_battery ..."""
+    battery_ok_pct: float = 25.0
+    """... and only a reading above this clears it (hysteresis: a battery near the line, read
+    warm at noon and cold at night, must not raise and clear the alert every day)."""
+    weak_signal_dbm: float = -110.0
+    """The median signal over `weak_signal_days` below this raises meter_weak_signal ..."""
+    signal_ok_dbm: float = -105.0
+    """... and a median above this clears it."""
+    weak_signal_days: float = 3.0
+    """How long the signal is watched before it is judged: one bad reading is never enough."""
     learned: bool = True
     """Learn this household's routine and warn from it (after the warm-up); False: fixed rules only."""
     warmup_days: int = 14

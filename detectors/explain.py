@@ -22,7 +22,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from carewatch.catalogue import Language, Message, message
-from carewatch.domain import AlertType, Explanation, MeterKind
+from carewatch.domain import AlertType, Explanation, MeterFlag, MeterKind
 
 
 def _say(key: str, **fields: Any) -> Explanation:
@@ -234,6 +234,24 @@ def register_backwards(
 
 def register_consistent(meter_ids: Sequence[str], at_s: float, tz: tzinfo) -> Explanation:
     return _say(f"register_consistent.{_how_many(meter_ids)}", meters=_listing(meter_ids), clock=_clock(at_s, tz))
+
+
+def battery_low(meter_id: str, battery_pct: float, low_pct: float, at_s: float, tz: tzinfo) -> Explanation:
+    return _say("battery_low", meter=meter_id, pct=f"{battery_pct:g}", low=f"{low_pct:g}", clock=_clock(at_s, tz))
+
+
+def signal_weak(meter_id: str, median_dbm: float, weak_dbm: float, hours: int, at_s: float, tz: tzinfo) -> Explanation:
+    return _say("signal_weak", meter=meter_id, median=f"{median_dbm:g}", limit=f"{weak_dbm:g}", days=f"{hours / 24:g}", clock=_clock(at_s, tz))
+
+
+def meter_flag(flag: MeterFlag, meter_id: str, status: str, at_s: float, tz: tzinfo) -> Explanation:
+    """What the meter reported about itself, quoting its status word as it came."""
+    return _say(f"meter_flag.{flag.value}", meter=meter_id, status=status, clock=_clock(at_s, tz))
+
+
+def meter_health_over(alert_type: AlertType, meter_ids: Sequence[str], at_s: float, tz: tzinfo) -> Explanation:
+    """A health condition is over for every meter it covered."""
+    return _say(f"health_over.{alert_type.value}.{_how_many(meter_ids)}", meters=_listing(meter_ids), clock=_clock(at_s, tz))
 
 
 def register_restarted(meter_id: str, at_s: float, register_m3: float, tz: tzinfo) -> Explanation:

@@ -24,6 +24,7 @@ from detectors.config import HouseholdProfile
 from detectors.flow import ContinuousFlowRule
 from detectors.history import MeterHistory
 from detectors.inactivity import InactivityRule
+from detectors.meter_health import MeterHealthRule, MeterHealthSummary, MeterVitals
 from detectors.night import NightUse, NightUseRule
 from detectors.quiet import LearnedQuietRule, QuietSpell, evidence_of
 from detectors.register import Outcome, RegisterFaultRule, RegisterGuard
@@ -31,9 +32,9 @@ from detectors.routine import MAX_GAP_S, DayBook
 from detectors.silence import SilenceWatch, SilentMeterRule
 from detectors.volume import DailyVolume, VolumeRule
 
-_STATE_VERSION = 2
-"""Bump when the pickled state changes shape, so an old table entry fails loudly (version 1,
-from before learning, is still read: see __setstate__)."""
+_STATE_VERSION = 3
+"""Bump when the pickled state changes shape, so an old table entry fails loudly (versions 1,
+from before learning, and 2, from before meter health, are still read: see __setstate__)."""
 _CARE = frozenset(t for t in AlertType if t.audience is Audience.CARE)
 _GIVE_UP_ON_LAGGING_S = 2 * 86400.0
 """A meter this far behind the others no longer holds back the closing of days (they are
@@ -118,6 +119,8 @@ class HouseholdMonitor:
         "_away",
         "_batched",
         "_meter_ids",
+        "_vitals",
+        "_health",
     )
 
     def __init__(self, profile: HouseholdProfile) -> None:
@@ -127,6 +130,7 @@ class HouseholdMonitor:
         self._silence = SilenceWatch()
         self._days = DayBook()
         self._learners: dict[str, Any] = {}
+        self._vitals: dict[str, MeterVitals] = {}
         self._profile = profile
         self.profile = profile
 
@@ -155,6 +159,7 @@ class HouseholdMonitor:
         self._histories = {
             m.meter_id: self._histories.get(m.meter_id) or MeterHistory() for m in profile.meters
         }
+        self._vitals = {m: vitals for m, vitals in self._vitals.items() if profile.meter(m) is not None}
         self._tune_learners()
         self._derive_rules()
 
@@ -199,6 +204,7 @@ class HouseholdMonitor:
         self._ceiling = DailyCeilingRule(profile)
         self._silent = SilentMeterRule(profile)
         self._faults = RegisterFaultRule(profile)
+        self._health = MeterHealthRule(profile)
         self._quiet = LearnedQuietRule(profile)
         self._night = NightUseRule(profile)
         self._volume = VolumeRule(profile)
@@ -256,6 +262,7 @@ class HouseholdMonitor:
         newest_s = history.times[history.newest]
         detections = self._faults.accepted(self._guard, self._raised, meter_id, newest_s, restarted_from)
         detections += self._silent.heard(self._silence, self._raised, meter_id, previous_newest_s, newest_s)
+        detections += self._health.heard(self._vitals, self._raised, reading)
         history.prune(self._keep_s[kind], self._min_use[kind])
         if not self._batched:
             detections += self._judge_inactivity(newest_s)
@@ -362,6 +369,10 @@ class HouseholdMonitor:
                 learner.learn_one(day)
         return self._volume.decline(self._learners["volume"], self._raised, evidence_s, closed)
 
+    def meter_health(self) -> tuple[MeterHealthSummary, ...]:
+        """Each meter's battery, signal, last reading and flags as last heard (for the console)."""
+        return tuple(MeterHealthSummary.of(m, self._vitals.get(m.meter_id)) for m in self.profile.meters)
+
     def raised(self) -> dict[AlertType, datetime]:
         """The alerts raised right now, with their onsets (for status pages and tests)."""
         return {alert: instant(entry.onset_s) for alert, entry in self._raised.items()}
@@ -388,7 +399,7 @@ class HouseholdMonitor:
         # Rules are configuration derived from the profile: not stored.
         return (
             _STATE_VERSION, self.profile, self._histories, self._raised, self._guard, self._silence,
-            self._days, self._learners,
+            self._days, self._learners, self._vitals,
         )
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
@@ -399,13 +410,19 @@ class HouseholdMonitor:
             self._learners = {}
             self._tune_learners()
             rest[-1] = self._learners
+            version = 2
+        if version == 2:  # from before meter health: it starts with the next reading of each meter
+            rest = [*rest, {}]
             version = _STATE_VERSION
         if version != _STATE_VERSION:
             raise ValueError(
                 f"HouseholdMonitor state version {version} is not {_STATE_VERSION}; "
                 "rebuild the table by replaying the readings"
             )
-        self._profile, self._histories, self._raised, self._guard, self._silence, self._days, self._learners = rest
+        (
+            self._profile, self._histories, self._raised, self._guard, self._silence, self._days, self._learners,
+            self._vitals,
+        ) = rest
         self._derive_rules()
 
     def __repr__(self) -> str:

@@ -54,6 +54,9 @@ class SimConfig:
     """Share of households (among those without an incident) away once: ground truth in ``Simulation.absences``."""
     absences: Sequence[Absence] | None = None
     """Scripted planned absences; None generates them from ``away_share``."""
+    draining_batteries: Sequence[str] = ()
+    """Households (ids) whose meters' batteries run down evenly from their level to empty over the run:
+    a device fault for a technician (meter_low_battery), nothing about the elder."""
     incident_kinds: Sequence[IncidentKind] | None = None
     """Kinds the generated mix cycles through; None: every kind."""
     incident_lead_days: float = 1.0

@@ -129,10 +129,17 @@ class MeterSeries:
     meter: SimMeter
     registers_l: np.ndarray
     signal_dbm: np.ndarray
+    battery_pct: np.ndarray
+    """The battery the meter reports at each tick: its level throughout, or running down (`draining`)."""
 
-    @property
-    def status(self) -> str:
-        return "low_battery" if self.meter.battery_pct < 20 else "ok"
+    def status(self, tick: int) -> str:
+        return "low_battery" if self.battery_pct[tick] < 20 else "ok"
+
+
+def _battery(level: int, ticks: int, draining: bool) -> np.ndarray:
+    if not draining:
+        return np.full(ticks, level, dtype=np.int64)
+    return np.rint(np.linspace(level, 0, ticks)).astype(np.int64)
 
 
 def simulate_meters(
@@ -145,6 +152,7 @@ def simulate_meters(
     interval_s: int,
     zone: ZoneInfo,
     absences: Sequence[Absence] = (),
+    draining: bool = False,
 ) -> tuple[MeterSeries, ...]:
     """Live the household's run: normal life, kept within the flow limits, then its incidents on top."""
     # Normal life has its own random stream, so adding or moving an incident never changes it.
@@ -168,6 +176,7 @@ def simulate_meters(
             meter=meter,
             registers_l=registers_litres(meter.initial_m3, flows[meter.kind], interval_s // 60),
             signal_dbm=np.clip(meter.signal_dbm + np.rint(noise.normal(0, 2, ticks)), -150, 0).astype(np.int64),
+            battery_pct=_battery(meter.battery_pct, ticks, draining),
         )
         for meter in household.meters
     )

@@ -119,6 +119,7 @@ class Simulation:
                     interval_s=c.interval_s,
                     zone=c.zone,
                     absences=absences_of.get(h.household_id, ()),
+                    draining=h.household_id in c.draining_batteries,
                 )
                 for h in self.households
             }
@@ -267,9 +268,9 @@ class Simulation:
                             s.meter.meter_id,
                             at_tick.iso(tick),
                             int(s.registers_l[tick]),
-                            s.meter.battery_pct,
+                            int(s.battery_pct[tick]),
                             int(s.signal_dbm[tick]),
-                            s.status,
+                            s.status(tick),
                         )
                         for s in series
                     )

@@ -1,11 +1,11 @@
-"""What ingest keeps: the dead-letter record, unknown meters, gateway status and counters."""
+"""What ingest keeps: the dead-letter record, unknown meters, gateway status, counters, household summaries and meter health."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carewatch.db import Base, UTCDateTime
@@ -100,6 +100,27 @@ class HouseholdSummary(Base):
     readings_duplicate: Mapped[int] = mapped_column(BigInteger)
     routine: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """None only for counts carried over from before the routine was kept here (revision 0003)."""
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MeterHealthRow(Base):
+    """Each meter's health as its household's runner state last held it (`ingest.summaries`, from
+    `detectors.meter_health.MeterHealthSummary`): the household page and a site's devices page read it."""
+
+    __tablename__ = "meter_health"
+
+    meter_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    household_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    heard_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When its newest reading was taken; None: never heard since the runner started keeping health."""
+    battery_pct: Mapped[float | None] = mapped_column(Float)
+    signal_dbm: Mapped[float | None] = mapped_column(Float)
+    signal_median_dbm: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str | None] = mapped_column(String(32))
+    flags: Mapped[list[str]] = mapped_column(JSON)
+    battery_low: Mapped[bool] = mapped_column(Boolean)
+    weak_signal: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

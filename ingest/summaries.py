@@ -1,11 +1,12 @@
-"""What the console knows of each household's runner state: its reading counts and learned routine.
+"""What the console knows of each household's runner state: its reading counts, learned routine and meter health.
 
 Both runners emit a `HouseholdSummaryRecord` for every household state they save
 (`carewatch.runners.state.summary_of`): the embedded runner writes it with `store_summaries` in
 its batch transaction; a Faust worker sends it, small JSON keyed by household, to a compacted
 topic, and `HouseholdSummaryConsumer` (run by `carewatch alerts`) stores it exactly once.  So
-``household_summaries`` is filled the same way on both engines, and the household page and the
-ingest statistics read only that table, never a pickled detector state.
+``household_summaries`` (and ``meter_health``, one row per meter) is filled the same way on both
+engines, and the household page, the devices page and the ingest statistics read only those tables,
+never a pickled detector state.
 """
 
 from __future__ import annotations
@@ -14,30 +15,35 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import orjson
 from aiokafka import ConsumerRecord
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carewatch.clock import wall_clock
+from detectors.meter_health import MeterHealthSummary
 from detectors.summary import RoutineSummary
-from ingest.models import HouseholdSummary
+from ingest.models import HouseholdSummary, MeterHealthRow
 from ingest.reports import StoredOnce
 
 log = logging.getLogger(__name__)
 
 SUMMARY_VERSION = 1
+"""Meter health was added as an optional field ("meters"): a record without it is still version 1."""
 
 
 @dataclass(frozen=True, slots=True)
 class HouseholdSummaryRecord:
-    """A household's reading counts and learned routine as its newest saved state holds them."""
+    """A household's reading counts, learned routine and meter health as its newest saved state holds them."""
 
     household_id: str
     readings_accepted: int
     readings_duplicate: int
     routine: RoutineSummary
+    meters: tuple[MeterHealthSummary, ...] = ()
 
     def encode(self) -> bytes:
         """JSON, versioned (a consumer in another language can read it).
@@ -53,6 +59,7 @@ class HouseholdSummaryRecord:
                 "readings_accepted": self.readings_accepted,
                 "readings_duplicate": self.readings_duplicate,
                 "routine": self.routine.as_json(),
+                "meters": [m.as_json() for m in self.meters],
             }
         )
 
@@ -68,13 +75,15 @@ class HouseholdSummaryRecord:
                 int(document["readings_accepted"]),
                 int(document["readings_duplicate"]),
                 RoutineSummary.from_json(document["routine"]),
+                tuple(MeterHealthSummary.from_json(m) for m in document.get("meters", ())),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a household summary record v{SUMMARY_VERSION}: {exc!r}") from None
 
 
 async def store_summaries(session: AsyncSession, records: Iterable[HouseholdSummaryRecord], at: datetime) -> None:
-    """Set each household's row to its record (the newest wins: give each household once)."""
+    """Set each household's row, and its meters' health rows, to its record (the newest wins: give each household once)."""
+    records = list(records)
     rows = [
         {
             "household_id": r.household_id,
@@ -87,12 +96,36 @@ async def store_summaries(session: AsyncSession, records: Iterable[HouseholdSumm
     ]
     if not rows:
         return
+    await _upsert(session, HouseholdSummary, HouseholdSummary.household_id, rows)
+    meters = [_meter_row(r.household_id, m, at) for r in records for m in r.meters]
+    if meters:
+        await _upsert(session, MeterHealthRow, MeterHealthRow.meter_id, meters)
+
+
+def _meter_row(household_id: str, meter: MeterHealthSummary, at: datetime) -> dict[str, Any]:
+    return {
+        "meter_id": meter.meter_id,
+        "household_id": household_id,
+        "kind": meter.kind.value,
+        "heard_at": meter.heard_at,
+        "battery_pct": meter.battery_pct,
+        "signal_dbm": meter.signal_dbm,
+        "signal_median_dbm": meter.signal_median_dbm,
+        "status": meter.status,
+        "flags": [f.value for f in meter.flags],
+        "battery_low": meter.battery_low,
+        "weak_signal": meter.weak_signal,
+        "updated_at": at,
+    }
+
+
+async def _upsert(session: AsyncSession, model: Any, key: Any, rows: list[dict[str, Any]]) -> None:
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(HouseholdSummary)
+    statement = insert(model)
     await session.execute(
         statement.on_conflict_do_update(
-            index_elements=[HouseholdSummary.household_id],
-            set_={column: statement.excluded[column] for column in rows[0] if column != "household_id"},
+            index_elements=[key],
+            set_={column: statement.excluded[column] for column in rows[0] if column != key.key},
         ),
         rows,
     )
@@ -134,3 +167,9 @@ class HouseholdSummaryConsumer(StoredOnce):
             newest[summary.household_id] = summary  # later offsets of a household win
         await store_summaries(session, newest.values(), wall_clock())
         return len(newest)
+
+
+async def stored_meter_health(session: AsyncSession, household_id: str) -> dict[str, MeterHealthRow]:
+    """The household's meters' health as its runner last saved it, by meter id (a meter never summarised is absent)."""
+    rows = await session.scalars(select(MeterHealthRow).where(MeterHealthRow.household_id == household_id))
+    return {row.meter_id: row for row in rows}

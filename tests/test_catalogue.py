@@ -17,7 +17,8 @@ from alerts.people import ChannelKind
 from alerts.people import CareRole
 from alerts.policy import Action
 from carewatch.catalogue import CATALOGUE, LANGUAGES, MissingMessage, text
-from carewatch.domain import AlertType, RejectReason, Severity
+from carewatch.domain import AlertType, MeterFlag, RejectReason, Severity
+from detectors.meter_health import HEALTH_ALERTS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,7 +52,7 @@ ENUM_SECTIONS: list[tuple[str, type[StrEnum] | list[str]]] = [
     ("alert_type", AlertType), ("severity", Severity), ("status", AlertStatus), ("reject_reason", RejectReason),
     ("audit_action", AuditAction), ("outcome", OutcomeKind), ("false_alarm_reason", FalseAlarmReason),
     ("ladder_step", Action), ("ladder_state", LadderState), ("message_status", MessageStatus),
-    ("channel", ChannelKind), ("recipient_role", CareRole), ("system_actor", [DETECTOR_ACTOR, LADDER_ACTOR]),
+    ("channel", ChannelKind), ("meter_flag", MeterFlag), ("recipient_role", CareRole), ("system_actor", [DETECTOR_ACTOR, LADDER_ACTOR]),
     ("closed", [AlertStatus.ACKNOWLEDGED, AlertStatus.RESOLVED, AlertStatus.AUTO_RESOLVED]),
 ]
 
@@ -89,7 +90,8 @@ CODE_LOOKUPS = [
 
 EXPLANATION_LOOKUP = re.compile(r"\b(?:_say|_phrase)\(\s*f?\"([^\"]+)\"|message\(f?\"(explain\.[^\"]+)\"")
 EXPLANATION_CHOICES = {"{kind}": ["gas", "water"], "{kinds[0]}": ["gas", "water"], "{other}": ["gas", "water"], "{_meters(kinds)}": ["gas", "water", "both"],
-                       "{_how_many(meter_ids)}": ["one", "many"]}
+                       "{_how_many(meter_ids)}": ["one", "many"],
+                       "{alert_type.value}": [a.value for a in HEALTH_ALERTS], "{flag.value}": [f.value for f in MeterFlag]}
 """What the f-string keys of detectors/explain.py can become."""
 
 

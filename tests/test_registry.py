@@ -39,12 +39,20 @@ def test_a_registry_maps_meters_to_households_with_rule_overrides():
         ({"rules": {"gas_continuous_h": -1}}, "households.0.rules.gas_continuous_h"),
         ({"timezone": "Mars/Olympus"}, "unknown time zone 'Mars/Olympus'"),
         ({"meters": [{"meter_id": "gas-1", "kind": "gas"}, {"meter_id": "gas-1", "kind": "gas"}]}, "listed twice"),
+        ({"rules": {"battery_low_pct": 30}}, "battery_ok_pct (25) must not be below battery_low_pct (30)"),
+        ({"rules": {"weak_signal_dbm": -100, "signal_ok_dbm": -104}}, "signal_ok_dbm (-104) must not be below weak_signal_dbm (-100)"),
+        ({"rules": {"battery_low_pct": 120}}, "households.0.rules.battery_low_pct"),
     ],
 )
 def test_invalid_registries_are_refused_naming_the_problem(change, names):
     with pytest.raises(RegistryError, match="invalid household registry") as raised:
         Registry.from_document(document(**change))
     assert names in str(raised.value)
+
+
+def test_meter_health_thresholds_are_per_household_rules():
+    rules = Registry.from_document(document(rules={"battery_low_pct": 20, "battery_ok_pct": 30, "weak_signal_days": 2})).households["hh-1"].profile.rules
+    assert (rules.battery_low_pct, rules.battery_ok_pct, rules.weak_signal_days, rules.weak_signal_dbm) == (20, 30, 2, -110)
 
 
 def test_a_meter_in_two_households_is_refused():

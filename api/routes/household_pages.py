@@ -29,7 +29,8 @@ from api.routes.households import add_absence, clear_absence, list_absences_of
 from api.usage_chart import hourly_chart
 from carewatch.catalogue import Language, text, words
 from carewatch.directory import Household, Site
-from ingest.summaries import stored_routine
+from ingest.models import MeterHealthRow
+from ingest.summaries import stored_meter_health, stored_routine
 from ingest.usage import last_days
 
 router = APIRouter(include_in_schema=False)
@@ -71,6 +72,7 @@ async def _household_page(
         )
     ).all()
     site = await session.get(Site, household.site_id)
+    health = await stored_meter_health(session, household_id)
     context: dict[str, Any] = {
         "household": household,
         "site": site,
@@ -80,6 +82,8 @@ async def _household_page(
         "history": [(alert_row(a, None, lang), [(e, local_time(e.at, zone)) for e in a.events]) for a in alerts],
         "contacts": await _contacts(session, household_id),
         "routine": await stored_routine(session, household_id),
+        "meter_health": [(m, health.get(m.id), _heard(health.get(m.id), zone)) for m in household.meters],
+        "flag_words": words("meter_flag", lang),
         "action_words": words("audit_action", lang),
         "system_actors": {actor: text(f"system_actor.{actor}", lang) for actor in (DETECTOR_ACTOR, LADDER_ACTOR)},
         "outcome_words": partial(outcome_words, lang),
@@ -87,6 +91,11 @@ async def _household_page(
         "can_set_absence": principal.can(Scope.ABSENCES_WRITE),
     }
     return render(request, "household.html", lang, principal, context, status_code)
+
+
+def _heard(row: MeterHealthRow | None, zone: ZoneInfo) -> str | None:
+    """When the meter's newest reading was taken, in the household's time; None: never heard."""
+    return None if row is None or row.heard_at is None else local_time(row.heard_at, zone)
 
 
 async def _contacts(session: AsyncSession, household_id: str) -> list[tuple[str, str, str, list[str]]]:

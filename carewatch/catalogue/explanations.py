@@ -184,6 +184,39 @@ EXPLAIN = {
         "表具{meter}已重置或更换：自{clock}起从{value}立方米重新计数。",
         "Meter {meter} was reset or replaced: counting restarts from {value} m³ ({clock}).",
     ),
+    # -- meter health (detectors/meter_health.py): for technicians, never about the elder --
+    "battery_low": M(
+        "表具{meter}报告电池电量为{pct}%（{clock}），低于{low}%——请更换电池；这是设备问题，不是老人出了问题。",
+        "Meter {meter} reports its battery at {pct} % ({clock}), below {low} % — replace the battery; a device problem, not an elder problem.",
+    ),
+    "signal_weak": M(
+        "表具{meter}的无线信号已连续{days}天偏弱（中位数{median} dBm，低于{limit} dBm，{clock}）——请检查天线或网关，否则读数可能丢失。",
+        "Meter {meter} has had a weak radio signal for {days} days (median {median} dBm, below {limit} dBm; {clock})"
+        " — check the antenna or the gateway before readings are lost.",
+    ),
+    "meter_flag.tamper": M(
+        "表具{meter}在{clock}报告被拆动（状态“{status}”）——请派技术人员检查表具。",
+        'Meter {meter} reports tampering (status "{status}") at {clock} — send a technician to check the meter.',
+    ),
+    "meter_flag.leak": M(
+        "表具{meter}在{clock}报告泄漏（状态“{status}”）——请派技术人员检查管道和表具。",
+        'Meter {meter} reports a leak (status "{status}") at {clock} — send a technician to check the pipes and the meter.',
+    ),
+    "meter_flag.valve_closed": M(
+        "表具{meter}在{clock}报告阀门已关闭（状态“{status}”）——请派技术人员确认阀门为何关闭。",
+        'Meter {meter} reports its valve closed (status "{status}") at {clock} — send a technician to find out why.',
+    ),
+    "health_over.meter_low_battery.one": M("表具{meters}电池电量已恢复（{clock}）。", "Meter {meters} battery is good again ({clock})."),
+    "health_over.meter_low_battery.many": M("表具{meters}电池电量已恢复（{clock}）。", "Meters {meters} batteries are good again ({clock})."),
+    "health_over.meter_weak_signal.one": M("表具{meters}无线信号已恢复（{clock}）。", "Meter {meters} radio signal is good again ({clock})."),
+    "health_over.meter_weak_signal.many": M("表具{meters}无线信号已恢复（{clock}）。", "Meters {meters} radio signals are good again ({clock})."),
+    "health_over.meter_tamper.one": M("表具{meters}不再报告被拆动（{clock}）。", "Meter {meters} no longer reports tampering ({clock})."),
+    "health_over.meter_tamper.many": M("表具{meters}不再报告被拆动（{clock}）。", "Meters {meters} no longer report tampering ({clock})."),
+    "health_over.meter_leak.one": M("表具{meters}不再报告泄漏（{clock}）。", "Meter {meters} no longer reports a leak ({clock})."),
+    "health_over.meter_leak.many": M("表具{meters}不再报告泄漏（{clock}）。", "Meters {meters} no longer report a leak ({clock})."),
+    "health_over.meter_valve_closed.one": M("表具{meters}不再报告阀门关闭（{clock}）。", "Meter {meters} no longer reports its valve closed ({clock})."),
+    "health_over.meter_valve_closed.many": M("表具{meters}不再报告阀门关闭（{clock}）。", "Meters {meters} no longer report their valves closed ({clock})."),
+
     "list.separator": M("、", ", "),
     "list.last_separator": M("、", " and "),
 }

@@ -18,11 +18,23 @@ ALERT_TYPE = {
     "high_water_use": M("用水量异常偏高", "Unusually high water use"),
     "meter_silent": M("表具未上报数据", "Meter not reporting"),
     "meter_register_fault": M("表具读数异常", "Meter register fault"),
+    "meter_low_battery": M("表具电池电量低", "Meter battery low"),
+    "meter_weak_signal": M("表具信号持续偏弱", "Meter signal weak for days"),
+    "meter_tamper": M("表具报告被拆动", "Meter reports tampering"),
+    "meter_leak": M("表具报告泄漏", "Meter reports a leak"),
+    "meter_valve_closed": M("表具报告阀门关闭", "Meter reports its valve closed"),
     "morning_activity_missing": M("早上未见用水用气", "No use this morning"),
     "unusual_quiet": M("无用水用气时间超出平常", "Quiet for longer than usual"),
     "sustained_decline": M("用水用气量持续下降", "Use declining for days"),
     "unusual_night_use": M("夜间用水用气异常增多", "Unusual use at night"),
     "unusual_spike": M("单日用量远超平常", "A day's use far above usual"),
+}
+
+METER_FLAG = {
+    # What a meter reports about itself (carewatch.domain.MeterFlag), on the household and devices pages.
+    "tamper": M("被拆动", "tampering"),
+    "leak": M("泄漏", "leak"),
+    "valve_closed": M("阀门关闭", "valve closed"),
 }
 
 SEVERITY = {
@@ -147,5 +159,5 @@ SECTIONS = {
     "alert_type": ALERT_TYPE, "severity": SEVERITY, "status": STATUS, "closed": CLOSED, "outcome": OUTCOME,
     "false_alarm_reason": FALSE_ALARM_REASON, "audit_action": AUDIT_ACTION, "system_actor": SYSTEM_ACTOR, "ladder_step": LADDER_STEP,
     "ladder_state": LADDER_STATE, "message_status": MESSAGE_STATUS, "channel": CHANNEL, "recipient_role": RECIPIENT_ROLE,
-    "reject_reason": REJECT_REASON, "unit": UNIT,
+    "reject_reason": REJECT_REASON, "unit": UNIT, "meter_flag": METER_FLAG,
 }

@@ -3,7 +3,7 @@
 The embedded runner stores it in ``monitor_snapshots`` with every batch; a Faust worker keeps it
 in its table (a bytes value per household, so the changelog holds exactly the state saved).
 `loads` is the only place carewatch unpickles: both runners read their states through it, and
-nothing else reads them.  What the console needs of a state (its counts and learned routine)
+nothing else reads them.  What the console needs of a state (its counts, learned routine, meter health)
 leaves the runners as a small `HouseholdSummaryRecord` (`summary_of`), never as a pickle.
 
 Pickle is trusted here because only carewatch runners write these values: the embedded runner's
@@ -64,5 +64,7 @@ def loads(blob: bytes) -> HouseholdState:
 
 
 def summary_of(household_id: str, state: HouseholdState) -> HouseholdSummaryRecord:
-    """What the console shows of the state: the reading counts and the learned routine."""
-    return HouseholdSummaryRecord(household_id, state.readings_accepted, state.readings_duplicate, summarize(state.monitor))
+    """What the console shows of the state: the reading counts, the learned routine and each meter's health."""
+    return HouseholdSummaryRecord(
+        household_id, state.readings_accepted, state.readings_duplicate, summarize(state.monitor), state.monitor.meter_health()
+    )

@@ -112,10 +112,14 @@ def epoch_ms_time(value: Any, path: str) -> str:
         raise Refused(RejectReason.TIMESTAMP_IMPLAUSIBLE, f"field {path!r} = {value} is not a time") from None
 
 
-def reading(meter: str, at: str, register: float, signal_dbm: float | None = None) -> dict[str, Any]:
+def reading(
+    meter: str, at: str, register: float, signal_dbm: float | None = None, status: str | None = None
+) -> dict[str, Any]:
     contract: dict[str, Any] = {"meter_id": meter, "at": at, "register_m3": register}
     if signal_dbm is not None:
         contract["signal_dbm"] = signal_dbm
+    if status is not None:
+        contract["status"] = status
     return contract
 
 

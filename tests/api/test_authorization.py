@@ -58,6 +58,7 @@ OBJECT_ROUTES: dict[tuple[str, str], tuple[str, object]] = {
     ("POST", "/console/alerts/{alert_id}/resolve"): (f"/console/alerts/{SOUTH_ALERT}/resolve", {"note": ""}),
     ("POST", "/console/alerts/{alert_id}/assign"): (f"/console/alerts/{SOUTH_ALERT}/assign", {"user_id": "1"}),
     ("GET", "/households/{household_id}"): ("/households/hh-003", None),
+    ("GET", "/sites/{site_id}/devices"): ("/sites/south/devices", None),
     ("POST", "/households/{household_id}/absences"): ("/households/hh-003/absences", {"starts_at": "2030-01-01T08:00", "ends_at": "2030-01-02T08:00"}),
     ("POST", "/households/{household_id}/absences/{absence_id}/clear"): ("/households/hh-003/absences/1/clear", {}),
 }

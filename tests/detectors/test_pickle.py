@@ -54,7 +54,13 @@ def _events() -> list[Reading | Tick]:
             events.append(Tick(reading.at))
     events[200:200] = [gas(10.1, 0.0), gas(10.2, 8.2), gas(10.2, 8.2), gas(10.2, 9.9)]
     events += [water(60.25, 0.01), water(60.5, 0.02), water(60.75, 0.03), water(61, 0.04), Tick(at(64))]
-    return events
+    return [_with_health(n, e) if isinstance(e, Reading) and e.kind == MeterKind.WATER else e for n, e in enumerate(events)]
+
+
+def _with_health(n: int, reading: Reading) -> Reading:
+    """The water meter's battery runs down, its signal is weak and it reports tampering now and then."""
+    status = "TAMPER" if n % 97 < 5 else "OK"
+    return dataclasses.replace(reading, battery_pct=max(5.0, 40.0 - n / 20), signal_dbm=-112.0 - n % 7, status=status)
 
 
 def _apply(monitor: HouseholdMonitor, event: Reading | Tick) -> object:
@@ -113,7 +119,7 @@ def _canonical(value: object) -> object:
 
 def test_the_generic_check_covers_the_detector_classes() -> None:
     names = {cls.__qualname__ for cls in DETECTOR_CLASSES}
-    assert {"HouseholdMonitor", "MeterHistory", "RaisedConditions", "InactivityRule"} <= names
+    assert {"HouseholdMonitor", "MeterHistory", "RaisedConditions", "InactivityRule", "MeterVitals", "MeterHealthRule"} <= names
 
 
 @pytest.mark.parametrize("kinds", [(MeterKind.GAS, MeterKind.WATER), (MeterKind.GAS,)], ids=["gas+water", "gas"])

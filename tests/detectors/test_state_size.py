@@ -51,3 +51,15 @@ def test_a_month_of_a_busy_household_pickles_in_under_2_kb() -> None:
 
     assert target._learners["quiet"].days_learned == 28
     assert len(pickle.dumps(target)) < 2048
+
+
+def test_a_month_of_a_busy_household_with_battery_signal_and_status_on_every_reading_still_pickles_in_under_2_kb() -> None:
+    """Meter health keeps one signal byte an hour per meter for three days, not a value per reading."""
+    import dataclasses
+
+    target = monitor()
+    readings = [dataclasses.replace(r, battery_pct=60.0, signal_dbm=-95.0 - n % 9, status="OK") for n, r in enumerate(routine(31))]
+    live(target, readings)
+
+    assert target.meter_health()[0].signal_median_dbm is not None
+    assert len(pickle.dumps(target)) < 2048

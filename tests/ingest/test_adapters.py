@@ -77,6 +77,21 @@ def test_a_wmbusmeters_telegram_becomes_a_reading_of_total_m3(settings, registry
     assert contract(translated) == [("water-0044", "2026-01-05T08:00:00+00:00", 6.408, None)]
 
 
+def test_a_wmbusmeters_status_and_rssi_reach_the_reading_for_the_meter_health_rules(settings, registry):
+    documented = on("wmbusmeters/76348799", EXAMPLES["wmbusmeters"], settings, registry)
+    tampered = on("wmbusmeters/76348799", edited(EXAMPLES["wmbusmeters"], current_status="TAMPER LEAK", rssi_dbm=-93), settings, registry)
+    only_status = on("wmbusmeters/76348799", edited(EXAMPLES["wmbusmeters"], current_status="", status="BURST"), settings, registry)
+    long_words = "DRY REVERSED LEAK BURST ERROR_CODE_0042 TAMPER"  # longer than the contract's 32 characters
+    crowded = on("wmbusmeters/76348799", edited(EXAMPLES["wmbusmeters"], current_status=long_words, rssi_dbm="strong"), settings, registry)
+
+    [(_, plain)], [(_, flagged)], [(_, burst)], [(_, cut)] = (t.readings for t in (documented, tampered, only_status, crowded))
+    assert (plain.status, plain.signal_dbm) == ("DRY", None)
+    assert (flagged.status, flagged.signal_dbm) == ("TAMPER LEAK", -93.0)
+    assert burst.status == "BURST"
+    assert (cut.status, cut.signal_dbm) == ("leak tamper", None)  # the words carewatch acts on; a bad rssi is dropped
+    assert all(t.refusals == () for t in (documented, tampered, only_status, crowded))
+
+
 def test_a_onenet_data_point_becomes_a_reading(settings, registry):
     translated = on("carewatch/v1/push/onenet-gas", EXAMPLES["onenet-push"], settings, registry)
     assert contract(translated) == [("gas-0045", "2026-01-05T08:00:00+00:00", 1234.567, None)]

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import select
 
 from api.directory_sync import import_registry_file
 from api.routine_view import RoutinePublic
@@ -23,6 +24,7 @@ from carewatch.runners.faust.readback import dead_letters, household_states
 from carewatch.runners.faust.system import wait_until_judged_and_stored
 from gateway_sim import publish_simulation
 from ingest.subscriber import BrokerAddress
+from ingest.models import MeterHealthRow
 from ingest.summaries import stored_routine
 from tests.services import mosquitto
 from tests.stream.conftest import stream_settings
@@ -55,6 +57,7 @@ async def test_every_incident_is_alerted_once_through_kafka_and_faust_as_the_emb
                 stats = (await client.get("/api/ingest/stats")).json()
                 routines = {h: (await client.get(f"/api/households/{h}")).json()["routine"] for h in registry.households}
                 page = (await client.get(f"/households/{min(registry.households)}", params={"lang": "en"})).text
+            health = await meter_health_rows(settings.database_url)
             states = await household_states(settings)
             refused = await dead_letters(settings)
             booked = await hourly_use(settings.database_url)
@@ -76,10 +79,29 @@ async def test_every_incident_is_alerted_once_through_kafka_and_faust_as_the_emb
     assert await reference_routines(tmp_path, registry) == routines
     learned = page[page.index('id="learned"') : page.index('id="usage"')]
     assert "Still learning" in learned and "Nothing learned yet" not in learned
+    # Each meter's health (household page, devices page): the workers' summaries, the same as the embedded runner's.
+    assert health == await meter_health_rows(f"sqlite+aiosqlite:///{tmp_path / 'reference.db'}")
+    assert len(health) == sum(len(h.profile.meters) for h in registry.households.values())
+    assert all(row[1] is not None for row in health)  # every meter heard
     # The household page's chart: the alert service books the same hourly use as the embedded runner.
     reference_use = await hourly_use(f"sqlite+aiosqlite:///{tmp_path / 'reference.db'}")
     assert booked.keys() == reference_use.keys() and len(booked) > 500
     assert all(booked[key] == pytest.approx(used, abs=1e-9) for key, used in reference_use.items())
+
+
+async def meter_health_rows(database_url: str) -> list[tuple[object, ...]]:
+    """Every stored meter health, without when it was stored."""
+    engine = make_engine(database_url)
+    try:
+        async with make_sessions(engine)() as session:
+            rows = (await session.scalars(select(MeterHealthRow).order_by(MeterHealthRow.meter_id))).all()
+    finally:
+        await engine.dispose()
+    return [
+        (r.meter_id, r.heard_at, r.household_id, r.battery_pct, r.signal_dbm, r.signal_median_dbm, r.status, r.flags,
+         r.battery_low, r.weak_signal)
+        for r in rows
+    ]
 
 
 async def reference_routines(workdir: Path, registry: Registry) -> dict[str, object]:

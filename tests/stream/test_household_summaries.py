@@ -52,3 +52,24 @@ async def test_a_record_that_is_no_summary_is_passed_and_the_others_stored(sessi
 
     assert await totals(sessions) == (13, 0)
     assert await summaries.write([garbage]) == 0  # its offset was stored with the others
+
+
+async def test_the_workers_meter_health_reaches_the_meter_health_table(sessions):
+    """The Faust path: a worker's summary carries each meter's health, stored as the embedded runner stores it."""
+    from datetime import UTC, datetime
+
+    from carewatch.domain import MeterFlag, MeterKind, Reading
+    from ingest.summaries import stored_meter_health
+
+    monitor = new_monitor(REGISTRY, "hh-1")
+    heard = datetime(2026, 1, 5, 8, tzinfo=UTC)
+    monitor.observe(Reading("hh-1", "gas-hh-1", MeterKind.GAS, heard, 12.5, battery_pct=9.0, signal_dbm=-104.0, status="TAMPER"))
+    value = summary_of("hh-1", HouseholdState(monitor, 1, 0)).encode()
+    summaries = HouseholdSummaryConsumer(sessions, bootstrap_servers="127.0.0.1:9", summaries_topic=TOPIC, group_id="g")
+
+    assert await summaries.write([ConsumerRecord(TOPIC, 0, 0, 0, 0, b"hh-1", value, None, 4, len(value), ())]) == 1
+
+    async with sessions() as session:
+        [(meter_id, row)] = (await stored_meter_health(session, "hh-1")).items()
+    assert (meter_id, row.heard_at, row.battery_pct, row.signal_dbm, row.status) == ("gas-hh-1", heard, 9.0, -104.0, "TAMPER")
+    assert row.flags == [MeterFlag.TAMPER.value] and row.battery_low and not row.weak_signal

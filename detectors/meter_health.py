@@ -1,0 +1,376 @@
+"""Meter health: battery, radio signal, last heard and the flags a meter reports about itself.
+
+All of it is for a technician, never evidence about the elder: a low battery, a weak signal or a
+tamper flag says nothing about whether anyone used gas or water.  The rules avoid false alarms:
+
+- battery: the meter's own reading, with hysteresis (raised below `battery_low_pct`, cleared only
+  above `battery_ok_pct`), so a battery near the line does not raise and clear every day;
+- signal: the median of the hourly signal over `weak_signal_days`, judged only once that long has
+  been watched, so one bad reading (a van parked by the meter) never raises anything;
+- flags: as the meter reports them in its status word (`flags_in`), raised when a flag appears,
+  cleared by a newer reading whose status word no longer carries it.
+
+Only the newest reading of a meter says how it is now: a late copy of an older one changes
+nothing but the signal's hourly record.  One alert of each type covers every meter of the
+household in that condition (its onset: the reading that brought the first meter into it).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from array import array
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from carewatch.domain import AlertType, Detection, Explanation, MeterFlag, MeterKind, Reading, Transition
+from detectors import explain
+from detectors.base import RaisedConditions, detection, epoch, instant
+from detectors.config import HouseholdProfile, MeterProfile, RuleConfig
+
+HEALTH_ALERTS = (
+    AlertType.METER_LOW_BATTERY,
+    AlertType.METER_WEAK_SIGNAL,
+    AlertType.METER_TAMPER,
+    AlertType.METER_LEAK,
+    AlertType.METER_VALVE_CLOSED,
+)
+"""The alerts of this rule, in the order it judges them (so a replay emits them in the same order)."""
+
+_FLAG_WORDS = {
+    # The contract's words (docs/mqtt-contract.md) and wmbusmeters' status words (docs/gateways.md).
+    "tamper": MeterFlag.TAMPER,
+    "tampered": MeterFlag.TAMPER,
+    "leak": MeterFlag.LEAK,
+    "leaking": MeterFlag.LEAK,
+    "burst": MeterFlag.LEAK,
+    "bursting": MeterFlag.LEAK,
+    "valve_closed": MeterFlag.VALVE_CLOSED,
+}
+_WORD = re.compile(r"[a-z0-9_]+")
+_NO_SAMPLE = 127
+"""An hour without a signal reading (signals are at most 0 dBm)."""
+_MIN_SIGNAL_SAMPLES = 3
+"""Hours with a signal reading needed to judge it, however long it was watched."""
+
+
+def flags_in(status: str | None) -> frozenset[MeterFlag]:
+    """The flags a status word carries; case, spaces and separators do not matter, unknown words are ignored.
+
+    >>> sorted(flags_in("TAMPER LEAK"))
+    [<MeterFlag.LEAK: 'leak'>, <MeterFlag.TAMPER: 'tamper'>]
+    >>> flags_in("ok"), flags_in("DRY"), flags_in(None)
+    (frozenset(), frozenset(), frozenset())
+    >>> flags_in("valve_closed,BURST") == {MeterFlag.VALVE_CLOSED, MeterFlag.LEAK}
+    True
+    """
+    if not status:
+        return frozenset()
+    return frozenset(_FLAG_WORDS[w] for w in _WORD.findall(status.lower()) if w in _FLAG_WORDS)
+
+
+class HealthLimits(NamedTuple):
+    """The thresholds of the rule, from the household's rules.
+
+    >>> HealthLimits.of(RuleConfig()).signal_hours
+    72
+    """
+
+    battery_low_pct: float
+    battery_ok_pct: float
+    weak_signal_dbm: float
+    signal_ok_dbm: float
+    signal_hours: int
+
+    @classmethod
+    def of(cls, rules: RuleConfig) -> HealthLimits:
+        hours = max(1, round(rules.weak_signal_days * 24))
+        return cls(rules.battery_low_pct, rules.battery_ok_pct, rules.weak_signal_dbm, rules.signal_ok_dbm, hours)
+
+
+class MeterVitals:
+    """What one meter last said about itself, and whether it is in a bad way.
+
+    `learn_one` takes a reading's battery, signal and status; the verdicts (`battery_low`,
+    `weak_signal`, `flags`) follow with their hysteresis.  The signal is kept as one value
+    per hour (the last of the hour) for the judged window, in a ring of signed bytes:
+    72 bytes a meter for three days, whatever the reading interval.
+
+    >>> limits = HealthLimits(15.0, 25.0, -110.0, -105.0, 72)
+    >>> vitals = MeterVitals()
+    >>> hour = 3600.0
+    >>> for n, battery in enumerate((30, 14, 20, 24, 26)):  # hysteresis: low below 15, well again only above 25
+    ...     vitals.learn_one(n * hour, battery, None, None, limits)
+    ...     print(battery, vitals.battery_low)
+    30 False
+    14 True
+    20 True
+    24 True
+    26 False
+    >>> vitals.learn_one(5 * hour, None, -121.0, None, limits)  # one bad reading: not judged yet
+    >>> vitals.weak_signal, vitals.signal_median_dbm()
+    (False, -121.0)
+    >>> for h in range(6, 6 + 72):
+    ...     vitals.learn_one(h * hour, None, -115.0 if h % 2 else -116.0, "TAMPER", limits)
+    >>> vitals.weak_signal, vitals.signal_median_dbm(), [f.value for f in vitals.flags]
+    (True, -115.5, ['tamper'])
+    """
+
+    __slots__ = ("heard_s", "battery_pct", "signal_dbm", "status", "battery_low", "weak_signal", "_signal", "_signal_hour", "_first_hour")
+
+    def __init__(self) -> None:
+        self.heard_s: float | None = None
+        """When the newest reading was taken."""
+        self.battery_pct: float | None = None
+        self.signal_dbm: float | None = None
+        self.status: str | None = None
+        """The newest status word the meter sent (None: it never sent one)."""
+        self.battery_low = False
+        self.weak_signal = False
+        self._signal: array[int] | None = None
+        self._signal_hour = 0
+        self._first_hour = 0
+
+    @property
+    def flags(self) -> frozenset[MeterFlag]:
+        return flags_in(self.status)
+
+    def learn_one(
+        self, at_s: float, battery_pct: float | None, signal_dbm: float | None, status: str | None, limits: HealthLimits
+    ) -> None:
+        if signal_dbm is not None:
+            self._record_signal(at_s, signal_dbm, limits.signal_hours)
+        if self.heard_s is not None and at_s < self.heard_s:
+            return  # a late reading: the meter's state now is what its newest reading said
+        self.heard_s = at_s
+        if battery_pct is not None:
+            self.battery_pct = battery_pct
+        if signal_dbm is not None:
+            self.signal_dbm = signal_dbm
+        if status is not None:
+            self.status = status
+        if self.battery_pct is not None:
+            if self.battery_low and self.battery_pct > limits.battery_ok_pct:
+                self.battery_low = False
+            elif not self.battery_low and self.battery_pct < limits.battery_low_pct:
+                self.battery_low = True
+        median = self.signal_median_dbm() if self._watched_long_enough(limits.signal_hours) else None
+        if median is not None:
+            if self.weak_signal and median > limits.signal_ok_dbm:
+                self.weak_signal = False
+            elif not self.weak_signal and median < limits.weak_signal_dbm:
+                self.weak_signal = True
+
+    def conditions(self) -> frozenset[AlertType]:
+        """The health alerts this meter is in now."""
+        found = {flag.alert_type for flag in self.flags}
+        if self.battery_low:
+            found.add(AlertType.METER_LOW_BATTERY)
+        if self.weak_signal:
+            found.add(AlertType.METER_WEAK_SIGNAL)
+        return frozenset(found)
+
+    def signal_median_dbm(self) -> float | None:
+        """The median of the hourly signal over the window (None: no signal heard in it)."""
+        if self._signal is None:
+            return None
+        samples = [v for v in self._signal if v != _NO_SAMPLE]
+        return float(statistics.median(samples)) if samples else None
+
+    def _watched_long_enough(self, hours: int) -> bool:
+        if self._signal is None or self._signal_hour - self._first_hour + 1 < hours:
+            return False
+        return sum(v != _NO_SAMPLE for v in self._signal) >= _MIN_SIGNAL_SAMPLES
+
+    def _record_signal(self, at_s: float, dbm: float, hours: int) -> None:
+        hour = math.floor(at_s / 3600)
+        ring = self._signal
+        if ring is None or len(ring) != hours:  # first signal, or the window was changed: watch afresh
+            ring = self._signal = array("b", [_NO_SAMPLE] * hours)
+            self._signal_hour = self._first_hour = hour
+        if hour > self._signal_hour:
+            for skipped in range(max(self._signal_hour + 1, hour - hours + 1), hour + 1):
+                ring[skipped % hours] = _NO_SAMPLE
+            self._signal_hour = hour
+        elif hour <= self._signal_hour - hours:
+            return  # older than the window
+        ring[hour % hours] = max(-128, min(0, round(dbm)))
+        self._first_hour = min(self._first_hour, hour)
+
+    def __getstate__(self) -> tuple[object, ...]:
+        # A plain tuple, the ring as bytes: pickled once per meter in every saved household state.
+        ring = None if self._signal is None else self._signal.tobytes()
+        return (
+            self.heard_s, self.battery_pct, self.signal_dbm, self.status, self.battery_low, self.weak_signal,
+            ring, self._signal_hour, self._first_hour,
+        )
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        (
+            self.heard_s, self.battery_pct, self.signal_dbm, self.status, self.battery_low, self.weak_signal,
+            ring, self._signal_hour, self._first_hour,
+        ) = state
+        self._signal = None if ring is None else array("b", ring)
+
+    def __repr__(self) -> str:
+        return (
+            f"MeterVitals(heard_s={self.heard_s}, battery_pct={self.battery_pct}, signal_dbm={self.signal_dbm}, "
+            f"status={self.status!r}, battery_low={self.battery_low}, weak_signal={self.weak_signal})"
+        )
+
+
+class MeterHealthRule:
+    """meter_low_battery, meter_weak_signal, meter_tamper, meter_leak, meter_valve_closed for one
+    household (warnings, for a technician).
+
+    >>> from datetime import UTC, datetime
+    >>> from carewatch.domain import MeterKind, Reading
+    >>> profile = HouseholdProfile("hh-1", (MeterProfile("water-1", MeterKind.WATER),))
+    >>> rule, vitals, raised = MeterHealthRule(profile), {}, RaisedConditions()
+    >>> def reading(hour, battery=None, status=None):
+    ...     at = datetime(2024, 1, 5, hour, tzinfo=UTC)
+    ...     return Reading("hh-1", "water-1", MeterKind.WATER, at, 10.0 + hour, battery_pct=battery, status=status)
+    >>> rule.heard(vitals, raised, reading(1, battery=40, status="OK"))
+    []
+    >>> [low, tamper] = rule.heard(vitals, raised, reading(2, battery=12, status="TAMPER"))
+    >>> low.alert_id, low.alert_type.audience.value
+    ('hh-1.meter_low_battery.20240105T020000Z', 'technician')
+    >>> print(low.explanation.en)
+    Meter water-1 reports its battery at 12 % (02:00), below 15 % — replace the battery; a device problem, not an elder problem.
+    >>> print(tamper.explanation.en)
+    Meter water-1 reports tampering (status "TAMPER") at 02:00 — send a technician to check the meter.
+    >>> [cleared] = rule.heard(vitals, raised, reading(3, battery=20, status="OK"))
+    >>> cleared.alert_type.value, cleared.transition.value, cleared.onset == tamper.onset
+    ('meter_tamper', 'cleared', True)
+    """
+
+    __slots__ = ("profile", "_limits")
+
+    def __init__(self, profile: HouseholdProfile) -> None:
+        self.profile = profile
+        self._limits = HealthLimits.of(profile.rules)
+
+    def heard(self, vitals: MutableMapping[str, MeterVitals], raised: RaisedConditions, reading: Reading) -> list[Detection]:
+        """A reading of one of the household's meters was taken in."""
+        at_s = epoch(reading.at)
+        meter = vitals.get(reading.meter_id)
+        if meter is None:
+            meter = vitals[reading.meter_id] = MeterVitals()
+        meter.learn_one(at_s, reading.battery_pct, reading.signal_dbm, reading.status, self._limits)
+        return self.judge(vitals, raised, at_s)
+
+    def judge(self, vitals: Mapping[str, MeterVitals], raised: RaisedConditions, at_s: float) -> list[Detection]:
+        """Raise what a meter has newly fallen into, widen what is raised, clear what no meter is in any more."""
+        conditions = {meter_id: v.conditions() for meter_id, v in vitals.items()}
+        found: list[Detection] = []
+        for alert in HEALTH_ALERTS:
+            meters = tuple(m for m, held in conditions.items() if alert in held)
+            if meters and alert in raised:
+                raised.widen(alert, meters)
+            elif meters and raised.open(alert, at_s, meters):
+                words, facts = self._raised_words(alert, vitals[meters[0]], meters, at_s)
+                found.append(detection(self.profile, alert, Transition.RAISED, raised.get(alert), at_s, words, facts))
+            elif not meters and alert in raised:
+                ended = raised.close(alert)
+                words = explain.meter_health_over(alert, ended.meter_ids, at_s, self.profile.timezone)
+                found.append(detection(self.profile, alert, Transition.CLEARED, ended, at_s, words, {}))
+        return found
+
+    def _raised_words(
+        self, alert: AlertType, first: MeterVitals, meters: tuple[str, ...], at_s: float
+    ) -> tuple[Explanation, dict[str, float | str]]:
+        tz, limits = self.profile.timezone, self._limits
+        facts: dict[str, float | str] = {"meters": ",".join(meters)}
+        if alert is AlertType.METER_LOW_BATTERY:
+            assert first.battery_pct is not None  # low only on a battery reading
+            facts |= {"battery_pct": first.battery_pct, "low_pct": limits.battery_low_pct, "ok_pct": limits.battery_ok_pct}
+            return explain.battery_low(meters[0], first.battery_pct, limits.battery_low_pct, at_s, tz), facts
+        if alert is AlertType.METER_WEAK_SIGNAL:
+            median = first.signal_median_dbm()
+            assert median is not None  # weak only on a judged median
+            facts |= {"median_dbm": median, "weak_dbm": limits.weak_signal_dbm, "hours": limits.signal_hours}
+            return explain.signal_weak(meters[0], median, limits.weak_signal_dbm, limits.signal_hours, at_s, tz), facts
+        flag = next(f for f in MeterFlag if f.alert_type is alert)
+        facts |= {"status": first.status or ""}
+        return explain.meter_flag(flag, meters[0], first.status or "", at_s, tz), facts
+
+    def __repr__(self) -> str:
+        return f"MeterHealthRule({self.profile.household_id!r}, {self._limits})"
+
+
+@dataclass(frozen=True, slots=True)
+class MeterHealthSummary:
+    """One meter's health in plain values, for the console (household page, devices page).
+
+    >>> summary = MeterHealthSummary("gas-1", MeterKind.GAS, None, 12.0, -96.0, -97.5, "TAMPER", (MeterFlag.TAMPER,), True, False)
+    >>> MeterHealthSummary.from_json(summary.as_json()) == summary
+    True
+    """
+
+    meter_id: str
+    kind: MeterKind
+    heard_at: datetime | None
+    """When its newest reading was taken (None: never heard)."""
+    battery_pct: float | None
+    signal_dbm: float | None
+    """The newest signal reading."""
+    signal_median_dbm: float | None
+    """The median of the hourly signal over the judged window."""
+    status: str | None
+    flags: tuple[MeterFlag, ...]
+    battery_low: bool
+    weak_signal: bool
+
+    @classmethod
+    def of(cls, meter: MeterProfile, vitals: MeterVitals | None) -> MeterHealthSummary:
+        if vitals is None:
+            return cls(meter.meter_id, meter.kind, None, None, None, None, None, (), False, False)
+        return cls(
+            meter.meter_id,
+            meter.kind,
+            None if vitals.heard_s is None else instant(vitals.heard_s),
+            vitals.battery_pct,
+            vitals.signal_dbm,
+            vitals.signal_median_dbm(),
+            vitals.status,
+            tuple(sorted(vitals.flags)),
+            vitals.battery_low,
+            vitals.weak_signal,
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "meter_id": self.meter_id,
+            "kind": self.kind.value,
+            "heard_at": None if self.heard_at is None else self.heard_at.isoformat(),
+            "battery_pct": self.battery_pct,
+            "signal_dbm": self.signal_dbm,
+            "signal_median_dbm": self.signal_median_dbm,
+            "status": self.status,
+            "flags": [f.value for f in self.flags],
+            "battery_low": self.battery_low,
+            "weak_signal": self.weak_signal,
+        }
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> MeterHealthSummary:
+        heard = document["heard_at"]
+        return cls(
+            str(document["meter_id"]),
+            MeterKind(document["kind"]),
+            None if heard is None else datetime.fromisoformat(heard),
+            _optional_float(document["battery_pct"]),
+            _optional_float(document["signal_dbm"]),
+            _optional_float(document["signal_median_dbm"]),
+            None if document["status"] is None else str(document["status"]),
+            tuple(MeterFlag(f) for f in document["flags"]),
+            bool(document["battery_low"]),
+            bool(document["weak_signal"]),
+        )
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
