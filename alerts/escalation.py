@@ -70,6 +70,19 @@ async def hurry(session: AsyncSession, alert_id: str) -> bool:
     return moved is not None
 
 
+async def summon_staff(session: AsyncSession, alert_id: str, at: datetime) -> bool:
+    """Someone answered "I need help": every step up to the duty staff is due now (the ladder runs them on
+    its next tick); False if the ladder has stopped or finished."""
+    moved = await session.scalar(
+        update(Escalation)
+        .where(Escalation.alert_id == alert_id, Escalation.state.in_((LadderState.PENDING, LadderState.RUNNING)))
+        .values(due_at=None, help_requested_at=at, version=Escalation.version + 1)
+        .returning(Escalation.alert_id)
+        .execution_options(synchronize_session=False)
+    )
+    return moved is not None
+
+
 async def _tell_those_reached(
     session: AsyncSession,
     alert_id: str,

@@ -10,6 +10,7 @@ escalators, a replay or a retry never send a step twice.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -126,6 +127,8 @@ class AlertLadder:
             return  # another escalator is advancing this alert
         await session.refresh(escalation)
         context = self._context(alert, await self.households(session, alert.household_id), now)
+        if escalation.help_requested_at is not None:  # someone asked for help: nobody's quiet hours hold it back
+            context = dataclasses.replace(context, urgent=True)
         ladder = self.policy.ladder_named(escalation.ladder) if escalation.ladder else None
         if escalation.state is LadderState.PENDING or ladder is None:
             ladder = self.policy.ladder_for(context.site.site, alert.alert_type, alert.severity)
@@ -147,7 +150,10 @@ class AlertLadder:
         return timedelta(0) if self.policy.is_safety(alert.alert_type) else ladder.steps[index].wait
 
     async def _run_due_steps(self, session: AsyncSession, escalation: Escalation, ladder: Ladder, context: _Context) -> None:
-        while escalation.next_step < len(ladder.steps) and escalation.due_at is not None and escalation.due_at <= context.now:
+        summoned = _first_staff_step(ladder, escalation.next_step) if escalation.help_requested_at else -1
+        while escalation.next_step < len(ladder.steps) and escalation.due_at is not None and (
+            escalation.due_at <= context.now or escalation.next_step <= summoned
+        ):
             index = escalation.next_step
             step = ladder.steps[index]
             recipients = self._recipients(step.action, context)
@@ -155,6 +161,8 @@ class AlertLadder:
             if step.action in STAFF_ACTIONS and escalation.staff_paged_at is None:
                 escalation.staff_paged_at = escalation.due_at
             escalation.next_step = index + 1
+            if index <= summoned:  # brought forward by a call for help: the rest of the ladder counts from now
+                escalation.due_at = max(escalation.due_at, context.now)
             if escalation.next_step < len(ladder.steps):
                 # From when this step was due, not from now: a late tick must not stretch the ladder.
                 escalation.due_at = escalation.due_at + self._wait(ladder, escalation.next_step, context.alert)
@@ -272,6 +280,11 @@ class AlertLadder:
             "reminder": reminder,
             "waited": "" if self.policy.is_safety(alert.alert_type) else _duration(waited, lang),
         }
+
+
+def _first_staff_step(ladder: Ladder, start: int) -> int:
+    """The index of the first step from ``start`` that reaches the duty staff; -1 when none is left."""
+    return next((i for i in range(start, len(ladder.steps)) if ladder.steps[i].action in STAFF_ACTIONS), -1)
 
 
 def _duration(span: timedelta, lang: Language) -> str:

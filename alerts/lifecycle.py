@@ -28,6 +28,7 @@ class AuditAction(StrEnum):
     # Entries that record what the notification ladder did or heard; the status does not change.
     ESCALATED = "escalated"  # a step of the ladder ran: who was contacted, on which channels
     FAMILY_UNREACHABLE = "family_unreachable"  # a family member could not reach the elder
+    HELP_REQUESTED = "help_requested"  # the elder or a family member answered "I need help"
     ESCALATION_STOPPED = "escalation_stopped"
     ASSIGNED = "assigned"  # handed to a colleague (or taken back); the status does not change
 

@@ -40,6 +40,8 @@ class Escalation(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """Ladder clock when the next step is due; None: as soon as the escalator looks."""
     staff_paged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    help_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the elder or a family member answered "I need help": every step up to the duty staff is due at once."""
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
     reminder_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

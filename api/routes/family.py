@@ -7,6 +7,7 @@ A forged, damaged or expired link gets a clear page that says whom to call inste
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -21,8 +22,9 @@ from alerts.family_links import FamilyLinks, LinkClaim, LinkRefused
 from alerts.models import Alert
 from alerts.notifications import family_links
 from alerts.notify_tables import Escalation, OutboxMessage
-from alerts.replies import Answer, ReplyResult, answer
+from alerts.replies import Answer, BadReturnDate, ReplyResult, answer, return_dates
 from api.deps import ServicesDep
+from api.routes.directory import changed
 from carewatch.catalogue import LANGUAGES, Language, language_of, text, words
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -33,6 +35,11 @@ def get_links(services: ServicesDep) -> FamilyLinks:
 
 
 LinksDep = Annotated[FamilyLinks, Depends(get_links)]
+
+CHOICES = {
+    "family": [Answer.CHECKED, Answer.UNREACHABLE, Answer.NEED_HELP, Answer.AWAY],
+    "elder": [Answer.FINE, Answer.NEED_HELP, Answer.AWAY],
+}
 
 
 @router.get("/f/{token}", response_class=HTMLResponse)
@@ -50,15 +57,21 @@ async def open_link(token: str, request: Request, links: LinksDep, services: Ser
         household = await session.scalar(select(Escalation.household_label).where(Escalation.alert_id == alert.id))
     facts = {"household": household or alert.household_id, "type": text(f"alert_type.{alert.alert_type}", language)}
     question = text("family.ask_elder" if claim.role == "elder" else "family.ask_family", language, **facts)
-    choices = [Answer.FINE] if claim.role == "elder" else [Answer.CHECKED, Answer.UNREACHABLE]
+    choices = CHOICES[claim.role]
     if not alert.status.is_active:
         return _page(request, language, said.already)
-    return _page(request, language, question, choices=[(c.value, said[c.value]) for c in choices], token=token)
+    async with services.sessions() as session:
+        _, earliest, latest = await return_dates(session, alert.household_id)
+    return _page(
+        request, language, question, choices=[(c.value, said[c.value]) for c in choices], token=token,
+        away=(said.away_until, earliest.isoformat(), latest.isoformat()),
+    )
 
 
 @router.post("/f/{token}", response_class=HTMLResponse)
 async def answer_link(
-    token: str, request: Request, links: LinksDep, services: ServicesDep, choice: Annotated[str, Form()] = ""
+    token: str, request: Request, links: LinksDep, services: ServicesDep, choice: Annotated[str, Form()] = "",
+    until: Annotated[str, Form()] = "",
 ) -> Response:
     claim, refused = _read(request, links, token)
     if claim is None:
@@ -68,11 +81,16 @@ async def answer_link(
     said = words("family", language)
     try:
         given = Answer(choice)
-        result = await answer(services.store, services.sessions, claim, given)
+        away_until = date.fromisoformat(until) if given is Answer.AWAY and until else None
+        result = await answer(services.store, services.sessions, claim, given, away_until)
+    except BadReturnDate:
+        return _page(request, language, said.bad_return_date, status.HTTP_400_BAD_REQUEST)
     except ValueError:
         return _page(request, language, said.invalid, status.HTTP_400_BAD_REQUEST)
     except AlertNotFound:
         return _page(request, language, said.gone, status.HTTP_404_NOT_FOUND)
+    if given is Answer.AWAY:
+        await changed(services)  # the planned absence reaches the running monitors
     if result is ReplyResult.ALREADY_HANDLED:
         return _page(request, language, said.already)
     return _page(request, language, said[f"thanks_{given.value}"])  # recorded now or before: the same answer, once
@@ -103,7 +121,10 @@ async def _language(session: AsyncSession, claim: LinkClaim) -> Language:
 
 def _page(
     request: Request, language: Language, message: str, status_code: int = status.HTTP_200_OK,
-    choices: list[tuple[str, str]] | None = None, token: str = "",
+    choices: list[tuple[str, str]] | None = None, token: str = "", away: tuple[str, str, str] | None = None,
 ) -> Response:
-    context = {"lang": language, "title": text("family.title", language), "message": message, "choices": choices or [], "token": token}
+    context = {
+        "lang": language, "title": text("family.title", language), "message": message, "choices": choices or [], "token": token,
+        "away": away,
+    }
     return templates.TemplateResponse(request, "family.html", context, status_code=status_code)

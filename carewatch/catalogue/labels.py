@@ -78,6 +78,7 @@ AUDIT_ACTION = {
     "auto_resolved": M("自动解除", "Cleared automatically"),
     "escalated": M("升级通知", "Escalated"),
     "family_unreachable": M("家属联系不上老人", "Family could not reach the elder"),
+    "help_requested": M("请求帮助", "Asked for help"),
     "escalation_stopped": M("停止升级", "Escalation stopped"),
     "assigned": M("指派", "Assigned"),
 }

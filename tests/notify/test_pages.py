@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from alerts.channels.provider import ProviderChannel
 from alerts.dispatcher import Dispatcher
 from alerts.family_links import FamilyLinks, LinkClaim
 from alerts.ladder import AlertLadder
 from alerts.lifecycle import AlertStatus, AuditAction
+from alerts.models import Alert
 from alerts.notifications import family_links
 from alerts.outcomes import OutcomeKind
 from alerts.people import PeopleFile
@@ -22,6 +26,8 @@ from alerts.store import AlertStore
 from api.app import create_app
 from api.auth import create_user
 from api.models import Role
+from carewatch.directory import Absence, Household, Site
+from carewatch.domain import Severity
 from carewatch.settings import Settings
 from tests.api.conftest import PASSWORD, sign_in
 from tests.notify.conftest import ALERT, rows
@@ -155,3 +161,68 @@ async def test_notifications_log_lists_messages_and_attempts_for_staff_only(ladd
     assert all("key=" not in m["address"] for m in listed), "robot keys are never shown"
     page = await web.get("/notifications", params={"alert_id": RAISED.alert_id})
     assert page.status_code == 200 and "notify_family" in page.text and "王芳（女儿）" in page.text
+
+
+@pytest.fixture
+def ladder(clock, links) -> AlertLadder:  # type: ignore[no-untyped-def]
+    return AlertLadder(PeopleFile.from_document(people()), EscalationPolicy.load(), clock, links)
+
+
+async def test_i_need_help_from_the_family_brings_the_duty_staff_in_at_once_and_makes_the_alert_critical(sessions, clock, ladder, web):
+    await ladder.tick(sessions)  # check_elder now; notify_family in 15 min, the duty staff 15 min after
+    clock.advance(minutes=15)
+    await ladder.tick(sessions)
+    link = await link_for(sessions, "hh-001.daughter")
+    assert "需要帮助，请来人" in (await web.get(link)).text
+    assert not [m for m in await rows(sessions) if m.purpose == "page_duty"]
+
+    answers = [await web.post(link, data={"choice": "need_help"}) for _ in range(2)]
+    await ladder.tick(sessions)  # the escalator's next look, no time passed
+
+    assert all(a.status_code == 200 and "已收到求助" in a.text for a in answers)
+    assert [m for m in await rows(sessions) if m.purpose == "page_duty"], "the duty staff are paged at once, not in 15 min"
+    alert = await AlertStore(sessions, clock=clock).get(RAISED.alert_id)
+    assert alert.status is AlertStatus.OPEN and alert.severity == "critical"
+    assert [e.action for e in alert.events].count(AuditAction.HELP_REQUESTED) == 1, "a second press adds nothing"
+
+
+async def test_an_elder_asking_for_help_on_a_warning_makes_it_critical_and_pages_past_the_family_wait(sessions, clock, ladder, web):
+    async with sessions.begin() as session:  # a warning: its ladder waits an hour for the family, two for the staff
+        (await session.get(Alert, RAISED.alert_id)).severity = Severity.WARNING
+    await ladder.tick(sessions)
+    link = await link_for(sessions, "hh-001.elder")
+
+    await web.post(link, data={"choice": "need_help"})
+    await ladder.tick(sessions)
+
+    purposes = [m.purpose for m in await rows(sessions)]
+    assert "notify_family" in purposes and "page_duty" in purposes
+    assert (await AlertStore(sessions, clock=clock).get(RAISED.alert_id)).severity == "critical"
+
+
+async def test_away_until_a_date_plans_the_absence_and_resolves_the_alert_as_a_false_alarm(sessions, clock, ladder, web):
+    async with sessions.begin() as session:
+        session.add(Site(id="east", name="东湖社区"))
+        await session.flush()
+        session.add(Household(id="hh-001", site_id="east", name="张桂兰"))
+    await ladder.tick(sessions)
+    link = await link_for(sessions, "hh-001.elder")
+    page = await web.get(link)
+    assert 'type="date"' in page.text and "预计哪天回来" in page.text
+    assert (await web.post(link, data={"choice": "away"})).status_code == 400, "away needs a return date"
+    assert (await web.post(link, data={"choice": "away", "until": "2001-01-01"})).status_code == 400
+    back = (datetime.now(UTC) + timedelta(days=5)).date()
+
+    thanks = await web.post(link, data={"choice": "away", "until": back.isoformat()})
+
+    assert thanks.status_code == 200 and "已记录不在家" in thanks.text
+    alert = await AlertStore(sessions, clock=clock).get(RAISED.alert_id)
+    assert (alert.status, alert.outcome) == (AlertStatus.RESOLVED, OutcomeKind.FALSE_ALARM)
+    async with sessions() as session:
+        absences = (await session.scalars(select(Absence))).all()
+    assert len(absences) == 1 and absences[0].household_id == "hh-001"
+    assert absences[0].ends_at.astimezone(ZoneInfo("Asia/Shanghai")).date() == back + timedelta(days=1)
+    again = await web.post(link, data={"choice": "away", "until": back.isoformat()})
+    assert again.status_code == 200
+    async with sessions() as session:
+        assert len((await session.scalars(select(Absence))).all()) == 1, "a repeated answer plans nothing more"
