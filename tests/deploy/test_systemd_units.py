@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,7 +135,8 @@ def systemd_analyze() -> str:
 @pytest.fixture
 def installed_units(tmp_path: Path) -> Path:
     """The units with ExecStart pointing at this environment's carewatch, so verify finds an executable."""
-    carewatch = shutil.which("carewatch")
+    beside_python = Path(sys.executable).parent / "carewatch"
+    carewatch = str(beside_python) if beside_python.exists() else shutil.which("carewatch")
     assert carewatch, "the carewatch command is not installed (pip install -e .)"
     for path in UNITS.glob("carewatch*"):
         (tmp_path / path.name).write_text(path.read_text().replace(INSTALLED_AT, carewatch))
