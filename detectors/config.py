@@ -70,9 +70,9 @@ class RuleConfig:
     battery_ok_pct: float = 25.0
     """... and only a reading above this clears it (hysteresis: a battery near the line, read
     warm at noon and cold at night, must not raise and clear the alert every day)."""
-    weak_signal_dbm: float = -110.0
+    weak_signal_dbm: float = -120.0
     """The median signal over `weak_signal_days` below this raises meter_weak_signal ..."""
-    signal_ok_dbm: float = -105.0
+    signal_ok_dbm: float = -115.0
     """... and a median above this clears it."""
     weak_signal_days: float = 3.0
     """How long the signal is watched before it is judged: one bad reading is never enough."""

@@ -52,7 +52,7 @@ def test_invalid_registries_are_refused_naming_the_problem(change, names):
 
 def test_meter_health_thresholds_are_per_household_rules():
     rules = Registry.from_document(document(rules={"battery_low_pct": 20, "battery_ok_pct": 30, "weak_signal_days": 2})).households["hh-1"].profile.rules
-    assert (rules.battery_low_pct, rules.battery_ok_pct, rules.weak_signal_days, rules.weak_signal_dbm) == (20, 30, 2, -110)
+    assert (rules.battery_low_pct, rules.battery_ok_pct, rules.weak_signal_days, rules.weak_signal_dbm) == (20, 30, 2, -120)
 
 
 def test_a_meter_in_two_households_is_refused():

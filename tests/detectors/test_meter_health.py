@@ -78,11 +78,11 @@ def test_one_bad_signal_reading_raises_nothing() -> None:
     assert health_changes(found) == []
 
 
-def test_a_weak_signal_is_raised_only_once_its_median_over_three_days_is_below_minus_110() -> None:
+def test_a_weak_signal_is_raised_only_once_its_median_over_three_days_is_below_minus_120() -> None:
     target = monitor(MeterKind.WATER)
     found: list[tuple[float, tuple[AlertType, Transition]]] = []
     for n in range(6 * 24):  # hourly; weak for four days, with good readings between
-        signal = -100.0 if n % 3 == 0 else -118.0
+        signal = -100.0 if n % 3 == 0 else -128.0
         if n >= 4 * 24:
             signal = -90.0
         for change in health_changes(list(target.observe(health(water(n, 40.0), signal=signal)).detections)):
@@ -98,10 +98,10 @@ def test_a_weak_signal_is_raised_only_once_its_median_over_three_days_is_below_m
 
 def test_a_weak_signal_alert_explains_itself() -> None:
     target = monitor(MeterKind.WATER)
-    found = [d for n in range(80) for d in target.observe(health(water(n, 40.0), signal=-115.0)).detections]
+    found = [d for n in range(80) for d in target.observe(health(water(n, 40.0), signal=-125.0)).detections]
     [alert] = [d for d in found if d.alert_type is WEAK]
-    assert alert.facts["median_dbm"] == -115.0 and alert.facts["hours"] == 72
-    assert alert.explanation.en.startswith("Meter water-0007 has had a weak radio signal for 3 days (median -115 dBm, below -110 dBm")
+    assert alert.facts["median_dbm"] == -125.0 and alert.facts["hours"] == 72
+    assert alert.explanation.en.startswith("Meter water-0007 has had a weak radio signal for 3 days (median -125 dBm, below -120 dBm")
 
 
 def test_thresholds_follow_the_households_rules() -> None:
