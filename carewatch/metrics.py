@@ -50,6 +50,10 @@ OUTBOX_BACKLOG = Gauge(
     "Notifications not yet sent, by status (held, pending, sending; read from the database at scrape time)",
     ["status"],
 )
+ARCHIVE_BACKLOG = Gauge(
+    "carewatch_archive_backlog",
+    "Accepted readings waiting in the archive outbox for InfluxDB (read from the database at scrape time; 0 with the archive off)",
+)
 MQTT_RECONNECTS = Counter("carewatch_mqtt_reconnects", "Connections to the MQTT broker after the first one")
 
 NO_REASON = ""

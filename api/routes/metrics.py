@@ -2,7 +2,7 @@
 
 Unauthenticated like /livez (counts only: no household, person or alert is named); set
 CAREWATCH_METRICS_PUBLIC=false to close it where the console's port is reachable from outside.
-What the database holds (open alerts, the outbox backlog) is counted at scrape time, so every
+What the database holds (open alerts, the outbox and archive backlogs) is counted at scrape time, so every
 process that serves the console reports the same numbers.
 """
 
@@ -18,6 +18,7 @@ from alerts.models import Alert
 from alerts.notify_tables import MessageStatus, OutboxMessage
 from api.deps import ServicesDep, SessionDep
 from carewatch import metrics
+from ingest.archive import ArchiveOutbox
 
 router = APIRouter(tags=["health"])
 
@@ -40,4 +41,5 @@ async def scrape(session: SessionDep, services: ServicesDep) -> Response:
     ):
         backlog[str(status)] = count
     metrics.set_outbox_backlog(backlog)
+    metrics.ARCHIVE_BACKLOG.set(await session.scalar(select(func.count()).select_from(ArchiveOutbox)) or 0)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
