@@ -59,6 +59,12 @@ class Integration(BaseModel):
     ``{prefix}/push/{name}``, published by the HTTP push endpoint."""
     register_field: str | None = None
     """The register's field in the decoded payload (a dotted path for nested objects); wmbusmeters: total_m3."""
+    battery_field: str | None = None
+    """The battery's field in the decoded payload (a dotted path), in percent, when the device reports one:
+    it feeds the meter's health (low-battery alerts for a technician).  A value that is no percentage is left
+    out; it never costs the reading."""
+    battery_volts: tuple[float, float] | None = None
+    """(empty, full): the battery field is in volts, read as 0 % at the first and 100 % at the second, linearly."""
     unit: Unit = Unit.M3
     pulse_m3: float | None = Field(default=None, gt=0)
     """m³ per pulse, when the register counts pulses (e.g. 0.01)."""
@@ -80,6 +86,8 @@ class Integration(BaseModel):
             raise ValueError(f"topic {self.topic!r} is not a subscribable MQTT topic filter")
         if self.register_field is None and self.format not in DEFAULT_REGISTER_FIELD:
             raise ValueError(f"a {self.format} integration needs 'register_field' (the register in the decoded payload)")
+        if self.battery_volts is not None and not (self.battery_field and 0 < self.battery_volts[0] < self.battery_volts[1]):
+            raise ValueError("'battery_volts' = [empty, full] needs 'battery_field', and 0 < empty < full")
         if (self.unit is Unit.PULSES) != (self.pulse_m3 is not None):
             raise ValueError("'pulse_m3' (m³ per pulse) is required with unit = \"pulses\", and only then")
         return self

@@ -89,6 +89,31 @@ def register_m3(integration: Integration, decoded: Any) -> float:
     return float(value)
 
 
+def battery_pct(integration: Integration, decoded: Any) -> float | None:
+    """The battery in percent from the integration's battery field, if it names one and the value is a percentage.
+
+    >>> from carewatch.integrations import Integration
+    >>> ttn = Integration(name="lns", format="ttn_v3", topic="v3/+/devices/+/up", register_field="m3", battery_field="bat.pct")
+    >>> battery_pct(ttn, {"bat": {"pct": 87}}), battery_pct(ttn, {"bat": {"pct": 140}}), battery_pct(ttn, {})
+    (87.0, None, None)
+    >>> volts = ttn.model_copy(update={"battery_field": "battery_v", "battery_volts": (3.0, 3.6)})
+    >>> battery_pct(volts, {"battery_v": 3.3}), battery_pct(volts, {"battery_v": 3.7}), battery_pct(volts, {"battery_v": 2.5})
+    (50.0, 100.0, 0.0)
+    """
+    if integration.battery_field is None:
+        return None
+    try:
+        value = field(decoded, integration.battery_field)
+    except Refused:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    if integration.battery_volts is not None:
+        empty, full = integration.battery_volts
+        return round(min(max((value - empty) / (full - empty), 0.0), 1.0) * 100, 1)
+    return float(value) if 0 <= value <= 100 else None
+
+
 def iso_time(value: Any, path: str) -> str:
     """An RFC 3339 time as the contract's ``at`` (nanoseconds are cut to microseconds; an offset is required)."""
     if not isinstance(value, str):
@@ -113,9 +138,12 @@ def epoch_ms_time(value: Any, path: str) -> str:
 
 
 def reading(
-    meter: str, at: str, register: float, signal_dbm: float | None = None, status: str | None = None
+    meter: str, at: str, register: float, signal_dbm: float | None = None, status: str | None = None,
+    battery: float | None = None,
 ) -> dict[str, Any]:
     contract: dict[str, Any] = {"meter_id": meter, "at": at, "register_m3": register}
+    if battery is not None:
+        contract["battery_pct"] = battery
     if signal_dbm is not None:
         contract["signal_dbm"] = signal_dbm
     if status is not None:

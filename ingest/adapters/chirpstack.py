@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from carewatch.integrations import Integration
-from ingest.adapters.base import Adapted, Refused, best_rssi, field, iso_time, load_object, meter_id, reading, refused, register_m3, text
+from ingest.adapters.base import Adapted, Refused, battery_pct, best_rssi, field, iso_time, load_object, meter_id, reading, refused, register_m3, text
 
 
 def adapt(integration: Integration, topic: str, payload: bytes, now: datetime) -> Adapted:
@@ -21,4 +21,4 @@ def adapt(integration: Integration, topic: str, payload: bytes, now: datetime) -
         register = register_m3(integration, decoded)
     except Refused as problem:
         return refused(integration, problem)
-    return Adapted((reading(meter_id(integration, device), at, register, best_rssi(event.get("rxInfo"))),))
+    return Adapted((reading(meter_id(integration, device), at, register, best_rssi(event.get("rxInfo")), battery=battery_pct(integration, decoded)),))

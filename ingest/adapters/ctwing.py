@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from carewatch.integrations import Integration
-from ingest.adapters.base import Adapted, Refused, epoch_ms_time, field, load_object, meter_id, reading, refused, register_m3, text
+from ingest.adapters.base import Adapted, Refused, battery_pct, epoch_ms_time, field, load_object, meter_id, reading, refused, register_m3, text
 
 DATA_REPORT = "dataReport"
 
@@ -24,7 +24,8 @@ def adapt(integration: Integration, topic: str, payload: bytes, now: datetime) -
             return Adapted()
         device = text(report, "deviceId")
         at = epoch_ms_time(field(report, "timestamp"), "timestamp")
-        register = register_m3(integration, field(report, "payload"))
+        service_data = field(report, "payload")
+        register = register_m3(integration, service_data)
     except Refused as problem:
         return refused(integration, problem)
-    return Adapted((reading(meter_id(integration, device), at, register),))
+    return Adapted((reading(meter_id(integration, device), at, register, battery=battery_pct(integration, service_data)),))

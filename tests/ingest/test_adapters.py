@@ -65,6 +65,15 @@ def test_a_ttn_uplink_becomes_a_reading_in_m3_from_litres_with_its_strongest_sig
     assert translated.gateway_id == "ttn-lijiang"
     assert contract(translated) == [("gas-0042", "2026-01-05T08:00:00.398765+00:00", 12.345, -97.0)]
     assert translated.refusals == ()
+    assert [r.battery_pct for _, r in translated.readings] == [80.0], "3.48 V between 3.0 V empty and 3.6 V full"
+
+
+def test_a_battery_value_that_is_no_percentage_is_left_out_and_the_reading_kept(settings, registry):
+    for battery in ("low", None, True):
+        uplink = orjson.loads(EXAMPLES["ttn-uplink"])
+        uplink["uplink_message"]["decoded_payload"]["battery_v"] = battery
+        translated = on(TTN_TOPIC, orjson.dumps(uplink), settings, registry)
+        assert [r.battery_pct for _, r in translated.readings] == [None] and translated.refusals == ()
 
 
 def test_a_chirpstack_up_event_becomes_a_reading_from_pulses(settings, registry):
@@ -262,6 +271,8 @@ def test_contract_topics_are_not_taken_by_integrations(settings, registry):
     ('name = "a"\nformat = "ttn_v3"\ntopic = "t"', "needs 'register_field'"),
     ('name = "a"\nformat = "wmbusmeters"\ntopic = "t"\nunit = "pulses"', "'pulse_m3'"),
     ('name = "a b"\nformat = "wmbusmeters"\ntopic = "t"', "integration.0.name"),
+    ('name = "a"\nformat = "wmbusmeters"\ntopic = "t"\nbattery_volts = [3.6, 3.0]\nbattery_field = "b"', "0 < empty < full"),
+    ('name = "a"\nformat = "wmbusmeters"\ntopic = "t"\nbattery_volts = [3.0, 3.6]', "needs 'battery_field'"),
 ])
 def test_a_wrong_integration_is_refused_when_the_file_is_read_naming_the_problem(entry, complaint, tmp_path: Path):
     path = tmp_path / "integrations.toml"
