@@ -78,7 +78,9 @@ def wait_for_readings(http_port: int, expected: int, headers: dict[str, str], ti
     deadline = time.monotonic() + timeout
     while True:
         stats = httpx.get(f"http://127.0.0.1:{http_port}/api/ingest/stats", headers=headers).json()
-        if stats["readings_accepted"] + stats["readings_duplicate"] >= expected or time.monotonic() > deadline:
+        # Accepted only: redeliveries after a kill -9 are counted as duplicates, and with them the sum reached
+        # the total while readings still waited in the broker (a CI-load failure: 7,692 of 8,648 accepted).
+        if stats["readings_accepted"] >= expected or time.monotonic() > deadline:
             return stats  # type: ignore[no-any-return]
         time.sleep(0.2)
 
