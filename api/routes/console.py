@@ -21,7 +21,7 @@ from alerts.models import Alert
 from alerts.outcomes import MAX_OUTCOME_DETAIL, FalseAlarmReason, InvalidOutcome, Outcome, OutcomeKind
 from api.access import NotAColleague, colleague_for, colleagues, list_alerts, visible_alert
 from api.auth import Principal
-from api.console_view import AlertRow, alert_row, household_labels
+from api.console_view import AlertRow, alert_rows
 from api.deps import AlertReader, AlertWriter, LangDep, Services, ServicesDep, SessionDep
 from api.ingest_view import visible_stats
 from api.ladder_view import LadderView, ladder_views
@@ -47,8 +47,7 @@ router = APIRouter(include_in_schema=False)
 
 async def board_context(session: AsyncSession, services: Services, principal: Principal, lang: Language) -> dict[str, Any]:
     active = await list_alerts(session, principal, statuses=ACTIVE_STATUSES, limit=CONSOLE_PAGE)
-    households = await household_labels(session, [a.household_id for a in active], services.registry)
-    rows = [alert_row(alert, households.get(alert.household_id), lang) for alert in active]
+    rows = await alert_rows(session, active, lang, services.registry)
     care = [row for row in rows if row.audience is Audience.CARE]
     ladders = await ladder_views(session, [alert.id for alert in active], lang)
     team = await colleagues(session, {row.site for row in rows})

@@ -138,6 +138,10 @@ UI = {
     "nobody": M("不指派任何人", "Nobody"),
     "search": M("搜索", "Search"),
     "usage_totals": M("共{total}立方米 · 每小时最多{peak}立方米", "{total} m³ · max {peak} m³/h"),
+    "numbers_to_call": M("联系电话", "Numbers to call"),
+    "community_line": M("社区电话", "Community line"),
+    "no_numbers": M("没有登记电话：请到住户页补充联系人。", "No phone number on file: add contacts on the household page."),
+    "details": M("详情", "Details"),
     "bad_assignee": M("该同事不负责这个社区或已停用，无法指派。", "That colleague does not look after this community, or is no longer active."),
 }
 
