@@ -40,6 +40,8 @@ class HouseholdLabel:
 class DecisionView:
     """One decision as the card says it: "Acknowledged · 张三 · 2026-01-05 09:12 · safe — note"."""
 
+    action: str
+    """The audit action's code (acknowledged, resolved), for code; people read ``action_words``."""
     action_words: str
     actor: str
     at: str
@@ -96,7 +98,7 @@ async def household_labels(
     for start in range(0, len(wanted), 500):
         rows = await session.scalars(select(Household).where(Household.id.in_(wanted[start : start + 500])))
         for h in rows:
-            found[h.id] = HouseholdLabel(h.name, h.address, h.phone, _zone(h.timezone), True, h.site_id)
+            found[h.id] = HouseholdLabel(h.name, h.address, h.phone, zone_named(h.timezone), True, h.site_id)
     for household_id in wanted:
         entry = registry.households.get(household_id) if registry is not None and household_id not in found else None
         if entry is not None:
@@ -104,7 +106,8 @@ async def household_labels(
     return found
 
 
-def _zone(name: str) -> tzinfo:
+def zone_named(name: str) -> tzinfo:
+    """The zone of a directory entry; a name the system does not know falls back to China time."""
     try:
         return ZoneInfo(name)
     except (KeyError, ValueError):
@@ -148,7 +151,7 @@ def alert_row(
 
 def decision_view(decision: Decision, zone: tzinfo, lang: Language) -> DecisionView:
     return DecisionView(
-        text(f"audit_action.{decision.action}", lang), decision.actor, local_time(decision.at, zone),
+        decision.action.value, text(f"audit_action.{decision.action}", lang), decision.actor, local_time(decision.at, zone),
         outcome_words(lang, decision.outcome, decision.outcome_reason), decision.note,
     )
 

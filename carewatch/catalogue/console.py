@@ -142,6 +142,22 @@ UI = {
     "community_line": M("社区电话", "Community line"),
     "no_numbers": M("没有登记电话：请到住户页补充联系人。", "No phone number on file: add contacts on the household page."),
     "details": M("详情", "Details"),
+    "alert_history": M("警报历史", "Alert history"),
+    "any": M("全部", "Any"),
+    "date_from": M("从", "From"),
+    "date_to": M("至", "To"),
+    "search_notes": M("备注含", "Notes containing"),
+    "filter": M("筛选", "Filter"),
+    "clear_filters": M("清除筛选", "Clear filters"),
+    "alerts_found": M("共{n}条警报", "{n} alerts"),
+    "export_csv": M("导出CSV", "Export CSV"),
+    "export_xlsx": M("导出Excel", "Export XLSX"),
+    "decided": M("处理记录", "Decisions"),
+    "pages": M("分页", "Pages"),
+    "previous_page": M("上一页", "Previous"),
+    "next_page": M("下一页", "Next"),
+    "page_of": M("第{page}页，共{pages}页", "Page {page} of {pages}"),
+    "no_matching_alerts": M("没有符合条件的警报。", "No alerts match these filters."),
     "bad_assignee": M("该同事不负责这个社区或已停用，无法指派。", "That colleague does not look after this community, or is no longer active."),
 }
 
@@ -180,4 +196,20 @@ FAMILY = {
     "gone": M("找不到这条提醒。如需帮助，请直接拨打社区值班电话。", "We cannot find this alert. If you need help, please call the community duty line directly."),
 }
 
-SECTIONS = {"ui": UI, "live_status": LIVE_STATUS, "family": FAMILY}
+EXPORT = {
+    # The column headings of the alert history's CSV and XLSX files (api/history_export.py).
+    "alert_id": M("警报编号", "Alert ID"),
+    "raised": M("报警时间", "Raised"),
+    "site": M("社区", "Community"),
+    "household_id": M("住户编号", "Household ID"),
+    "household": M("住户", "Household"),
+    "type": M("警报类型", "Type"),
+    "severity": M("级别", "Severity"),
+    "status": M("状态", "Status"),
+    "outcome": M("处理结果", "Outcome"),
+    "acknowledged": M("确认人及时间", "Acknowledged by, at"),
+    "resolved": M("解决人及时间", "Resolved by, at"),
+    "notes": M("备注", "Notes"),
+}
+
+SECTIONS = {"ui": UI, "live_status": LIVE_STATUS, "family": FAMILY, "export": EXPORT}
