@@ -88,7 +88,7 @@ async def history_filters(
 Filters = Annotated[HistoryFilters, Depends(history_filters)]
 
 
-async def _site_names(session: AsyncSession, principal: Principal) -> dict[str, str]:
+async def site_names(session: AsyncSession, principal: Principal) -> dict[str, str]:
     query = select(Site.id, Site.name).order_by(Site.id)
     if principal.sites is not None:
         query = query.where(Site.id.in_(sorted(principal.sites)))
@@ -112,7 +112,7 @@ async def history_page(
         "previous_url": f"/history?{urlencode({**query, 'page': page - 1})}" if page > 1 else None,
         "next_url": f"/history?{urlencode({**query, 'page': page + 1})}" if page < pages else None,
         "export_query": urlencode(query),
-        "site_names": await _site_names(session, principal),
+        "site_names": await site_names(session, principal),
         "choices": {
             "alert_type": [(t.value, text(f"alert_type.{t.value}", lang)) for t in AlertType],
             "outcome": [(o.value, text(f"outcome.{o.value}", lang)) for o in OutcomeKind],
@@ -124,7 +124,7 @@ async def history_page(
 
 async def _export_rows(session: AsyncSession, principal: Principal, filters: HistoryFilters, lang: Language, services: Any) -> list[list[str]]:
     alerts, _ = await find_history(session, principal, filters, EXPORT_MAX, 0)
-    return records(await alert_rows(session, alerts, lang, services.registry), await _site_names(session, principal))
+    return records(await alert_rows(session, alerts, lang, services.registry), await site_names(session, principal))
 
 
 def _download(body: bytes, media_type: str, suffix: str) -> Response:
@@ -145,6 +145,15 @@ async def export_xlsx(principal: AlertReader, services: ServicesDep, session: Se
     return _download(as_xlsx(headings(lang), cells, text("ui.alert_history", lang)), xlsx, "xlsx")
 
 
+async def card_context(session: AsyncSession, rows: list[AlertRow], lang: Language) -> dict[str, Any]:
+    """What the alert card (_alert_card.html) needs besides its rows: ladders, colleagues, the outcomes to choose."""
+    return {
+        "ladders": await ladder_views(session, [row.id for row in rows], lang),
+        "colleagues": await colleagues(session, {row.site for row in rows}),
+        "outcomes": [(choice, text(f"ui.outcome_{choice}", lang)) for choice in OUTCOME_CHOICES],
+    }
+
+
 @router.get("/alerts/{alert_id}")
 async def alert_page(
     alert_id: str, request: Request, principal: AlertReader, services: ServicesDep, session: SessionDep, lang: LangDep
@@ -156,9 +165,7 @@ async def alert_page(
     zone = label.zone if label is not None else DEFAULT_ZONE
     context = {
         "row": row,
-        "ladders": await ladder_views(session, [alert.id], lang),
-        "colleagues": await colleagues(session, [row.site]),
-        "outcomes": [(choice, text(f"ui.outcome_{choice}", lang)) for choice in OUTCOME_CHOICES],
+        **await card_context(session, [row], lang),
         "events": [(e, local_time(e.at, zone)) for e in alert.events],
         "action_words": words("audit_action", lang),
         "system_actors": {actor: text(f"system_actor.{actor}", lang) for actor in (DETECTOR_ACTOR, LADDER_ACTOR)},

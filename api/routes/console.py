@@ -22,6 +22,7 @@ from alerts.outcomes import MAX_OUTCOME_DETAIL, FalseAlarmReason, InvalidOutcome
 from api.access import NotAColleague, colleague_for, colleagues, list_alerts, visible_alert
 from api.auth import Principal
 from api.console_view import AlertRow, alert_rows
+from api.handoff import latest_handoff
 from api.deps import AlertReader, AlertWriter, LangDep, Services, ServicesDep, SessionDep
 from api.ingest_view import visible_stats
 from api.ladder_view import LadderView, ladder_views
@@ -85,6 +86,7 @@ class ConsoleCall:
         context = {
             **await board_context(self.session, self.services, self.principal, self.lang),
             **await counters_context(self.session, self.services, self.principal, self.lang),
+            "latest_handoff": await latest_handoff(self.session, self.principal),
             "notice": notice,
         }
         return render(self.request, "board.html", self.lang, self.principal, context, status_code)
