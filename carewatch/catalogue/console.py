@@ -172,6 +172,11 @@ UI = {
     "save_handoff": M("保存交班留言", "Save the handoff note"),
     "handoff_need_note": M("请写下交班留言并选择社区。", "Write the note and choose the community."),
     "latest_handoff": M("最新交班留言", "Latest handoff note"),
+    "bulk_acknowledge": M("批量确认所选警报", "Acknowledge the selected alerts"),
+    "select_alert": M("选中", "Select"),
+    "need_selection": M("请先勾选要确认的警报。", "Select the alerts to acknowledge first."),
+    "bulk_partly": M("已确认{done}条；{skipped}条已被他人处理，保持不变。", "{done} acknowledged; {skipped} had been taken on by someone else and were left as they were."),
+    "bulk_hint": M("同一处理结果和备注会记录到每条所选警报。", "The same outcome and note go into each selected alert's audit trail."),
     "bad_assignee": M("该同事不负责这个社区或已停用，无法指派。", "That colleague does not look after this community, or is no longer active."),
 }
 

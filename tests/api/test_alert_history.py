@@ -205,3 +205,42 @@ async def test_staff_of_one_site_never_see_anothers_history(make_client, store, 
     assert south.alert_id not in (await north.get("/history/export.csv")).text
     assert [i["alert_id"] for i in (await north.get("/api/alert-history")).json()["items"]] == [second.alert_id, first.alert_id]
     assert (await north.get(f"/alerts/{south.alert_id}")).status_code == 404
+
+
+async def test_bulk_acknowledgement_takes_the_selected_alerts_with_one_outcome_each_audited(make_client, store, make_detection):
+    gas, flowing, other = make_detection("hh-001"), make_detection("hh-001", AlertType.GAS_CONTINUOUS), make_detection("hh-002")
+    await store.apply([gas, flowing, other])
+    officer = await make_client(Role.DUTY, ("north",))
+    board = section((await officer.get("/")).text, "open")
+    assert 'id="bulk-acknowledge"' in board and board.count('form="bulk-acknowledge"') == 3
+
+    response = await officer.post("/console/alerts/acknowledge", data={
+        "alert_id": [gas.alert_id, flowing.alert_id], "outcome": "false_alarm:away", "note": "全楼停气检修，老人外出"})
+
+    assert response.status_code == 303
+    for taken in (gas, flowing):
+        alert = await store.get(taken.alert_id)
+        assert (alert.status, alert.outcome, alert.outcome_reason, alert.acknowledged_by) == ("acknowledged", "false_alarm", "away", "duty 1")
+        [event] = [e for e in await store.history(taken.alert_id) if e.action == "acknowledged"]
+        assert (event.actor, event.note) == ("duty 1", "全楼停气检修，老人外出")
+    assert (await store.get(other.alert_id)).status == "open"
+
+
+async def test_bulk_acknowledgement_refuses_another_sites_alert_and_leaves_taken_ones_alone(make_client, store, make_detection):
+    mine, theirs = make_detection("hh-001"), make_detection("hh-003")
+    await store.apply([mine, theirs])
+    officer = await make_client(Role.DUTY, ("north",))
+
+    refused = await officer.post("/console/alerts/acknowledge", data={"alert_id": [mine.alert_id, theirs.alert_id], "outcome": "safe"})
+    assert refused.status_code == 404
+    assert (await store.get(mine.alert_id)).status == "open" and (await store.get(theirs.alert_id)).status == "open"
+
+    await store.acknowledge(mine.alert_id, "李四", "我已处理", Outcome(OutcomeKind.UNWELL))
+    second = make_detection("hh-001", AlertType.GAS_CONTINUOUS)
+    await store.apply([second])
+    partly = await officer.post("/console/alerts/acknowledge?lang=en", data={"alert_id": [mine.alert_id, second.alert_id], "outcome": "safe"})
+    assert partly.status_code == 409 and "1 acknowledged; 1 had been taken on by someone else" in partly.text
+    assert (await store.get(mine.alert_id)).outcome == "unwell"  # the first decision stands
+    assert (await store.get(second.alert_id)).outcome == "safe"
+    nothing = await officer.post("/console/alerts/acknowledge", data={"outcome": "safe"})
+    assert nothing.status_code == 422 and "Select the alerts to acknowledge first." in nothing.text  # English: remembered
