@@ -53,9 +53,10 @@ async def handoff_notes(session: AsyncSession, principal: Principal, site: str |
 
 
 async def default_since(session: AsyncSession, principal: Principal, site: str | None, now: datetime) -> datetime:
-    """Since the last handoff of these communities, or one shift back if there was none."""
+    """The start of the shift the last handoff covers (what the incoming officer needs with its note), or one shift
+    back if there was none."""
     [latest] = (await handoff_notes(session, principal, site, limit=1)) or [None]
-    return latest.written_at if latest is not None else now - DEFAULT_SHIFT
+    return latest.since if latest is not None else now - DEFAULT_SHIFT
 
 
 async def shift_report(session: AsyncSession, principal: Principal, site: str | None, since: datetime) -> ShiftReport:

@@ -113,3 +113,69 @@ async def test_an_officer_calls_from_the_card_decides_and_finds_the_decision_in_
             await page.screenshot(path=str(ARTIFACTS / "issue15-alert-page-en.png"), full_page=True)
         finally:
             await browser.close()
+
+
+async def test_an_officer_acknowledges_several_alerts_at_once_and_hands_the_shift_over(sessions):
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        missing_service("playwright for Python (pip install playwright)")
+    if not Path(CHROMIUM).exists():
+        missing_service("Debian chromium (/usr/bin/chromium)")
+
+    store = AlertStore(sessions)
+    async with sessions.begin() as session:
+        await import_document(session, DISTRICT)
+        await create_user(session, "zhang.san", PASSWORD, Role.DUTY, ("north",), display_name="张三")
+        await create_user(session, "li.si", PASSWORD, Role.DUTY, ("north",), display_name="李四")
+    gas, flowing, london = detection("hh-001"), detection("hh-001", AlertType.GAS_CONTINUOUS), detection("hh-002")
+    await store.apply([gas, flowing, london])
+    app = create_app(sessions=sessions, registry=Registry([]), settings=Settings(_env_file=None))  # type: ignore[call-arg]
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    async with served(app) as base, async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            outgoing = await browser.new_page(viewport={"width": 1024, "height": 768}, locale="zh-CN")
+            await outgoing.goto(f"{base}/")
+            await outgoing.fill("input[name=username]", "zhang.san")
+            await outgoing.fill("input[name=password]", PASSWORD)
+            await outgoing.click("button.primary")
+            for alert in (gas, flowing):
+                await outgoing.check(f'#open li[data-alert="{alert.alert_id}"] input[name=alert_id]')
+            await outgoing.click("summary.bulk-acknowledge")
+            await outgoing.check("#bulk-acknowledge input[name=outcome][value='false_alarm:away']")
+            await outgoing.fill("#bulk-acknowledge textarea[name=note]", "燃气公司上门检修，老人去女儿家住两天")
+            await outgoing.screenshot(path=str(ARTIFACTS / "issue15-bulk-acknowledge-zh.png"), full_page=True)
+            await outgoing.click("#bulk-acknowledge button.primary")
+            await outgoing.wait_for_selector(f'#in-hand li[data-alert="{flowing.alert_id}"]')
+            assert await outgoing.locator("#in-hand li.alert").count() == 2
+            assert await outgoing.locator(f'#open li[data-alert="{london.alert_id}"]').count() == 1
+            for alert in (gas, flowing):
+                assert [e.note for e in await store.history(alert.alert_id) if e.action == "acknowledged"] == ["燃气公司上门检修，老人去女儿家住两天"]
+
+            await outgoing.click("nav a[href='/handoff']")
+            assert await outgoing.locator("#acknowledged li.alert").count() == 2
+            assert await outgoing.locator("#still_open li.alert").count() == 1
+            await outgoing.fill("#write-handoff textarea[name=note]", "hh-002 仍未联系上，请早班继续打电话。")
+            await outgoing.click("#write-handoff button.primary")
+            await outgoing.wait_for_selector(".handoff-note")
+            await outgoing.screenshot(path=str(ARTIFACTS / "issue15-handoff-zh.png"), full_page=True)
+
+            incoming = await browser.new_page(viewport={"width": 1024, "height": 768}, locale="en-GB")
+            await incoming.goto(f"{base}/?lang=en")
+            await incoming.fill("input[name=username]", "li.si")
+            await incoming.fill("input[name=password]", PASSWORD)
+            await incoming.click("button.primary")
+            banner = incoming.locator("#latest-handoff")
+            await banner.wait_for()
+            assert "Latest handoff note" in await banner.inner_text() and "请早班继续打电话" in await banner.inner_text()
+            await incoming.screenshot(path=str(ARTIFACTS / "issue15-board-handoff-banner-en.png"), full_page=True)
+            await incoming.click("#latest-handoff a")
+            assert "Still open" in await incoming.locator("#still_open h3").inner_text()
+            # The shift the note covers: the two alerts acknowledged in it, with their outcome and note.
+            assert await incoming.locator("#acknowledged li.alert").count() == 2
+            assert "false alarm (away)" in await incoming.locator("#acknowledged").inner_text()
+            await incoming.screenshot(path=str(ARTIFACTS / "issue15-handoff-en.png"), full_page=True)
+        finally:
+            await browser.close()
