@@ -35,7 +35,11 @@ class Callee:
 
     @property
     def tel(self) -> str:
-        """The ``tel:`` URI (RFC 3966 allows no spaces): ``+86 532 8888 0001`` → ``tel:+8653288880001``."""
+        """The ``tel:`` URI, dialled without the separators people write:
+
+        >>> Callee("community", "北苑社区", "", "0532-8000 1234").tel
+        'tel:053280001234'
+        """
         return "tel:" + _NOT_DIALLED.sub("", self.number)
 
 
