@@ -61,8 +61,10 @@ async def household_people(session: AsyncSession, household_id: str) -> Househol
             elder = person_of(entry, CareRole.ELDER)
         else:
             family.append(person_of(entry))
+    site = await session.get(Site, household.site_id)
     return HouseholdPeople(
-        household.id, household.site_id, household.name, household.address, ZoneInfo(household.timezone), elder, tuple(family)
+        household.id, household.site_id, household.name, household.address, ZoneInfo(household.timezone), elder, tuple(family),
+        phone=household.phone or "", community_phone=site.phone if site is not None and site.phone else "",
     )
 
 

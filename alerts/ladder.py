@@ -266,6 +266,7 @@ class AlertLadder:
         zone = context.household.timezone if context.household else context.site.timezone
         onset = alert.onset.astimezone(zone).strftime("%H:%M")
         waited = context.now - alert.raised_at if alert.raised_at <= context.now else timedelta(0)
+        family_name, family_phone = context.household.first_family_phone if context.household else ("", "")
         return {
             "elder": (context.household.elder.name if context.household and context.household.elder else context.label),
             "recipient": person.label,
@@ -279,6 +280,11 @@ class AlertLadder:
             "link": link,
             "reminder": reminder,
             "waited": "" if self.policy.is_safety(alert.alert_type) else _duration(waited, lang),
+            # The numbers to call, so nobody has to look them up (issue 15): the community's line, the elder's, a family member's.
+            "community_phone": context.household.community_phone if context.household else "",
+            "elder_phone": context.household.elder_phone if context.household else "",
+            "family_name": family_name,
+            "family_phone": family_phone,
         }
 
 

@@ -28,6 +28,10 @@ _PARTS: dict[str, tuple[str, str, str | None]] = {
     "waited_body": ("waited", "notice.part.waited_body", "notice.part.urgent_body"),
     "by_actor": ("actor", "notice.part.by_actor", None),
     "with_outcome": ("outcome", "notice.part.with_outcome", None),
+    "call_community": ("community_phone", "notice.part.call_community", "notice.part.call_community_office"),
+    "family_call_community": ("community_phone", "notice.part.family_call_community", None),
+    "call_elder": ("elder_phone", "notice.part.call_elder", None),
+    "call_family": ("family_phone", "notice.part.call_family", None),
 }
 
 

@@ -307,6 +307,24 @@ class HouseholdPeople:
     timezone: ZoneInfo
     elder: Person | None
     contacts: tuple[Person, ...]
+    phone: str = ""
+    """The household's own line from the directory ("" : none; the elder's channels may still have one)."""
+    community_phone: str = ""
+    """The site's duty line from the directory: messages name it so nobody has to look it up."""
+
+    @property
+    def elder_phone(self) -> str:
+        return self.phone or (phone_number(self.elder) if self.elder else "")
+
+    @property
+    def first_family_phone(self) -> tuple[str, str]:
+        """(label, number) of the first family contact with a phone; ("", "") if none has one."""
+        return next(((p.label, phone_number(p)) for p in self.contacts if phone_number(p)), ("", ""))
+
+
+def phone_number(person: Person) -> str:
+    """The person's first SMS or voice number ("" if they have none)."""
+    return next((a.address for a in person.channels if a.kind in (ChannelKind.SMS, ChannelKind.VOICE)), "")
 
 
 class PeopleFile:

@@ -72,7 +72,8 @@ def sample_people(households: Iterable[Mapping[str, Any]], robot_url: str, seed:
             "name": elder_name,
             "address": str(household.get("address") or ""),
             "timezone": str(household.get("timezone") or "Asia/Shanghai"),
-            "elder": {"name": elder_name, "channels": [{"kind": "sms", "address": _phone(rng)}]},
+            # The elder's own line: the household's phone when the district gives one (the demo's does), so card and SMS agree.
+            "elder": {"name": elder_name, "channels": [{"kind": "sms", "address": str(household.get("phone") or "") or _phone(rng)}]},
             "contacts": contacts,
         })
     return {"version": 1, "sites": document_sites, "households": document_households}

@@ -16,7 +16,7 @@ from alerts.store import AlertStore
 from api.auth import LoginLimiter
 from api.deps import NotSignedIn, Services, get_lang
 from api.routes import docs, family, metrics, notifications
-from api.routes import accounts, alerts, bulk, console, contacts, devices, directory, health, household_pages, households, ingest, login, push
+from api.routes import accounts, alert_pages, alerts, handoff, bulk, console, contacts, devices, directory, health, household_pages, households, ingest, login, push
 from api.security_headers import SecurityHeaders
 from carewatch.registry import Registry
 from carewatch.settings import Settings
@@ -67,6 +67,9 @@ def create_app(
     app.add_exception_handler(NotSignedIn, _not_signed_in)  # type: ignore[arg-type]
     for module in (alerts, households, contacts, directory, bulk, accounts, ingest, login, console, household_pages, devices, health, metrics, push):
         app.include_router(module.router)
+    app.include_router(alert_pages.router)
+    app.include_router(alert_pages.api_router)
+    app.include_router(handoff.router)
     for module in (family, notifications, docs):  # the signed family links and the outbox log (docs/notifications.md)
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

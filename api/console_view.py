@@ -11,7 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.lifecycle import AlertStatus
+from alerts.messages import outcome_words
 from alerts.models import Alert
+from api.call_sheet import Callee, call_sheets
+from api.decisions import Decision, decisions_of
 from carewatch.catalogue import Language, text
 from carewatch.directory import Household
 from carewatch.domain import Audience
@@ -31,6 +34,19 @@ class HouseholdLabel:
     zone: tzinfo
     in_directory: bool
     site: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionView:
+    """One decision as the card says it: "Acknowledged · 张三 · 2026-01-05 09:12 · safe — note"."""
+
+    action: str
+    """The audit action's code (acknowledged, resolved), for code; people read ``action_words``."""
+    action_words: str
+    actor: str
+    at: str
+    outcome_words: str
+    note: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +73,21 @@ class AlertRow:
     site: str | None = None
     assigned_to: str | None = None
     assigned_user_id: int | None = None
+    calls: tuple[Callee, ...] = ()
+    """Whom to call, in the order to try them (api.call_sheet)."""
+    decisions: tuple[DecisionView, ...] = ()
+    outcome_words: str = ""
+    """What was found, as last stated (the alert's outcome); "" : nothing stated yet."""
+    status_at: str = ""
+    """Local time of the last change of status (acknowledged, resolved, cleared), "" while open."""
 
     @property
     def can_acknowledge(self) -> bool:
         return self.status is AlertStatus.OPEN
+
+    @property
+    def is_active(self) -> bool:
+        return self.status.is_active
 
 
 async def household_labels(
@@ -71,7 +98,7 @@ async def household_labels(
     for start in range(0, len(wanted), 500):
         rows = await session.scalars(select(Household).where(Household.id.in_(wanted[start : start + 500])))
         for h in rows:
-            found[h.id] = HouseholdLabel(h.name, h.address, h.phone, _zone(h.timezone), True, h.site_id)
+            found[h.id] = HouseholdLabel(h.name, h.address, h.phone, zone_named(h.timezone), True, h.site_id)
     for household_id in wanted:
         entry = registry.households.get(household_id) if registry is not None and household_id not in found else None
         if entry is not None:
@@ -79,15 +106,20 @@ async def household_labels(
     return found
 
 
-def _zone(name: str) -> tzinfo:
+def zone_named(name: str) -> tzinfo:
+    """The zone of a directory entry; a name the system does not know falls back to China time."""
     try:
         return ZoneInfo(name)
     except (KeyError, ValueError):
         return DEFAULT_ZONE
 
 
-def alert_row(alert: Alert, household: HouseholdLabel | None, lang: Language) -> AlertRow:
+def alert_row(
+    alert: Alert, household: HouseholdLabel | None, lang: Language,
+    calls: tuple[Callee, ...] = (), decisions: tuple[Decision, ...] = (),
+) -> AlertRow:
     zone = household.zone if household is not None else DEFAULT_ZONE
+    closed_at = alert.resolved_at or alert.acknowledged_at
     return AlertRow(
         id=alert.id,
         audience=alert.audience,
@@ -110,7 +142,37 @@ def alert_row(alert: Alert, household: HouseholdLabel | None, lang: Language) ->
         site=household.site if household is not None else None,
         assigned_to=alert.assigned_to,
         assigned_user_id=alert.assigned_user_id,
+        calls=calls,
+        decisions=tuple(decision_view(d, zone, lang) for d in decisions),
+        outcome_words=stated_outcome(alert, lang),
+        status_at=local_time(closed_at, zone) if closed_at else "",
     )
+
+
+def decision_view(decision: Decision, zone: tzinfo, lang: Language) -> DecisionView:
+    return DecisionView(
+        decision.action.value, text(f"audit_action.{decision.action}", lang), decision.actor, local_time(decision.at, zone),
+        outcome_words(lang, decision.outcome, decision.outcome_reason), decision.note,
+    )
+
+
+def stated_outcome(alert: Alert, lang: Language) -> str:
+    """The alert's outcome in words, with the detail of a false alarm "for another reason"."""
+    said = outcome_words(lang, alert.outcome, alert.outcome_reason)
+    return f"{said}: {alert.outcome_detail}" if said and alert.outcome_detail else said
+
+
+async def alert_rows(
+    session: AsyncSession, alerts: Sequence[Alert], lang: Language, registry: Registry | None = None
+) -> list[AlertRow]:
+    """The rows for ``alerts``, each with its household's name, numbers to call and the decisions made."""
+    household_ids = [a.household_id for a in alerts]
+    households = await household_labels(session, household_ids, registry)
+    sheets = await call_sheets(session, household_ids)
+    decided = await decisions_of(session, [a.id for a in alerts])
+    return [
+        alert_row(a, households.get(a.household_id), lang, sheets.get(a.household_id, ()), decided.get(a.id, ())) for a in alerts
+    ]
 
 
 def local_time(moment: datetime, zone: tzinfo) -> str:

@@ -41,6 +41,8 @@ class SiteEntry(BaseModel):
     site_id: str = SiteId
     name: str = Field(default="", max_length=200)
     timezone: ZoneName = DEFAULT_TIMEZONE
+    phone: str = Field(default="", max_length=40)
+    """The community's duty line, as duty staff dial it (digits, spaces, +, -)."""
 
 
 class GatewayEntry(BaseModel):
@@ -253,9 +255,9 @@ async def apply(session: AsyncSession, plan: ImportPlan) -> ImportResult:
     for site in sites.values():
         if site.site_id in present_sites:
             if site in plan.sites:  # declared: its name and zone are updated
-                await session.merge(Site(id=site.site_id, name=site.name, timezone=site.timezone))
+                await session.merge(Site(id=site.site_id, name=site.name, timezone=site.timezone, phone=site.phone))
         else:
-            session.add(Site(id=site.site_id, name=site.name, timezone=site.timezone))
+            session.add(Site(id=site.site_id, name=site.name, timezone=site.timezone, phone=site.phone))
     await session.flush()
     present_gateways = set(await _existing(session, Gateway.id, gateways))
     for gateway in gateways.values():

@@ -49,12 +49,14 @@ SiteCreate = SiteEntry
 class SiteUpdate(_Update):
     name: str | None = Field(default=None, max_length=200)
     timezone: ZoneName | None = None
+    phone: str | None = Field(default=None, max_length=40)
 
 
 class SitePublic(BaseModel):
     site_id: str
     name: str
     timezone: str
+    phone: str
 
 
 GatewayCreate = GatewayEntry

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carewatch.db import Base, UTCDateTime, text_enum
@@ -91,3 +91,21 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class ShiftHandoff(Base):
+    """What the outgoing duty officer tells the incoming one about a community: a note on the shift since ``since``.
+
+    The handoff page shows the newest notes first, above what happened since the last handoff.
+    """
+
+    __tablename__ = "shift_handoffs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    """The start of the shift the note covers."""
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    author: Mapped[str] = mapped_column(String(128))
+    """The officer's display name, as the audit trail names people."""
+    note: Mapped[str] = mapped_column(Text)

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, select
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
@@ -29,6 +29,8 @@ class Site(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
+    phone: Mapped[str] = mapped_column(String(40), default="", server_default=text("''"))
+    """The community's duty line (社区电话): on every alert card, and named in the messages to elders and families."""
 
 
 class Gateway(Base):

@@ -62,6 +62,12 @@ def test_every_value_a_person_may_read_about_has_words(section, values):
     assert [v for v in values if f"{section}.{v}" not in CATALOGUE] == []
 
 
+def test_every_column_of_the_history_export_has_a_heading():
+    from api.history_export import COLUMNS
+
+    assert [c for c in COLUMNS if f"export.{c}" not in CATALOGUE] == []
+
+
 def test_every_message_purpose_has_a_subject_and_a_body():
     assert [p for p in PURPOSES for part in ("subject", "body") if f"notice.{p}.{part}" not in CATALOGUE] == []
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Form, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +21,8 @@ from alerts.models import Alert
 from alerts.outcomes import MAX_OUTCOME_DETAIL, FalseAlarmReason, InvalidOutcome, Outcome, OutcomeKind
 from api.access import NotAColleague, colleague_for, colleagues, list_alerts, visible_alert
 from api.auth import Principal
-from api.console_view import AlertRow, alert_row, household_labels
+from api.console_view import AlertRow, alert_rows
+from api.handoff import latest_handoff
 from api.deps import AlertReader, AlertWriter, LangDep, Services, ServicesDep, SessionDep
 from api.ingest_view import visible_stats
 from api.ladder_view import LadderView, ladder_views
@@ -41,14 +42,15 @@ OUTCOME_CHOICES = (
     "safe", "unwell", "hospitalised", "unreachable", "false_alarm:away", "false_alarm:meter_fault", "false_alarm:other",
 )
 """The console's one-click outcomes: a kind, and for a false alarm its reason."""
+BULK_MAX = CONSOLE_PAGE
+"""At most this many alerts in one bulk acknowledgement (the board shows no more)."""
 
 router = APIRouter(include_in_schema=False)
 
 
 async def board_context(session: AsyncSession, services: Services, principal: Principal, lang: Language) -> dict[str, Any]:
     active = await list_alerts(session, principal, statuses=ACTIVE_STATUSES, limit=CONSOLE_PAGE)
-    households = await household_labels(session, [a.household_id for a in active], services.registry)
-    rows = [alert_row(alert, households.get(alert.household_id), lang) for alert in active]
+    rows = await alert_rows(session, active, lang, services.registry)
     care = [row for row in rows if row.audience is Audience.CARE]
     ladders = await ladder_views(session, [alert.id for alert in active], lang)
     team = await colleagues(session, {row.site for row in rows})
@@ -86,6 +88,7 @@ class ConsoleCall:
         context = {
             **await board_context(self.session, self.services, self.principal, self.lang),
             **await counters_context(self.session, self.services, self.principal, self.lang),
+            "latest_handoff": await latest_handoff(self.session, self.principal),
             "notice": notice,
         }
         return render(self.request, "board.html", self.lang, self.principal, context, status_code)
@@ -177,18 +180,57 @@ async def board_stream(
     )
 
 
+def _outcome_of(outcome: str, note: str) -> Outcome | str:
+    """The outcome chosen on a form, or the key of the notice that says why it cannot be taken."""
+    if outcome not in OUTCOME_CHOICES:
+        return "need_outcome"
+    kind, _, reason = outcome.partition(":")
+    try:
+        return Outcome(OutcomeKind(kind), FalseAlarmReason(reason) if reason else None,
+                       note.strip()[:MAX_OUTCOME_DETAIL] if reason == FalseAlarmReason.OTHER else "")
+    except InvalidOutcome:  # a false alarm "for another reason" without saying which
+        return "need_other_detail"
+
+
+@router.post("/console/alerts/acknowledge")
+async def acknowledge_selected(
+    call: WritingCall,
+    alert_id: Annotated[list[str], Form(max_length=BULK_MAX)] = [],  # noqa: B006 - FastAPI copies the default
+    outcome: Annotated[str, Form(max_length=40)] = "", note: Note = "", back: BackTo = "/",
+) -> Response:
+    """Acknowledge the selected alerts with one outcome and note; each gets its own audit entry.
+
+    Every alert must be the officer's (else 404 and none is taken); those no longer open are left as
+    they are and the board says how many."""
+    found = _outcome_of(outcome, note)
+    if isinstance(found, str):
+        return await call.refuse(found)
+    wanted = list(dict.fromkeys(a for a in alert_id if a))
+    if not wanted:
+        return await call.refuse("need_selection")
+    try:
+        for one in wanted:
+            await visible_alert(call.session, call.principal, one)
+    except HTTPException:
+        return await call.refuse("not_found", status.HTTP_404_NOT_FOUND)
+    skipped = 0
+    for one in wanted:
+        try:
+            await call.services.store.acknowledge(one, call.principal.name, note.strip(), found)
+        except (IllegalTransition, AlertClosed):
+            skipped += 1  # someone else took it first: their decision stands
+    if skipped:
+        return await call.board_page(text("ui.bulk_partly", call.lang, done=len(wanted) - skipped, skipped=skipped), status.HTTP_409_CONFLICT)
+    return RedirectResponse(safe_next(back), status_code=status.HTTP_303_SEE_OTHER)
+
+
 @router.post("/console/alerts/{alert_id}/acknowledge")
 async def acknowledge(
     alert_id: str, call: WritingCall, outcome: Annotated[str, Form(max_length=40)] = "", note: Note = "", back: BackTo = "/"
 ) -> Response:
-    if outcome not in OUTCOME_CHOICES:
-        return await call.refuse("need_outcome")
-    kind, _, reason = outcome.partition(":")
-    try:
-        found = Outcome(OutcomeKind(kind), FalseAlarmReason(reason) if reason else None,
-                        note.strip()[:MAX_OUTCOME_DETAIL] if reason == FalseAlarmReason.OTHER else "")
-    except InvalidOutcome:  # a false alarm "for another reason" without saying which
-        return await call.refuse("need_other_detail")
+    found = _outcome_of(outcome, note)
+    if isinstance(found, str):
+        return await call.refuse(found)
     return await _act(call, alert_id, back, lambda: call.services.store.acknowledge(alert_id, call.principal.name, note.strip(), found))
 
 

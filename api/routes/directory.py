@@ -74,7 +74,7 @@ async def patched(session: AsyncSession, row: Row, body: BaseModel) -> Row:
 
 
 def site_public(site: Site) -> SitePublic:
-    return SitePublic(site_id=site.id, name=site.name, timezone=site.timezone)
+    return SitePublic(site_id=site.id, name=site.name, timezone=site.timezone, phone=site.phone or "")
 
 
 @router.get("/sites", response_model=Page[SitePublic])
@@ -89,7 +89,7 @@ async def create_site(body: SiteCreate, principal: SiteWriter, session: SessionD
         raise field_error(("site_id",), "this key may only work within its own sites", status.HTTP_403_FORBIDDEN)
     if await session.get(Site, body.site_id) is not None:
         raise field_error(("site_id",), f"site {body.site_id!r} exists already", status.HTTP_409_CONFLICT)
-    site = Site(id=body.site_id, name=body.name, timezone=body.timezone)
+    site = Site(id=body.site_id, name=body.name, timezone=body.timezone, phone=body.phone)
     session.add(site)
     await session.commit()
     return site_public(site)

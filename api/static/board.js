@@ -21,7 +21,9 @@
 
   function busy() {
     // Never replace what an officer is filling in: an open form or a focused field waits.
-    return board.querySelector("details[open]") !== null || board.contains(document.activeElement) && document.activeElement.form;
+    // Alerts ticked for a bulk acknowledgement count too: a refresh would untick them.
+    return board.querySelector("details[open]") !== null || board.querySelector("input[name=alert_id]:checked") !== null ||
+      board.contains(document.activeElement) && document.activeElement.form;
   }
 
   function showTimes() {
@@ -66,9 +68,11 @@
     }
   }
 
-  document.addEventListener("toggle", function () {
+  function applyPending() {
     if (pending !== null && !busy()) { var html = pending; pending = null; apply(html); }
-  }, true);
+  }
+  document.addEventListener("toggle", applyPending, true);
+  board.addEventListener("change", applyPending);  // the last tick removed: the board may move again
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden) { document.title = document.title.replace(/^\(!\) /, ""); }
   });

@@ -12,35 +12,34 @@ from carewatch.catalogue.core import Message as M
 NOTICE = {
     "check_elder.subject": M("【社区关爱】{elder}，您好吗？", "Checking in, {elder}"),
     "check_elder.body": M(
-        "【社区关爱】{elder}您好，我们发现您家{since}{type_label}。您一切都好吗？{if_fine_link} 需要帮助请拨打社区电话。",
-        "[Community care] Hello {elder}, we noticed {type_label!l}{since} at your home. Are you all right?{if_fine_link}"
-        " If you need help, call your community office.",
+        "【社区关爱】{elder}您好，我们发现您家{since}{type_label}。您一切都好吗？{if_fine_link} {call_community}",
+        "[Community care] Hello {elder}, we noticed {type_label!l}{since} at your home. Are you all right?{if_fine_link}{call_community}",
     ),
     "notify_family.subject": M("【社区关爱】请联系{household}：{type_label}", "Please check on {household}: {type_label}"),
     "notify_family.body": M(
-        "【社区关爱】{recipient}您好：{household}（{address}）{explanation}请尽快联系确认。{report_link}",
-        "[Community care] Dear {recipient}: {household} ({address}). {explanation} Please call them.{report_link}",
+        "【社区关爱】{recipient}您好：{household}（{address}）{explanation}请尽快联系确认。{family_call_community}{report_link}",
+        "[Community care] Dear {recipient}: {household} ({address}). {explanation} Please call them.{family_call_community}{report_link}",
     ),
     "page_duty.subject": M("【值班】{severity}：{household} {type_label}", "[Duty] {severity}: {household} {type_label}"),
     "page_duty.body": M(
-        "【值班】{household}（{address}）{explanation}请在值班台确认并记录结果。编号{alert_id}",
-        "[Duty] {household} ({address}). {explanation} Acknowledge on the duty console and record the outcome. Ref {alert_id}",
+        "【值班】{household}（{address}）{explanation}{call_elder}{call_family}请在值班台确认并记录结果。编号{alert_id}",
+        "[Duty] {household} ({address}). {explanation}{call_elder}{call_family} Acknowledge on the duty console and record the outcome. Ref {alert_id}",
     ),
     "escalate_supervisor.subject": M("【升级】{household} 的告警{waited_subject}", "[Escalated] {household}: {waited_subject}"),
     "escalate_supervisor.body": M(
-        "【升级】{household}（{address}）的告警{waited_body}：{explanation}请督促处理。编号{alert_id}",
-        "[Escalated] The alert for {household} ({address}) {waited_body}: {explanation} Please see that it is handled. Ref {alert_id}",
+        "【升级】{household}（{address}）的告警{waited_body}：{explanation}{call_elder}{call_family}请督促处理。编号{alert_id}",
+        "[Escalated] The alert for {household} ({address}) {waited_body}: {explanation}{call_elder}{call_family} Please see that it is handled. Ref {alert_id}",
     ),
     "request_home_visit.subject": M("【请上门】{household}，{address}", "[Home visit] {household}, {address}"),
     "request_home_visit.body": M(
-        "【请上门】请尽快上门探视{household}，地址：{address}。原因：{explanation}家属与值班均未确认。编号{alert_id}",
+        "【请上门】请尽快上门探视{household}，地址：{address}。原因：{explanation}家属与值班均未确认。{call_elder}{call_family}编号{alert_id}",
         "[Home visit] Please visit {household} at {address} as soon as possible. Reason: {explanation}"
-        " Neither family nor duty staff have confirmed. Ref {alert_id}",
+        " Neither family nor duty staff have confirmed.{call_elder}{call_family} Ref {alert_id}",
     ),
     "reminder.subject": M("【第{reminder}次提醒】{household} 的告警仍未确认", "[Reminder {reminder}] {household}: still unacknowledged"),
     "reminder.body": M(
-        "【第{reminder}次提醒】{household}（{address}）的告警仍未确认：{explanation}编号{alert_id}",
-        "[Reminder {reminder}] The alert for {household} ({address}) is still unacknowledged: {explanation} Ref {alert_id}",
+        "【第{reminder}次提醒】{household}（{address}）的告警仍未确认：{explanation}{call_elder}{call_family}编号{alert_id}",
+        "[Reminder {reminder}] The alert for {household} ({address}) is still unacknowledged: {explanation}{call_elder}{call_family} Ref {alert_id}",
     ),
     "update.subject": M("【已处理】{household}：{closed}", "[Handled] {household}: {closed}"),
     "update.body": M(
@@ -55,6 +54,11 @@ NOTICE = {
     "part.waited_body": M("已{waited}无人确认", "has been unacknowledged for {waited}"),
     "part.urgent_body": M("（紧急，已同时通知各方）", "is urgent and went to everyone at once"),
     "part.by_actor": M("（{actor}）", " ({actor})"),
+    "part.call_community": M("需要帮助请拨打社区电话{community_phone}。", " If you need help, call your community office on {community_phone}."),
+    "part.call_community_office": M("需要帮助请拨打社区电话。", " If you need help, call your community office."),
+    "part.family_call_community": M("联系不上请拨打社区电话{community_phone}。", " If you cannot reach them, call the community office on {community_phone}."),
+    "part.call_elder": M("老人电话{elder_phone}。", " Elder's phone: {elder_phone}."),
+    "part.call_family": M("家属{family_name}电话{family_phone}。", " Family: {family_name}, {family_phone}."),
     "part.with_outcome": M("，结果：{outcome}", ", outcome: {outcome}"),
     "part.outcome_with_reason": M("{outcome}（{reason}）", "{outcome} ({reason})"),
 }

@@ -57,6 +57,7 @@ OBJECT_ROUTES: dict[tuple[str, str], tuple[str, object]] = {
     ("POST", "/console/alerts/{alert_id}/acknowledge"): (f"/console/alerts/{SOUTH_ALERT}/acknowledge", {"outcome": "safe"}),
     ("POST", "/console/alerts/{alert_id}/resolve"): (f"/console/alerts/{SOUTH_ALERT}/resolve", {"note": ""}),
     ("POST", "/console/alerts/{alert_id}/assign"): (f"/console/alerts/{SOUTH_ALERT}/assign", {"user_id": "1"}),
+    ("GET", "/alerts/{alert_id}"): (f"/alerts/{SOUTH_ALERT}", None),
     ("GET", "/households/{household_id}"): ("/households/hh-003", None),
     ("GET", "/sites/{site_id}/devices"): ("/sites/south/devices", None),
     ("POST", "/households/{household_id}/absences"): ("/households/hh-003/absences", {"starts_at": "2030-01-01T08:00", "ends_at": "2030-01-02T08:00"}),
@@ -151,6 +152,23 @@ async def test_north_staff_see_their_own_objects(make_client, store, make_detect
     assert [s["site_id"] for s in (await duty.get("/api/sites")).json()["items"]] == ["north"]
     board = (await duty.get("/")).text
     assert "hh-001.no_gas_24h" in board and "hh-003" not in board
+
+
+SITE_FILTERED = {url: ("site", "household_id") for url in ("/history", "/history/export.csv", "/history/export.xlsx", "/api/alert-history")}
+SITE_FILTERED["/handoff"] = ("site",)
+"""Routes without an object in their path that take a site or household to filter by: another site's answers 404."""
+
+
+async def test_north_staff_and_keys_get_404_when_they_filter_by_a_south_site_or_household(app, make_client, sessions, south_objects):
+    async with sessions.begin() as session:
+        _, key = await create_api_key(session, "north", KEY_SCOPES, ["north"], "test")
+    north_key = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers={"Authorization": f"Bearer {key}"})
+    async with north_key:
+        for caller in [north_key] + [await make_client(role, ("north",)) for role in Role if role is not Role.ADMIN]:
+            for url, filters in SITE_FILTERED.items():
+                for query in [{"site": "south"}, {"household_id": "hh-003"}][: len(filters)]:
+                    assert (await caller.get(url, params=query)).status_code == 404, (url, query)
+                assert SOUTH_ALERT not in (await caller.get(url)).text, url
 
 
 async def test_roles_below_admin_get_403_on_admin_routes(app, make_client):

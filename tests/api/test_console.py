@@ -30,7 +30,7 @@ async def test_console_speaks_chinese_by_default(client: httpx.AsyncClient, stor
     waiting = section(page, "open")
     assert raised.alert_id in waiting
     assert "张桂兰" in waiting and "幸福路12号3单元401" in waiting
-    assert 'href="tel:+86 532 8888 0001"' in waiting
+    assert 'href="tel:+8653288880001">☎ +86 532 8888 0001' in waiting  # dialled without the spaces (RFC 3966)
     assert 'href="/households/hh-001"' in waiting
     assert "24小时未用燃气" in waiting
     assert "紧急" in waiting
@@ -121,7 +121,14 @@ async def test_acknowledge_form_with_an_outcome_moves_the_alert_in_hand_under_th
     page = (await officer.get("/")).text
     assert raised.alert_id not in section(page, "open")
     in_hand = section(page, "in-hand")
-    assert raised.alert_id in in_hand and "确认人: duty 1" in in_hand
+    assert raised.alert_id in in_hand
+    # The decision stays on the card: who, when (local time), the outcome in words and the note.
+    decision = in_hand[in_hand.index('<p class="decision">'):]
+    decision = decision[: decision.index("</p>")]
+    assert "<strong>确认</strong> · duty 1 · 20" in decision
+    assert '处理结果: <strong class="outcome">误报（外出）</strong>' in decision
+    assert "备注: 已电话联系女儿，老人在女儿家" in decision
+    assert "false_alarm" not in in_hand
     assert ">确认</summary>" not in in_hand  # nothing left to acknowledge; resolving still possible
     assert ">解决</summary>" in in_hand
     event = (await store.history(raised.alert_id))[-1]

@@ -19,6 +19,7 @@ from alerts.notifications import settle
 from api.directory_import import import_document
 from api.server import serve_console
 from carewatch.cli.demo.parts import NOTIFY_SETTLE_S, DemoOptions, broker_for, notifications_report, notifying, demo_summary
+from carewatch.cli.demo.numbers import with_numbers
 from carewatch.cli.demo.seed import seed_console
 from carewatch.db import make_engine, make_sessions
 from carewatch.registry import Registry
@@ -38,6 +39,7 @@ async def run_embedded_demo(settings: Settings, options: DemoOptions, console: C
         SimConfig(households=options.households, days=options.days, seed=options.seed, start=options.start)
     )
     registry = Registry.from_document(simulation.registry_document())
+    district = with_numbers(simulation.registry_document(), options.seed)  # the directory's: with phone numbers
     workdir = Path(tempfile.mkdtemp(prefix="carewatch-demo-"))
     # A fresh database per demo, so one run's alerts never mix with another's; simulated time drives ticks.
     settings = settings.model_copy(
@@ -45,10 +47,10 @@ async def run_embedded_demo(settings: Settings, options: DemoOptions, console: C
     )
     # The district in the directory (the console's households) before the notifications read the
     # people file, so its households are known there.
-    await _district_in_directory(settings, simulation.registry_document())
+    await _district_in_directory(settings, district)
     async with (
         broker_for(options) as address,
-        demo_catchers(workdir / "caught", simulation.registry_document()["households"], options.seed) as catchers,
+        demo_catchers(workdir / "caught", district["households"], options.seed) as catchers,
         running_system(notifying(settings, catchers), registry, address, f"carewatch-demo-{workdir.name}") as system,
     ):
         if options.headless:

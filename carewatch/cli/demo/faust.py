@@ -21,6 +21,7 @@ import orjson
 from rich.console import Console
 
 from alerts.catchers import demo_catchers
+from carewatch.cli.demo.numbers import with_numbers
 from alerts.notifications import settle
 from carewatch.cli.demo.kafka_broker import LOCAL_BROKER_SETTINGS, local_kafka
 from carewatch.cli.demo.parts import (
@@ -141,7 +142,7 @@ async def run_faust_demo(settings: Settings, options: DemoOptions, console: Cons
         settings = demo_settings(settings, workdir, document)
         async with (
             broker_for(options) as address,
-            demo_catchers(workdir / "caught", document["households"], options.seed) as catchers,  # type: ignore[arg-type]
+            demo_catchers(workdir / "caught", with_numbers(document, options.seed)["households"], options.seed) as catchers,
             faust_system(
                 notifying(settings, catchers), registry, address, workdir, f"carewatch-demo-{workdir.name}"
             ) as (bridge, worker, sessions),
