@@ -23,6 +23,7 @@ from alerts.models import Alert
 from alerts.notifications import family_links
 from alerts.notify_tables import Escalation, OutboxMessage
 from alerts.replies import Answer, BadReturnDate, ReplyResult, answer, return_dates
+from api.call_sheet import call_sheets
 from api.deps import ServicesDep
 from api.routes.directory import changed
 from carewatch.catalogue import LANGUAGES, Language, language_of, text, words
@@ -55,16 +56,17 @@ async def open_link(token: str, request: Request, links: LinksDep, services: Ser
         return _page(request, language, said.gone, status.HTTP_404_NOT_FOUND)
     async with services.sessions() as session:
         household = await session.scalar(select(Escalation.household_label).where(Escalation.alert_id == alert.id))
+        duty = await _duty_line(session, alert.household_id, language)
     facts = {"household": household or alert.household_id, "type": text(f"alert_type.{alert.alert_type}", language)}
     question = text("family.ask_elder" if claim.role == "elder" else "family.ask_family", language, **facts)
     choices = CHOICES[claim.role]
     if not alert.status.is_active:
-        return _page(request, language, said.already)
+        return _page(request, language, said.already, duty=duty)
     async with services.sessions() as session:
         _, earliest, latest = await return_dates(session, alert.household_id)
     return _page(
         request, language, question, choices=[(c.value, said[c.value]) for c in choices], token=token,
-        away=(said.away_until, earliest.isoformat(), latest.isoformat()),
+        away=(said.away_until, earliest.isoformat(), latest.isoformat()), duty=duty,
     )
 
 
@@ -78,6 +80,8 @@ async def answer_link(
         return refused  # type: ignore[return-value]
     async with services.sessions() as session:
         language = await _language(session, claim)
+        household_id = await session.scalar(select(Alert.household_id).where(Alert.id == claim.alert_id))
+        duty = await _duty_line(session, household_id, language) if household_id else None
     said = words("family", language)
     try:
         given = Answer(choice)
@@ -92,8 +96,8 @@ async def answer_link(
     if given is Answer.AWAY:
         await changed(services)  # the planned absence reaches the running monitors
     if result is ReplyResult.ALREADY_HANDLED:
-        return _page(request, language, said.already)
-    return _page(request, language, said[f"thanks_{given.value}"])  # recorded now or before: the same answer, once
+        return _page(request, language, said.already, duty=duty)
+    return _page(request, language, said[f"thanks_{given.value}"], duty=duty)  # recorded now or before: the same answer, once
 
 
 def _read(request: Request, links: FamilyLinks, token: str) -> tuple[LinkClaim | None, Response | None]:
@@ -110,6 +114,13 @@ def _read(request: Request, links: FamilyLinks, token: str) -> tuple[LinkClaim |
         )
 
 
+async def _duty_line(session: AsyncSession, household_id: str, language: Language) -> tuple[str, str, str] | None:
+    """(label, number, tel: link) of the household's community duty line, when the directory has one."""
+    sheet = (await call_sheets(session, [household_id])).get(household_id, ())
+    line = next((callee for callee in sheet if callee.role == "community"), None)
+    return (text("family.duty_line", language), line.number, line.tel) if line else None
+
+
 async def _language(session: AsyncSession, claim: LinkClaim) -> Language:
     language = await session.scalar(
         select(OutboxMessage.language)
@@ -122,9 +133,10 @@ async def _language(session: AsyncSession, claim: LinkClaim) -> Language:
 def _page(
     request: Request, language: Language, message: str, status_code: int = status.HTTP_200_OK,
     choices: list[tuple[str, str]] | None = None, token: str = "", away: tuple[str, str, str] | None = None,
+    duty: tuple[str, str, str] | None = None,
 ) -> Response:
     context = {
         "lang": language, "title": text("family.title", language), "message": message, "choices": choices or [], "token": token,
-        "away": away,
+        "away": away, "duty": duty,
     }
     return templates.TemplateResponse(request, "family.html", context, status_code=status_code)

@@ -203,6 +203,7 @@ FAMILY = {
     "away_until": M("不在家，预计哪天回来？", "Away: back on which day?"),
     "thanks_need_help": M("已收到求助。社区值班人员已被立即通知，会尽快联系并上门。紧急情况请拨打120。", "Your call for help is received. Duty staff have been told at once and will call and come as soon as they can. In an emergency call 120."),
     "thanks_away": M("已记录不在家，回来之前不会因为用量少而打扰。", "Recorded that nobody is at home: until the return date, low use will not raise alerts."),
+    "duty_line": M("社区值班电话", "Community duty line"),
     "bad_return_date": M("请选择回来的日期（今天起90天以内）。", "Please choose the return date (from today, within 90 days)."),
     "ask_family": M("系统发现{household}{type}。请在联系老人后告诉我们结果：", "We noticed: {household}, {type}. Once you have been in touch, please tell us:"),
     "ask_elder": M("您好，系统发现您家{type}。如果您一切都好，请点下面的按钮：", "Hello, we noticed {type} at your home. If you are all right, please press the button:"),

@@ -226,3 +226,15 @@ async def test_away_until_a_date_plans_the_absence_and_resolves_the_alert_as_a_f
     assert again.status_code == 200
     async with sessions() as session:
         assert len((await session.scalars(select(Absence))).all()) == 1, "a repeated answer plans nothing more"
+
+
+async def test_the_family_page_gives_the_communitys_duty_line_to_call(sessions, clock, ladder, web):
+    async with sessions.begin() as session:
+        session.add(Site(id="east", name="东湖社区", phone="0532-8000 1234"))
+        await session.flush()
+        session.add(Household(id="hh-001", site_id="east", name="张桂兰"))
+    await ladder.tick(sessions)
+    link = await link_for(sessions, "hh-001.elder")
+
+    for page in (await web.get(link), await web.post(link, data={"choice": "need_help"})):
+        assert '社区值班电话: <a href="tel:053280001234">0532-8000 1234</a>' in page.text
