@@ -14,6 +14,7 @@ from fastapi import routing
 from fastapi.routing import APIRoute
 
 from alerts.lifecycle import AlertStatus
+from alerts.silences import SiteSilence
 from api.auth import create_api_key
 from api.models import KEY_SCOPES, ROLE_SCOPES, Role, Scope
 from carewatch.directory import Absence, Contact
@@ -23,6 +24,8 @@ iter_route_contexts = getattr(routing, "iter_route_contexts", None)
 SOUTH_ALERT = "hh-003.no_gas_24h.20250301T073000Z"
 CONTACT = {"id": "hh-003.son", "name": "李强", "relation": "儿子", "channels": [{"kind": "sms", "address": "+8613700000003"}]}
 ABSENCE = {"starts_at": "2030-01-01T00:00:00+08:00", "ends_at": "2030-01-05T00:00:00+08:00", "note": "住院"}
+SILENCE = {"alert_types": ["no_gas_24h"], "starts_at": "2030-01-01T00:00:00+08:00", "ends_at": "2030-01-02T00:00:00+08:00", "reason": "停气检修"}
+SILENCE_FORM = {"alert_types": "no_gas_24h", "starts_at": "2030-01-01T08:00", "ends_at": "2030-01-02T08:00", "reason": "停气检修"}
 
 OBJECT_ROUTES: dict[tuple[str, str], tuple[str, object]] = {
     # (method, route path): (a URL of site south's object, JSON body)
@@ -62,6 +65,12 @@ OBJECT_ROUTES: dict[tuple[str, str], tuple[str, object]] = {
     ("GET", "/sites/{site_id}/devices"): ("/sites/south/devices", None),
     ("POST", "/households/{household_id}/absences"): ("/households/hh-003/absences", {"starts_at": "2030-01-01T08:00", "ends_at": "2030-01-02T08:00"}),
     ("POST", "/households/{household_id}/absences/{absence_id}/clear"): ("/households/hh-003/absences/1/clear", {}),
+    ("GET", "/api/sites/{site_id}/silences"): ("/api/sites/south/silences", None),
+    ("POST", "/api/sites/{site_id}/silences"): ("/api/sites/south/silences", SILENCE),
+    ("DELETE", "/api/sites/{site_id}/silences/{silence_id}"): ("/api/sites/south/silences/1", None),
+    ("GET", "/sites/{site_id}/silences"): ("/sites/south/silences", None),
+    ("POST", "/sites/{site_id}/silences"): ("/sites/south/silences", SILENCE_FORM),
+    ("POST", "/sites/{site_id}/silences/{silence_id}/end"): ("/sites/south/silences/1/end", {}),
 }
 FAMILY_LINK = {("GET", "/f/{token}"), ("POST", "/f/{token}")}
 """Issue 5's signed family links: the signed token is the credential (tested with alerts' family links)."""
@@ -97,7 +106,7 @@ def routes(app) -> list[tuple[str, str, Scope | None]]:  # type: ignore[no-untyp
 
 
 def concrete(path: str) -> str:
-    return path.replace("{alert_id}", SOUTH_ALERT).replace("{absence_id}", "1").replace("{user_id}", "1").replace("{key_id}", "1").replace(
+    return path.replace("{alert_id}", SOUTH_ALERT).replace("{absence_id}", "1").replace("{silence_id}", "1").replace("{user_id}", "1").replace("{key_id}", "1").replace(
         "{household_id}", "hh-003").replace("{contact_id}", "hh-003.son").replace("{site_id}", "south").replace("{gateway_id}", "gw-south").replace("{meter_id}", "gas-003")
 
 
@@ -114,6 +123,8 @@ async def south_objects(store, make_detection, sessions) -> None:  # type: ignor
         session.add(Absence(household_id="hh-003", starts_at=datetime(2030, 1, 1, tzinfo=UTC), ends_at=datetime(2030, 1, 2, tzinfo=UTC),
                             note="", created_by="test", created_at=datetime.now(UTC)))
         session.add(Contact(household_id="hh-003", **CONTACT))
+        session.add(SiteSilence(site_id="south", alert_types=["no_gas_24h"], include_safety=False, starts_at=datetime(2030, 1, 1, tzinfo=UTC),
+                                ends_at=datetime(2030, 1, 2, tzinfo=UTC), reason="停气检修", created_by="test", created_at=datetime.now(UTC)))
 
 
 def test_every_object_route_is_in_the_matrix(app):
@@ -142,6 +153,7 @@ async def test_north_staff_and_keys_get_404_for_every_south_object(app, make_cli
     assert (await store.get(SOUTH_ALERT)).assigned_to is None
     assert len((await admin.get("/api/households/hh-003/absences")).json()) == 1
     assert [c["name"] for c in (await admin.get("/api/households/hh-003/contacts")).json()["items"]] == ["李强"]
+    assert [(s["id"], s["ended_at"]) for s in (await admin.get("/api/sites/south/silences")).json()] == [(1, None)]
 
 
 async def test_north_staff_see_their_own_objects(make_client, store, make_detection):
