@@ -145,6 +145,7 @@ def silence_view(silence: SiteSilence, zone: tzinfo, lang: Language, now: dateti
         "types": "、".join(names.get(t, t) for t in silence.alert_types) if lang == "zh-CN" else ", ".join(names.get(t, t) for t in silence.alert_types),
         "starts": local_time(silence.starts_at, zone),
         "until": local_time(silence.until, zone),
+        "ends": local_time(silence.ends_at, zone),
         "ended": local_time(silence.ended_at, zone) if silence.ended_at else None,
         "active": silence.starts_at <= now < silence.until,
         "over": silence.until <= now,
@@ -170,7 +171,8 @@ def _parse_local(value: str, zone: tzinfo) -> datetime | None:
 
 
 async def _page(request: Request, session: AsyncSession, principal: Principal, lang: Language, site: Site,
-                notice: str | None = None, status_code: int = status.HTTP_200_OK) -> Response:
+                notice: str | None = None, status_code: int = status.HTTP_200_OK, kept: dict[str, object] | None = None) -> Response:
+    """The site's silences and, for supervisors, the form (``kept``: what was typed into a refused one, shown again)."""
     now = now_utc()
     zone = await site_zone(session, site.id)
     silences = [silence_view(s, zone, lang, now) for s in await silences_of(session, [site.id], ended_since=now - ENDED_SHOWN)]
@@ -181,8 +183,8 @@ async def _page(request: Request, session: AsyncSession, principal: Principal, l
         "alert_types": [(t.value, t in SAFETY_TYPES) for t in AlertType],
         "type_names": words("alert_type", lang),
         "can_edit": principal.can(Scope.DIRECTORY_WRITE),
-        "start_value": start.strftime("%Y-%m-%dT%H:%M"),
-        "end_value": (start + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M"),
+        "form": {"starts_at": start.strftime("%Y-%m-%dT%H:%M"), "ends_at": (start + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M"),
+                 "alert_types": [], "household_ids": [], "include_safety": False, "reason": ""} | (kept or {}),
     }
     return render(request, "silences.html", lang, principal, context, status_code)
 
@@ -219,9 +221,11 @@ async def set_silence_from_console(
     site = await visible_site(session, principal, site_id)
     zone = await site_zone(session, site.id)
     starts, ends = _parse_local(starts_at, zone), _parse_local(ends_at, zone)
+    kept = {"starts_at": starts_at, "ends_at": ends_at, "alert_types": alert_types or [], "household_ids": household_ids or [],
+            "include_safety": include_safety, "reason": reason}
     known_types = [AlertType(t) for t in alert_types or () if t in {a.value for a in AlertType}]
     if starts is None or ends is None:
-        return await _page(request, session, principal, lang, site, text("ui.silence_bad_window", lang), status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return await _page(request, session, principal, lang, site, text("ui.silence_bad_window", lang), status.HTTP_422_UNPROCESSABLE_CONTENT, kept)
     try:
         await add_silence(session, principal, site, SilenceCreate(
             household_ids=household_ids or None, alert_types=known_types, include_safety=include_safety,
@@ -229,7 +233,7 @@ async def set_silence_from_console(
     except HTTPException as refusal:
         field = refusal.detail[0]["loc"][-1] if isinstance(refusal.detail, list) else ""
         notice = " ".join(text(f"ui.{FIELD_NOTICE[p['loc'][-1]]}", lang) for p in refusal.detail) if field in FIELD_NOTICE else str(refusal.detail)
-        return await _page(request, session, principal, lang, site, notice, refusal.status_code)
+        return await _page(request, session, principal, lang, site, notice, refusal.status_code, kept)
     return RedirectResponse(f"/sites/{site.id}/silences", status_code=status.HTTP_303_SEE_OTHER)
 
 
