@@ -64,7 +64,19 @@ class SiteSilence(Base):
         return min(self.ends_at, self.ended_at) if self.ended_at is not None else self.ends_at
 
     def covers(self, household_id: str, alert_type: AlertType, at: datetime) -> bool:
-        """Whether an alert of ``alert_type`` in ``household_id`` detected at event time ``at`` is silenced."""
+        """Whether an alert of ``alert_type`` in ``household_id`` detected at event time ``at`` is silenced.
+
+        >>> from datetime import UTC
+        >>> cut = SiteSilence(site_id="donghu", household_ids=None, alert_types=["no_gas_24h", "gas_continuous"],
+        ...                   include_safety=False, starts_at=datetime(2026, 12, 7, 0, 0, tzinfo=UTC),
+        ...                   ends_at=datetime(2026, 12, 7, 8, 0, tzinfo=UTC), ended_at=None, reason="停气检修")
+        >>> cut.covers("hh-001", AlertType.NO_GAS_24H, datetime(2026, 12, 7, 3, 0, tzinfo=UTC))
+        True
+        >>> cut.covers("hh-001", AlertType.GAS_CONTINUOUS, datetime(2026, 12, 7, 3, 0, tzinfo=UTC))  # not without include_safety
+        False
+        >>> cut.covers("hh-001", AlertType.NO_GAS_24H, datetime(2026, 12, 7, 8, 0, tzinfo=UTC))  # expired by itself
+        False
+        """
         if not self.starts_at <= at < self.until:
             return False
         if alert_type.value not in self.alert_types:
@@ -81,7 +93,15 @@ class SiteSilence(Base):
 def silence_problems(
     alert_types: Collection[AlertType], include_safety: bool, starts_at: datetime, ends_at: datetime, reason: str
 ) -> list[tuple[str, str]]:
-    """What is wrong with a silence, as (field, message) pairs; empty: it may be stored."""
+    """What is wrong with a silence, as (field, message) pairs; empty: it may be stored.
+
+    >>> from datetime import UTC
+    >>> start = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+    >>> [field for field, _ in silence_problems([AlertType.WATER_CONTINUOUS], False, start, start + timedelta(days=15), " ")]
+    ['include_safety', 'ends_at', 'reason']
+    >>> silence_problems([AlertType.NO_GAS_24H], False, start, start + timedelta(hours=8), "停气检修")
+    []
+    """
     problems = []
     if not alert_types:
         problems.append(("alert_types", "name at least one alert type to silence"))

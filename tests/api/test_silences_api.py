@@ -145,3 +145,15 @@ async def test_silence_pages_in_chinese_show_no_english_word_and_no_raw_code(mak
     text = readable(response.text, directory_data("supervisor 1") + ["东区燃气管道维修，全片停气"])
     assert sorted(set(LATIN.findall(text)) - ALLOWED) == []
     assert ISO_TIME.findall(text) == []
+
+
+async def test_duty_staff_see_the_silences_page_without_the_form_and_other_sites_see_no_banner(make_client):
+    supervisor = await make_client(Role.SUPERVISOR, ("north",))
+    await supervisor.post("/api/sites/north/silences", json=silence())
+    duty = await make_client(Role.DUTY, ("north",))
+    page = (await duty.get("/silences", follow_redirects=True)).text
+    assert "东区燃气管道维修" in page and 'id="new-silence"' not in page and "end-silence" not in page
+    assert 'id="silences"' in (await duty.get("/")).text
+    south = await make_client(Role.DUTY, ("south",))
+    board = (await south.get("/")).text
+    assert 'id="silences"' not in board and "东区燃气管道维修" not in board
