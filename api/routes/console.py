@@ -29,6 +29,7 @@ from api.ingest_view import visible_stats
 from api.ladder_view import LadderView, ladder_views
 from api.pages import render, templates
 from api.routes.login import safe_next
+from api.routes.rota import board_on_duty
 from api.routes.silences import board_silences
 from carewatch.catalogue import Language, text, words
 from carewatch.domain import Audience
@@ -97,6 +98,7 @@ class ConsoleCall:
             **await board_context(self.session, self.services, self.principal, self.lang),
             **await counters_context(self.session, self.services, self.principal, self.lang),
             "latest_handoff": await latest_handoff(self.session, self.principal),
+            "on_duty": await board_on_duty(self.session, self.services, self.principal),
             "notice": notice,
         }
         return render(self.request, "board.html", self.lang, self.principal, context, status_code)
