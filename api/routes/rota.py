@@ -215,7 +215,8 @@ async def _page(request: Request, session: AsyncSession, services: Services, pri
     rota = await rota_public(session, services, site)
     names = {s.id: s.name for s in rota.staff} | {p.id: p.name for p in rota.on_duty_now}
     context = {"site": site, "rota": rota, "names": names, "days": [text(f"ui.weekday_{d}", lang) for d in DAYS],
-               "can_edit": principal.can(Scope.DIRECTORY_WRITE), "notice": notice, "today": now_utc().date().isoformat()}
+               "can_edit": principal.can(Scope.DIRECTORY_WRITE), "notice": notice,
+               "today": now_utc().astimezone(ZoneInfo(site.timezone)).date().isoformat()}  # the site's calendar day, as overrides are read
     return render(request, "rota.html", lang, principal, context, status_code)
 
 
