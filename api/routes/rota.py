@@ -85,16 +85,22 @@ class RotaPublic(BaseModel):
     staff: list[StaffPublic] = Field(description="Duty staff of the site in the people file: whom shifts may name")
 
 
-def site_team(services: Services, site_id: str) -> SiteTeam | None:
-    """The site's staff from the people file; None if there is no file or it does not list the site."""
+def people_file(services: Services) -> PeopleFile | None:
+    """The people file, read again each time so that an edit shows at once; None without one (or unreadable: logged)."""
     path = services.settings.people_path
     if path is None:
         return None
     try:
-        return PeopleFile.load(path).sites.get(site_id)
+        return PeopleFile.load(path)
     except PeopleError:
         log.exception("the people file cannot be read: the rota pages show no staff")
         return None
+
+
+def site_team(services: Services, site_id: str) -> SiteTeam | None:
+    """The site's staff from the people file; None if there is no file or it does not list the site."""
+    people = people_file(services)
+    return people.sites.get(site_id) if people else None
 
 
 def _staff_problem(team: SiteTeam | None, field: tuple[str, ...], staff_id: str) -> tuple[tuple[str, ...], str] | None:
@@ -115,8 +121,8 @@ def _names(team: SiteTeam | None, ids: list[str]) -> list[Person | StaffPublic]:
     return [known.get(i) or StaffPublic(id=i, name=i) for i in ids]
 
 
-async def rota_public(session: AsyncSession, services: Services, site: Site) -> RotaPublic:
-    team = site_team(services, site.id)
+async def rota_public(session: AsyncSession, site: Site, team: SiteTeam | None) -> RotaPublic:
+    """The site's rota, overrides and who is on duty now; ``team``: the site in the people file (None: not there)."""
     shifts, overrides = await rota_of(session, site.id)
     now = now_utc()
     if shifts:
@@ -175,14 +181,15 @@ async def drop_override(session: AsyncSession, principal: Principal, site_id: st
 @router.get("", response_model=RotaPublic, responses=NOT_YOURS)
 async def read_rota(site_id: str, principal: AlertReader, session: SessionDep, services: ServicesDep) -> RotaPublic:
     """The weekly rota, its overrides and who is on duty now."""
-    return await rota_public(session, services, await visible_site(session, principal, site_id))
+    site = await visible_site(session, principal, site_id)
+    return await rota_public(session, site, site_team(services, site.id))
 
 
 @router.put("", response_model=RotaPublic, responses=NOT_YOURS)
 async def write_rota(site_id: str, body: RotaBody, principal: DirectoryWriter, session: SessionDep, services: ServicesDep) -> RotaPublic:
     site = await visible_site(session, principal, site_id)
     await replace_rota(session, services, principal, site, body)
-    return await rota_public(session, services, site)
+    return await rota_public(session, site, site_team(services, site.id))
 
 
 @router.post("/overrides", response_model=OverridePublic, status_code=status.HTTP_201_CREATED, responses=NOT_YOURS)
@@ -202,9 +209,10 @@ async def delete_override(site_id: str, override_id: int, principal: DirectoryWr
 async def board_on_duty(session: AsyncSession, services: Services, principal: Principal) -> list[tuple[str, list[str]]]:
     """For the board: each of the principal's sites with the names of whoever is on duty now (sites with no rota left out)."""
     sites = (await session.scalars(site_filter(select(Site), principal, Site.id).order_by(Site.id))).all()
+    people = people_file(services)  # once per board, not once per site
     shown = []
     for site in sites:
-        rota = await rota_public(session, services, site)
+        rota = await rota_public(session, site, people.sites.get(site.id) if people else None)
         if rota.source != "none":
             shown.append((site.name or site.id, [p.name for p in rota.on_duty_now]))
     return shown
@@ -212,7 +220,7 @@ async def board_on_duty(session: AsyncSession, services: Services, principal: Pr
 
 async def _page(request: Request, session: AsyncSession, services: Services, principal: Principal, lang: Language, site: Site,
                 notice: str | None = None, status_code: int = status.HTTP_200_OK) -> Response:
-    rota = await rota_public(session, services, site)
+    rota = await rota_public(session, site, site_team(services, site.id))
     names = {s.id: s.name for s in rota.staff} | {p.id: p.name for p in rota.on_duty_now}
     context = {"site": site, "rota": rota, "names": names, "days": [text(f"ui.weekday_{d}", lang) for d in DAYS],
                "can_edit": principal.can(Scope.DIRECTORY_WRITE), "notice": notice,

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response, status
 from fastapi.responses import RedirectResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -227,13 +227,15 @@ async def set_silence_from_console(
     if starts is None or ends is None:
         return await _page(request, session, principal, lang, site, text("ui.silence_bad_window", lang), status.HTTP_422_UNPROCESSABLE_CONTENT, kept)
     try:
-        await add_silence(session, principal, site, SilenceCreate(
-            household_ids=household_ids or None, alert_types=known_types, include_safety=include_safety,
-            starts_at=starts, ends_at=ends, reason=reason))
-    except HTTPException as refusal:
-        field = refusal.detail[0]["loc"][-1] if isinstance(refusal.detail, list) else ""
-        notice = " ".join(text(f"ui.{FIELD_NOTICE[p['loc'][-1]]}", lang) for p in refusal.detail) if field in FIELD_NOTICE else str(refusal.detail)
-        return await _page(request, session, principal, lang, site, notice, refusal.status_code, kept)
+        body = SilenceCreate(household_ids=household_ids or None, alert_types=known_types, include_safety=include_safety,
+                             starts_at=starts, ends_at=ends, reason=reason)
+        await add_silence(session, principal, site, body)
+    except (HTTPException, ValidationError) as refusal:
+        problems = refusal.errors() if isinstance(refusal, ValidationError) else refusal.detail
+        fields = [str(p["loc"][1] if p["loc"][0] == "body" else p["loc"][0]) for p in problems] if isinstance(problems, list) else []
+        keys = dict.fromkeys(FIELD_NOTICE.get(field, "silence_not_saved") for field in fields) or {"silence_not_saved": None}
+        notice = " ".join(text(f"ui.{key}", lang) for key in keys)
+        return await _page(request, session, principal, lang, site, notice, status.HTTP_422_UNPROCESSABLE_CONTENT, kept)
     return RedirectResponse(f"/sites/{site.id}/silences", status_code=status.HTTP_303_SEE_OTHER)
 
 

@@ -207,6 +207,7 @@ UI = {
     "silence_need_reason": M("请填写静默原因。", "Say why the community is silenced."),
     "silence_bad_households": M("所选住户不属于该社区。", "Those households are not in this community."),
     "silence_over": M("该静默已结束。", "That silence is over already."),
+    "silence_not_saved": M("静默未保存：请检查所填内容。", "The silence was not saved: check what was entered."),
     "silence_banner": M("静默中", "Silenced"),
     "silence_banner_until": M("至{until}", "until {until}"),
     "silenced_alerts": M("静默期间的警报（未通知任何人）", "Alerts raised during a silence (nobody notified)"),

@@ -157,3 +157,11 @@ async def test_duty_staff_see_the_silences_page_without_the_form_and_other_sites
     south = await make_client(Role.DUTY, ("south",))
     board = (await south.get("/")).text
     assert 'id="silences"' not in board and "东区燃气管道维修" not in board
+
+
+async def test_the_console_refuses_an_unreadable_window_in_words_and_keeps_the_reason(make_client):
+    supervisor = await make_client(Role.SUPERVISOR, ("north",))
+    refused = await supervisor.post("/sites/north/silences", params={"lang": "en"},
+                                    data={"starts_at": "tomorrow", "ends_at": "", "reason": "停水检修", "alert_types": ["no_water_24h"]})
+    assert refused.status_code == 422 and "The end must be after the start" in refused.text and "停水检修</textarea>" in refused.text
+    assert (await supervisor.get("/api/sites/north/silences")).json() == []
