@@ -60,6 +60,9 @@ OBJECT_ROUTES: dict[tuple[str, str], tuple[str, object]] = {
     ("GET", "/alerts/{alert_id}"): (f"/alerts/{SOUTH_ALERT}", None),
     ("GET", "/households/{household_id}"): ("/households/hh-003", None),
     ("GET", "/sites/{site_id}/devices"): ("/sites/south/devices", None),
+    ("GET", "/sites/{site_id}/reports"): ("/sites/south/reports", None),
+    ("GET", "/sites/{site_id}/reports/{month}.csv"): ("/sites/south/reports/2026-12.csv", None),
+    ("GET", "/api/sites/{site_id}/reports/{month}"): ("/api/sites/south/reports/2026-12", None),
     ("POST", "/households/{household_id}/absences"): ("/households/hh-003/absences", {"starts_at": "2030-01-01T08:00", "ends_at": "2030-01-02T08:00"}),
     ("POST", "/households/{household_id}/absences/{absence_id}/clear"): ("/households/hh-003/absences/1/clear", {}),
 }
