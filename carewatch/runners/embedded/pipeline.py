@@ -41,6 +41,7 @@ from ingest.models import HouseholdSummary, MonitorSnapshot
 from ingest.payload import Rejection
 from ingest.records import BatchRecord, DeadLetterEntry, ensure_counters, probe_write, prune_dead_letters, write_batch
 from ingest.summaries import store_summaries
+from ingest.upsert import upsert
 from ingest.usage import record_usage
 from ingest.adapters import subscriptions
 from ingest.subscriber import BrokerAddress, InboundMessage, MqttSubscriber
@@ -325,8 +326,10 @@ class Pipeline:
                 await record_usage(session, batch.record.accepted)
                 await self.alert_store.apply(batch.detections, session=session)
                 now = self.clock()
-                for household_id, state in snapshots:
-                    await session.merge(MonitorSnapshot(household_id=household_id, state=state, updated_at=now))
+                await upsert(
+                    session, MonitorSnapshot,
+                    [{"household_id": household_id, "state": state, "updated_at": now} for household_id, state in snapshots],
+                )
                 await store_summaries(session, summaries, now)
 
         def refused(error: BaseException, wait: float) -> None:
