@@ -9,14 +9,14 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import bindparam, case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carewatch.domain import Reading, RejectReason
 from ingest.gaps import SequenceState
 from ingest.models import DeadLetter, GatewaySequence, GatewayStatus, IngestCounter, UnknownMeter
 from ingest.payload import storable_text
-from ingest.upsert import upsert
+from ingest.upsert import Upsert
 
 COUNTERS = ("messages", "readings_accepted", "readings_duplicate", "readings_rejected")
 
@@ -52,6 +52,23 @@ class BatchRecord:
             self.counters["readings_rejected"] += 1
 
 
+_STATUSES = Upsert(GatewayStatus)
+_SEQUENCES = Upsert(GatewaySequence)
+_UNKNOWN_METERS = Upsert(
+    UnknownMeter,
+    lambda new: {
+        "gateway_id": new.gateway_id,
+        "last_seen": case((new.last_seen > UnknownMeter.last_seen, new.last_seen), else_=UnknownMeter.last_seen),
+        "readings": UnknownMeter.readings + new.readings,
+    },
+)
+_ADD_TO_COUNTER = (
+    update(IngestCounter.__table__)
+    .where(IngestCounter.name == bindparam("counter"))
+    .values(value=IngestCounter.value + bindparam("increment"))
+)
+
+
 def _storable_id(text: str | None) -> str | None:
     return None if text is None else storable_text(text, 64)
 
@@ -62,11 +79,9 @@ async def ensure_counters(session: AsyncSession) -> None:
 
 
 async def write_batch(session: AsyncSession, record: BatchRecord) -> None:
-    for name, increment in record.counters.items():
-        if increment:
-            await session.execute(
-                update(IngestCounter).where(IngestCounter.name == name).values(value=IngestCounter.value + increment)
-            )
+    increments = [{"counter": name, "increment": n} for name, n in record.counters.items() if n]
+    if increments:
+        await session.execute(_ADD_TO_COUNTER, increments)
     # A dead letter's text may quote anything a gateway sent or an exception said: escaped and cut
     # to the columns, so the record of a refusal can always be kept (the payload is kept verbatim).
     session.add_all(
@@ -83,9 +98,8 @@ async def write_batch(session: AsyncSession, record: BatchRecord) -> None:
         for e in record.dead_letters
     )
     await _note_unknown_meters(session, record.unknown_meters)
-    await upsert(
-        session, GatewayStatus,
-        [{"gateway_id": g, "state": state, "changed_at": at} for g, (state, at) in record.gateway_states.items()],
+    await _STATUSES.write(
+        session, [{"gateway_id": g, "state": state, "changed_at": at} for g, (state, at) in record.gateway_states.items()]
     )
     await _follow_sequences(session, record.sequences)
 
@@ -101,15 +115,7 @@ async def _note_unknown_meters(session: AsyncSession, sightings: list[tuple[str,
             row["gateway_id"] = gateway_id
             row["last_seen"] = max(row["last_seen"], seen_at)
             row["readings"] += 1
-    table = UnknownMeter.__table__.c
-    await upsert(
-        session, UnknownMeter, list(rows.values()),
-        update=lambda new: {
-            "gateway_id": new.gateway_id,
-            "last_seen": case((new.last_seen > table.last_seen, new.last_seen), else_=table.last_seen),
-            "readings": table.readings + new.readings,
-        },
-    )
+    await _UNKNOWN_METERS.write(session, list(rows.values()))
 
 
 async def _follow_sequences(session: AsyncSession, sequences: list[tuple[str, int, datetime]]) -> None:
@@ -139,7 +145,7 @@ async def _follow_sequences(session: AsyncSession, sequences: list[tuple[str, in
             "messages_missing": state.missing, "resets": state.resets, "duplicates": state.duplicates,
             "updated_at": seen[-1][1],
         })
-    await upsert(session, GatewaySequence, rows)
+    await _SEQUENCES.write(session, rows)
 
 
 async def prune_dead_letters(session: AsyncSession, received_before: datetime) -> int:

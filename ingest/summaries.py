@@ -27,7 +27,7 @@ from detectors.meter_health import MeterHealthSummary
 from detectors.summary import RoutineSummary
 from ingest.models import HouseholdSummary, MeterHealthRow
 from ingest.reports import StoredOnce
-from ingest.upsert import upsert
+from ingest.upsert import Upsert
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,10 @@ class HouseholdSummaryRecord:
             raise ValueError(f"not a household summary record v{SUMMARY_VERSION}: {exc!r}") from None
 
 
+_SUMMARIES = Upsert(HouseholdSummary)
+_METER_HEALTH = Upsert(MeterHealthRow)
+
+
 async def store_summaries(session: AsyncSession, records: Iterable[HouseholdSummaryRecord], at: datetime) -> None:
     """Set each household's row, and its meters' health rows, to its record (the newest wins: give each household once)."""
     records = list(records)
@@ -96,8 +100,8 @@ async def store_summaries(session: AsyncSession, records: Iterable[HouseholdSumm
     ]
     if not rows:
         return
-    await upsert(session, HouseholdSummary, rows)
-    await upsert(session, MeterHealthRow, [_meter_row(r.household_id, m, at) for r in records for m in r.meters])
+    await _SUMMARIES.write(session, rows)
+    await _METER_HEALTH.write(session, [_meter_row(r.household_id, m, at) for r in records for m in r.meters])
 
 
 def _meter_row(household_id: str, meter: MeterHealthSummary, at: datetime) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from carewatch.db import Base, UTCDateTime
 from carewatch.domain import Reading
-from ingest.upsert import upsert
+from ingest.upsert import Upsert
 
 HOUR = timedelta(hours=1)
 MAX_SPREAD = timedelta(hours=48)
@@ -44,6 +44,13 @@ class UsageCursor(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     register_m3: Mapped[float] = mapped_column(Float)
     readings: Mapped[int] = mapped_column(Integer, default=0)
+
+
+_CURSORS = Upsert(
+    UsageCursor,
+    lambda new: {"at": new.at, "register_m3": new.register_m3, "readings": UsageCursor.readings + new.readings},
+)
+_HOURS = Upsert(HourlyUsage, lambda new: {"used_m3": HourlyUsage.used_m3 + new.used_m3})
 
 
 def _hour(moment: datetime) -> datetime:
@@ -94,14 +101,9 @@ async def record_usage(session: AsyncSession, readings: Iterable[Reading]) -> No
             last_at, last_register = reading.at, reading.register_m3  # a reset re-baselines without booking use
         if last_at is not None:
             moved.append({"meter_id": meter_id, "at": last_at, "register_m3": last_register, "readings": len(meter_readings)})
-    await upsert(
-        session, UsageCursor, moved,
-        update=lambda new: {"at": new.at, "register_m3": new.register_m3, "readings": UsageCursor.readings + new.readings},
-    )
-    await upsert(
-        session, HourlyUsage,
-        [{"household_id": h, "kind": k, "hour": hour, "used_m3": used} for (h, k, hour), used in hours.items()],
-        update=lambda new: {"used_m3": HourlyUsage.used_m3 + new.used_m3},
+    await _CURSORS.write(session, moved)
+    await _HOURS.write(
+        session, [{"household_id": h, "kind": k, "hour": hour, "used_m3": used} for (h, k, hour), used in hours.items()]
     )
 
 
