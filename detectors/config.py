@@ -64,7 +64,18 @@ class RuleConfig:
     gas_daily_ceiling_m3: float = 6.0
     water_daily_ceiling_m3: float = 1.5
     silent_after_intervals: float = 4.0
-    """A meter is silent after this many expected intervals without a reading."""
+    """The prior, and the floor: a meter is silent after this many expected intervals without a reading."""
+    silent_warmup_gaps: int = 96
+    """Gaps a meter (or the household) reports before its learned cadence replaces the prior
+    (a day of quarter-hourly readings, four of hourly ones)."""
+    silent_quantile: float = 0.999
+    """The share of a meter's learned gaps a silence is measured against (detectors.cadence)."""
+    silent_meter_factor: float = 6.0
+    """One meter is silent, while the household's other meters report, after this many times
+    its learned `silent_quantile` gap: slow, because a real meter's own gaps run to days."""
+    silent_household_factor: float = 4.0
+    """Every meter of the household is silent (a gateway that died) after this many times the
+    household's learned `silent_quantile` gap between readings of any of its meters."""
     battery_low_pct: float = 15.0
     """The meter's own battery reading below this raises meter_low_battery ..."""
     battery_ok_pct: float = 25.0

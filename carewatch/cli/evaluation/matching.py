@@ -204,6 +204,11 @@ class Scorecard:
     def false_alarms_per_100_days(self) -> float:
         return 100 * len(self.false_alarms) / self.household_days if self.household_days else math.nan
 
+    @property
+    def technician_alerts_per_100_days(self) -> float:
+        """Every technician alert raised in the period (a dead gateway's included) per 100 household-days."""
+        return 100 * self.technician_alerts / self.household_days if self.household_days else math.nan
+
     def merged(self, other: Scorecard) -> Scorecard:
         kinds = dict(self.kinds)
         for kind, score in other.kinds.items():
