@@ -93,6 +93,24 @@ class ReportingCadence:
                 return upper_edge(index)
         return upper_edge(BINS - 1)
 
+    def silent_after_s(self, q: float, factor: float) -> float:
+        """How long a silence may last before it is unusual for this stream: the median gap, plus
+        `factor` times how far the `q` quantile reaches beyond it.  A meter that reports like a
+        clock has no spread, and stays on its configured rule (the caller's floor); a gappy one
+        is measured by its own gaps.
+
+        >>> clockwork, gappy = ReportingCadence(), ReportingCadence()
+        >>> for n in range(1000):
+        ...     clockwork.learn_one(900.0)
+        ...     gappy.learn_one(5 * 3600.0 if n % 100 == 0 else 3600.0)
+        >>> clockwork.silent_after_s(0.999, 10.0) == clockwork.quantile(0.5)
+        True
+        >>> round(gappy.silent_after_s(0.995, 4.0) / 3600, 1)  # one gap in a hundred of 5 h
+        17.1
+        """
+        median_s = self.quantile(0.5)
+        return median_s + factor * (self.quantile(q) - median_s)
+
     def __getstate__(self) -> bytes:
         # The few non-empty bins as (bin, count) pairs of 16-bit numbers: ~10 bins, not 64.
         pairs = array("H", [v for i, c in enumerate(self.counts) if c for v in (i, c)])

@@ -115,6 +115,7 @@ class SilentMeterRule:
         "_household_upload_s",
         "_heard_every_s",
         "_quantile",
+        "_household_quantile",
         "_meter_factor",
         "_household_factor",
         "_warmup",
@@ -132,25 +133,27 @@ class SilentMeterRule:
         self._household_upload_s = min(self._upload_s.values(), default=0.0)
         self._heard_every_s = {m.meter_id: m.heard_every_s for m in profile.meters}
         self._quantile = rules.silent_quantile
+        self._household_quantile = rules.silent_household_quantile
         self._meter_factor = rules.silent_meter_factor
         self._household_factor = rules.silent_household_factor
         self._warmup = rules.silent_warmup_gaps
 
     def after_s(self, watch: SilenceWatch, meter_id: str) -> float:
-        """How long this meter may go unheard: `silent_meter_factor` times its learned
-        `silent_quantile` gap, never less than the prior; the prior during its warm-up."""
+        """How long this meter may go unheard: its learned median gap plus `silent_meter_factor`
+        times how far its `silent_quantile` gap reaches beyond it, never less than the prior;
+        the prior during its warm-up."""
         cadence = watch.meters.get(meter_id)
         prior_s = self._prior_s[meter_id]
         if cadence is None or cadence.learned < self._warmup:
             return prior_s
-        return max(prior_s, self._meter_factor * cadence.quantile(self._quantile) + self._upload_s[meter_id])
+        return max(prior_s, cadence.silent_after_s(self._quantile, self._meter_factor) + self._upload_s[meter_id])
 
     def household_after_s(self, watch: SilenceWatch) -> float:
         """How long the household may hear from none of its meters (its gateway alive)."""
         cadence = watch.household
         if cadence.learned < self._warmup:
             return self._household_prior_s
-        learned_s = self._household_factor * cadence.quantile(self._quantile) + self._household_upload_s
+        learned_s = cadence.silent_after_s(self._household_quantile, self._household_factor) + self._household_upload_s
         return max(self._household_prior_s, learned_s)
 
     def tick(
