@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 from carewatch.domain import AlertType, Detection, Transition
 from detectors import explain
 from detectors.base import RaisedConditions, detection, instant
-from detectors.cadence import ReportingCadence
+from detectors.cadence import ReportingCadence, pack, unpack
 from detectors.config import HouseholdProfile
 from detectors.history import MeterHistory
 
@@ -64,15 +65,19 @@ class SilenceWatch:
         self.meters = {m: c for m, c in self.meters.items() if m in meter_ids}
 
     def __getstate__(self) -> tuple[object, ...]:
-        return (self.first_tick_s, self.waiting, self.heard_s, self.household, self.meters)
+        # Every cadence in one blob of 16-bit numbers (a few bytes each), the meter ids beside it.
+        ids = tuple(self.meters)
+        return (self.first_tick_s, self.waiting, self.heard_s, ids, pack([self.household, *self.meters.values()]))
 
-    def __setstate__(self, state: tuple[object, ...]) -> None:
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
         if len(state) == 2 and state[0] is None and isinstance(state[1], dict):
             # Pickled before cadences were learned (slots as a dict): they start afresh, on the prior.
             self.__init__()  # type: ignore[misc]
             self.first_tick_s, self.waiting = state[1]["first_tick_s"], state[1]["waiting"]
             return
-        self.first_tick_s, self.waiting, self.heard_s, self.household, self.meters = state  # type: ignore[assignment]
+        self.first_tick_s, self.waiting, self.heard_s, ids, blob = state
+        self.household, *meters = unpack(blob)
+        self.meters = dict(zip(ids, meters, strict=True))
 
     def __repr__(self) -> str:
         return f"SilenceWatch(first_tick_s={self.first_tick_s}, waiting={self.waiting})"
