@@ -73,11 +73,11 @@ class RuleConfig:
     silent_household_quantile: float = 0.99
     """The share of the household's learned gaps (between readings of any of its meters) that
     the silence of every meter at once is measured against."""
-    silent_meter_factor: float = 10.0
+    silent_meter_factor: float = 12.0
     """One meter is silent, while the household's other meters report, after its median gap plus
     this many times how far its learned `silent_quantile` gap reaches beyond the median (see
     detectors.cadence): slow on a gappy meter, whose own gaps run to days."""
-    silent_household_factor: float = 6.0
+    silent_household_factor: float = 7.0
     """Every meter of the household is silent (a gateway that died) after the household's median
     gap plus this many times how far its `silent_household_quantile` gap (between readings of any
     of its meters) reaches beyond it."""
