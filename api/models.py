@@ -28,12 +28,13 @@ class Scope(StrEnum):
     IMPORT = "import"
     GATEWAY_CREDENTIALS = "gateways:credentials"
     ACCOUNTS = "accounts"
+    REPORTS_READ = "reports:read"
 
 
 _DUTY = frozenset({Scope.ALERTS_READ, Scope.ALERTS_WRITE, Scope.DIRECTORY_READ, Scope.ABSENCES_WRITE, Scope.INGEST_READ})
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.DUTY: _DUTY,
-    Role.SUPERVISOR: _DUTY | {Scope.DIRECTORY_WRITE},
+    Role.SUPERVISOR: _DUTY | {Scope.DIRECTORY_WRITE, Scope.REPORTS_READ},
     Role.ADMIN: frozenset(Scope),
 }
 KEY_SCOPES = frozenset(Scope) - {Scope.ACCOUNTS}

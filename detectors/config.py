@@ -64,7 +64,23 @@ class RuleConfig:
     gas_daily_ceiling_m3: float = 6.0
     water_daily_ceiling_m3: float = 1.5
     silent_after_intervals: float = 4.0
-    """A meter is silent after this many expected intervals without a reading."""
+    """The prior, and the floor: a meter is silent after this many expected intervals without a reading."""
+    silent_warmup_gaps: int = 96
+    """Gaps a meter (or the household) reports before its learned cadence replaces the prior
+    (a day of quarter-hourly readings, four of hourly ones)."""
+    silent_quantile: float = 0.999
+    """The share of a meter's learned gaps one meter's silence is measured against (detectors.cadence)."""
+    silent_household_quantile: float = 0.99
+    """The share of the household's learned gaps (between readings of any of its meters) that
+    the silence of every meter at once is measured against."""
+    silent_meter_factor: float = 12.0
+    """One meter is silent, while the household's other meters report, after its median gap plus
+    this many times how far its learned `silent_quantile` gap reaches beyond the median (see
+    detectors.cadence): slow on a gappy meter, whose own gaps run to days."""
+    silent_household_factor: float = 7.0
+    """Every meter of the household is silent (a gateway that died) after the household's median
+    gap plus this many times how far its `silent_household_quantile` gap (between readings of any
+    of its meters) reaches beyond it."""
     battery_low_pct: float = 15.0
     """The meter's own battery reading below this raises meter_low_battery ..."""
     battery_ok_pct: float = 25.0

@@ -160,6 +160,7 @@ class HouseholdMonitor:
             m.meter_id: self._histories.get(m.meter_id) or MeterHistory() for m in profile.meters
         }
         self._vitals = {m: vitals for m, vitals in self._vitals.items() if profile.meter(m) is not None}
+        self._silence.keep_only(tuple(self._histories))
         self._tune_learners()
         self._derive_rules()
 

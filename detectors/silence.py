@@ -3,34 +3,81 @@ for a technician — never evidence about the elder.
 
 Absence of events cannot be seen from events, so this rule runs on `Tick`s (a
 watermark: no more readings are expected before it).
+
+A silence is judged against the meter's own history (detectors.cadence): real meters
+report at irregular minutes and go quiet for hours now and then, so "k configured
+intervals" would make every ordinary gap a ticket.  Two streams are learned: each
+meter's, and the household's (its gateway's) — the gaps between any two of its
+readings, whichever meter sent them.  A gateway that died silences every meter at
+once, which ordinary gaps of independent meters rarely do, so the household's own
+gaps are short and it is told within hours; one meter silent while the others
+report is told once it is silent far longer than it ever is (the household is still
+watched through the others).  Until a stream has learned `silent_warmup_gaps` gaps,
+the configured interval is the prior: silent after `silent_after_intervals` of them.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from typing import Any
 
 from carewatch.domain import AlertType, Detection, Transition
 from detectors import explain
 from detectors.base import RaisedConditions, detection, instant
+from detectors.cadence import ReportingCadence, pack, unpack
 from detectors.config import HouseholdProfile
 from detectors.history import MeterHistory
 
 
 class SilenceWatch:
     """Per-household state of the silence rule: when the monitor first saw time
-    pass (the reference for meters that never reported) and the silent meters
-    it is waiting to hear from.
+    pass (the reference for meters that never reported), the silent meters it is
+    waiting to hear from, and the learned cadences — each meter's and the
+    household's (with the time of the household's newest reading, where its next
+    gap starts).
 
     >>> watch = SilenceWatch()
-    >>> watch.first_tick_s is None, watch.waiting
-    (True, ())
+    >>> watch.first_tick_s is None, watch.waiting, watch.household.learned
+    (True, (), 0)
     """
 
-    __slots__ = ("first_tick_s", "waiting")
+    __slots__ = ("first_tick_s", "waiting", "heard_s", "household", "meters")
 
     def __init__(self) -> None:
         self.first_tick_s: float | None = None
         self.waiting: tuple[str, ...] = ()
+        self.heard_s = -math.inf
+        """The household's newest reading, from any meter."""
+        self.household = ReportingCadence()
+        """Gaps between the household's readings, whichever meter sent them."""
+        self.meters: dict[str, ReportingCadence] = {}
+        """Each meter's gaps."""
+
+    def meter(self, meter_id: str) -> ReportingCadence:
+        cadence = self.meters.get(meter_id)
+        if cadence is None:
+            cadence = self.meters[meter_id] = ReportingCadence()
+        return cadence
+
+    def keep_only(self, meter_ids: tuple[str, ...]) -> None:
+        """Forget the cadence of a meter no longer listed (a replaced meter starts afresh)."""
+        self.meters = {m: c for m, c in self.meters.items() if m in meter_ids}
+
+    def __getstate__(self) -> tuple[object, ...]:
+        # Every cadence in one blob of 16-bit numbers (a few bytes each), the meter ids beside it.
+        ids = tuple(self.meters)
+        return (self.first_tick_s, self.waiting, self.heard_s, ids, pack([self.household, *self.meters.values()]))
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        if len(state) == 2 and state[0] is None and isinstance(state[1], dict):
+            # Pickled before cadences were learned (slots as a dict): they start afresh, on the prior.
+            self.__init__()  # type: ignore[misc]
+            self.first_tick_s, self.waiting = state[1]["first_tick_s"], state[1]["waiting"]
+            return
+        self.first_tick_s, self.waiting, self.heard_s, ids, blob = state
+        self.household, *meters = unpack(blob)
+        self.meters = dict(zip(ids, meters, strict=True))
 
     def __repr__(self) -> str:
         return f"SilenceWatch(first_tick_s={self.first_tick_s}, waiting={self.waiting})"
@@ -39,10 +86,13 @@ class SilenceWatch:
 class SilentMeterRule:
     """meter_silent for one household (warning, for a technician).
 
-    A meter is silent when its newest reading is older than the tick minus
-    `silent_after_intervals` expected intervals; one alert covers all silent
-    meters of the household, with the earliest last-seen as onset.  It clears
-    when every silent meter has sent a new reading.
+    A meter is silent when its newest reading is older than the tick minus how
+    long it may go unheard (`after_s`: its learned threshold, or the prior of
+    `silent_after_intervals` expected intervals); every meter is silent when the
+    household has heard from none of them for longer than `household_after_s` (a
+    gateway that died).  One alert covers all silent meters of the household, with
+    the earliest last-seen as onset.  It clears when every silent meter has sent a
+    new reading.
 
     >>> from datetime import datetime, UTC
     >>> from carewatch.domain import MeterKind
@@ -62,13 +112,54 @@ class SilentMeterRule:
     ('cleared', True)
     """
 
-    __slots__ = ("profile", "_after_s", "_heard_every_s")
+    __slots__ = (
+        "profile",
+        "_prior_s",
+        "_household_prior_s",
+        "_upload_s",
+        "_household_upload_s",
+        "_heard_every_s",
+        "_quantile",
+        "_household_quantile",
+        "_meter_factor",
+        "_household_factor",
+        "_warmup",
+    )
 
     def __init__(self, profile: HouseholdProfile) -> None:
         self.profile = profile
-        factor = profile.rules.silent_after_intervals
-        self._after_s = {m.meter_id: m.silent_after_s(factor) for m in profile.meters}
+        rules = profile.rules
+        factor = rules.silent_after_intervals
+        self._prior_s = {m.meter_id: m.silent_after_s(factor) for m in profile.meters}
+        # The prior for the household: as soon as the first meter would have been called silent.
+        self._household_prior_s = min(self._prior_s.values(), default=math.inf)
+        # What a batch meter's news lags behind its readings (the upload slot): never learned from event time.
+        self._upload_s = {m.meter_id: m.silent_after_s(0) for m in profile.meters}
+        self._household_upload_s = min(self._upload_s.values(), default=0.0)
         self._heard_every_s = {m.meter_id: m.heard_every_s for m in profile.meters}
+        self._quantile = rules.silent_quantile
+        self._household_quantile = rules.silent_household_quantile
+        self._meter_factor = rules.silent_meter_factor
+        self._household_factor = rules.silent_household_factor
+        self._warmup = rules.silent_warmup_gaps
+
+    def after_s(self, watch: SilenceWatch, meter_id: str) -> float:
+        """How long this meter may go unheard: its learned median gap plus `silent_meter_factor`
+        times how far its `silent_quantile` gap reaches beyond it, never less than the prior;
+        the prior during its warm-up."""
+        cadence = watch.meters.get(meter_id)
+        prior_s = self._prior_s[meter_id]
+        if cadence is None or cadence.learned < self._warmup:
+            return prior_s
+        return max(prior_s, cadence.silent_after_s(self._quantile, self._meter_factor) + self._upload_s[meter_id])
+
+    def household_after_s(self, watch: SilenceWatch) -> float:
+        """How long the household may hear from none of its meters (its gateway alive)."""
+        cadence = watch.household
+        if cadence.learned < self._warmup:
+            return self._household_prior_s
+        learned_s = cadence.silent_after_s(self._household_quantile, self._household_factor) + self._household_upload_s
+        return max(self._household_prior_s, learned_s)
 
     def tick(
         self,
@@ -79,8 +170,14 @@ class SilentMeterRule:
     ) -> list[Detection]:
         if watch.first_tick_s is None:
             watch.first_tick_s = at_s
-        last_seen = {m: self._last_seen(histories[m], watch.first_tick_s) for m in self._after_s}
-        silent = [m for m, seen_s in last_seen.items() if seen_s < at_s - self._after_s[m]]
+        last_seen = {m: self._last_seen(histories[m], watch.first_tick_s) for m in self._prior_s}
+        limits = {m: self.after_s(watch, m) for m in last_seen}
+        silent = [m for m, seen_s in last_seen.items() if seen_s < at_s - limits[m]]
+        if last_seen and len(silent) < len(last_seen):
+            household_s = self.household_after_s(watch)
+            if max(last_seen.values()) < at_s - household_s:  # the gateway: every meter at once
+                silent = list(last_seen)
+                limits = dict.fromkeys(last_seen, household_s)
         if not silent:
             return []
         watch.waiting += tuple(m for m in silent if m not in watch.waiting)
@@ -97,9 +194,29 @@ class SilentMeterRule:
             "since": instant(since_s).isoformat(),
             "silent_h": round((at_s - since_s) / 3600, 2),
             "expected_interval_s": interval_s,
+            "silent_after_h": round(min(limits[m] for m in silent) / 3600, 2),
             "meters": ",".join(silent),
         }
         return [detection(self.profile, alert, Transition.RAISED, raised.get(alert), at_s, words, facts)]
+
+    def learn(self, watch: SilenceWatch, meter_id: str, previous_newest_s: float, at_s: float) -> None:
+        """Learn the gaps a meter's newer reading closes: its own, and the household's.
+
+        A gap longer than the threshold was a silence told (or one that should have
+        been): it does not teach the cadence that such silences are normal — unless the
+        stream is still warming up on the prior, when every gap is learned."""
+        if at_s <= previous_newest_s:
+            return
+        if math.isfinite(previous_newest_s):
+            cadence, gap_s = watch.meter(meter_id), at_s - previous_newest_s
+            if cadence.learned < self._warmup or gap_s <= self.after_s(watch, meter_id):
+                cadence.learn_one(gap_s)
+        if at_s > watch.heard_s:
+            if math.isfinite(watch.heard_s):
+                gap_s = at_s - watch.heard_s
+                if watch.household.learned < self._warmup or gap_s <= self.household_after_s(watch):
+                    watch.household.learn_one(gap_s)
+            watch.heard_s = at_s
 
     def heard(
         self,
@@ -113,6 +230,7 @@ class SilentMeterRule:
 
         Only a newer reading counts as reporting again: a late copy of an old
         one says nothing about whether the meter works now."""
+        self.learn(watch, meter_id, previous_newest_s, at_s)
         if meter_id not in watch.waiting or at_s <= previous_newest_s:
             return []
         watch.waiting = tuple(m for m in watch.waiting if m != meter_id)

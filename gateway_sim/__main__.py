@@ -27,6 +27,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--interval-s", type=int, default=900, help="seconds between readings")
     parser.add_argument("--upload-every-s", type=int, default=None,
                         help="seconds between uploads (default: every reading; 86400: a daily batch)")
+    parser.add_argument("--real-cadence", action="store_true",
+                        help="meters report like real smart meters: about hourly at irregular minutes, with gaps "
+                        "of hours to days, in pulses (gateway_sim/cadence.py)")
     parser.add_argument("--speed", type=float, default=None,
                         help="simulated seconds per real second (default: as fast as the broker acknowledges)")
     parser.add_argument(
@@ -50,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             start=args.start,
             interval_s=args.interval_s,
             upload_every_s=args.upload_every_s or args.interval_s,
+            real_cadence=args.real_cadence,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

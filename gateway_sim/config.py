@@ -50,6 +50,10 @@ class SimConfig:
     """Each day's batch leaves at a random moment up to this many hours after ``batch_upload_hour``."""
     reading_loss: float = 0.0
     """Chance that a reading is lost on the radio (never sent); a third of losses last 30 min to 4 h."""
+    real_cadence: bool = False
+    """Meters report like real smart meters (gateway_sim.cadence): about hourly at irregular minutes,
+    with gaps of hours to days clustered in some meters, in pulses of 1 or 10 litres; the
+    registry is told an interval of an hour.  Reading loss and daily batches do not apply."""
     away_share: float = 0.0
     """Share of households (among those without an incident) away once: ground truth in ``Simulation.absences``."""
     absences: Sequence[Absence] | None = None

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from gateway_sim import cadence
 from gateway_sim.incidents import Absence, Incident, IncidentKind
 from gateway_sim.meters import GAS_LIMIT, WATER_LIMIT, flow_per_minute, keep_within_limits, registers_litres
 from gateway_sim.routines import Habits, plan_life
@@ -32,6 +33,10 @@ class SimMeter:
     battery_pct: int
     signal_dbm: int
     """Typical radio signal; each reading varies around it."""
+    pulse_l: int = 1
+    """The step the register moves in, in litres (a real-cadence pulse meter: 1 or 10)."""
+    gappiness: float = 0.0
+    """A real-cadence meter's gap share, in times the average (gateway_sim.cadence); 0: reads on every tick."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,9 @@ class SimHousehold:
     """The gateway reads its meters at every this many simulation ticks (NB-IoT meters: hourly)."""
     daily_batch: bool = False
     """Uploads once a day what it read (NB-IoT), instead of at every upload tick."""
+    real_cadence: bool = False
+    """Its meters report like real smart meters (gateway_sim.cadence): each at its own irregular
+    times, with gaps, in pulses; every reading is sent as it comes."""
 
     @classmethod
     def create(
@@ -65,6 +73,7 @@ class SimHousehold:
         varied: bool = False,
         batch_share: float = 0.0,
         interval_s: int = 900,
+        real_cadence: bool = False,
     ) -> SimHousehold:
         rng = random.Random(f"gateway_sim.household:{seed}:{index}")
         number = f"{index:0{width}d}"
@@ -78,6 +87,12 @@ class SimHousehold:
             )
             for kind in kinds
         )
+        if real_cadence:  # its own stream: the other draws stay those of the other families
+            cadence_rng = random.Random(f"gateway_sim.cadence:{seed}:{index}")
+            meters = tuple(
+                replace(m, pulse_l=cadence.pulse_litres(m.kind, cadence_rng), gappiness=cadence.gappiness(cadence_rng))
+                for m in meters
+            )
         return cls(
             index=index,
             household_id=f"hh-{number}",
@@ -89,11 +104,12 @@ class SimHousehold:
             meters=meters,
             upload_offset_s=rng.randint(1, min(59, upload_every_s - 1)),
             tap_left_open_m3_per_h=rng.uniform(0.12, 0.3),
+            real_cadence=real_cadence,
             **_upload_plan(random.Random(f"gateway_sim.uploads:{seed}:{index}"), batch_share, interval_s),
         )
 
     def registry_entry(self, timezone: str, interval_s: int) -> dict[str, object]:
-        meter_interval_s = interval_s * self.read_every_ticks
+        meter_interval_s = cadence.REPORT_EVERY_S if self.real_cadence else interval_s * self.read_every_ticks
         batch = {"upload_every_s": 86400} if self.daily_batch else {}
         return {
             "household_id": self.household_id,
@@ -131,6 +147,16 @@ class MeterSeries:
     signal_dbm: np.ndarray
     battery_pct: np.ndarray
     """The battery the meter reports at each tick: its level throughout, or running down (`draining`)."""
+    litres_by_minute: np.ndarray | None = None
+    """The register at every minute of the run (index 0 is the start), kept for a real-cadence
+    meter, which reads at minutes of its own; None otherwise."""
+
+    def register_at(self, seconds: float) -> int:
+        """A real-cadence meter's register (litres, in its pulses) at this many seconds into the run."""
+        if self.litres_by_minute is None:
+            raise ValueError(f"meter {self.meter.meter_id} reads on the tick grid: use registers_l")
+        litres = int(self.litres_by_minute[min(int(seconds // 60), len(self.litres_by_minute) - 1)])
+        return litres - litres % self.meter.pulse_l
 
     def status(self, tick: int) -> str:
         return "low_battery" if self.battery_pct[tick] < 20 else "ok"
@@ -177,6 +203,7 @@ def simulate_meters(
             registers_l=registers_litres(meter.initial_m3, flows[meter.kind], interval_s // 60),
             signal_dbm=np.clip(meter.signal_dbm + np.rint(noise.normal(0, 2, ticks)), -150, 0).astype(np.int64),
             battery_pct=_battery(meter.battery_pct, ticks, draining),
+            litres_by_minute=registers_litres(meter.initial_m3, flows[meter.kind], 1) if household.real_cadence else None,
         )
         for meter in household.meters
     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from gateway_sim import cadence
 from gateway_sim.config import SimConfig
 from gateway_sim.household import MeterSeries, SimHousehold, simulate_meters
 from gateway_sim.incidents import (
@@ -141,6 +142,7 @@ class Simulation:
                 varied=c.varied_routines,
                 batch_share=c.batch_share,
                 interval_s=c.interval_s,
+                real_cadence=c.real_cadence,
             )
             for index in range(1, c.households + 1)
         )
@@ -226,14 +228,17 @@ class Simulation:
         def silent(at_utc: datetime) -> bool:
             return any(start <= at_utc and (end is None or at_utc < end) for start, end in outages)
 
-        # (when, status before upload at the same instant, what): what is a state word or an upload tick.
-        actions: list[tuple[datetime, int, str | int]] = [(run_start, _STATUS_FIRST, "online")]
+        # (when, status before upload at the same instant, what): a state word, an upload tick,
+        # or a real-cadence meter's reading.
+        actions: list[tuple[datetime, int, str | int | MeterReading]] = [(run_start, _STATUS_FIRST, "online")]
         for start, end in outages:
             if start <= run_end:
                 actions.append((start, _STATUS_FIRST, "offline"))
             if end is not None and end <= run_end:
                 actions.append((end, _STATUS_FIRST, "online"))
-        if household.daily_batch:
+        if household.real_cadence:
+            actions.extend(self._real_cadence_readings(household, series))
+        elif household.daily_batch:
             actions.extend((when, _UPLOAD, tick) for when, tick in self._daily_batches(household, at_tick))
         else:
             uploads = list(range(0, last_tick + 1, per_upload))
@@ -252,6 +257,17 @@ class Simulation:
         for when, _, what in actions:
             step = int((when - run_start).total_seconds() // c.upload_every_s)
             sent_at = when.astimezone(zone)
+            if isinstance(what, MeterReading):  # a real-cadence meter's reading, sent as it comes
+                if silent(when):
+                    continue
+                for payload, count in readings_payloads(sent_at, [what], counter):
+                    message = SimMessage(
+                        sent_at, gateway, readings_at, payload, False, "readings", step, reading_count=count
+                    )
+                    yield (when, household.index, seq), message
+                    seq += 1
+                    counter += 1
+                continue
             if isinstance(what, str):
                 state: Literal["online", "offline"] = "online" if what == "online" else "offline"
                 payload = ONLINE if state == "online" else OFFLINE
@@ -286,6 +302,33 @@ class Simulation:
                 counter += 1
             held = []
 
+
+    def _real_cadence_readings(
+        self, household: SimHousehold, series: Sequence[MeterSeries]
+    ) -> list[tuple[datetime, int, MeterReading]]:
+        """(when sent, _UPLOAD, reading) of each meter's own irregular reports (gateway_sim.cadence),
+        sent the moment they are read; the register in the meter's pulses."""
+        c = self.config
+        run_start = c.start.astimezone(UTC)
+        run_s = (c.end.astimezone(UTC) - run_start).total_seconds()
+        tick_s = c.interval_s
+        out: list[tuple[datetime, int, MeterReading]] = []
+        for s in series:
+            rng = random.Random(f"gateway_sim.cadence.times:{c.seed}:{s.meter.meter_id}")
+            for at_s in cadence.reading_seconds(rng, run_s, s.meter.gappiness):
+                taken = run_start + timedelta(seconds=at_s)
+                tick = min(at_s // tick_s, len(s.signal_dbm) - 1)
+                reading = MeterReading(
+                    s.meter.meter_id,
+                    iso(taken.astimezone(c.zone)),
+                    s.register_at(at_s),
+                    int(s.battery_pct[tick]),
+                    int(s.signal_dbm[tick]),
+                    s.status(tick),
+                )
+                out.append((taken + timedelta(seconds=household.upload_offset_s % 10 + 1), _UPLOAD, reading))
+        out.sort(key=lambda item: item[0])
+        return out
 
     def _daily_batches(self, household: SimHousehold, at_tick: _TickClock) -> list[tuple[datetime, int]]:
         """(when, newest tick sent) of an NB-IoT gateway's once-a-day uploads, each day a little

@@ -89,9 +89,11 @@ async def queue_for_archive(session: AsyncSession, readings: Sequence[Reading], 
     if not readings:
         return
     meters = sorted({r.meter_id for r in readings})
-    cursors = (await session.scalars(select(UsageCursor).where(UsageCursor.meter_id.in_(meters)))).all()
+    cursors = await session.execute(
+        select(UsageCursor.meter_id, UsageCursor.at, UsageCursor.register_m3).where(UsageCursor.meter_id.in_(meters))
+    )
     in_time = sorted(readings, key=lambda r: r.at)  # a batch may hold a meter's readings out of order
-    used = dict(zip(map(id, in_time), usage_since_previous(in_time, {c.meter_id: (c.at, c.register_m3) for c in cursors})))
+    used = dict(zip(map(id, in_time), usage_since_previous(in_time, {m: (at, register) for m, at, register in cursors})))
     # Core executemany, not ORM objects: this runs inside every batch's commit.
     await session.execute(
         insert(ArchiveOutbox),

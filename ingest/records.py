@@ -6,15 +6,17 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import orjson
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carewatch.domain import Reading, RejectReason
 from ingest.gaps import SequenceState
 from ingest.models import DeadLetter, GatewaySequence, GatewayStatus, IngestCounter, UnknownMeter
 from ingest.payload import storable_text
+from ingest.upsert import Upsert
 
 COUNTERS = ("messages", "readings_accepted", "readings_duplicate", "readings_rejected")
 
@@ -50,6 +52,23 @@ class BatchRecord:
             self.counters["readings_rejected"] += 1
 
 
+_STATUSES = Upsert(GatewayStatus)
+_SEQUENCES = Upsert(GatewaySequence)
+_UNKNOWN_METERS = Upsert(
+    UnknownMeter,
+    lambda new: {
+        "gateway_id": new.gateway_id,
+        "last_seen": case((new.last_seen > UnknownMeter.last_seen, new.last_seen), else_=UnknownMeter.last_seen),
+        "readings": UnknownMeter.readings + new.readings,
+    },
+)
+_ADD_TO_COUNTER = (
+    update(IngestCounter.__table__)
+    .where(IngestCounter.name == bindparam("counter"))
+    .values(value=IngestCounter.value + bindparam("increment"))
+)
+
+
 def _storable_id(text: str | None) -> str | None:
     return None if text is None else storable_text(text, 64)
 
@@ -60,11 +79,9 @@ async def ensure_counters(session: AsyncSession) -> None:
 
 
 async def write_batch(session: AsyncSession, record: BatchRecord) -> None:
-    for name, increment in record.counters.items():
-        if increment:
-            await session.execute(
-                update(IngestCounter).where(IngestCounter.name == name).values(value=IngestCounter.value + increment)
-            )
+    increments = [{"counter": name, "increment": n} for name, n in record.counters.items() if n]
+    if increments:
+        await session.execute(_ADD_TO_COUNTER, increments)
     # A dead letter's text may quote anything a gateway sent or an exception said: escaped and cut
     # to the columns, so the record of a refusal can always be kept (the payload is kept verbatim).
     session.add_all(
@@ -80,41 +97,55 @@ async def write_batch(session: AsyncSession, record: BatchRecord) -> None:
         )
         for e in record.dead_letters
     )
-    for meter_id, gateway_id, seen_at in record.unknown_meters:
-        known = await session.get(UnknownMeter, meter_id)
-        if known is None:
-            session.add(UnknownMeter(meter_id=meter_id, gateway_id=gateway_id, first_seen=seen_at, last_seen=seen_at, readings=1))
-            await session.flush()
-        else:
-            known.gateway_id = gateway_id
-            known.last_seen = max(known.last_seen, seen_at)
-            known.readings += 1
-    for gateway_id, (state, changed_at) in record.gateway_states.items():
-        await session.merge(GatewayStatus(gateway_id=gateway_id, state=state, changed_at=changed_at))
+    await _note_unknown_meters(session, record.unknown_meters)
+    await _STATUSES.write(
+        session, [{"gateway_id": g, "state": state, "changed_at": at} for g, (state, at) in record.gateway_states.items()]
+    )
     await _follow_sequences(session, record.sequences)
 
 
+async def _note_unknown_meters(session: AsyncSession, sightings: list[tuple[str, str | None, datetime]]) -> None:
+    """Each unknown meter once per batch: its readings added, its newest gateway and sighting kept."""
+    rows: dict[str, dict[str, Any]] = {}
+    for meter_id, gateway_id, seen_at in sightings:
+        row = rows.get(meter_id)
+        if row is None:
+            rows[meter_id] = {"meter_id": meter_id, "gateway_id": gateway_id, "first_seen": seen_at, "last_seen": seen_at, "readings": 1}
+        else:
+            row["gateway_id"] = gateway_id
+            row["last_seen"] = max(row["last_seen"], seen_at)
+            row["readings"] += 1
+    await _UNKNOWN_METERS.write(session, list(rows.values()))
+
+
 async def _follow_sequences(session: AsyncSession, sequences: list[tuple[str, int, datetime]]) -> None:
-    """Fold the batch's seqs into each gateway's stored counter state (ingest.gaps)."""
+    """Fold the batch's seqs into each gateway's stored counter state (ingest.gaps): one read, one write."""
     by_gateway: dict[str, list[tuple[int, datetime]]] = {}
     for gateway_id, seq, received_at in sequences:
         by_gateway.setdefault(gateway_id, []).append((seq, received_at))
+    if not by_gateway:
+        return
+    table = GatewaySequence.__table__.c
+    stored = await session.execute(select(GatewaySequence.__table__).where(table.gateway_id.in_(sorted(by_gateway))))
+    states = {
+        row.gateway_id: SequenceState(
+            row.highest_seq, tuple((low, high) for low, high in orjson.loads(row.open_gaps)),
+            row.messages_missing, row.resets, row.duplicates,
+        )
+        for row in stored
+    }
+    rows = []
     for gateway_id, seen in by_gateway.items():
-        row = await session.get(GatewaySequence, gateway_id)
-        state = None
-        if row is not None:
-            gaps = tuple((low, high) for low, high in orjson.loads(row.open_gaps))
-            state = SequenceState(row.highest_seq, gaps, row.messages_missing, row.resets, row.duplicates)
+        state = states.get(gateway_id)
         for seq, _ in seen:
             state = SequenceState.first(seq) if state is None else state.observe(seq)
         assert state is not None  # seen is never empty
-        await session.merge(
-            GatewaySequence(
-                gateway_id=gateway_id, highest_seq=state.highest, open_gaps=orjson.dumps(state.open_gaps).decode(),
-                messages_missing=state.missing, resets=state.resets, duplicates=state.duplicates,
-                updated_at=seen[-1][1],
-            )
-        )
+        rows.append({
+            "gateway_id": gateway_id, "highest_seq": state.highest, "open_gaps": orjson.dumps(state.open_gaps).decode(),
+            "messages_missing": state.missing, "resets": state.resets, "duplicates": state.duplicates,
+            "updated_at": seen[-1][1],
+        })
+    await _SEQUENCES.write(session, rows)
 
 
 async def prune_dead_letters(session: AsyncSession, received_before: datetime) -> int:

@@ -20,7 +20,6 @@ from typing import Any
 import orjson
 from aiokafka import ConsumerRecord
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carewatch.clock import wall_clock
@@ -28,6 +27,7 @@ from detectors.meter_health import MeterHealthSummary
 from detectors.summary import RoutineSummary
 from ingest.models import HouseholdSummary, MeterHealthRow
 from ingest.reports import StoredOnce
+from ingest.upsert import Upsert
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,10 @@ class HouseholdSummaryRecord:
             raise ValueError(f"not a household summary record v{SUMMARY_VERSION}: {exc!r}") from None
 
 
+_SUMMARIES = Upsert(HouseholdSummary)
+_METER_HEALTH = Upsert(MeterHealthRow)
+
+
 async def store_summaries(session: AsyncSession, records: Iterable[HouseholdSummaryRecord], at: datetime) -> None:
     """Set each household's row, and its meters' health rows, to its record (the newest wins: give each household once)."""
     records = list(records)
@@ -96,10 +100,8 @@ async def store_summaries(session: AsyncSession, records: Iterable[HouseholdSumm
     ]
     if not rows:
         return
-    await _upsert(session, HouseholdSummary, HouseholdSummary.household_id, rows)
-    meters = [_meter_row(r.household_id, m, at) for r in records for m in r.meters]
-    if meters:
-        await _upsert(session, MeterHealthRow, MeterHealthRow.meter_id, meters)
+    await _SUMMARIES.write(session, rows)
+    await _METER_HEALTH.write(session, [_meter_row(r.household_id, m, at) for r in records for m in r.meters])
 
 
 def _meter_row(household_id: str, meter: MeterHealthSummary, at: datetime) -> dict[str, Any]:
@@ -117,18 +119,6 @@ def _meter_row(household_id: str, meter: MeterHealthSummary, at: datetime) -> di
         "weak_signal": meter.weak_signal,
         "updated_at": at,
     }
-
-
-async def _upsert(session: AsyncSession, model: Any, key: Any, rows: list[dict[str, Any]]) -> None:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(model)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[key],
-            set_={column: statement.excluded[column] for column in rows[0] if column != key.key},
-        ),
-        rows,
-    )
 
 
 async def stored_routine(session: AsyncSession, household_id: str) -> RoutineSummary | None:

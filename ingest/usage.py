@@ -14,12 +14,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Float, Integer, String, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carewatch.db import Base, UTCDateTime
 from carewatch.domain import Reading
+from ingest.upsert import Upsert
 
 HOUR = timedelta(hours=1)
 MAX_SPREAD = timedelta(hours=48)
@@ -44,6 +44,13 @@ class UsageCursor(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     register_m3: Mapped[float] = mapped_column(Float)
     readings: Mapped[int] = mapped_column(Integer, default=0)
+
+
+_CURSORS = Upsert(
+    UsageCursor,
+    lambda new: {"at": new.at, "register_m3": new.register_m3, "readings": UsageCursor.readings + new.readings},
+)
+_HOURS = Upsert(HourlyUsage, lambda new: {"used_m3": HourlyUsage.used_m3 + new.used_m3})
 
 
 def _hour(moment: datetime) -> datetime:
@@ -76,13 +83,15 @@ async def record_usage(session: AsyncSession, readings: Iterable[Reading]) -> No
     if not by_meter:
         return
     cursors = {
-        c.meter_id: c for c in (await session.scalars(select(UsageCursor).where(UsageCursor.meter_id.in_(sorted(by_meter))))).all()
+        meter_id: (at, register)
+        for meter_id, at, register in await session.execute(
+            select(UsageCursor.meter_id, UsageCursor.at, UsageCursor.register_m3).where(UsageCursor.meter_id.in_(sorted(by_meter)))
+        )
     }
     hours: dict[tuple[str, str, datetime], float] = defaultdict(float)
     moved = []
     for meter_id, meter_readings in by_meter.items():
-        cursor = cursors.get(meter_id)
-        last_at, last_register = (cursor.at, cursor.register_m3) if cursor else (None, None)
+        last_at, last_register = cursors.get(meter_id, (None, None))
         for reading in sorted(meter_readings, key=lambda r: r.at):
             if last_at is not None and reading.at <= last_at:
                 continue
@@ -92,27 +101,10 @@ async def record_usage(session: AsyncSession, readings: Iterable[Reading]) -> No
             last_at, last_register = reading.at, reading.register_m3  # a reset re-baselines without booking use
         if last_at is not None:
             moved.append({"meter_id": meter_id, "at": last_at, "register_m3": last_register, "readings": len(meter_readings)})
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    if moved:
-        statement = insert(UsageCursor)
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[UsageCursor.meter_id],
-                set_={"at": statement.excluded.at, "register_m3": statement.excluded.register_m3,
-                      "readings": UsageCursor.readings + statement.excluded.readings},
-            ),
-            moved,
-        )
-    if hours:
-        statement = insert(HourlyUsage)
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[HourlyUsage.household_id, HourlyUsage.kind, HourlyUsage.hour],
-                set_={"used_m3": HourlyUsage.used_m3 + statement.excluded.used_m3},
-            ),
-            [{"household_id": h, "kind": k, "hour": hour, "used_m3": used} for (h, k, hour), used in hours.items()],
-        )
+    await _CURSORS.write(session, moved)
+    await _HOURS.write(
+        session, [{"household_id": h, "kind": k, "hour": hour, "used_m3": used} for (h, k, hour), used in hours.items()]
+    )
 
 
 async def last_days(session: AsyncSession, household_id: str, days: int) -> tuple[list[HourlyUsage], datetime | None]:

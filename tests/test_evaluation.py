@@ -81,6 +81,7 @@ def test_false_alarms_are_care_alerts_no_incident_explains_per_100_household_day
 
     assert sorted(a.household_id for a in card.false_alarms) == ["a", "b"]
     assert card.technician_alerts == 1 and card.care_alerts == 4
+    assert card.technician_unexplained == 1  # no dead gateway in b: a technician's ticket for nothing
     # 20 household-days minus a's incident and grace (72 h + 24 h = 4 days)
     assert card.household_days == pytest.approx(16.0)
     assert card.false_alarms_per_100_days == pytest.approx(100 * 2 / 16)
@@ -126,6 +127,32 @@ def test_a_small_replay_catches_a_scripted_inactivity_with_the_seed_rule_within_
         [delay] = card.kinds["inactive"].delays_h
         assert 12 <= delay <= 36, (name, delay)
         assert card.false_alarms == ()
+
+
+def test_a_silent_meter_is_explained_by_a_dead_gateway_and_counted_per_100_household_days() -> None:
+    dead = TruthIncident("a", "gateway_silent", h(30))
+    alerts = [alert("a", AlertType.METER_SILENT, 33), alert("b", AlertType.METER_SILENT, 40)]
+
+    card = score([dead], alerts, ["a", "b"], PERIOD)
+
+    assert card.kinds["gateway_silent"].delays_h == (3.0,)
+    assert card.technician_alerts == 2 and card.technician_unexplained == 1
+    assert card.technician_unexplained_per_100_days == pytest.approx(100 / card.household_days)
+
+
+def test_the_real_cadence_family_tells_a_dead_gateway_without_a_ticket_for_every_gap() -> None:
+    from carewatch.cli.evaluation.scenarios import SuiteConfig, run_shard
+
+    suite = SuiteConfig(households=12, shards=1, days=24.0, warmup_days=12.0, families=("real cadence",))
+
+    result = run_shard("real cadence", 0, suite)
+
+    card = result.cards["learned"]
+    assert result.rejected == 0
+    assert card.kinds["gateway_silent"].recall == 1.0 and max(card.kinds["gateway_silent"].delays_h) < 24
+    # The configured interval alone (4 h) raised about 35 tickets per 100 household-days here.
+    assert card.technician_unexplained_per_100_days < 5, card.technician_unexplained
+    assert not [a for a in card.false_alarms if a.alert_type.is_inactivity], card.false_alarms
 
 
 def test_the_examples_in_the_evaluation_docstrings_hold() -> None:

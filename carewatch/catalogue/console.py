@@ -151,6 +151,7 @@ UI = {
     "clear_filters": M("清除筛选", "Clear filters"),
     "alerts_found": M("共{n}条警报", "{n} alerts"),
     "export_csv": M("导出CSV", "Export CSV"),
+    "reports": M("月度报告", "Reports"),
     "export_xlsx": M("导出Excel", "Export XLSX"),
     "decided": M("处理记录", "Decisions"),
     "pages": M("分页", "Pages"),
@@ -309,4 +310,29 @@ EXPORT = {
     "notes": M("备注", "Notes"),
 }
 
-SECTIONS = {"ui": UI, "live_status": LIVE_STATUS, "family": FAMILY, "export": EXPORT}
+REPORT = {
+    # A supervisor's monthly report of a community (api/reports.py, api/routes/reports.py).
+    "site": M("{site} {month} 月度报告", "{site}: report for {month}"),
+    "month": M("月份", "Month"),
+    "show": M("查看", "Show"),
+    "first_response": M("从报警到有人处理", "From the alert to a person answering it"),
+    "family_contact": M("从报警到家属收到通知", "From the alert to a family member receiving a message"),
+    "spread": M("中位数 {median}，90%在 {p90} 以内（{count} 条）", "median {median}, 90 % within {p90} ({count} alerts)"),
+    "chart": M("各类报警数量及其中误报", "Alerts per type, and the false alarms among them"),
+    "alerts": M("报警", "alerts"),
+    "false_alarms": M("误报", "false alarms"),
+    "alert_type": M("报警类型", "Alert type"),
+    "total": M("合计", "Total"),
+    "false_alarm_share": M("误报比例（已说明结果的报警中）", "False-alarm share (of alerts with an outcome)"),
+    "empty": M("这个月没有报警。", "No alerts this month."),
+    "outcome_safe": M("平安", "Safe"),
+    "outcome_unwell": M("身体不适，已安排帮助", "Unwell, help sent"),
+    "outcome_hospitalised": M("已送医", "Taken to hospital"),
+    "outcome_false_alarm": M("误报", "False alarm"),
+    "outcome_unreachable": M("暂时联系不上", "Not reached"),
+    "outcome_not_stated": M("未说明结果", "No outcome stated"),
+    "outcome_cleared": M("系统自动解除", "Cleared by the detector"),
+    "outcome_still_open": M("仍未处理", "Still open"),
+}
+
+SECTIONS = {"ui": UI, "live_status": LIVE_STATUS, "family": FAMILY, "export": EXPORT, "report": REPORT}

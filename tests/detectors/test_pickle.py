@@ -83,21 +83,38 @@ def _parts(monitor: HouseholdMonitor) -> Iterator[tuple[str, object, object]]:
 
 
 def _through_pickle(monitor: HouseholdMonitor, cls: type) -> HouseholdMonitor:
-    """A copy of the monitor whose parts of class `cls` went through pickle alone."""
+    """A copy of the monitor whose parts of class `cls` went through pickle alone
+    (found at any depth: a learned cadence lives inside the silence rule's state)."""
     if cls is HouseholdMonitor:
         return pickle.loads(pickle.dumps(monitor))
     clone = copy.deepcopy(monitor)
-    swapped = 0
-    for slot, key, part in _parts(monitor):
-        if type(part) is cls:
-            restored = pickle.loads(pickle.dumps(part))
-            if key is None:
-                setattr(clone, slot, restored)
-            else:
-                getattr(clone, slot)[key] = restored
-            swapped += 1
+    swapped = _swap_parts(clone, cls)
     assert swapped, f"{cls.__qualname__} is not part of a HouseholdMonitor: give it its own case"
     return clone
+
+
+def _swap_parts(holder: object, cls: type) -> int:
+    """Replace, inside `holder`, every part of class `cls` by its copy through pickle; how many."""
+    swapped = 0
+    if isinstance(holder, dict):
+        slots: list[tuple[object, object]] = [(key, part) for key, part in holder.items()]
+    else:
+        names = [s for c in type(holder).__mro__ for s in vars(c).get("__slots__", ())]
+        slots = [(name, getattr(holder, name)) for name in names if hasattr(holder, name)]
+    for key, part in slots:
+        if type(part) is cls:
+            restored = pickle.loads(pickle.dumps(part))
+            if isinstance(holder, dict):
+                holder[key] = restored
+            else:
+                setattr(holder, str(key), restored)
+            swapped += 1
+        elif isinstance(part, dict) or (
+            any("__slots__" in vars(c) for c in type(part).__mro__[:-1]) and not dataclasses.is_dataclass(part)
+            and not isinstance(part, tuple | enum.Enum)
+        ):
+            swapped += _swap_parts(part, cls)
+    return swapped
 
 
 def _canonical(value: object) -> object:

@@ -1,8 +1,10 @@
 """Foreign gateways end to end: a real Mosquitto, the embedded runner, the detectors, the alert store.
 
 A gas burner left on, reported by a TTN meter in TTN's own format on TTN's topic, raises
-gas_continuous; NB-IoT readings pushed over HTTP the way OneNET and CTWing push them reach ingest,
-and a badly signed, a replayed and a malformed push do what docs/gateways.md says.
+gas_continuous; so does a tap left running behind a ChirpStack and a wmbusmeters gateway
+(water_continuous), and a burner reported by OneNET's HTTP push. NB-IoT readings pushed over HTTP
+the way OneNET and CTWing push them reach ingest, and a badly signed, a replayed and a malformed
+push do what docs/gateways.md says.
 """
 
 from __future__ import annotations
@@ -73,6 +75,69 @@ async def test_a_burner_left_on_reported_over_ttn_raises_gas_continuous(tmp_path
 
     assert stats.readings_accepted == len(uplinks) and stats.rejected == 0
     assert [(a.household_id, a.alert_type) for a in raised] == [("hh-0042", AlertType.GAS_CONTINUOUS)]
+
+
+def chirpstack_up(at: datetime, pulses: int) -> bytes:
+    event = orjson.loads(EXAMPLES["chirpstack-up"])
+    event["object"] = {"pulses": pulses}
+    event["time"] = at.isoformat()
+    return orjson.dumps(event)
+
+
+def wmbus_telegram(at: datetime, total_m3: float) -> bytes:
+    telegram = orjson.loads(EXAMPLES["wmbusmeters"])
+    telegram |= {"total_m3": round(total_m3, 3), "target_m3": round(total_m3, 3), "timestamp": at.isoformat().replace("+00:00", "Z")}
+    return orjson.dumps(telegram)
+
+
+TAP_LEFT_RUNNING = {
+    # 10 litres every 15 minutes for 4.5 hours: a tap nobody turned off, through each LoRaWAN/wM-Bus gateway.
+    "chirpstack": ("application/0b5ea1f8-8c5f-4a0e-9d2b-5c1e0f6a7b3d/device/70b3d57ed0001234/event/up", "hh-0043",
+                   lambda at, i: chirpstack_up(at, 5184 + i)),
+    "wmbusmeters": ("wmbusmeters/MyTapWater", "hh-0044", lambda at, i: wmbus_telegram(at, 6.408 + 0.01 * i)),
+}
+
+
+@pytest.mark.parametrize("gateway", sorted(TAP_LEFT_RUNNING))
+async def test_a_tap_left_running_behind_a_lorawan_or_wmbus_gateway_raises_water_continuous(gateway, tmp_path):
+    topic, household, payload = TAP_LEFT_RUNNING[gateway]
+    registry = Registry.from_document(orjson.loads(EXAMPLES["households"]))
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)
+    messages = [(topic, payload(start + timedelta(minutes=15 * i), i)) for i in range(19)]
+    with mosquitto(tmp_path) as (host, port):
+        broker = BrokerAddress(host, port)
+        async with running_system(settings_for(tmp_path), registry, broker, f"carewatch-e2e-{gateway}") as system:
+            await asyncio.to_thread(publish, broker, f"{gateway}-bridge", messages)
+            await system.drain(expected_readings=len(messages))
+            async with system.sessions() as session:
+                stats = await read_stats(session)
+            raised = await AlertStore(system.sessions).list(alert_type=AlertType.WATER_CONTINUOUS)
+
+    assert stats.readings_accepted == len(messages) and stats.rejected == 0
+    assert [a.household_id for a in raised] == [household]
+
+
+async def test_a_burner_left_on_pushed_by_onenet_over_http_raises_gas_continuous(tmp_path):
+    registry = Registry.from_document(orjson.loads(EXAMPLES["households"]))
+    settings = settings_for(tmp_path)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)
+    with mosquitto(tmp_path) as (host, port):
+        broker = BrokerAddress(host, port)
+        async with running_system(settings, registry, broker, "carewatch-e2e-onenet") as system:
+            publisher = MqttPublisher(broker, "carewatch-e2e-onenet-publisher")
+            await publisher.start()
+            app = create_app(sessions=system.sessions, registry=registry, settings=settings, publish=publisher.publish)
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://carewatch") as platform:
+                pushes = [
+                    await platform.post("/api/push/onenet-gas", content=onenet_body(start + timedelta(minutes=15 * i), 1234.5 + 0.1 * i, nonce=f"n{i}"))
+                    for i in range(19)
+                ]
+            await system.drain(expected_readings=len(pushes))
+            await publisher.stop()
+            raised = await AlertStore(system.sessions).list(alert_type=AlertType.GAS_CONTINUOUS)
+
+    assert [p.status_code for p in pushes] == [200] * len(pushes)
+    assert [a.household_id for a in raised] == ["hh-0045"]
 
 
 async def test_http_pushes_reach_ingest_once_and_strangers_and_garbage_do_not(tmp_path):

@@ -199,10 +199,21 @@ class Scorecard:
     """Every alert for duty staff or family raised in the evaluated period."""
     by_type: Mapping[str, int] = field(default_factory=dict)
     """False alarms per alert type."""
+    technician_unexplained: int = 0
+    """Technician alerts no incident explains (a silent meter without a dead gateway: an ordinary gap told)."""
 
     @property
     def false_alarms_per_100_days(self) -> float:
         return 100 * len(self.false_alarms) / self.household_days if self.household_days else math.nan
+
+    @property
+    def technician_alerts_per_100_days(self) -> float:
+        """Every technician alert raised in the period (a dead gateway's included) per 100 household-days."""
+        return 100 * self.technician_alerts / self.household_days if self.household_days else math.nan
+
+    @property
+    def technician_unexplained_per_100_days(self) -> float:
+        return 100 * self.technician_unexplained / self.household_days if self.household_days else math.nan
 
     def merged(self, other: Scorecard) -> Scorecard:
         kinds = dict(self.kinds)
@@ -218,6 +229,7 @@ class Scorecard:
             self.technician_alerts + other.technician_alerts,
             self.care_alerts + other.care_alerts,
             by_type,
+            self.technician_unexplained + other.technician_unexplained,
         )
 
 
@@ -264,6 +276,7 @@ def score(
 
     care = [a for a in alerts if a.alert_type.audience is Audience.CARE]
     false = tuple(a for a in care if not explained(a))
+    technician_unexplained = sum(1 for a in alerts if a.alert_type.audience is not Audience.CARE and not explained(a))
     by_type: dict[str, int] = {}
     for alert in false:
         by_type[alert.alert_type.value] = by_type.get(alert.alert_type.value, 0) + 1
@@ -274,6 +287,7 @@ def score(
         technician_alerts=len(alerts) - len(care),
         care_alerts=len(care),
         by_type=by_type,
+        technician_unexplained=technician_unexplained,
     )
 
 

@@ -26,6 +26,11 @@ def _rate(card: Scorecard) -> str:
     return f"{card.false_alarms_per_100_days:.2f} ({len(card.false_alarms)})"
 
 
+def _technician_rate(card: Scorecard) -> str:
+    """All technician alerts per 100 household-days, and in brackets those no incident explains."""
+    return f"{card.technician_alerts_per_100_days:.2f} ({card.technician_unexplained_per_100_days:.2f})"
+
+
 def incident_rows(result: SuiteResult) -> tuple[list[str], list[list[str]]]:
     sets = result.detector_sets
     header = ["incident", "n"]
@@ -53,7 +58,7 @@ def family_rows(result: SuiteResult) -> tuple[list[str], list[list[str]]]:
     sets = result.detector_sets
     header = ["scenario family", "household-days", "inactive n"]
     for name in sets:
-        header += [f"{name}: inactivity recall", "median h", "false alarms / 100 d"]
+        header += [f"{name}: inactivity recall", "median h", "false alarms / 100 d", "technician / 100 d (unexplained)"]
     rows = []
     for family in FAMILIES:
         if family.name not in result.suite.families:
@@ -64,7 +69,7 @@ def family_rows(result: SuiteResult) -> tuple[list[str], list[list[str]]]:
         row = [family.name, f"{first.household_days:.0f}", str(inactive.incidents)]
         for name in sets:
             score = cards[name].kinds.get("inactive", KindScore("inactive", 0, ()))
-            row += [_pct(score.recall), _hours(score.median_h), _rate(cards[name])]
+            row += [_pct(score.recall), _hours(score.median_h), _rate(cards[name]), _technician_rate(cards[name])]
         rows.append(row)
     return header, rows
 
@@ -101,6 +106,21 @@ def summary_document(result: SuiteResult) -> dict[str, object]:
             "false_alarms_per_100_household_days": round(card.false_alarms_per_100_days, 3),
             "false_alarm_types": dict(sorted(card.by_type.items())),
             "technician_alerts": card.technician_alerts,
+            "technician_alerts_per_100_household_days": round(card.technician_alerts_per_100_days, 3),
+            "technician_alerts_unexplained": card.technician_unexplained,
+            "families": {
+                family: {
+                    "household_days": round(part.household_days, 1),
+                    "false_alarms": len(part.false_alarms),
+                    "technician_alerts": part.technician_alerts,
+                    "technician_alerts_unexplained": part.technician_unexplained,
+                    "gateway_silent_recall": round(part.kinds["gateway_silent"].recall, 4)
+                    if "gateway_silent" in part.kinds
+                    else None,
+                }
+                for family in result.suite.families
+                for part in (result.family(family, name),)
+            },
             "incidents": {
                 kind: {
                     "n": s.incidents,

@@ -49,6 +49,12 @@ FAMILIES: tuple[Family, ...] = (
         {"varied_routines": True, "batch_share": 1.0},
     ),
     Family("away", "varied routines; planned absences of 1-7 days entered in the console", {"varied_routines": True, "away_share": 0.7}),
+    Family(
+        "real cadence",
+        "varied routines; meters report about hourly at irregular minutes, with gaps of hours to days "
+        "clustered in some meters, in pulses of 1 or 10 litres",
+        {"varied_routines": True, "real_cadence": True},
+    ),
 )
 
 

@@ -41,6 +41,7 @@ from ingest.models import HouseholdSummary, MonitorSnapshot
 from ingest.payload import Rejection
 from ingest.records import BatchRecord, DeadLetterEntry, ensure_counters, probe_write, prune_dead_letters, write_batch
 from ingest.summaries import store_summaries
+from ingest.upsert import Upsert
 from ingest.usage import record_usage
 from ingest.adapters import subscriptions
 from ingest.subscriber import BrokerAddress, InboundMessage, MqttSubscriber
@@ -55,6 +56,8 @@ STUCK_AFTER_S = 120.0
 """Messages waiting this long with no batch committed make the pipeline not ready."""
 PRUNE_EVERY_S = 3600.0
 """How often dead letters past their retention are deleted."""
+STATES = Upsert(MonitorSnapshot)
+"""The changed household states of a batch: one statement, no ORM object per household."""
 
 
 class UndoPoint(NamedTuple):
@@ -97,6 +100,7 @@ class Pipeline:
         archiver: Archiver | None = None,
     ):
         self.registry = registry
+        self._sites = _sites_of(registry)
         self.sessions = sessions
         self.settings = settings
         self.clock = clock
@@ -138,6 +142,7 @@ class Pipeline:
         for state in self.states.values():
             refreshed(state.monitor, registry)
         self.registry = registry
+        self._sites = _sites_of(registry)
 
     def status(self) -> dict[str, object]:
         return {
@@ -320,13 +325,13 @@ class Pipeline:
             async with self.sessions.begin() as session:
                 await write_batch(session, batch.record)
                 if self.archiver:
-                    sites = {h: household.site for h, household in self.registry.households.items()}
-                    await queue_for_archive(session, batch.record.accepted, sites)
+                    await queue_for_archive(session, batch.record.accepted, self._sites)
                 await record_usage(session, batch.record.accepted)
                 await self.alert_store.apply(batch.detections, session=session)
                 now = self.clock()
-                for household_id, state in snapshots:
-                    await session.merge(MonitorSnapshot(household_id=household_id, state=state, updated_at=now))
+                await STATES.write(
+                    session, [{"household_id": household_id, "state": state, "updated_at": now} for household_id, state in snapshots]
+                )
                 await store_summaries(session, summaries, now)
 
         def refused(error: BaseException, wait: float) -> None:
@@ -377,6 +382,11 @@ class Pipeline:
             for snapshot in stored:
                 state = self.states[snapshot.household_id] = loads(snapshot.state)
                 refreshed(state.monitor, self.registry)
+
+
+def _sites_of(registry: Registry) -> dict[str, str]:
+    """Household → site, for the archive (made once per directory, not per batch)."""
+    return {household_id: household.site for household_id, household in registry.households.items()}
 
 
 @dataclass
