@@ -42,6 +42,17 @@ async def open_escalation(session: AsyncSession, alert_id: str) -> None:
     await session.execute(insert(Escalation).values(row).on_conflict_do_nothing(index_elements=["alert_id"]))
 
 
+async def silence_escalation(session: AsyncSession, alert_id: str, reason: str) -> None:
+    """Stop a ladder that has not run yet (the alert was raised under a site silence): nobody was reached,
+    so there is nothing to cancel and nobody to tell."""
+    await session.execute(
+        update(Escalation)
+        .where(Escalation.alert_id == alert_id, Escalation.state.in_(LIVE_STATES))
+        .values(state=LadderState.STOPPED, stop_reason=reason, version=Escalation.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def stop_escalation(
     session: AsyncSession, alert_id: str, *, closed_as: str, actor: str, outcome: Outcome | None, now: datetime
 ) -> None:

@@ -29,6 +29,7 @@ from alerts.notify_tables import Escalation, LadderState
 from alerts.outbox import NewMessage, enqueue, release_held
 from alerts.people import CareRole, HouseholdPeople, PeopleFile, Person, SiteTeam
 from alerts.policy import STAFF_ACTIONS, Action, EscalationPolicy, Ladder
+from alerts.rota import on_duty
 from carewatch.catalogue import Language, language_of, text, words
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,11 @@ class _Context:
     site: SiteTeam
     urgent: bool
     now: datetime
+    rota: tuple[Person, ...] | None = None
+    """On duty now by the database rota (alerts/rota.py); None: the site has none there, the people file's rota counts."""
+
+    def on_duty(self) -> list[Person]:
+        return list(self.rota) if self.rota is not None else self.site.on_duty(self.now)
 
     @property
     def label(self) -> str:
@@ -127,6 +133,9 @@ class AlertLadder:
             return  # another escalator is advancing this alert
         await session.refresh(escalation)
         context = self._context(alert, await self.households(session, alert.household_id), now)
+        rota = await on_duty(session, context.site, now)
+        if rota is not None:
+            context = dataclasses.replace(context, rota=tuple(rota))
         if escalation.help_requested_at is not None:  # someone asked for help: nobody's quiet hours hold it back
             context = dataclasses.replace(context, urgent=True)
         ladder = self.policy.ladder_named(escalation.ladder) if escalation.ladder else None
@@ -202,12 +211,12 @@ class AlertLadder:
         if action is Action.NOTIFY_FAMILY:
             return [c for c in (household.contacts if household else ()) if c.receives(context.alert.alert_type)]
         if action is Action.PAGE_DUTY:
-            on_duty = site.on_duty(context.now) or site.with_role(CareRole.SUPERVISOR)  # a rota gap must not mean nobody
+            duty = context.on_duty() or site.with_role(CareRole.SUPERVISOR)  # a rota gap must not mean nobody
             robots = [Person(f"{site.site}.group{i}", site.name, CareRole.GROUP, "zh-CN", (robot,)) for i, robot in enumerate(site.group_robots)]
-            return on_duty + robots
+            return duty + robots
         if action is Action.ESCALATE_SUPERVISOR:
             return site.with_role(CareRole.SUPERVISOR)
-        return site.with_role(CareRole.VISITOR) or site.on_duty(context.now) or site.with_role(CareRole.SUPERVISOR)
+        return site.with_role(CareRole.VISITOR) or context.on_duty() or site.with_role(CareRole.SUPERVISOR)
 
     async def _send(
         self,

@@ -31,6 +31,7 @@ class AuditAction(StrEnum):
     HELP_REQUESTED = "help_requested"  # the elder or a family member answered "I need help"
     ESCALATION_STOPPED = "escalation_stopped"
     ASSIGNED = "assigned"  # handed to a colleague (or taken back); the status does not change
+    SILENCED = "silenced"  # raised under a site silence (alerts/silences.py): stored, but the ladder does not run
 
 
 MAX_ACTOR_LENGTH = 128

@@ -22,10 +22,11 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.dml import ReturningInsert
 
 from alerts.errors import AlertClosed, AlertNotFound, IllegalTransition, InvalidActor
-from alerts.escalation import open_escalation, stop_escalation
+from alerts.escalation import open_escalation, silence_escalation, stop_escalation
 from alerts.lifecycle import ACTIVE_STATUSES, DETECTOR_ACTOR, LEGAL_SOURCES, MAX_ACTOR_LENGTH, AlertStatus, AuditAction
 from alerts.models import Alert, AlertEvent
 from alerts.outcomes import Outcome
+from alerts.silences import covering_silence
 from carewatch.clock import wall_clock
 from carewatch.domain import AlertType, Audience, Detection, Severity, Transition
 
@@ -226,7 +227,18 @@ class AlertStore:
                 event_time=detection.at,
             )
         )
-        if self._ladder is not None:
+        # A planned event (a gas cut for repairs) must not page the whole district: the alert is kept,
+        # its ladder is not run. The silence's window is in event time (detection.at), like the detectors'.
+        silence = await covering_silence(session, detection.household_id, detection.alert_type, detection.at)
+        if silence is not None:
+            await silence_escalation(session, detection.alert_id, f"silenced: {silence.describe()}")
+            session.add(
+                AlertEvent(alert_id=detection.alert_id, at=now, actor=DETECTOR_ACTOR, action=AuditAction.SILENCED,
+                           from_status=AlertStatus.OPEN, to_status=AlertStatus.OPEN,
+                           note=f"raised under {silence.describe()}, set by {silence.created_by}: nobody is notified",
+                           event_time=detection.at)
+            )
+        elif self._ladder is not None:
             await self._ladder.start(session, detection.alert_id)
         return AppliedChange(detection.alert_id, AuditAction.RAISED, None, AlertStatus.OPEN, detection)
 

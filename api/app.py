@@ -16,7 +16,7 @@ from alerts.store import AlertStore
 from api.auth import LoginLimiter
 from api.deps import NotSignedIn, Services, get_lang
 from api.routes import docs, family, metrics, notifications
-from api.routes import accounts, alert_pages, alerts, handoff, bulk, reports, console, contacts, devices, directory, health, household_pages, households, ingest, login, push
+from api.routes import accounts, alert_pages, alerts, handoff, silences, rota, bulk, reports, console, contacts, devices, directory, health, household_pages, households, ingest, login, push
 from api.security_headers import SecurityHeaders
 from carewatch.registry import Registry
 from carewatch.settings import Settings
@@ -70,6 +70,10 @@ def create_app(
     app.include_router(alert_pages.router)
     app.include_router(alert_pages.api_router)
     app.include_router(handoff.router)
+    app.include_router(silences.router)
+    app.include_router(silences.page_router)
+    app.include_router(rota.router)
+    app.include_router(rota.page_router)
     app.include_router(reports.router)
     app.include_router(reports.api_router)
     for module in (family, notifications, docs):  # the signed family links and the outbox log (docs/notifications.md)

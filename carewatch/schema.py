@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import alerts.models
 import alerts.notify_tables
+import alerts.rota
+import alerts.silences
 import api.models
 import ingest.archive
 import carewatch.directory
@@ -24,7 +26,7 @@ import ingest.usage
 from carewatch.db import SQLITE_BUSY_TIMEOUT_MS, Base
 from carewatch.retrying import until_it_works
 
-MODELS = (alerts.models, alerts.notify_tables, api.models, carewatch.directory, ingest.archive, ingest.models, ingest.usage)  # their tables are on Base
+MODELS = (alerts.models, alerts.notify_tables, alerts.rota, alerts.silences, api.models, carewatch.directory, ingest.archive, ingest.models, ingest.usage)  # their tables are on Base
 VERSION_TABLE = "alembic_version"
 # Any fixed 64-bit number: PostgreSQL's advisory lock that serialises two services upgrading at once.
 SCHEMA_LOCK_KEY = 0x63_61_72_65_77_61_74_63  # "carewatc"

@@ -62,7 +62,7 @@ async def differences_from_models(engine: AsyncEngine) -> list[object]:
         return await connection.run_sync(_differences)
 
 
-AFTER_BASELINE = {"household_summaries", "gateway_sequences", "archive_outbox", "meter_health", "shift_handoffs"}
+AFTER_BASELINE = {"household_summaries", "gateway_sequences", "archive_outbox", "meter_health", "shift_handoffs", "site_silences", "rota_shifts", "rota_overrides"}
 AFTER_BASELINE_COLUMNS = {("alerts", "cleared_at"), ("escalations", "help_requested_at"), ("sites", "phone")}
 """Tables and columns later revisions create: a database made before migrations existed cannot have them."""
 
@@ -128,6 +128,9 @@ async def test_old_database_gets_the_tables_columns_and_indexes_added_since(engi
                        ("add_index", "ix_meters_household_id"), ("add_table", "household_summaries"), ("add_table", "gateway_sequences"),
                        ("add_table", "archive_outbox"), ("add_table", "meter_health"), ("add_index", "ix_meter_health_household_id"),
                        ("add_table", "shift_handoffs"), ("add_index", "ix_shift_handoffs_site_id"), ("add_index", "ix_shift_handoffs_written_at"),
+                       ("add_table", "site_silences"), ("add_index", "ix_site_silences_site_id"), ("add_index", "ix_site_silences_starts_at"),
+                       ("add_index", "ix_site_silences_ends_at"), ("add_table", "rota_shifts"), ("add_index", "ix_rota_shifts_site_id"),
+                       ("add_table", "rota_overrides"), ("add_index", "ix_rota_overrides_site_id"),
                        ("add_column", "cleared_at"), ("add_column", "help_requested_at"), ("add_column", "phone")}
 
     await create_schema(engine)

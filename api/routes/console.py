@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alerts.errors import AlertClosed, AlertNotFound, IllegalTransition
 from alerts.lifecycle import ACTIVE_STATUSES, AlertStatus
 from alerts.models import Alert
+from alerts.silences import silenced_alerts
 from alerts.outcomes import MAX_OUTCOME_DETAIL, FalseAlarmReason, InvalidOutcome, Outcome, OutcomeKind
 from api.access import NotAColleague, colleague_for, colleagues, list_alerts, visible_alert
 from api.auth import Principal
@@ -28,6 +29,8 @@ from api.ingest_view import visible_stats
 from api.ladder_view import LadderView, ladder_views
 from api.pages import render, templates
 from api.routes.login import safe_next
+from api.routes.rota import board_on_duty
+from api.routes.silences import board_silences
 from carewatch.catalogue import Language, text, words
 from carewatch.domain import Audience
 
@@ -54,14 +57,20 @@ async def board_context(session: AsyncSession, services: Services, principal: Pr
     care = [row for row in rows if row.audience is Audience.CARE]
     ladders = await ladder_views(session, [alert.id for alert in active], lang)
     team = await colleagues(session, {row.site for row in rows})
+    # Open alerts raised under a site silence are listed apart, so a planned gas cut does not flood the board.
+    silenced = await silenced_alerts(session, [row.id for row in rows if row.status is AlertStatus.OPEN])
+    silences = await board_silences(session, principal, lang)
+    in_force = ",".join(f"{v['silence'].id}-{v['until']}" for v in silences)  # a silence set, ended or expired redraws the board
     return {
-        "open_rows": [row for row in care if row.status is AlertStatus.OPEN],
+        "open_rows": [row for row in care if row.status is AlertStatus.OPEN and row.id not in silenced],
         "in_hand_rows": [row for row in care if row.status is not AlertStatus.OPEN],
-        "technician_rows": [row for row in rows if row.audience is Audience.TECHNICIAN],
+        "technician_rows": [row for row in rows if row.audience is Audience.TECHNICIAN and row.id not in silenced],
+        "silenced_rows": [row for row in rows if row.id in silenced],
+        "silences": silences,
         "outcomes": [(choice, text(f"ui.outcome_{choice}", lang)) for choice in OUTCOME_CHOICES],
         "ladders": ladders,
         "colleagues": team,
-        "fingerprint": fingerprint(active, ladders),
+        "fingerprint": fingerprint(active, ladders) + (f"-{hashlib.sha256(in_force.encode()).hexdigest()[:8]}" if in_force else ""),
     }
 
 
@@ -89,6 +98,7 @@ class ConsoleCall:
             **await board_context(self.session, self.services, self.principal, self.lang),
             **await counters_context(self.session, self.services, self.principal, self.lang),
             "latest_handoff": await latest_handoff(self.session, self.principal),
+            "on_duty": await board_on_duty(self.session, self.services, self.principal),
             "notice": notice,
         }
         return render(self.request, "board.html", self.lang, self.principal, context, status_code)

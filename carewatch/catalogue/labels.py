@@ -81,6 +81,7 @@ AUDIT_ACTION = {
     "help_requested": M("请求帮助", "Asked for help"),
     "escalation_stopped": M("停止升级", "Escalation stopped"),
     "assigned": M("指派", "Assigned"),
+    "silenced": M("已静默（计划内事件）", "Silenced (planned event)"),
 }
 
 SYSTEM_ACTOR = {

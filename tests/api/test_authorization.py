@@ -6,7 +6,7 @@ admin get 403 on admin routes; nobody unauthenticated gets past 401.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import httpx
 import pytest
@@ -14,6 +14,8 @@ from fastapi import routing
 from fastapi.routing import APIRoute
 
 from alerts.lifecycle import AlertStatus
+from alerts.rota import RotaOverride, RotaShift
+from alerts.silences import SiteSilence
 from api.auth import create_api_key
 from api.models import KEY_SCOPES, ROLE_SCOPES, Role, Scope
 from carewatch.directory import Absence, Contact
@@ -23,6 +25,10 @@ iter_route_contexts = getattr(routing, "iter_route_contexts", None)
 SOUTH_ALERT = "hh-003.no_gas_24h.20250301T073000Z"
 CONTACT = {"id": "hh-003.son", "name": "李强", "relation": "儿子", "channels": [{"kind": "sms", "address": "+8613700000003"}]}
 ABSENCE = {"starts_at": "2030-01-01T00:00:00+08:00", "ends_at": "2030-01-05T00:00:00+08:00", "note": "住院"}
+SILENCE = {"alert_types": ["no_gas_24h"], "starts_at": "2030-01-01T00:00:00+08:00", "ends_at": "2030-01-02T00:00:00+08:00", "reason": "停气检修"}
+ROTA = {"shifts": [{"weekday": 0, "start": "08:00", "end": "20:00", "staff_id": "south-duty"}]}
+OVERRIDE = {"first_day": "2030-01-01", "last_day": "2030-01-02", "absent_id": "south-duty", "replacement_id": "south-night", "reason": "病假"}
+SILENCE_FORM = {"alert_types": "no_gas_24h", "starts_at": "2030-01-01T08:00", "ends_at": "2030-01-02T08:00", "reason": "停气检修"}
 
 OBJECT_ROUTES: dict[tuple[str, str], tuple[str, object]] = {
     # (method, route path): (a URL of site south's object, JSON body)
@@ -65,6 +71,21 @@ OBJECT_ROUTES: dict[tuple[str, str], tuple[str, object]] = {
     ("GET", "/api/sites/{site_id}/reports/{month}"): ("/api/sites/south/reports/2026-12", None),
     ("POST", "/households/{household_id}/absences"): ("/households/hh-003/absences", {"starts_at": "2030-01-01T08:00", "ends_at": "2030-01-02T08:00"}),
     ("POST", "/households/{household_id}/absences/{absence_id}/clear"): ("/households/hh-003/absences/1/clear", {}),
+    ("GET", "/api/sites/{site_id}/silences"): ("/api/sites/south/silences", None),
+    ("POST", "/api/sites/{site_id}/silences"): ("/api/sites/south/silences", SILENCE),
+    ("DELETE", "/api/sites/{site_id}/silences/{silence_id}"): ("/api/sites/south/silences/1", None),
+    ("GET", "/sites/{site_id}/silences"): ("/sites/south/silences", None),
+    ("POST", "/sites/{site_id}/silences"): ("/sites/south/silences", SILENCE_FORM),
+    ("POST", "/sites/{site_id}/silences/{silence_id}/end"): ("/sites/south/silences/1/end", {}),
+    ("GET", "/api/sites/{site_id}/rota"): ("/api/sites/south/rota", None),
+    ("PUT", "/api/sites/{site_id}/rota"): ("/api/sites/south/rota", ROTA),
+    ("POST", "/api/sites/{site_id}/rota/overrides"): ("/api/sites/south/rota/overrides", OVERRIDE),
+    ("DELETE", "/api/sites/{site_id}/rota/overrides/{override_id}"): ("/api/sites/south/rota/overrides/1", None),
+    ("GET", "/sites/{site_id}/rota"): ("/sites/south/rota", None),
+    ("POST", "/sites/{site_id}/rota/shifts"): ("/sites/south/rota/shifts", ROTA["shifts"][0]),
+    ("POST", "/sites/{site_id}/rota/shifts/{shift_id}/delete"): ("/sites/south/rota/shifts/1/delete", {}),
+    ("POST", "/sites/{site_id}/rota/overrides"): ("/sites/south/rota/overrides", OVERRIDE),
+    ("POST", "/sites/{site_id}/rota/overrides/{override_id}/delete"): ("/sites/south/rota/overrides/1/delete", {}),
 }
 FAMILY_LINK = {("GET", "/f/{token}"), ("POST", "/f/{token}")}
 """Issue 5's signed family links: the signed token is the credential (tested with alerts' family links)."""
@@ -100,7 +121,7 @@ def routes(app) -> list[tuple[str, str, Scope | None]]:  # type: ignore[no-untyp
 
 
 def concrete(path: str) -> str:
-    return path.replace("{alert_id}", SOUTH_ALERT).replace("{absence_id}", "1").replace("{user_id}", "1").replace("{key_id}", "1").replace(
+    return path.replace("{alert_id}", SOUTH_ALERT).replace("{absence_id}", "1").replace("{silence_id}", "1").replace("{shift_id}", "1").replace("{override_id}", "1").replace("{user_id}", "1").replace("{key_id}", "1").replace(
         "{household_id}", "hh-003").replace("{contact_id}", "hh-003.son").replace("{site_id}", "south").replace("{gateway_id}", "gw-south").replace("{meter_id}", "gas-003")
 
 
@@ -117,6 +138,11 @@ async def south_objects(store, make_detection, sessions) -> None:  # type: ignor
         session.add(Absence(household_id="hh-003", starts_at=datetime(2030, 1, 1, tzinfo=UTC), ends_at=datetime(2030, 1, 2, tzinfo=UTC),
                             note="", created_by="test", created_at=datetime.now(UTC)))
         session.add(Contact(household_id="hh-003", **CONTACT))
+        session.add(SiteSilence(site_id="south", alert_types=["no_gas_24h"], include_safety=False, starts_at=datetime(2030, 1, 1, tzinfo=UTC),
+                                ends_at=datetime(2030, 1, 2, tzinfo=UTC), reason="停气检修", created_by="test", created_at=datetime.now(UTC)))
+        session.add(RotaShift(site_id="south", weekday=0, start=time(8), end=time(20), staff_id="south-duty", created_by="test", created_at=datetime.now(UTC)))
+        session.add(RotaOverride(site_id="south", first_day=date(2030, 1, 1), last_day=date(2030, 1, 2), absent_id="south-duty",
+                                 replacement_id="south-night", reason="", created_by="test", created_at=datetime.now(UTC)))
 
 
 def test_every_object_route_is_in_the_matrix(app):
@@ -145,6 +171,9 @@ async def test_north_staff_and_keys_get_404_for_every_south_object(app, make_cli
     assert (await store.get(SOUTH_ALERT)).assigned_to is None
     assert len((await admin.get("/api/households/hh-003/absences")).json()) == 1
     assert [c["name"] for c in (await admin.get("/api/households/hh-003/contacts")).json()["items"]] == ["李强"]
+    assert [(s["id"], s["ended_at"]) for s in (await admin.get("/api/sites/south/silences")).json()] == [(1, None)]
+    south_rota = (await admin.get("/api/sites/south/rota")).json()
+    assert [s["id"] for s in south_rota["shifts"]] == [1] and [o["id"] for o in south_rota["overrides"]] == [1]
 
 
 async def test_north_staff_see_their_own_objects(make_client, store, make_detection):
