@@ -81,17 +81,17 @@ async def hurry(session: AsyncSession, alert_id: str) -> bool:
     return moved is not None
 
 
-async def summon_staff(session: AsyncSession, alert_id: str, at: datetime) -> bool:
-    """Someone answered "I need help": every step up to the duty staff is due now (the ladder runs them on
-    its next tick); False if the ladder has stopped or finished."""
-    moved = await session.scalar(
+async def summon_staff(session: AsyncSession, alert_id: str, at: datetime) -> None:
+    """Someone answered "I need help": the escalator pages the duty staff on its next look, whatever the ladder's
+    state (one stopped by an acknowledgement or finished included), and a climbing ladder's steps before the staff
+    (the family) are due now."""
+    await session.execute(
         update(Escalation)
-        .where(Escalation.alert_id == alert_id, Escalation.state.in_((LadderState.PENDING, LadderState.RUNNING)))
-        .values(due_at=None, help_requested_at=at, version=Escalation.version + 1)
-        .returning(Escalation.alert_id)
+        .where(Escalation.alert_id == alert_id)
+        .values(help_requested_at=at, version=Escalation.version + 1)
         .execution_options(synchronize_session=False)
     )
-    return moved is not None
+    await hurry(session, alert_id)
 
 
 async def _tell_those_reached(

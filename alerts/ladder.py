@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.escalation import SHORT_CHANNELS, message_key
@@ -33,6 +33,14 @@ from alerts.rota import on_duty
 from carewatch.catalogue import Language, language_of, text, words
 
 log = logging.getLogger(__name__)
+
+LIVE = (LadderState.PENDING, LadderState.RUNNING)
+"""A ladder still climbing: its steps and reminders are run as they fall due."""
+HELP_UNANSWERED = and_(
+    Escalation.help_requested_at.is_not(None),
+    or_(Escalation.staff_paged_at.is_(None), Escalation.staff_paged_at < Escalation.help_requested_at),
+)
+"""Someone asked for help and the duty staff have not been paged since (whatever the ladder's state)."""
 
 HouseholdLookup = Callable[[AsyncSession, str], Awaitable[HouseholdPeople | None]]
 """Whom to contact about a household: ``alerts.contacts.household_people`` reads the directory."""
@@ -102,8 +110,13 @@ class AlertLadder:
             due = (
                 await session.scalars(
                     select(Escalation.alert_id).where(
-                        Escalation.state.in_((LadderState.PENDING, LadderState.RUNNING)),
-                        or_(Escalation.due_at.is_(None), Escalation.due_at <= now, Escalation.reminder_due_at <= now),
+                        or_(
+                            and_(
+                                Escalation.state.in_(LIVE),
+                                or_(Escalation.due_at.is_(None), Escalation.due_at <= now, Escalation.reminder_due_at <= now),
+                            ),
+                            HELP_UNANSWERED,
+                        )
                     )
                 )
             ).all()
@@ -118,10 +131,11 @@ class AlertLadder:
         now = self.clock()
         escalation = await session.get(Escalation, alert_id, populate_existing=True)
         alert = await session.get(Alert, alert_id, populate_existing=True)
-        if escalation is None or alert is None or escalation.state not in (LadderState.PENDING, LadderState.RUNNING):
+        if escalation is None or alert is None or not alert.status.is_active:
+            return  # a ladder is stopped in the same transaction that closes its alert; nothing to do
+        live = escalation.state in LIVE
+        if not live and not _help_unanswered(escalation):
             return
-        if not alert.status.is_active:
-            return  # stopped in the same transaction that closed it; nothing to do
         claimed = await session.scalar(
             update(Escalation)
             .where(Escalation.alert_id == alert_id, Escalation.version == escalation.version)
@@ -138,6 +152,10 @@ class AlertLadder:
             context = dataclasses.replace(context, rota=tuple(rota))
         if escalation.help_requested_at is not None:  # someone asked for help: nobody's quiet hours hold it back
             context = dataclasses.replace(context, urgent=True)
+        if _help_unanswered(escalation):
+            await self._page_for_help(session, escalation, context)
+        if not live:
+            return
         ladder = self.policy.ladder_named(escalation.ladder) if escalation.ladder else None
         if escalation.state is LadderState.PENDING or ladder is None:
             ladder = self.policy.ladder_for(context.site.site, alert.alert_type, alert.severity)
@@ -155,11 +173,20 @@ class AlertLadder:
         if steps_done and reminders_done:
             escalation.state = LadderState.FINISHED
 
+    async def _page_for_help(self, session: AsyncSession, escalation: Escalation, context: _Context) -> None:
+        """The elder or a family member asked for help: the duty staff hear of it now, once per call."""
+        assert escalation.help_requested_at is not None  # checked by the caller
+        call = int(escalation.help_requested_at.timestamp())
+        await self._send(session, context, "help_requested", f"h{call}", self._recipients(Action.PAGE_DUTY, context), Action.PAGE_DUTY)
+        # Not before the call: in the demo the ladder's clock is simulated time and the call's is the wall clock.
+        escalation.staff_paged_at = max(context.now, escalation.help_requested_at)
+
     def _wait(self, ladder: Ladder, index: int, alert: Alert) -> timedelta:
         return timedelta(0) if self.policy.is_safety(alert.alert_type) else ladder.steps[index].wait
 
     async def _run_due_steps(self, session: AsyncSession, escalation: Escalation, ladder: Ladder, context: _Context) -> None:
-        summoned = _first_staff_step(ladder, escalation.next_step) if escalation.help_requested_at else -1
+        # A call for help brings the steps before the duty staff (the family) forward; the staff were paged for it.
+        summoned = _first_staff_step(ladder, escalation.next_step) - 1 if escalation.help_requested_at else -1
         while escalation.next_step < len(ladder.steps) and escalation.due_at is not None and (
             escalation.due_at <= context.now or escalation.next_step <= summoned
         ):
@@ -295,6 +322,12 @@ class AlertLadder:
             "family_name": family_name,
             "family_phone": family_phone,
         }
+
+
+def _help_unanswered(escalation: Escalation) -> bool:
+    """Someone asked for help and the duty staff have not been paged since."""
+    asked = escalation.help_requested_at
+    return asked is not None and (escalation.staff_paged_at is None or escalation.staff_paged_at < asked)
 
 
 def _first_staff_step(ladder: Ladder, start: int) -> int:

@@ -114,8 +114,8 @@ async def _need_help(sessions: async_sessionmaker[AsyncSession], alert_id: str, 
         if await _said_before(session, alert_id, actor, AuditAction.HELP_REQUESTED):
             return ReplyResult.ALREADY_RECORDED
         now = datetime.now(UTC)
-        summoned = await summon_staff(session, alert_id, now)
-        note = "asked for help: " + ("duty staff called in at once" if summoned else f"the alert is {alert.status.value}, its officer is told here")
+        await summon_staff(session, alert_id, now)
+        note = "asked for help: the duty staff are paged at once"
         if alert.severity is not Severity.CRITICAL:
             note += f"; severity raised from {alert.severity.value} to critical"
             alert.severity = Severity.CRITICAL

@@ -25,6 +25,12 @@ NOTICE = {
         "【值班】{household}（{address}）{explanation}{call_elder}{call_family}请在值班台确认并记录结果。编号{alert_id}",
         "[Duty] {household} ({address}). {explanation}{call_elder}{call_family} Acknowledge on the duty console and record the outcome. Ref {alert_id}",
     ),
+    "help_requested.subject": M("【求助】{household} 请求帮助", "[Help] {household}: help asked for"),
+    "help_requested.body": M(
+        "【求助】{household}（{address}）的老人或家属通过链接请求帮助，请立即联系并安排上门。{explanation}{call_elder}{call_family}编号{alert_id}",
+        "[Help] The elder or a family member of {household} ({address}) asked for help through their link: call and send someone now."
+        " {explanation}{call_elder}{call_family} Ref {alert_id}",
+    ),
     "escalate_supervisor.subject": M("【升级】{household} 的告警{waited_subject}", "[Escalated] {household}: {waited_subject}"),
     "escalate_supervisor.body": M(
         "【升级】{household}（{address}）的告警{waited_body}：{explanation}{call_elder}{call_family}请督促处理。编号{alert_id}",

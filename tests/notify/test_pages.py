@@ -180,7 +180,8 @@ async def test_i_need_help_from_the_family_brings_the_duty_staff_in_at_once_and_
     await ladder.tick(sessions)  # the escalator's next look, no time passed
 
     assert all(a.status_code == 200 and "已收到求助" in a.text for a in answers)
-    assert [m for m in await rows(sessions) if m.purpose == "page_duty"], "the duty staff are paged at once, not in 15 min"
+    assert [m for m in await rows(sessions) if m.purpose == "help_requested"], "the duty staff are paged at once, not in 15 min"
+    assert "请求帮助" in next(m.body for m in await rows(sessions) if m.purpose == "help_requested")
     alert = await AlertStore(sessions, clock=clock).get(RAISED.alert_id)
     assert alert.status is AlertStatus.OPEN and alert.severity == "critical"
     assert [e.action for e in alert.events].count(AuditAction.HELP_REQUESTED) == 1, "a second press adds nothing"
@@ -196,7 +197,7 @@ async def test_an_elder_asking_for_help_on_a_warning_makes_it_critical_and_pages
     await ladder.tick(sessions)
 
     purposes = [m.purpose for m in await rows(sessions)]
-    assert "notify_family" in purposes and "page_duty" in purposes
+    assert "notify_family" in purposes and "help_requested" in purposes, "the family an hour early, the staff at once"
     assert (await AlertStore(sessions, clock=clock).get(RAISED.alert_id)).severity == "critical"
 
 
@@ -238,3 +239,20 @@ async def test_the_family_page_gives_the_communitys_duty_line_to_call(sessions, 
 
     for page in (await web.get(link), await web.post(link, data={"choice": "need_help"})):
         assert '社区值班电话: <a href="tel:053280001234">0532-8000 1234</a>' in page.text
+
+
+async def test_a_call_for_help_on_an_alert_already_in_hand_pages_the_duty_staff_once(sessions, clock, ladder, web):
+    store = AlertStore(sessions, clock=clock, ladder=ladder)
+    await ladder.tick(sessions)
+    link = await link_for(sessions, "hh-001.elder")
+    await store.acknowledge(RAISED.alert_id, "值班员 小李", "calling the daughter")  # the ladder stops here
+    assert not [m for m in await rows(sessions) if m.purpose in ("page_duty", "help_requested")]
+
+    await web.post(link, data={"choice": "need_help"})
+    for _ in range(3):
+        await ladder.tick(sessions)
+
+    help_pages = [m for m in await rows(sessions) if m.purpose == "help_requested"]
+    assert help_pages and len({(m.recipient_id, m.channel) for m in help_pages}) == len(help_pages), "each address once"
+    events = (await store.get(RAISED.alert_id)).events
+    assert [e.note.split(":")[0] for e in events if e.note.startswith("help_requested")] == ["help_requested"]
