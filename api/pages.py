@@ -6,12 +6,16 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request, status
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.access import site_filter
 from api.auth import Principal
 from api.deps import CSRF_FIELD, LANG_COOKIE
 from carewatch.catalogue import Language, words
+from carewatch.directory import Site
 
 REMEMBER_LANG_S = 365 * 86400
 
@@ -39,3 +43,13 @@ def render(
     response = templates.TemplateResponse(request, template, page, status_code=status_code)
     response.set_cookie(LANG_COOKIE, lang, max_age=REMEMBER_LANG_S, samesite="lax")
     return response
+
+
+async def site_index(
+    request: Request, session: AsyncSession, principal: Principal, lang: Language, page: str, context: dict[str, Any] | None = None
+) -> Response:
+    """``/{page}``: the communities whose ``page`` the principal may see, or straight to it when there is one."""
+    sites = (await session.scalars(site_filter(select(Site), principal, Site.id).order_by(Site.id))).all()
+    if len(sites) == 1:
+        return RedirectResponse(f"/sites/{sites[0].id}/{page}", status_code=status.HTTP_303_SEE_OTHER)
+    return render(request, f"{page}.html", lang, principal, {"sites": sites, "site": None, **(context or {})})

@@ -10,16 +10,16 @@ from __future__ import annotations
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request, status
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 from sqlalchemy import and_, select
 
-from api.access import site_filter, visible_site
+from api.access import visible_site
 from api.console_view import local_time
 from api.deps import DirectoryReader, LangDep, SessionDep
-from api.pages import render
+from api.pages import render, site_index
 from carewatch.catalogue import words
-from carewatch.directory import Household, Meter, Site
+from carewatch.directory import Household, Meter
 from ingest.models import MeterHealthRow
 
 router = APIRouter(include_in_schema=False)
@@ -35,11 +35,7 @@ class DeviceOrder(StrEnum):
 
 @router.get("/devices")
 async def devices_index(request: Request, principal: DirectoryReader, session: SessionDep, lang: LangDep) -> Response:
-    """The sites whose devices the principal may see; straight to the one when there is one."""
-    sites = (await session.scalars(site_filter(select(Site), principal, Site.id).order_by(Site.id))).all()
-    if len(sites) == 1:
-        return RedirectResponse(f"/sites/{sites[0].id}/devices", status_code=status.HTTP_303_SEE_OTHER)
-    return render(request, "devices.html", lang, principal, {"sites": sites, "site": None})
+    return await site_index(request, session, principal, lang, "devices")
 
 
 @router.get("/sites/{site_id}/devices")

@@ -9,14 +9,13 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy import select
 
-from api.access import site_filter, visible_site
+from api.access import visible_site
 from api.deps import LangDep, ReportReader, SessionDep
 from api.history_export import as_csv
-from api.pages import render
+from api.pages import render, site_index
 from api.reports import OUTCOME_COLUMNS, BadMonth, MonthlyReport, Spread, monthly_report, this_month
 from carewatch.catalogue import Language, text, words
 from carewatch.directory import Site
@@ -73,10 +72,7 @@ async def report_json(site_id: str, month: str, session: SessionDep, principal: 
 
 @router.get("/reports")
 async def reports_index(request: Request, principal: ReportReader, session: SessionDep, lang: LangDep) -> Response:
-    sites = (await session.scalars(site_filter(select(Site), principal, Site.id).order_by(Site.id))).all()
-    if len(sites) == 1:
-        return RedirectResponse(f"/sites/{sites[0].id}/reports", status_code=status.HTTP_303_SEE_OTHER)
-    return render(request, "reports.html", lang, principal, {"sites": sites, "site": None, "said": words("report", lang)})
+    return await site_index(request, session, principal, lang, "reports", {"said": words("report", lang)})
 
 
 @router.get("/sites/{site_id}/reports")

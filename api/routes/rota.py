@@ -23,7 +23,7 @@ from api.access import not_found, site_filter, visible_site
 from api.auth import Principal, now_utc
 from api.deps import AlertReader, DirectoryWriter, LangDep, Services, ServicesDep, SessionDep
 from api.models import Scope
-from api.pages import render
+from api.pages import render, site_index
 from api.routes.directory import NOT_YOURS
 from carewatch.catalogue import Language, text
 from carewatch.directory import Site
@@ -230,10 +230,7 @@ async def _page(request: Request, session: AsyncSession, services: Services, pri
 
 @page_router.get("/rota")
 async def rota_index(request: Request, principal: AlertReader, session: SessionDep, lang: LangDep) -> Response:
-    sites = (await session.scalars(site_filter(select(Site), principal, Site.id).order_by(Site.id))).all()
-    if len(sites) == 1:
-        return RedirectResponse(f"/sites/{sites[0].id}/rota", status_code=status.HTTP_303_SEE_OTHER)
-    return render(request, "rota.html", lang, principal, {"sites": sites, "site": None})
+    return await site_index(request, session, principal, lang, "rota")
 
 
 @page_router.get("/sites/{site_id}/rota")

@@ -23,7 +23,7 @@ from api.console_view import local_time
 from api.deps import AlertReader, DirectoryWriter, LangDep, SessionDep
 from api.history import site_zone
 from api.models import Scope
-from api.pages import render
+from api.pages import render, site_index
 from api.routes.directory import NOT_YOURS
 from carewatch.catalogue import Language, text, words
 from carewatch.directory import Household, Site
@@ -191,11 +191,7 @@ async def _page(request: Request, session: AsyncSession, principal: Principal, l
 
 @page_router.get("/silences")
 async def silences_index(request: Request, principal: AlertReader, session: SessionDep, lang: LangDep) -> Response:
-    """The sites whose silences the principal may see; straight to the one when there is one."""
-    sites = (await session.scalars(site_filter(select(Site), principal, Site.id).order_by(Site.id))).all()
-    if len(sites) == 1:
-        return RedirectResponse(f"/sites/{sites[0].id}/silences", status_code=status.HTTP_303_SEE_OTHER)
-    return render(request, "silences.html", lang, principal, {"sites": sites, "site": None})
+    return await site_index(request, session, principal, lang, "silences")
 
 
 @page_router.get("/sites/{site_id}/silences")
