@@ -243,12 +243,14 @@ def alerts(
     console's ingest panels, and the escalation ladder and notifications (as `carewatch run` does).
 
     Settings: CAREWATCH_KAFKA_URL, CAREWATCH_DATABASE_URL, CAREWATCH_REGISTRY_PATH (imported into the directory at
-    start, as `carewatch run` does), CAREWATCH_PEOPLE_PATH and the channel settings (docs/notifications.md).
-    Stops cleanly on SIGTERM/SIGINT.
+    start, as `carewatch run` does), CAREWATCH_PEOPLE_PATH and the channel settings (docs/notifications.md);
+    without --console, its metrics on CAREWATCH_METRICS_PORT. Stops cleanly on SIGTERM/SIGINT.
     """
     from carewatch.runners.faust.alert_service import run_alert_service
 
     settings = _settings(verbose, "kafka_url")
+    if not console:  # with the console, /metrics is on its port
+        _serve_metrics(settings)
     with _said_in_one_line():
         asyncio.run(run_alert_service(settings, err, serve_api=console))
         err.print("stopped")  # by SIGTERM or SIGINT, handled by the service

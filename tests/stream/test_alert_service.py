@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
@@ -34,6 +35,7 @@ from carewatch.runners.faust.alert_service import reports_group_id
 from carewatch.db import make_engine, make_sessions
 from carewatch.domain import AlertType, Detection, Explanation, RejectReason, Severity, Transition
 from carewatch.kafka import bootstrap_servers, ensure_topics, wait_until_consumed
+from carewatch.loopback import free_port
 from carewatch.registry import Registry
 from carewatch.settings import Settings
 from carewatch.runners.faust.system import settings_environment
@@ -102,7 +104,7 @@ async def test_the_alert_service_stores_tells_and_reports_once_and_stops_on_sigt
             people_path=catchers.people_path,
             smtp_host="127.0.0.1", smtp_port=catchers.smtp_port,
             sms_provider_url=f"{catchers.http_url}/sms", voice_provider_url=f"{catchers.http_url}/voice",
-            escalate_every="PT0.25S", dispatch_every="PT0.25S",
+            escalate_every="PT0.25S", dispatch_every="PT0.25S", metrics_port=free_port(),
         )
         log_path = tmp_path / "alerts.log"
         service = start_alert_service(settings, log_path)  # it creates the topics and the schema itself
@@ -132,6 +134,8 @@ async def test_the_alert_service_stores_tells_and_reports_once_and_stops_on_sigt
                 return bool(sent) and bool(caught_mail(catchers.directory) or caught_http(catchers.directory))
 
             await eventually(delivered, "a notification reaches a catcher", service, log_path)
+            scraped = httpx.get(f"http://127.0.0.1:{settings.metrics_port}/metrics").text  # no console: its own metrics port
+            assert 'carewatch_notifications_total{channel=' in scraped and 'result="sent"' in scraped
             await wait_until_consumed(settings, settings.alerts_group_id, [settings.kafka_topic_detections], 60, "alerts")
             await wait_until_consumed(
                 settings, reports_group_id(settings),
