@@ -329,14 +329,16 @@ async def publish_simulation(
 async def _all_acked(unacked: list[asyncio.Future[None]], links: dict[str, GatewayLink]) -> None:
     if not unacked:
         return
-    try:
-        await asyncio.wait_for(asyncio.gather(*unacked), ACK_TIMEOUT_S)
-    except TimeoutError:
-        missing = sum(not f.done() for f in unacked)
+    # asyncio.wait, not gather: cancelled here (Ctrl-C in the demo), a gather's future would be left behind with
+    # its CancelledError unread, and asyncio logs that as an error after "stopped".
+    done, pending = await asyncio.wait(unacked, timeout=ACK_TIMEOUT_S)
+    if pending:
         address = next(iter(links.values())).address if links else "the broker"
         raise PublishFailed(
-            f"the MQTT broker at {address} did not acknowledge {missing} messages within {ACK_TIMEOUT_S:.0f} s"
-        ) from None
+            f"the MQTT broker at {address} did not acknowledge {len(pending)} messages within {ACK_TIMEOUT_S:.0f} s"
+        )
+    for acknowledged in done:
+        acknowledged.result()  # a publish that failed raises here
     unacked.clear()
 
 
