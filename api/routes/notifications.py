@@ -7,13 +7,11 @@ lists what the local catchers received (mail and HTTP), so a person can open the
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,10 +20,12 @@ from alerts.catchers import caught_http, caught_mail
 from alerts.notify_tables import AttemptResult, MessageStatus, OutboxMessage
 from alerts.outbox import attempts_for
 from api.auth import Principal
-from api.deps import AlertReader, ServicesDep, SessionDep
+from api.console_view import DEFAULT_ZONE, local_time
+from api.deps import AlertReader, LangDep, ServicesDep, SessionDep
+from api.pages import render
+from carewatch.catalogue import words
 from carewatch.directory import Household
 
-templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 router = APIRouter(tags=["notifications"])
 MAX_PAGE = 500
 
@@ -112,6 +112,7 @@ async def notifications_page(
     principal: AlertReader,
     session: SessionDep,
     services: ServicesDep,
+    lang: LangDep,
     alert_id: str | None = None,
     status_: Annotated[MessageStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1)] = 200,
@@ -127,8 +128,15 @@ async def notifications_page(
         "mail": [(key, mail) for key, mail in caught_mail(catcher)] if catcher else [],
         "http": caught_http(catcher, 50) if catcher else [],
         "catcher_dir": catcher,
+        "said": words("notifications", lang),
+        "status_words": words("message_status", lang),
+        "step_words": words("ladder_step", lang),
+        "role_words": words("recipient_role", lang),
+        "channel_words": words("channel", lang),
+        "attempt_words": words("attempt_result", lang),
+        "when": lambda moment: local_time(moment, DEFAULT_ZONE),
     }
-    return templates.TemplateResponse(request, "notifications.html", context)
+    return render(request, "notifications.html", lang, principal, context)
 
 
 @router.get("/notifications/mail/{key}", response_class=PlainTextResponse, include_in_schema=False)

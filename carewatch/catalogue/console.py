@@ -335,4 +335,31 @@ REPORT = {
     "outcome_still_open": M("仍未处理", "Still open"),
 }
 
-SECTIONS = {"ui": UI, "live_status": LIVE_STATUS, "family": FAMILY, "export": EXPORT, "report": REPORT}
+NOTIFICATIONS = {
+    # The notifications log (api/routes/notifications.py): every message the ladder wrote and its delivery attempts.
+    "title": M("通知记录", "Notifications"),
+    "intro": M("发给谁、发了什么，以及每次投递尝试", "what was sent to whom, and every delivery attempt"),
+    "alert": M("告警", "Alert"),
+    "status": M("状态", "Status"),
+    "any": M("全部", "any"),
+    "filter": M("筛选", "Filter"),
+    "written": M("写入时间", "Written"),
+    "step": M("步骤", "Step"),
+    "recipient": M("收件人", "Recipient"),
+    "channel": M("渠道", "Channel"),
+    "message": M("内容", "Message"),
+    "attempts": M("投递尝试", "Delivery attempts"),
+    "none": M("还没有通知。", "No messages yet."),
+    "held_until": M("免打扰至 {at}", "held until {at}"),
+    "caught_mail": M("演示邮件收件箱（{dir}）", "Demo mail catcher ({dir})"),
+    "caught_http": M("演示短信、电话和群机器人接收记录（{dir}）", "Demo SMS, call and robot catcher ({dir})"),
+    "date": M("时间", "Date"),
+    "to": M("收件人", "To"),
+    "subject": M("主题", "Subject"),
+    "message_id": M("邮件编号", "Message-ID"),
+    "path": M("接口", "Path"),
+    "key": M("幂等键", "Idempotency key"),
+    "times": M("时间均为北京时间。", "Times are China Standard Time (UTC+8)."),
+}
+
+SECTIONS = {"ui": UI, "live_status": LIVE_STATUS, "family": FAMILY, "export": EXPORT, "report": REPORT, "notifications": NOTIFICATIONS}

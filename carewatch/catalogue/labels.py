@@ -96,6 +96,16 @@ LADDER_STEP = {
     "page_duty": M("通知值班人员", "Duty staff paged"),
     "escalate_supervisor": M("上报主管", "Supervisor told"),
     "request_home_visit": M("请求上门查看", "Home visit requested"),
+    # What else the ladder writes (the notifications log names every message's purpose).
+    "reminder": M("提醒", "Reminder"),
+    "update": M("处理结果通知", "Handled: update"),
+    "help_requested": M("求助", "Help asked for"),
+}
+
+ATTEMPT_RESULT = {
+    "sent": M("已送达", "delivered"),
+    "retry": M("将重试", "will retry"),
+    "failed": M("发送失败", "failed"),
 }
 
 LADDER_STATE = {
@@ -161,5 +171,5 @@ SECTIONS = {
     "alert_type": ALERT_TYPE, "severity": SEVERITY, "status": STATUS, "closed": CLOSED, "outcome": OUTCOME,
     "false_alarm_reason": FALSE_ALARM_REASON, "audit_action": AUDIT_ACTION, "system_actor": SYSTEM_ACTOR, "ladder_step": LADDER_STEP,
     "ladder_state": LADDER_STATE, "message_status": MESSAGE_STATUS, "channel": CHANNEL, "recipient_role": RECIPIENT_ROLE,
-    "reject_reason": REJECT_REASON, "unit": UNIT, "meter_flag": METER_FLAG,
+    "reject_reason": REJECT_REASON, "unit": UNIT, "meter_flag": METER_FLAG, "attempt_result": ATTEMPT_RESULT,
 }

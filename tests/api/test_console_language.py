@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import httpx
 import pytest
 
+from alerts.outbox import NewMessage, enqueue
 from alerts.outcomes import FalseAlarmReason, Outcome, OutcomeKind
 from api.models import Role
 from carewatch.domain import AlertType
 from tests.api.conftest import DISTRICT
 
-PAGES = ["/", "/households", "/households?q=hh", "/households/hh-001", "/households/hh-003"]
+PAGES = ["/", "/households", "/households?q=hh", "/households/hh-001", "/households/hh-003", "/notifications"]
 
 ALLOWED = {"m", "L", "JSON"}
 """Latin a Chinese reader is expected to read: the cubic metre (m³), litres, and the name of a data format."""
 
 LATIN = re.compile(r"[A-Za-z][A-Za-z_]*")
+ALERT_ID = re.compile(r"hh-\d+\.[a-z0-9_]+\.\d{8}T\d{6}Z")
+"""An alert's reference number (编号, as the messages call it) is data, as household and meter ids are."""
 ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d")
 
 
@@ -53,7 +57,7 @@ class ReadableText(HTMLParser):
 def readable(page: str, data: list[str]) -> str:
     parser = ReadableText()
     parser.feed(page)
-    text = " ".join(parser.parts)
+    text = ALERT_ID.sub(" ", " ".join(parser.parts))
     for value in sorted(data, key=len, reverse=True):  # names, addresses and ids are data, whatever their script
         text = text.replace(value, " ")
     return text
@@ -68,12 +72,18 @@ def directory_data(signed_in_as: str) -> list[str]:
 
 
 @pytest.fixture
-async def busy_console(make_client, store, make_detection) -> httpx.AsyncClient:
+async def busy_console(make_client, store, make_detection, sessions) -> httpx.AsyncClient:
     """A console with something on every page: open, acknowledged and device alerts, and an audit trail."""
     client = await make_client(Role.ADMIN)
     no_gas, flowing = make_detection("hh-001"), make_detection("hh-001", AlertType.GAS_CONTINUOUS)
     await store.apply([no_gas, flowing, make_detection("hh-003", AlertType.METER_SILENT)])
     await store.acknowledge(no_gas.alert_id, "李明", "已电话联系", Outcome(OutcomeKind.FALSE_ALARM, FalseAlarmReason.AWAY))
+    async with sessions.begin() as session:  # the notifications log: a message held for quiet hours
+        await enqueue(session, [NewMessage(
+            idempotency_key="k1", alert_id=flowing.alert_id, household_id="hh-001", purpose="notify_family", recipient_id="hh-001.son",
+            recipient_name="张强", recipient_role="family", channel="sms", address="+8613700000001", language="zh-CN",
+            subject="请联系张桂兰", body="燃气长时间使用", hold_until=datetime(2030, 1, 1, tzinfo=UTC),
+        )], datetime.now(UTC))
     return client
 
 

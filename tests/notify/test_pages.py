@@ -160,7 +160,8 @@ async def test_notifications_log_lists_messages_and_attempts_for_staff_only(ladd
     assert unconfigured["status"] == "failed" and "no voice channel is configured" in unconfigured["last_error"]
     assert all("key=" not in m["address"] for m in listed), "robot keys are never shown"
     page = await web.get("/notifications", params={"alert_id": RAISED.alert_id})
-    assert page.status_code == 200 and "notify_family" in page.text and "王芳（女儿）" in page.text
+    assert page.status_code == 200 and "通知家属" in page.text and "王芳（女儿）" in page.text
+    assert "notify_family" not in page.text.split("<main", 1)[1], "steps in words, not codes"
 
 
 @pytest.fixture
