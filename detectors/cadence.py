@@ -14,6 +14,8 @@ bounded, and the counts fit in 16 bits.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from array import array
 
@@ -47,6 +49,9 @@ def upper_edge(index: int) -> float:
     return FIRST_EDGE_S * 2 ** (index / BINS_PER_DOUBLING)
 
 
+_UPPER_EDGES = tuple(upper_edge(index) for index in range(BINS))
+
+
 class ReportingCadence:
     """The distribution of one reporting stream's gaps (a meter's, or a whole household's).
 
@@ -64,18 +69,21 @@ class ReportingCadence:
     (1000, 1.07, 12.1)
     """
 
-    __slots__ = ("counts", "learned")
+    __slots__ = ("counts", "learned", "_judged")
 
     def __init__(self) -> None:
         self.counts = array("H", bytes(2 * BINS))
         self.learned = 0
         """Gaps the counts hold (halved with them)."""
+        self._judged: tuple[float, float, float] | None = None
+        """The last `silent_after_s` (q, factor, answer), until the next gap is learned: ticks ask often."""
 
     def learn_one(self, gap_s: float) -> None:
         if not gap_s > 0 or math.isinf(gap_s):
             return
         self.counts[bin_of(gap_s)] += 1
         self.learned += 1
+        self._judged = None
         if self.learned >= CAPACITY:
             for i, count in enumerate(self.counts):
                 self.counts[i] = (count + 1) // 2
@@ -86,12 +94,8 @@ class ReportingCadence:
         NaN before anything is learned."""
         if not self.learned:
             return math.nan
-        wanted, seen = q * self.learned, 0
-        for index, count in enumerate(self.counts):
-            seen += count
-            if seen >= wanted - 1e-9:
-                return upper_edge(index)
-        return upper_edge(BINS - 1)
+        index = bisect.bisect_left(list(itertools.accumulate(self.counts)), q * self.learned - 1e-9)
+        return _UPPER_EDGES[min(index, BINS - 1)]
 
     def silent_after_s(self, q: float, factor: float) -> float:
         """How long a silence may last before it is unusual for this stream: the median gap, plus
@@ -108,15 +112,24 @@ class ReportingCadence:
         >>> round(gappy.silent_after_s(0.995, 4.0) / 3600, 1)  # one gap in a hundred of 5 h
         17.1
         """
-        median_s = self.quantile(0.5)
-        return median_s + factor * (self.quantile(q) - median_s)
+        if not self.learned:
+            return math.nan
+        judged = self._judged
+        if judged is not None and judged[0] == q and judged[1] == factor:
+            return judged[2]
+        running = list(itertools.accumulate(self.counts))
+        median_s = _UPPER_EDGES[min(bisect.bisect_left(running, 0.5 * self.learned - 1e-9), BINS - 1)]
+        reach_s = _UPPER_EDGES[min(bisect.bisect_left(running, q * self.learned - 1e-9), BINS - 1)]
+        answer = median_s + factor * (reach_s - median_s)
+        self._judged = (q, factor, answer)
+        return answer
 
     def __getstate__(self) -> bytes:
         return pack([self])
 
     def __setstate__(self, state: bytes) -> None:
         [restored] = unpack(state)
-        self.counts, self.learned = restored.counts, restored.learned
+        self.counts, self.learned, self._judged = restored.counts, restored.learned, None
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ReportingCadence) and self.counts == other.counts

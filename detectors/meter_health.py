@@ -17,6 +17,7 @@ household in that condition (its onset: the reading that brought the first meter
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import statistics
@@ -57,6 +58,7 @@ _MIN_SIGNAL_SAMPLES = 3
 """Hours with a signal reading needed to judge it, however long it was watched."""
 
 
+@functools.lru_cache(maxsize=256)  # a meter repeats its status word in every reading
 def flags_in(status: str | None) -> frozenset[MeterFlag]:
     """The flags a status word carries; case, spaces and separators do not matter, unknown words are ignored.
 
@@ -70,6 +72,16 @@ def flags_in(status: str | None) -> frozenset[MeterFlag]:
     if not status:
         return frozenset()
     return frozenset(_FLAG_WORDS[w] for w in _WORD.findall(status.lower()) if w in _FLAG_WORDS)
+
+
+@functools.lru_cache(maxsize=256)
+def _conditions(status: str | None, battery_low: bool, weak_signal: bool) -> frozenset[AlertType]:
+    found = {flag.alert_type for flag in flags_in(status)}
+    if battery_low:
+        found.add(AlertType.METER_LOW_BATTERY)
+    if weak_signal:
+        found.add(AlertType.METER_WEAK_SIGNAL)
+    return frozenset(found)
 
 
 class HealthLimits(NamedTuple):
@@ -119,7 +131,10 @@ class MeterVitals:
     (True, -115.5, ['tamper'])
     """
 
-    __slots__ = ("heard_s", "battery_pct", "signal_dbm", "status", "battery_low", "weak_signal", "_signal", "_signal_hour", "_first_hour")
+    __slots__ = (
+        "heard_s", "battery_pct", "signal_dbm", "status", "battery_low", "weak_signal",
+        "_signal", "_signal_hour", "_first_hour", "_judged_signal",
+    )
 
     def __init__(self) -> None:
         self.heard_s: float | None = None
@@ -133,6 +148,8 @@ class MeterVitals:
         self._signal: array[int] | None = None
         self._signal_hour = 0
         self._first_hour = 0
+        self._judged_signal: tuple[float | None, int] | None = None
+        """The ring's median and sample count, until the ring changes (a reading costs no sort)."""
 
     @property
     def flags(self) -> frozenset[MeterFlag]:
@@ -166,24 +183,22 @@ class MeterVitals:
 
     def conditions(self) -> frozenset[AlertType]:
         """The health alerts this meter is in now."""
-        found = {flag.alert_type for flag in self.flags}
-        if self.battery_low:
-            found.add(AlertType.METER_LOW_BATTERY)
-        if self.weak_signal:
-            found.add(AlertType.METER_WEAK_SIGNAL)
-        return frozenset(found)
+        return _conditions(self.status, self.battery_low, self.weak_signal)
 
     def signal_median_dbm(self) -> float | None:
         """The median of the hourly signal over the window (None: no signal heard in it)."""
-        if self._signal is None:
-            return None
-        samples = [v for v in self._signal if v != _NO_SAMPLE]
-        return float(statistics.median(samples)) if samples else None
+        return self._signal_judgement()[0]
+
+    def _signal_judgement(self) -> tuple[float | None, int]:
+        if self._judged_signal is None:
+            samples = [] if self._signal is None else [v for v in self._signal if v != _NO_SAMPLE]
+            self._judged_signal = (float(statistics.median(samples)) if samples else None, len(samples))
+        return self._judged_signal
 
     def _watched_long_enough(self, hours: int) -> bool:
         if self._signal is None or self._signal_hour - self._first_hour + 1 < hours:
             return False
-        return sum(v != _NO_SAMPLE for v in self._signal) >= _MIN_SIGNAL_SAMPLES
+        return self._signal_judgement()[1] >= _MIN_SIGNAL_SAMPLES
 
     def _record_signal(self, at_s: float, dbm: float, hours: int) -> None:
         hour = math.floor(at_s / 3600)
@@ -191,13 +206,18 @@ class MeterVitals:
         if ring is None or len(ring) != hours:  # first signal, or the window was changed: watch afresh
             ring = self._signal = array("b", [_NO_SAMPLE] * hours)
             self._signal_hour = self._first_hour = hour
+            self._judged_signal = None
         if hour > self._signal_hour:
             for skipped in range(max(self._signal_hour + 1, hour - hours + 1), hour + 1):
                 ring[skipped % hours] = _NO_SAMPLE
             self._signal_hour = hour
+            self._judged_signal = None
         elif hour <= self._signal_hour - hours:
             return  # older than the window
-        ring[hour % hours] = max(-128, min(0, round(dbm)))
+        sample = max(-128, min(0, round(dbm)))
+        if ring[hour % hours] != sample:
+            ring[hour % hours] = sample
+            self._judged_signal = None
         self._first_hour = min(self._first_hour, hour)
 
     def __getstate__(self) -> tuple[object, ...]:
@@ -214,6 +234,7 @@ class MeterVitals:
             ring, self._signal_hour, self._first_hour,
         ) = state
         self._signal = None if ring is None else array("b", ring)
+        self._judged_signal = None
 
     def __repr__(self) -> str:
         return (
