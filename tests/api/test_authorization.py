@@ -87,6 +87,16 @@ OBJECT_ROUTES: dict[tuple[str, str], tuple[str, object]] = {
     ("POST", "/sites/{site_id}/rota/overrides"): ("/sites/south/rota/overrides", OVERRIDE),
     ("POST", "/sites/{site_id}/rota/overrides/{override_id}/delete"): ("/sites/south/rota/overrides/1/delete", {}),
 }
+BODY_ROUTES: dict[tuple[str, str], object] = {
+    # Changes without an id in the path, whose body names site south's objects: (method, path): body
+    ("POST", "/api/alerts/acknowledge"): {"alert_ids": [SOUTH_ALERT], "outcome": "safe"},
+    ("POST", "/console/alerts/acknowledge"): {"alert_id": SOUTH_ALERT, "outcome": "safe"},
+    ("POST", "/api/handoff"): {"site_id": "south", "note": "南湖社区的交班留言"},
+    ("POST", "/handoff"): {"site": "south", "note": "南湖社区的交班留言"},
+}
+CREATES = {("POST", "/api/sites"), ("POST", "/api/gateways"), ("POST", "/api/meters"), ("POST", "/api/households"), ("POST", "/api/import"),
+           ("POST", "/api/users"), ("POST", "/api/api-keys"), ("POST", "/login"), ("POST", "/logout")}
+"""Changes without an id in the path that make something new (directory rows, accounts, keys, a session), not act on a site's objects."""
 FAMILY_LINK = {("GET", "/f/{token}"), ("POST", "/f/{token}")}
 """Issue 5's signed family links: the signed token is the credential (tested with alerts' family links)."""
 PLATFORM_PUSH = {("GET", "/api/push/{integration}"), ("POST", "/api/push/{integration}")}
@@ -150,6 +160,28 @@ def test_every_object_route_is_in_the_matrix(app):
     assert with_ids - NOT_PER_SITE == set(OBJECT_ROUTES), "add new object routes to OBJECT_ROUTES"
 
 
+def test_every_change_without_an_id_in_its_path_is_in_the_matrix(app):
+    changes = {(method, path) for method, path, _ in routes(app) if "{" not in path and method != "GET"}
+    assert changes - CREATES == set(BODY_ROUTES), "add new routes that act on objects named in their body to BODY_ROUTES"
+
+
+async def test_north_staff_and_keys_get_404_for_south_objects_named_in_the_body(app, make_client, sessions, store, south_objects):
+    async with sessions.begin() as session:
+        _, key = await create_api_key(session, "north", KEY_SCOPES, ["north"], "test")
+    north_key = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers={"Authorization": f"Bearer {key}"})
+    scopes = dict(((m, p), s) for m, p, s in routes(app))
+    async with north_key:
+        callers = [("north key", north_key, KEY_SCOPES)] + [
+            (role.value, await make_client(role, ("north",)), ROLE_SCOPES[role]) for role in Role if role is not Role.ADMIN]
+        for (method, path), body in BODY_ROUTES.items():
+            for who, caller, granted in callers:
+                response = await send(caller, method, path, body)
+                assert response.status_code == (404 if scopes[(method, path)] in granted else 403), (who, path, response.text[:300])
+    assert (await store.get(SOUTH_ALERT)).status is AlertStatus.OPEN
+    admin = await make_client(Role.ADMIN)
+    assert (await admin.get("/api/handoff", params={"site": "south"})).json()["notes"] == []
+
+
 async def test_north_staff_and_keys_get_404_for_every_south_object(app, make_client, sessions, store, south_objects):
     async with sessions.begin() as session:
         _, key = await create_api_key(session, "north", KEY_SCOPES, ["north"], "test")
@@ -187,7 +219,7 @@ async def test_north_staff_see_their_own_objects(make_client, store, make_detect
 
 
 SITE_FILTERED = {url: ("site", "household_id") for url in ("/history", "/history/export.csv", "/history/export.xlsx", "/api/alert-history")}
-SITE_FILTERED["/handoff"] = ("site",)
+SITE_FILTERED["/handoff"] = SITE_FILTERED["/api/handoff"] = ("site",)
 """Routes without an object in their path that take a site or household to filter by: another site's answers 404."""
 
 
