@@ -302,7 +302,7 @@ class AlertLadder:
         zone = context.household.timezone if context.household else context.site.timezone
         onset = alert.onset.astimezone(zone).strftime("%H:%M")
         waited = context.now - alert.raised_at if alert.raised_at <= context.now else timedelta(0)
-        family_name, family_phone = context.household.first_family_phone if context.household else ("", "")
+        family_name, family_phone = context.household.first_family_phone(lang) if context.household else ("", "")
         return {
             "elder": (context.household.elder.name if context.household and context.household.elder else context.label),
             "recipient": person.label,

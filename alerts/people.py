@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from alerts.documents import describe_errors, read_document
-from carewatch.catalogue import Language
+from carewatch.catalogue import Language, text
 from carewatch.domain import IDENTIFIER, AlertType, Audience
 from carewatch.registry import ZoneName
 
@@ -260,7 +260,11 @@ class Person:
 
     @property
     def label(self) -> str:
-        return f"{self.name}（{self.relation}）" if self.relation else self.name
+        """The name and relation as the person reads them, in their own language: 王芳（女儿）, Wang Lei (son)."""
+        return self.label_in(self.language)
+
+    def label_in(self, lang: Language) -> str:
+        return text("notice.part.name_relation", lang, name=self.name, relation=self.relation) if self.relation else self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,10 +320,9 @@ class HouseholdPeople:
     def elder_phone(self) -> str:
         return self.phone or (phone_number(self.elder) if self.elder else "")
 
-    @property
-    def first_family_phone(self) -> tuple[str, str]:
-        """(label, number) of the first family contact with a phone; ("", "") if none has one."""
-        return next(((p.label, phone_number(p)) for p in self.contacts if phone_number(p)), ("", ""))
+    def first_family_phone(self, lang: Language) -> tuple[str, str]:
+        """(label in ``lang``, number) of the first family contact with a phone; ("", "") if none has one."""
+        return next(((p.label_in(lang), phone_number(p)) for p in self.contacts if phone_number(p)), ("", ""))
 
 
 def phone_number(person: Person) -> str:

@@ -27,6 +27,21 @@ def not_found(what: str, key: object) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"no {what} {key!r} among the sites you may see")
 
 
+async def owned_row(session: AsyncSession, model: type[Row], row_id: int, owner: str, owner_id: str, what: str) -> Row:
+    """The row ``row_id`` of ``model`` if its ``owner`` column (``site_id``, ``household_id``) is ``owner_id``; 404
+    otherwise, so an id of another community's row answers as one that does not exist. Check the owner is visible first."""
+    row = await session.get(model, row_id)
+    if row is None or getattr(row, owner) != owner_id:
+        raise not_found(what, row_id)
+    return row
+
+
+async def delete_owned_row(session: AsyncSession, model: type[Any], row_id: int, owner: str, owner_id: str, what: str) -> None:
+    """Delete and commit the row ``row_id`` of ``model`` that belongs to ``owner_id`` (see owned_row), or 404."""
+    await session.delete(await owned_row(session, model, row_id, owner, owner_id, what))
+    await session.commit()
+
+
 def site_filter(query: Select[Any], principal: Principal, column: Any) -> Select[Any]:
     """Restrict ``query`` to rows whose site ``column`` the principal sees."""
     if principal.sites is None:

@@ -70,6 +70,7 @@ def create_app(
     app.include_router(alert_pages.router)
     app.include_router(alert_pages.api_router)
     app.include_router(handoff.router)
+    app.include_router(handoff.api_router)
     app.include_router(silences.router)
     app.include_router(silences.page_router)
     app.include_router(rota.router)

@@ -176,4 +176,22 @@ async def alert_rows(
 
 
 def local_time(moment: datetime, zone: tzinfo) -> str:
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    """``moment`` on the clock of ``zone`` (a household's, a community's); where that clock is not China time's at
+    that moment (a household in another zone), with its UTC offset, so a page that mixes zones is never misread.
+
+    >>> from datetime import UTC
+    >>> local_time(datetime(2025, 3, 1, 7, 30, tzinfo=UTC), DEFAULT_ZONE)
+    '2025-03-01 15:30'
+    >>> local_time(datetime(2025, 7, 1, 7, 30, tzinfo=UTC), ZoneInfo("Europe/London"))
+    '2025-07-01 08:30 UTC+1'
+    >>> local_time(datetime(2025, 7, 1, 7, 30, tzinfo=UTC), ZoneInfo("Asia/Kolkata"))
+    '2025-07-01 13:00 UTC+5:30'
+    """
+    local = moment.astimezone(zone)
+    shown = local.strftime("%Y-%m-%d %H:%M")
+    offset = local.utcoffset()
+    if offset is None or offset == moment.astimezone(DEFAULT_ZONE).utcoffset():
+        return shown
+    minutes = int(offset.total_seconds()) // 60
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{shown} UTC{'-' if minutes < 0 else '+'}{hours}" + (f":{rest:02d}" if rest else "")

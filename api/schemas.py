@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -58,10 +58,60 @@ class AlertPublic(BaseModel):
     facts: dict[str, Any]
 
 
+class CalleePublic(BaseModel):
+    """One number to call about an alert, as the console's card shows it (api/call_sheet.py)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    role: Literal["elder", "family", "community"]
+    name: str
+    relation: str = Field(description="A family member's relation to the elder (\"\" for the elder and the community)")
+    number: str = Field(description="As the directory writes it")
+    tel: str = Field(description="The number as a tel: URI, without separators")
+
+
 class AlertDetailPublic(AlertPublic):
-    """One alert with its audit trail, oldest entry first."""
+    """One alert with its audit trail, oldest entry first, and the numbers to call."""
 
     events: list[AlertEventPublic]
+    calls: list[CalleePublic] = Field(
+        default=[], description="Whom to call, in the order an officer tries them: the elder, the first family contacts, the community's duty line",
+    )
+
+
+class HandoffNotePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    site_id: str
+    since: datetime = Field(description="The start of the shift the note covers")
+    written_at: datetime
+    author: str
+    note: str
+
+
+class HandoffNoteCreate(BaseModel):
+    """The outgoing officer's note to the incoming one about a community's shift."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    site_id: str | None = Field(default=None, max_length=64, description="Required when you look after more than one community")
+    since: datetime | None = Field(default=None, description="The start of the shift the note covers (default: now); "
+                                   "without an offset, the community's local time")
+    note: str = Field(min_length=1, max_length=4000)
+
+
+class HandoffPublic(BaseModel):
+    """What happened in your communities since a time, and the newest handoff notes."""
+
+    since: datetime
+    site_id: str | None
+    new: list[AlertPublic]
+    acknowledged: list[AlertPublic]
+    escalated: list[AlertPublic]
+    resolved: list[AlertPublic]
+    still_open: list[AlertPublic]
+    notes: list[HandoffNotePublic] = Field(description="Newest first")
 
 
 class _OutcomeFields(BaseModel):
@@ -143,3 +193,15 @@ class IngestStatsPublic(BaseModel):
     gateways_offline: list[str]
     messages_missing: int = Field(description="Messages lost between the gateways and carewatch, counted from their seq")
     gateway_gaps: list[GatewayGapPublic]
+
+
+class BulkAckRequest(_OutcomeFields):
+    """Several alerts taken on at once with one outcome and note (a planned gas cut, an elder away); each gets its own audit entry."""
+
+    alert_ids: list[str] = Field(min_length=1, max_length=500, description="Alerts of your sites; any other makes the whole request 404")
+    outcome: OutcomeKind = Field(description="What you found when you checked on the elders")
+
+
+class BulkAckResult(BaseModel):
+    acknowledged: list[str] = Field(description="Taken on now, in the order asked")
+    skipped: list[str] = Field(description="No longer open (someone else decided first): left as they are")

@@ -148,3 +148,17 @@ def test_a_missing_key_fails_loudly_even_in_a_template():
         Environment().from_string("<button>{{ words.no_such_button }}</button>").render(words=words("ui", "zh-CN"))
     with pytest.raises(MissingMessage):
         text("ui.no_such_button", "en")
+
+
+RAW_CODE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+
+
+def test_no_entry_shows_a_raw_code_to_its_reader():
+    """A snake_case identifier (``no_activity_24h``) is for programs: a person reads the alert type's name.
+    Placeholders (``{family_call_community}``) are filled in and do not count."""
+    found = []
+    for key, entry in CATALOGUE.items():
+        for lang in LANGUAGES:
+            said = re.sub(r"\{[^{}]*\}", " ", entry.text(lang))
+            found += [f"{key} ({lang}): {code}" for code in RAW_CODE.findall(said)]
+    assert found == []

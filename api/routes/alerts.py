@@ -6,14 +6,19 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.errors import AlertClosed, AlertNotFound, IllegalTransition
 from alerts.lifecycle import AlertStatus
 from alerts.models import Alert
 from api.access import alert_site, colleague_for, colleagues, list_alerts, visible_alert
+from api.acknowledge import acknowledge_all
+from api.call_sheet import call_sheets
 from api.deps import AlertReader, AlertStoreDep, AlertWriter, SessionDep
 from api.models import User
-from api.schemas import AckRequest, AlertDetailPublic, AlertPublic, AssignRequest, ColleaguePublic, ResolveRequest
+from api.schemas import (
+    AckRequest, AlertDetailPublic, AlertPublic, AssignRequest, BulkAckRequest, BulkAckResult, CalleePublic, ColleaguePublic, ResolveRequest,
+)
 from carewatch.domain import AlertType, Audience, Severity
 
 MAX_PAGE = 500
@@ -48,9 +53,26 @@ async def list_alerts_route(
     )
 
 
+@router.post("/acknowledge", response_model=BulkAckResult, responses={404: {"description": "One of the alerts is not in your sites: none was taken"}})
+async def acknowledge_alerts(request: BulkAckRequest, principal: AlertWriter, session: SessionDep, store: AlertStoreDep) -> BulkAckResult:
+    """Take several alerts on with one outcome and note (a planned gas cut, an elder away); each gets its own audit
+    entry naming you. Those no longer open are left as they are and listed as skipped."""
+    done, skipped = await acknowledge_all(session, store, principal, request.alert_ids, request.note, request.to_outcome())  # type: ignore[arg-type]
+    return BulkAckResult(acknowledged=done, skipped=skipped)
+
+
+async def with_calls(session: AsyncSession, alert: Alert) -> AlertDetailPublic:
+    """The alert, its audit trail and the numbers to call, as the console's card shows them."""
+    calls = (await call_sheets(session, [alert.household_id])).get(alert.household_id, ())
+    return AlertDetailPublic.model_validate(alert).model_copy(
+        update={"calls": [CalleePublic(role=c.role, name=c.name, relation=c.relation, number=c.number, tel=c.tel) for c in calls]}
+    )
+
+
 @router.get("/{alert_id}", response_model=AlertDetailPublic, responses=NOT_YOURS)
-async def read_alert(alert_id: str, principal: AlertReader, session: SessionDep) -> Alert:
-    return await visible_alert(session, principal, alert_id)
+async def read_alert(alert_id: str, principal: AlertReader, session: SessionDep) -> AlertDetailPublic:
+    """The alert with its audit trail and whom to call: the elder, the first family contacts, the community's duty line."""
+    return await with_calls(session, await visible_alert(session, principal, alert_id))
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertDetailPublic, responses=_moves("Not open any more"))

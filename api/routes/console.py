@@ -21,6 +21,7 @@ from alerts.models import Alert
 from alerts.silences import silenced_alerts
 from alerts.outcomes import MAX_OUTCOME_DETAIL, FalseAlarmReason, InvalidOutcome, Outcome, OutcomeKind
 from api.access import NotAColleague, colleague_for, colleagues, list_alerts, visible_alert
+from api.acknowledge import acknowledge_all
 from api.auth import Principal
 from api.console_view import AlertRow, alert_rows
 from api.handoff import latest_handoff
@@ -215,22 +216,14 @@ async def acknowledge_selected(
     found = _outcome_of(outcome, note)
     if isinstance(found, str):
         return await call.refuse(found)
-    wanted = list(dict.fromkeys(a for a in alert_id if a))
-    if not wanted:
+    if not any(alert_id):
         return await call.refuse("need_selection")
     try:
-        for one in wanted:
-            await visible_alert(call.session, call.principal, one)
+        done, skipped = await acknowledge_all(call.session, call.services.store, call.principal, alert_id, note.strip(), found)
     except HTTPException:
         return await call.refuse("not_found", status.HTTP_404_NOT_FOUND)
-    skipped = 0
-    for one in wanted:
-        try:
-            await call.services.store.acknowledge(one, call.principal.name, note.strip(), found)
-        except (IllegalTransition, AlertClosed):
-            skipped += 1  # someone else took it first: their decision stands
     if skipped:
-        return await call.board_page(text("ui.bulk_partly", call.lang, done=len(wanted) - skipped, skipped=skipped), status.HTTP_409_CONFLICT)
+        return await call.board_page(text("ui.bulk_partly", call.lang, done=len(done), skipped=len(skipped)), status.HTTP_409_CONFLICT)
     return RedirectResponse(safe_next(back), status_code=status.HTTP_303_SEE_OTHER)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from alerts.contacts import replace_contacts
-from api.access import not_found, site_filter, visible_household
+from api.access import delete_owned_row, site_filter, visible_household
 from api.auth import Principal, now_utc
 from api.deps import AbsenceWriter, DirectoryReader, DirectoryWriter, Services, ServicesDep, SessionDep
 from api.directory_schemas import (
@@ -166,11 +166,7 @@ async def add_absence(session: AsyncSession, services: Services, principal: Prin
 async def clear_absence(session: AsyncSession, services: Services, principal: Principal, household_id: str, absence_id: int) -> None:
     """Drop a planned absence of a household the principal sees (404 otherwise); the runner hears of it."""
     await visible_household(session, principal, household_id)
-    absence = await session.get(Absence, absence_id)
-    if absence is None or absence.household_id != household_id:
-        raise not_found("absence", absence_id)
-    await session.delete(absence)
-    await session.commit()
+    await delete_owned_row(session, Absence, absence_id, "household_id", household_id, "absence")
     await changed(services)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.people import DAYS, CareRole, PeopleError, PeopleFile, Person, SiteTeam
 from alerts.rota import RotaOverride, RotaShift, on_duty_ids, rota_of
-from api.access import not_found, site_filter, visible_site
+from api.access import delete_owned_row, site_filter, visible_site
 from api.auth import Principal, now_utc
 from api.deps import AlertReader, DirectoryWriter, LangDep, Services, ServicesDep, SessionDep
 from api.models import Scope
@@ -170,11 +170,7 @@ async def add_override(session: AsyncSession, services: Services, principal: Pri
 
 async def drop_override(session: AsyncSession, principal: Principal, site_id: str, override_id: int) -> None:
     await visible_site(session, principal, site_id)
-    override = await session.get(RotaOverride, override_id)
-    if override is None or override.site_id != site_id:
-        raise not_found("rota override", override_id)
-    await session.delete(override)
-    await session.commit()
+    await delete_owned_row(session, RotaOverride, override_id, "site_id", site_id, "rota override")
     log.info("rota override removed", extra={"site_id": site_id, "by": principal.name, "override_id": override_id})
 
 
@@ -264,11 +260,7 @@ async def add_shift_from_console(
 @page_router.post("/sites/{site_id}/rota/shifts/{shift_id}/delete")
 async def delete_shift_from_console(site_id: str, shift_id: int, principal: DirectoryWriter, session: SessionDep) -> Response:
     await visible_site(session, principal, site_id)
-    shift = await session.get(RotaShift, shift_id)
-    if shift is None or shift.site_id != site_id:
-        raise not_found("rota shift", shift_id)
-    await session.delete(shift)
-    await session.commit()
+    await delete_owned_row(session, RotaShift, shift_id, "site_id", site_id, "rota shift")
     log.info("rota shift removed", extra={"site_id": site_id, "by": principal.name, "shift_id": shift_id})
     return RedirectResponse(f"/sites/{site_id}/rota", status_code=status.HTTP_303_SEE_OTHER)
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.silences import MAX_REASON, SAFETY_TYPES, SiteSilence, silence_problems, silences_of
-from api.access import not_found, site_filter, visible_site
+from api.access import owned_row, site_filter, visible_site
 from api.auth import Principal, now_utc
 from api.console_view import local_time
 from api.deps import AlertReader, DirectoryWriter, LangDep, SessionDep
@@ -102,9 +102,7 @@ async def add_silence(session: AsyncSession, principal: Principal, site: Site, b
 async def end_silence(session: AsyncSession, principal: Principal, site_id: str, silence_id: int) -> SiteSilence:
     """End a silence early: it covers nothing from now on; who and when are kept on it. 409 if it is over already."""
     await visible_site(session, principal, site_id)
-    silence = await session.get(SiteSilence, silence_id)
-    if silence is None or silence.site_id != site_id:
-        raise not_found("silence", silence_id)
+    silence = await owned_row(session, SiteSilence, silence_id, "site_id", site_id, "silence")
     now = now_utc()
     if silence.ended_at is not None or silence.ends_at <= now:
         raise HTTPException(status.HTTP_409_CONFLICT, f"silence {silence_id} is over already")

@@ -33,7 +33,8 @@ UI = {
     "missing": M("条丢失", "missing"),
     "counter_resets": M("次计数重置", "counter resets"),
     "live_status": M("运行状态", "Live status"),
-    "times_in": M("时间均为住户当地时间。", "Times are the household's local time."),
+    "times_in": M("时间均为住户当地时间；不是北京时间的，注明与UTC的时差。",
+                  "Times are the household's local time; where that is not China time, its offset from UTC is shown."),
     "refresh": M("新警报实时出现，无需刷新页面。", "New alerts appear here live; no need to reload."),
     "need_outcome": M("请选择处理结果。", "Please choose what you found."),
     "need_other_detail": M("误报原因为“其他”时，请在备注中说明。", "For a false alarm of another kind, say what it was in the note."),
@@ -152,6 +153,7 @@ UI = {
     "alerts_found": M("共{n}条警报", "{n} alerts"),
     "export_csv": M("导出CSV", "Export CSV"),
     "reports": M("月度报告", "Reports"),
+    "notifications": M("通知记录", "Notifications"),
     "export_xlsx": M("导出Excel", "Export XLSX"),
     "decided": M("处理记录", "Decisions"),
     "pages": M("分页", "Pages"),
@@ -283,8 +285,8 @@ FAMILY = {
     "thanks_away": M("已记录不在家，回来之前不会因为用量少而打扰。", "Recorded that nobody is at home: until the return date, low use will not raise alerts."),
     "duty_line": M("社区值班电话", "Community duty line"),
     "bad_return_date": M("请选择回来的日期（今天起90天以内）。", "Please choose the return date (from today, within 90 days)."),
-    "ask_family": M("系统发现{household}{type}。请在联系老人后告诉我们结果：", "We noticed: {household}, {type}. Once you have been in touch, please tell us:"),
-    "ask_elder": M("您好，系统发现您家{type}。如果您一切都好，请点下面的按钮：", "Hello, we noticed {type} at your home. If you are all right, please press the button:"),
+    "ask_family": M("系统发现{household}{type}。请在联系老人后告诉我们结果：", "We noticed: {household}, {type!l}. Once you have been in touch, please tell us:"),
+    "ask_elder": M("您好，系统发现您家{type}。如果您一切都好，请点下面的按钮：", "Hello, we noticed {type!l} at your home. If you are all right, please press the button:"),
     "thanks_checked": M("谢谢！已记录老人平安，值班人员不会再打扰您。", "Thank you. We recorded that all is well; duty staff will not disturb you again about this."),
     "thanks_unreachable": M("已收到。我们已立即通知社区值班人员跟进，必要时会上门探视。", "Received. Duty staff have been told at once and will follow up, with a home visit if needed."),
     "thanks_fine": M("谢谢您！已记录您平安。", "Thank you. We recorded that you are well."),
@@ -360,6 +362,8 @@ NOTIFICATIONS = {
     "path": M("接口", "Path"),
     "key": M("幂等键", "Idempotency key"),
     "times": M("时间均为北京时间。", "Times are China Standard Time (UTC+8)."),
+    "count": M("{status}：{n}", "{status}: {n}"),
+    "in_role": M("（{role}）", " ({role})"),
 }
 
 SECTIONS = {"ui": UI, "live_status": LIVE_STATUS, "family": FAMILY, "export": EXPORT, "report": REPORT, "notifications": NOTIFICATIONS}

@@ -28,11 +28,11 @@ EXPLAIN = {
     "still_unused.water": M("但自{day} {clock}起仍未用水。", " Still no water used since {clock} on {day}."),
     "escalated.gas": M(
         "{clock}已升级为“24小时无活动”告警：同时未用水，合并为一条紧急告警。",
-        "Escalated into no_activity_24h at {clock}: no water used either, so this is now one critical alert.",
+        "Escalated at {clock} into \u201cno gas or water used in 24 hours\u201d: no water used either, so this is now one critical alert.",
     ),
     "escalated.water": M(
         "{clock}已升级为“24小时无活动”告警：同时未使用燃气，合并为一条紧急告警。",
-        "Escalated into no_activity_24h at {clock}: no gas used either, so this is now one critical alert.",
+        "Escalated at {clock} into \u201cno gas or water used in 24 hours\u201d: no gas used either, so this is now one critical alert.",
     ),
     # -- learned quiet (detectors/quiet.py) --
     "since.yesterday": M("昨天{clock}", "{clock} yesterday"),
@@ -72,15 +72,15 @@ EXPLAIN = {
     "quiet.over.both": M("{now}已恢复用水用气（此前自{since}起未用气也未用水）。", "Gas or water used again by {now} (nothing used since {since} before)."),
     "quiet.escalated.both": M(
         "{clock}已升级为“24小时无活动”紧急告警：仍未用气用水。",
-        "Escalated into no_activity_24h at {clock}: still nothing used, now a critical alert.",
+        "Escalated at {clock} into \u201cno gas or water used in 24 hours\u201d: still nothing used, now a critical alert.",
     ),
     "quiet.escalated.gas": M(
         "{clock}已升级为“24小时未使用燃气”紧急告警：仍未使用燃气。",
-        "Escalated into no_gas_24h at {clock}: still no gas used, now a critical alert.",
+        "Escalated at {clock} into \u201cno gas used in 24 hours\u201d: still no gas used, now a critical alert.",
     ),
     "quiet.escalated.water": M(
         "{clock}已升级为“24小时未用水”紧急告警：仍未用水。",
-        "Escalated into no_water_24h at {clock}: still no water used, now a critical alert.",
+        "Escalated at {clock} into \u201cno water used in 24 hours\u201d: still no water used, now a critical alert.",
     ),
     "learning_off": M(
         "{clock}已关闭此户的学习型检测：此提醒结束，固定规则继续监测。",

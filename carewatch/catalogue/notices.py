@@ -60,6 +60,7 @@ NOTICE = {
     "part.waited_body": M("已{waited}无人确认", "has been unacknowledged for {waited}"),
     "part.urgent_body": M("（紧急，已同时通知各方）", "is urgent and went to everyone at once"),
     "part.by_actor": M("（{actor}）", " ({actor})"),
+    "part.name_relation": M("{name}（{relation}）", "{name} ({relation})"),
     "part.call_community": M("需要帮助请拨打社区电话{community_phone}。", " If you need help, call your community office on {community_phone}."),
     "part.call_community_office": M("需要帮助请拨打社区电话。", " If you need help, call your community office."),
     "part.family_call_community": M("联系不上请拨打社区电话{community_phone}。", " If you cannot reach them, call the community office on {community_phone}."),

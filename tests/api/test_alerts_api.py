@@ -10,6 +10,7 @@ import httpx
 
 from alerts.store import AlertStore
 from api.models import Role
+from carewatch.directory import Contact, Site
 from carewatch.domain import AlertType, Detection, Severity, Transition
 
 MakeDetection = Callable[..., Detection]
@@ -154,6 +155,56 @@ async def test_acknowledging_needs_a_known_outcome_and_says_which_field_is_wrong
     detail = (await client.post(f"/api/alerts/{raised.alert_id}/acknowledge", json={"outcome": "false_alarm"})).json()["detail"]
     assert "needs a reason" in detail[0]["msg"]
     assert (await store.get(raised.alert_id)).acknowledged_by is None
+
+
+async def test_several_alerts_are_acknowledged_at_once_each_with_its_own_audit_entry(make_client, store, make_detection):
+    gas, flowing, taken = make_detection("hh-001"), make_detection("hh-001", AlertType.GAS_CONTINUOUS), make_detection("hh-002")
+    await store.apply([gas, flowing, taken])
+    await store.acknowledge(taken.alert_id, "李明", "")
+    duty = await make_client(Role.DUTY, ("north",))
+
+    response = await duty.post("/api/alerts/acknowledge", json={
+        "alert_ids": [gas.alert_id, flowing.alert_id, taken.alert_id, gas.alert_id], "outcome": "false_alarm", "reason": "away",
+        "note": "燃气公司上门检修，老人去女儿家住两天"})
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"acknowledged": [gas.alert_id, flowing.alert_id], "skipped": [taken.alert_id]}
+    for alert in (gas, flowing):
+        entries = [e for e in await store.history(alert.alert_id) if e.action == "acknowledged"]
+        assert [(e.actor, e.note, e.outcome, e.outcome_reason) for e in entries] == [
+            ("duty 1", "燃气公司上门检修，老人去女儿家住两天", "false_alarm", "away")]
+    assert (await store.get(taken.alert_id)).acknowledged_by == "李明"  # the first decision stands
+
+
+async def test_a_bulk_acknowledgement_needs_alerts_and_an_outcome(client, store, make_detection):
+    raised = make_detection()
+    await store.apply([raised])
+    for body, field in (({"alert_ids": [], "outcome": "safe"}, "alert_ids"), ({"alert_ids": [raised.alert_id]}, "outcome"),
+                        ({"alert_ids": [raised.alert_id] * 501, "outcome": "safe"}, "alert_ids"),
+                        ({"alert_ids": [raised.alert_id], "outcome": "false_alarm"}, "body")):
+        response = await client.post("/api/alerts/acknowledge", json=body)
+        assert response.status_code == 422, body
+        assert [e["loc"][-1] for e in response.json()["detail"]] == [field], response.json()
+    unknown = await client.post("/api/alerts/acknowledge", json={"alert_ids": [raised.alert_id, "hh-9.no_gas_24h.20250101T000000Z"], "outcome": "safe"})
+    assert unknown.status_code == 404 and "hh-9.no_gas_24h.20250101T000000Z" in unknown.json()["detail"]
+    assert (await store.get(raised.alert_id)).acknowledged_by is None  # none is taken when one is not yours
+
+
+async def test_one_alert_carries_the_numbers_to_call_as_the_card_does(client, store, make_detection, sessions):
+    async with sessions.begin() as session:
+        (await session.get(Site, "north")).phone = "0532-8000 1234"
+        session.add(Contact(household_id="hh-001", id="daughter", name="王芳", relation="女儿", channels=[{"kind": "sms", "address": "+8613800000001"}]))
+        session.add(Contact(household_id="hh-001", id="son", name="王磊", relation="儿子", channels=[{"kind": "email", "address": "lei@example.org"}]))
+    raised = make_detection("hh-001")
+    await store.apply([raised])
+
+    calls = (await client.get(f"/api/alerts/{raised.alert_id}")).json()["calls"]
+
+    assert calls == [  # the son has no phone: left out, as on the card
+        {"role": "elder", "name": "张桂兰", "relation": "", "number": "+86 532 8888 0001", "tel": "tel:+8653288880001"},
+        {"role": "family", "name": "王芳", "relation": "女儿", "number": "+8613800000001", "tel": "tel:+8613800000001"},
+        {"role": "community", "name": "北苑社区", "relation": "", "number": "0532-8000 1234", "tel": "tel:053280001234"},
+    ]
 
 
 async def test_healthz_checks_the_database(client):

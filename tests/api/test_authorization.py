@@ -87,6 +87,16 @@ OBJECT_ROUTES: dict[tuple[str, str], tuple[str, object]] = {
     ("POST", "/sites/{site_id}/rota/overrides"): ("/sites/south/rota/overrides", OVERRIDE),
     ("POST", "/sites/{site_id}/rota/overrides/{override_id}/delete"): ("/sites/south/rota/overrides/1/delete", {}),
 }
+BODY_ROUTES: dict[tuple[str, str], object] = {
+    # Changes without an id in the path, whose body names site south's objects: (method, path): body
+    ("POST", "/api/alerts/acknowledge"): {"alert_ids": [SOUTH_ALERT], "outcome": "safe"},
+    ("POST", "/console/alerts/acknowledge"): {"alert_id": SOUTH_ALERT, "outcome": "safe"},
+    ("POST", "/api/handoff"): {"site_id": "south", "note": "南湖社区的交班留言"},
+    ("POST", "/handoff"): {"site": "south", "note": "南湖社区的交班留言"},
+}
+CREATES = {("POST", "/api/sites"), ("POST", "/api/gateways"), ("POST", "/api/meters"), ("POST", "/api/households"), ("POST", "/api/import"),
+           ("POST", "/api/users"), ("POST", "/api/api-keys"), ("POST", "/login"), ("POST", "/logout")}
+"""Changes without an id in the path that make something new (directory rows, accounts, keys, a session), not act on a site's objects."""
 FAMILY_LINK = {("GET", "/f/{token}"), ("POST", "/f/{token}")}
 """Issue 5's signed family links: the signed token is the credential (tested with alerts' family links)."""
 PLATFORM_PUSH = {("GET", "/api/push/{integration}"), ("POST", "/api/push/{integration}")}
@@ -145,24 +155,48 @@ async def south_objects(store, make_detection, sessions) -> None:  # type: ignor
                                  replacement_id="south-night", reason="", created_by="test", created_at=datetime.now(UTC)))
 
 
+@pytest.fixture
+async def north_key(app, sessions):  # type: ignore[no-untyped-def]
+    """A client with an API key of site north holding every key scope."""
+    async with sessions.begin() as session:
+        _, key = await create_api_key(session, "north", KEY_SCOPES, ["north"], "test")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
+                                 headers={"Authorization": f"Bearer {key}"}) as client:
+        yield client
+
+
 def test_every_object_route_is_in_the_matrix(app):
     with_ids = {(method, path) for method, path, _ in routes(app) if "{" in path}
     assert with_ids - NOT_PER_SITE == set(OBJECT_ROUTES), "add new object routes to OBJECT_ROUTES"
 
 
-async def test_north_staff_and_keys_get_404_for_every_south_object(app, make_client, sessions, store, south_objects):
-    async with sessions.begin() as session:
-        _, key = await create_api_key(session, "north", KEY_SCOPES, ["north"], "test")
-    north_key = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers={"Authorization": f"Bearer {key}"})
+def test_every_change_without_an_id_in_its_path_is_in_the_matrix(app):
+    changes = {(method, path) for method, path, _ in routes(app) if "{" not in path and method != "GET"}
+    assert changes - CREATES == set(BODY_ROUTES), "add new routes that act on objects named in their body to BODY_ROUTES"
+
+
+async def test_north_staff_and_keys_get_404_for_south_objects_named_in_the_body(app, make_client, store, south_objects, north_key):
+    scopes = dict(((m, p), s) for m, p, s in routes(app))
+    callers = [("north key", north_key, KEY_SCOPES)] + [
+        (role.value, await make_client(role, ("north",)), ROLE_SCOPES[role]) for role in Role if role is not Role.ADMIN]
+    for (method, path), body in BODY_ROUTES.items():
+        for who, caller, granted in callers:
+            response = await send(caller, method, path, body)
+            assert response.status_code == (404 if scopes[(method, path)] in granted else 403), (who, path, response.text[:300])
+    assert (await store.get(SOUTH_ALERT)).status is AlertStatus.OPEN
+    admin = await make_client(Role.ADMIN)
+    assert (await admin.get("/api/handoff", params={"site": "south"})).json()["notes"] == []
+
+
+async def test_north_staff_and_keys_get_404_for_every_south_object(app, make_client, store, south_objects, north_key):
     north_people = {role: await make_client(role, ("north",)) for role in Role if role is not Role.ADMIN}
     scopes = dict(((m, p), s) for m, p, s in routes(app))
-    async with north_key:
-        for (method, path), (url, body) in OBJECT_ROUTES.items():
-            callers = [("north key", north_key, KEY_SCOPES)] + [(role.value, c, ROLE_SCOPES[role]) for role, c in north_people.items()]
-            for who, caller, granted in callers:
-                response = await send(caller, method, url, body)
-                expected = 404 if scopes[(method, path)] in granted else 403
-                assert response.status_code == expected, (who, method, url, response.text[:300])
+    for (method, path), (url, body) in OBJECT_ROUTES.items():
+        callers = [("north key", north_key, KEY_SCOPES)] + [(role.value, c, ROLE_SCOPES[role]) for role, c in north_people.items()]
+        for who, caller, granted in callers:
+            response = await send(caller, method, url, body)
+            expected = 404 if scopes[(method, path)] in granted else 403
+            assert response.status_code == expected, (who, method, url, response.text[:300])
     # Nothing of south's changed.
     admin = await make_client(Role.ADMIN)
     assert (await admin.get("/api/households/hh-003")).json()["name"] == "李秀英"
@@ -187,20 +221,16 @@ async def test_north_staff_see_their_own_objects(make_client, store, make_detect
 
 
 SITE_FILTERED = {url: ("site", "household_id") for url in ("/history", "/history/export.csv", "/history/export.xlsx", "/api/alert-history")}
-SITE_FILTERED["/handoff"] = ("site",)
+SITE_FILTERED["/handoff"] = SITE_FILTERED["/api/handoff"] = ("site",)
 """Routes without an object in their path that take a site or household to filter by: another site's answers 404."""
 
 
-async def test_north_staff_and_keys_get_404_when_they_filter_by_a_south_site_or_household(app, make_client, sessions, south_objects):
-    async with sessions.begin() as session:
-        _, key = await create_api_key(session, "north", KEY_SCOPES, ["north"], "test")
-    north_key = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers={"Authorization": f"Bearer {key}"})
-    async with north_key:
-        for caller in [north_key] + [await make_client(role, ("north",)) for role in Role if role is not Role.ADMIN]:
-            for url, filters in SITE_FILTERED.items():
-                for query in [{"site": "south"}, {"household_id": "hh-003"}][: len(filters)]:
-                    assert (await caller.get(url, params=query)).status_code == 404, (url, query)
-                assert SOUTH_ALERT not in (await caller.get(url)).text, url
+async def test_north_staff_and_keys_get_404_when_they_filter_by_a_south_site_or_household(make_client, south_objects, north_key):
+    for caller in [north_key] + [await make_client(role, ("north",)) for role in Role if role is not Role.ADMIN]:
+        for url, filters in SITE_FILTERED.items():
+            for query in [{"site": "south"}, {"household_id": "hh-003"}][: len(filters)]:
+                assert (await caller.get(url, params=query)).status_code == 404, (url, query)
+            assert SOUTH_ALERT not in (await caller.get(url)).text, url
 
 
 async def test_roles_below_admin_get_403_on_admin_routes(app, make_client):

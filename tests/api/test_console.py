@@ -96,8 +96,12 @@ async def test_household_outside_the_directory_is_shown_by_id_in_china_time(clie
 
 
 async def test_household_time_zone_from_the_directory_is_used(client, store, make_detection):
-    await store.apply([make_detection("hh-002")])
-    assert "2025-03-01 07:30" in section((await client.get("/")).text, "open")  # London is UTC+0 in March
+    await store.apply([make_detection("hh-002"), make_detection("hh-001")])
+    board = section((await client.get("/")).text, "open")
+    cards = {card[:6]: card for card in board.split('<li id="alert-')[1:]}
+    london, home = cards["hh-002"], cards["hh-001"]
+    assert "2025-03-01 07:30 UTC+0" in london  # London is UTC+0 in March: the offset says it is not China time
+    assert "2025-03-01 15:30" in home and "UTC" not in home
 
 
 async def test_everything_shown_is_escaped(client, store, make_detection):

@@ -110,7 +110,7 @@ async def test_each_card_shows_the_step_reached_and_who_was_contacted_with_deliv
 
     page = card((await client.get("/?lang=en")).text, raised.alert_id)
     assert "Reached <strong>Family told</strong>" in page and "Climbing" in page
-    assert "王芳（女儿） <small>(family)</small>" in page and "Wang Lei（son） <small>(family)</small>" in page
+    assert "王芳（女儿） <small>(family)</small>" in page and "Wang Lei (son) <small>(family)</small>" in page
     assert 'class="delivery delivery-sent" title="delivered">SMS · delivered' in page
     assert 'class="delivery delivery-failed" title="failed">email · failed' in page
     assert 'class="delivery delivery-sent" title="delivered">call · delivered' in page

@@ -17,8 +17,8 @@ from tests.api.conftest import DISTRICT
 
 PAGES = ["/", "/households", "/households?q=hh", "/households/hh-001", "/households/hh-003", "/notifications"]
 
-ALLOWED = {"m", "L", "JSON"}
-"""Latin a Chinese reader is expected to read: the cubic metre (m³), litres, and the name of a data format."""
+ALLOWED = {"m", "L", "UTC", "JSON"}
+"""Latin a Chinese reader is expected to read: the cubic metre (m³), litres, a zone's offset from UTC, and the name of a data format."""
 
 LATIN = re.compile(r"[A-Za-z][A-Za-z_]*")
 ALERT_ID = re.compile(r"hh-\d+\.[a-z0-9_]+\.\d{8}T\d{6}Z")

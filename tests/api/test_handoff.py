@@ -81,3 +81,37 @@ async def test_handoffs_stay_within_their_community(make_client):
     assert "南湖社区的交班留言" not in (await north.get("/handoff")).text
     assert 'id="latest-handoff"' not in (await north.get("/")).text
     assert "南湖社区的交班留言" in (await south.get("/handoff")).text
+
+
+async def test_the_handoff_as_json_says_what_happened_since_a_time_and_takes_the_note(make_client, store, make_detection):
+    acknowledged, waiting, south = make_detection("hh-001"), make_detection("hh-002"), make_detection("hh-003")
+    await store.apply([acknowledged, waiting, south])
+    await store.acknowledge(acknowledged.alert_id, "张三", "女儿已上门", Outcome(OutcomeKind.SAFE))
+    outgoing, incoming = await make_client(Role.DUTY, ("north",)), await make_client(Role.DUTY, ("north",))
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+
+    report = await outgoing.get("/api/handoff", params={"since": an_hour_ago.isoformat()})
+    written = await outgoing.post("/api/handoff", json={"note": "张桂兰家燃气表换新，明早再确认读数。", "since": an_hour_ago.isoformat()})
+
+    assert report.status_code == 200, report.text
+    body = report.json()
+    assert datetime.fromisoformat(body["since"]) == an_hour_ago and body["site_id"] is None
+    assert sorted(a["id"] for a in body["new"]) == sorted([acknowledged.alert_id, waiting.alert_id])  # south's is not theirs
+    assert [(a["id"], a["outcome"]) for a in body["acknowledged"]] == [(acknowledged.alert_id, "safe")]
+    assert [a["id"] for a in body["still_open"]] == [waiting.alert_id] and body["resolved"] == [] and body["notes"] == []
+    assert written.status_code == 201, written.text
+    note = written.json()
+    assert (note["site_id"], note["author"], note["note"]) == ("north", "duty 1", "张桂兰家燃气表换新，明早再确认读数。")
+    # The incoming officer's handoff starts where the note's shift started, with the note on top.
+    handed = (await incoming.get("/api/handoff", params={"site": "north"})).json()
+    assert datetime.fromisoformat(handed["since"]) == an_hour_ago and [n["id"] for n in handed["notes"]] == [note["id"]]
+    assert "张桂兰家燃气表换新" in (await incoming.get("/?lang=zh-CN")).text  # and the board's banner shows it
+
+
+async def test_a_json_handoff_note_names_its_community_when_there_are_several(make_client):
+    both = await make_client(Role.SUPERVISOR, ("north", "south"))
+    unsure = await both.post("/api/handoff", json={"note": "交班"})
+    local = await both.post("/api/handoff", json={"site_id": "south", "note": "交班", "since": "2030-01-01T08:00"})
+    assert unsure.status_code == 422 and unsure.json()["detail"][0]["loc"] == ["body", "site_id"]
+    assert local.status_code == 201 and datetime.fromisoformat(local.json()["since"]) == datetime(2030, 1, 1, tzinfo=UTC)  # 08:00 China time
+    assert (await both.post("/api/handoff", json={"site_id": "south", "note": "  "})).status_code == 422

@@ -44,7 +44,7 @@ async def test_elder_family_and_duty_messages_name_the_numbers_to_call(client, s
 
     assert "需要帮助请拨打社区电话0532-80001234。" in sent[("check_elder", "张桂兰")]
     assert "联系不上请拨打社区电话0532-80001234。" in sent[("notify_family", "王芳（女儿）")]
-    assert "call the community office on 0532-80001234" in sent[("notify_family", "Wang Lei（son）")]
+    assert "call the community office on 0532-80001234" in sent[("notify_family", "Wang Lei (son)")]
     duty = [body for (purpose, _), body in sent.items() if purpose == "page_duty"]
     assert duty and all("老人电话+86 532 8888 0001。" in body and "家属王芳（女儿）电话+8613700000001。" in body for body in duty)
 

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
 from tests.api.live import served
-from tests.services import missing_service
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+from tests.console.conftest import browser  # noqa: F401 - the shared Debian chromium fixture
 
 
 def assets_of(html: str) -> list[str]:
@@ -42,35 +36,25 @@ async def test_the_api_pages_may_load_scripts_from_the_app_only(client, page):
 
 @pytest.mark.service
 @pytest.mark.parametrize(("page", "rendered"), [("/docs", ".opblock"), ("/redoc", "[data-section-id]")])
-async def test_the_api_pages_render_in_a_browser_that_reaches_nothing_else(app, page, rendered):
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        missing_service("playwright for Python (pip install playwright)")
-    if not Path(CHROMIUM).exists():
-        missing_service("Debian chromium (/usr/bin/chromium)")
+async def test_the_api_pages_render_in_a_browser_that_reaches_nothing_else(app, page, rendered, browser):  # noqa: F811
     outside: list[str] = []
     problems: list[str] = []
 
-    async with served(app) as base, async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            browser_page = await browser.new_page()
+    async with served(app) as base:
+        browser_page = await browser.new_page()
 
-            async def only_the_app(route):  # type: ignore[no-untyped-def]
-                if route.request.url.startswith(base) or route.request.url.startswith(("data:", "blob:")):
-                    await route.continue_()
-                else:
-                    outside.append(route.request.url)
-                    await route.abort()
+        async def only_the_app(route):  # type: ignore[no-untyped-def]
+            if route.request.url.startswith(base) or route.request.url.startswith(("data:", "blob:")):
+                await route.continue_()
+            else:
+                outside.append(route.request.url)
+                await route.abort()
 
-            await browser_page.route("**/*", only_the_app)
-            browser_page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            browser_page.on("pageerror", lambda e: problems.append(str(e)))
-            await browser_page.goto(f"{base}{page}")
-            await browser_page.wait_for_selector(rendered, timeout=30_000)
-        finally:
-            await browser.close()
+        await browser_page.route("**/*", only_the_app)
+        browser_page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        browser_page.on("pageerror", lambda e: problems.append(str(e)))
+        await browser_page.goto(f"{base}{page}")
+        await browser_page.wait_for_selector(rendered, timeout=30_000)
 
     assert outside == []
     # ReDoc's "API docs by Redocly" footer links its logo from redoc.ly, with no option to leave it out: the

@@ -8,9 +8,7 @@ test-artifacts/ for a person to look at.
 
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -28,32 +26,19 @@ from gateway_sim.incidents import Incident, IncidentKind
 from ingest.stats import read_stats
 from ingest.subscriber import BrokerAddress
 from tests.api.live import served
-from tests.services import missing_service
+from tests.console.conftest import ARTIFACTS, PASSWORD, signed_in
 
 pytestmark = pytest.mark.service
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
-PASSWORD = "night shift password"
 
 
-async def test_an_alert_appears_live_and_leaves_the_open_list_once_acknowledged(tmp_path):
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        missing_service("playwright for Python (pip install playwright)")
-    if not Path(CHROMIUM).exists():
-        missing_service("Debian chromium (/usr/bin/chromium)")
-
+async def test_an_alert_appears_live_and_leaves_the_open_list_once_acknowledged(tmp_path, browser):
     simulation = Simulation(SimConfig(households=2, days=1.6, seed=3, start=DEMO_START,
                                       incidents=[Incident("hh-0001", IncidentKind.INACTIVE, DEMO_START + timedelta(hours=7))]))
     document = simulation.registry_document()
     registry = Registry.from_document(document)
     settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}", clock="event",  # type: ignore[call-arg]
                         board_poll_interval=timedelta(seconds=0.25))
-    ARTIFACTS.mkdir(exist_ok=True)
 
     async with embedded_broker() as (host, port), running_system(settings, registry, BrokerAddress(host, port), "browser-test") as system:
         async with system.sessions.begin() as session:
@@ -61,53 +46,45 @@ async def test_an_alert_appears_live_and_leaves_the_open_list_once_acknowledged(
             sites = {h["site"] for h in document["households"]}
             await create_user(session, "zhang.san", PASSWORD, Role.DUTY, sites, display_name="张三")
         app = create_app(sessions=system.sessions, registry=registry, settings=settings, status=system.pipeline.status)
-        async with served(app) as base, async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = await browser.new_page(viewport={"width": 1024, "height": 768}, locale="zh-CN")  # a tablet in landscape
-            try:
-                await page.goto(f"{base}/")
-                await page.fill("input[name=username]", "zhang.san")
-                await page.fill("input[name=password]", PASSWORD)
-                await page.click("button.primary")
-                await page.wait_for_selector("#connection.up")
-                assert await page.locator("#open li.alert").count() == 0
-                await page.evaluate("window.stillTheSamePage = true")
+        async with served(app) as base:
+            page = await signed_in(browser, f"{base}/", "zhang.san")
+            await page.wait_for_selector("#connection.up")
+            assert await page.locator("#open li.alert").count() == 0
+            await page.evaluate("window.stillTheSamePage = true")
 
-                published = await publish_simulation(simulation, host, port)
-                await system.drain(published.readings)
-                row = page.locator("#open li.alert[data-severity=critical]").first
-                await row.wait_for(timeout=30_000)
-                assert await page.evaluate("window.stillTheSamePage === true"), "the alert must arrive without a reload"
-                async with system.sessions() as session:
-                    accepted = (await read_stats(session)).readings_accepted
-                await page.wait_for_function(  # the ingest counters follow over the same stream
-                    "n => document.querySelector('#ingest [data-counter=readings_accepted]').textContent === String(n)",
-                    arg=accepted, timeout=15_000,
-                )
-                assert await page.locator("#live").is_visible()
-                assert "最新数据时间" in await page.locator("#live").inner_text()  # the runner's figures in Chinese
-                assert await page.locator("#new-critical").is_visible()
-                alert_id = await row.get_attribute("data-alert")
-                assert alert_id and alert_id.startswith("hh-0001.no_")
-                await page.screenshot(path=str(ARTIFACTS / "console-board-live-alert.png"), full_page=True)
+            published = await publish_simulation(simulation, host, port)
+            await system.drain(published.readings)
+            row = page.locator("#open li.alert[data-severity=critical]").first
+            await row.wait_for(timeout=30_000)
+            assert await page.evaluate("window.stillTheSamePage === true"), "the alert must arrive without a reload"
+            async with system.sessions() as session:
+                accepted = (await read_stats(session)).readings_accepted
+            await page.wait_for_function(  # the ingest counters follow over the same stream
+                "n => document.querySelector('#ingest [data-counter=readings_accepted]').textContent === String(n)",
+                arg=accepted, timeout=15_000,
+            )
+            assert await page.locator("#live").is_visible()
+            assert "最新数据时间" in await page.locator("#live").inner_text()  # the runner's figures in Chinese
+            assert await page.locator("#new-critical").is_visible()
+            alert_id = await row.get_attribute("data-alert")
+            assert alert_id and alert_id.startswith("hh-0001.no_")
+            await page.screenshot(path=str(ARTIFACTS / "console-board-live-alert.png"), full_page=True)
 
-                await row.locator("summary.acknowledge").click()
-                await row.locator("input[name=outcome][value=safe]").check()
-                await row.locator("textarea[name=note]").first.fill("已电话联系老人，身体不适但无需送医")
-                await row.locator("button.primary").click()
-                await page.wait_for_selector(f'#in-hand li[data-alert="{alert_id}"]')
-                assert await page.locator(f'#open li[data-alert="{alert_id}"]').count() == 0
-                assert "张三" in await page.locator(f'#in-hand li[data-alert="{alert_id}"]').inner_text()
-                await page.screenshot(path=str(ARTIFACTS / "console-board-acknowledged.png"), full_page=True)
+            await row.locator("summary.acknowledge").click()
+            await row.locator("input[name=outcome][value=safe]").check()
+            await row.locator("textarea[name=note]").first.fill("已电话联系老人，身体不适但无需送医")
+            await row.locator("button.primary").click()
+            await page.wait_for_selector(f'#in-hand li[data-alert="{alert_id}"]')
+            assert await page.locator(f'#open li[data-alert="{alert_id}"]').count() == 0
+            assert "张三" in await page.locator(f'#in-hand li[data-alert="{alert_id}"]').inner_text()
+            await page.screenshot(path=str(ARTIFACTS / "console-board-acknowledged.png"), full_page=True)
 
-                await page.goto(f"{base}/households/hh-0001")  # inactive since 07:00 on the first day: no use, one alert
-                assert await page.locator("#history li .severity-critical").count() == 1
-                await page.goto(f"{base}/households/hh-0002")  # lives normally
-                await page.screenshot(path=str(ARTIFACTS / "console-household.png"), full_page=True)
-                assert await page.locator("#usage .chart-gas svg rect").count() > 0
-                assert await page.locator("#usage .chart-water svg rect").count() > 0
-                assert "仍在学习" in await page.locator("#learned").inner_text()  # a day and a half: the warm-up goes on
-            finally:
-                await browser.close()
+            await page.goto(f"{base}/households/hh-0001")  # inactive since 07:00 on the first day: no use, one alert
+            assert await page.locator("#history li .severity-critical").count() == 1
+            await page.goto(f"{base}/households/hh-0002")  # lives normally
+            await page.screenshot(path=str(ARTIFACTS / "console-household.png"), full_page=True)
+            assert await page.locator("#usage .chart-gas svg rect").count() > 0
+            assert await page.locator("#usage .chart-water svg rect").count() > 0
+            assert "仍在学习" in await page.locator("#learned").inner_text()  # a day and a half: the warm-up goes on
     alert = await system.pipeline.alert_store.get(alert_id)
     assert (alert.acknowledged_by, alert.outcome) == ("张三", "safe")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,22 +19,13 @@ from carewatch.settings import Settings
 from tests.api.conftest import DISTRICT
 from tests.api.live import served
 from tests.api.test_rota_api import team
-from tests.console.test_board_in_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-from tests.services import missing_service
+from tests.console.conftest import ARTIFACTS, PASSWORD, signed_in
 
 pytestmark = pytest.mark.service
 
-PASSWORD = "night shift password"
 
 
-async def test_a_supervisor_edits_the_rota_and_the_board_names_who_is_on_duty(sessions, tmp_path):
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        missing_service("playwright for Python (pip install playwright)")
-    if not Path(CHROMIUM).exists():
-        missing_service("Debian chromium (/usr/bin/chromium)")
-
+async def test_a_supervisor_edits_the_rota_and_the_board_names_who_is_on_duty(sessions, tmp_path, browser):
     people = tmp_path / "people.json"
     people.write_text(json.dumps({"version": 1, "sites": [team("north", "n"), team("south", "s")], "households": []}), encoding="utf-8")
     async with sessions.begin() as session:
@@ -43,62 +33,53 @@ async def test_a_supervisor_edits_the_rota_and_the_board_names_who_is_on_duty(se
         await create_user(session, "chen.zhuren", PASSWORD, Role.SUPERVISOR, ("north",), display_name="陈主任")
     app = create_app(sessions=sessions, registry=Registry([]), settings=Settings(_env_file=None, people_path=people))  # type: ignore[call-arg]
     today = datetime.now(ZoneInfo("Asia/Shanghai"))
-    ARTIFACTS.mkdir(exist_ok=True)
 
-    async with served(app) as base, async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = await browser.new_page(viewport={"width": 1024, "height": 900}, locale="zh-CN")
-        try:
-            await page.goto(f"{base}/?lang=zh-CN")
-            await page.fill("input[name=username]", "chen.zhuren")
-            await page.fill("input[name=password]", PASSWORD)
-            await page.click("button.primary")
-            assert "n李明" in await page.locator("#on-duty").inner_text()  # the people file's rota until one is edited here
+    async with served(app) as base:
+        page = await signed_in(browser, f"{base}/?lang=zh-CN", "chen.zhuren", viewport={"width": 1024, "height": 900})
+        assert "n李明" in await page.locator("#on-duty").inner_text()  # the people file's rota until one is edited here
 
-            await page.click("nav a[href='/rota']")
-            form = page.locator("form.add-shift")
-            await form.wait_for()
-            await form.locator("select[name=weekday]").select_option(str(today.weekday()))
-            await form.locator("input[name=start]").fill("00:00")
-            await form.locator("input[name=end]").fill("00:00")
-            await form.locator("select[name=staff_id]").select_option("n-wang")
-            await form.locator("button.primary").click()
-            await page.locator("table.rota tbody tr").first.wait_for()
-            assert "n王强" in await page.locator("#on-duty-now").inner_text()
-            await page.screenshot(path=str(ARTIFACTS / "rota-page-zh.png"), full_page=True)
+        await page.click("nav a[href='/rota']")
+        form = page.locator("form.add-shift")
+        await form.wait_for()
+        await form.locator("select[name=weekday]").select_option(str(today.weekday()))
+        await form.locator("input[name=start]").fill("00:00")
+        await form.locator("input[name=end]").fill("00:00")
+        await form.locator("select[name=staff_id]").select_option("n-wang")
+        await form.locator("button.primary").click()
+        await page.locator("table.rota tbody tr").first.wait_for()
+        assert "n王强" in await page.locator("#on-duty-now").inner_text()
+        await page.screenshot(path=str(ARTIFACTS / "rota-page-zh.png"), full_page=True)
 
-            override = page.locator("form.add-override")
-            await override.locator("select[name=absent_id]").select_option("n-wang")
-            await override.locator("select[name=replacement_id]").select_option("n-wang")
-            await override.locator("button.primary").click()
-            assert "替班人员须是另一位值班人员" in await page.locator("p.notice").inner_text()
-            override = page.locator("form.add-override")
-            await override.locator("select[name=absent_id]").select_option("n-wang")
-            await override.locator("select[name=replacement_id]").select_option("n-li")
-            await override.locator("input[name=reason]").fill("病假")
-            await override.locator("button.primary").click()
-            await page.locator("table.rota-overrides tbody tr").first.wait_for()
-            assert "n李明" in await page.locator("#on-duty-now").inner_text()
-            await page.screenshot(path=str(ARTIFACTS / "rota-override-zh.png"), full_page=True)
+        override = page.locator("form.add-override")
+        await override.locator("select[name=absent_id]").select_option("n-wang")
+        await override.locator("select[name=replacement_id]").select_option("n-wang")
+        await override.locator("button.primary").click()
+        assert "替班人员须是另一位值班人员" in await page.locator("p.notice").inner_text()
+        override = page.locator("form.add-override")
+        await override.locator("select[name=absent_id]").select_option("n-wang")
+        await override.locator("select[name=replacement_id]").select_option("n-li")
+        await override.locator("input[name=reason]").fill("病假")
+        await override.locator("button.primary").click()
+        await page.locator("table.rota-overrides tbody tr").first.wait_for()
+        assert "n李明" in await page.locator("#on-duty-now").inner_text()
+        await page.screenshot(path=str(ARTIFACTS / "rota-override-zh.png"), full_page=True)
 
-            await page.click("nav a[href='/']")
-            assert "n李明" in await page.locator("#on-duty").inner_text()
-            await page.screenshot(path=str(ARTIFACTS / "rota-board-zh.png"), full_page=True)
+        await page.click("nav a[href='/']")
+        assert "n李明" in await page.locator("#on-duty").inner_text()
+        await page.screenshot(path=str(ARTIFACTS / "rota-board-zh.png"), full_page=True)
 
-            await page.goto(f"{base}/sites/north/rota?lang=en")
-            assert "On duty now" in await page.locator("#on-duty-now").inner_text()
-            assert "Instead of" in await page.locator("table.rota-overrides").inner_text()
-            await page.screenshot(path=str(ARTIFACTS / "rota-page-en.png"), full_page=True)
-            await page.locator("form.delete-override button").click()
-            await page.wait_for_selector("form.add-override")
-            assert await page.locator("table.rota-overrides").count() == 0
-            assert "n王强" in await page.locator("#on-duty-now").inner_text()
-            await page.locator("form.delete-shift button").click()
-            await page.wait_for_selector("form.add-shift")
-            assert "people file" in await page.locator("main .hint").first.inner_text()
-            await page.screenshot(path=str(ARTIFACTS / "rota-removed-en.png"), full_page=True)
-            await page.goto(f"{base}/?lang=en")
-            assert "On duty now" in await page.locator("#on-duty").inner_text()
-            await page.screenshot(path=str(ARTIFACTS / "rota-board-en.png"), full_page=True)
-        finally:
-            await browser.close()
+        await page.goto(f"{base}/sites/north/rota?lang=en")
+        assert "On duty now" in await page.locator("#on-duty-now").inner_text()
+        assert "Instead of" in await page.locator("table.rota-overrides").inner_text()
+        await page.screenshot(path=str(ARTIFACTS / "rota-page-en.png"), full_page=True)
+        await page.locator("form.delete-override button").click()
+        await page.wait_for_selector("form.add-override")
+        assert await page.locator("table.rota-overrides").count() == 0
+        assert "n王强" in await page.locator("#on-duty-now").inner_text()
+        await page.locator("form.delete-shift button").click()
+        await page.wait_for_selector("form.add-shift")
+        assert "people file" in await page.locator("main .hint").first.inner_text()
+        await page.screenshot(path=str(ARTIFACTS / "rota-removed-en.png"), full_page=True)
+        await page.goto(f"{base}/?lang=en")
+        assert "On duty now" in await page.locator("#on-duty").inner_text()
+        await page.screenshot(path=str(ARTIFACTS / "rota-board-en.png"), full_page=True)

@@ -114,7 +114,7 @@ def test_both_quiet_escalates_into_no_activity_and_clears_no_gas() -> None:
     assert no_activity.at == at(27) and folded.at == at(27)
     assert no_activity.meter_ids == (GAS, WATER)
     assert folded.alert_id == no_gas.alert_id
-    assert folded.explanation.en.startswith("Escalated into no_activity_24h")
+    assert "into \u201cno gas or water used in 24 hours\u201d" in folded.explanation.en
     assert folded.facts["escalated_into"] == "no_activity_24h"
     assert no_activity.explanation.en == (
         "No gas or water used since 22:40 on 01-05 (24.0 h); "

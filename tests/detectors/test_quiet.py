@@ -20,6 +20,7 @@ from tests.detectors.conftest import (
     water,
 )
 
+from carewatch.catalogue import text
 from carewatch.domain import AlertType, MeterKind, Severity
 from detectors.config import MeterProfile
 from detectors.household import HouseholdMonitor
@@ -47,7 +48,7 @@ def test_no_use_by_the_usual_morning_raises_morning_activity_missing_long_before
     assert local(morning.onset) == "25 20:55" and local(morning.at) == "26 09:10"  # usually up by 07:15
     assert morning.severity is Severity.WARNING and morning.meter_ids == ("gas-0007", "water-0007")
     assert critical.at - morning.at > timedelta(hours=11)
-    assert folded.explanation.en.startswith("Escalated into no_activity_24h")
+    assert "into \u201cno gas or water used in 24 hours\u201d" in folded.explanation.en
     assert folded.facts["escalated_into"] == "no_activity_24h"
 
 
@@ -164,7 +165,7 @@ def test_seed_rule_fires_while_learned_warning_is_open_in_one_meter_home(kind: M
     _, critical, folded = detections
     assert critical.severity is Severity.CRITICAL and critical.at - critical.onset == timedelta(hours=24)
     assert folded.at == critical.at and folded.facts["escalated_into"] == SINGLE[kind].value
-    assert folded.explanation.en.startswith(f"Escalated into {SINGLE[kind].value}")
+    assert f"into \u201c{text(f'alert_type.{SINGLE[kind]}', 'en').lower()}\u201d" in folded.explanation.en
 
 
 def test_use_resuming_after_a_long_quiet_raises_nothing_new_in_a_one_meter_home() -> None:
