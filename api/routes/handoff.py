@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.access import visible_site
-from api.auth import Principal, now_utc
+from api.auth import Principal
 from api.console_view import alert_rows, local_time
 from api.deps import AlertReader, AlertWriter, LangDep, ServicesDep, SessionDep
 from api.handoff import PARTS, default_since, handoff_notes, shift_report
@@ -46,7 +46,7 @@ async def handoff_page(
 ) -> Response:
     chosen = await _site(session, principal, site)
     zone = await site_zone(session, chosen)
-    start = _parse_local(since, zone) or await default_since(session, principal, chosen, now_utc())
+    start = _parse_local(since, zone) or await default_since(session, principal, chosen, services.clock())
     report = await shift_report(session, principal, chosen, start)
     names = await site_names(session, principal)
     notes = await handoff_notes(session, principal, chosen)
@@ -67,7 +67,7 @@ async def handoff_page(
 
 @router.post("/handoff")
 async def write_handoff(
-    principal: AlertWriter, session: SessionDep,
+    principal: AlertWriter, session: SessionDep, services: ServicesDep,
     site: Annotated[str, Form(max_length=64)] = "",
     since: Annotated[str, Form(max_length=20)] = "",
     note: Annotated[str, Form(max_length=MAX_NOTE)] = "",
@@ -79,7 +79,7 @@ async def write_handoff(
     if target is None or not note.strip():
         return RedirectResponse(f"/handoff?{urlencode({'site': site, 'missing': 1})}", status_code=status.HTTP_303_SEE_OTHER)
     zone = await site_zone(session, target)
-    now = now_utc()
+    now = services.clock()
     session.add(ShiftHandoff(site_id=target, since=_parse_local(since, zone) or now, written_at=now, author=principal.name, note=note.strip()))
     await session.commit()
     return RedirectResponse(f"/handoff?{urlencode({'site': chosen or ''})}", status_code=status.HTTP_303_SEE_OTHER)
