@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import tempfile
+import threading
 import time
 from datetime import datetime, timedelta
 from functools import partial
@@ -115,7 +116,11 @@ FLAT_OUT = 1_000_000.0
 
 
 async def _simulate_live(simulation, address, options, system, console, clock: PacedClock) -> None:  # type: ignore[no-untyped-def]
-    expected = await asyncio.to_thread(expected_alerts, simulation)  # the detectors replayed: when to slow down
+    stop = threading.Event()  # Ctrl-C while the detectors are replayed: the thread ends too, and the demo with it
+    try:
+        expected = await asyncio.to_thread(expected_alerts, simulation, stop.is_set)  # when to slow down
+    finally:
+        stop.set()
     pacer = Pacer(
         clock, fast=options.speed or FLAT_OUT, slow=options.pace, lead=timedelta(seconds=options.approach_s * options.pace),
         expected=expected, on_change=_pace_line(console, options), judged=lambda: system.pipeline.newest_event,

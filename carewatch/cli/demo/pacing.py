@@ -41,9 +41,10 @@ EXPECTED_FOR = timedelta(minutes=30)
 """How long after its expected time an alert that has not come keeps the pace slow."""
 
 
-def expected_alerts(simulation: Simulation) -> dict[str, datetime]:
-    """Alert id → when the detectors will raise it (UTC), from a replay of the simulation (no broker, no database)."""
-    raised = replay(simulation, [LEARNED]).alerts[LEARNED.name]
+def expected_alerts(simulation: Simulation, stop: Callable[[], bool] | None = None) -> dict[str, datetime]:
+    """Alert id → when the detectors will raise it (UTC), from a replay of the simulation (no broker, no database);
+    ``stop``: asked as it goes, so a demo stopped meanwhile does not wait for the replay's thread."""
+    raised = replay(simulation, [LEARNED], stop).alerts[LEARNED.name]
     return {alert.alert_id: alert.raised_at for alert in sorted(raised, key=lambda a: a.raised_at)}
 
 
