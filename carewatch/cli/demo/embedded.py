@@ -152,7 +152,8 @@ def _pace_line(console: Console, options: DemoOptions):  # type: ignore[no-untyp
         elif why == "open":
             console.print(f"{when}  [bold yellow]an alert waits for acknowledgement[/]: one simulated minute takes {60 / pace:.0f} s")
         elif why == "calm":
-            console.print(f"{when}  nothing waits for a person: fast, {pace / 3600:g} simulated hours per second")
+            hours = pace / 3600
+            console.print(f"{when}  nothing waits for a person: fast, {hours:g} simulated hour{'' if hours == 1 else 's'} per second")
 
     return said
 
