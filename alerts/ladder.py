@@ -31,6 +31,7 @@ from alerts.people import CareRole, HouseholdPeople, PeopleFile, Person, SiteTea
 from alerts.policy import STAFF_ACTIONS, Action, EscalationPolicy, Ladder
 from alerts.rota import on_duty
 from carewatch.catalogue import Language, language_of, text, words
+from carewatch.clock import wall_clock
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +87,16 @@ class AlertLadder:
         clock: Callable[[], datetime],
         links: FamilyLinks | None = None,
         households: HouseholdLookup | None = None,
+        audit_clock: Callable[[], datetime] = wall_clock,
     ) -> None:
         """``directory`` gives the sites (staff, rota, robots); a household's elder and family come from
         ``households`` (the running service reads the database directory at every step), or, without it,
-        from ``directory`` itself (a people file used on its own)."""
+        from ``directory`` itself (a people file used on its own). ``clock`` says when steps are due (the
+        event time of a replay); ``audit_clock`` stamps the audit trail, as the alert store does."""
         self.directory = directory
         self.policy = policy
         self.clock = clock
+        self.audit_clock = audit_clock
         self.links = links
         self.households = households or self._from_file
 
@@ -285,7 +289,7 @@ class AlertLadder:
         note = f"{purpose}: " + ("; ".join(notes) if notes else "nobody to contact for this step")
         session.add(
             AlertEvent(
-                alert_id=alert.id, at=datetime.now(UTC), actor=LADDER_ACTOR, action=AuditAction.ESCALATED,
+                alert_id=alert.id, at=self.audit_clock(), actor=LADDER_ACTOR, action=AuditAction.ESCALATED,
                 from_status=alert.status, to_status=alert.status, note=note[:4000], event_time=context.now,
             )
         )

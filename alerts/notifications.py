@@ -34,6 +34,7 @@ from alerts.notify_tables import MessageStatus, OutboxMessage
 from alerts.people import PeopleFile
 from alerts.policy import DEFAULT_POLICY, EscalationPolicy
 from alerts.store import AlertStore
+from carewatch.clock import wall_clock
 from carewatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,10 @@ async def start_notifications(
     sessions: async_sessionmaker[AsyncSession],
     store: AlertStore,
     event_time: Callable[[], datetime | None],
+    clock: Callable[[], datetime] | None = None,
 ) -> Notifications:
+    """``clock``: the ladder's and the dispatcher's clock when the caller has one for everything (the console
+    demo's simulated time); by default the ladder reads ``ladder_clock`` and the dispatcher the wall clock."""
     if settings.people_path is None:
         log.warning("notifications are off: set CAREWATCH_PEOPLE_PATH to a people file (docs/notifications.md)")
         return Notifications()
@@ -114,10 +118,12 @@ async def start_notifications(
     log.info(imported.describe())
     # One source of household people at run time: the directory (the file's households were just imported into it).
     sites = PeopleFile(directory.sites.values(), ())
-    ladder = AlertLadder(sites, policy, ladder_clock(settings, event_time), family_links(settings), household_people)
+    ladder = AlertLadder(
+        sites, policy, clock or ladder_clock(settings, event_time), family_links(settings), household_people, audit_clock=clock or wall_clock
+    )
     store.attach_ladder(ladder)
     client = httpx.AsyncClient(timeout=10.0)
-    dispatcher = Dispatcher(sessions, channels_from(settings, client), give_up_after=settings.delivery_give_up_after)
+    dispatcher = Dispatcher(sessions, channels_from(settings, client), clock=clock or wall_clock, give_up_after=settings.delivery_give_up_after)
     tasks = [
         asyncio.create_task(_escalate(ladder, sessions, settings.escalate_every.total_seconds()), name="carewatch-escalator"),
         asyncio.create_task(dispatcher.run(settings.dispatch_every.total_seconds()), name="carewatch-dispatcher"),

@@ -82,7 +82,7 @@ async def answer(
     if given is Answer.NEED_HELP:
         async with sessions() as session:
             actor = await who(session, claim)
-        return await _need_help(sessions, claim.alert_id, actor)
+        return await _need_help(sessions, claim.alert_id, actor, store.clock())
     if given is Answer.AWAY:
         return await _away(store, sessions, claim, away_until)
     async with sessions() as session:
@@ -98,13 +98,13 @@ async def answer(
         elif given is Answer.FINE:
             await store.resolve(claim.alert_id, actor, ELDER_CONFIRMED, Outcome(OutcomeKind.SAFE, detail=ELDER_CONFIRMED))
         else:
-            return await _unreachable(sessions, claim.alert_id, actor)
+            return await _unreachable(sessions, claim.alert_id, actor, store.clock())
     except IllegalTransition:
         return ReplyResult.ALREADY_HANDLED
     return ReplyResult.RECORDED
 
 
-async def _need_help(sessions: async_sessionmaker[AsyncSession], alert_id: str, actor: str) -> ReplyResult:
+async def _need_help(sessions: async_sessionmaker[AsyncSession], alert_id: str, actor: str, now: datetime) -> ReplyResult:
     async with sessions.begin() as session:
         alert = await session.get(Alert, alert_id)
         if alert is None:
@@ -113,7 +113,6 @@ async def _need_help(sessions: async_sessionmaker[AsyncSession], alert_id: str, 
             return ReplyResult.ALREADY_HANDLED
         if await _said_before(session, alert_id, actor, AuditAction.HELP_REQUESTED):
             return ReplyResult.ALREADY_RECORDED
-        now = datetime.now(UTC)
         await summon_staff(session, alert_id, now)
         note = "asked for help: the duty staff are paged at once"
         if alert.severity is not Severity.CRITICAL:
@@ -138,10 +137,10 @@ async def _away(
             raise AlertNotFound(claim.alert_id)
         actor = await who(session, claim)
         household = await session.get(Household, alert.household_id)
-        zone, earliest, latest = await return_dates(session, alert.household_id)
+        now = store.clock()
+        zone, earliest, latest = await return_dates(session, alert.household_id, now)
         if until is None or not earliest <= until <= latest:
             raise BadReturnDate(f"the return date must be between {earliest} and {latest}, not {until}")
-        now = datetime.now(UTC)
         ends = datetime.combine(until + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
         note = f"away until {until.isoformat()} (said through the {claim.role} link)"
         repeated = await session.scalar(
@@ -158,11 +157,12 @@ async def _away(
     return ReplyResult.RECORDED
 
 
-async def return_dates(session: AsyncSession, household_id: str) -> tuple[ZoneInfo, date, date]:
-    """The household's time zone, and the earliest and latest return date an "away" answer may give (its days)."""
+async def return_dates(session: AsyncSession, household_id: str, now: datetime | None = None) -> tuple[ZoneInfo, date, date]:
+    """The household's time zone, and the earliest and latest return date an "away" answer may give (its days),
+    counted from ``now`` (the store's clock; the wall clock if not given)."""
     timezone = await session.scalar(select(Household.timezone).where(Household.id == household_id))
     zone = ZoneInfo(timezone or DEFAULT_TIMEZONE)
-    today = datetime.now(UTC).astimezone(zone).date()
+    today = (now or datetime.now(UTC)).astimezone(zone).date()
     return zone, today, today + AWAY_AT_MOST
 
 
@@ -173,7 +173,7 @@ async def _said_before(session: AsyncSession, alert_id: str, actor: str, action:
     return said is not None
 
 
-async def _unreachable(sessions: async_sessionmaker[AsyncSession], alert_id: str, actor: str) -> ReplyResult:
+async def _unreachable(sessions: async_sessionmaker[AsyncSession], alert_id: str, actor: str, now: datetime) -> ReplyResult:
     async with sessions.begin() as session:
         alert = await session.get(Alert, alert_id)
         assert alert is not None, "checked by the caller"
@@ -185,7 +185,7 @@ async def _unreachable(sessions: async_sessionmaker[AsyncSession], alert_id: str
         hurried = alert.status is AlertStatus.OPEN and await hurry(session, alert_id)
         session.add(
             AlertEvent(
-                alert_id=alert_id, at=datetime.now(UTC), actor=actor, action=AuditAction.FAMILY_UNREACHABLE,
+                alert_id=alert_id, at=now, actor=actor, action=AuditAction.FAMILY_UNREACHABLE,
                 from_status=alert.status, to_status=alert.status,
                 note="cannot reach the elder" + ("; next step of the ladder brought forward" if hurried else ""),
                 outcome=OutcomeKind.UNREACHABLE,

@@ -108,6 +108,11 @@ class AlertStore:
         self._clock = clock
         self._ladder = ladder
 
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """What this store stamps changes with: the wall clock, or the console demo's simulated time."""
+        return self._clock
+
     def attach_ladder(self, ladder: AlertLadder | None) -> None:
         """With a ladder, a raise also writes its first messages in the raising transaction.
 

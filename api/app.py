@@ -18,6 +18,7 @@ from api.deps import NotSignedIn, Services, get_lang
 from api.routes import docs, family, metrics, notifications
 from api.routes import accounts, alert_pages, alerts, handoff, silences, rota, bulk, reports, console, contacts, devices, directory, health, household_pages, households, ingest, login, push
 from api.security_headers import SecurityHeaders
+from carewatch.clock import Clock, wall_clock
 from carewatch.registry import Registry
 from carewatch.settings import Settings
 
@@ -33,13 +34,15 @@ def create_app(
     on_directory_change: Callable[[], Awaitable[None]] | None = None,
     readiness: Callable[[], list[str]] | None = None,
     publish: Callable[[str, bytes], Awaitable[None]] | None = None,
+    clock: Clock = wall_clock,
 ) -> FastAPI:
     """Build the app over an existing database (the runner creates the schema).
 
     ``registry`` names households that are not (yet) in the directory; ``status`` is the
     runner's live status (e.g. the simulated time), shown on the console when given;
     ``on_directory_change`` is awaited after the directory changed (reload the pipeline's registry);
-    ``publish`` hands NB-IoT platforms' HTTP pushes to the MQTT broker (None: push intake answers 503).
+    ``publish`` hands NB-IoT platforms' HTTP pushes to the MQTT broker (None: push intake answers 503);
+    ``clock`` is what the console calls now and stamps acknowledgements with (the console demo's simulated time).
     Household contacts are read from the directory (the runner imports the people file into it).
     """
     settings = settings or Settings()
@@ -53,7 +56,7 @@ def create_app(
     )
     app.state.services = Services(
         sessions=sessions,
-        store=AlertStore(sessions),
+        store=AlertStore(sessions, clock),
         registry=registry,
         status=status,
         settings=settings,
@@ -63,6 +66,7 @@ def create_app(
         on_directory_change=on_directory_change,
         readiness=readiness,
         publish=publish,
+        clock=clock,
     )
     app.add_exception_handler(NotSignedIn, _not_signed_in)  # type: ignore[arg-type]
     for module in (alerts, households, contacts, directory, bulk, accounts, ingest, login, console, household_pages, devices, health, metrics, push):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Query, Request, status
@@ -13,6 +14,7 @@ from alerts.store import AlertStore
 from api.auth import LoginLimiter, Principal, csrf_matches, key_principal, note_key_used, session_principal
 from api.models import Scope
 from carewatch.catalogue import DEFAULT_LANGUAGE, LANGUAGES, Language
+from carewatch.clock import Clock, wall_clock
 from carewatch.registry import Registry
 from carewatch.settings import Settings
 
@@ -39,6 +41,8 @@ class Services:
     """The runner's own readiness checks: what is wrong, in words (empty: ready)."""
     publish: Callable[[str, bytes], Awaitable[None]] | None = None
     """Hands an HTTP push to the MQTT broker (api/routes/push.py); None: push intake is off."""
+    clock: Clock = wall_clock
+    """What the console calls now (the store's clock too): the wall clock, or the console demo's simulated time."""
 
 
 def get_services(request: Request) -> Services:
@@ -50,6 +54,14 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 def get_store(services: ServicesDep) -> AlertStore:
     return services.store
+
+
+def get_now(services: ServicesDep) -> datetime:
+    """Now, on the console's clock (the wall clock; in the console demo, simulated time)."""
+    return services.clock()
+
+
+NowDep = Annotated[datetime, Depends(get_now)]
 
 
 async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:

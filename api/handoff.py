@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.lifecycle import AlertStatus, AuditAction
 from alerts.models import Alert, AlertEvent
-from api.auth import Principal, now_utc
+from api.auth import Principal
 from api.console_view import local_time
 from api.history import HistoryFilters, history_query, site_zone
 from api.models import ShiftHandoff
@@ -84,10 +84,10 @@ class HandoffBanner:
     note: str
 
 
-async def latest_handoff(session: AsyncSession, principal: Principal) -> HandoffBanner | None:
+async def latest_handoff(session: AsyncSession, principal: Principal, now: datetime) -> HandoffBanner | None:
     """The newest note of the principal's communities, for the top of the board (the incoming officer reads it first)."""
     [latest] = (await handoff_notes(session, principal, None, limit=1)) or [None]
-    if latest is None or latest.written_at < now_utc() - BANNER_FOR:
+    if latest is None or latest.written_at < now - BANNER_FOR:
         return None
     site = await session.get(Site, latest.site_id)
     zone = await site_zone(session, latest.site_id)

@@ -13,6 +13,7 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
+from carewatch.clock import Clock, wall_clock
 from carewatch.registry import Registry
 from carewatch.settings import Settings
 
@@ -48,11 +49,13 @@ async def serve_console(
     on_directory_change: Callable[[], Awaitable[None]] | None = None,
     readiness: Callable[[], list[str]] | None = None,
     publish: Callable[[str, bytes], Awaitable[None]] | None = None,
+    clock: Clock = wall_clock,
 ) -> AsyncIterator[asyncio.Task[None]]:
-    """``status`` is the runner's live status shown on the console (the pipeline's, or the alert service's)."""
+    """``status`` is the runner's live status shown on the console (the pipeline's, or the alert service's);
+    ``clock`` what the console calls now (the console demo's simulated time)."""
     app = create_app(
         sessions=sessions, registry=registry, status=status, settings=settings,
-        on_directory_change=on_directory_change, readiness=readiness, publish=publish,
+        on_directory_change=on_directory_change, readiness=readiness, publish=publish, clock=clock,
     )
     server = ConsoleServer(uvicorn.Config(
         app, host=settings.http_host, port=settings.http_port, log_level="warning",

@@ -17,7 +17,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -244,10 +244,18 @@ async def publish_simulation(
     username: str | None = None,
     password: str | None = None,
     on_progress: Callable[[datetime, int], None] | None = None,
+    wait_until: Callable[[datetime], Awaitable[None]] | None = None,
 ) -> PublishStats:
-    """Publish every message of ``simulation`` in order; see the module docstring."""
+    """Publish every message of ``simulation`` in order; see the module docstring.
+
+    ``speed`` keeps one pace for the whole run; ``wait_until`` (instead of ``speed``) is awaited before each
+    message with its simulated time and returns when the caller's clock has reached it: a pace that changes
+    while the run goes on (the console demo: fast, then slow near an incident).
+    """
     if speed is not None and not speed > 0:
         raise ValueError(f"speed must be positive (simulated seconds per real second), got {speed}")
+    if speed is not None and wait_until is not None:
+        raise ValueError("give speed or wait_until, not both")
     loop = asyncio.get_running_loop()
     config = simulation.config
     started = time.monotonic()
@@ -289,7 +297,9 @@ async def publish_simulation(
                 if step is not None and on_progress is not None:
                     on_progress(last_time, messages)
                 step = message.step
-            if speed is not None:
+            if wait_until is not None:
+                await wait_until(message.sim_time)
+            elif speed is not None:
                 due = wall_start + (message.sim_time.astimezone(UTC) - start_utc).total_seconds() / speed
                 if due > loop.time():
                     await asyncio.sleep(due - loop.time())

@@ -60,7 +60,7 @@ async def board_context(session: AsyncSession, services: Services, principal: Pr
     team = await colleagues(session, {row.site for row in rows})
     # Open alerts raised under a site silence are listed apart, so a planned gas cut does not flood the board.
     silenced = await silenced_alerts(session, [row.id for row in rows if row.status is AlertStatus.OPEN])
-    silences = await board_silences(session, principal, lang)
+    silences = await board_silences(session, principal, lang, services.clock())
     in_force = ",".join(f"{v['silence'].id}-{v['until']}" for v in silences)  # a silence set, ended or expired redraws the board
     return {
         "open_rows": [row for row in care if row.status is AlertStatus.OPEN and row.id not in silenced],
@@ -98,8 +98,9 @@ class ConsoleCall:
         context = {
             **await board_context(self.session, self.services, self.principal, self.lang),
             **await counters_context(self.session, self.services, self.principal, self.lang),
-            "latest_handoff": await latest_handoff(self.session, self.principal),
+            "latest_handoff": await latest_handoff(self.session, self.principal, self.services.clock()),
             "on_duty": await board_on_duty(self.session, self.services, self.principal),
+            "clock": board_clock(self.services),
             "notice": notice,
         }
         return render(self.request, "board.html", self.lang, self.principal, context, status_code)
@@ -144,6 +145,16 @@ async def counters_context(session: AsyncSession, services: Services, principal:
     }
 
 
+def board_clock(services: Services) -> dict[str, Any]:
+    """The console's now and its pace (simulated seconds per wall second: 1 but in the console demo), from which the
+    board counts "time open" between events; the browser's own clock would be a different time in the demo."""
+    return {"now": services.clock().isoformat(), "pace": float(getattr(services.clock, "pace", 1.0))}
+
+
+def _clock_event(services: Services) -> str:
+    return f"event: clock\ndata: {orjson.dumps(board_clock(services)).decode()}\n\n"
+
+
 def _counters_event(context: dict[str, Any], lang: Language) -> str:
     """The side panels as one JSON ``counters`` event (no id: the board's id says which rows the browser has)."""
     page = {"words": words("ui", lang), "lang": lang}
@@ -163,8 +174,13 @@ async def board_stream(
         started = last_beat = time.monotonic()
         shown = request.headers.get("last-event-id") or since
         counters_shown = ""
+        pace_shown: float | None = None
         yield f"retry: {int(max(poll, 1.0) * 2000)}\n\n"
         while time.monotonic() - started < STREAM_FOR_S:
+            pace = float(getattr(services.clock, "pace", 1.0))
+            if pace != pace_shown:  # the console demo slowed down or sped up: the board counts on from the new pace
+                pace_shown = pace
+                yield _clock_event(services)
             async with services.sessions() as session:
                 context = await board_context(session, services, principal, lang)
                 counters = _counters_event(await counters_context(session, services, principal, lang), lang)

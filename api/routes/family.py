@@ -63,7 +63,7 @@ async def open_link(token: str, request: Request, links: LinksDep, services: Ser
     if not alert.status.is_active:
         return _page(request, language, said.already, duty=duty)
     async with services.sessions() as session:
-        _, earliest, latest = await return_dates(session, alert.household_id)
+        _, earliest, latest = await return_dates(session, alert.household_id, services.store.clock())
     return _page(
         request, language, question, choices=[(c.value, said[c.value]) for c in choices], token=token,
         away=(said.away_until, earliest.isoformat(), latest.isoformat()), duty=duty,

@@ -11,9 +11,9 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.access import visible_site
-from api.auth import Principal, now_utc
+from api.auth import Principal
 from api.console_view import alert_rows, local_time
-from api.deps import AlertReader, AlertWriter, LangDep, ServicesDep, SessionDep
+from api.deps import AlertReader, AlertWriter, LangDep, NowDep, ServicesDep, SessionDep
 from api.handoff import PARTS, default_since, handoff_notes, shift_report
 from api.history import site_zone
 from api.models import ShiftHandoff
@@ -53,7 +53,9 @@ def _aware(moment: datetime, zone: Any) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
-async def add_note(session: AsyncSession, principal: Principal, site: str, since: datetime | None, note: str) -> ShiftHandoff | None:
+async def add_note(
+    session: AsyncSession, principal: Principal, site: str, since: datetime | None, note: str, now: datetime
+) -> ShiftHandoff | None:
     """Save the note on ``site``'s shift since ``since`` (naive: the community's local time; None: now); ``site`` ""
     means the principal's only community. None when there is no note or no single community to put it on;
     another community's site answers 404."""
@@ -62,7 +64,6 @@ async def add_note(session: AsyncSession, principal: Principal, site: str, since
     target = chosen or (names[0] if len(names) == 1 else None)
     if target is None or not note.strip():
         return None
-    now = now_utc()
     handoff = ShiftHandoff(site_id=target, since=_aware(since, await site_zone(session, target)).astimezone(UTC) if since else now, written_at=now,
                            author=principal.name, note=note.strip())
     session.add(handoff)
@@ -79,7 +80,7 @@ async def handoff_page(
 ) -> Response:
     chosen = await _site(session, principal, site)
     zone = await site_zone(session, chosen)
-    start = _parse_local(since, zone) or await default_since(session, principal, chosen, now_utc())
+    start = _parse_local(since, zone) or await default_since(session, principal, chosen, services.clock())
     report = await shift_report(session, principal, chosen, start)
     names = await site_names(session, principal)
     notes = await handoff_notes(session, principal, chosen)
@@ -100,13 +101,13 @@ async def handoff_page(
 
 @router.post("/handoff")
 async def write_handoff(
-    principal: AlertWriter, session: SessionDep,
+    principal: AlertWriter, session: SessionDep, services: ServicesDep,
     site: Annotated[str, Form(max_length=64)] = "",
     since: Annotated[str, Form(max_length=20)] = "",
     note: Annotated[str, Form(max_length=MAX_NOTE)] = "",
 ) -> Response:
     """The outgoing officer's note on the shift since ``since`` for a community; the incoming one sees it first."""
-    if await add_note(session, principal, site, _naive(since), note) is None:
+    if await add_note(session, principal, site, _naive(since), note, services.clock()) is None:
         return RedirectResponse(f"/handoff?{urlencode({'site': site, 'missing': 1})}", status_code=status.HTTP_303_SEE_OTHER)
     return RedirectResponse(f"/handoff?{urlencode({'site': site})}", status_code=status.HTTP_303_SEE_OTHER)
 
@@ -116,7 +117,7 @@ async def write_handoff(
 
 @api_router.get("", response_model=HandoffPublic, responses=NOT_YOURS)
 async def read_handoff(
-    principal: AlertReader, session: SessionDep,
+    principal: AlertReader, session: SessionDep, now: NowDep,
     site: Annotated[str, Query(max_length=64, description="One of your communities (default: all of them)")] = "",
     since: Annotated[datetime | None, Query(description="ISO 8601; without an offset, the community's local time. "
                                             "Default: the start of the shift the newest note covers, or 12 hours ago")] = None,
@@ -124,7 +125,7 @@ async def read_handoff(
     """What happened in your communities since a time (new alerts, those acknowledged, escalated, resolved, those
     still open) and the newest handoff notes, as the console's handoff page shows them."""
     chosen = await _site(session, principal, site)
-    start = _aware(since, await site_zone(session, chosen)) if since else await default_since(session, principal, chosen, now_utc())
+    start = _aware(since, await site_zone(session, chosen)) if since else await default_since(session, principal, chosen, now)
     report = await shift_report(session, principal, chosen, start)
     parts = {name: [AlertPublic.model_validate(alert) for alert in report.parts[name]] for name in PARTS}
     notes = [HandoffNotePublic.model_validate(n) for n in await handoff_notes(session, principal, chosen)]
@@ -132,9 +133,9 @@ async def read_handoff(
 
 
 @api_router.post("", response_model=HandoffNotePublic, status_code=status.HTTP_201_CREATED, responses=NOT_YOURS)
-async def create_handoff(body: HandoffNoteCreate, principal: AlertWriter, session: SessionDep) -> ShiftHandoff:
+async def create_handoff(body: HandoffNoteCreate, principal: AlertWriter, session: SessionDep, now: NowDep) -> ShiftHandoff:
     """Leave the incoming officer a note on a community's shift; the board shows the newest for a day."""
-    handoff = await add_note(session, principal, body.site_id or "", body.since, body.note)
+    handoff = await add_note(session, principal, body.site_id or "", body.since, body.note, now)
     if handoff is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
             "loc": ["body", "site_id"], "type": "value_error",

@@ -77,7 +77,7 @@ async def _household_page(
         "household": household,
         "site": site,
         "age": (now_utc().year - household.birth_year) if household.birth_year else None,
-        "absences": [(a, local_time(a.starts_at, zone), local_time(a.ends_at, zone)) for a in await list_absences_of(session, household_id)],
+        "absences": [(a, local_time(a.starts_at, zone), local_time(a.ends_at, zone)) for a in await list_absences_of(session, household_id, services.clock())],
         "chart": hourly_chart(rows, end or now_utc(), zone),
         "history": [(alert_row(a, None, lang), [(e, local_time(e.at, zone)) for e in a.events]) for a in alerts],
         "contacts": await _contacts(session, household_id),

@@ -13,8 +13,8 @@ from sqlalchemy.orm import selectinload
 
 from alerts.contacts import replace_contacts
 from api.access import delete_owned_row, site_filter, visible_household
-from api.auth import Principal, now_utc
-from api.deps import AbsenceWriter, DirectoryReader, DirectoryWriter, Services, ServicesDep, SessionDep
+from api.auth import Principal
+from api.deps import AbsenceWriter, DirectoryReader, DirectoryWriter, NowDep, Services, ServicesDep, SessionDep
 from api.directory_schemas import (
     MAX_PAGE, AbsenceCreate, AbsencePublic, HouseholdCreate, HouseholdDetail, HouseholdPublic, HouseholdUpdate, Page,
     field_error, page,
@@ -144,10 +144,9 @@ async def delete_household(household_id: str, principal: DirectoryWriter, sessio
 # ---- planned absences -----------------------------------------------------------------------------------
 
 
-async def list_absences_of(session: AsyncSession, household_id: str, *, current_only: bool = True) -> list[Absence]:
-    query = select(Absence).where(Absence.household_id == household_id).order_by(Absence.starts_at)
-    if current_only:
-        query = query.where(Absence.ends_at > now_utc())
+async def list_absences_of(session: AsyncSession, household_id: str, now: datetime) -> list[Absence]:
+    """The household's planned absences that have not ended by ``now`` (the console's clock), earliest first."""
+    query = select(Absence).where(Absence.household_id == household_id, Absence.ends_at > now).order_by(Absence.starts_at)
     return list((await session.scalars(query)).all())
 
 
@@ -155,7 +154,7 @@ async def add_absence(session: AsyncSession, services: Services, principal: Prin
     """Plan an absence for a household the principal sees (``visible_household``); the runner hears of it."""
     absence = Absence(
         household_id=household.id, starts_at=body.starts_at, ends_at=body.ends_at, note=body.note,
-        created_by=principal.name, created_at=now_utc(),
+        created_by=principal.name, created_at=services.clock(),
     )
     session.add(absence)
     await session.commit()
@@ -171,10 +170,10 @@ async def clear_absence(session: AsyncSession, services: Services, principal: Pr
 
 
 @router.get("/{household_id}/absences", response_model=list[AbsencePublic], responses=NOT_YOURS)
-async def list_absences(household_id: str, principal: DirectoryReader, session: SessionDep) -> list[Absence]:
+async def list_absences(household_id: str, principal: DirectoryReader, session: SessionDep, now: NowDep) -> list[Absence]:
     """Planned absences that have not ended yet, earliest first."""
     await visible_household(session, principal, household_id)
-    return await list_absences_of(session, household_id)
+    return await list_absences_of(session, household_id, now)
 
 
 @router.post("/{household_id}/absences", response_model=AbsencePublic, status_code=status.HTTP_201_CREATED, responses=NOT_YOURS)

@@ -5,6 +5,7 @@ For supervisors and admins (the `reports:read` permission); another community's 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from api.access import visible_site
-from api.deps import LangDep, ReportReader, SessionDep
+from api.deps import LangDep, NowDep, ReportReader, SessionDep
 from api.history_export import as_csv
 from api.pages import render, site_index
 from api.reports import OUTCOME_COLUMNS, BadMonth, MonthlyReport, Spread, monthly_report, this_month
@@ -46,10 +47,13 @@ class MonthlyReportPublic(BaseModel):
     family_contact: SpreadPublic
 
 
-async def _report(session: SessionDep, principal: ReportReader, site_id: str, month: str | None) -> tuple[Site, MonthlyReport]:
+async def _report(
+    session: SessionDep, principal: ReportReader, site_id: str, month: str | None, now: datetime | None = None
+) -> tuple[Site, MonthlyReport]:
+    """``month`` None: the month ``now`` falls in (the console's clock) in the site's calendar."""
     site = await visible_site(session, principal, site_id)
     try:
-        return site, await monthly_report(session, site, month or this_month(ZoneInfo(site.timezone)))
+        return site, await monthly_report(session, site, month or this_month(ZoneInfo(site.timezone), now))
     except BadMonth as bad:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(bad)) from None
 
@@ -77,10 +81,10 @@ async def reports_index(request: Request, principal: ReportReader, session: Sess
 
 @router.get("/sites/{site_id}/reports")
 async def report_page(
-    site_id: str, request: Request, principal: ReportReader, session: SessionDep, lang: LangDep,
+    site_id: str, request: Request, principal: ReportReader, session: SessionDep, lang: LangDep, now: NowDep,
     month: Annotated[str | None, Query()] = None,
 ) -> Response:
-    site, report = await _report(session, principal, site_id, month)
+    site, report = await _report(session, principal, site_id, month, now)
     context = {
         "site": site, "report": report, "columns": _columns(lang), "types": words("alert_type", lang), "said": words("report", lang),
         "bars": _bars(report), "minutes": lambda value: _minutes(value, lang),

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alerts.people import DAYS, CareRole, PeopleError, PeopleFile, Person, SiteTeam
 from alerts.rota import RotaOverride, RotaShift, on_duty_ids, rota_of
 from api.access import delete_owned_row, site_filter, visible_site
-from api.auth import Principal, now_utc
+from api.auth import Principal
 from api.deps import AlertReader, DirectoryWriter, LangDep, Services, ServicesDep, SessionDep
 from api.models import Scope
 from api.pages import render, site_index
@@ -121,10 +121,9 @@ def _names(team: SiteTeam | None, ids: list[str]) -> list[Person | StaffPublic]:
     return [known.get(i) or StaffPublic(id=i, name=i) for i in ids]
 
 
-async def rota_public(session: AsyncSession, site: Site, team: SiteTeam | None) -> RotaPublic:
-    """The site's rota, overrides and who is on duty now; ``team``: the site in the people file (None: not there)."""
+async def rota_public(session: AsyncSession, site: Site, team: SiteTeam | None, now: datetime) -> RotaPublic:
+    """The site's rota, overrides and who is on duty ``now``; ``team``: the site in the people file (None: not there)."""
     shifts, overrides = await rota_of(session, site.id)
-    now = now_utc()
     if shifts:
         source, ids = "database", on_duty_ids([s.shift() for s in shifts], overrides, now.astimezone(team.timezone if team else ZoneInfo(site.timezone)))
     elif team is not None:
@@ -144,7 +143,7 @@ async def replace_rota(session: AsyncSession, services: Services, principal: Pri
     if problems:
         raise _refusal(problems)
     await session.execute(delete(RotaShift).where(RotaShift.site_id == site.id))
-    now = now_utc()
+    now = services.clock()
     session.add_all(RotaShift(site_id=site.id, created_by=principal.name, created_at=now, **s.model_dump()) for s in body.shifts)
     await session.commit()
     log.info("rota replaced", extra={"site_id": site.id, "by": principal.name, "shifts": len(body.shifts)})
@@ -161,7 +160,7 @@ async def add_override(session: AsyncSession, services: Services, principal: Pri
         problems.append((("last_day",), f"an override lasts at most {MAX_OVERRIDE.days} days: change the weekly rota instead"))
     if problems:
         raise _refusal(problems)
-    override = RotaOverride(site_id=site.id, created_by=principal.name, created_at=now_utc(), **body.model_dump())
+    override = RotaOverride(site_id=site.id, created_by=principal.name, created_at=services.clock(), **body.model_dump())
     session.add(override)
     await session.commit()
     log.info("rota override added", extra={"site_id": site.id, "by": principal.name, "override_id": override.id})
@@ -178,14 +177,14 @@ async def drop_override(session: AsyncSession, principal: Principal, site_id: st
 async def read_rota(site_id: str, principal: AlertReader, session: SessionDep, services: ServicesDep) -> RotaPublic:
     """The weekly rota, its overrides and who is on duty now."""
     site = await visible_site(session, principal, site_id)
-    return await rota_public(session, site, site_team(services, site.id))
+    return await rota_public(session, site, site_team(services, site.id), services.clock())
 
 
 @router.put("", response_model=RotaPublic, responses=NOT_YOURS)
 async def write_rota(site_id: str, body: RotaBody, principal: DirectoryWriter, session: SessionDep, services: ServicesDep) -> RotaPublic:
     site = await visible_site(session, principal, site_id)
     await replace_rota(session, services, principal, site, body)
-    return await rota_public(session, site, site_team(services, site.id))
+    return await rota_public(session, site, site_team(services, site.id), services.clock())
 
 
 @router.post("/overrides", response_model=OverridePublic, status_code=status.HTTP_201_CREATED, responses=NOT_YOURS)
@@ -208,7 +207,7 @@ async def board_on_duty(session: AsyncSession, services: Services, principal: Pr
     people = people_file(services)  # once per board, not once per site
     shown = []
     for site in sites:
-        rota = await rota_public(session, site, people.sites.get(site.id) if people else None)
+        rota = await rota_public(session, site, people.sites.get(site.id) if people else None, services.clock())
         if rota.source != "none":
             shown.append((site.name or site.id, [p.name for p in rota.on_duty_now]))
     return shown
@@ -216,11 +215,12 @@ async def board_on_duty(session: AsyncSession, services: Services, principal: Pr
 
 async def _page(request: Request, session: AsyncSession, services: Services, principal: Principal, lang: Language, site: Site,
                 notice: str | None = None, status_code: int = status.HTTP_200_OK) -> Response:
-    rota = await rota_public(session, site, site_team(services, site.id))
+    now = services.clock()
+    rota = await rota_public(session, site, site_team(services, site.id), now)
     names = {s.id: s.name for s in rota.staff} | {p.id: p.name for p in rota.on_duty_now}
     context = {"site": site, "rota": rota, "names": names, "days": [text(f"ui.weekday_{d}", lang) for d in DAYS],
                "can_edit": principal.can(Scope.DIRECTORY_WRITE), "notice": notice,
-               "today": now_utc().astimezone(ZoneInfo(site.timezone)).date().isoformat()}  # the site's calendar day, as overrides are read
+               "today": now.astimezone(ZoneInfo(site.timezone)).date().isoformat()}  # the site's calendar day, as overrides are read
     return render(request, "rota.html", lang, principal, context, status_code)
 
 

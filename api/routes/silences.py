@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.silences import MAX_REASON, SAFETY_TYPES, SiteSilence, silence_problems, silences_of
 from api.access import owned_row, site_filter, visible_site
-from api.auth import Principal, now_utc
+from api.auth import Principal
 from api.console_view import local_time
-from api.deps import AlertReader, DirectoryWriter, LangDep, SessionDep
+from api.deps import AlertReader, DirectoryWriter, LangDep, NowDep, SessionDep
 from api.history import site_zone
 from api.models import Scope
 from api.pages import render, site_index
@@ -81,7 +81,7 @@ async def _household_problems(session: AsyncSession, site_id: str, household_ids
     return [("household_ids", f"not households of site {site_id!r}: {', '.join(unknown[:10])}")] if unknown else []
 
 
-async def add_silence(session: AsyncSession, principal: Principal, site: Site, body: SilenceCreate) -> SiteSilence:
+async def add_silence(session: AsyncSession, principal: Principal, site: Site, body: SilenceCreate, now: datetime) -> SiteSilence:
     """Check and store a silence for a site the principal sees; 422 naming every problem's field."""
     problems = silence_problems(body.alert_types, body.include_safety, body.starts_at, body.ends_at, body.reason)
     problems += await _household_problems(session, site.id, body.household_ids)
@@ -90,7 +90,7 @@ async def add_silence(session: AsyncSession, principal: Principal, site: Site, b
     silence = SiteSilence(
         site_id=site.id, household_ids=sorted(set(body.household_ids)) if body.household_ids else None,
         alert_types=sorted({t.value for t in body.alert_types}), include_safety=body.include_safety,
-        starts_at=body.starts_at, ends_at=body.ends_at, reason=body.reason, created_by=principal.name, created_at=now_utc(),
+        starts_at=body.starts_at, ends_at=body.ends_at, reason=body.reason, created_by=principal.name, created_at=now,
     )
     session.add(silence)
     await session.commit()
@@ -99,11 +99,10 @@ async def add_silence(session: AsyncSession, principal: Principal, site: Site, b
     return silence
 
 
-async def end_silence(session: AsyncSession, principal: Principal, site_id: str, silence_id: int) -> SiteSilence:
+async def end_silence(session: AsyncSession, principal: Principal, site_id: str, silence_id: int, now: datetime) -> SiteSilence:
     """End a silence early: it covers nothing from now on; who and when are kept on it. 409 if it is over already."""
     await visible_site(session, principal, site_id)
     silence = await owned_row(session, SiteSilence, silence_id, "site_id", site_id, "silence")
-    now = now_utc()
     if silence.ended_at is not None or silence.ends_at <= now:
         raise HTTPException(status.HTTP_409_CONFLICT, f"silence {silence_id} is over already")
     silence.ended_at, silence.ended_by = now, principal.name
@@ -113,22 +112,22 @@ async def end_silence(session: AsyncSession, principal: Principal, site_id: str,
 
 
 @router.get("", response_model=list[SilencePublic], responses=NOT_YOURS)
-async def list_silences(site_id: str, principal: AlertReader, session: SessionDep, past: bool = False) -> list[SiteSilence]:
+async def list_silences(site_id: str, principal: AlertReader, session: SessionDep, now: NowDep, past: bool = False) -> list[SiteSilence]:
     """The site's silences that are not over yet (``past=true``: every one), earliest first."""
     await visible_site(session, principal, site_id)
-    return list(await silences_of(session, [site_id], ended_since=None if past else now_utc()))
+    return list(await silences_of(session, [site_id], ended_since=None if past else now))
 
 
 @router.post("", response_model=SilencePublic, status_code=status.HTTP_201_CREATED, responses=NOT_YOURS)
-async def create_silence(site_id: str, body: SilenceCreate, principal: DirectoryWriter, session: SessionDep) -> SiteSilence:
+async def create_silence(site_id: str, body: SilenceCreate, principal: DirectoryWriter, session: SessionDep, now: NowDep) -> SiteSilence:
     """Alerts raised in the window are stored but notify nobody; safety types need ``include_safety``."""
-    return await add_silence(session, principal, await visible_site(session, principal, site_id), body)
+    return await add_silence(session, principal, await visible_site(session, principal, site_id), body, now)
 
 
 @router.delete("/{silence_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_YOURS)
-async def delete_silence(site_id: str, silence_id: int, principal: DirectoryWriter, session: SessionDep) -> Response:
+async def delete_silence(site_id: str, silence_id: int, principal: DirectoryWriter, session: SessionDep, now: NowDep) -> Response:
     """End the silence early (it stays listed with ``past=true``, with who ended it)."""
-    await end_silence(session, principal, site_id, silence_id)
+    await end_silence(session, principal, site_id, silence_id, now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -150,9 +149,8 @@ def silence_view(silence: SiteSilence, zone: tzinfo, lang: Language, now: dateti
     }
 
 
-async def board_silences(session: AsyncSession, principal: Principal, lang: Language) -> list[dict[str, object]]:
+async def board_silences(session: AsyncSession, principal: Principal, lang: Language, now: datetime) -> list[dict[str, object]]:
     """The silences in force now in the principal's sites, for the board's banners."""
-    now = now_utc()
     sites = (await session.execute(site_filter(select(Site.id, Site.name, Site.timezone), principal, Site.id))).all()
     zones = {site_id: (name or site_id, await site_zone(session, site_id)) for site_id, name, _ in sites}
     return [
@@ -168,10 +166,9 @@ def _parse_local(value: str, zone: tzinfo) -> datetime | None:
         return None
 
 
-async def _page(request: Request, session: AsyncSession, principal: Principal, lang: Language, site: Site,
+async def _page(request: Request, session: AsyncSession, principal: Principal, lang: Language, site: Site, now: datetime,
                 notice: str | None = None, status_code: int = status.HTTP_200_OK, kept: dict[str, object] | None = None) -> Response:
     """The site's silences and, for supervisors, the form (``kept``: what was typed into a refused one, shown again)."""
-    now = now_utc()
     zone = await site_zone(session, site.id)
     silences = [silence_view(s, zone, lang, now) for s in await silences_of(session, [site.id], ended_since=now - ENDED_SHOWN)]
     households = (await session.execute(select(Household.id, Household.name).where(Household.site_id == site.id).order_by(Household.id))).all()
@@ -193,8 +190,8 @@ async def silences_index(request: Request, principal: AlertReader, session: Sess
 
 
 @page_router.get("/sites/{site_id}/silences")
-async def site_silences_page(site_id: str, request: Request, principal: AlertReader, session: SessionDep, lang: LangDep) -> Response:
-    return await _page(request, session, principal, lang, await visible_site(session, principal, site_id))
+async def site_silences_page(site_id: str, request: Request, principal: AlertReader, session: SessionDep, lang: LangDep, now: NowDep) -> Response:
+    return await _page(request, session, principal, lang, await visible_site(session, principal, site_id), now)
 
 
 FIELD_NOTICE = {"alert_types": "silence_need_types", "include_safety": "silence_need_safety", "ends_at": "silence_bad_window",
@@ -204,7 +201,7 @@ FIELD_NOTICE = {"alert_types": "silence_need_types", "include_safety": "silence_
 
 @page_router.post("/sites/{site_id}/silences")
 async def set_silence_from_console(
-    site_id: str, request: Request, principal: DirectoryWriter, session: SessionDep, lang: LangDep,
+    site_id: str, request: Request, principal: DirectoryWriter, session: SessionDep, lang: LangDep, now: NowDep,
     starts_at: Annotated[str, Form(max_length=20)] = "",
     ends_at: Annotated[str, Form(max_length=20)] = "",
     reason: Annotated[str, Form(max_length=MAX_REASON)] = "",
@@ -219,29 +216,29 @@ async def set_silence_from_console(
             "include_safety": include_safety, "reason": reason}
     known_types = [AlertType(t) for t in alert_types or () if t in {a.value for a in AlertType}]
     if starts is None or ends is None:
-        return await _page(request, session, principal, lang, site, text("ui.silence_bad_window", lang), status.HTTP_422_UNPROCESSABLE_CONTENT, kept)
+        return await _page(request, session, principal, lang, site, now, text("ui.silence_bad_window", lang), status.HTTP_422_UNPROCESSABLE_CONTENT, kept)
     try:
         body = SilenceCreate(household_ids=household_ids or None, alert_types=known_types, include_safety=include_safety,
                              starts_at=starts, ends_at=ends, reason=reason)
-        await add_silence(session, principal, site, body)
+        await add_silence(session, principal, site, body, now)
     except (HTTPException, ValidationError) as refusal:
         problems = refusal.errors() if isinstance(refusal, ValidationError) else refusal.detail
         fields = [str(p["loc"][1] if p["loc"][0] == "body" else p["loc"][0]) for p in problems] if isinstance(problems, list) else []
         keys = dict.fromkeys(FIELD_NOTICE.get(field, "silence_not_saved") for field in fields) or {"silence_not_saved": None}
         notice = " ".join(text(f"ui.{key}", lang) for key in keys)
-        return await _page(request, session, principal, lang, site, notice, status.HTTP_422_UNPROCESSABLE_CONTENT, kept)
+        return await _page(request, session, principal, lang, site, now, notice, status.HTTP_422_UNPROCESSABLE_CONTENT, kept)
     return RedirectResponse(f"/sites/{site.id}/silences", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @page_router.post("/sites/{site_id}/silences/{silence_id}/end")
 async def end_silence_from_console(
-    site_id: str, silence_id: int, request: Request, principal: DirectoryWriter, session: SessionDep, lang: LangDep
+    site_id: str, silence_id: int, request: Request, principal: DirectoryWriter, session: SessionDep, lang: LangDep, now: NowDep
 ) -> Response:
     try:
-        await end_silence(session, principal, site_id, silence_id)
+        await end_silence(session, principal, site_id, silence_id, now)
     except HTTPException as refusal:
         if refusal.status_code != status.HTTP_409_CONFLICT:
             raise
         site = await visible_site(session, principal, site_id)
-        return await _page(request, session, principal, lang, site, text("ui.silence_over", lang), refusal.status_code)
+        return await _page(request, session, principal, lang, site, now, text("ui.silence_over", lang), refusal.status_code)
     return RedirectResponse(f"/sites/{site_id}/silences", status_code=status.HTTP_303_SEE_OTHER)

@@ -26,8 +26,14 @@
       board.contains(document.activeElement) && document.activeElement.form;
   }
 
+  // "Time open" is counted on the console's clock, not the browser's: the server says its now and pace (simulated
+  // seconds per wall second: 1, except in the console demo) with the page and again whenever the pace changes.
+  var clock = { now: Date.parse(board.dataset.now), pace: parseFloat(board.dataset.pace) || 1, at: Date.now() };
+  if (isNaN(clock.now)) { clock.now = clock.at; }
+  function consoleNow() { return clock.now + (Date.now() - clock.at) * clock.pace; }
+
   function showTimes() {
-    var now = Date.now();
+    var now = consoleNow();
     board.querySelectorAll("time.since").forEach(function (node) {
       var minutes = Math.max(0, Math.floor((now - Date.parse(node.getAttribute("datetime"))) / 60000));
       var hours = Math.floor(minutes / 60);
@@ -87,6 +93,11 @@
     connection.textContent = connection.dataset.offline;
     connection.className = "connection down";
   });
+  source.addEventListener("clock", function (event) {
+    var said = JSON.parse(event.data);
+    clock = { now: Date.parse(said.now), pace: said.pace, at: Date.now() };
+    showTimes();
+  });
   source.addEventListener("board", function (event) {
     if (busy()) { pending = event.data; } else { apply(event.data); }
   });
@@ -98,6 +109,9 @@
     live.hidden = parts.live.trim() === "";
     document.getElementById("ingest").innerHTML = parts.ingest;
   });
-  showTimes();
-  setInterval(showTimes, 30000);
+  // Every 30 s, or often enough that a simulated minute at the demo's pace shows on its own.
+  (function tick() {
+    showTimes();
+    setTimeout(tick, Math.max(1000, Math.min(30000, 60000 / clock.pace)));
+  })();
 })();

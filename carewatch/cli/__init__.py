@@ -84,7 +84,9 @@ def demo(
     days: Annotated[float, typer.Option(min=1.0, help="Simulated days.")] = 3.0,
     households: Annotated[int, typer.Option(min=4, help="Simulated households (incidents need at least 4).")] = 50,
     seed: Annotated[int, typer.Option(help="Seed of the simulation.")] = 1,
-    speed: Annotated[float, typer.Option(min=1.0, help="Simulated seconds per real second (console mode).")] = 3600.0,
+    speed: Annotated[float, typer.Option(min=1.0, help="Console mode: simulated seconds per real second while nothing waits for a person.")] = 3600.0,
+    pace: Annotated[float, typer.Option(min=0.1, help="Console mode: simulated seconds per real second from shortly before an alert until it is acknowledged.")] = 5.0,
+    approach: Annotated[float, typer.Option(min=0.0, help="Console mode: real seconds at --pace before an expected alert, to watch it arrive.")] = 60.0,
     mqtt_url: Annotated[str | None, typer.Option(help="Use this broker instead of the embedded one.")] = None,
     port: Annotated[int | None, typer.Option(help="Console port (default: CAREWATCH_HTTP_PORT or 8000).")] = None,
     engine: Annotated[str, typer.Option(help="embedded (one process) or faust (bridge → Kafka → Faust worker → alert service; headless).")] = "embedded",
@@ -101,7 +103,7 @@ def demo(
     if port is not None:
         settings = settings.model_copy(update={"http_port": port})
     options = DemoOptions(
-        households=households, days=days, seed=seed, headless=headless, speed=speed,
+        households=households, days=days, seed=seed, headless=headless, speed=speed, pace=pace, approach_s=approach,
         mqtt_url=mqtt_url or settings.mqtt_url, engine=engine,
     )
     if engine not in ("embedded", "faust") or (engine == "faust" and not headless):

@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import logging
 import tempfile
+import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,9 @@ from api.directory_import import import_document
 from api.server import serve_console
 from carewatch.cli.demo.parts import NOTIFY_SETTLE_S, DemoOptions, broker_for, notifications_report, notifying, demo_summary
 from carewatch.cli.demo.numbers import with_numbers
+from carewatch.cli.demo.pacing import Pacer, expected_alerts
 from carewatch.cli.demo.seed import seed_console
+from carewatch.clock import PacedClock
 from carewatch.db import make_engine, make_sessions
 from carewatch.registry import Registry
 from carewatch.runners.embedded.pipeline import Pipeline, running_system
@@ -48,10 +51,14 @@ async def run_embedded_demo(settings: Settings, options: DemoOptions, console: C
     # The district in the directory (the console's households) before the notifications read the
     # people file, so its households are known there.
     await _district_in_directory(settings, district)
+    # With the console: one simulated clock for everything a person sees or does (alerts, acknowledgements, the
+    # audit trail, the ladder, the handoff), standing still until the simulation starts. Headless keeps the
+    # runner's own clocks (its summary counts what the ladder did by the readings' time).
+    clock = None if options.headless else PacedClock(options.start, pace=0.0)
     async with (
         broker_for(options) as address,
         demo_catchers(workdir / "caught", district["households"], options.seed) as catchers,
-        running_system(notifying(settings, catchers), registry, address, f"carewatch-demo-{workdir.name}") as system,
+        running_system(notifying(settings, catchers), registry, address, f"carewatch-demo-{workdir.name}", clock=clock) as system,
     ):
         if options.headless:
             published = await publish_simulation(simulation, address.host, address.port)
@@ -65,10 +72,12 @@ async def run_embedded_demo(settings: Settings, options: DemoOptions, console: C
             summary |= {"archived_readings": archive.archived if archive else None}
             return summary | {"notifications": await notifications_report(system.sessions, catchers, settled)}
 
+        assert clock is not None
         username, password = await seed_console(system.sessions)
         follow = partial(follow_directory, system)  # the directory now holds the district: API changes reach the pipeline
         async with serve_console(
-            notifying(settings, catchers), system.sessions, registry, status=system.pipeline.status, readiness=system.readiness, on_directory_change=follow
+            notifying(settings, catchers), system.sessions, registry, status=system.pipeline.status, readiness=system.readiness,
+            on_directory_change=follow, clock=clock,
         ) as serving:
             console.print(
                 f"[bold green]Duty console:[/] http://{settings.http_host}:{settings.http_port}/  (English: ?lang=en)\n"
@@ -77,7 +86,7 @@ async def run_embedded_demo(settings: Settings, options: DemoOptions, console: C
                 f"[bold green]Notifications:[/] http://{settings.http_host}:{settings.http_port}/notifications  "
                 f"(mail caught in {catchers.directory / 'mail'}, SMS/robots in {catchers.directory / 'http.jsonl'})"
             )
-            simulating = asyncio.create_task(_simulate_live(simulation, address, options, system, console))
+            simulating = asyncio.create_task(_simulate_live(simulation, address, options, system, console, clock))
             # Ctrl-C stops the console (it owns the signal): stop the simulation with it, not after it.
             try:
                 await asyncio.wait([serving, simulating], return_when=asyncio.FIRST_COMPLETED)
@@ -102,14 +111,51 @@ async def _district_in_directory(settings: Settings, document: dict[str, Any]) -
         await engine.dispose()
 
 
-async def _simulate_live(simulation, address, options, system, console) -> None:  # type: ignore[no-untyped-def]
-    published = await publish_simulation(simulation, 
-        address.host, address.port, speed=options.speed, on_progress=_status_line(console, system.pipeline)
+FLAT_OUT = 1_000_000.0
+"""The fast pace when --speed asks for no limit: the broker's acknowledgements set the pace then."""
+
+
+async def _simulate_live(simulation, address, options, system, console, clock: PacedClock) -> None:  # type: ignore[no-untyped-def]
+    stop = threading.Event()  # Ctrl-C while the detectors are replayed: the thread ends too, and the demo with it
+    try:
+        expected = await asyncio.to_thread(expected_alerts, simulation, stop.is_set)  # when to slow down
+    finally:
+        stop.set()
+    pacer = Pacer(
+        clock, fast=options.speed or FLAT_OUT, slow=options.pace, lead=timedelta(seconds=options.approach_s * options.pace),
+        expected=expected, on_change=_pace_line(console, options), judged=lambda: system.pipeline.newest_event,
     )
-    await system.drain(published.readings)
-    console.print(
-        f"[green]simulation finished[/]: {published.readings} readings judged; the console stays up — Ctrl-C to stop"
-    )
+    watching = asyncio.create_task(pacer.watch(system.sessions), name="carewatch-demo-pacer")
+    try:
+        published = await publish_simulation(
+            simulation, address.host, address.port, wait_until=pacer.wait_until, on_progress=_status_line(console, system.pipeline)
+        )
+        await system.drain(published.readings)
+        pacer.finished = True
+        console.print(
+            f"[green]simulation finished[/]: {published.readings} readings judged; the console stays up — Ctrl-C to stop"
+        )
+        await watching  # the clock runs on at the slow pace: open alerts' ladders go on climbing
+    finally:
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
+
+
+def _pace_line(console: Console, options: DemoOptions):  # type: ignore[no-untyped-def]
+    zone = options.start.tzinfo
+
+    def said(why: str, at: datetime, pace: float) -> None:
+        when = f"[dim]simulated {at.astimezone(zone):%Y-%m-%d %H:%M}[/]"
+        if why == "near":
+            console.print(f"{when}  [bold yellow]an alert is near[/]: slowing down, one simulated minute now takes {60 / pace:.0f} s")
+        elif why == "open":
+            console.print(f"{when}  [bold yellow]an alert waits for acknowledgement[/]: one simulated minute takes {60 / pace:.0f} s")
+        elif why == "calm":
+            hours = pace / 3600
+            console.print(f"{when}  nothing waits for a person: fast, {hours:g} simulated hour{'' if hours == 1 else 's'} per second")
+
+    return said
 
 
 def _status_line(console: Console, pipeline: Pipeline):  # type: ignore[no-untyped-def]

@@ -33,7 +33,12 @@ class DemoOptions:
     seed: int = 1
     headless: bool = False
     speed: float | None = 3600.0
-    """Simulated seconds per real second (None: as fast as the machine allows)."""
+    """Simulated seconds per real second while nothing waits for a person (None: as fast as the machine allows)."""
+    pace: float = 5.0
+    """Console mode: simulated seconds per real second from shortly before an alert until someone acknowledged it.
+    At 5, the ladder's shortest wait before it tells the family (15 simulated minutes) takes 3 real minutes."""
+    approach_s: float = 60.0
+    """Console mode: real seconds at the slow pace before an expected alert, to watch it arrive."""
     mqtt_url: str | None = None
     start: datetime = DEMO_START
     engine: str = "embedded"

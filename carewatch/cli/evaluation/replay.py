@@ -71,7 +71,14 @@ class ReplayResult:
     """Readings refused by ingest or by a monitor (0 for a well-behaved simulation)."""
 
 
-def replay(simulation: Simulation, detector_sets: Sequence[DetectorSet] = DETECTOR_SETS) -> ReplayResult:
+class ReplayStopped(Exception):
+    """``stop`` said so before the replay was through."""
+
+
+def replay(
+    simulation: Simulation, detector_sets: Sequence[DetectorSet] = DETECTOR_SETS, stop: Callable[[], bool] | None = None
+) -> ReplayResult:
+    """``stop`` is asked before each message (a replay in a thread, whose caller went away, ends: ReplayStopped)."""
     registry = Registry.from_document(simulation.registry_document())
     away: dict[str, list[AwayWindow]] = {}
     for absence in simulation.absences:
@@ -109,6 +116,8 @@ def replay(simulation: Simulation, detector_sets: Sequence[DetectorSet] = DETECT
 
     readings = rejected = 0
     for message in simulation.messages():
+        if stop is not None and stop():
+            raise ReplayStopped
         arrived = message.sim_time.astimezone(UTC)
         tick_until(arrived - LATENESS)
         if message.kind != "readings":

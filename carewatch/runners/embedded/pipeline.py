@@ -104,7 +104,7 @@ class Pipeline:
         self.sessions = sessions
         self.settings = settings
         self.clock = clock
-        self.alert_store = AlertStore(sessions)
+        self.alert_store = AlertStore(sessions, clock)
         self.archiver = archiver
         """Drains the archive outbox that each batch fills (None: the archive is off)."""
         self.states: dict[str, HouseholdState] = {}
@@ -429,16 +429,19 @@ class RunningSystem:
 
 @asynccontextmanager
 async def running_system(
-    settings: Settings, registry: Registry, broker: BrokerAddress, client_id: str | None = None
+    settings: Settings, registry: Registry, broker: BrokerAddress, client_id: str | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> AsyncIterator[RunningSystem]:
+    """``clock``: one clock for the alert store, the household states and the ladder (the console demo's
+    simulated time); by default the store reads the wall clock and the ladder the clock in settings."""
     engine = make_engine(settings.database_url)
     await create_schema(engine)
     sessions = make_sessions(engine)
     target = InfluxTarget.of(settings)
     archiver = Archiver(sessions, target) if target else None
-    pipeline = Pipeline(registry=registry, sessions=sessions, settings=settings, archiver=archiver)
+    pipeline = Pipeline(registry=registry, sessions=sessions, settings=settings, archiver=archiver, clock=clock or wall_clock)
     await pipeline.start()
-    notifications = await start_notifications(settings, sessions, pipeline.alert_store, lambda: pipeline.newest_event)
+    notifications = await start_notifications(settings, sessions, pipeline.alert_store, lambda: pipeline.newest_event, clock)
     subscriber = MqttSubscriber(
         broker, client_id or settings.mqtt_client_id, settings.mqtt_topic_prefix,
         extra_topics=subscriptions(settings.integrations, settings.mqtt_topic_prefix),
