@@ -17,10 +17,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.messages import outcome_words, render
+from alerts.models import Alert
 from alerts.notify_tables import Escalation, LadderState, MessageStatus, OutboxMessage
 from alerts.outbox import NewMessage, cancel_unsent, enqueue
 from alerts.outcomes import Outcome
 from carewatch.catalogue import language_of, words
+from carewatch.domain import Audience
 
 SHORT_CHANNELS = frozenset({"sms", "voice", "wecom", "dingtalk", "feishu", "apprise"})
 LIVE_STATES = (LadderState.PENDING, LadderState.RUNNING, LadderState.FINISHED)
@@ -65,6 +67,8 @@ async def stop_escalation(
         .execution_options(synchronize_session=False)
     )
     await cancel_unsent(session, alert_id, f"not sent: the alert was {reason} first")
+    if await session.scalar(select(Alert.audience).where(Alert.id == alert_id)) is Audience.ELDER:
+        return  # a check-in that ended (answered, or use seen): the elder has nothing more to hear of it
     label = await session.scalar(select(Escalation.household_label).where(Escalation.alert_id == alert_id))
     await _tell_those_reached(session, alert_id, label, closed_as, actor, outcome, now)
 

@@ -186,7 +186,11 @@ class AlertLadder:
         escalation.staff_paged_at = max(context.now, escalation.help_requested_at)
 
     def _wait(self, ladder: Ladder, index: int, alert: Alert) -> timedelta:
-        return timedelta(0) if self.policy.is_safety(alert.alert_type) else ladder.steps[index].wait
+        if self.policy.is_safety(alert.alert_type):
+            return timedelta(0)
+        if after_check_in(alert) and index <= _first_staff_step(ladder, 0):
+            return timedelta(0)  # the elder was asked and did not answer: family and duty staff at once
+        return ladder.steps[index].wait
 
     async def _run_due_steps(self, session: AsyncSession, escalation: Escalation, ladder: Ladder, context: _Context) -> None:
         # A call for help brings the steps before the duty staff (the family) forward; the staff were paged for it.
@@ -233,7 +237,8 @@ class AlertLadder:
             site = next(iter(self.directory.sites.values()))
             log.error("household %s or its site is not in the people file; its alert goes to site %s", alert.household_id, site.site)
         ladder_urgent = self.policy.ladder_for(site.site, alert.alert_type, alert.severity).urgent
-        return _Context(alert, household, site, ladder_urgent or self.policy.is_safety(alert.alert_type), now)
+        urgent = ladder_urgent or self.policy.is_safety(alert.alert_type) or after_check_in(alert)
+        return _Context(alert, household, site, urgent, now)
 
     def _recipients(self, action: Action, context: _Context) -> list[Person]:
         household, site = context.household, context.site
@@ -326,6 +331,11 @@ class AlertLadder:
             "family_name": family_name,
             "family_phone": family_phone,
         }
+
+
+def after_check_in(alert: Alert) -> bool:
+    """Raised because the elder did not answer a check-in (detectors.checkin): nobody waits any longer."""
+    return (alert.facts or {}).get("check_in") == "unanswered"
 
 
 def _help_unanswered(escalation: Escalation) -> bool:

@@ -72,6 +72,13 @@ class _Ladder(BaseModel):
 
     @model_validator(mode="after")
     def _families_only_for_care(self) -> _Ladder:
+        if Audience.ELDER in self.audiences:
+            for step in self.steps:
+                if step.action is not Action.CHECK_ELDER:
+                    raise ValueError(
+                        f"ladder {self.name!r}: {step.action.value} in a ladder for check-ins; a check-in asks the "
+                        "elder alone (check_elder): family and staff hear only if it goes unanswered"
+                    )
         if Audience.TECHNICIAN in self.audiences:
             for step in self.steps:
                 if step.action in FAMILY_ACTIONS:
@@ -80,6 +87,13 @@ class _Ladder(BaseModel):
                         "device faults go to staff, never to the elder or the family"
                     )
         return self
+
+
+CHECK_IN_LADDER = _Ladder(
+    name="check-in (built in)", audiences=[Audience.ELDER], severities=list(Severity),
+    steps=[_Step(action=Action.CHECK_ELDER)], reminders=None,
+)
+"""The check-in's ladder when a policy file names none: one message to the elder, nothing else."""
 
 
 class _PolicyFile(BaseModel):
@@ -91,6 +105,9 @@ class _PolicyFile(BaseModel):
 
     @model_validator(mode="after")
     def _every_alert_has_a_ladder(self) -> _PolicyFile:
+        if not any(Audience.ELDER in ladder.audiences and ANY in ladder.sites for ladder in self.ladders):
+            # A policy written before the check-ins: they reach the elder alone, by the built-in ladder.
+            self.ladders.append(CHECK_IN_LADDER)
         names = [ladder.name for ladder in self.ladders]
         if len(set(names)) != len(names):
             raise ValueError("two ladders share a name")

@@ -25,10 +25,10 @@ from alerts.errors import AlertClosed, AlertNotFound, IllegalTransition, Invalid
 from alerts.escalation import open_escalation, silence_escalation, stop_escalation
 from alerts.lifecycle import ACTIVE_STATUSES, DETECTOR_ACTOR, LEGAL_SOURCES, MAX_ACTOR_LENGTH, AlertStatus, AuditAction
 from alerts.models import Alert, AlertEvent
-from alerts.outcomes import Outcome
+from alerts.outcomes import Outcome, OutcomeKind
 from alerts.silences import covering_silence
 from carewatch.clock import wall_clock
-from carewatch.domain import AlertType, Audience, Detection, Severity, Transition
+from carewatch.domain import AlertType, Audience, Detection, Severity, Transition, alert_id
 
 if TYPE_CHECKING:
     from alerts.ladder import AlertLadder
@@ -243,9 +243,26 @@ class AlertStore:
                            note=f"raised under {silence.describe()}, set by {silence.created_by}: nobody is notified",
                            event_time=detection.at)
             )
+        elif await self._answered_before(session, detection):
+            return AppliedChange(detection.alert_id, AuditAction.RAISED, None, AlertStatus.OPEN, detection)
         elif self._ladder is not None:
             await self._ladder.start(session, detection.alert_id)
         return AppliedChange(detection.alert_id, AuditAction.RAISED, None, AlertStatus.OPEN, detection)
+
+    async def _answered_before(self, session: AsyncSession, detection: Detection) -> bool:
+        """An alert raised because a check-in went unanswered, whose check-in the elder had in fact answered
+        "I'm fine" (the detectors had not heard it yet: the Faust engine does not pass answers on, and on the
+        embedded engine the answer may be a moment late): resolved at once in her name, nobody is told."""
+        if detection.facts.get("check_in") != "unanswered":
+            return False
+        check_in = await session.get(Alert, alert_id(detection.household_id, AlertType.CHECK_IN, detection.onset))
+        if check_in is None or check_in.status is not AlertStatus.RESOLVED or check_in.outcome is not OutcomeKind.SAFE:
+            return False
+        actor = check_in.resolved_by or DETECTOR_ACTOR
+        note = f"the elder had answered the check-in {check_in.id}: fine"
+        await self._move(session, detection.alert_id, AlertStatus.OPEN, AlertStatus.RESOLVED, actor=actor, note=note,
+                         outcome=Outcome(OutcomeKind.SAFE, detail=note))
+        return True
 
     async def _auto_resolve(self, session: AsyncSession, detection: Detection) -> AppliedChange | None:
         # The condition's end in event time is kept whoever closed the alert (a replay keeps the first).
@@ -255,6 +272,15 @@ class AlertStore:
             .values(cleared_at=detection.at)
             .execution_options(synchronize_session=False)
         )
+        ended = detection.facts.get("ended")
+        if detection.alert_type is AlertType.CHECK_IN and ended is not None:
+            # How a check-in ended (used, fine, unanswered, superseded): the household page says it in words.
+            facts = await session.scalar(select(Alert.facts).where(Alert.id == detection.alert_id))
+            if facts is not None and "ended" not in facts:
+                await session.execute(
+                    update(Alert).where(Alert.id == detection.alert_id).values(facts={**facts, "ended": ended})
+                    .execution_options(synchronize_session=False)
+                )
         # Statuses only move forward, so a lost compare-and-set means someone else
         # moved the alert on; reading again ends within two rounds.
         while True:

@@ -79,11 +79,16 @@ class AlertType(StrEnum):
     """Learned: far more use in the household's sleeping hours than on its usual nights."""
     UNUSUAL_SPIKE = "unusual_spike"
     """Learned: a day's use far above anything this household has used in a day lately."""
+    CHECK_IN = "check_in"
+    """The soft tier: the routine is first broken (longer than usual, not yet longer than ever);
+    the elder alone is asked "are you all right?" — family and staff hear only if nobody answers."""
 
     @property
     def audience(self) -> Audience:
         if self in TECHNICIAN_TYPES:
             return Audience.TECHNICIAN
+        if self is AlertType.CHECK_IN:
+            return Audience.ELDER
         return Audience.CARE
 
     @property
@@ -137,6 +142,7 @@ _FLAG_ALERTS = {
 class Audience(StrEnum):
     CARE = "care"  # duty staff and family: the elder may need help
     TECHNICIAN = "technician"  # a device needs attention, not the elder
+    ELDER = "elder"  # the elder alone is asked first (a check-in): nobody else is told unless it goes unanswered
 
 
 class Severity(StrEnum):
@@ -186,6 +192,28 @@ class Detection:
     @property
     def alert_id(self) -> str:
         return alert_id(self.household_id, self.alert_type, self.onset)
+
+
+class CheckInReply(StrEnum):
+    FINE = "fine"
+    """The elder answered "I'm fine" (the answer link, an SMS reply code, "press 1" on a call)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInAnswer:
+    """The elder's answer to a check-in, as an event for the detectors (like a reading, it carries its time).
+
+    ``alert_id`` names the check-in answered; ``at`` is when the answer was given.
+    """
+
+    household_id: str
+    alert_id: str
+    at: datetime
+    reply: CheckInReply = CheckInReply.FINE
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None:
+            raise ValueError(f"answer time {self.at!r} has no UTC offset")
 
 
 class RejectReason(StrEnum):

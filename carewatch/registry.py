@@ -75,6 +75,10 @@ class _Rules(BaseModel):
     weak_signal_days: float | None = Field(default=None, gt=0, le=14)
     learned: StrictBool | None = None
     """False: the fixed rules only, for this household (integrators measuring their own data)."""
+    check_in: StrictBool | None = None
+    """False: never ask this elder first (no phone of her own, or she asked not to be asked)."""
+    check_in_answer_h: float | None = Field(default=None, gt=0, le=12)
+    """How long an unanswered check-in waits before family and staff are told."""
 
     @model_validator(mode="after")
     def _hysteresis_goes_up(self) -> _Rules:

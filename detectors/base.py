@@ -61,7 +61,9 @@ def instant(epoch_s: float) -> datetime:
 
 QUIET_ALERTS = frozenset({AlertType.MORNING_ACTIVITY_MISSING, AlertType.UNUSUAL_QUIET})
 """The learned early warnings of inactivity (detectors.quiet)."""
-LEARNED_ALERTS = QUIET_ALERTS | {AlertType.UNUSUAL_NIGHT_USE, AlertType.UNUSUAL_SPIKE, AlertType.SUSTAINED_DECLINE}
+LEARNED_ALERTS = QUIET_ALERTS | {
+    AlertType.UNUSUAL_NIGHT_USE, AlertType.UNUSUAL_SPIKE, AlertType.SUSTAINED_DECLINE, AlertType.CHECK_IN,
+}
 """Every alert of the learned detectors: they end when a household's learning is switched off."""
 INACTIVITY_ALERTS = frozenset({AlertType.NO_GAS_24H, AlertType.NO_WATER_24H, AlertType.NO_ACTIVITY_24H})
 """The seed rule's alerts (detectors.inactivity): they fire whatever the learned detectors said."""
@@ -103,6 +105,8 @@ _SEVERITY = {
     AlertType.SUSTAINED_DECLINE: Severity.WARNING,
     AlertType.UNUSUAL_NIGHT_USE: Severity.WARNING,
     AlertType.UNUSUAL_SPIKE: Severity.WARNING,
+    # A question to the elder, not an alert to anyone else (detectors.checkin).
+    AlertType.CHECK_IN: Severity.INFO,
 }
 
 

@@ -108,6 +108,21 @@ class RuleConfig:
     """No quiet spell shorter than this is ever unusual."""
     quiet_pool_day: bool = True
     """The longest daytime spell learned is usual at any hour (households that go out at any time)."""
+    check_in: bool = True
+    """The soft tier (detectors.checkin): ask the elder first when a quiet spell is longer than usual."""
+    check_in_rank: int = 1
+    """"Longer than usual" at a quarter-hour: longer than the `check_in_rank`-th longest quiet learned
+    there (1: the longest), carried forward by `check_in_grace_h` — without the learned alert's pooling
+    across hours, margin and floors (measured in docs/detectors.md: rank 2 asked twice as often)."""
+    check_in_grace_h: float = 0.5
+    """How long past the usual spell (carried forward from the quarters before) the check-in waits."""
+    check_in_floor_h: float = 1.0
+    """No spell shorter than this asks the elder."""
+    check_in_answer_h: float = 1.0
+    """An unanswered check-in, with the household still quiet, raises the learned inactivity alert after this."""
+    check_in_from_h: float = 7.0
+    check_in_until_h: float = 21.0
+    """The elder is asked only between these local clock hours (never woken at night)."""
 
 
     def __setstate__(self, state: tuple[object, ...]) -> None:

@@ -126,6 +126,31 @@ def quiet_over(kinds: Sequence[MeterKind], since_s: float, at_s: float, tz: tzin
     return _say(f"quiet.over.{_meters(kinds)}", now=_clock(at_s, tz), since=_since(since_s, at_s, tz, False))
 
 
+def check_in(kinds: Sequence[MeterKind], since_s: float, at_s: float, usual_h: float, tz: tzinfo) -> Explanation:
+    """The soft tier: longer than usual, not yet longer than ever; the elder is asked first."""
+    return _say(
+        f"check_in.{_meters(kinds)}", since=_since(since_s, at_s, tz, False), hours=_hours(at_s - since_s),
+        usual_h=f"{usual_h:.1f}",
+    )
+
+
+def check_in_over(how: str, at_s: float, tz: tzinfo) -> Explanation:
+    """A check-in ends: `how` is used, fine, unanswered or superseded."""
+    return _say(f"check_in.{how}", clock=_clock(at_s, tz))
+
+
+def quiet_unanswered(kinds: Sequence[MeterKind], since_s: float, asked_s: float, at_s: float, tz: tzinfo) -> Explanation:
+    """The learned alert raised because the elder did not answer a check-in."""
+    return _say(
+        f"quiet.unanswered.{_meters(kinds)}", since=_since(since_s, at_s, tz, False), hours=_hours(at_s - since_s),
+        asked=_clock(asked_s, tz), clock=_clock(at_s, tz),
+    )
+
+
+def quiet_answered(at_s: float, tz: tzinfo) -> Explanation:
+    return _say("quiet.answered", clock=_clock(at_s, tz))
+
+
 def learning_off(at_s: float, tz: tzinfo) -> Explanation:
     return _say("learning_off", clock=_clock(at_s, tz))
 

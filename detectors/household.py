@@ -16,10 +16,13 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from carewatch.domain import AlertType, Audience, Detection, MeterKind, Reading, RejectReason, Severity, Tick, Transition
+from carewatch.domain import (
+    AlertType, Audience, CheckInAnswer, Detection, MeterKind, Reading, RejectReason, Severity, Tick, Transition,
+)
 from detectors import explain
 from detectors.base import LEARNED_ALERTS, QUIET_ALERTS, RaisedConditions, detection, epoch, instant
 from detectors.ceiling import DailyCeilingRule
+from detectors.checkin import CheckInRule
 from detectors.config import HouseholdProfile
 from detectors.flow import ContinuousFlowRule
 from detectors.history import MeterHistory
@@ -113,6 +116,7 @@ class HouseholdMonitor:
         "_days",
         "_learners",
         "_quiet",
+        "_check_in",
         "_night",
         "_volume",
         "_close_lag_s",
@@ -179,6 +183,9 @@ class HouseholdMonitor:
             "margin_h": rules.quiet_margin_h,
             "floor_h": rules.quiet_floor_h,
             "pool_day": rules.quiet_pool_day,
+            "check_in_rank": rules.check_in_rank,
+            "check_in_grace_h": rules.check_in_grace_h,
+            "check_in_floor_h": rules.check_in_floor_h,
         }
         if quiet is None:
             quiet = QuietSpell(**settings)
@@ -207,6 +214,7 @@ class HouseholdMonitor:
         self._faults = RegisterFaultRule(profile)
         self._health = MeterHealthRule(profile)
         self._quiet = LearnedQuietRule(profile)
+        self._check_in = CheckInRule(profile)
         self._night = NightUseRule(profile)
         self._volume = VolumeRule(profile)
         self._batched = any(m.upload_every_s > 0 for m in profile.meters)
@@ -271,6 +279,7 @@ class HouseholdMonitor:
         detections += self._ceiling.judge(self._histories, self._raised, kind, newest_s)
         if self._learners:
             detections += self._quiet.heard(self._days, self._raised, newest_s)
+            detections += self._check_in.heard(self._days, self._raised, newest_s)
             detections += self._close_days(newest_s)
             self._flag_days(detections)
         return Observation(detections=tuple(detections), detail=detail)
@@ -284,7 +293,21 @@ class HouseholdMonitor:
         ]
         if self._learners and critical:
             judged += self._quiet.escalated(self._days, self._raised, at_s, into=critical[0])
+            judged += self._check_in.superseded(self._days, self._raised, at_s)
         return judged
+
+    def answered(self, answer: CheckInAnswer) -> tuple[Detection, ...]:
+        """The elder answered a check-in ("I'm fine"): an event, like a reading, carrying its own time.
+
+        The check-in ends quietly (no alert for family or staff), the spell counts as ended for the
+        learned detectors (never for the 24 h rule), and the spell is learned as usual at that hour
+        on that weekday.  An answer to another household, to a check-in no longer open, or older than
+        the household's last use changes nothing.
+        """
+        if answer.household_id != self.profile.household_id:
+            return ()
+        learner = self._learners.get("quiet")
+        return tuple(self._check_in.answered(learner, self._days, self._raised, answer))
 
     def tick(self, tick: Tick) -> tuple[Detection, ...]:
         at_s = epoch(tick.at)
@@ -300,7 +323,12 @@ class HouseholdMonitor:
                 self._flag_days(found)
                 detections += found
         if self._learners:
-            detections += self._quiet.judge(self._learners["quiet"], self._days, self._histories, self._raised, at_s)
+            quiet, scored_s = self._learners["quiet"], self._days.scored_s
+            learned = self._quiet.judge(quiet, self._days, self._histories, self._raised, at_s)
+            if learned:
+                learned += self._check_in.superseded(self._days, self._raised, at_s)
+            detections += learned
+            detections += self._check_in.judge(quiet, self._days, self._histories, self._raised, at_s, scored_s)
             evidence_s = evidence_of(self._histories, self._meter_ids)
             if evidence_s is not None:
                 found = self._night.judge(self._learners["night"], self._days, self._raised, evidence_s)

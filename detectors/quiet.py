@@ -40,6 +40,10 @@ IRREGULAR_SPREAD_H = 2.0
 out at any hour: its longest one is usual at every hour of the day."""
 
 
+_CHECK_IN_DEFAULTS = (1, 0.5, 1.0)
+"""QuietSpell's check-in settings (rank, grace, floor) by default."""
+
+
 class Spell(NamedTuple):
     """A quiet spell to judge: nothing used since `since_s`; evidence up to `to_s`, of
     which everything up to `from_s` was judged already."""
@@ -86,7 +90,8 @@ class QuietSpell(base.Base):
 
     __slots__ = (
         "window_days", "warmup_days", "grace_h", "pool_h", "margin_h", "floor_h", "pool_day",
-        "_dates", "_masks", "_limits",
+        "check_in_rank", "check_in_grace_h", "check_in_floor_h",
+        "_dates", "_masks", "_limits", "_usual", "_answers",
     )
 
     def __init__(
@@ -98,6 +103,9 @@ class QuietSpell(base.Base):
         margin_h: float = 1.0,
         floor_h: float = 2.0,
         pool_day: bool = True,
+        check_in_rank: int = 1,
+        check_in_grace_h: float = 0.5,
+        check_in_floor_h: float = 1.0,
     ):
         self.window_days = window_days
         self.warmup_days = warmup_days
@@ -106,9 +114,16 @@ class QuietSpell(base.Base):
         self.margin_h = margin_h
         self.floor_h = floor_h
         self.pool_day = pool_day
+        self.check_in_rank = check_in_rank
+        self.check_in_grace_h = check_in_grace_h
+        self.check_in_floor_h = check_in_floor_h
         self._dates: list[int] = []
         self._masks: list[int] = []
         self._limits: tuple[float, ...] | None = None
+        self._usual: tuple[float, ...] | None = None
+        """Per quarter-hour: the quiet that is still usual, past which the elder is asked (the soft tier)."""
+        self._answers: list[tuple[int, int, int]] = []
+        """The elder's "I'm fine" answers remembered: (local date, quarter-hour, quarters quiet by then)."""
 
     @classmethod
     def _unit_test_probes(cls, rng: random.Random) -> list[Spell]:
@@ -126,6 +141,7 @@ class QuietSpell(base.Base):
         fresh = QuietSpell(**{**self._get_params(), **settings})
         fresh._dates = self._dates[-fresh.window_days :]
         fresh._masks = self._masks[-fresh.window_days :]
+        fresh._answers = list(self._answers)
         fresh._derive()
         return fresh
 
@@ -148,6 +164,7 @@ class QuietSpell(base.Base):
         self._dates.append(day.date)
         self._masks.append(day.active)
         del self._dates[: -self.window_days], self._masks[: -self.window_days]
+        self._answers = [a for a in self._answers if a[0] > day.date - self.window_days]
         self._derive()
 
     def score_one(self, spell: Spell) -> Finding | None:
@@ -166,6 +183,54 @@ class QuietSpell(base.Base):
                 return Finding(alert, boundary, limits[quarter], waits, len(self._dates))
             boundary += QUARTER_S
         return None
+
+    def usual_h(self, quarter: int, date: int | None = None) -> float:
+        """Hours of quiet still usual at the end of this quarter-hour, past which the elder is asked
+        (NaN while warming up, inf where asking would come no sooner than the learned alert).  On `date`,
+        an "I'm fine" answered on the same weekday near this clock time makes that spell usual too."""
+        if self._usual is None:
+            return math.nan
+        usual = self._usual[quarter]
+        if date is not None:
+            for answered, at_quarter, quiet in self._answers:
+                later = quarter - at_quarter
+                if (date - answered) % 7 == 0 and 0 <= later <= 4:  # the same weekday, up to an hour after
+                    usual = max(usual, (quiet + later) / 4 + self.check_in_grace_h)
+        return usual
+
+    def check_in(self, spell: Spell, from_h: float = 0.0, until_h: float = 24.0) -> Finding | None:
+        """The first quarter-hour end in (from_s, to_s], between the local clock hours `from_h` and
+        `until_h`, at which the spell is longer than usual but not yet unusual: ask the elder then.
+        A spell only found unusual (the learned alert) is not asked about."""
+        usual, limits = self._usual, self._limits
+        if usual is None or limits is None:
+            return None
+        start = max(spell.from_s, spell.since_s + 3600 * self.check_in_floor_h)
+        boundary = math.floor(start / QUARTER_S) * QUARTER_S + QUARTER_S
+        # Counted as the learned days count it: from the end of the quarter-hour of the last use.
+        since_s = math.floor(spell.since_s / QUARTER_S) * QUARTER_S + QUARTER_S
+        while boundary <= spell.to_s:
+            date, quarter = local_quarter(boundary, spell.tz)
+            if boundary - spell.since_s > limits[quarter] * 3600:
+                return None  # already unusual: the learned alert speaks, not a question
+            hour = quarter / 4
+            usual_h = self.usual_h(quarter, date)
+            if from_h <= hour < until_h and boundary - since_s > usual_h * 3600:
+                return Finding(AlertType.CHECK_IN, boundary, usual_h, (), len(self._dates))
+            boundary += QUARTER_S
+        return None
+
+    def learn_answer(self, since_s: float, at_s: float, tz: tzinfo) -> None:
+        """The elder answered "I'm fine" at `at_s`, quiet since `since_s`: on that weekday, near that
+        clock time, such a spell is usual (remembered as long as the learned days)."""
+        date, quarter = local_quarter(at_s, tz)
+        quiet = min(QUARTERS_PER_DAY * 4, max(0, round((at_s - since_s) / QUARTER_S)))
+        self._answers.append((date, quarter, quiet))
+        del self._answers[: -self.window_days]
+
+    @property
+    def answers_learned(self) -> int:
+        return len(self._answers)
 
     def waits_after(self, since_s: float, tz: tzinfo) -> tuple[float, ...]:
         """For each learned day (whose next day is learned too, when needed): hours from the
@@ -190,10 +255,11 @@ class QuietSpell(base.Base):
     def _derive(self) -> None:
         """Limits per quarter-hour from the learned days (recomputed when a day is learned)."""
         if len(self._dates) < self.warmup_days:
-            self._limits = None
+            self._limits = self._usual = None
             return
         bits = _bits(self._masks)
         quiet = _quiet_quarters(self._dates, bits)
+        self._usual = self._usual_limits(quiet)
         with np.errstate(all="ignore"):
             longest = np.nanmax(quiet, axis=0) if np.isfinite(quiet).any() else np.zeros(QUARTERS_PER_DAY)
         longest = np.where(np.isnan(longest), np.nanmax(longest), longest)
@@ -209,22 +275,45 @@ class QuietSpell(base.Base):
             floor = max(floor, _daytime_floor_h(bits, self.margin_h))
         limits = np.maximum(near / 4 + self.margin_h, floor)
         self._limits = tuple(round(float(v), 2) for v in limits)
+        # Asking makes sense only before the learned alert would come.
+        self._usual = tuple(u if u < limit else math.inf for u, limit in zip(self._usual, self._limits, strict=True))
+
+    def _usual_limits(self, quiet: np.ndarray) -> tuple[float, ...]:
+        """Per quarter: the `check_in_rank`-th longest quiet learned there, carried forward by
+        `check_in_grace_h` (no pooling, no margin: the soft tier asks early, and cheaply)."""
+        rank = max(1, min(int(self.check_in_rank), len(quiet)))
+        known = np.where(np.isfinite(quiet), quiet, -1.0)
+        ranked = np.sort(known, axis=0)[-rank]
+        longest = np.max(known, axis=0)
+        usual = np.where(ranked >= 0, ranked, longest)  # too few known days there: the longest
+        usual = np.where(usual >= 0, usual, np.max(usual))
+        carry = round(self.check_in_grace_h * 4)
+        near = np.max([np.roll(usual, k) + k for k in range(carry + 1)], axis=0)
+        return tuple(round(float(v), 2) for v in np.maximum(near / 4, self.check_in_floor_h))
 
     def __getstate__(self) -> tuple[object, ...]:
         # Days as 12-byte masks: 28 days of a routine in under 400 bytes.
         masks = b"".join(m.to_bytes(12, "little") for m in self._masks)
         first = self._dates[0] if self._dates else 0
         gaps = bytes(min(255, b - a) for a, b in zip(self._dates, self._dates[1:], strict=False))
-        settings = (
+        settings: tuple[object, ...] = (
             self.window_days, self.warmup_days, self.grace_h, self.pool_h, self.margin_h, self.floor_h, self.pool_day,
         )
-        return (settings, first, gaps, masks)
+        check_in = (self.check_in_rank, self.check_in_grace_h, self.check_in_floor_h)
+        if check_in != _CHECK_IN_DEFAULTS:  # the defaults are not stored: a few bytes per household
+            settings += check_in
+        if not self._answers:
+            return (settings, first, gaps, masks)
+        return (settings, first, gaps, masks, tuple(self._answers))
 
     def __setstate__(self, state: tuple[object, ...]) -> None:
-        settings, first, gaps, masks = state
+        settings, first, gaps, masks, *answers = state
+        defaults = _CHECK_IN_DEFAULTS  # not stored, or pickled before the soft tier
         (
             self.window_days, self.warmup_days, self.grace_h, self.pool_h, self.margin_h, self.floor_h, self.pool_day,
-        ) = settings  # type: ignore[misc]
+            self.check_in_rank, self.check_in_grace_h, self.check_in_floor_h,
+        ) = (*settings, *defaults[len(settings) - 7 :])  # type: ignore[misc]
+        self._answers = [tuple(a) for a in answers[0]] if answers else []  # type: ignore[misc]
         count = len(masks) // 12  # type: ignore[arg-type]
         self._masks = [int.from_bytes(masks[12 * i : 12 * i + 12], "little") for i in range(count)]  # type: ignore[index]
         self._dates = [first] if count else []  # type: ignore[list-item]
@@ -340,7 +429,7 @@ class LearnedQuietRule:
         evidence_s = evidence_of(histories, self._meters)
         if evidence_s is None or evidence_s <= days.scored_s:
             return []
-        since_s, since_return = days.last_use_s, False
+        since_s, since_return = max(days.last_use_s, days.fine_s), False  # "I'm fine" to a check-in is a sign of life
         for start_s, end_s in self._away:
             if start_s <= evidence_s < end_s:
                 days.scored_s = evidence_s  # away: nothing to judge, and nothing owed later

@@ -100,6 +100,7 @@ class DayBook:
 
     __slots__ = (
         "_open", "closed_through", "next_close_s", "last_use_s", "scored_s", "quiet_raised_s", "scored_night",
+        "fine_s", "asked_s",
     )
 
     def __init__(self) -> None:
@@ -115,6 +116,10 @@ class DayBook:
         """When the open learned inactivity alert was raised."""
         self.scored_night = 0
         """Date of the last morning whose night was judged."""
+        self.fine_s = -math.inf
+        """When the elder last answered a check-in "I'm fine": a sign of life for the learned detectors."""
+        self.asked_s = -math.inf
+        """When the open check-in was asked (detectors.checkin)."""
 
     def heard(self, at_s: float, tz: tzinfo) -> None:
         """A first reading starts the book; its day began before we listened: not learned."""
@@ -213,15 +218,19 @@ class DayBook:
 
     def __getstate__(self) -> tuple[object, ...]:
         days = tuple((day, int(a), g, w, int(f)) for day, (a, g, w, f) in sorted(self._open.items()))
-        return (
+        state = (
             days, self.closed_through, self.next_close_s, self.last_use_s, self.scored_s, self.quiet_raised_s,
             self.scored_night,
         )
+        asked = (self.fine_s, self.asked_s)
+        return state if asked == (-math.inf,) * 2 else state + asked
 
     def __setstate__(self, state: tuple[object, ...]) -> None:
+        if len(state) == 7:  # pickled before the check-ins, or none asked yet
+            state = (*state, -math.inf, -math.inf)
         (
             days, self.closed_through, self.next_close_s, self.last_use_s, self.scored_s, self.quiet_raised_s,
-            self.scored_night,
+            self.scored_night, self.fine_s, self.asked_s,
         ) = state  # type: ignore[misc]
         self._open = {day: [a, g, w, f] for day, a, g, w, f in days}  # type: ignore[attr-defined]
 

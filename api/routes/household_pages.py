@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from alerts.contacts import contacts_of
-from alerts.lifecycle import DETECTOR_ACTOR, LADDER_ACTOR
+from alerts.lifecycle import DETECTOR_ACTOR, LADDER_ACTOR, AlertStatus
 from alerts.messages import outcome_words
 from alerts.models import Alert
 from api.access import site_filter, visible_household
@@ -28,6 +28,7 @@ from api.pages import render
 from api.routes.households import add_absence, clear_absence, list_absences_of
 from api.usage_chart import hourly_chart
 from carewatch.catalogue import Language, text, words
+from carewatch.domain import AlertType
 from carewatch.directory import Household, Site
 from ingest.models import MeterHealthRow
 from ingest.summaries import stored_meter_health, stored_routine
@@ -67,7 +68,13 @@ async def _household_page(
     rows, end = await last_days(session, household_id, 7)
     alerts = (
         await session.scalars(
-            select(Alert).where(Alert.household_id == household_id).options(selectinload(Alert.events))
+            select(Alert).where(Alert.household_id == household_id, Alert.alert_type != AlertType.CHECK_IN)
+            .options(selectinload(Alert.events)).order_by(Alert.raised_at.desc()).limit(HISTORY)
+        )
+    ).all()
+    check_ins = (
+        await session.scalars(
+            select(Alert).where(Alert.household_id == household_id, Alert.alert_type == AlertType.CHECK_IN)
             .order_by(Alert.raised_at.desc()).limit(HISTORY)
         )
     ).all()
@@ -80,6 +87,7 @@ async def _household_page(
         "absences": [(a, local_time(a.starts_at, zone), local_time(a.ends_at, zone)) for a in await list_absences_of(session, household_id, services.clock())],
         "chart": hourly_chart(rows, end or now_utc(), zone),
         "history": [(alert_row(a, None, lang), [(e, local_time(e.at, zone)) for e in a.events]) for a in alerts],
+        "check_ins": [(local_time(a.raised_at, zone), check_in_answer(a, zone, lang), a.explanation(lang)) for a in check_ins],
         "contacts": await _contacts(session, household_id),
         "routine": await stored_routine(session, household_id),
         "meter_health": [(m, health.get(m.id), _heard(health.get(m.id), zone)) for m in household.meters],
@@ -91,6 +99,19 @@ async def _household_page(
         "can_set_absence": principal.can(Scope.ABSENCES_WRITE),
     }
     return render(request, "household.html", lang, principal, context, status_code)
+
+
+def check_in_answer(alert: Alert, zone: ZoneInfo, lang: Language) -> str:
+    """How a check-in ended, in words: the elder's answer, use seen, no answer (family and staff told), or still open."""
+    if alert.status.is_active:
+        return text("ui.check_in_open", lang)
+    ended = (alert.facts or {}).get("ended")
+    if alert.status is AlertStatus.RESOLVED:
+        who = (alert.resolved_by or "").removeprefix("elder: ")
+        return text("ui.check_in_fine", lang, who=who, at=local_time(alert.resolved_at, zone) if alert.resolved_at else "")
+    at = local_time(alert.cleared_at, zone) if alert.cleared_at else ""
+    key = f"ui.check_in_{ended}" if ended in ("used", "unanswered", "superseded") else "ui.check_in_closed"
+    return text(key, lang, at=at)
 
 
 def _heard(row: MeterHealthRow | None, zone: ZoneInfo) -> str | None:

@@ -82,6 +82,45 @@ EXPLAIN = {
         "{clock}已升级为“24小时未用水”紧急告警：仍未用水。",
         "Escalated at {clock} into \u201cno water used in 24 hours\u201d: still no water used, now a critical alert.",
     ),
+    # -- the soft tier: ask the elder first (detectors/checkin.py) --
+    "check_in.gas": M(
+        "自{since}起未使用燃气（{hours}小时），比平时久（此时一般不超过{usual_h}小时）：先询问老人本人是否安好。",
+        "No gas used since {since} ({hours} h), longer than usual at this hour (usually at most {usual_h} h): the elder is asked first.",
+    ),
+    "check_in.water": M(
+        "自{since}起未用水（{hours}小时），比平时久（此时一般不超过{usual_h}小时）：先询问老人本人是否安好。",
+        "No water used since {since} ({hours} h), longer than usual at this hour (usually at most {usual_h} h): the elder is asked first.",
+    ),
+    "check_in.both": M(
+        "自{since}起未用气也未用水（{hours}小时），比平时久（此时一般不超过{usual_h}小时）：先询问老人本人是否安好。",
+        "No gas or water used since {since} ({hours} h), longer than usual at this hour (usually at most {usual_h} h): the elder is asked first.",
+    ),
+    "check_in.used": M("{clock}已有用水用气：询问结束。", "Gas or water used by {clock}: the check-in is over."),
+    "check_in.fine": M(
+        "老人{clock}回复“我很好”：询问结束；此时段（每周这一天）的这种安静今后视为平常。",
+        "The elder answered \u201cI'm fine\u201d at {clock}: the check-in is over, and such a quiet at this hour (on this weekday) is learned as usual.",
+    ),
+    "check_in.unanswered": M(
+        "询问后至{clock}老人仍未回复，也未用水用气：已通知家属和值班人员。",
+        "No answer from the elder by {clock} and still nothing used: family and duty staff are told.",
+    ),
+    "check_in.superseded": M(
+        "{clock}起此户的安静已超出以往：已通知家属和值班人员。",
+        "From {clock} the household's quiet is longer than ever before: family and duty staff are told.",
+    ),
+    "quiet.unanswered.gas": M(
+        "自{since}起未使用燃气（{hours}小时），比平时久；{asked}已询问老人本人，至{clock}未回复。",
+        "No gas used since {since} ({hours} h), longer than usual; the elder was asked at {asked} and had not answered by {clock}.",
+    ),
+    "quiet.unanswered.water": M(
+        "自{since}起未用水（{hours}小时），比平时久；{asked}已询问老人本人，至{clock}未回复。",
+        "No water used since {since} ({hours} h), longer than usual; the elder was asked at {asked} and had not answered by {clock}.",
+    ),
+    "quiet.unanswered.both": M(
+        "自{since}起未用气也未用水（{hours}小时），比平时久；{asked}已询问老人本人，至{clock}未回复。",
+        "No gas or water used since {since} ({hours} h), longer than usual; the elder was asked at {asked} and had not answered by {clock}.",
+    ),
+    "quiet.answered": M("老人{clock}回复“我很好”。", "The elder answered \u201cI'm fine\u201d at {clock}."),
     "learning_off": M(
         "{clock}已关闭此户的学习型检测：此提醒结束，固定规则继续监测。",
         "Learning switched off for this household at {clock}: this warning ends; the fixed rules go on.",

@@ -28,6 +28,7 @@ ALERT_TYPE = {
     "sustained_decline": M("用水用气量持续下降", "Use declining for days"),
     "unusual_night_use": M("夜间用水用气异常增多", "Unusual use at night"),
     "unusual_spike": M("单日用量远超平常", "A day's use far above usual"),
+    "check_in": M("用水用气比平时少", "Less use than usual"),
 }
 
 METER_FLAG = {

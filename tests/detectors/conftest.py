@@ -22,7 +22,12 @@ QUARTER_H = 0.25
 
 
 def household(*kinds: MeterKind, **rules: float) -> HouseholdProfile:
-    """A household with one meter of each kind given (default: gas and water)."""
+    """A household with one meter of each kind given (default: gas and water).
+
+    The soft tier (check-ins to the elder) is off unless `check_in=True` is given: these tests
+    state what the rules and the learned alerts do by themselves; tests/detectors/test_checkin.py
+    states the check-ins, and that the rules and learned alerts hold with them on."""
+    rules.setdefault("check_in", False)
     kinds = kinds or (MeterKind.GAS, MeterKind.WATER)
     ids = {MeterKind.GAS: GAS, MeterKind.WATER: WATER}
     return HouseholdProfile(

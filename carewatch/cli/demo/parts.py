@@ -11,9 +11,11 @@ from zoneinfo import ZoneInfo
 
 from alerts.catchers import Catchers, caught_http, caught_mail
 from alerts.outbox import delivery_report
+from alerts.lifecycle import AlertStatus
 from alerts.store import AlertStore
 from carewatch.cli.demo.mqtt_broker import embedded_broker
 from carewatch.cli.evaluation import RaisedAlert, TruthIncident, evaluate
+from carewatch.domain import AlertType
 from carewatch.settings import Settings
 from ingest.stats import read_stats
 from ingest.subscriber import BrokerAddress
@@ -56,7 +58,9 @@ async def broker_for(options: DemoOptions) -> AsyncIterator[BrokerAddress]:
 
 async def demo_summary(sessions, simulation, published, options, elapsed_s: float, stats=None) -> dict[str, object]:  # type: ignore[no-untyped-def]
     store = AlertStore(sessions)
-    rows = await store.list(limit=100_000)
+    every = await store.list(limit=100_000)
+    rows = [a for a in every if a.alert_type is not AlertType.CHECK_IN]  # alerts for family and staff
+    check_ins = sorted((a for a in every if a.alert_type is AlertType.CHECK_IN), key=lambda a: (a.raised_at, a.id))
     if stats is None:  # the Faust engine passes what it read back from Kafka
         async with sessions() as session:
             stats = await read_stats(session)
@@ -97,6 +101,22 @@ async def demo_summary(sessions, simulation, published, options, elapsed_s: floa
             }
             for a in sorted(rows, key=lambda a: (a.raised_at, a.id))
         ],
+        "check_ins": {
+            # The soft tier: questions to the elder alone (none before the routine is learned: 14 days).
+            "asked": len(check_ins),
+            "answered_fine": sum(1 for a in check_ins if a.status is AlertStatus.RESOLVED),
+            "unanswered": sum(1 for a in check_ins if (a.facts or {}).get("ended") == "unanswered"),
+            "items": [
+                {
+                    "alert_id": a.id,
+                    "household_id": a.household_id,
+                    "status": str(a.status),
+                    "ended": (a.facts or {}).get("ended"),
+                    "raised_at": a.raised_at.isoformat(),
+                }
+                for a in check_ins
+            ],
+        },
         "verdict": {
             "incidents": len(verdict.outcomes),
             "detected": len(verdict.outcomes) - len(verdict.missed),

@@ -15,6 +15,10 @@ Definitions (the same for every detector set, so two columns of the table compar
 - A **false alarm** is an alert for duty staff or family (`Audience.CARE`) that no
   incident explains: none of its household whose alerts (`EXPLAINED_BY`) include it
   started before it and ended less than `GRACE` before it.
+- A **check-in** (`AlertType.CHECK_IN`, for the elder alone) is neither a false alarm nor a detection;
+  it is counted per 100 household-days (the cost to the elder), and the **time to the first check-in**
+  of an inactivity incident runs from its start to the first check-in or, where none was asked, the
+  first alert for family and staff (the elder is asked in both) — "asked" is the share with a check-in.
 - **Household-days** count the evaluated period of every household, minus the time
   it spent inside an incident (and its grace), when a false alarm was impossible.
 """
@@ -201,6 +205,14 @@ class Scorecard:
     """False alarms per alert type."""
     technician_unexplained: int = 0
     """Technician alerts no incident explains (a silent meter without a dead gateway: an ordinary gap told)."""
+    check_ins: int = 0
+    """Check-ins asked of the elder in the evaluated period (every one: an incident's included)."""
+    check_ins_unexplained: int = 0
+    """Check-ins no inactivity incident explains: the elder was fine (asked for nothing)."""
+    first_contact: KindScore = KindScore("inactive", 0, ())
+    """Inactivity incidents: the time to the first check-in (or, without one, the first care alert)."""
+    asked: int = 0
+    """Inactivity incidents in which a check-in was asked before any care alert."""
 
     @property
     def false_alarms_per_100_days(self) -> float:
@@ -210,6 +222,10 @@ class Scorecard:
     def technician_alerts_per_100_days(self) -> float:
         """Every technician alert raised in the period (a dead gateway's included) per 100 household-days."""
         return 100 * self.technician_alerts / self.household_days if self.household_days else math.nan
+
+    @property
+    def check_ins_per_100_days(self) -> float:
+        return 100 * self.check_ins / self.household_days if self.household_days else math.nan
 
     @property
     def technician_unexplained_per_100_days(self) -> float:
@@ -230,6 +246,10 @@ class Scorecard:
             self.care_alerts + other.care_alerts,
             by_type,
             self.technician_unexplained + other.technician_unexplained,
+            self.check_ins + other.check_ins,
+            self.check_ins_unexplained + other.check_ins_unexplained,
+            self.first_contact.merged(other.first_contact),
+            self.asked + other.asked,
         )
 
 
@@ -252,6 +272,7 @@ def score(
         by_household.setdefault(alert.household_id, []).append(alert)
 
     kinds: dict[str, KindScore] = {}
+    first_contact, asked = KindScore("inactive", 0, ()), 0
     for incident in incidents:
         until = (incident.end or end) + GRACE
         first = next(
@@ -265,6 +286,19 @@ def score(
         delays = () if first is None else ((first.raised_at - incident.start).total_seconds() / 3600,)
         found = KindScore(incident.kind, 1, delays)
         kinds[incident.kind] = kinds[incident.kind].merged(found) if incident.kind in kinds else found
+        if incident.kind == "inactive":
+            contact = next(
+                (
+                    a
+                    for a in by_household.get(incident.household_id, [])
+                    if (a.alert_type is AlertType.CHECK_IN or a.alert_type in detected_by[incident.kind])
+                    and incident.start <= a.raised_at <= until
+                ),
+                None,
+            )
+            asked += contact is not None and contact.alert_type is AlertType.CHECK_IN
+            reached = () if contact is None else ((contact.raised_at - incident.start).total_seconds() / 3600,)
+            first_contact = first_contact.merged(KindScore("inactive", 1, reached))
 
     def explained(alert: RaisedAlert) -> bool:
         return any(
@@ -276,7 +310,16 @@ def score(
 
     care = [a for a in alerts if a.alert_type.audience is Audience.CARE]
     false = tuple(a for a in care if not explained(a))
-    technician_unexplained = sum(1 for a in alerts if a.alert_type.audience is not Audience.CARE and not explained(a))
+    technician = [a for a in alerts if a.alert_type.audience is Audience.TECHNICIAN]
+    technician_unexplained = sum(1 for a in technician if not explained(a))
+    check_ins = [a for a in alerts if a.alert_type is AlertType.CHECK_IN]
+
+    def explained_check_in(alert: RaisedAlert) -> bool:
+        return any(
+            i.household_id == alert.household_id and i.kind in ("inactive", "decline")
+            and i.start <= alert.raised_at <= (i.end or end) + GRACE
+            for i in every
+        )
     by_type: dict[str, int] = {}
     for alert in false:
         by_type[alert.alert_type.value] = by_type.get(alert.alert_type.value, 0) + 1
@@ -284,10 +327,14 @@ def score(
         kinds,
         false,
         _days_at_risk(households, every, begin, end),
-        technician_alerts=len(alerts) - len(care),
+        technician_alerts=len(technician),
         care_alerts=len(care),
         by_type=by_type,
         technician_unexplained=technician_unexplained,
+        check_ins=len(check_ins),
+        check_ins_unexplained=sum(1 for a in check_ins if not explained_check_in(a)),
+        first_contact=first_contact,
+        asked=asked,
     )
 
 

@@ -6,15 +6,22 @@ runners call them.  Time advances with the messages: before a message sent at T 
 monitors get every tick due up to T minus the allowed lateness (what a live deployment
 on the wall clock does), and an alert counts as seen when the message or tick that
 produced it arrived.
+
+Elders answer check-ins (`AlertType.CHECK_IN`) as people would: one who is fine answers "I'm
+fine" `ANSWER_SHARE` of the time, `ANSWER_WITHIN` minutes after the check-in reached her (drawn
+per check-in from its id, so a replay is repeatable); one inside an inactivity incident never does.
+The answer reaches her monitor as an event (`HouseholdMonitor.answered`) at its time.
 """
 
 from __future__ import annotations
 
+import heapq
+import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from carewatch.domain import Detection, Tick, Transition
+from carewatch.domain import AlertType, CheckInAnswer, Detection, Tick, Transition
 from carewatch.cli.evaluation.matching import RaisedAlert
 from carewatch.registry import Registry
 from detectors.config import AwayWindow, HouseholdProfile, RuleConfig
@@ -24,6 +31,10 @@ from ingest.payload import parse_readings, parse_topic
 
 LATENESS = timedelta(minutes=30)
 TICK_EVERY = timedelta(minutes=15)
+ANSWER_SHARE = 0.9
+"""How often an elder who is fine answers a check-in."""
+ANSWER_WITHIN = (2.0, 20.0)
+"""Minutes from the check-in reaching her to her answer (uniform)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +102,33 @@ def replay(
         for chosen in detector_sets
     }
     alerts: dict[str, list[RaisedAlert]] = {chosen.name: [] for chosen in detector_sets}
+    troubles: dict[str, list[tuple[datetime, datetime | None]]] = {}
+    for incident in simulation.incidents:
+        if str(incident.kind) == "inactive":
+            troubles.setdefault(incident.household_id, []).append((incident.start, incident.end))
+    answers: list[tuple[datetime, str, str, str]] = []
+    """(answered at, detector set, household, check-in alert id): a heap, delivered in time order."""
+
+    def in_trouble(household_id: str, at: datetime) -> bool:
+        return any(start <= at and (end is None or at < end) for start, end in troubles.get(household_id, ()))
 
     def seen(name: str, detections: Sequence[Detection], at: datetime) -> None:
-        alerts[name].extend(
-            RaisedAlert(d.alert_id, d.household_id, d.alert_type, d.onset, at)
-            for d in detections
-            if d.transition is Transition.RAISED
-        )
+        for d in detections:
+            if d.transition is not Transition.RAISED:
+                continue
+            alerts[name].append(RaisedAlert(d.alert_id, d.household_id, d.alert_type, d.onset, at))
+            if d.alert_type is AlertType.CHECK_IN and not in_trouble(d.household_id, at):
+                rng = random.Random(f"{config.seed}|{d.alert_id}")
+                if rng.random() < ANSWER_SHARE:
+                    answered = at + timedelta(minutes=rng.uniform(*ANSWER_WITHIN))
+                    heapq.heappush(answers, (answered, name, d.household_id, d.alert_id))
+
+    def answer_until(moment: datetime) -> None:
+        while answers and answers[0][0] <= moment:
+            answered, name, household_id, check_in = heapq.heappop(answers)
+            detections = monitors[name][household_id].answered(CheckInAnswer(household_id, check_in, answered))
+            if detections:
+                seen(name, detections, answered)
 
     config = simulation.config
     next_tick = config.start.astimezone(UTC)
@@ -106,6 +137,7 @@ def replay(
     def tick_until(watermark: datetime) -> None:
         nonlocal next_tick
         while next_tick <= watermark:
+            answer_until(next_tick + LATENESS)  # what the elders said before this tick was seen
             tick = Tick(next_tick)
             for name, by_household in monitors.items():
                 for monitor in by_household.values():
@@ -120,6 +152,7 @@ def replay(
             raise ReplayStopped
         arrived = message.sim_time.astimezone(UTC)
         tick_until(arrived - LATENESS)
+        answer_until(arrived)
         if message.kind != "readings":
             continue
         topic = parse_topic(message.topic, config.topic_prefix)

@@ -26,6 +26,13 @@ def _rate(card: Scorecard) -> str:
     return f"{card.false_alarms_per_100_days:.2f} ({len(card.false_alarms)})"
 
 
+def _check_in_rate(card: Scorecard) -> str:
+    """Check-ins per 100 household-days, and in brackets those no inactivity explains (the elder was fine)."""
+    if not card.household_days:
+        return "–"
+    return f"{card.check_ins_per_100_days:.2f} ({100 * card.check_ins_unexplained / card.household_days:.2f})"
+
+
 def _technician_rate(card: Scorecard) -> str:
     """All technician alerts per 100 household-days, and in brackets those no incident explains."""
     return f"{card.technician_alerts_per_100_days:.2f} ({card.technician_unexplained_per_100_days:.2f})"
@@ -46,10 +53,27 @@ def incident_rows(result: SuiteResult) -> tuple[list[str], list[list[str]]]:
             score = cards[name].kinds.get(kind, KindScore(kind, 0, ()))
             row += [_pct(score.recall), _hours(score.median_h), _hours(score.p90_h)]
         rows.append(row)
+        if kind == "inactive":
+            # The soft tier: when the elder was first asked (a check-in, or the first alert's own question).
+            row = ["inactive: first check-in (recall = share asked before any alert)", row[1]]
+            for name in sets:
+                card = cards[name]
+                first = card.first_contact
+                share = card.asked / first.incidents if first.incidents else math.nan
+                row += [_pct(share), _hours(first.median_h), _hours(first.p90_h)]
+            rows.append(row)
     days = next(iter(cards.values())).household_days if cards else 0.0
     row = ["false alarms / 100 household-days (count)", f"{days:.0f} d"]
     for name in sets:
         row += [_rate(cards[name]), "", ""]
+    rows.append(row)
+    row = ["check-ins / 100 household-days (elder fine)", f"{days:.0f} d"]
+    for name in sets:
+        row += [_check_in_rate(cards[name]), "", ""]
+    rows.append(row)
+    row = ["technician alerts / 100 household-days (unexplained)", f"{days:.0f} d"]
+    for name in sets:
+        row += [_technician_rate(cards[name]), "", ""]
     rows.append(row)
     return header, rows
 
@@ -58,7 +82,10 @@ def family_rows(result: SuiteResult) -> tuple[list[str], list[list[str]]]:
     sets = result.detector_sets
     header = ["scenario family", "household-days", "inactive n"]
     for name in sets:
-        header += [f"{name}: inactivity recall", "median h", "false alarms / 100 d", "technician / 100 d (unexplained)"]
+        header += [
+            f"{name}: inactivity recall", "median h", "first check-in median h", "false alarms / 100 d",
+            "check-ins / 100 d (fine)", "technician / 100 d (unexplained)",
+        ]
     rows = []
     for family in FAMILIES:
         if family.name not in result.suite.families:
@@ -69,7 +96,10 @@ def family_rows(result: SuiteResult) -> tuple[list[str], list[list[str]]]:
         row = [family.name, f"{first.household_days:.0f}", str(inactive.incidents)]
         for name in sets:
             score = cards[name].kinds.get("inactive", KindScore("inactive", 0, ()))
-            row += [_pct(score.recall), _hours(score.median_h), _rate(cards[name]), _technician_rate(cards[name])]
+            row += [
+                _pct(score.recall), _hours(score.median_h), _hours(cards[name].first_contact.median_h), _rate(cards[name]),
+                _check_in_rate(cards[name]), _technician_rate(cards[name]),
+            ]
         rows.append(row)
     return header, rows
 
@@ -108,12 +138,25 @@ def summary_document(result: SuiteResult) -> dict[str, object]:
             "technician_alerts": card.technician_alerts,
             "technician_alerts_per_100_household_days": round(card.technician_alerts_per_100_days, 3),
             "technician_alerts_unexplained": card.technician_unexplained,
+            "check_ins": card.check_ins,
+            "check_ins_per_100_household_days": round(card.check_ins_per_100_days, 3),
+            "check_ins_unexplained": card.check_ins_unexplained,
+            "inactive_first_check_in": {
+                "asked": card.asked,
+                "n": card.first_contact.incidents,
+                "median_h": None if math.isnan(card.first_contact.median_h) else round(card.first_contact.median_h, 2),
+                "p90_h": None if math.isnan(card.first_contact.p90_h) else round(card.first_contact.p90_h, 2),
+            },
             "families": {
                 family: {
                     "household_days": round(part.household_days, 1),
                     "false_alarms": len(part.false_alarms),
                     "technician_alerts": part.technician_alerts,
                     "technician_alerts_unexplained": part.technician_unexplained,
+                    "check_ins": part.check_ins,
+                    "inactive_first_check_in_median_h": None
+                    if math.isnan(part.first_contact.median_h)
+                    else round(part.first_contact.median_h, 2),
                     "gateway_silent_recall": round(part.kinds["gateway_silent"].recall, 4)
                     if "gateway_silent" in part.kinds
                     else None,

@@ -19,17 +19,18 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alerts.answers import answered_check_ins
 from alerts.notifications import start_notifications
 from alerts.store import AlertStore
 from carewatch import metrics
 from carewatch.clock import wall_clock
 from carewatch.db import make_engine, make_sessions
-from carewatch.domain import Detection, RejectReason, Tick
+from carewatch.domain import CheckInAnswer, Detection, RejectReason, Tick
 from carewatch.runners.engine import TickSchedule, judge, new_monitor, refreshed
 from carewatch.runners.state import HouseholdState, dumps, loads, summary_of
 from carewatch.registry import Registry
@@ -56,6 +57,10 @@ STUCK_AFTER_S = 120.0
 """Messages waiting this long with no batch committed make the pipeline not ready."""
 PRUNE_EVERY_S = 3600.0
 """How often dead letters past their retention are deleted."""
+ANSWERS_EVERY_S = 2.0
+"""How often the elders' answers to check-ins are looked for (alerts.answers), between batches."""
+ANSWERS_LOOK_BACK = timedelta(days=2)
+"""Answers given this long before the pipeline started still reach the monitors (an answer given while it was down)."""
 STATES = Upsert(MonitorSnapshot)
 """The changed household states of a batch: one statement, no ORM object per household."""
 
@@ -117,6 +122,10 @@ class Pipeline:
         self.progressed_at = time.monotonic()
         """When the pipeline last committed a batch or found its inbox empty (readiness: is it stuck?)."""
         self.pruned_at = -PRUNE_EVERY_S
+        self.answers_at = -ANSWERS_EVERY_S
+        self._answers_since = datetime.now(UTC) - ANSWERS_LOOK_BACK
+        self._answered: set[str] = set()
+        """Check-ins whose answer has reached the monitors (an answer is an event, told once)."""
 
     async def start(self) -> None:
         async with self.sessions.begin() as session:
@@ -167,6 +176,8 @@ class Pipeline:
             self.progressed_at = time.monotonic()
             if self.progressed_at - self.pruned_at >= PRUNE_EVERY_S:
                 await self.prune()
+            if self.progressed_at - self.answers_at >= ANSWERS_EVERY_S:
+                await self.take_answers()
             if self.settings.clock == "wall":
                 await self.tick(self.clock() - self.settings.watermark_lateness)
 
@@ -181,6 +192,33 @@ class Pipeline:
         except Exception:
             log.exception("could not delete old dead letters; trying again in %.0f s", PRUNE_EVERY_S)
             return 0
+
+    async def take_answers(self) -> int:
+        """The elders' "I'm fine" to check-ins, as events to their monitors, committed like a tick; returns how many.
+
+        An answer is read from the alert store (the check-in resolved as safe by the answer link or by staff);
+        its time is when it was given, or the pipeline's event time if that is earlier (simulated time in
+        the demo and replays: an answer must not come from the detectors' future)."""
+        self.answers_at = time.monotonic()
+        try:
+            async with self.sessions() as session:
+                found = await answered_check_ins(session, self._answers_since)
+        except Exception:
+            log.exception("could not read the elders' answers; trying again in %.0f s", ANSWERS_EVERY_S)
+            return 0
+        fresh = [a for a in found if a.alert_id not in self._answered and a.household_id in self.registry.households]
+        if not fresh:
+            return 0
+        now = (self.newest_event if self.settings.clock == "event" else None) or self.clock()
+        judged = Judged()
+        for answer in fresh:
+            at = min(answer.at, now)
+            emitted = self._state(answer.household_id).monitor.answered(CheckInAnswer(answer.household_id, answer.alert_id, at))
+            judged.touched.add(answer.household_id)
+            judged.detections.extend(emitted)
+        await self._commit(judged, until_taken=True)
+        self._answered.update(a.alert_id for a in fresh)
+        return len(fresh)
 
     async def handle(self, messages: Sequence[InboundMessage]) -> None:
         """Judge a batch and commit its outcome; return when it is durable (the messages may be acknowledged).

@@ -1,0 +1,34 @@
+"""The elders' answers to check-ins, read back for the detectors.
+
+A check-in (``AlertType.CHECK_IN``) that a person closed as safe — the elder's "I'm fine" through the
+answer link, or staff who heard from her — is an answer the household's monitor must hear: it ends
+the check-in quietly and teaches the routine.  The runners read them here and hand them to the
+monitors as ``CheckInAnswer`` events; the alert store stays the one record of what was answered.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts.lifecycle import AlertStatus
+from alerts.models import Alert
+from alerts.outcomes import OutcomeKind
+from carewatch.domain import AlertType, CheckInAnswer, CheckInReply
+
+
+async def answered_check_ins(session: AsyncSession, since: datetime) -> list[CheckInAnswer]:
+    """Check-ins resolved as safe at or after ``since`` (wall clock), oldest answer first."""
+    rows = await session.execute(
+        select(Alert.id, Alert.household_id, Alert.resolved_at)
+        .where(
+            Alert.alert_type == AlertType.CHECK_IN,
+            Alert.status == AlertStatus.RESOLVED,
+            Alert.outcome == OutcomeKind.SAFE,
+            Alert.resolved_at >= since,
+        )
+        .order_by(Alert.resolved_at, Alert.id)
+    )
+    return [CheckInAnswer(household_id, alert_id, at, CheckInReply.FINE) for alert_id, household_id, at in rows if at is not None]
