@@ -117,7 +117,6 @@ UI = {
     "choose_site": M("请选择社区：", "Choose a community:"),
     "no_devices": M("这个社区还没有表具。", "This community has no meters yet."),
     "meter": M("表具", "Meter"),
-    "household": M("住户", "Household"),
     "last_heard": M("最近上报", "Last heard"),
     "never_heard": M("尚未收到", "Never heard"),
     "battery": M("电池", "Battery"),
