@@ -108,6 +108,9 @@ class RuleConfig:
     """No quiet spell shorter than this is ever unusual."""
     quiet_pool_day: bool = True
     """The longest daytime spell learned is usual at any hour (households that go out at any time)."""
+    river_quiet: bool = False
+    """Also warn of quiet from a river anomaly model fitted on the household's hourly quiet
+    (detectors.anomaly.RiverQuiet); off by default: see docs/detectors.md for its measured row."""
 
 
     def __setstate__(self, state: tuple[object, ...]) -> None:

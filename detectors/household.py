@@ -18,6 +18,7 @@ from typing import Any
 
 from carewatch.domain import AlertType, Audience, Detection, MeterKind, Reading, RejectReason, Severity, Tick, Transition
 from detectors import explain
+from detectors.anomaly import RiverQuiet
 from detectors.base import LEARNED_ALERTS, QUIET_ALERTS, RaisedConditions, detection, epoch, instant
 from detectors.ceiling import DailyCeilingRule
 from detectors.config import HouseholdProfile
@@ -140,7 +141,8 @@ class HouseholdMonitor:
 
     @property
     def learners(self) -> Mapping[str, Any]:
-        """The learned detectors by name (quiet, night, volume), to read; empty when learning is off."""
+        """The learned detectors by name (quiet, night, volume, and river when switched on), to read;
+        empty when learning is off."""
         return MappingProxyType(self._learners)
 
     @profile.setter
@@ -188,7 +190,12 @@ class HouseholdMonitor:
         volume = self._learners.get("volume") or DailyVolume()
         for learner in (night, volume):  # plain settings: nothing derived from them
             learner.warmup_days = rules.warmup_days
+        river = self._learners.get("river")
         self._learners = {"quiet": quiet, "night": night, "volume": volume}
+        if rules.river_quiet:  # opt-in: a river model's early warning of quiet (detectors.anomaly)
+            river = river or RiverQuiet()
+            river.warmup_days = rules.warmup_days
+            self._learners["river"] = river
 
     def _derive_rules(self) -> None:
         profile, rules = self.profile, self.profile.rules
@@ -300,7 +307,8 @@ class HouseholdMonitor:
                 self._flag_days(found)
                 detections += found
         if self._learners:
-            detections += self._quiet.judge(self._learners["quiet"], self._days, self._histories, self._raised, at_s)
+            quiet = (self._learners["quiet"], self._learners["river"]) if "river" in self._learners else (self._learners["quiet"],)
+            detections += self._quiet.judge(quiet, self._days, self._histories, self._raised, at_s)
             evidence_s = evidence_of(self._histories, self._meter_ids)
             if evidence_s is not None:
                 found = self._night.judge(self._learners["night"], self._days, self._raised, evidence_s)
