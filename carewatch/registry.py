@@ -75,6 +75,8 @@ class _Rules(BaseModel):
     weak_signal_days: float | None = Field(default=None, gt=0, le=14)
     learned: StrictBool | None = None
     """False: the fixed rules only, for this household (integrators measuring their own data)."""
+    river_quiet: StrictBool | None = None
+    """True: also the river model's early warning of quiet (detectors.anomaly; off by default)."""
 
     @model_validator(mode="after")
     def _hysteresis_goes_up(self) -> _Rules:

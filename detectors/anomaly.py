@@ -74,9 +74,9 @@ class RiverQuiet(base.Base):
     >>> found = detector.score_one(Spell(evening, evening, evening + 14 * 3600, UTC))
     >>> found.alert_type.value, instant_hm(found.at_s), found.days
     ('morning_activity_missing', '08:15', 14)
-    >>> noon = datetime(2024, 6, 2, 12, 0, tzinfo=UTC).timestamp()  # a quiet afternoon
-    >>> instant_hm(detector.score_one(Spell(noon, noon, noon + 8 * 3600, UTC)).at_s)
-    '14:00'
+    >>> ten = datetime(2024, 6, 2, 10, 0, tzinfo=UTC).timestamp()  # quiet from 10:00: told late in the day
+    >>> instant_hm(detector.score_one(Spell(ten, ten, ten + 12 * 3600, UTC)).at_s)
+    '19:15'
     """
 
     __slots__ = (
@@ -87,8 +87,8 @@ class RiverQuiet(base.Base):
     def __init__(
         self,
         model: base.AnomalyDetector | None = None,
-        q: float = 0.99,
-        margin: float = 0.02,
+        q: float = 1.0,
+        margin: float = 0.08,
         window_days: int = 14,
         warmup_days: int = 14,
         floor_h: float = 2.0,
@@ -102,8 +102,8 @@ class RiverQuiet(base.Base):
         self._dates: list[int] = []
         self._masks: list[int] = []
         self._flagged: list[int] = []
-        """Per learned day, bit h set: the model flagged the spell at the end of hour h when the
-        day was learned, so those samples are not learned (river's anomaly.filter)."""
+        """Per learned day, bit h set: the hour ending at h+1 belongs to a quiet spell the model
+        flagged when the day was learned, so its samples are not learned (river's anomaly.filter)."""
         self._model: base.Estimator | None = None
         """The model, fitted on the window of days (derived: rebuilt, never pickled) ..."""
         self._limits: tuple[float, ...] = ()
@@ -137,17 +137,20 @@ class RiverQuiet(base.Base):
         return self._learned
 
     def learn_one(self, day: Day) -> None:
-        """Learn a normal day, except the hours the model flags (once warm); a day that is not
-        fit to learn from is ignored."""
+        """Learn a normal day, except the quiet spells the model flags in it (once warm); a day
+        that is not fit to learn from is ignored."""
         if not day.learnable or (self._dates and day.date <= self._dates[-1]):
             return
         flagged = 0
         if self.warm:
             fitted = self._fitted()
             dates, masks = self._dates[-1:] + [day.date], self._masks[-1:] + [day.active]
-            for row, hour, x in samples(dates, masks):
-                if row == len(dates) - 1 and self._flags(fitted, hour, x):
-                    flagged |= 1 << hour
+            today = [(hour, x) for row, hour, x in samples(dates, masks, levels=False) if row == len(dates) - 1]
+            began = {hour: hour + 1 - x["quiet"] for hour, x in today}  # when each hour's spell began
+            flagged_spells = {began[hour] for hour, x in today if self._flags(fitted, hour, x)}
+            # The whole spell the model flagged is left out, not only the hours it flagged:
+            # its first hours would teach the model the start of a long silence.
+            flagged = sum(1 << hour for hour, start in began.items() if start in flagged_spells)
         self._dates.append(day.date)
         self._masks.append(day.active)
         self._flagged.append(flagged)
@@ -164,7 +167,7 @@ class RiverQuiet(base.Base):
         while boundary <= spell.to_s:
             quiet_h = min((boundary - spell.since_s) / 3600, MAX_QUIET_H)
             _, quarter = local_quarter(boundary, spell.tz)
-            x = {"hour": (quarter + 1) / 4, "quiet": quiet_h}
+            x = {"hour": quarter // 4 + 1.0, "quiet": quiet_h}  # the hour it ends in, as learned
             if self._flags(fitted, quarter // 4, x):
                 waits = waits_after(self._dates, self._masks, spell.since_s, spell.tz)
                 morning = _spans_the_night(spell.since_s, boundary, spell.tz)
@@ -191,7 +194,7 @@ class RiverQuiet(base.Base):
             # The household's own scale, hour by hour (trees see some hours as rarer than others
             # whatever the quiet): the q-quantile of the scores of the spells learned at that
             # hour or the hour either side, as they were, plus a margin.
-            usual = [stats.Quantile(self.q) for _ in range(24)]
+            usual = [stats.Quantile(self.q) if self.q < 1 else stats.Max() for _ in range(24)]
             for row, hour, x in samples(self._dates, self._masks, levels=False):
                 if not self._flagged[row] >> hour & 1:
                     score = _score(model, x)

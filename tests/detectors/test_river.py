@@ -9,7 +9,7 @@ from river import anomaly
 from tests.detectors.conftest import changes, cleared, live, local, monitor, raised, routine
 
 from carewatch.domain import AlertType, MeterKind, Severity
-from detectors.anomaly import RiverQuiet
+from detectors.anomaly import RiverQuiet, samples
 from detectors.routine import Day
 
 MORNING, UNUSUAL = AlertType.MORNING_ACTIVITY_MISSING, AlertType.UNUSUAL_QUIET
@@ -36,33 +36,29 @@ def _warm(seed: int = 42) -> tuple[RiverQuiet, random.Random]:
     return detector, rng
 
 
-def test_the_filter_does_not_learn_the_hours_it_flags_so_a_second_long_spell_is_still_flagged() -> None:
+def _last_day_samples(detector: RiverQuiet) -> list[tuple[int, dict[str, float]]]:
+    """(hour, x) of the newest day's samples as they were (no levels)."""
+    found = samples(detector._dates[-2:], detector._masks[-2:], levels=False)
+    return [(hour, x) for row, hour, x in found if row == 1]
+
+
+def test_the_filter_does_not_learn_the_hours_it_flags_so_the_same_spell_is_still_flagged() -> None:
     detector, rng = _warm()
-    noon_to_evening = range(48, 80)  # 12:00-20:00 with no use: learnable (say, a short alert)
-    before = detector.samples_learned
-    assert detector.score(18.0, 8.0) > detector._limits[17]  # 8 h of quiet at 18:00: flagged
 
-    detector.learn_one(_day(16, rng, quiet=noon_to_evening))
+    detector.learn_one(_day(16, rng, quiet=range(32, 80)))  # 08:00-20:00 without use, yet learnable
 
-    assert detector._flagged[-1] >> 17 & 1  # the hour ending 18:00 was flagged, not learned
-    ordinary = RiverQuiet()
-    rng_again = random.Random(42)
-    for n in range(16):
-        ordinary.learn_one(_day(n, rng_again))
-    ordinary.learn_one(_day(16, random.Random(7)))
-    assert detector.samples_learned - before < ordinary.samples_learned - before  # fewer samples learned
-    assert detector.score(18.0, 8.0) > detector._limits[17]  # the spell did not teach it that 8 h is normal
-
-
-def test_without_the_filter_the_same_spell_would_be_learned() -> None:
-    """The control: the flagged hours are exactly the ones left out (a day learned cold learns them all)."""
-    rng = random.Random(42)
-    cold = RiverQuiet(warmup_days=30)  # never warm: nothing is judged, so nothing is flagged
-    for n in range(16):
-        cold.learn_one(_day(n, rng))
-    cold.learn_one(_day(16, rng, quiet=range(48, 80)))
-
-    assert cold._flagged[-1] == 0
+    flagged = [hour for hour in range(24) if detector._flagged[-1] >> hour & 1]
+    spell = [(h, x) for h, x in _last_day_samples(detector) if h in flagged]
+    assert [h for h, _ in spell] == list(range(7, 20))  # the whole spell, up to the hour ending 20:00
+    hour, x = spell[-1]
+    assert detector.score(x["hour"], x["quiet"]) > detector._limits[hour]  # not taught that this is normal
+    unfiltered = RiverQuiet(warmup_days=99)  # never warm: judges nothing, flags nothing, learns it all
+    replay = random.Random(42)
+    for n in range(17):
+        unfiltered.learn_one(_day(n, replay, quiet=range(32, 80) if n == 16 else range(0)))
+    assert unfiltered._flagged[-1] == 0
+    left_out = sum(int(x["quiet"]) + 1 for _, x in spell)  # each sample and its levels below it
+    assert unfiltered.samples_learned - detector.samples_learned == left_out
 
 
 def test_the_state_is_the_days_not_the_model_and_stays_small() -> None:
