@@ -11,17 +11,26 @@ spell is unusual for being long, never for being short (a toilet visit at 01:00 
 LODA, a pipeline with a scaler; a supervised one (`GaussianScorer`) gets the quiet hours as
 its target.
 
-**It does not learn from what it flags** (river's `anomaly.filter`): the model is wrapped in
-`anomaly.ThresholdFilter(protect_anomaly_detector=True)` unless it is a filter already
-(`anomaly.QuantileFilter`), so a sample it scores as anomalous is not learned, and days an
-alert for duty staff flagged are not learned at all (detectors.routine).  An incident must
-not teach the model that silence is normal.
+**Its scale is the household's own.**  Scores differ from hour to hour whatever the quiet
+(the trees cut the clock unevenly), so a spell is flagged when its score passes, at that hour,
+the highest score of the spells learned within an hour of it (`q` = 1; a lower `q` takes that
+quantile, `river.stats.Quantile`) plus `margin`, and only from `floor_h` of quiet on.
+
+**It does not learn from what it flags** (river's `anomaly.filter`, `protect_anomaly_detector`):
+once warm, a day is scored as it is learned, and every quiet spell of it that the model flags is
+left out of what the model learns — the whole spell, not only the hours flagged — so a silence
+never teaches the model that silence is normal.  Days an alert for duty staff flagged are not
+learned at all (detectors.routine).  The price, as in river: a household whose days really
+change keeps being told until `QuietSpell` (which learns them) or the window moves on.
 
 **State is the data, not the model.**  River models pickle large (HalfSpaceTrees: 6-46 KB
 per household, with its random generator); what is kept here is the window of normal days,
-as 12-byte masks of quarter-hours, and the model is rebuilt from them (seeded, so the same
-days give the same model) when a day is learned or the state is unpickled — about 200 bytes
-for 14 days.  The model's settings are configuration: the default model pickles as nothing.
+as 12-byte masks of quarter-hours, and which of their hours were flagged (3 bytes a day), and
+the model is rebuilt from them (seeded, so the same days give the same model) when a day is
+learned or the state is unpickled: about 330 bytes for 14 days.  The model's settings are
+configuration: the default model pickles as nothing, another as its class and parameters.
+A model with a window (HalfSpaceTrees' `window_size`) is given the samples' count as window,
+so its reference mass is every learned day.
 
 The verdict is an existing early warning (`morning_activity_missing` / `unusual_quiet`,
 warning), judged by `LearnedQuietRule` beside `QuietSpell`: whichever is first.  It never
