@@ -79,6 +79,8 @@ class _Rules(BaseModel):
     """False: never ask this elder first (no phone of her own, or she asked not to be asked)."""
     check_in_answer_h: float | None = Field(default=None, gt=0, le=12)
     """How long an unanswered check-in waits before family and staff are told."""
+    river_quiet: StrictBool | None = None
+    """True: also the river model's early warning of quiet (detectors.anomaly; off by default)."""
 
     @model_validator(mode="after")
     def _hysteresis_goes_up(self) -> _Rules:

@@ -7,6 +7,7 @@
 - `quiet`      — learned: no use by the usual morning, quiet for longer than ever at this hour.
 - `night`      — learned: far more use in the household's sleeping hours than on its usual nights.
 - `volume`     — learned: a day's use far above normal, a week's use far below.
+- `anomaly`    — opt-in: any river.anomaly model judging quiet spells on hourly features.
 - `flow`       — gas or water flowing continuously for hours.
 - `ceiling`    — far more use in a day than a person living alone needs.
 - `silence`    — meters that stopped reporting (a device problem, never "no use").

@@ -123,6 +123,9 @@ class RuleConfig:
     check_in_from_h: float = 7.0
     check_in_until_h: float = 21.0
     """The elder is asked only between these local clock hours (never woken at night)."""
+    river_quiet: bool = False
+    """Also warn of quiet from a river anomaly model fitted on the household's hourly quiet
+    (detectors.anomaly.RiverQuiet); off by default: see docs/detectors.md for its measured row."""
 
 
     def __setstate__(self, state: tuple[object, ...]) -> None:

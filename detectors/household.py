@@ -20,6 +20,7 @@ from carewatch.domain import (
     AlertType, Audience, CheckInAnswer, Detection, MeterKind, Reading, RejectReason, Severity, Tick, Transition,
 )
 from detectors import explain
+from detectors.anomaly import RiverQuiet
 from detectors.base import LEARNED_ALERTS, QUIET_ALERTS, RaisedConditions, detection, epoch, instant
 from detectors.ceiling import DailyCeilingRule
 from detectors.checkin import CheckInRule
@@ -144,7 +145,8 @@ class HouseholdMonitor:
 
     @property
     def learners(self) -> Mapping[str, Any]:
-        """The learned detectors by name (quiet, night, volume), to read; empty when learning is off."""
+        """The learned detectors by name (quiet, night, volume, and river when switched on), to read;
+        empty when learning is off."""
         return MappingProxyType(self._learners)
 
     @profile.setter
@@ -195,7 +197,12 @@ class HouseholdMonitor:
         volume = self._learners.get("volume") or DailyVolume()
         for learner in (night, volume):  # plain settings: nothing derived from them
             learner.warmup_days = rules.warmup_days
+        river = self._learners.get("river")
         self._learners = {"quiet": quiet, "night": night, "volume": volume}
+        if rules.river_quiet:  # opt-in: a river model's early warning of quiet (detectors.anomaly)
+            river = river or RiverQuiet()
+            river.warmup_days = rules.warmup_days
+            self._learners["river"] = river
 
     def _derive_rules(self) -> None:
         profile, rules = self.profile, self.profile.rules
@@ -324,7 +331,8 @@ class HouseholdMonitor:
                 detections += found
         if self._learners:
             quiet, scored_s = self._learners["quiet"], self._days.scored_s
-            learned = self._quiet.judge(quiet, self._days, self._histories, self._raised, at_s)
+            quiet_learners = (quiet, self._learners["river"]) if "river" in self._learners else (quiet,)
+            learned = self._quiet.judge(quiet_learners, self._days, self._histories, self._raised, at_s)
             if learned:
                 learned += self._check_in.superseded(self._days, self._raised, at_s)
             detections += learned

@@ -22,7 +22,7 @@ import math
 import random
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from river import base
@@ -62,6 +62,8 @@ class Finding(NamedTuple):
     waits_h: tuple[float, ...]
     """For each comparable learned day: hours from the spell's start clock time to the next use."""
     days: int
+    detector: str = "quiet"
+    """Which learner found it: "quiet" (QuietSpell) or "river" (detectors.anomaly)."""
 
 
 class QuietSpell(base.Base):
@@ -235,18 +237,7 @@ class QuietSpell(base.Base):
     def waits_after(self, since_s: float, tz: tzinfo) -> tuple[float, ...]:
         """For each learned day (whose next day is learned too, when needed): hours from the
         clock time of `since_s` to the next use."""
-        _, start = local_quarter(since_s, tz)
-        known = dict(zip(self._dates, self._masks, strict=True))
-        waits = []
-        for day, mask in known.items():
-            later = mask >> (start + 1)
-            if later:
-                waits.append(((later & -later).bit_length()) / 4)
-                continue
-            following = known.get(day + 1)
-            if following:
-                waits.append((QUARTERS_PER_DAY - start - 1 + (following & -following).bit_length()) / 4)
-        return tuple(waits)
+        return waits_after(self._dates, self._masks, since_s, tz)
 
     @property
     def _shortest_s(self) -> float:
@@ -323,6 +314,23 @@ class QuietSpell(base.Base):
 
     def __repr__(self) -> str:
         return f"QuietSpell(days_learned={len(self._dates)}, warm={self.warm})"
+
+
+def waits_after(dates: Sequence[int], masks: Sequence[int], since_s: float, tz: tzinfo) -> tuple[float, ...]:
+    """For each learned day (whose next day is learned too, when needed): hours from the
+    clock time of `since_s` to the next use."""
+    _, start = local_quarter(since_s, tz)
+    known = dict(zip(dates, masks, strict=True))
+    waits = []
+    for day, mask in known.items():
+        later = mask >> (start + 1)
+        if later:
+            waits.append(((later & -later).bit_length()) / 4)
+            continue
+        following = known.get(day + 1)
+        if following:
+            waits.append((QUARTERS_PER_DAY - start - 1 + (following & -following).bit_length()) / 4)
+    return tuple(waits)
 
 
 def _bits(masks: Sequence[int]) -> np.ndarray:
@@ -416,13 +424,16 @@ class LearnedQuietRule:
 
     def judge(
         self,
-        learner: QuietSpell,
+        learners: Sequence[QuietSpell] | Sequence[Any],
         days: DayBook,
         histories: Mapping[str, MeterHistory],
         raised: RaisedConditions,
         at_s: float,
     ) -> list[Detection]:
-        if not learner.warm or days.last_use_s == -math.inf or raised.any_of(QUIET_ALERTS):
+        """Judge the spell by every learner (`QuietSpell`, and a `RiverQuiet` when switched on):
+        the first to find it unusual raises the alert."""
+        learners = [learner for learner in learners if learner.warm]
+        if not learners or days.last_use_s == -math.inf or raised.any_of(QUIET_ALERTS):
             return []
         if raised.any_of(self._critical):
             return []
@@ -438,7 +449,8 @@ class LearnedQuietRule:
                 since_s, since_return = end_s, True  # a spell counts from the return
         spell = Spell(since_s, max(days.scored_s, since_s), evidence_s, self.profile.timezone)
         days.scored_s = evidence_s
-        found = learner.score_one(spell)
+        findings = [f for f in (learner.score_one(spell) for learner in learners) if f is not None]
+        found = min(findings, key=lambda f: f.at_s, default=None)
         if found is None or not raised.open(found.alert_type, since_s, self._meters):
             return []
         days.quiet_raised_s = at_s
@@ -453,6 +465,7 @@ class LearnedQuietRule:
             "days_learned": found.days,
             "longest_wait_h": max(found.waits_h, default=math.nan),
             "judged_at": instant(found.at_s).isoformat(),
+            "detector": found.detector,
         }
         if since_return:
             facts["counted_from"] = "planned_return"

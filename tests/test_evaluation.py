@@ -129,6 +129,20 @@ def test_a_small_replay_catches_a_scripted_inactivity_with_the_seed_rule_within_
         assert card.false_alarms == ()
 
 
+def test_the_river_column_is_opt_in_and_every_column_reports_its_state_per_household() -> None:
+    from carewatch.cli.evaluation.replay import detector_sets
+
+    assert [d.name for d in detector_sets()] == ["seed rule", "learned"]
+    sets = detector_sets(river=True)
+    simulation = Simulation(SimConfig(households=3, days=3.0, seed=11, start=datetime(2026, 1, 5, tzinfo=UTC)))
+
+    result = replay(simulation, sets)
+
+    assert [d.name for d in sets] == ["seed rule", "learned", "learned + river"] and set(result.alerts) == {d.name for d in sets}
+    assert {name: len(sizes) for name, sizes in result.state_bytes.items()} == {d.name: 3 for d in sets}
+    assert all(0 < size < 4096 for sizes in result.state_bytes.values() for size in sizes)
+
+
 def test_a_silent_meter_is_explained_by_a_dead_gateway_and_counted_per_100_household_days() -> None:
     dead = TruthIncident("a", "gateway_silent", h(30))
     alerts = [alert("a", AlertType.METER_SILENT, 33), alert("b", AlertType.METER_SILENT, 40)]

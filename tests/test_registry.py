@@ -78,3 +78,12 @@ def test_learning_can_be_switched_off_per_household():
 def test_learned_must_be_true_or_false(value):
     with pytest.raises(RegistryError, match="households.0.rules.learned"):
         Registry.from_document(document(rules={"learned": value}))
+
+
+def test_the_river_model_is_opt_in_per_household():
+    registry = Registry.from_document(document(rules={"river_quiet": True}))
+
+    assert registry.households["hh-1"].profile.rules.river_quiet is True
+    assert Registry.from_document(document()).households["hh-1"].profile.rules.river_quiet is False
+    with pytest.raises(RegistryError, match="households.0.rules.river_quiet"):
+        Registry.from_document(document(rules={"river_quiet": "yes"}))

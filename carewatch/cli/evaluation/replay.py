@@ -16,9 +16,10 @@ The answer reaches her monitor as an event (`HouseholdMonitor.answered`) at its 
 from __future__ import annotations
 
 import heapq
+import pickle
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from carewatch.domain import AlertType, CheckInAnswer, Detection, Tick, Transition
@@ -59,8 +60,19 @@ LEARNED = DetectorSet("learned", _learned)
 DETECTOR_SETS = (SEED_RULE, LEARNED)
 
 
-def detector_sets(rules: tuple[tuple[str, float], ...] = ()) -> tuple[DetectorSet, ...]:
-    """The seed rule alone, and the learned detectors with these RuleConfig settings."""
+def _river(profile: HouseholdProfile, away: tuple[AwayWindow, ...]) -> HouseholdProfile:
+    return replace(profile, away=away, rules=replace(profile.rules, river_quiet=True))
+
+
+RIVER = DetectorSet("learned + river", _river)
+"""The learned detectors with the river model's early warning switched on (detectors.anomaly)."""
+
+
+def detector_sets(rules: tuple[tuple[str, float], ...] = (), river: bool = False) -> tuple[DetectorSet, ...]:
+    """The seed rule alone, and the learned detectors with these RuleConfig settings (and, with
+    `river`, the learned detectors plus the river model)."""
+    if river:
+        return (*detector_sets(rules), RIVER)
     if not rules:
         return DETECTOR_SETS
     unknown = {name for name, _ in rules} - set(RuleConfig.__dataclass_fields__)
@@ -80,6 +92,8 @@ class ReplayResult:
     readings: int
     rejected: int
     """Readings refused by ingest or by a monitor (0 for a well-behaved simulation)."""
+    state_bytes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    """Per detector set, each household's pickled monitor at the end of the run, in bytes."""
 
 
 class ReplayStopped(Exception):
@@ -166,4 +180,5 @@ def replay(
                 if observation.detections:
                     seen(name, observation.detections, arrived)
     tick_until(end)
-    return ReplayResult({name: tuple(found) for name, found in alerts.items()}, readings, rejected)
+    sizes = {name: tuple(len(pickle.dumps(m)) for m in by_household.values()) for name, by_household in monitors.items()}
+    return ReplayResult({name: tuple(found) for name, found in alerts.items()}, readings, rejected, sizes)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
-from carewatch.cli.evaluation.matching import KindScore, Scorecard
+from carewatch.cli.evaluation.matching import KindScore, Scorecard, nearest_rank
 from carewatch.cli.evaluation.scenarios import FAMILIES, SuiteResult
 
 KIND_ORDER = ("inactive", "gas_left_on", "water_left_on", "gateway_silent", "night_restless", "decline")
@@ -147,6 +147,8 @@ def summary_document(result: SuiteResult) -> dict[str, object]:
                 "median_h": None if math.isnan(card.first_contact.median_h) else round(card.first_contact.median_h, 2),
                 "p90_h": None if math.isnan(card.first_contact.p90_h) else round(card.first_contact.p90_h, 2),
             },
+            "state_bytes_median": sizes[len(sizes) // 2] if (sizes := result.state_bytes(name)) else None,
+            "state_bytes_max": sizes[-1] if sizes else None,
             "families": {
                 family: {
                     "household_days": round(part.household_days, 1),
@@ -190,6 +192,14 @@ def render(result: SuiteResult, console: Console, as_markdown: bool = False) -> 
         for row in rows:
             table.add_row(*row)
         console.print(table)
+    for name in result.detector_sets:
+        sizes = result.state_bytes(name)
+        if sizes:
+            console.print(
+                f"state of {name}, pickled per household: median {sizes[len(sizes) // 2]} B, "
+                f"p90 {nearest_rank(sizes, 0.9):.0f} B, max {sizes[-1]} B",
+                markup=False, highlight=False, soft_wrap=True,
+            )
     for name, types in false_alarm_types(result).items():
         console.print(
             f"false alarms of {name}, by alert type: {types or 'none'}", markup=False, highlight=False, soft_wrap=True

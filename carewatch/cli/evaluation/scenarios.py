@@ -73,6 +73,8 @@ class SuiteConfig:
     families: tuple[str, ...] = tuple(f.name for f in FAMILIES)
     rules: tuple[tuple[str, float], ...] = ()
     """RuleConfig settings for the learned column (e.g. ("quiet_grace_h", 0.75)), to weigh a change."""
+    river: bool = False
+    """Also a column of the learned detectors with the river model (RuleConfig.river_quiet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,8 @@ class ShardResult:
     cards: Mapping[str, Scorecard]
     readings: int
     rejected: int
+    state_bytes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    """Per detector set, each household's pickled monitor at the end, in bytes."""
 
 
 def shard_config(family: Family, shard: int, suite: SuiteConfig) -> SimConfig:
@@ -104,14 +108,14 @@ def shard_config(family: Family, shard: int, suite: SuiteConfig) -> SimConfig:
 def run_shard(family_name: str, shard: int, suite: SuiteConfig) -> ShardResult:
     family = next(f for f in FAMILIES if f.name == family_name)
     simulation = Simulation(shard_config(family, shard, suite))
-    result = replay(simulation, detector_sets(suite.rules))
+    result = replay(simulation, detector_sets(suite.rules, suite.river))
     config = simulation.config
     begin = config.start.astimezone(UTC) + timedelta(days=suite.warmup_days)
     period = (begin, config.end.astimezone(UTC))
     truth = [TruthIncident(i.household_id, str(i.kind), i.start, i.end) for i in simulation.incidents]
     households = [h.household_id for h in simulation.households]
     cards = {name: score(truth, alerts, households, period) for name, alerts in result.alerts.items()}
-    return ShardResult(family.name, shard, cards, result.readings, result.rejected)
+    return ShardResult(family.name, shard, cards, result.readings, result.rejected, result.state_bytes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +132,10 @@ class SuiteResult:
     @property
     def detector_sets(self) -> list[str]:
         return list(self.shards[0].cards) if self.shards else []
+
+    def state_bytes(self, detector_set: str) -> list[int]:
+        """Every household's pickled monitor at the end of its run, in bytes, sorted."""
+        return sorted(n for s in self.shards for n in s.state_bytes.get(detector_set, ()))
 
     @property
     def readings(self) -> int:
