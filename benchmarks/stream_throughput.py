@@ -10,9 +10,14 @@ The readings are produced once; then each consumer reads all of them from the st
   (carewatch.runners.engine.judge on in-memory HouseholdMonitors): the same work without Faust;
 - faust: one `carewatch worker` process (tables with changelog, detections and dead letters on
   Kafka, offsets committed), timed from its first commit to lag 0, so start-up is not counted;
-- bare: a Faust worker whose agent only decodes (what Faust itself costs on this broker).
+- bare: a Faust worker whose agent only decodes (what Faust itself costs on this broker);
+- quix: a quixstreams application with state (RocksDB and its changelog topic, the at-least-once
+  default) that decodes, loads the household's state, judges with the same engine and saves the
+  state (`state.get`/`state.set` of the same `HouseholdState`, pickled by carewatch's own `dumps`),
+  in its own process, timed like the Faust worker (first commit to lag 0).  Needs the `benchmarks`
+  extra (pip install -e '.[benchmarks]'); left out, with a note, when quixstreams is missing.
 
-Prints the median of --runs runs of each and the ratios faust/plain and faust/raw.
+Prints the median of --runs runs of each and the ratios faust/plain, faust/quix and faust/raw.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from carewatch.domain import MeterKind, Reading
 from carewatch.runners.engine import judge, new_monitor
@@ -39,6 +44,11 @@ from carewatch.settings import Settings
 from carewatch.cli.demo.kafka_broker import LOCAL_BROKER_SETTINGS, local_kafka
 from carewatch.runners.faust.system import WorkerProcess
 from ingest.wire import decode_reading, encode_reading
+
+
+def decode_record(value: bytes | None) -> list[Reading]:
+    return [decode_reading(value)]
+
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
 
@@ -151,8 +161,49 @@ def run_bare_worker() -> None:
     worker.execute_from_commandline()
 
 
-class BareWorker(WorkerProcess):
-    def start(self) -> BareWorker:
+def run_quix_worker() -> None:
+    """A quixstreams application with state doing the worker's work (settings from CAREWATCH_*):
+    per record, decode, the household's `HouseholdState` from the state store (RocksDB, changelog
+    topic), `judge`, and the state saved again.  Its consumer group is the app id."""
+    import logging
+
+    from quixstreams import Application
+    from quixstreams.state.rocksdb import RocksDBOptions
+
+    from carewatch.runners.state import HouseholdState, dumps, loads
+
+    settings = Settings()
+    registry = Registry.load(settings.registry_path)  # type: ignore[arg-type]
+    app = Application(
+        broker_address=bootstrap_servers(settings.kafka_url or ""), consumer_group=settings.stream_app_id,
+        auto_offset_reset="earliest", commit_interval=settings.stream_commit_interval.total_seconds(),
+        state_dir=str(settings.stream_data_dir / "quix-state"), loglevel="WARNING",
+        rocksdb_options=RocksDBOptions(dumps=dumps, loads=loads),  # the worker's own state format
+    )
+    logging.getLogger("quixstreams").setLevel(logging.WARNING)
+    topic = app.topic(settings.kafka_topic_readings, key_deserializer="bytes", value_deserializer="bytes")
+
+    def judged(value: bytes, state) -> None:  # type: ignore[no-untyped-def]
+        for reading in decode_record(value):
+            household: HouseholdState | None = state.get(b"state")
+            if household is None:
+                household = HouseholdState(new_monitor(registry, reading.household_id))
+            judge(household.monitor, reading)
+            household.readings_accepted += 1
+            state.set(b"state", household)
+
+    app.dataframe(topic).update(judged, stateful=True)
+    app.run()
+
+
+class ScriptWorker(WorkerProcess):
+    """This script in another process, as the bare Faust worker or the quixstreams application."""
+
+    def __init__(self, settings: Settings, log_path: Path, flag: str) -> None:
+        super().__init__(settings, log_path)
+        self.flag = flag
+
+    def start(self) -> ScriptWorker:
         import os
         import subprocess
         import sys
@@ -162,19 +213,21 @@ class BareWorker(WorkerProcess):
         self.settings.stream_data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, __file__, "--bare-worker"], env={**os.environ, **settings_environment(self.settings)},
+                [sys.executable, __file__, self.flag], env={**os.environ, **settings_environment(self.settings)},
                 stdout=log, stderr=subprocess.STDOUT,
             )
         return self
 
 
-async def faust_worker(settings: Settings, ends: dict[int, int], workdir: Path, bare: bool = False) -> float:
-    """Readings per second of one worker, from its first committed offset to lag 0."""
+async def faust_worker(settings: Settings, ends: dict[int, int], workdir: Path, kind: str = "faust") -> float:
+    """Readings per second of one worker process (faust, bare or quix), from its first committed offset to lag 0."""
     run = uuid.uuid4().hex[:8]
     own = settings.model_copy(update={"stream_app_id": f"bench-{run}", "stream_data_dir": workdir / f"worker-{run}",
                                       "kafka_topic_detections": f"bench-{run}-detections"})
     await ensure_topics(own)
-    worker = (BareWorker if bare else WorkerProcess)(own, workdir / f"worker-{run}.log").start()
+    log_path = workdir / f"worker-{run}-{kind}.log"
+    worker = WorkerProcess(own, log_path) if kind == "faust" else ScriptWorker(own, log_path, f"--{kind}-worker")
+    worker.start()
     try:
         total = sum(ends.values())
         while (left := await lag(own, own.stream_app_id, ends)) >= total:
@@ -205,6 +258,7 @@ async def main(args: argparse.Namespace) -> None:
             "kafka_topic_dead_letters": f"bench-{run}-dead-letters", "kafka_topic_gateway_status": f"bench-{run}-status",
             "stream_commit_interval": timedelta(seconds=args.commit_interval), **extra,
         })
+        await create_readings_topic(settings)
         await ensure_topics(settings)
         batch = readings(args.households, args.readings)
         began = time.perf_counter()
@@ -214,17 +268,40 @@ async def main(args: argparse.Namespace) -> None:
         # Production batch sizes everywhere: nothing here reads end offsets through ListOffsets
         # (no table recovery in this run), so the local broker's one-record batches are not needed.
         worker_settings = settings.model_copy(update={"kafka_producer_batch_bytes": args.batch_bytes})
-        rates: dict[str, list[float]] = {"raw": [], "plain": [], "faust": [], "bare": []}
+        quix = quix_available()
+        rates: dict[str, list[float]] = {"raw": [], "plain": [], "faust": [], "bare": [], **({"quix": []} if quix else {})}
         for _ in range(args.runs):
             rates["raw"].append(await plain_consumer(settings, len(batch), None))
             rates["plain"].append(await plain_consumer(settings, len(batch), registry))
             rates["faust"].append(await faust_worker(worker_settings, ends, workdir))
-            rates["bare"].append(await faust_worker(worker_settings, ends, workdir, bare=True))
+            rates["bare"].append(await faust_worker(worker_settings, ends, workdir, "bare"))
+            if quix:
+                rates["quix"].append(await faust_worker(worker_settings, ends, workdir, "quix"))
         medians = {name: statistics.median(values) for name, values in rates.items()}
         for name, value in medians.items():
             print(f"{name:>5}: {value:10.0f} readings/s  (runs: {', '.join(f'{v:.0f}' for v in rates[name])})")
-        print(f"ratio faust/plain = {medians['faust'] / medians['plain']:.2f}   "
+        versus_quix = f"faust/quix = {medians['faust'] / medians['quix']:.2f}   " if quix else "(quix: pip install quixstreams) "
+        print(f"ratio faust/plain = {medians['faust'] / medians['plain']:.2f}   {versus_quix}"
               f"faust/raw = {medians['faust'] / medians['raw']:.2f}   bare/raw = {medians['bare'] / medians['raw']:.2f}")
+
+
+def quix_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("quixstreams") is not None
+
+
+async def create_readings_topic(settings: Settings) -> None:
+    """The readings topic, with ``retention.ms`` set: quixstreams copies it onto its changelog topics and
+    refuses to start when the broker does not report it (tansu reports only what was set)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers(settings.kafka_url or ""))
+    await admin.start()
+    try:
+        week = str(7 * 24 * 3600 * 1000)
+        await admin.create_topics([NewTopic(settings.kafka_topic_readings, settings.kafka_partitions,
+                                            settings.kafka_replication, topic_configs={"retention.ms": week})])
+    finally:
+        await admin.close()
 
 
 if __name__ == "__main__":
@@ -238,8 +315,11 @@ if __name__ == "__main__":
     parser.add_argument("--batch-bytes", type=int, default=Settings().kafka_producer_batch_bytes,
                         help="the worker's producer batch size (CAREWATCH_KAFKA_PRODUCER_BATCH_BYTES)")
     parser.add_argument("--bare-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--quix-worker", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.bare_worker:
         run_bare_worker()
+    elif arguments.quix_worker:
+        run_quix_worker()
     else:
         asyncio.run(main(arguments))
