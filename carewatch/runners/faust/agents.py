@@ -1,4 +1,4 @@
-"""The worker's one agent: thin — take a batch of readings, judge it (all in `HouseholdJudge`)."""
+"""The worker's one agent: thin — take a batch of readings records (uploads), judge it (all in `HouseholdJudge`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import faust
 from carewatch.runners.faust.households import HouseholdJudge
 
 BATCH_MAX = 1000
-"""Readings judged together: one wait for Kafka's acknowledgements per batch, not per reading."""
+"""Records taken together (an upload each, or one reading in the format written before uploads): one
+wait for Kafka's acknowledgements per batch, not per record; `HouseholdJudge` judges a large batch
+in chunks of at most `households.JUDGE_CHUNK_BYTES`."""
 
 BATCH_WITHIN = 0.05
 """Seconds a batch waits to fill before it is judged as it is (the most a quiet stream adds to a reading's way)."""
