@@ -7,6 +7,7 @@ the same on a real broker: `tests/stream/test_uploads.py`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import orjson
@@ -133,3 +134,30 @@ async def test_an_upload_record_that_is_not_one_is_dead_lettered_whole(value):
     [letter] = worker.dead_letters
     assert letter.reason is RejectReason.SCHEMA_VIOLATION and letter.reading_index is None and letter.payload == value
     assert worker.table.state("hh-1").readings_accepted == 2
+
+
+async def test_an_upload_of_a_household_the_worker_does_not_know_is_refused_reading_by_reading():
+    """Each refused reading counts in the ingest statistics (`ingest.records.BatchRecord.reject`), as before uploads."""
+    worker = Worker()
+    stranger = [Reading("hh-404", "gas-404", MeterKind.GAS, START + timedelta(minutes=30 * i), 1.0) for i in range(3)]
+
+    await worker.judge.on_readings(records(encode_upload("hh-404", "gw-9", stranger)))
+
+    assert [(letter.reason, letter.reading_index, letter.meter_id) for letter in worker.dead_letters] == [
+        (RejectReason.UNKNOWN_METER, i, "gas-404") for i in range(3)]
+    assert b"hh-404" not in worker.table.values
+
+
+async def test_a_large_batch_is_judged_sent_and_saved_in_chunks_of_whole_records(monkeypatch):
+    from carewatch.runners.faust import households
+
+    worker = Worker()
+    uploads = [encode_upload("hh-1", "gw-1", day()), encode_upload("hh-2", "gw-2", day("hh-2")),
+               encode_upload("hh-1", "gw-1", [replace(r, at=r.at + timedelta(days=1), register_m3=11.0) for r in day()])]
+    monkeypatch.setattr(households, "JUDGE_CHUNK_BYTES", len(uploads[0]) + len(uploads[1]))
+
+    await worker.judge.on_readings(records(*uploads))
+
+    assert [entry for entry in worker.log if entry[0] == "save"] == [
+        ("save", "hh-1"), ("save", "hh-2"), ("save", "next-offset/0"), ("save", "hh-1"), ("save", "next-offset/0")]
+    assert worker.table.state("hh-1").readings_accepted == 96 and worker.mark() == 3

@@ -209,14 +209,14 @@ class Judging:
             # Until a reading of it is judged, the record's first reading names it (meter, household) in a dead letter.
             judged.reading = next((r for r in record.readings if isinstance(r, Reading)), None)
             if household_id not in self.registry.households:
-                self._dead_letter(
-                    judged,
-                    message,
-                    RejectReason.UNKNOWN_METER,
-                    f"household {household_id} is not in this worker's registry; "
-                    "give the bridge and the workers the same CAREWATCH_REGISTRY_PATH",
-                    judged.reading,
-                )
+                detail = (f"household {household_id} is not in this worker's registry; "
+                          "give the bridge and the workers the same CAREWATCH_REGISTRY_PATH")
+                for index, reading in enumerate(record.readings):  # each reading refused, as the ingest counts go
+                    where = index if record.upload else None
+                    if isinstance(reading, BadReading):
+                        self._dead_letter(judged, message, RejectReason.UNKNOWN_METER, detail, None, where, reading.entry)
+                    else:
+                        self._dead_letter(judged, message, RejectReason.UNKNOWN_METER, detail, reading, where)
                 return
             loaded = self._load_into(judged, partition, household_id)
             if message.offset <= loaded.state.offset:
