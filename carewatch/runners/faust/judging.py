@@ -37,7 +37,7 @@ from carewatch.runners.faust.progress import Progress
 from carewatch.runners.faust.records import mark_key
 from carewatch.runners.state import HouseholdState, dumps, loads, summary_of
 from carewatch.settings import Settings
-from ingest.wire import BadReading, BadRecord, DeadLetterRecord, decode_record, reading_entry
+from ingest.wire import BadReading, BadRecord, DeadLetterRecord, DecodedRecord, decode_record, reading_entry
 
 log = logging.getLogger(__name__)
 
@@ -209,14 +209,7 @@ class Judging:
             # Until a reading of it is judged, the record's first reading names it (meter, household) in a dead letter.
             judged.reading = next((r for r in record.readings if isinstance(r, Reading)), None)
             if household_id not in self.registry.households:
-                detail = (f"household {household_id} is not in this worker's registry; "
-                          "give the bridge and the workers the same CAREWATCH_REGISTRY_PATH")
-                for index, reading in enumerate(record.readings):  # each reading refused, as the ingest counts go
-                    where = index if record.upload else None
-                    if isinstance(reading, BadReading):
-                        self._dead_letter(judged, message, RejectReason.UNKNOWN_METER, detail, None, where, reading.entry)
-                    else:
-                        self._dead_letter(judged, message, RejectReason.UNKNOWN_METER, detail, reading, where)
+                self._refuse_unknown(judged, message, record)
                 return
             loaded = self._load_into(judged, partition, household_id)
             if message.offset <= loaded.state.offset:
@@ -247,6 +240,18 @@ class Judging:
             loaded.save = True
         finally:
             self._passed(judged, message)
+
+    def _refuse_unknown(self, judged: Judged, message: KafkaMessage, record: DecodedRecord) -> None:
+        """Every reading of a household this worker does not know, refused one by one (the ingest
+        statistics count refused readings: `ingest.records.BatchRecord.reject`)."""
+        detail = (f"household {record.household_id} is not in this worker's registry; "
+                  "give the bridge and the workers the same CAREWATCH_REGISTRY_PATH")
+        for index, reading in enumerate(record.readings):
+            where = index if record.upload else None
+            if isinstance(reading, BadReading):
+                self._dead_letter(judged, message, RejectReason.UNKNOWN_METER, detail, None, where, reading.entry)
+            else:
+                self._dead_letter(judged, message, RejectReason.UNKNOWN_METER, detail, reading, where)
 
     def _passed(self, judged: Judged, message: KafkaMessage) -> None:
         judged.marks[message.partition] = max(judged.marks.get(message.partition, 0), message.offset + 1)
