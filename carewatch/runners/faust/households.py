@@ -57,9 +57,10 @@ CATCH_UP_MAX = 5000
 SWEEP_CHUNK = 1000
 """Households ticked, sent and saved together by a timer sweep before readings get a turn."""
 
-JUDGE_CHUNK_BYTES = 512 * 1024
-"""Records judged, sent and saved together at most, by size (≈ 3,500 readings in uploads): a batch of
-the agent's is 1,000 records, which as uploads of 48 readings would hold the event loop for seconds."""
+JUDGE_CHUNK_BYTES = 256 * 1024
+"""Records judged, sent and saved together at most, by size (≈ 1,800 readings in uploads): a batch of
+the agent's, or records read back from Kafka (up to `CATCH_UP_MAX`), as uploads of 48 readings would
+hold the event loop for seconds (seen: the livelock timer 10.6 s late during a catch-up of a backlog)."""
 
 
 class Sender(Protocol):
@@ -115,17 +116,19 @@ class HouseholdJudge:
         """Judge a batch of records of the readings topic (see the module docstring), after the records
         the stream skipped before them.  Never raises for a record: what cannot be judged is dead-lettered."""
         async with self._lock:
-            for chunk in _chunks(await self._with_skipped(messages)):
-                await self._judge_all(chunk)
+            await self._judge_all(await self._with_skipped(messages))
 
     async def _judge_all(self, messages: Sequence[KafkaMessage]) -> None:
-        try:
-            judged = self.judging.judge(messages)
-        except BatchFailed:
-            for message in messages:
-                await self._judge_one(message)
-        else:
-            await self._finish(judged)
+        """Judge, send and save the records chunk by chunk (`JUDGE_CHUNK_BYTES`), so that the event loop
+        gets a turn between chunks; a chunk that fails is judged again one record at a time."""
+        for chunk in _chunks(messages):
+            try:
+                judged = self.judging.judge(chunk)
+            except BatchFailed:
+                for message in chunk:
+                    await self._judge_one(message)
+            else:
+                await self._finish(judged)
 
     async def _judge_one(self, message: KafkaMessage) -> None:
         """Judge one record, sent and saved before returning (a batch of one).  If judging one of its
