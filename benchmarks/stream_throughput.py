@@ -12,8 +12,10 @@ before uploads.  Then each consumer reads all of them from the start:
 - plain: a plain aiokafka consumer that decodes and judges each reading with the same engine
   (carewatch.runners.engine.judge on in-memory HouseholdMonitors): the same work without Faust
   (and without any state store);
-- faust: one `carewatch worker` process (tables with changelog, detections and dead letters on
-  Kafka, offsets committed), timed from its first commit to lag 0, so start-up is not counted;
+- faust: one `carewatch worker` process (tables with changelog, detections, dead letters and
+  summaries on Kafka, offsets committed), timed from its first commit to lag 0, so start-up is not
+  counted; it also ticks every household of its partitions on the event-time grid (absence), which
+  neither plain nor quix does;
 - bare: a Faust worker whose agent only decodes (what Faust itself costs on this broker);
 - quix: a quixstreams application with state (RocksDB and its changelog topic, the at-least-once
   default) that decodes, loads the household's state, judges with the same engine and saves the
