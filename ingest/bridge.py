@@ -2,10 +2,11 @@
 
 Per batch of MQTT messages: validate (MQTT contract v1), send the readings to the
 readings topic, one record per household per message (an upload: `ingest.wire.encode_upload`)
-keyed by household, and the refusals to the dead-letter topic with their reason, wait until Kafka acknowledged every record (acks=all), and only then
-acknowledge the MQTT messages.  A crash before that makes the MQTT broker
-deliver them again (persistent session); a reading sent twice is recognised as a
-duplicate by the worker's detectors, so nothing is lost and nothing is counted twice.
+keyed by household, and the refusals to the dead-letter topic with their reason, wait until
+Kafka acknowledged every record (acks=all), and only then acknowledge the MQTT messages.
+A crash before that makes the MQTT broker deliver them again (persistent session); a reading
+sent twice is recognised as a duplicate by the worker's detectors, so nothing is lost and
+nothing is counted twice.
 """
 
 from __future__ import annotations
