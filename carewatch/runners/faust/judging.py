@@ -2,14 +2,19 @@
 
 `Judging.judge` turns records of the readings topic into a `Judged`: the detections and dead
 letters to send, in the order they arose, the households' states and the partitions' marks to
-save; `Judging.writes` adds a summary record (reading counts, learned routine) for every state
+save.  A record is an upload (the readings one MQTT message brought for one household, judged
+in order, its state saved once) or, written before uploads, one reading (`ingest.wire`).
+`Judging.writes` adds a summary record (reading counts, learned routine) for every state
 saved.  Nothing is sent or saved here (`carewatch.runners.faust.households` does that, in order);
 the table is only read, through its ``get``.  Records below their partition's mark, and readings
 at or below their household's saved offset, were judged before (a restart or a rebalance
 delivers from the last commit) and are skipped.  A record that does not decode, or of a household
-this worker does not know, becomes a dead letter; a detector's error becomes a dead letter too
-(`carewatch.runners.engine.judge`).  Anything else that raises undoes the batch in memory and
-raises `BatchFailed`: nothing of it has been sent or saved.
+this worker does not know, becomes a dead letter; so does a reading of an upload that does not
+decode, alone (its index and its own JSON in the dead letter); a detector's error becomes a dead
+letter too (`carewatch.runners.engine.judge`).  Anything else that raises undoes the batch in
+memory and raises `BatchFailed` (with the reading it was judging): nothing of it has been sent or
+saved; judged again alone with that reading set aside (``poisoned``), the record's other readings
+are judged and that one is dead-lettered with the error.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from carewatch.runners.faust.progress import Progress
 from carewatch.runners.faust.records import mark_key
 from carewatch.runners.state import HouseholdState, dumps, loads, summary_of
 from carewatch.settings import Settings
-from ingest.wire import BadRecord, DeadLetterRecord, decode_reading
+from ingest.wire import BadReading, BadRecord, DeadLetterRecord, DecodedRecord, decode_record, reading_entry
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +111,8 @@ class Judged:
     """Households ticked for the first time in this process by this batch."""
     reading: Reading | None = None
     """The reading being judged (for the dead letter if judging it fails)."""
+    index: int | None = None
+    """Its position in its record (None between readings: a tick, loading a state)."""
     marks: dict[int, int] = field(default_factory=dict)
     """Per partition, the offset after the last record the batch judged: saved after the states."""
     detected: int = 0
@@ -118,10 +125,12 @@ class Judged:
 class BatchFailed(Exception):
     """Judging a batch raised (not a detector: `judge` turns their errors into verdicts); undone."""
 
-    def __init__(self, error: Exception, reading: Reading | None) -> None:
+    def __init__(self, error: Exception, reading: Reading | None, index: int | None = None) -> None:
         super().__init__(repr(error))
         self.error = error
         self.reading = reading
+        self.index = index
+        """The reading's position in its record, when judging that reading raised."""
 
 
 class Judging:
@@ -153,14 +162,17 @@ class Judging:
 
     # --- readings -----------------------------------------------------------------------
 
-    def judge(self, messages: Sequence[KafkaMessage]) -> Judged:
-        """Judge records in order into one `Judged`; raises `BatchFailed` (with everything undone) if that fails."""
+    def judge(self, messages: Sequence[KafkaMessage], poisoned: dict[int, BatchFailed] | None = None) -> Judged:
+        """Judge records in order into one `Judged`; raises `BatchFailed` (with everything undone) if that fails.
+
+        ``poisoned``: for a batch of one record, readings of it (by index) whose judging raised before:
+        dead-lettered with that error instead of judged."""
         progress_undo = self.progress.undo_point()
         counters = (self.readings_judged, self.redelivered)
         judged = Judged()
         try:
             for message in messages:
-                self._take(judged, message)
+                self._take(judged, message, poisoned or {})
         except Exception as exc:
             log.exception(
                 "could not judge %s[%d]@%d (in a batch of %d)", message.topic, message.partition, message.offset, len(messages)
@@ -170,7 +182,7 @@ class Judging:
             for household_id in judged.loaded:
                 self._cache.pop(household_id, None)  # the monitors may be half-changed: reload them from the table
             self._ticked.difference_update(judged.ticked)
-            raise BatchFailed(exc, judged.reading) from exc
+            raise BatchFailed(exc, judged.reading, judged.index) from exc
         return judged
 
     def failed(self, message: KafkaMessage, failed: BatchFailed) -> Judged:
@@ -181,62 +193,81 @@ class Judging:
         self._passed(judged, message)
         return judged
 
-    def _take(self, judged: Judged, message: KafkaMessage) -> None:
+    def _take(self, judged: Judged, message: KafkaMessage, poisoned: dict[int, BatchFailed]) -> None:
         partition = message.partition
         if message.offset < self.mark(partition, judged):
             self.redelivered += 1  # judged before (a restart or rebalance delivers from the last commit)
             return
         try:
-            judged.reading = None
+            judged.reading, judged.index = None, None
             try:
-                reading = decode_reading(message.value)
+                record = decode_record(message.value)
             except BadRecord as exc:
                 self._dead_letter(judged, message, RejectReason.SCHEMA_VIOLATION, str(exc))
                 return
-            judged.reading = reading
-            accepted = self._judge_reading(judged, message, reading)
-            self.readings_judged += 1
-            if accepted:
-                self.progress.saw_event(partition, reading.at)
-            if self.settings.clock == "event":
-                due = self.progress.due(partition)
-                if due is not None:
-                    self._tick_into(judged, partition, self.households_of.get(partition, ()), due)
+            household_id = record.household_id
+            # Until a reading of it is judged, the record's first reading names it (meter, household) in a dead letter.
+            judged.reading = next((r for r in record.readings if isinstance(r, Reading)), None)
+            if household_id not in self.registry.households:
+                self._refuse_unknown(judged, message, record)
+                return
+            loaded = self._load_into(judged, partition, household_id)
+            if message.offset <= loaded.state.offset:
+                # Redelivered after a crash or rebalance: judged, sent and saved before. Judging it again
+                # would be harmless for alerts, but a reading older than the kept history would count twice.
+                self.redelivered += 1
+                return
+            for index, reading in enumerate(record.readings):
+                where = index if record.upload else None
+                if isinstance(reading, BadReading):
+                    self._dead_letter(judged, message, RejectReason.SCHEMA_VIOLATION, reading.detail, None, where, reading.entry)
+                    continue
+                if index in poisoned:
+                    detail = f"worker error: {poisoned[index].error!r}"
+                    self._dead_letter(judged, message, RejectReason.PROCESSING_ERROR, detail, reading, where)
+                    continue
+                judged.reading, judged.index = reading, index
+                accepted = self._judge_reading(judged, message, loaded.state, reading, where)
+                self.readings_judged += 1
+                judged.index = None  # a tick's failure is the record's, not this reading's
+                if accepted:
+                    self.progress.saw_event(partition, reading.at)
+                if self.settings.clock == "event":
+                    due = self.progress.due(partition)
+                    if due is not None:
+                        self._tick_into(judged, partition, self.households_of.get(partition, ()), due)
+            loaded.state.offset = message.offset
+            loaded.save = True
         finally:
             self._passed(judged, message)
+
+    def _refuse_unknown(self, judged: Judged, message: KafkaMessage, record: DecodedRecord) -> None:
+        """Every reading of a household this worker does not know, refused one by one (the ingest
+        statistics count refused readings: `ingest.records.BatchRecord.reject`)."""
+        detail = (f"household {record.household_id} is not in this worker's registry; "
+                  "give the bridge and the workers the same CAREWATCH_REGISTRY_PATH")
+        for index, reading in enumerate(record.readings):
+            where = index if record.upload else None
+            if isinstance(reading, BadReading):
+                self._dead_letter(judged, message, RejectReason.UNKNOWN_METER, detail, None, where, reading.entry)
+            else:
+                self._dead_letter(judged, message, RejectReason.UNKNOWN_METER, detail, reading, where)
 
     def _passed(self, judged: Judged, message: KafkaMessage) -> None:
         judged.marks[message.partition] = max(judged.marks.get(message.partition, 0), message.offset + 1)
         self.progress.passed(message.partition, message.offset)
 
-    def _judge_reading(self, judged: Judged, message: KafkaMessage, reading: Reading) -> bool:
-        if reading.household_id not in self.registry.households:
-            self._dead_letter(
-                judged,
-                message,
-                RejectReason.UNKNOWN_METER,
-                f"household {reading.household_id} is not in this worker's registry; "
-                "give the bridge and the workers the same CAREWATCH_REGISTRY_PATH",
-                reading,
-            )
-            return False
-        loaded = self._load_into(judged, message.partition, reading.household_id)
-        state = loaded.state
-        if message.offset <= state.offset:
-            # Redelivered after a crash or rebalance: judged, sent and saved before. Judging it again
-            # would be harmless for alerts, but a reading older than the kept history would count twice.
-            self.redelivered += 1
-            return False
+    def _judge_reading(
+        self, judged: Judged, message: KafkaMessage, state: HouseholdState, reading: Reading, index: int | None
+    ) -> bool:
         verdict = judge(state.monitor, reading)
         self._detected(judged, verdict.detections)
         if verdict.rejection is not None:
-            self._dead_letter(judged, message, verdict.rejection, verdict.detail, reading)
+            self._dead_letter(judged, message, verdict.rejection, verdict.detail, reading, index)
         elif verdict.duplicate:
             state.readings_duplicate += 1
         else:
             state.readings_accepted += 1
-        state.offset = message.offset
-        loaded.save = True
         return verdict.accepted
 
     def mark(self, partition: int, judged: Judged | None = None) -> int:
@@ -337,16 +368,28 @@ class Judging:
     # --- dead letters -------------------------------------------------------------------
 
     def _dead_letter(
-        self, judged: Judged, message: KafkaMessage, reason: RejectReason, detail: str, reading: Reading | None = None
+        self,
+        judged: Judged,
+        message: KafkaMessage,
+        reason: RejectReason,
+        detail: str,
+        reading: Reading | None = None,
+        index: int | None = None,
+        entry: bytes | None = None,
     ) -> None:
+        """A dead letter for the record, or (``index`` given) for that reading of an upload alone, whose
+        payload is then the reading as the record holds it, not the whole upload."""
+        if index is not None and entry is None:
+            entry = reading_entry(message.value, index)
         record = DeadLetterRecord(
             received_at=self.clock(),
             stage="worker",
             source=f"{message.topic}[{message.partition}]@{message.offset}",
             reason=reason,
             detail=detail,
-            payload=message.value or b"",
+            payload=entry if index is not None and entry is not None else message.value or b"",
             meter_id=reading.meter_id if reading else None,
+            reading_index=index,
         )
         key = (reading.household_id if reading else f"{message.topic}-{message.partition}").encode()
         judged.sends.append(Outgoing(To.DEAD_LETTERS, key, record.encode()))
