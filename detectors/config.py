@@ -123,6 +123,12 @@ class RuleConfig:
     check_in_from_h: float = 7.0
     check_in_until_h: float = 21.0
     """The elder is asked only between these local clock hours (never woken at night)."""
+    outcome_quiet_widen_h: float = 6.0
+    """The most one "went out" outcome on a learned quiet alert widens the learned limit at that clock
+    time (on that weekday) beyond what was learned there; never past the seed rule's window, which no
+    outcome ever changes."""
+    outcome_silent_max_h: float = 48.0
+    """The longest gap one "meter fault" outcome on a silent-meter ticket teaches as the meter's own."""
 
 
     def __setstate__(self, state: tuple[object, ...]) -> None:
