@@ -151,6 +151,11 @@ def quiet_answered(at_s: float, tz: tzinfo) -> Explanation:
     return _say("quiet.answered", clock=_clock(at_s, tz))
 
 
+def nothing_learned(lesson: str) -> Explanation:
+    """An outcome that could teach but did not: the routine is still being learned, or the spell had no length."""
+    return _say("learned.nothing", lesson=_phrase(f"lesson.{lesson}"))
+
+
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
