@@ -174,6 +174,7 @@ def evaluate(
     markdown: Annotated[bool, typer.Option(help="Print Markdown tables, as in docs/detectors.md.")] = False,
     json_out: Annotated[str | None, typer.Option(help="Also write the figures as JSON here.")] = None,
     rule: Annotated[list[str] | None, typer.Option(help="NAME=VALUE: a RuleConfig setting for the learned column (repeatable).")] = None,
+    staff_outcomes: Annotated[bool, typer.Option(help="Add a column taught by simulated staff outcomes (false learned quiet alerts closed as \"went out\").")] = False,
 ) -> None:
     """Run labelled scenarios through the detectors in-process: recall, delays and false alarms,
     learned detectors next to the seed rule alone (docs/detectors.md)."""
@@ -190,7 +191,8 @@ def evaluate(
         err.print(f"[red]--rule takes NAME=NUMBER, e.g. quiet_grace_h=0.75[/] ({exc})")
         raise typer.Exit(2) from exc
     suite = SuiteConfig(
-        households=households, shards=shards, days=days, warmup_days=warmup_days, seed=seed, families=names, rules=rules
+        households=households, shards=shards, days=days, warmup_days=warmup_days, seed=seed, families=names, rules=rules,
+        staff_outcomes=staff_outcomes,
     )
     started = time.monotonic()
     try:
