@@ -32,6 +32,7 @@ class AuditAction(StrEnum):
     ESCALATION_STOPPED = "escalation_stopped"
     ASSIGNED = "assigned"  # handed to a colleague (or taken back); the status does not change
     SILENCED = "silenced"  # raised under a site silence (alerts/silences.py): stored, but the ladder does not run
+    LEARNED = "learned"  # a person's outcome taught the household's model (alerts/lessons.py): what, in the note
 
 
 MAX_ACTOR_LENGTH = 128

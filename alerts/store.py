@@ -23,12 +23,13 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from alerts.errors import AlertClosed, AlertNotFound, IllegalTransition, InvalidActor
 from alerts.escalation import open_escalation, silence_escalation, stop_escalation
+from alerts.lessons import lesson_note
 from alerts.lifecycle import ACTIVE_STATUSES, DETECTOR_ACTOR, LEGAL_SOURCES, MAX_ACTOR_LENGTH, AlertStatus, AuditAction
 from alerts.models import Alert, AlertEvent
 from alerts.outcomes import Outcome, OutcomeKind
 from alerts.silences import covering_silence
 from carewatch.clock import wall_clock
-from carewatch.domain import AlertType, Audience, Detection, Severity, Transition, alert_id
+from carewatch.domain import AlertType, Audience, Detection, Explanation, Severity, Transition, alert_id
 
 if TYPE_CHECKING:
     from alerts.ladder import AlertLadder
@@ -175,6 +176,22 @@ class AlertStore:
                            to_status=status, note=f"{words}: {note}" if note else words)
             )
         return await self.get(alert_id)
+
+    async def record_lessons(self, session: AsyncSession, lessons: Sequence[tuple[str, Explanation, datetime]]) -> int:
+        """Write on each alert what its outcome taught the detectors (alert id, the words, the event time
+        it was learned at), in the caller's transaction — the one that stores the taught model, so an
+        alert is taught once (alerts.lessons skips alerts with this entry).  The status is unchanged."""
+        now, written = self._clock(), 0
+        for taught_id, words, event_time in lessons:
+            status = await session.scalar(select(Alert.status).where(Alert.id == taught_id))
+            if status is None:
+                continue
+            session.add(
+                AlertEvent(alert_id=taught_id, at=now, actor=DETECTOR_ACTOR, action=AuditAction.LEARNED, from_status=status,
+                           to_status=status, note=lesson_note(words), event_time=event_time)
+            )
+            written += 1
+        return written
 
     async def get(self, alert_id: str) -> Alert:
         """The alert with its audit trail (``alert.events``, oldest first)."""

@@ -216,6 +216,40 @@ class CheckInAnswer:
             raise ValueError(f"answer time {self.at!r} has no UTC offset")
 
 
+class Lesson(StrEnum):
+    """What a person's outcome on an alert may teach the household's model (alerts.answers maps the outcome)."""
+
+    WENT_OUT = "went_out"
+    """A learned quiet alert was a false alarm: the elder was out (an outing, visiting family)."""
+    METER_FAULT = "meter_fault"
+    """A meter_silent ticket was the meter's own gap (no dead gateway): the meter is gappy."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeHeard:
+    """A person's outcome on an alert that may teach the detectors, as an event carrying its time.
+
+    ``onset`` is the alert's onset (the quiet spell's start, the silent meter's last reading);
+    ``ended`` when the condition ended in event time (the alert's ``cleared_at``), None if it
+    had not ended when the outcome was given; ``at`` is when the outcome was given.  Outcomes
+    that teach nothing (elder unwell, hospitalised, unreachable, another false alarm) are never sent.
+    """
+
+    household_id: str
+    alert_id: str
+    alert_type: AlertType
+    lesson: Lesson
+    onset: datetime
+    ended: datetime | None
+    at: datetime
+    meter_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for when in (self.onset, self.ended, self.at):
+            if when is not None and when.tzinfo is None:
+                raise ValueError(f"outcome time {when!r} has no UTC offset")
+
+
 class RejectReason(StrEnum):
     """Why a payload or a reading went to the dead-letter record."""
 

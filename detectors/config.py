@@ -126,6 +126,12 @@ class RuleConfig:
     river_quiet: bool = False
     """Also warn of quiet from a river anomaly model fitted on the household's hourly quiet
     (detectors.anomaly.RiverQuiet); off by default: see docs/detectors.md for its measured row."""
+    outcome_quiet_widen_h: float = 6.0
+    """The most one "went out" outcome on a learned quiet alert widens the learned limit at that clock
+    time (on that weekday) beyond what was learned there; never past the seed rule's window, which no
+    outcome ever changes."""
+    outcome_silent_max_h: float = 48.0
+    """The longest gap one "meter fault" outcome on a silent-meter ticket teaches as the meter's own."""
 
 
     def __setstate__(self, state: tuple[object, ...]) -> None:

@@ -151,6 +151,28 @@ def quiet_answered(at_s: float, tz: tzinfo) -> Explanation:
     return _say("quiet.answered", clock=_clock(at_s, tz))
 
 
+def nothing_learned(lesson: str) -> Explanation:
+    """An outcome that could teach but did not: the routine is still being learned, or the spell had no length."""
+    return _say("learned.nothing", lesson=_phrase(f"lesson.{lesson}"))
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def learned_went_out(since_s: float, until_s: float, hours: float, most_h: float, tz: tzinfo) -> Explanation:
+    """What a "went out" outcome taught: this quiet, at these clock times on this weekday, is usual."""
+    weekday = message(f"ui.weekday_{_WEEKDAYS[_local(until_s, tz).weekday()]}")
+    return _say(
+        "learned.went_out", weekday=weekday, start=_clock(since_s, tz), end=_clock(until_s, tz),
+        hours=f"{hours:.1f}", most=f"{most_h:g}",
+    )
+
+
+def learned_meter_fault(meter_ids: Sequence[str], gap_s: float, most_h: float) -> Explanation:
+    """What a "meter fault" outcome on a silent-meter ticket taught: such a gap is this meter's own."""
+    return _say("learned.meter_fault", meters=", ".join(meter_ids), hours=_hours(gap_s), most=f"{most_h:g}")
+
+
 def learning_off(at_s: float, tz: tzinfo) -> Explanation:
     return _say("learning_off", clock=_clock(at_s, tz))
 

@@ -17,7 +17,8 @@ from types import MappingProxyType
 from typing import Any
 
 from carewatch.domain import (
-    AlertType, Audience, CheckInAnswer, Detection, MeterKind, Reading, RejectReason, Severity, Tick, Transition,
+    AlertType, Audience, CheckInAnswer, Detection, Explanation, Lesson, MeterKind, OutcomeHeard, Reading, RejectReason,
+    Severity, Tick, Transition,
 )
 from detectors import explain
 from detectors.anomaly import RiverQuiet
@@ -32,7 +33,7 @@ from detectors.meter_health import MeterHealthRule, MeterHealthSummary, MeterVit
 from detectors.night import NightUse, NightUseRule
 from detectors.quiet import LearnedQuietRule, QuietSpell, evidence_of
 from detectors.register import Outcome, RegisterFaultRule, RegisterGuard
-from detectors.routine import MAX_GAP_S, DayBook
+from detectors.routine import MAX_GAP_S, DayBook, local_quarter
 from detectors.silence import SilenceWatch, SilentMeterRule
 from detectors.volume import DailyVolume, VolumeRule
 
@@ -315,6 +316,44 @@ class HouseholdMonitor:
             return ()
         learner = self._learners.get("quiet")
         return tuple(self._check_in.answered(learner, self._days, self._raised, answer))
+
+    def learn_outcome(self, heard: OutcomeHeard) -> Explanation | None:
+        """A person's outcome on one of this household's alerts teaches its model; returns what was
+        learned, in words for the alert's audit trail (None: nothing).
+
+        - "went out" on a learned quiet alert (morning_activity_missing, unusual_quiet): that spell — from
+          the alert's onset to its end (or to the outcome, if it had not ended) — is usual at those clock
+          times on that weekday, for the learned alert and the check-in alike (QuietSpell.learn_outing),
+          bounded: at most `outcome_quiet_widen_h` beyond the limit learned there, never past the seed
+          rule's window;
+        - "meter fault" on meter_silent: the silent gap is the meter's own (SilentMeterRule.taught_fault),
+          at most `outcome_silent_max_h`.
+
+        Nothing else teaches anything: not the seed rule's alerts (fixed, whatever anyone said), not an
+        elder found unwell.  An event, like a reading: pure, its times inside it.
+        """
+        if heard.household_id != self.profile.household_id:
+            return None
+        rules, tz = self.profile.rules, self.profile.timezone
+        since_s = epoch(heard.onset)
+        until_s = epoch(heard.ended) if heard.ended is not None else epoch(heard.at)
+        if heard.lesson is Lesson.WENT_OUT and heard.alert_type in QUIET_ALERTS:
+            quiet = self._learners.get("quiet")
+            if quiet is None or not quiet.warm or not until_s > since_s:
+                return None
+            date, quarter = local_quarter(until_s, tz)
+            most_h = min(quiet.limit_on(date, quarter) + rules.outcome_quiet_widen_h, rules.inactivity_window_h)
+            taught_h = quiet.learn_outing(since_s, until_s, tz, most_h)
+            if not taught_h:
+                return None
+            return explain.learned_went_out(until_s - taught_h * 3600, until_s, taught_h, rules.outcome_quiet_widen_h, tz)
+        if heard.lesson is Lesson.METER_FAULT and heard.alert_type is AlertType.METER_SILENT:
+            most_s = rules.outcome_silent_max_h * 3600
+            gap_s = self._silent.taught_fault(self._silence, heard.meter_ids, until_s - since_s, most_s)
+            if not gap_s:
+                return None
+            return explain.learned_meter_fault(heard.meter_ids, gap_s, rules.outcome_silent_max_h)
+        return None
 
     def tick(self, tick: Tick) -> tuple[Detection, ...]:
         at_s = epoch(tick.at)

@@ -93,7 +93,7 @@ class QuietSpell(base.Base):
     __slots__ = (
         "window_days", "warmup_days", "grace_h", "pool_h", "margin_h", "floor_h", "pool_day",
         "check_in_rank", "check_in_grace_h", "check_in_floor_h",
-        "_dates", "_masks", "_limits", "_usual", "_answers",
+        "_dates", "_masks", "_limits", "_usual", "_answers", "_outings",
     )
 
     def __init__(
@@ -126,6 +126,9 @@ class QuietSpell(base.Base):
         """Per quarter-hour: the quiet that is still usual, past which the elder is asked (the soft tier)."""
         self._answers: list[tuple[int, int, int]] = []
         """The elder's "I'm fine" answers remembered: (local date, quarter-hour, quarters quiet by then)."""
+        self._outings: list[tuple[int, int, int]] = []
+        """Spells a person's outcome said were the elder out ("went out", "visiting family"), remembered
+        as long as the learned days: (local date and quarter-hour of the spell's end, quarters quiet by then)."""
 
     @classmethod
     def _unit_test_probes(cls, rng: random.Random) -> list[Spell]:
@@ -144,6 +147,7 @@ class QuietSpell(base.Base):
         fresh._dates = self._dates[-fresh.window_days :]
         fresh._masks = self._masks[-fresh.window_days :]
         fresh._answers = list(self._answers)
+        fresh._outings = list(self._outings)
         fresh._derive()
         return fresh
 
@@ -167,6 +171,7 @@ class QuietSpell(base.Base):
         self._masks.append(day.active)
         del self._dates[: -self.window_days], self._masks[: -self.window_days]
         self._answers = [a for a in self._answers if a[0] > day.date - self.window_days]
+        self._outings = [o for o in self._outings if o[0] > day.date - self.window_days]
         self._derive()
 
     def score_one(self, spell: Spell) -> Finding | None:
@@ -177,12 +182,13 @@ class QuietSpell(base.Base):
         start = max(spell.from_s, spell.since_s + self._shortest_s)
         boundary = math.floor(start / QUARTER_S) * QUARTER_S + QUARTER_S
         while boundary <= spell.to_s:
-            _, quarter = local_quarter(boundary, spell.tz)
-            if boundary - spell.since_s > limits[quarter] * 3600:
+            date, quarter = local_quarter(boundary, spell.tz)
+            limit_h = self.limit_on(date, quarter) if self._outings else limits[quarter]
+            if boundary - spell.since_s > limit_h * 3600:
                 waits = self.waits_after(spell.since_s, spell.tz)
                 morning = _spans_the_night(spell.since_s, boundary, spell.tz)
                 alert = AlertType.MORNING_ACTIVITY_MISSING if morning else AlertType.UNUSUAL_QUIET
-                return Finding(alert, boundary, limits[quarter], waits, len(self._dates))
+                return Finding(alert, boundary, limit_h, waits, len(self._dates))
             boundary += QUARTER_S
         return None
 
@@ -198,7 +204,48 @@ class QuietSpell(base.Base):
                 later = quarter - at_quarter
                 if (date - answered) % 7 == 0 and 0 <= later <= 4:  # the same weekday, up to an hour after
                     usual = max(usual, (quiet + later) / 4 + self.check_in_grace_h)
+            usual = max(usual, self._outing_h(date, quarter, self.check_in_grace_h))
         return usual
+
+    def limit_on(self, date: int, quarter: int) -> float:
+        """`limit_h` on a given local date: an outing a person told us of (`learn_outing`), on the same
+        weekday, makes its spell usual there — from the spell's start clock time to an hour past its end."""
+        if self._limits is None:
+            return math.nan
+        return max(self._limits[quarter], self._outing_h(date, quarter, self.grace_h))
+
+    def _outing_h(self, date: int, quarter: int, grace_h: float) -> float:
+        """The longest quiet a remembered outing makes usual at this date's quarter (0: none)."""
+        widest = 0.0
+        week = 7 * QUARTERS_PER_DAY
+        for ended, at_quarter, quiet in self._outings:
+            # Quarters from the outing's end to this one, on the same weekday (wrapping at midnight).
+            later = ((date - ended) * QUARTERS_PER_DAY + quarter - at_quarter + week // 2) % week - week // 2
+            if -quiet <= later <= 4:
+                widest = max(widest, (quiet + later) / 4 + grace_h)
+        return widest
+
+    def learn_outing(self, since_s: float, until_s: float, tz: tzinfo, most_h: float) -> float:
+        """A person said a quiet spell (`since_s` to `until_s`) was the elder out: on that weekday, at
+        those clock times, such a spell is usual (as long as the learned days are remembered).
+
+        Bounded: the spell taught is at most `most_h` hours long (the caller passes what one outcome may
+        widen the learned limit by, and never the seed rule's window); returns the hours taught (0: none,
+        while warming up or for a spell of no length)."""
+        if self._limits is None or not until_s > since_s:
+            return 0.0
+        date, quarter = local_quarter(until_s, tz)
+        quiet = round((until_s - since_s) / QUARTER_S)
+        quiet = max(0, min(quiet, math.floor(most_h * 4)))
+        if not quiet:
+            return 0.0
+        self._outings.append((date, quarter, quiet))
+        del self._outings[: -self.window_days]
+        return quiet / 4
+
+    @property
+    def outings_learned(self) -> int:
+        return len(self._outings)
 
     def check_in(self, spell: Spell, from_h: float = 0.0, until_h: float = 24.0) -> Finding | None:
         """The first quarter-hour end in (from_s, to_s], between the local clock hours `from_h` and
@@ -213,7 +260,8 @@ class QuietSpell(base.Base):
         since_s = math.floor(spell.since_s / QUARTER_S) * QUARTER_S + QUARTER_S
         while boundary <= spell.to_s:
             date, quarter = local_quarter(boundary, spell.tz)
-            if boundary - spell.since_s > limits[quarter] * 3600:
+            limit_h = self.limit_on(date, quarter) if self._outings else limits[quarter]
+            if boundary - spell.since_s > limit_h * 3600:
                 return None  # already unusual: the learned alert speaks, not a question
             hour = quarter / 4
             usual_h = self.usual_h(quarter, date)
@@ -293,12 +341,15 @@ class QuietSpell(base.Base):
         check_in = (self.check_in_rank, self.check_in_grace_h, self.check_in_floor_h)
         if check_in != _CHECK_IN_DEFAULTS:  # the defaults are not stored: a few bytes per household
             settings += check_in
+        if self._outings:
+            return (settings, first, gaps, masks, tuple(self._answers), tuple(self._outings))
         if not self._answers:
             return (settings, first, gaps, masks)
         return (settings, first, gaps, masks, tuple(self._answers))
 
     def __setstate__(self, state: tuple[object, ...]) -> None:
         settings, first, gaps, masks, *answers = state
+        self._outings = [tuple(o) for o in answers[1]] if len(answers) > 1 else []  # type: ignore[misc]
         defaults = _CHECK_IN_DEFAULTS  # not stored, or pickled before the soft tier
         (
             self.window_days, self.warmup_days, self.grace_h, self.pool_h, self.margin_h, self.floor_h, self.pool_day,

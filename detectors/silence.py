@@ -30,6 +30,12 @@ from detectors.config import HouseholdProfile
 from detectors.history import MeterHistory
 
 
+HOUSEHOLD = ""
+"""`SilenceWatch.tolerated`'s key for the household's own stream (every meter silent at once)."""
+TOLERANCE = 1.25
+"""A gap taught by an outcome is tolerated with this margin (a bin of the learned cadence is 19 % wide)."""
+
+
 class SilenceWatch:
     """Per-household state of the silence rule: when the monitor first saw time
     pass (the reference for meters that never reported), the silent meters it is
@@ -42,7 +48,7 @@ class SilenceWatch:
     (True, (), 0)
     """
 
-    __slots__ = ("first_tick_s", "waiting", "heard_s", "household", "meters")
+    __slots__ = ("first_tick_s", "waiting", "heard_s", "household", "meters", "tolerated")
 
     def __init__(self) -> None:
         self.first_tick_s: float | None = None
@@ -53,6 +59,9 @@ class SilenceWatch:
         """Gaps between the household's readings, whichever meter sent them."""
         self.meters: dict[str, ReportingCadence] = {}
         """Each meter's gaps."""
+        self.tolerated: dict[str, float] = {}
+        """Gaps a person said were a meter's own (a "meter fault" outcome on a silent-meter ticket), by
+        meter id, the household's own under `HOUSEHOLD`: a silence up to this long is not a ticket."""
 
     def meter(self, meter_id: str) -> ReportingCadence:
         cadence = self.meters.get(meter_id)
@@ -63,11 +72,13 @@ class SilenceWatch:
     def keep_only(self, meter_ids: tuple[str, ...]) -> None:
         """Forget the cadence of a meter no longer listed (a replaced meter starts afresh)."""
         self.meters = {m: c for m, c in self.meters.items() if m in meter_ids}
+        self.tolerated = {m: g for m, g in self.tolerated.items() if m in meter_ids or m == HOUSEHOLD}
 
     def __getstate__(self) -> tuple[object, ...]:
         # Every cadence in one blob of 16-bit numbers (a few bytes each), the meter ids beside it.
         ids = tuple(self.meters)
-        return (self.first_tick_s, self.waiting, self.heard_s, ids, pack([self.household, *self.meters.values()]))
+        state = (self.first_tick_s, self.waiting, self.heard_s, ids, pack([self.household, *self.meters.values()]))
+        return state + (tuple(self.tolerated.items()),) if self.tolerated else state
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         if len(state) == 2 and state[0] is None and isinstance(state[1], dict):
@@ -75,7 +86,8 @@ class SilenceWatch:
             self.__init__()  # type: ignore[misc]
             self.first_tick_s, self.waiting = state[1]["first_tick_s"], state[1]["waiting"]
             return
-        self.first_tick_s, self.waiting, self.heard_s, ids, blob = state
+        self.first_tick_s, self.waiting, self.heard_s, ids, blob, *tolerated = state
+        self.tolerated = dict(tolerated[0]) if tolerated else {}
         self.household, *meters = unpack(blob)
         self.meters = dict(zip(ids, meters, strict=True))
 
@@ -148,7 +160,7 @@ class SilentMeterRule:
         times how far its `silent_quantile` gap reaches beyond it, never less than the prior;
         the prior during its warm-up."""
         cadence = watch.meters.get(meter_id)
-        prior_s = self._prior_s[meter_id]
+        prior_s = max(self._prior_s[meter_id], watch.tolerated.get(meter_id, 0.0))
         if cadence is None or cadence.learned < self._warmup:
             return prior_s
         return max(prior_s, cadence.silent_after_s(self._quantile, self._meter_factor) + self._upload_s[meter_id])
@@ -156,10 +168,11 @@ class SilentMeterRule:
     def household_after_s(self, watch: SilenceWatch) -> float:
         """How long the household may hear from none of its meters (its gateway alive)."""
         cadence = watch.household
+        prior_s = max(self._household_prior_s, watch.tolerated.get(HOUSEHOLD, 0.0))
         if cadence.learned < self._warmup:
-            return self._household_prior_s
+            return prior_s
         learned_s = cadence.silent_after_s(self._household_quantile, self._household_factor) + self._household_upload_s
-        return max(self._household_prior_s, learned_s)
+        return max(prior_s, learned_s)
 
     def tick(
         self,
@@ -240,6 +253,23 @@ class SilentMeterRule:
         ended = raised.close(alert)
         words = explain.meters_reporting(ended.meter_ids, at_s, self.profile.timezone)
         return [detection(self.profile, alert, Transition.CLEARED, ended, at_s, words, {})]
+
+    def taught_fault(self, watch: SilenceWatch, meter_ids: tuple[str, ...], gap_s: float, most_s: float) -> float:
+        """A person said a silent-meter ticket was the meter's own gap (a "meter fault" outcome): the
+        gap (at most `most_s`) is learned into each meter's cadence and tolerated from now on; when the
+        ticket covered every meter of the household, by the household's stream too.  Returns the gap
+        taught (0: nothing, for a meter not of this household or a gap of no length)."""
+        meters = tuple(m for m in meter_ids if m in self._prior_s)
+        gap_s = min(gap_s, most_s)
+        if not meters or not gap_s > 0:
+            return 0.0
+        for meter_id in meters:
+            watch.meter(meter_id).learn_one(gap_s)
+            watch.tolerated[meter_id] = max(watch.tolerated.get(meter_id, 0.0), min(TOLERANCE * gap_s, most_s))
+        if set(meters) == set(self._prior_s):
+            watch.household.learn_one(gap_s)
+            watch.tolerated[HOUSEHOLD] = max(watch.tolerated.get(HOUSEHOLD, 0.0), min(TOLERANCE * gap_s, most_s))
+        return gap_s
 
     @staticmethod
     def _last_seen(history: MeterHistory, first_tick_s: float) -> float:

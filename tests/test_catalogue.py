@@ -97,6 +97,7 @@ CODE_LOOKUPS = [
 EXPLANATION_LOOKUP = re.compile(r"\b(?:_say|_phrase)\(\s*f?\"([^\"]+)\"|message\(f?\"(explain\.[^\"]+)\"")
 EXPLANATION_CHOICES = {"{kind}": ["gas", "water"], "{kinds[0]}": ["gas", "water"], "{other}": ["gas", "water"], "{_meters(kinds)}": ["gas", "water", "both"],
                        "{_how_many(meter_ids)}": ["one", "many"], "{how}": ["used", "fine", "unanswered", "superseded"],
+                       "{lesson}": ["went_out", "meter_fault"],
                        "{alert_type.value}": [a.value for a in HEALTH_ALERTS], "{flag.value}": [f.value for f in MeterFlag]}
 """What the f-string keys of detectors/explain.py can become."""
 

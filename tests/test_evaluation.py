@@ -175,3 +175,12 @@ def test_the_examples_in_the_evaluation_docstrings_hold() -> None:
     from carewatch.cli.evaluation import matching
 
     assert doctest.testmod(matching).failed == 0
+
+
+def test_staff_outcomes_add_a_third_column_of_the_learned_detectors_taught_by_them() -> None:
+    from carewatch.cli.evaluation.replay import STAFF_TAUGHT, detector_sets
+
+    seed, learned, taught = detector_sets((("quiet_grace_h", 1.0),), staff_outcomes=True)
+    assert [s.name for s in (seed, learned, taught)] == ["seed rule", "learned", STAFF_TAUGHT]
+    assert taught.staff_outcomes and not learned.staff_outcomes and taught.configure is learned.configure
+    assert len(detector_sets()) == 2  # not unless asked: it costs a third replay column

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.lifecycle import DETECTOR_ACTOR, LADDER_ACTOR, AlertStatus
+from alerts.lessons import lesson_words
 from alerts.messages import outcome_words
 from alerts.outcomes import FalseAlarmReason, OutcomeKind
 from api.access import colleagues, visible_alert, visible_household, visible_site
@@ -170,6 +171,7 @@ async def alert_page(
         "action_words": words("audit_action", lang),
         "system_actors": {actor: text(f"system_actor.{actor}", lang) for actor in (DETECTOR_ACTOR, LADDER_ACTOR)},
         "outcome_words": partial(outcome_words, lang),
+        "lesson_words": partial(lesson_words, lang=lang),
         "back": f"/alerts/{alert.id}",
     }
     return render(request, "alert.html", lang, principal, context)

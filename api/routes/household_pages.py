@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from alerts.contacts import contacts_of
 from alerts.lifecycle import DETECTOR_ACTOR, LADDER_ACTOR, AlertStatus
+from alerts.lessons import lesson_words
 from alerts.messages import outcome_words
 from alerts.models import Alert
 from api.access import site_filter, visible_household
@@ -95,6 +96,7 @@ async def _household_page(
         "action_words": words("audit_action", lang),
         "system_actors": {actor: text(f"system_actor.{actor}", lang) for actor in (DETECTOR_ACTOR, LADDER_ACTOR)},
         "outcome_words": partial(outcome_words, lang),
+        "lesson_words": partial(lesson_words, lang=lang),
         "notice": notice,
         "can_set_absence": principal.can(Scope.ABSENCES_WRITE),
     }

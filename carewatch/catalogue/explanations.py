@@ -121,6 +121,19 @@ EXPLAIN = {
         "No gas or water used since {since} ({hours} h), longer than usual; the elder was asked at {asked} and had not answered by {clock}.",
     ),
     "quiet.answered": M("老人{clock}回复“我很好”。", "The elder answered \u201cI'm fine\u201d at {clock}."),
+    # -- outcomes teach the detectors (detectors/household.py, HouseholdMonitor.learn_outcome) --
+    "learned.went_out": M(
+        "已学习：老人外出。每{weekday}{start}至{end}左右无用水用气（约{hours}小时）今后视为平常，不再提醒（最多放宽{most}小时）；24小时规则照常。",
+        "Learned: the elder was out. No gas or water from about {start} to {end} on {weekday}s ({hours} h) is now usual and raises nothing (widened by at most {most} h); the 24-hour rule is unchanged.",
+    ),
+    "learned.nothing": M("此结果（{lesson}）未改变检测：此户的作息尚在学习中，或无可学习的安静时段。",
+                         "Nothing learned from this outcome ({lesson}): the household's routine is still being learned, or there was no quiet spell to learn."),
+    "lesson.went_out": M("老人外出", "the elder was out"),
+    "lesson.meter_fault": M("表具故障", "meter fault"),
+    "learned.meter_fault": M(
+        "已学习：表具{meters}有时{hours}小时不上报，今后这样的间隔不再派单（最多{most}小时）；网关整体断线仍会及时报告。",
+        "Learned: meter {meters} sometimes sends nothing for {hours} h; such a gap is no longer a ticket (at most {most} h); a gateway that goes silent is still told in time.",
+    ),
     "learning_off": M(
         "{clock}已关闭此户的学习型检测：此提醒结束，固定规则继续监测。",
         "Learning switched off for this household at {clock}: this warning ends; the fixed rules go on.",

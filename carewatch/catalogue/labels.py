@@ -83,6 +83,7 @@ AUDIT_ACTION = {
     "escalation_stopped": M("停止升级", "Escalation stopped"),
     "assigned": M("指派", "Assigned"),
     "silenced": M("已静默（计划内事件）", "Silenced (planned event)"),
+    "learned": M("已据此学习", "Learned from it"),
 }
 
 SYSTEM_ACTOR = {

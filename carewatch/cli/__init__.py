@@ -175,6 +175,7 @@ def evaluate(
     json_out: Annotated[str | None, typer.Option(help="Also write the figures as JSON here.")] = None,
     rule: Annotated[list[str] | None, typer.Option(help="NAME=VALUE: a RuleConfig setting for the learned column (repeatable).")] = None,
     river: Annotated[bool, typer.Option(help="Add a column: the learned detectors plus the river model (river_quiet).")] = False,
+    staff_outcomes: Annotated[bool, typer.Option(help="Add a column taught by simulated staff outcomes (false learned quiet alerts closed as \"went out\").")] = False,
 ) -> None:
     """Run labelled scenarios through the detectors in-process: recall, delays and false alarms,
     learned detectors next to the seed rule alone (docs/detectors.md)."""
@@ -191,7 +192,8 @@ def evaluate(
         err.print(f"[red]--rule takes NAME=NUMBER, e.g. quiet_grace_h=0.75[/] ({exc})")
         raise typer.Exit(2) from exc
     suite = SuiteConfig(
-        households=households, shards=shards, days=days, warmup_days=warmup_days, seed=seed, families=names, rules=rules, river=river
+        households=households, shards=shards, days=days, warmup_days=warmup_days, seed=seed, families=names, rules=rules,
+        river=river, staff_outcomes=staff_outcomes,
     )
     started = time.monotonic()
     try:

@@ -11,6 +11,11 @@ Elders answer check-ins (`AlertType.CHECK_IN`) as people would: one who is fine 
 fine" `ANSWER_SHARE` of the time, `ANSWER_WITHIN` minutes after the check-in reached her (drawn
 per check-in from its id, so a replay is repeatable); one inside an inactivity incident never does.
 The answer reaches her monitor as an event (`HouseholdMonitor.answered`) at its time.
+
+With staff outcomes (`STAFF_TAUGHT`, `carewatch evaluate --staff-outcomes`), duty staff close every
+learned quiet alert that was a false alarm (the elder not inside an inactivity incident when it was
+raised) as "went out", `STAFF_AFTER` after it cleared; the outcome reaches that column's monitor as
+an event (`HouseholdMonitor.learn_outcome`) at its time.  The other columns hear nothing of it.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from carewatch.domain import AlertType, CheckInAnswer, Detection, Tick, Transition
+from carewatch.domain import AlertType, CheckInAnswer, Detection, Lesson, OutcomeHeard, Tick, Transition
 from carewatch.cli.evaluation.matching import RaisedAlert
 from carewatch.registry import Registry
 from detectors.config import AwayWindow, HouseholdProfile, RuleConfig
+from detectors.base import QUIET_ALERTS
 from detectors.household import HouseholdMonitor
 from gateway_sim import Simulation
 from ingest.payload import parse_readings, parse_topic
@@ -36,6 +42,8 @@ ANSWER_SHARE = 0.9
 """How often an elder who is fine answers a check-in."""
 ANSWER_WITHIN = (2.0, 20.0)
 """Minutes from the check-in reaching her to her answer (uniform)."""
+STAFF_AFTER = timedelta(minutes=30)
+"""From a false learned quiet alert's end to the staff's outcome "went out" (the simulated column)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +52,8 @@ class DetectorSet:
 
     name: str
     configure: Callable[[HouseholdProfile, tuple[AwayWindow, ...]], HouseholdProfile]
+    staff_outcomes: bool = False
+    """Duty staff state outcomes on false learned quiet alerts ("went out"), and the monitors learn from them."""
 
 
 def _seed_rule_alone(profile: HouseholdProfile, away: tuple[AwayWindow, ...]) -> HouseholdProfile:
@@ -58,6 +68,7 @@ def _learned(profile: HouseholdProfile, away: tuple[AwayWindow, ...]) -> Househo
 SEED_RULE = DetectorSet("seed rule", _seed_rule_alone)
 LEARNED = DetectorSet("learned", _learned)
 DETECTOR_SETS = (SEED_RULE, LEARNED)
+STAFF_TAUGHT = "learned + outcomes"
 
 
 def _river(profile: HouseholdProfile, away: tuple[AwayWindow, ...]) -> HouseholdProfile:
@@ -68,11 +79,18 @@ RIVER = DetectorSet("learned + river", _river)
 """The learned detectors with the river model's early warning switched on (detectors.anomaly)."""
 
 
-def detector_sets(rules: tuple[tuple[str, float], ...] = (), river: bool = False) -> tuple[DetectorSet, ...]:
-    """The seed rule alone, and the learned detectors with these RuleConfig settings (and, with
-    `river`, the learned detectors plus the river model)."""
-    if river:
-        return (*detector_sets(rules), RIVER)
+def detector_sets(
+    rules: tuple[tuple[str, float], ...] = (), river: bool = False, staff_outcomes: bool = False
+) -> tuple[DetectorSet, ...]:
+    """The seed rule alone, and the learned detectors with these RuleConfig settings; with `river`,
+    the learned detectors plus the river model; with `staff_outcomes`, the learned ones again, taught
+    by staff outcomes."""
+    if river or staff_outcomes:
+        seed_rule, learned = detector_sets(rules)
+        extra = (RIVER,) if river else ()
+        if staff_outcomes:
+            extra += (DetectorSet(STAFF_TAUGHT, learned.configure, staff_outcomes=True),)
+        return (seed_rule, learned, *extra)
     if not rules:
         return DETECTOR_SETS
     unknown = {name for name, _ in rules} - set(RuleConfig.__dataclass_fields__)
@@ -120,14 +138,26 @@ def replay(
     for incident in simulation.incidents:
         if str(incident.kind) == "inactive":
             troubles.setdefault(incident.household_id, []).append((incident.start, incident.end))
+    taught = {chosen.name for chosen in detector_sets if chosen.staff_outcomes}
     answers: list[tuple[datetime, str, str, str]] = []
     """(answered at, detector set, household, check-in alert id): a heap, delivered in time order."""
 
     def in_trouble(household_id: str, at: datetime) -> bool:
         return any(start <= at and (end is None or at < end) for start, end in troubles.get(household_id, ()))
 
+    outcomes: list[tuple[datetime, str, str, str, AlertType, datetime, datetime]] = []
+    """(stated at, detector set, household, alert id, alert type, onset, ended): staff outcomes, a heap in time order."""
+    false_quiet: set[str] = set()
+    """Learned quiet alerts raised while their elder was not in trouble (in a taught column)."""
+
     def seen(name: str, detections: Sequence[Detection], at: datetime) -> None:
         for d in detections:
+            if name in taught and d.alert_type in QUIET_ALERTS:
+                if d.transition is Transition.RAISED and not in_trouble(d.household_id, d.at):
+                    false_quiet.add(d.alert_id)
+                elif d.transition is Transition.CLEARED and d.alert_id in false_quiet and "escalated_into" not in d.facts:
+                    false_quiet.discard(d.alert_id)
+                    heapq.heappush(outcomes, (at + STAFF_AFTER, name, d.household_id, d.alert_id, d.alert_type, d.onset, d.at))
             if d.transition is not Transition.RAISED:
                 continue
             alerts[name].append(RaisedAlert(d.alert_id, d.household_id, d.alert_type, d.onset, at))
@@ -138,6 +168,10 @@ def replay(
                     heapq.heappush(answers, (answered, name, d.household_id, d.alert_id))
 
     def answer_until(moment: datetime) -> None:
+        while outcomes and outcomes[0][0] <= moment:
+            stated, name, household_id, alert_id, alert_type, onset, ended = heapq.heappop(outcomes)
+            heard = OutcomeHeard(household_id, alert_id, alert_type, Lesson.WENT_OUT, onset, ended, stated)
+            monitors[name][household_id].learn_outcome(heard)
         while answers and answers[0][0] <= moment:
             answered, name, household_id, check_in = heapq.heappop(answers)
             detections = monitors[name][household_id].answered(CheckInAnswer(household_id, check_in, answered))

@@ -75,6 +75,8 @@ class SuiteConfig:
     """RuleConfig settings for the learned column (e.g. ("quiet_grace_h", 0.75)), to weigh a change."""
     river: bool = False
     """Also a column of the learned detectors with the river model (RuleConfig.river_quiet)."""
+    staff_outcomes: bool = False
+    """A third column: the learned detectors taught by simulated staff outcomes (detectors learn from "went out")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +110,7 @@ def shard_config(family: Family, shard: int, suite: SuiteConfig) -> SimConfig:
 def run_shard(family_name: str, shard: int, suite: SuiteConfig) -> ShardResult:
     family = next(f for f in FAMILIES if f.name == family_name)
     simulation = Simulation(shard_config(family, shard, suite))
-    result = replay(simulation, detector_sets(suite.rules, suite.river))
+    result = replay(simulation, detector_sets(suite.rules, suite.river, suite.staff_outcomes))
     config = simulation.config
     begin = config.start.astimezone(UTC) + timedelta(days=suite.warmup_days)
     period = (begin, config.end.astimezone(UTC))

@@ -25,18 +25,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.answers import answered_check_ins
+from alerts.lessons import taught_outcomes
 from alerts.notifications import start_notifications
 from alerts.store import AlertStore
 from carewatch import metrics
 from carewatch.clock import wall_clock
 from carewatch.db import make_engine, make_sessions
-from carewatch.domain import CheckInAnswer, Detection, RejectReason, Tick
+from carewatch.domain import CheckInAnswer, Detection, Explanation, OutcomeHeard, RejectReason, Tick
 from carewatch.runners.engine import TickSchedule, judge, new_monitor, refreshed
 from carewatch.runners.state import HouseholdState, dumps, loads, summary_of
 from carewatch.registry import Registry
 from carewatch.retrying import until_it_works
 from carewatch.schema import create_schema
 from carewatch.settings import Settings
+from detectors import explain
 from ingest.archive import Archiver, InfluxTarget, queue_for_archive
 from ingest.models import HouseholdSummary, MonitorSnapshot
 from ingest.payload import Rejection
@@ -86,12 +88,19 @@ class Judged:
     refused_messages: Counter[tuple[str, str]] = field(default_factory=Counter)
     """(reason, payload format) → messages refused whole."""
     oldest_arrival: datetime | None = None
+    lessons: list[tuple[str, Explanation, datetime]] = field(default_factory=list)
+    """What outcomes taught the monitors: (alert id, the words, event time), written on each alert's audit trail."""
 
     def refused(self, reason: RejectReason, index: int | None, payload_format: str) -> None:
         if index is None:
             self.refused_messages[(str(reason), payload_format)] += 1
         else:
             self.readings[("rejected", str(reason), payload_format)] += 1
+
+
+def nothing_learned(heard: OutcomeHeard) -> Explanation:
+    """The audit words for an outcome that could teach but did not (the routine not learned yet, a spell of no length)."""
+    return explain.nothing_learned(heard.lesson.value)
 
 
 class Pipeline:
@@ -203,11 +212,13 @@ class Pipeline:
         try:
             async with self.sessions() as session:
                 found = await answered_check_ins(session, self._answers_since)
+                outcomes = await taught_outcomes(session, self._answers_since)
         except Exception:
             log.exception("could not read the elders' answers; trying again in %.0f s", ANSWERS_EVERY_S)
             return 0
         fresh = [a for a in found if a.alert_id not in self._answered and a.household_id in self.registry.households]
-        if not fresh:
+        outcomes = [o for o in outcomes if o.household_id in self.registry.households]
+        if not fresh and not outcomes:
             return 0
         now = (self.newest_event if self.settings.clock == "event" else None) or self.clock()
         judged = Judged()
@@ -216,9 +227,23 @@ class Pipeline:
             emitted = self._state(answer.household_id).monitor.answered(CheckInAnswer(answer.household_id, answer.alert_id, at))
             judged.touched.add(answer.household_id)
             judged.detections.extend(emitted)
+        for heard in outcomes:
+            self.teach(heard, now, judged)
         await self._commit(judged, until_taken=True)
         self._answered.update(a.alert_id for a in fresh)
-        return len(fresh)
+        return len(fresh) + len(outcomes)
+
+    def teach(self, heard: OutcomeHeard, now: datetime, judged: Judged) -> None:
+        """A person's outcome that teaches (alerts.lessons) to its household's monitor, as an event: its
+        time is when it was stated, or the pipeline's event time if that is earlier (as for answers).  What
+        was learned goes on the alert's audit trail in the same commit as the taught state; an outcome that
+        teaches nothing (the learner still warming up) is marked too, so it is not offered again."""
+        at = min(heard.at, now)
+        ended = None if heard.ended is None else min(heard.ended, at)
+        heard = OutcomeHeard(heard.household_id, heard.alert_id, heard.alert_type, heard.lesson, heard.onset, ended, at, heard.meter_ids)
+        words = self._state(heard.household_id).monitor.learn_outcome(heard)
+        judged.touched.add(heard.household_id)
+        judged.lessons.append((heard.alert_id, words or nothing_learned(heard), at))
 
     async def handle(self, messages: Sequence[InboundMessage]) -> None:
         """Judge a batch and commit its outcome; return when it is durable (the messages may be acknowledged).
@@ -366,6 +391,7 @@ class Pipeline:
                     await queue_for_archive(session, batch.record.accepted, self._sites)
                 await record_usage(session, batch.record.accepted)
                 await self.alert_store.apply(batch.detections, session=session)
+                await self.alert_store.record_lessons(session, batch.lessons)
                 now = self.clock()
                 await STATES.write(
                     session, [{"household_id": household_id, "state": state, "updated_at": now} for household_id, state in snapshots]
