@@ -11,7 +11,9 @@ temporary directory, and prints the median of ``--runs`` runs with every run in 
   longest time the event loop did not answer (what ingest's MQTT hand-off and the API would wait), and
   the tick's wall time.
 - start: N households in the directory and N stored household states; the time from nothing to a started
-  pipeline: `load_registry` (the directory read) + `Pipeline.start` (the states read), and its peak RSS.
+  pipeline: `load_registry` (the directory read) + `Pipeline.start` (the states read), and its peak RSS; then
+  how long one full pass of the garbage collector takes with the states in memory (``gc.collect()``: what
+  a generation-2 collection stalls the event loop for whenever it comes).
 - import: a registry file of N households (two meters each) imported into an empty directory by
   `import_registry_file` (what `carewatch run` does with CAREWATCH_REGISTRY_PATH at its first start),
   then again unchanged (every restart): time and the process's peak RSS (``ru_maxrss``) after it, less
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import resource
@@ -206,7 +209,7 @@ async def child_start(n: int, runs: int, warm: int) -> dict[str, object]:
         await _fill_directory(sessions, n, True, warm)
         settings = Settings(clock="wall", environment="development", _env_file=None)
         before = rss_mb()
-        times = []
+        times, full_gc = [], []
         for _ in range(runs):
             began = time.perf_counter()
             async with sessions() as session:
@@ -215,9 +218,14 @@ async def child_start(n: int, runs: int, warm: int) -> dict[str, object]:
             await pipeline.start()
             times.append(time.perf_counter() - began)
             assert len(pipeline.states) == n, len(pipeline.states)
+            began = time.perf_counter()
+            gc.collect()  # what a full pass of the collector stalls the loop for, the states in memory
+            full_gc.append(time.perf_counter() - began)
             del pipeline, registry
+            gc.unfreeze()
+            gc.collect()
         await engine.dispose()
-    return {"start_s": times, "rss_before_mb": before, "peak_rss_mb": peak_rss_mb()}
+    return {"start_s": times, "full_gc_ms": [t * 1000 for t in full_gc], "rss_before_mb": before, "peak_rss_mb": peak_rss_mb()}
 
 
 async def child_import(n: int, runs: int, warm: int) -> dict[str, object]:
@@ -290,7 +298,7 @@ def main() -> None:
                       f"tick s {median_of(result['tick_s'])}; warm-up {result['warm_s']:.0f} s; peak RSS {result['peak_rss_mb']:.0f} MB")
             elif section == "start":
                 print(f"start  {n:>7} households: directory read + states resumed s {median_of(result['start_s'])}; "
-                      f"peak RSS {result['peak_rss_mb']:.0f} MB")
+                      f"then a full garbage-collector pass ms {median_of(result['full_gc_ms'])}; peak RSS {result['peak_rss_mb']:.0f} MB")
             else:
                 if "refused" in result:
                     print(f"import {n:>7} households ({result['file_mb']:.0f} MB file): refused: {result['refused']}")
