@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tracemalloc
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from api import directory_sync
-from carewatch.directory import Absence, Gateway, Household, Meter, Site, load_registry
+from carewatch.directory import Absence, Gateway, Household, Meter, Site, load_registry, registry_document
+from carewatch.registry import Registry
 from api.directory_sync import import_registry_file
 from carewatch.registry import RegistryError
 
@@ -117,6 +119,20 @@ async def test_the_registry_read_from_the_directory_keeps_batch_meters_rules_and
     assert [w.start for w in profile.away] == [now - timedelta(days=10), now + timedelta(days=2)]  # the one over 35 days ago is left out
     assert registry.households["hh-b"].profile.away == ()
     assert registry.meter("gas-b")[0].gateway_id == "gw-1"
+    # The same registry as the registry file's own validation builds from the directory's document.
+    async with sessions() as session:
+        document = await registry_document(session)
+    validated = Registry.from_document(document)
+    assert {h: replace(r, profile=replace(r.profile, away=())) for h, r in registry.households.items()} == validated.households
+
+
+async def test_a_directory_value_the_registry_refuses_names_its_household(sessions, tmp_path):
+    await run_import(sessions, registry_file(tmp_path))
+    async with sessions.begin() as session:
+        (await session.get(Household, "hh-b")).rules = {"gas_min_use_m3": -1}
+    with pytest.raises(RegistryError, match="household 'hh-b' in the directory"):
+        async with sessions() as session:
+            await load_registry(session)
 
 
 def district(households: int, prefix: str = "hh") -> dict[str, object]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import pickle
 import time
 from datetime import UTC, datetime, timedelta
@@ -116,3 +117,23 @@ async def test_a_household_that_left_the_directory_during_a_sweep_is_not_ticked(
     while pipeline._sweep is not None:
         await pipeline._sweep_slice()
     assert set(pipeline.states) == set(pipeline.registry.households)
+
+
+async def test_resumed_states_are_frozen_out_of_the_collectors_full_passes(sessions, monkeypatch):
+    # A full pass of the cyclic collector walks every object: over a city's states it stalled the loop for seconds.
+    monkeypatch.setattr(embedded, "FREEZE_FROM", 20, raising=False)  # (raising: so it ran on the code before)
+    settings = Settings(_env_file=None, clock="wall")  # type: ignore[call-arg]
+    first = Pipeline(registry=registry_of(30), sessions=sessions, settings=settings, clock=lambda: NOW)
+    await first.start()
+    heard_at(first, NOW)
+    touched = embedded.Judged(touched=set(first.states))
+    await first._commit(touched, until_taken=True)
+
+    resumed = Pipeline(registry=registry_of(30), sessions=sessions, settings=settings, clock=lambda: NOW)
+    gc.unfreeze()
+    try:
+        await resumed.start()
+        assert len(resumed.states) == 30
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
