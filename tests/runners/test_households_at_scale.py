@@ -19,6 +19,7 @@ from carewatch.runners.embedded.pipeline import Pipeline
 from carewatch.runners.engine import judge
 from carewatch.settings import Settings
 from detectors.config import HouseholdProfile, MeterProfile, RuleConfig
+from ingest.subscriber import BrokerAddress, InboundMessage, MqttSubscriber
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 STALL_LIMIT_S = 0.05
@@ -137,3 +138,29 @@ async def test_resumed_states_are_frozen_out_of_the_collectors_full_passes(sessi
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+async def test_messages_are_judged_between_the_slices_of_a_sweep(sessions, monkeypatch):
+    monkeypatch.setattr(embedded, "SLICE_S", 0.0)  # a slice per SLICE_CHECK households
+    settings = Settings(_env_file=None, clock="wall")  # type: ignore[call-arg]
+    pipeline = Pipeline(registry=registry_of(2000), sessions=sessions, settings=settings, clock=lambda: NOW)
+    await pipeline.start()
+    subscriber = MqttSubscriber(BrokerAddress("127.0.0.1", 1), "test", "carewatch/v1")  # never connected: its inbox only
+    slices_before: list[int] = []
+    handle = pipeline.handle
+
+    async def handled(messages):  # type: ignore[no-untyped-def]
+        slices_before.append(pipeline._sweep.position if pipeline._sweep else -1)
+        await handle(messages)
+
+    monkeypatch.setattr(pipeline, "handle", handled)
+    pipeline._start_sweep(NOW)  # as the wall clock starts one every tick_every
+    consumer = asyncio.create_task(pipeline.consume(subscriber))
+    while pipeline._sweep is not None and pipeline._sweep.position == 0:
+        await asyncio.sleep(0)
+    await subscriber.inbox.put(InboundMessage("carewatch/v1/gateways/gw-1/readings", b"{}", 1, 0, NOW))
+    while not slices_before:
+        await asyncio.sleep(0)
+    consumer.cancel()
+    # The message was judged while the sweep had households left to tick, not after it (the loop answered too).
+    assert 0 < slices_before[0] < 2000

@@ -196,7 +196,10 @@ class Pipeline:
         """Run until cancelled: batches from the subscriber's inbox, ticks by the configured clock."""
         while True:
             wait = self.settings.tick_every.total_seconds() if self.settings.clock == "wall" else None
-            batch = await subscriber.next_batch(MAX_BATCH, 0.0 if self._sweep is not None else wait)
+            if self._sweep is None:
+                batch = await subscriber.next_batch(MAX_BATCH, wait)
+            else:  # a sweep under way: what waits in the inbox, or on with the next slice at once
+                batch = [] if subscriber.inbox.empty() else await subscriber.next_batch(MAX_BATCH)
             if batch:
                 self.busy = True
                 await self.handle(batch)
@@ -211,6 +214,7 @@ class Pipeline:
                     self._start_sweep(self.clock() - self.settings.watermark_lateness)
                 if self._sweep is not None:
                     await self._sweep_slice()  # one slice, then the inbox gets its turn
+                    await asyncio.sleep(0)  # and the rest of the loop (the API, MQTT's hand-off): a slice may not await
 
     async def prune(self) -> int:
         """Delete dead letters past their retention (none when it is unset) and roll up hourly use past its
