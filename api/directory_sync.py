@@ -134,13 +134,13 @@ async def import_registry_file(session: AsyncSession, path: Path) -> FileImport 
                     parse_household(index, raw, plan)
                 errors += plan.errors
                 changed = await _changed(session, plan.households)
+                session.expunge_all()  # nothing of the chunk is kept in the session
                 unchanged += len(plan.households) - len(changed)
                 await checker.rows(session, changed)
                 if errors or checker.errors or not changed:
                     continue  # refused in the end: go on only to name every error
                 result = await apply(session, ImportPlan(households=changed), known_sites=known_sites, known_gateways=known_gateways)
                 created, updated = created + result.households_created, updated + result.households_updated
-                session.expunge_all()  # nothing of the chunk is kept in memory
             declared = _declared(path, scanned.seen, head, errors)
         except ijson.JSONError as exc:
             raise RegistryError(f"registry file {path} is not valid JSON: {exc}") from exc
