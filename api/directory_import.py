@@ -4,6 +4,12 @@ Accepts the registry document v1 (docs/registry.md) extended with optional ``sit
 ``gateways`` lists, the elder's ``phone``, ``birth_year`` and ``notes`` and the household's
 ``contacts``, or a CSV with one row per meter (no contacts).  Every row is checked before
 anything is written; the report names each bad row and field, so an integrator fixes the file in one pass.
+
+No cap on the households of one import (there was one at 20,000): the checks that span rows
+(`Checker`) keep only ids, the database is asked per chunk of rows, and `apply` writes each
+table with one ``INSERT … ON CONFLICT DO UPDATE`` per chunk, never an ORM object per row, so the
+registry file at start (`api.directory_sync`) is read and written in chunks, in constant memory
+but for the ids.  (The API's body is still capped by `api.routes.bulk.MAX_BODY`.)
 """
 
 from __future__ import annotations
@@ -20,11 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.contacts import replace_contacts
 from alerts.people import HouseholdContact
-from carewatch.directory import DEFAULT_TIMEZONE, Gateway, Household, Meter, Site, meter_row
+from carewatch.directory import DEFAULT_TIMEZONE, Gateway, Household, Meter, Site
 from carewatch.registry import HouseholdEntry, Identifier, ZoneName
+from ingest.upsert import Upsert
 
-MAX_ROWS = 20_000
-"""A district is a few thousand households; larger files are split by the integrator."""
+CHUNK = 500
+"""Rows per database look-up and per write statement."""
 
 SiteId = Field(min_length=1, max_length=64, pattern=r"^[^/\s?#%\\]+$")
 
@@ -140,12 +147,17 @@ def parse_json(document: Any) -> ImportPlan:
         plan.errors.append(RowError("(document)", "households", "a list of households is required"))
         return plan
     for index, raw in enumerate(households):
-        household_id = raw.get("household_id") if isinstance(raw, dict) else None
-        try:
-            plan.households.append((f"households[{index}]", ElderHousehold.model_validate(raw)))
-        except ValidationError as exc:
-            plan.errors.extend(_errors_of(exc, f"households[{index}]", household_id if isinstance(household_id, str) else None))
+        parse_household(index, raw, plan)
     return plan
+
+
+def parse_household(index: int, raw: Any, plan: ImportPlan) -> None:
+    """``households[index]`` of a JSON document into ``plan``: its entry, or its errors."""
+    household_id = raw.get("household_id") if isinstance(raw, dict) else None
+    try:
+        plan.households.append((f"households[{index}]", ElderHousehold.model_validate(raw)))
+    except ValidationError as exc:
+        plan.errors.extend(_errors_of(exc, f"households[{index}]", household_id if isinstance(household_id, str) else None))
 
 
 def parse_csv(text: str) -> ImportPlan:
@@ -188,111 +200,165 @@ def parse_csv(text: str) -> ImportPlan:
     return plan
 
 
+class Checker:
+    """The checks that span rows and the database, fed households a chunk at a time (``rows``), then
+    ``finish``: errors go to the plan given to each call, or to ``errors``.  It keeps ids only (household →
+    row, meter → household, gateway → site), so a city's registry is checked in constant memory but for them.
+    ``allowed_sites`` None: every site. ``reserved_gateway`` says why a gateway id may not be used (carewatch's
+    own MQTT identities), or None."""
+
+    def __init__(
+        self,
+        allowed_sites: Collection[str] | None = None,
+        reserved_gateway: Callable[[str], str | None] = lambda gateway_id: None,
+    ) -> None:
+        self.allowed_sites = allowed_sites
+        self.reserved_gateway = reserved_gateway
+        self.errors: list[RowError] = []
+        self.seen: dict[str, str] = {}
+        """Household → the row that names it first."""
+        self._meter_owner: dict[str, str] = {}
+        self._gateway_sites: dict[str, tuple[str, str]] = {}
+        """Gateway → (site, row) of the first household that names it."""
+        self._taken_meters: list[tuple[str, str, str, str]] = []
+        """(row, meter, importing household, household owning it in the directory): fine if that one is imported too."""
+        self._stored_gateways: dict[str, str] = {}
+        self._declared_gateways: dict[str, str] = {}
+
+    def declared(self, sites: list[SiteEntry], gateways: list[GatewayEntry]) -> None:
+        """The document's own sites and gateways (before or after its households: checked in ``finish``)."""
+        for index, gateway in enumerate(gateways):
+            if reason := self.reserved_gateway(gateway.gateway_id):
+                self.errors.append(RowError(f"gateways[{index}]", "gateway_id", reason))
+        self._allowed([(f"sites[{i}]", site.site_id) for i, site in enumerate(sites)])
+        self._allowed([(f"gateways[{i}]", gateway.site) for i, gateway in enumerate(gateways)])
+        self._declared_gateways.update((g.gateway_id, g.site) for g in gateways)
+
+    def _allowed(self, rows: list[tuple[str, str]]) -> None:
+        if self.allowed_sites is not None:
+            for row, site in rows:
+                if site not in self.allowed_sites:
+                    self.errors.append(RowError(row, "site", f"{site!r} is not one of the sites this key or account may change"))
+
+    async def rows(self, session: AsyncSession, households: list[tuple[str, ElderHousehold]]) -> None:
+        for row, household in households:
+            if household.gateway_id is not None and (reason := self.reserved_gateway(household.gateway_id)):
+                self.errors.append(RowError(row, "gateway_id", reason))
+            if household.household_id in self.seen:
+                self.errors.append(RowError(row, "household_id", f"also in {self.seen[household.household_id]}", household.household_id))
+            self.seen.setdefault(household.household_id, row)
+            for index, meter in enumerate(household.meters):
+                owner = self._meter_owner.setdefault(meter.meter_id, household.household_id)
+                if owner != household.household_id:
+                    self.errors.append(RowError(row, f"meters.{index}.meter_id", f"{meter.meter_id!r} also belongs to {owner!r}", household.household_id))
+            if household.gateway_id is not None:
+                self._gateway_sites.setdefault(household.gateway_id, (household.site, row))
+        self._allowed([(row, h.site) for row, h in households])
+        # Meters already owned by a household this import may not replace (known only at the end: `finish`).
+        wanted = {m.meter_id: (row, h.household_id) for row, h in households for m in h.meters}
+        for meter_id, owner in await _pairs(session, Meter.id, Meter.household_id, wanted):
+            row, household_id = wanted[meter_id]
+            if owner != household_id:
+                self._taken_meters.append((row, meter_id, household_id, owner))
+        gateways = {h.gateway_id for _, h in households if h.gateway_id is not None} - set(self._stored_gateways)
+        self._stored_gateways.update(await _pairs(session, Gateway.id, Gateway.site_id, gateways))
+        for row, household in households:
+            if household.gateway_id is None:
+                continue
+            site = self._gateway_sites[household.gateway_id][0]
+            if site != household.site:
+                self.errors.append(RowError(row, "gateway_id", f"gateway {household.gateway_id!r} belongs to site {site!r}, not {household.site!r}", household.household_id))
+
+    def finish(self) -> list[RowError]:
+        """The checks that needed every row: meters taken from households the import leaves alone, gateways
+        that belong to another site (declared in the document, else in the directory)."""
+        for row, meter_id, household_id, owner in self._taken_meters:
+            if owner not in self.seen:
+                self.errors.append(RowError(row, "meters.meter_id", f"{meter_id!r} already belongs to household {owner!r}", household_id))
+        for gateway_id, (site, row) in self._gateway_sites.items():
+            declared = self._declared_gateways.get(gateway_id) or self._stored_gateways.get(gateway_id)
+            if declared is not None and declared != site:
+                self.errors.append(RowError(row, "gateway_id", f"gateway {gateway_id!r} belongs to site {declared!r}, not {site!r}"))
+        return self.errors
+
+
 async def check(
     session: AsyncSession,
     plan: ImportPlan,
     allowed_sites: Collection[str] | None,
     reserved_gateway: Callable[[str], str | None] = lambda gateway_id: None,
 ) -> None:
-    """Cross-row and database checks; adds to ``plan.errors``. ``allowed_sites`` None: every site.
-    ``reserved_gateway`` says why a gateway id may not be used (carewatch's own MQTT identities), or None."""
-    for row, gateway_id in [(f"gateways[{i}]", g.gateway_id) for i, g in enumerate(plan.gateways)] + [
-        (row, h.gateway_id) for row, h in plan.households if h.gateway_id is not None
-    ]:
-        if reason := reserved_gateway(gateway_id):
-            plan.errors.append(RowError(row, "gateway_id", reason))
-    if len(plan.households) > MAX_ROWS:
-        plan.errors.append(RowError("(document)", "households", f"at most {MAX_ROWS} households per import"))
-    seen: dict[str, str] = {}
-    meter_owner: dict[str, str] = {}
-    for row, household in plan.households:
-        if household.household_id in seen:
-            plan.errors.append(RowError(row, "household_id", f"also in {seen[household.household_id]}", household.household_id))
-        seen.setdefault(household.household_id, row)
-        for index, meter in enumerate(household.meters):
-            owner = meter_owner.setdefault(meter.meter_id, household.household_id)
-            if owner != household.household_id:
-                plan.errors.append(RowError(row, f"meters.{index}.meter_id", f"{meter.meter_id!r} also belongs to {owner!r}", household.household_id))
-    if allowed_sites is not None:
-        for row, site in [(f"sites[{i}]", s.site_id) for i, s in enumerate(plan.sites)] + [
-            (row, h.site) for row, h in plan.households
-        ] + [(f"gateways[{i}]", g.site) for i, g in enumerate(plan.gateways)]:
-            if site not in allowed_sites:
-                plan.errors.append(RowError(row, "site", f"{site!r} is not one of the sites this key or account may change"))
-    # Meters already owned by a household this import does not replace.
-    wanted = list(meter_owner)
-    for start in range(0, len(wanted), 500):
-        rows = await session.execute(select(Meter.id, Meter.household_id).where(Meter.id.in_(wanted[start : start + 500])))
-        for meter_id, household_id in rows:
-            if household_id != meter_owner[meter_id] and household_id not in seen:
-                row = seen[meter_owner[meter_id]]
-                plan.errors.append(RowError(row, "meters.meter_id", f"{meter_id!r} already belongs to household {household_id!r}", meter_owner[meter_id]))
-    # A gateway sits in one site; the import must not move it silently.
-    gateway_sites = {g.gateway_id: g.site for g in plan.gateways}
-    existing = dict((await session.execute(select(Gateway.id, Gateway.site_id))).all()) if plan.households else {}
-    for row, household in plan.households:
-        if household.gateway_id is None:
-            continue
-        site = gateway_sites.get(household.gateway_id) or existing.get(household.gateway_id)
-        if site is not None and site != household.site:
-            plan.errors.append(RowError(row, "gateway_id", f"gateway {household.gateway_id!r} belongs to site {site!r}, not {household.site!r}", household.household_id))
-        gateway_sites.setdefault(household.gateway_id, household.site)
+    """Cross-row and database checks of a whole plan; adds to ``plan.errors`` (`Checker`, in one go)."""
+    checker = Checker(allowed_sites, reserved_gateway)
+    checker.declared(plan.sites, plan.gateways)
+    for start in range(0, len(plan.households), CHUNK):
+        await checker.rows(session, plan.households[start : start + CHUNK])
+    plan.errors.extend(checker.finish())
 
 
-async def apply(session: AsyncSession, plan: ImportPlan) -> ImportResult:
-    """Write a checked plan into the caller's transaction: households are created or replaced whole."""
+_SITES = Upsert(Site)
+_GATEWAYS = Upsert(Gateway)
+_HOUSEHOLDS = Upsert(Household)
+_METERS = Upsert(Meter)
+
+
+async def apply(session: AsyncSession, plan: ImportPlan, *, known_sites: set[str] | None = None,
+                known_gateways: set[str] | None = None) -> ImportResult:
+    """Write a checked plan into the caller's transaction: households are created or replaced whole.
+
+    One ``INSERT … ON CONFLICT DO UPDATE`` per table and chunk of rows (`ingest.upsert`).  Sites and gateways
+    the document declares are created or updated; those its households name only are created if missing.
+    ``known_sites`` / ``known_gateways``: ids already made sure of by an earlier chunk of the same import
+    (they are added to)."""
     if plan.errors:
         raise ImportRefused(plan.errors)
-    sites = {s.site_id: s for s in plan.sites}
-    for _, household in plan.households:
-        sites.setdefault(household.site, SiteEntry(site_id=household.site, name=household.site))
-    gateways = {g.gateway_id: g for g in plan.gateways}
-    for _, household in plan.households:
-        if household.gateway_id is not None:
-            gateways.setdefault(household.gateway_id, GatewayEntry(gateway_id=household.gateway_id, site=household.site))
-
-    present_sites = set(await _existing(session, Site.id, sites))
-    for site in sites.values():
-        if site.site_id in present_sites:
-            if site in plan.sites:  # declared: its name and zone are updated
-                await session.merge(Site(id=site.site_id, name=site.name, timezone=site.timezone, phone=site.phone))
-        else:
-            session.add(Site(id=site.site_id, name=site.name, timezone=site.timezone, phone=site.phone))
-    await session.flush()
-    present_gateways = set(await _existing(session, Gateway.id, gateways))
-    for gateway in gateways.values():
-        if gateway.gateway_id not in present_gateways:
-            session.add(Gateway(id=gateway.gateway_id, site_id=gateway.site, name=gateway.name))
-        elif gateway in plan.gateways:
-            existing = await session.get(Gateway, gateway.gateway_id)
-            assert existing is not None
-            existing.site_id, existing.name = gateway.site, gateway.name
-    await session.flush()
+    known_sites = set() if known_sites is None else known_sites
+    known_gateways = set() if known_gateways is None else known_gateways
+    declared_sites = {s.site_id: s for s in plan.sites}
+    implied_sites = {h.site for _, h in plan.households} - set(declared_sites) - known_sites
+    present_sites = set(await _existing(session, Site.id, [*declared_sites, *implied_sites]))
+    await _SITES.write(session, [
+        {"id": s.site_id, "name": s.name, "timezone": s.timezone, "phone": s.phone} for s in declared_sites.values()
+    ])
+    await _SITES.write(session, [
+        {"id": site, "name": site, "timezone": DEFAULT_TIMEZONE, "phone": ""} for site in sorted(implied_sites - present_sites)
+    ])
+    known_sites.update(declared_sites, implied_sites)
+    declared_gateways = {g.gateway_id: g for g in plan.gateways}
+    implied_gateways = {
+        h.gateway_id: h.site for _, h in plan.households if h.gateway_id is not None
+    }
+    for gateway_id in [*declared_gateways, *known_gateways]:
+        implied_gateways.pop(gateway_id, None)
+    present_gateways = set(await _existing(session, Gateway.id, [*declared_gateways, *implied_gateways]))
+    await _GATEWAYS.write(session, [{"id": g.gateway_id, "site_id": g.site, "name": g.name} for g in declared_gateways.values()])
+    await _GATEWAYS.write(session, [
+        {"id": gateway_id, "site_id": site, "name": ""}
+        for gateway_id, site in sorted(implied_gateways.items()) if gateway_id not in present_gateways
+    ])
+    known_gateways.update(declared_gateways, implied_gateways)
 
     ids = [h.household_id for _, h in plan.households]
     present_households = set(await _existing(session, Household.id, ids))
-    for start in range(0, len(ids), 500):
-        await session.execute(delete(Meter).where(Meter.household_id.in_(ids[start : start + 500])))
     meters = contacts = 0
-    for _, entry in plan.households:
-        values = household_values(entry)
-        if entry.household_id in present_households:
-            household = await session.get(Household, entry.household_id)
-            assert household is not None
-            for key, value in values.items():
-                setattr(household, key, value)
-        else:
-            session.add(Household(id=entry.household_id, **values))
-        session.add_all(meter_row(m, entry.household_id) for m in entry.meters)
-        meters += len(entry.meters)
-    await session.flush()
+    for start in range(0, len(plan.households), CHUNK):
+        chunk = [entry for _, entry in plan.households[start : start + CHUNK]]
+        await session.execute(delete(Meter).where(Meter.household_id.in_([e.household_id for e in chunk])))
+        await _HOUSEHOLDS.write(session, [{"id": e.household_id, **household_values(e)} for e in chunk])
+        rows = [
+            {"id": m.meter_id, "household_id": e.household_id, "kind": m.kind.value, "interval_s": m.interval_s,
+             "upload_every_s": m.upload_every_s}
+            for e in chunk for m in e.meters
+        ]
+        await _METERS.write(session, rows)
+        meters += len(rows)
     for _, entry in plan.households:
         if entry.contacts is not None:
             contacts += await replace_contacts(session, entry.household_id, entry.contacts)
     await session.flush()
     return ImportResult(
-        sites_created=len(set(sites) - present_sites),
-        gateways_created=len(set(gateways) - present_gateways),
+        sites_created=len((set(declared_sites) | implied_sites) - present_sites),
+        gateways_created=len((set(declared_gateways) | set(implied_gateways)) - present_gateways),
         households_created=len(set(ids) - present_households),
         households_updated=len(present_households),
         meters=meters,
@@ -318,8 +384,17 @@ def household_values(entry: ElderHousehold) -> dict[str, Any]:
 async def _existing(session: AsyncSession, column: Any, wanted: Iterable[str]) -> list[str]:
     keys = list(wanted)
     found: list[str] = []
-    for start in range(0, len(keys), 500):
-        found.extend((await session.scalars(select(column).where(column.in_(keys[start : start + 500])))).all())
+    for start in range(0, len(keys), CHUNK):
+        found.extend((await session.scalars(select(column).where(column.in_(keys[start : start + CHUNK])))).all())
+    return found
+
+
+async def _pairs(session: AsyncSession, key: Any, value: Any, wanted: Iterable[str]) -> list[tuple[str, str]]:
+    """(key, value) of the stored rows whose ``key`` is one of ``wanted``, asked ``CHUNK`` keys at a time."""
+    keys = list(wanted)
+    found: list[tuple[str, str]] = []
+    for start in range(0, len(keys), CHUNK):
+        found.extend((k, v) for k, v in await session.execute(select(key, value).where(key.in_(keys[start : start + CHUNK]))))
     return found
 
 

@@ -7,22 +7,40 @@ elder's phone, notes, birth year) keep what the directory has, and households it
 not list are left alone. Running it twice changes nothing the second time. A file that
 conflicts with the directory (a meter owned by another household, a gateway of another
 site) is refused whole, with every conflict named, and the service does not start.
+
+The file is streamed (ijson), ``CHUNK`` households at a time: each chunk is validated, compared
+with the directory (one query for the chunk), checked (`api.directory_import.Checker`) and, while
+no error was found, written; errors are collected to the end, and then the whole import is
+refused (the caller's transaction, never committed, leaves the directory as it was).  Memory
+does not grow with the file, but for the households' and meters' ids; a restart with an
+unchanged file reads it once and writes nothing.  The top-level ``sites`` and ``gateways`` lists
+of the district format are read in a pass of their own, only when the file names them.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-import orjson
+import ijson
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from carewatch.directory import Household
-from api.directory_import import ElderHousehold, RowError, apply, check, household_values, parse_json
+from api.directory_import import (
+    Checker, ElderHousehold, GatewayEntry, ImportPlan, RowError, SiteEntry, apply, household_values, parse_household,
+)
 from carewatch.registry import RegistryError, RulesEntry
+
+CHUNK = 2000
+"""Households validated, compared with the directory and written together."""
+_VERSION_AT_HEAD = re.compile(rb'^\s*\{\s*"version"\s*:\s*(-?\d+)\s*[,}]')
 
 _DB_COLUMN = {"site": "site_id"}
 _KEPT_WHEN_LEFT_OUT = ("site", "name", "address", "timezone", "gateway_id", "phone", "birth_year", "notes")
@@ -69,35 +87,111 @@ def _unchanged(entry: ElderHousehold, current: Household) -> bool:
     return meters == {(m.id, m.kind, m.interval_s, m.upload_every_s or 0.0) for m in current.meters}
 
 
+class _Scanned:
+    """The file as ijson reads it, noting whether it names the top-level keys read in passes of their own."""
+
+    KEYS = (b'"households"', b'"sites"', b'"gateways"', b'"version"')
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.seen: set[bytes] = set()
+        self._tail = b""
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(size)
+        window = self._tail + data
+        self.seen.update(key for key in self.KEYS if key in window)
+        self._tail = data[-16:]
+        return data
+
+
+def _chunks(items: Iterator[Any]) -> Iterator[list[tuple[int, Any]]]:
+    numbered = enumerate(items)
+    while chunk := list(islice(numbered, CHUNK)):
+        yield chunk
+
+
 async def import_registry_file(session: AsyncSession, path: Path) -> FileImport | None:
     """Upsert the registry file's households into the directory (the caller commits); None if there is no file."""
     try:
-        document = orjson.loads(path.read_bytes())
+        handle = path.open("rb")
     except FileNotFoundError:
         return None
-    except orjson.JSONDecodeError as exc:
-        raise RegistryError(f"registry file {path} is not valid JSON: {exc}") from exc
-    plan = parse_json(document)
-    if plan.errors:
-        raise _refusal(path, plan.errors)
-    ids = [entry.household_id for _, entry in plan.households]
-    existing: dict[str, Household] = {}
-    for start in range(0, len(ids), 500):
-        rows = await session.scalars(
-            select(Household).where(Household.id.in_(ids[start : start + 500])).options(selectinload(Household.meters))
-        )
-        existing.update((h.id, h) for h in rows)
+    checker = Checker()
+    errors: list[RowError] = []
+    created = updated = unchanged = households = 0
+    known_sites: set[str] = set()
+    known_gateways: set[str] = set()
+    with handle:
+        head = handle.read(256)
+        handle.seek(0)
+        scanned = _Scanned(handle)
+        try:
+            for chunk in _chunks(ijson.items(scanned, "households.item", use_float=True)):
+                households += len(chunk)
+                plan = ImportPlan()
+                for index, raw in chunk:
+                    parse_household(index, raw, plan)
+                errors += plan.errors
+                changed = await _changed(session, plan.households)
+                session.expunge_all()  # nothing of the chunk is kept in the session
+                unchanged += len(plan.households) - len(changed)
+                await checker.rows(session, changed)
+                if errors or checker.errors or not changed:
+                    continue  # refused in the end: go on only to name every error
+                result = await apply(session, ImportPlan(households=changed), known_sites=known_sites, known_gateways=known_gateways)
+                created, updated = created + result.households_created, updated + result.households_updated
+            declared = _declared(path, scanned.seen, head, errors)
+        except ijson.JSONError as exc:
+            raise RegistryError(f"registry file {path} is not valid JSON: {exc}") from exc
+    if households == 0 and b'"households"' not in scanned.seen:
+        errors.append(RowError("(document)", "households", "a list of households is required"))
+    checker.declared(declared.sites, declared.gateways)
+    errors += checker.finish()
+    if errors:
+        raise _refusal(path, errors)
+    if declared.sites or declared.gateways:
+        await apply(session, declared, known_sites=known_sites, known_gateways=known_gateways)
+    return FileImport(path, created, updated, unchanged)
+
+
+def _declared(path: Path, seen: set[bytes], head: bytes, errors: list[RowError]) -> ImportPlan:
+    """The file's version and its own sites and gateways, each read in a pass of its own when the file names it."""
+    declared = ImportPlan()
+    if (at_head := _VERSION_AT_HEAD.match(head)) is not None:
+        versions = [int(at_head.group(1))]
+    elif b'"version"' in seen:
+        with path.open("rb") as handle:
+            versions = list(ijson.items(handle, "version", use_float=True))
+    else:
+        versions = []
+    if any(version != 1 for version in versions):
+        errors.append(RowError("(document)", "version", "only version 1 is understood"))
+    for key, model, target in (("sites", SiteEntry, declared.sites), ("gateways", GatewayEntry, declared.gateways)):
+        if f'"{key}"'.encode() not in seen:
+            continue
+        with path.open("rb") as handle:
+            for index, raw in enumerate(ijson.items(handle, f"{key}.item", use_float=True)):
+                try:
+                    target.append(model.model_validate(raw))  # type: ignore[attr-defined]
+                except ValidationError as exc:
+                    errors.extend(
+                        RowError(f"{key}[{index}]", ".".join(str(p) for p in e["loc"]) or "(row)", e["msg"]) for e in exc.errors()
+                    )
+    return declared
+
+
+async def _changed(session: AsyncSession, entries: list[tuple[str, ElderHousehold]]) -> list[tuple[str, ElderHousehold]]:
+    """The entries that would change the directory, with what the file leaves out taken from it (one query)."""
+    ids = [entry.household_id for _, entry in entries]
+    rows = await session.scalars(select(Household).where(Household.id.in_(ids)).options(selectinload(Household.meters)))
+    existing = {h.id: h for h in rows}
     changed = []
-    for row, entry in plan.households:
+    for row, entry in entries:
         current = existing.get(entry.household_id)
         if current is not None:
             entry = _with_directory_values(entry, current)
             if _unchanged(entry, current):
                 continue
         changed.append((row, entry))
-    plan.households = changed
-    await check(session, plan, None)
-    if plan.errors:
-        raise _refusal(path, plan.errors)
-    result = await apply(session, plan)
-    return FileImport(path, result.households_created, result.households_updated, len(ids) - len(changed))
+    return changed

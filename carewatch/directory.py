@@ -6,17 +6,21 @@ pipeline's in-memory ``Registry`` from it, through the same validation as the fi
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+from pydantic import ValidationError
 
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from carewatch.db import Base, UTCDateTime
-from carewatch.registry import MeterEntry, Registry
-from detectors.config import AwayWindow, RuleConfig
+from carewatch.domain import MeterKind
+from carewatch.registry import MeterEntry, RegisteredHousehold, Registry, RegistryError, RulesEntry, known_zone
+from detectors.config import AwayWindow, HouseholdProfile, MeterProfile, RuleConfig
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
@@ -169,11 +173,41 @@ async def away_windows(session: AsyncSession, since: datetime) -> dict[str, tupl
 
 
 async def load_registry(session: AsyncSession, defaults: RuleConfig | None = None, now: datetime | None = None) -> Registry:
-    """The pipeline's registry, built from the directory through the registry file's validation,
-    with each household's planned absences (those ended within ``AWAY_MEMORY`` of ``now``) in its profile."""
-    registry = Registry.from_document(await registry_document(session), defaults)
+    """The pipeline's registry, read from the directory with each household's planned absences (those ended
+    within ``AWAY_MEMORY`` of ``now``) in its profile.
+
+    Two queries (households, meters), streamed, no ORM object per row: its cost is reading the directory once.
+    What the directory holds was validated on the way in (API, import: the registry file's models); here each
+    distinct rules override is validated once more (``RulesEntry``) and each time zone resolved once, and a
+    value that does not pass names its household (``RegistryError``)."""
+    base = defaults or RuleConfig()
     away = await away_windows(session, (now or datetime.now(UTC)) - AWAY_MEMORY)
-    return Registry([
-        replace(h, profile=replace(h.profile, away=away[h.household_id])) if h.household_id in away else h
-        for h in registry.households.values()
-    ])
+    meters: dict[str, list[MeterProfile]] = {}
+    rows = await session.stream(
+        select(Meter.household_id, Meter.id, Meter.kind, Meter.interval_s, Meter.upload_every_s)
+        .order_by(Meter.household_id, Meter.id).execution_options(yield_per=5000)
+    )
+    async for household_id, meter_id, kind, interval_s, upload_every_s in rows:
+        meters.setdefault(household_id, []).append(MeterProfile(meter_id, MeterKind(kind), interval_s, upload_every_s or 0.0))
+    rules_of: dict[bytes, RuleConfig] = {}
+    zones: dict[str, ZoneInfo] = {}
+    households = []
+    rows = await session.stream(
+        select(Household.id, Household.name, Household.site_id, Household.address, Household.timezone,
+               Household.gateway_id, Household.rules).order_by(Household.id).execution_options(yield_per=5000)
+    )
+    async for household_id, name, site, address, timezone, gateway_id, rules in rows:
+        found = meters.pop(household_id, None)
+        if not found:
+            continue  # nothing to watch
+        key = orjson.dumps(rules or {}, option=orjson.OPT_SORT_KEYS)
+        try:
+            if key not in rules_of:
+                rules_of[key] = RulesEntry.model_validate(rules or {}).apply(base)
+            if timezone not in zones:
+                zones[timezone] = ZoneInfo(known_zone(timezone))
+        except (ValidationError, ValueError) as exc:
+            raise RegistryError(f"household {household_id!r} in the directory: {exc}") from exc
+        profile = HouseholdProfile(household_id, tuple(found), rules_of[key], zones[timezone], away.get(household_id, ()))
+        households.append(RegisteredHousehold(profile, name, site, address, gateway_id))
+    return Registry(households)

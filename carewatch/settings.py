@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     """Readings older than this by the clock are rejected (e.g. P35D); unset: any since 2010, so replays of old data work."""
     dead_letter_retention: timedelta | None = timedelta(days=90)
     """Dead letters older than this are deleted (checked hourly); None keeps them forever."""
+    usage_hourly_retention: timedelta | None = Field(default=timedelta(days=35), ge=timedelta(days=2))
+    """Hourly gas and water use older than this is summed into one row per household, kind and UTC day
+    (checked hourly; ≈ 6.8 KB per household per day by the hour, ≈ 0.3 KB by the day). The household page
+    and ``GET /api/households/{id}/usage`` (up to 31 days) show days where hours are gone. None keeps every hour."""
+    usage_daily_retention: timedelta | None = None
+    """Daily use (rolled up from hours) older than this is deleted; None keeps it forever."""
     watermark_lateness: timedelta = timedelta(minutes=30)
     """How long to wait for late readings before judging an absence."""
     integrations_path: Path | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from carewatch.directory import Absence, Household, Meter, load_registry
+from api import directory_sync
+from carewatch.directory import Absence, Gateway, Household, Meter, Site, load_registry, registry_document
+from carewatch.registry import Registry
 from api.directory_sync import import_registry_file
 from carewatch.registry import RegistryError
 
@@ -115,3 +119,85 @@ async def test_the_registry_read_from_the_directory_keeps_batch_meters_rules_and
     assert [w.start for w in profile.away] == [now - timedelta(days=10), now + timedelta(days=2)]  # the one over 35 days ago is left out
     assert registry.households["hh-b"].profile.away == ()
     assert registry.meter("gas-b")[0].gateway_id == "gw-1"
+    # The same registry as the registry file's own validation builds from the directory's document.
+    async with sessions() as session:
+        document = await registry_document(session)
+    validated = Registry.from_document(document)
+    assert {h: replace(r, profile=replace(r.profile, away=())) for h, r in registry.households.items()} == validated.households
+
+
+async def test_a_directory_value_the_registry_refuses_names_its_household(sessions, tmp_path):
+    await run_import(sessions, registry_file(tmp_path))
+    async with sessions.begin() as session:
+        (await session.get(Household, "hh-b")).rules = {"gas_min_use_m3": -1}
+    with pytest.raises(RegistryError, match="household 'hh-b' in the directory"):
+        async with sessions() as session:
+            await load_registry(session)
+
+
+def district(households: int, prefix: str = "hh") -> dict[str, object]:
+    return {"version": 1, "households": [
+        {"household_id": f"{prefix}-{i:06d}", "site": f"site-{i % 3}", "gateway_id": f"gw-{i % 3}-{i // 100}",
+         "meters": [{"meter_id": f"{prefix}-gas-{i:06d}", "kind": "gas"}, {"meter_id": f"{prefix}-water-{i:06d}", "kind": "water"}]}
+        for i in range(households)
+    ]}
+
+
+@pytest.mark.heavy
+async def test_a_registry_of_25000_households_is_imported_not_refused(sessions, tmp_path):
+    # Refused before issue 13 item 4: "at most 20000 households per import" (MAX_ROWS), and `carewatch run` exited 2.
+    path = registry_file(tmp_path, district(25_000))
+    first = await run_import(sessions, path)
+    assert (first.created, first.updated, first.unchanged) == (25_000, 0, 0)
+    async with sessions() as session:
+        registry = await load_registry(session)
+    assert len(registry) == 25_000 and registry.meter("hh-water-024999") is not None
+
+
+async def test_an_import_in_chunks_keeps_the_whole_file_semantics(sessions, tmp_path, monkeypatch):
+    monkeypatch.setattr(directory_sync, "CHUNK", 3)
+    path = registry_file(tmp_path, district(10))
+    first = await run_import(sessions, path)
+    assert (first.created, first.updated, first.unchanged) == (10, 0, 0)
+    # Meters change hands between households of different chunks, one household's rules change.
+    moved = district(10)
+    households = moved["households"]
+    households[1]["meters"][0]["meter_id"], households[8]["meters"][0]["meter_id"] = "hh-gas-000008", "hh-gas-000001"
+    households[5]["rules"] = {"gas_min_use_m3": 0.05}
+    second = await run_import(sessions, registry_file(tmp_path, moved))
+    assert (second.created, second.updated, second.unchanged) == (0, 3, 7)
+    assert [m.id for m in (await household(sessions, "hh-000001")).meters] == ["hh-gas-000008", "hh-water-000001"]
+    assert [m.id for m in (await household(sessions, "hh-000008")).meters] == ["hh-gas-000001", "hh-water-000008"]
+    # A conflict found in the last chunk refuses the whole file: the chunks written before it are undone.
+    conflicting = district(10, "new")
+    conflicting["households"][9]["meters"][0]["meter_id"] = "hh-gas-000002"  # a meter of a household the file leaves alone
+    with pytest.raises(RegistryError, match=r"households\[9\] meters.meter_id: 'hh-gas-000002' already belongs to household 'hh-000002'"):
+        await run_import(sessions, registry_file(tmp_path, conflicting))
+    async with sessions() as session:
+        assert not (await session.scalars(select(Household.id).where(Household.id.like("new-%")))).all()
+
+
+async def test_the_files_own_sites_and_gateways_and_version_are_read(sessions, tmp_path):
+    document = {**district(2), "sites": [{"site_id": "site-0", "name": "北新泾"}], "gateways": [{"gateway_id": "gw-1-0", "site": "site-1", "name": "楼 1"}]}
+    await run_import(sessions, registry_file(tmp_path, document))
+    async with sessions() as session:
+        assert (await session.get(Site, "site-0")).name == "北新泾"
+        assert (await session.get(Gateway, "gw-1-0")).name == "楼 1"
+    with pytest.raises(RegistryError, match="version"):
+        await run_import(sessions, registry_file(tmp_path, {"households": [], "version": 2}))
+    with pytest.raises(RegistryError, match="a list of households is required"):
+        await run_import(sessions, registry_file(tmp_path, {"version": 1, "houses": []}))
+
+
+async def test_the_imports_memory_does_not_grow_with_the_file(sessions, tmp_path, monkeypatch):
+    monkeypatch.setattr(directory_sync, "CHUNK", 200, raising=False)  # (raising: so it ran on the code before)
+    peaks = []
+    for households in (1000, 4000):
+        path = registry_file(tmp_path, district(households, f"p{households}"))
+        tracemalloc.start()
+        await run_import(sessions, path)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    # Four times the households: the ids kept for the checks grow, the rest does not (the whole file
+    # parsed, validated and written as ORM objects took ≈ 4 times the memory before).
+    assert peaks[1] < 2 * peaks[0], f"peak {peaks[1] / 2**20:.1f} MiB for 4,000 households, {peaks[0] / 2**20:.1f} MiB for 1,000"

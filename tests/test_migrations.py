@@ -62,9 +62,10 @@ async def differences_from_models(engine: AsyncEngine) -> list[object]:
         return await connection.run_sync(_differences)
 
 
-AFTER_BASELINE = {"household_summaries", "gateway_sequences", "archive_outbox", "meter_health", "shift_handoffs", "site_silences", "rota_shifts", "rota_overrides"}
+AFTER_BASELINE = {"household_summaries", "gateway_sequences", "archive_outbox", "meter_health", "shift_handoffs", "site_silences", "rota_shifts", "rota_overrides", "daily_usage"}
 AFTER_BASELINE_COLUMNS = {("alerts", "cleared_at"), ("escalations", "help_requested_at"), ("sites", "phone")}
-"""Tables and columns later revisions create: a database made before migrations existed cannot have them."""
+AFTER_BASELINE_INDEXES = {("hourly_usage", "ix_hourly_usage_hour")}
+"""Tables, columns and indexes later revisions create: a database made before migrations existed cannot have them."""
 
 
 def models_without(*, table: str = "", column: tuple[str, str] = ("", ""), index: tuple[str, str] = ("", "")) -> MetaData:
@@ -75,8 +76,8 @@ def models_without(*, table: str = "", column: tuple[str, str] = ("", ""), index
             model.to_metadata(old)
     for table_name, column_name in {*AFTER_BASELINE_COLUMNS, column} - {("", "")}:
         old.tables[table_name]._columns.remove(old.tables[table_name].c[column_name])
-    if index[0]:
-        old.tables[index[0]].indexes = {i for i in old.tables[index[0]].indexes if i.name != index[1]}
+    for table_name, index_name in {*AFTER_BASELINE_INDEXES, index} - {("", "")}:
+        old.tables[table_name].indexes = {i for i in old.tables[table_name].indexes if i.name != index_name}
     return old
 
 
@@ -131,6 +132,7 @@ async def test_old_database_gets_the_tables_columns_and_indexes_added_since(engi
                        ("add_table", "site_silences"), ("add_index", "ix_site_silences_site_id"), ("add_index", "ix_site_silences_starts_at"),
                        ("add_index", "ix_site_silences_ends_at"), ("add_table", "rota_shifts"), ("add_index", "ix_rota_shifts_site_id"),
                        ("add_table", "rota_overrides"), ("add_index", "ix_rota_overrides_site_id"),
+                       ("add_table", "daily_usage"), ("add_index", "ix_daily_usage_day"), ("add_index", "ix_hourly_usage_hour"),
                        ("add_column", "cleared_at"), ("add_column", "help_requested_at"), ("add_column", "phone")}
 
     await create_schema(engine)

@@ -30,19 +30,23 @@ router = APIRouter(prefix="/api/households", tags=["households"])
 
 
 class UsageHour(BaseModel):
-    hour: datetime = Field(description="Start of the UTC hour")
+    hour: datetime = Field(description="Start of the UTC hour (of the UTC day, where ``hours`` is 24)")
     kind: str
     used_m3: float
+    hours: int = Field(
+        default=1, description="1: one hour; 24: a whole UTC day, for days past the hourly retention (CAREWATCH_USAGE_HOURLY_RETENTION)"
+    )
 
 
 @router.get("/{household_id}/usage", response_model=list[UsageHour], responses=NOT_YOURS)
 async def household_usage(
     household_id: str, principal: DirectoryReader, session: SessionDep, days: Annotated[int, Query(ge=1, le=31)] = 7
 ) -> list[UsageHour]:
-    """Gas and water used per hour over the ``days`` days up to the newest reading (hours without use are left out)."""
+    """Gas and water used per hour over the ``days`` days up to the newest reading (hours without use are left out);
+    per UTC day (``hours`` 24) for days whose hours were rolled up (older than CAREWATCH_USAGE_HOURLY_RETENTION)."""
     await visible_household(session, principal, household_id)
     rows, _ = await last_days(session, household_id, days)
-    return [UsageHour(hour=r.hour, kind=r.kind, used_m3=r.used_m3) for r in rows]
+    return [UsageHour(hour=r.hour, kind=r.kind, used_m3=r.used_m3, hours=r.hours) for r in rows]
 
 
 def household_public(household: Household) -> HouseholdPublic:

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from alerts.consumer import DetectionConsumer, OnApplied
 from alerts.notifications import Notifications, start_notifications
 from alerts.store import AlertStore
+from carewatch.clock import wall_clock
 from carewatch.db import make_engine, make_sessions
 from carewatch.kafka import bootstrap_servers, ensure_topics, kafka_url, summaries_topic
 from carewatch.registry import Registry
@@ -34,6 +35,7 @@ from carewatch.settings import Settings
 from ingest.archive import Archiver, InfluxTarget
 from ingest.reports import IngestReportConsumer, ReadingUsageConsumer
 from ingest.summaries import HouseholdSummaryConsumer
+from ingest.usage import keep_usage_hourly
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,14 @@ async def running_alert_service(
         asyncio.create_task(usage.run(), name="carewatch-hourly-use"),
         asyncio.create_task(summaries.run(), name="carewatch-household-summaries"),
         *([asyncio.create_task(archiver.run(), name="carewatch-archive")] if archiver else []),
+        asyncio.create_task(
+            keep_usage_hourly(
+                sessions, settings.usage_hourly_retention, settings.usage_daily_retention,
+                # on the event clock (replays, the demo) the data's own time says what is old
+                wall_clock if settings.clock == "wall" else (lambda: detections.newest_event),
+            ),
+            name="carewatch-usage-retention",
+        ),
     ]
     try:
         yield AlertService(sessions, detections, reports, usage, summaries, notifications, tasks, archiver)
