@@ -13,8 +13,8 @@ import threading
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from dataclasses import dataclass, replace
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +27,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Mailbox
 
 from alerts.sample_people import sample_people
+from carewatch.clock import Clock, wall_clock
 from carewatch.loopback import free_port
 
 HTTP_LOG = "http.jsonl"
@@ -42,7 +43,8 @@ class Catchers:
 
 
 @contextmanager
-def running_catchers(directory: Path, host: str = "127.0.0.1") -> Iterator[Catchers]:
+def running_catchers(directory: Path, host: str = "127.0.0.1", clock: Clock = wall_clock) -> Iterator[Catchers]:
+    """``clock`` stamps each HTTP request's "at" (the console demo's simulated time, so /notifications shows one time)."""
     directory.mkdir(parents=True, exist_ok=True)
     smtp_port = free_port(host)  # aiosmtpd's controller cannot report a port 0 chose: pick one first
     smtp = Controller(Mailbox(directory / MAIL_DIR), hostname=host, port=smtp_port)
@@ -61,7 +63,7 @@ def running_catchers(directory: Path, host: str = "127.0.0.1") -> Iterator[Catch
             except ValueError:
                 content = body.decode(errors="replace")
             entry = {
-                "at": datetime.now(UTC).isoformat(), "path": self.path,
+                "at": clock().isoformat(), "path": self.path,
                 "idempotency_key": self.headers.get("Idempotency-Key"), "body": content,
             }
             with lock, log_path.open("a", encoding="utf-8") as log:
@@ -94,8 +96,14 @@ def caught_mail(directory: Path, limit: int = 200) -> list[tuple[str, EmailMessa
     for key in box.keys():
         with box.get_file(key) as raw:
             found.append((key, message_from_bytes(raw.read(), policy=policy.default)))
-    found.sort(key=lambda item: str(item[1].get("Date", "")), reverse=True)
+    found.sort(key=lambda item: _sent_at(item[1]), reverse=True)
     return found[:limit]  # type: ignore[return-value]
+
+
+def _sent_at(mail: EmailMessage) -> datetime:
+    """The mail's Date header as a moment (the oldest possible without one), to sort newest first."""
+    moment = getattr(mail.get("Date"), "datetime", None)
+    return moment if moment is not None and moment.tzinfo is not None else datetime.min.replace(tzinfo=UTC)
 
 
 def caught_http(directory: Path, limit: int = 200) -> list[dict[str, object]]:
@@ -107,9 +115,11 @@ def caught_http(directory: Path, limit: int = 200) -> list[dict[str, object]]:
 
 
 @contextlib.asynccontextmanager
-async def demo_catchers(directory: Path, households: list[dict[str, Any]], seed: int) -> AsyncIterator[Catchers]:
+async def demo_catchers(
+    directory: Path, households: list[dict[str, Any]], seed: int, clock: Clock = wall_clock
+) -> AsyncIterator[Catchers]:
     """Catchers plus a people file for ``households`` (registry entries) whose addresses all lead to them."""
-    with running_catchers(directory) as catchers:
+    with running_catchers(directory, clock=clock) as catchers:
         people = directory / "people.json"
         people.write_bytes(orjson.dumps(sample_people(households, catchers.http_url, seed), option=orjson.OPT_INDENT_2))
         yield replace(catchers, people_path=people)

@@ -34,7 +34,7 @@ from alerts.notify_tables import MessageStatus, OutboxMessage
 from alerts.people import PeopleFile
 from alerts.policy import DEFAULT_POLICY, EscalationPolicy
 from alerts.store import AlertStore
-from carewatch.clock import wall_clock
+from carewatch.clock import Clock, wall_clock
 from carewatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,9 @@ IN_FLIGHT = (MessageStatus.PENDING, MessageStatus.SENDING)
 """Messages still on their way (held ones wait for quiet hours to end, on the ladder clock)."""
 
 
-def channels_from(settings: Settings, client: httpx.AsyncClient) -> dict[str, Channel]:
-    """The configured channels; a message for any other channel fails visibly, naming the setting."""
+def channels_from(settings: Settings, client: httpx.AsyncClient, clock: Clock = wall_clock) -> dict[str, Channel]:
+    """The configured channels; a message for any other channel fails visibly, naming the setting. ``clock`` dates
+    the mail (the console demo's simulated time)."""
     channels: dict[str, Channel] = {
         "wecom": RobotChannel("wecom", client),
         "dingtalk": RobotChannel("dingtalk", client),
@@ -56,7 +57,8 @@ def channels_from(settings: Settings, client: httpx.AsyncClient) -> dict[str, Ch
             SmtpSettings(
                 settings.smtp_host, settings.smtp_port, settings.smtp_sender,
                 settings.smtp_username, settings.smtp_password, settings.smtp_starttls,
-            )
+            ),
+            clock,
         )
     if settings.sms_provider_url:
         channels["sms"] = ProviderChannel("sms", settings.sms_provider_url, settings.provider_token, client)
@@ -74,9 +76,11 @@ def ladder_clock(settings: Settings, event_time: Callable[[], datetime | None]) 
     return lambda: datetime.now(UTC)
 
 
-def family_links(settings: Settings) -> FamilyLinks:
+def family_links(settings: Settings, clock: Clock = wall_clock) -> FamilyLinks:
+    """The links in messages to families; ``clock`` stamps them and tells their age (who writes a link and who reads
+    it must share it: the console demo's simulated time on both sides, else the wall clock)."""
     base = settings.public_base_url or f"http://{settings.http_host}:{settings.http_port}"
-    return FamilyLinks(settings.link_secret, base, settings.family_link_max_age)
+    return FamilyLinks(settings.link_secret, base, settings.family_link_max_age, clock=lambda: clock().timestamp())
 
 
 @dataclass
@@ -119,11 +123,11 @@ async def start_notifications(
     # One source of household people at run time: the directory (the file's households were just imported into it).
     sites = PeopleFile(directory.sites.values(), ())
     ladder = AlertLadder(
-        sites, policy, clock or ladder_clock(settings, event_time), family_links(settings), household_people, audit_clock=clock or wall_clock
+        sites, policy, clock or ladder_clock(settings, event_time), family_links(settings, clock or wall_clock), household_people, audit_clock=clock or wall_clock
     )
     store.attach_ladder(ladder)
     client = httpx.AsyncClient(timeout=10.0)
-    dispatcher = Dispatcher(sessions, channels_from(settings, client), clock=clock or wall_clock, give_up_after=settings.delivery_give_up_after)
+    dispatcher = Dispatcher(sessions, channels_from(settings, client, clock or wall_clock), clock=clock or wall_clock, give_up_after=settings.delivery_give_up_after)
     tasks = [
         asyncio.create_task(_escalate(ladder, sessions, settings.escalate_every.total_seconds()), name="carewatch-escalator"),
         asyncio.create_task(dispatcher.run(settings.dispatch_every.total_seconds()), name="carewatch-dispatcher"),

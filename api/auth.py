@@ -88,10 +88,12 @@ async def create_user(
     role: Role,
     sites: Collection[str] = (),
     display_name: str | None = None,
+    now: datetime | None = None,
 ) -> User:
+    """``now``: the console's clock (the console demo's simulated time); the wall clock by default."""
     user = User(
         username=username, display_name=display_name or username, password_hash=await asyncio.to_thread(hash_password, password),
-        role=role, active=True, created_at=now_utc(),
+        role=role, active=True, created_at=now or now_utc(),
     )
     session.add(user)
     await session.flush()
@@ -168,14 +170,16 @@ async def create_api_key(
     scopes: Collection[Scope],
     sites: Collection[str] | None,
     created_by: str,
+    now: datetime | None = None,
 ) -> tuple[ApiKey, str]:
-    """A new key; returns the row and the key itself, which is shown once and never stored."""
+    """A new key; returns the row and the key itself, which is shown once and never stored. ``now``: the console's
+    clock (the wall clock by default)."""
     if not set(scopes) <= KEY_SCOPES:
         raise ValueError(f"scopes {sorted(set(scopes) - KEY_SCOPES)} cannot be given to an API key")
     prefix, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     key = ApiKey(
         name=name, prefix=prefix, secret_hash=_sha256(secret), scopes=sorted(str(s) for s in scopes),
-        sites=sorted(set(sites)) if sites is not None else None, created_by=created_by, created_at=now_utc(),
+        sites=sorted(set(sites)) if sites is not None else None, created_by=created_by, created_at=now or now_utc(),
     )
     session.add(key)
     await session.flush()

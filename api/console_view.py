@@ -175,6 +175,24 @@ async def alert_rows(
     ]
 
 
+def shown_time(value: object, zone: tzinfo = DEFAULT_ZONE) -> str:
+    """``local_time`` of a moment that comes as a datetime, an ISO string (the runner's live status, the HTTP
+    catcher's log) or a mail's Date header; anything else (none, not a time) as it is.
+
+    >>> shown_time("2026-01-05T00:30:00+00:00"), shown_time("soon"), shown_time(None)
+    ('2026-01-05 08:30', 'soon', '')
+    """
+    moment = getattr(value, "datetime", value)  # a parsed mail Date header carries its moment
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment)
+        except ValueError:
+            return moment
+    if isinstance(moment, datetime) and moment.tzinfo is not None:
+        return local_time(moment, zone)
+    return "" if value is None else str(value)
+
+
 def local_time(moment: datetime, zone: tzinfo) -> str:
     """``moment`` on the clock of ``zone`` (a household's, a community's); where that clock is not China time's at
     that moment (a household in another zone), with its UTC offset, so a page that mixes zones is never misread.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -20,6 +20,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from carewatch import metrics
+from carewatch.clock import Clock, wall_clock
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,11 @@ class MqttSubscriber:
         session_expiry_s: int | None = None,
         extra_topics: tuple[str, ...] = (),
         keepalive_s: int = 30,
+        clock: Clock = wall_clock,
     ):
+        """``clock`` stamps each message's ``received_at`` (a dead letter's time; the console demo's simulated time)."""
         self.address = address
+        self.clock = clock
         self.topic_prefix = topic_prefix
         self.extra_topics = extra_topics
         self.inbox: asyncio.Queue[InboundMessage] = asyncio.Queue(maxsize=queue_size)
@@ -204,7 +208,7 @@ class MqttSubscriber:
 
     def _on_message(self, client, userdata, message):  # type: ignore[no-untyped-def]
         try:
-            inbound = InboundMessage(message.topic, bytes(message.payload), message.mid, message.qos, datetime.now(UTC))
+            inbound = InboundMessage(message.topic, bytes(message.payload), message.mid, message.qos, self.clock())
             # Blocks this network thread when the pipeline falls behind: back-pressure onto the broker.
             handed = asyncio.run_coroutine_threadsafe(self.inbox.put(inbound), self._loop)
             while not self._stopping:

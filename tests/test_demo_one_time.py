@@ -16,13 +16,15 @@ import contextlib
 import io
 import re
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 from rich.console import Console
 from sqlalchemy import select
 
+from alerts.catchers import caught_http, caught_mail
 from alerts.lifecycle import AlertStatus, AuditAction
 from alerts.models import Alert, AlertEvent
 from alerts.notify_tables import Escalation
@@ -37,6 +39,7 @@ pytestmark = pytest.mark.service  # the whole console demo
 
 ACCOUNT = re.compile(r"Demo account: user (\S+)\s+password (\S+)")
 DATABASE = re.compile(r"database (\S+\.db)")
+CAUGHT = re.compile(r"SMS/robots in (\S+)/http\.jsonl")
 FAST, PACE = 36_000.0, 5.0  # ten simulated hours per second until the alert is near; then 5 simulated seconds per second
 OPTIONS = {"households": 5, "days": 1.5, "seed": 4}  # its first alert is raised about 26 simulated hours in
 
@@ -86,6 +89,13 @@ async def test_the_console_demo_shows_one_time_and_leaves_time_to_acknowledge_be
                 assert acknowledged.status_code in (200, 303), acknowledged.text[:500]
                 handled.append((alert.id, time.monotonic() - seen_at, alert.audience))
             handoff = await client.get("/handoff")
+            caught = Path((await _said(out, CAUGHT, demo)).group(1))
+            deadline = time.monotonic() + 30
+            while not caught_http(caught) and not caught_mail(caught):  # the dispatcher's first sends reach the catchers
+                assert time.monotonic() < deadline and not demo.done(), out.getvalue()
+                await asyncio.sleep(0.1)
+            notifications = await client.get("/notifications")  # what the catchers caught, with their times
+            live_board = await client.get("/")  # the live panel's newest reading and the console's now, after everything above
 
         async with sessions() as session:
             alerts = {a.id: a for a in (await session.scalars(select(Alert).where(Alert.id.in_([h[0] for h in handled])))).all()}
@@ -121,3 +131,13 @@ async def test_the_console_demo_shows_one_time_and_leaves_time_to_acknowledge_be
     assert first <= now_on_board <= first + timedelta(hours=4), (now_on_board, first)
     assert handoff.status_code == 200 and all(alert_id in handoff.text for alert_id, _, _ in handled)
     assert "an alert is near" in out.getvalue(), out.getvalue()  # the demo said it slowed down before the alert came
+    # What the ladder sent reached the catchers at simulated time too, and the pages say it in local time words,
+    # never today's wall-clock date (the caught SMS and mail, the live panel's newest reading).
+    sent = [datetime.fromisoformat(str(entry["at"])) for entry in caught_http(caught)]
+    sent += [mail["Date"].datetime for _, mail in caught_mail(caught)]
+    now_at_last = datetime.fromisoformat(re.search(r'data-now="([^"]+)"', live_board.text).group(1))  # type: ignore[union-attr]
+    assert sent and all(first - timedelta(minutes=5) <= moment <= now_at_last for moment in sent), (first, now_at_last, sent)
+    wall_days = [f"{day:%Y-%m-%d}" for day in (datetime.now(UTC) + timedelta(days=d) for d in (-1, 0, 1))]
+    assert notifications.status_code == 200 and not any(day in notifications.text for day in wall_days), wall_days
+    newest = re.search(r'data-key="event_time">([^<]+)<', live_board.text)
+    assert newest and re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", newest.group(1)), newest

@@ -4,7 +4,7 @@ monitor (stored with it) excuses the same quiet next week; "elder unwell" teache
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -33,9 +33,10 @@ REGISTRY = {
 QUIET = (AlertType.UNUSUAL_QUIET, AlertType.MORNING_ACTIVITY_MISSING)
 
 
-async def outing_told(tmp_path, outcome: Outcome):  # type: ignore[no-untyped-def]
+async def outing_told(tmp_path, outcome: Outcome, simulated: bool = False):  # type: ignore[no-untyped-def]
     """Eighteen days learned with a Tuesday outing that raised unusual_quiet; staff acknowledge it with
-    `outcome` while it is open; it clears when she is back; the pipeline takes the outcome in."""
+    `outcome` while it is open; it clears when she is back; the pipeline takes the outcome in. ``simulated``: the
+    pipeline runs on the console demo's clock (simulated time: the readings' day, not the wall's)."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}"
     engine = make_engine(url)
     await create_schema(engine)
@@ -47,7 +48,8 @@ async def outing_told(tmp_path, outcome: Outcome):  # type: ignore[no-untyped-de
     cut = at(18 * DAY)
     detections = live(monitor, [r for r in readings if r.at < cut])
     raised, cleared = [d for d in detections if d.alert_type in QUIET]
-    pipeline = Pipeline(registry=registry, sessions=sessions, settings=settings)
+    clock = {"clock": lambda: cut + timedelta(hours=2)} if simulated else {}
+    pipeline = Pipeline(registry=registry, sessions=sessions, settings=settings, **clock)  # type: ignore[arg-type]
     await pipeline.start()
     pipeline.states[HOUSEHOLD] = HouseholdState(monitor)
     pipeline.newest_event = cut
@@ -83,6 +85,18 @@ async def test_went_out_writes_what_was_learned_and_the_same_quiet_next_tuesday_
 
         next_week = [d for d in live(monitor, rest) if d.alert_type in QUIET or d.alert_type is AlertType.CHECK_IN]
         assert next_week == []
+    finally:
+        await engine.dispose()
+
+
+async def test_on_the_console_demos_simulated_clock_the_outcome_is_taken_in_too(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15 item 6: the store stamps the outcome on the demo's clock, and the pipeline looks for outcomes on the
+    same clock (it looked back two days from the wall clock, so in the demo no outcome ever taught)."""
+    engine, _, pipeline, _, raised, taken, _ = await outing_told(tmp_path, Outcome(OutcomeKind.FALSE_ALARM, FalseAlarmReason.AWAY), simulated=True)
+    try:
+        assert taken == 1
+        alert = await pipeline.alert_store.get(raised.alert_id)
+        assert [e.at for e in alert.events if e.action is AuditAction.LEARNED] == [pipeline.clock()]
     finally:
         await engine.dispose()
 

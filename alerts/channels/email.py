@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import smtplib
 from dataclasses import dataclass
+from datetime import UTC
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate
+from email.utils import format_datetime, formataddr
 
 from alerts.channels.base import IDEMPOTENCY_HEADER, Outgoing, PermanentError, TransientError
+from carewatch.clock import Clock, wall_clock
 
 
 def message_id(idempotency_key: str, domain: str) -> str:
@@ -35,15 +37,17 @@ class SmtpSettings:
 class EmailChannel:
     kind = "email"
 
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(self, settings: SmtpSettings, clock: Clock = wall_clock) -> None:
+        """``clock`` dates each mail (the console demo's simulated time, so the caught mail says the demo's time)."""
         self.settings = settings
+        self.clock = clock
 
     def compose(self, message: Outgoing) -> EmailMessage:
         mail = EmailMessage()
         mail["From"] = formataddr(("carewatch", self.settings.sender))
         mail["To"] = formataddr((message.recipient_name, message.address)) if message.recipient_name else message.address
         mail["Subject"] = message.subject
-        mail["Date"] = formatdate(localtime=False, usegmt=True)
+        mail["Date"] = format_datetime(self.clock().astimezone(UTC), usegmt=True)
         mail["Message-ID"] = message_id(message.idempotency_key, self.settings.sender.rsplit("@", 1)[-1])
         mail[IDEMPOTENCY_HEADER] = message.idempotency_key
         mail["Content-Language"] = message.language

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import delete, select
 
-from api.auth import create_api_key, create_user, hash_password, now_utc
-from api.deps import AccountAdmin, SessionDep
+from api.auth import create_api_key, create_user, hash_password
+from api.deps import AccountAdmin, NowDep, SessionDep
 from api.directory_schemas import field_error
 from api.models import KEY_SCOPES, ApiKey, Role, Scope, User, UserSite
 from carewatch.directory import Site
@@ -91,11 +91,11 @@ async def list_users(principal: AccountAdmin, session: SessionDep) -> list[UserP
 
 
 @router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
-async def add_user(body: UserCreate, principal: AccountAdmin, session: SessionDep) -> UserPublic:
+async def add_user(body: UserCreate, principal: AccountAdmin, session: SessionDep, now: NowDep) -> UserPublic:
     if await session.scalar(select(User.id).where(User.username == body.username)) is not None:
         raise field_error(("username",), f"user name {body.username!r} is taken", status.HTTP_409_CONFLICT)
     await _known_sites(session, body.sites)
-    user = await create_user(session, body.username, body.password, body.role, body.sites, body.display_name)
+    user = await create_user(session, body.username, body.password, body.role, body.sites, body.display_name, now)
     await session.commit()
     return await _public(session, user)
 
@@ -135,22 +135,22 @@ async def list_keys(principal: AccountAdmin, session: SessionDep) -> list[ApiKey
 
 
 @router.post("/api-keys", response_model=ApiKeyIssued, status_code=status.HTTP_201_CREATED)
-async def issue_key(body: ApiKeyCreate, principal: AccountAdmin, session: SessionDep) -> ApiKeyIssued:
+async def issue_key(body: ApiKeyCreate, principal: AccountAdmin, session: SessionDep, now: NowDep) -> ApiKeyIssued:
     for index, scope in enumerate(body.scopes):
         if scope not in KEY_SCOPES:
             raise field_error(("scopes", str(index)), f"{scope.value!r} is for people's accounts only")
     if body.sites is not None:
         await _known_sites(session, body.sites)
-    key, secret = await create_api_key(session, body.name, body.scopes, body.sites, principal.name)
+    key, secret = await create_api_key(session, body.name, body.scopes, body.sites, principal.name, now)
     await session.commit()
     return ApiKeyIssued(**ApiKeyPublic.model_validate(key).model_dump(), key=secret)
 
 
 @router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-async def revoke_key(key_id: int, principal: AccountAdmin, session: SessionDep) -> Response:
+async def revoke_key(key_id: int, principal: AccountAdmin, session: SessionDep, now: NowDep) -> Response:
     key = await session.get(ApiKey, key_id)
     if key is None:
         raise field_error(("key_id",), f"no API key {key_id}", status.HTTP_404_NOT_FOUND)
-    key.revoked_at = key.revoked_at or now_utc()
+    key.revoked_at = key.revoked_at or now
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

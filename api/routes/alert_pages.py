@@ -128,22 +128,22 @@ async def _export_rows(session: AsyncSession, principal: Principal, filters: His
     return records(await alert_rows(session, alerts, lang, services.registry), await site_names(session, principal))
 
 
-def _download(body: bytes, media_type: str, suffix: str) -> Response:
-    name = f"carewatch-alerts-{datetime.now(DEFAULT_ZONE):%Y%m%d-%H%M}.{suffix}"
+def _download(body: bytes, media_type: str, suffix: str, now: datetime) -> Response:
+    name = f"carewatch-alerts-{now.astimezone(DEFAULT_ZONE):%Y%m%d-%H%M}.{suffix}"
     return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/history/export.csv")
 async def export_csv(principal: AlertReader, services: ServicesDep, session: SessionDep, lang: LangDep, filters: Filters) -> Response:
     cells = await _export_rows(session, principal, filters, lang, services)
-    return _download(as_csv(headings(lang), cells), "text/csv; charset=utf-8", "csv")
+    return _download(as_csv(headings(lang), cells), "text/csv; charset=utf-8", "csv", services.clock())
 
 
 @router.get("/history/export.xlsx")
 async def export_xlsx(principal: AlertReader, services: ServicesDep, session: SessionDep, lang: LangDep, filters: Filters) -> Response:
     cells = await _export_rows(session, principal, filters, lang, services)
     xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return _download(as_xlsx(headings(lang), cells, text("ui.alert_history", lang)), xlsx, "xlsx")
+    return _download(as_xlsx(headings(lang), cells, text("ui.alert_history", lang)), xlsx, "xlsx", services.clock())
 
 
 async def card_context(session: AsyncSession, rows: list[AlertRow], lang: Language) -> dict[str, Any]:

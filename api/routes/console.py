@@ -23,7 +23,7 @@ from alerts.outcomes import MAX_OUTCOME_DETAIL, FalseAlarmReason, InvalidOutcome
 from api.access import NotAColleague, colleague_for, colleagues, list_alerts, visible_alert
 from api.acknowledge import acknowledge_all
 from api.auth import Principal
-from api.console_view import AlertRow, alert_rows
+from api.console_view import AlertRow, alert_rows, shown_time
 from api.handoff import latest_handoff
 from api.deps import AlertReader, AlertWriter, LangDep, Services, ServicesDep, SessionDep
 from api.ingest_view import visible_stats
@@ -293,14 +293,19 @@ async def _act(call: ConsoleCall, alert_id: str, back: str, move: Callable[[], A
     return RedirectResponse(safe_next(back), status_code=status.HTTP_303_SEE_OTHER)
 
 
+LIVE_TIMES = frozenset({"event_time"})
+"""The live status's moments, shown as local time like every other time on the console (the status has them in ISO)."""
+
+
 def _live_status(provider: Callable[[], dict[str, Any]] | None) -> dict[str, Any]:
     if provider is None:
         return {}
     try:
-        return provider()
+        status_ = provider()
     except Exception:  # the duty console must still show alerts when the runner's status is broken
         log.exception("live status provider failed")
         return {}
+    return {key: shown_time(value) if key in LIVE_TIMES and value is not None else value for key, value in status_.items()}
 
 
 __all__ = ["AlertRow", "router"]

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.access import site_filter, visible_gateway, visible_meter, visible_site
-from api.auth import Principal, now_utc
-from api.deps import CredentialIssuer, DirectoryReader, DirectoryWriter, Services, ServicesDep, SessionDep, SiteWriter
+from api.auth import Principal
+from api.deps import CredentialIssuer, DirectoryReader, DirectoryWriter, NowDep, Services, ServicesDep, SessionDep, SiteWriter
 from api.directory_schemas import (
     MAX_PAGE, GatewayCreate, GatewayPublic, GatewayUpdate, MeterCreate, MeterPublic, MeterUpdate, Page, SiteCreate,
     SitePublic, SiteUpdate, field_error, page,
@@ -184,14 +184,16 @@ class GatewayCredentials(BaseModel):
 
 
 @router.post("/gateways/{gateway_id}/credentials", response_model=GatewayCredentials, responses=NOT_YOURS)
-async def issue_credentials(gateway_id: str, principal: CredentialIssuer, session: SessionDep, services: ServicesDep) -> GatewayCredentials:
+async def issue_credentials(
+    gateway_id: str, principal: CredentialIssuer, session: SessionDep, services: ServicesDep, now: NowDep
+) -> GatewayCredentials:
     """New MQTT credentials for the gateway (any earlier password stops working); it may publish only its own topics."""
     gateway = await visible_gateway(session, principal, gateway_id)
     if reason := why_reserved(gateway_id, services.settings):
         raise field_error(("gateway_id",), reason)
     password = new_password()
     gateway.mqtt_password_hash = mosquitto_hash(password)
-    gateway.credentials_issued_at = now_utc()
+    gateway.credentials_issued_at = now
     await session.commit()
     files = await write_broker_files(session, services.settings)
     prefix = f"{services.settings.mqtt_topic_prefix}/gateways/{gateway_id}"

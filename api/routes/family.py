@@ -32,7 +32,7 @@ templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "
 router = APIRouter(include_in_schema=False)
 
 def get_links(services: ServicesDep) -> FamilyLinks:
-    return family_links(services.settings)
+    return family_links(services.settings, services.clock)  # the clock the ladder stamped the link with
 
 
 LinksDep = Annotated[FamilyLinks, Depends(get_links)]

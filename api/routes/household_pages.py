@@ -20,7 +20,7 @@ from alerts.lessons import lesson_words
 from alerts.messages import outcome_words
 from alerts.models import Alert
 from api.access import site_filter, visible_household
-from api.auth import Principal, now_utc
+from api.auth import Principal
 from api.console_view import alert_row, local_time
 from api.deps import AbsenceWriter, DirectoryReader, LangDep, Services, ServicesDep, SessionDep
 from api.directory_schemas import AbsenceCreate
@@ -81,12 +81,13 @@ async def _household_page(
     ).all()
     site = await session.get(Site, household.site_id)
     health = await stored_meter_health(session, household_id)
+    now = services.clock()
     context: dict[str, Any] = {
         "household": household,
         "site": site,
-        "age": (now_utc().year - household.birth_year) if household.birth_year else None,
-        "absences": [(a, local_time(a.starts_at, zone), local_time(a.ends_at, zone)) for a in await list_absences_of(session, household_id, services.clock())],
-        "chart": hourly_chart(rows, end or now_utc(), zone),
+        "age": (now.year - household.birth_year) if household.birth_year else None,
+        "absences": [(a, local_time(a.starts_at, zone), local_time(a.ends_at, zone)) for a in await list_absences_of(session, household_id, now)],
+        "chart": hourly_chart(rows, end or now, zone),
         "history": [(alert_row(a, None, lang), [(e, local_time(e.at, zone)) for e in a.events]) for a in alerts],
         "check_ins": [(local_time(a.raised_at, zone), check_in_answer(a, zone, lang), a.explanation(lang)) for a in check_ins],
         "contacts": await _contacts(session, household_id),

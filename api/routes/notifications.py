@@ -20,7 +20,7 @@ from alerts.catchers import caught_http, caught_mail
 from alerts.notify_tables import AttemptResult, MessageStatus, OutboxMessage
 from alerts.outbox import attempts_for
 from api.auth import Principal
-from api.console_view import DEFAULT_ZONE, local_time
+from api.console_view import DEFAULT_ZONE, local_time, shown_time
 from api.deps import AlertReader, LangDep, ServicesDep, SessionDep
 from api.pages import render
 from carewatch.catalogue import words
@@ -135,6 +135,7 @@ async def notifications_page(
         "channel_words": words("channel", lang),
         "attempt_words": words("attempt_result", lang),
         "when": lambda moment: local_time(moment, DEFAULT_ZONE),
+        "when_caught": shown_time,  # the catchers' times (ISO, a mail's Date header), on the same clock and in the same words
     }
     return render(request, "notifications.html", lang, principal, context)
 

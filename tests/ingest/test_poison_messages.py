@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -46,12 +46,14 @@ def good_reading(**overrides: object) -> dict[str, object]:
 
 
 async def pipeline_outcome(
-    database_url: str, broker: tuple[str, int], registry: Registry, messages: list[tuple[str, bytes]], readings: int
+    database_url: str, broker: tuple[str, int], registry: Registry, messages: list[tuple[str, bytes]], readings: int,
+    clock: Callable[[], datetime] | None = None,
 ) -> tuple[IngestStats, list[DeadLetter]]:
-    """Publish ``messages`` to the running system, wait until it has judged and committed ``readings`` readings."""
+    """Publish ``messages`` to the running system (on ``clock``: the console demo's), wait until it has judged and
+    committed ``readings`` readings."""
     settings = Settings(_env_file=None, database_url=database_url, clock="event")  # type: ignore[call-arg]
     address = BrokerAddress(*broker)
-    async with running_system(settings, registry, address, "poison-ingest") as system:
+    async with running_system(settings, registry, address, "poison-ingest", clock=clock) as system:
         await asyncio.to_thread(publish, address, "gw-1", messages)
         await system.drain(readings, timeout=20)
         async with system.sessions() as session:
@@ -139,3 +141,15 @@ async def test_a_contract_sized_batch_of_1000_readings_with_the_longest_ids_is_a
     )
     assert dead_letters == []
     assert stats.readings_accepted == 1000
+
+
+async def test_a_dead_letter_is_received_at_the_time_of_the_systems_clock(mosquitto_broker, tmp_path):
+    """The console demo runs on simulated time: its dead letters say that time, not today's wall clock (issue 15 item 6)."""
+    simulated = datetime(2025, 3, 1, 9, tzinfo=UTC)
+    messages = [(TOPIC, b"not json"), (TOPIC, readings_message(good_reading(at=(simulated - timedelta(hours=1)).isoformat())))]
+    url = f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}"
+
+    stats, dead_letters = await pipeline_outcome(url, mosquitto_broker, registry(), messages, 1, clock=lambda: simulated)
+
+    assert stats.readings_accepted == 1
+    assert [d.received_at for d in dead_letters] == [simulated]

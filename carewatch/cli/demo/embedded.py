@@ -23,7 +23,7 @@ from carewatch.cli.demo.parts import NOTIFY_SETTLE_S, DemoOptions, broker_for, n
 from carewatch.cli.demo.numbers import with_numbers
 from carewatch.cli.demo.pacing import Pacer, expected_alerts
 from carewatch.cli.demo.seed import seed_console
-from carewatch.clock import PacedClock
+from carewatch.clock import PacedClock, wall_clock
 from carewatch.db import make_engine, make_sessions
 from carewatch.registry import Registry
 from carewatch.runners.embedded.pipeline import Pipeline, running_system
@@ -57,7 +57,7 @@ async def run_embedded_demo(settings: Settings, options: DemoOptions, console: C
     clock = None if options.headless else PacedClock(options.start, pace=0.0)
     async with (
         broker_for(options) as address,
-        demo_catchers(workdir / "caught", district["households"], options.seed) as catchers,
+        demo_catchers(workdir / "caught", district["households"], options.seed, clock or wall_clock) as catchers,
         running_system(notifying(settings, catchers), registry, address, f"carewatch-demo-{workdir.name}", clock=clock) as system,
     ):
         if options.headless:
@@ -73,7 +73,7 @@ async def run_embedded_demo(settings: Settings, options: DemoOptions, console: C
             return summary | {"notifications": await notifications_report(system.sessions, catchers, settled)}
 
         assert clock is not None
-        username, password = await seed_console(system.sessions)
+        username, password = await seed_console(system.sessions, clock())
         follow = partial(follow_directory, system)  # the directory now holds the district: API changes reach the pipeline
         async with serve_console(
             notifying(settings, catchers), system.sessions, registry, status=system.pipeline.status, readiness=system.readiness,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -12,9 +13,9 @@ from api.models import Role
 DEMO_USERNAME = "demo"
 
 
-async def seed_console(sessions: async_sessionmaker[AsyncSession]) -> tuple[str, str]:
-    """Create the demo's admin account; returns (user name, password) to print."""
+async def seed_console(sessions: async_sessionmaker[AsyncSession], now: datetime | None = None) -> tuple[str, str]:
+    """Create the demo's admin account (created ``now``: the demo's clock); returns (user name, password) to print."""
     password = secrets.token_urlsafe(9)
     async with sessions.begin() as session:
-        await create_user(session, DEMO_USERNAME, password, Role.ADMIN, display_name="演示值班员")
+        await create_user(session, DEMO_USERNAME, password, Role.ADMIN, display_name="演示值班员", now=now)
     return DEMO_USERNAME, password

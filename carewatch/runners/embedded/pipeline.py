@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -152,7 +152,7 @@ class Pipeline:
         """When the pipeline last committed a batch or found its inbox empty (readiness: is it stuck?)."""
         self.pruned_at = -PRUNE_EVERY_S
         self.answers_at = -ANSWERS_EVERY_S
-        self._answers_since = datetime.now(UTC) - ANSWERS_LOOK_BACK
+        self._answers_since = clock() - ANSWERS_LOOK_BACK  # answers and outcomes are stamped on this clock
         self._answered: set[str] = set()
         """Check-ins whose answer has reached the monitors (an answer is an event, told once)."""
         self._sweep: Sweep | None = None
@@ -508,7 +508,7 @@ class Pipeline:
         metrics.count_readings(batch.readings)
         metrics.count_refused_messages(batch.refused_messages)
         if batch.oldest_arrival is not None:
-            metrics.INGEST_LAG.observe((datetime.now(UTC) - batch.oldest_arrival).total_seconds())
+            metrics.INGEST_LAG.observe((self.clock() - batch.oldest_arrival).total_seconds())
         if self.newest_event is not None:
             metrics.NEWEST_READING.set(self.newest_event.timestamp())
 
@@ -603,7 +603,7 @@ async def running_system(
     subscriber = MqttSubscriber(
         broker, client_id or settings.mqtt_client_id, settings.mqtt_topic_prefix,
         extra_topics=subscriptions(settings.integrations, settings.mqtt_topic_prefix),
-        keepalive_s=int(settings.mqtt_keepalive.total_seconds()),
+        keepalive_s=int(settings.mqtt_keepalive.total_seconds()), clock=pipeline.clock,
     )
     await subscriber.start()
     consumer = asyncio.create_task(pipeline.consume(subscriber), name="carewatch-pipeline")
