@@ -59,6 +59,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 MOSQUITTO_CONFIG = "allow_anonymous true\npersistence false\nmax_inflight_messages 1000\nmax_queued_messages 1000000\n"
+AHEAD = 2000
+"""Messages the publisher lets run ahead of the broker's acknowledgements."""
 CLI = [sys.executable, "-c", "from carewatch.cli import app; app()"]
 
 
@@ -111,9 +113,13 @@ def publish(port: int, households: int, live_share: float, days: float, samples:
         out.write(f"{first} 0\n")
     sampler.start()
     try:
-        for topic, payload, retain, _ in messages:
+        # At most AHEAD messages not yet acknowledged: paho keys its queue by message id (16 bits), so a
+        # queue of more than 65,535 messages overwrites some of them and the run stalls.
+        for sent, (topic, payload, retain, _) in enumerate(messages):
+            if sent >= AHEAD and not acknowledged.acquire(timeout=600):
+                raise TimeoutError("the broker stopped acknowledging")
             client.publish(topic, payload, qos=1, retain=retain)
-        for _ in messages:
+        for _ in range(min(AHEAD, len(messages))):
             if not acknowledged.acquire(timeout=600):
                 raise TimeoutError("the broker stopped acknowledging")
     finally:
