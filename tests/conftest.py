@@ -27,7 +27,7 @@ SERVICE_FIXTURES = frozenset({"mosquitto_broker", "kafka_url", "postgres_url", "
 
 
 SUBPROCESS_TESTS = ("tests/stream/", "tests/faults/", "tests/notify/test_crash.py", "tests/test_run_service.py",
-                    "tests/test_demo_stops.py", "tests/test_demo_notifications.py")
+                    "tests/test_demo_stops.py", "tests/test_demo_notifications.py", "tests/test_city_benchmark.py")
 """Tests that start brokers, workers or services as processes and wait on them: under pytest-xdist (`-n 2`)
 they run one after another on one worker (`--dist loadgroup`), never two at once, while the other worker
 takes the rest."""
