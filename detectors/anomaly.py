@@ -48,7 +48,7 @@ import numpy as np
 from river import anomaly, base, stats
 
 from carewatch.domain import AlertType
-from detectors.quiet import Finding, Spell, _bits, _quiet_quarters, _spans_the_night, waits_after
+from detectors.quiet import Finding, Spell, _bits, _quiet_quarters, _spans_the_night, spell_probes, waits_after
 from detectors.routine import QUARTER_S, Day, local_quarter
 
 MAX_QUIET_H = 24
@@ -123,13 +123,7 @@ class RiverQuiet(base.Base):
     @classmethod
     def _unit_test_probes(cls, rng: random.Random) -> list[Spell]:
         """Inputs of `score_one` for the generic detector checks: spells of every length."""
-        start = datetime(2024, 6, 1, tzinfo=UTC).timestamp()
-        spells = []
-        for _ in range(12):
-            since = start + rng.randrange(96) * QUARTER_S
-            to = since + rng.uniform(0.5, 20) * 3600
-            spells.append(Spell(since, since, to, UTC))
-        return spells
+        return spell_probes(rng)
 
     @property
     def days_learned(self) -> int:

@@ -66,6 +66,17 @@ class Finding(NamedTuple):
     """Which learner found it: "quiet" (QuietSpell) or "river" (detectors.anomaly)."""
 
 
+
+def spell_probes(rng: random.Random) -> list[Spell]:
+    """Quiet spells of every length at any quarter-hour: what the generic detector checks score."""
+    start = datetime(2024, 6, 1, tzinfo=UTC).timestamp()
+    spells = []
+    for _ in range(12):
+        since = start + rng.randrange(96) * QUARTER_S
+        to = since + rng.uniform(0.5, 20) * 3600
+        spells.append(Spell(since, since, to, UTC))
+    return spells
+
 class QuietSpell(base.Base):
     """How long the household is normally quiet at each quarter-hour of the day.
 
@@ -133,13 +144,7 @@ class QuietSpell(base.Base):
     @classmethod
     def _unit_test_probes(cls, rng: random.Random) -> list[Spell]:
         """Inputs of `score_one` for the generic detector checks: spells of every length."""
-        start = datetime(2024, 6, 1, tzinfo=UTC).timestamp()
-        spells = []
-        for _ in range(12):
-            since = start + rng.randrange(96) * QUARTER_S
-            to = since + rng.uniform(0.5, 20) * 3600
-            spells.append(Spell(since, since, to, UTC))
-        return spells
+        return spell_probes(rng)
 
     def retuned(self, **settings: float) -> QuietSpell:
         """The same learned days under new settings (a changed profile)."""

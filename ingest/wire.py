@@ -84,15 +84,7 @@ def encode_upload(household_id: str, gateway_id: str | None, readings: Sequence[
             "household_id": household_id,
             "gateway_id": gateway_id,
             "readings": [
-                {
-                    "meter_id": reading.meter_id,
-                    "kind": reading.kind.value,
-                    "at": reading.at.isoformat(),
-                    "register_m3": reading.register_m3,
-                    "battery_pct": reading.battery_pct,
-                    "signal_dbm": reading.signal_dbm,
-                    "status": reading.status,
-                }
+                _fields(reading)
                 for reading in readings
             ],
         }
@@ -143,13 +135,7 @@ def encode_reading(reading: Reading, gateway_id: str | None) -> bytes:
         {
             "v": WIRE_VERSION,
             "household_id": reading.household_id,
-            "meter_id": reading.meter_id,
-            "kind": reading.kind.value,
-            "at": reading.at.isoformat(),
-            "register_m3": reading.register_m3,
-            "battery_pct": reading.battery_pct,
-            "signal_dbm": reading.signal_dbm,
-            "status": reading.status,
+            **_fields(reading),
             "gateway_id": gateway_id,
         }
     )
@@ -170,6 +156,19 @@ def _document(value: bytes | None) -> dict[str, Any]:
             f"reading record must be a JSON object with v={WIRE_VERSION} or v={UPLOAD_VERSION}, got {str(value)[:80]}"
         )
     return document
+
+
+def _fields(reading: Reading) -> dict[str, Any]:
+    """A reading's own fields on the wire, the same in both record versions."""
+    return {
+        "meter_id": reading.meter_id,
+        "kind": reading.kind.value,
+        "at": reading.at.isoformat(),
+        "register_m3": reading.register_m3,
+        "battery_pct": reading.battery_pct,
+        "signal_dbm": reading.signal_dbm,
+        "status": reading.status,
+    }
 
 
 def _reading_v1(document: dict[str, Any], value: bytes | None) -> Reading:
