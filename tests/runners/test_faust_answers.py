@@ -23,10 +23,11 @@ from tests.detectors.test_checkin import DAY, FROM_DAY_20_EVENING, quiet_from
 from tests.detectors.test_outcomes import NEXT_TUESDAY, TUESDAY, outing, quiet_alerts, told
 from tests.runners.test_household_judge import DictTable, Record, Worker
 
-REGISTRY = Registry.from_document({"version": 1, "households": [{
+DOCUMENT = {"version": 1, "households": [{
     "household_id": HOUSEHOLD, "timezone": "Asia/Shanghai", "gateway_id": "gw-0007",
     "meters": [{"meter_id": GAS, "kind": "gas", "interval_s": 900}, {"meter_id": WATER, "kind": "water", "interval_s": 900}],
-}]})
+}]}
+REGISTRY = Registry.from_document(DOCUMENT)
 CHECK_IN, MORNING = AlertType.CHECK_IN, AlertType.MORNING_ACTIVITY_MISSING
 ANSWERS = "answers"
 
