@@ -277,8 +277,8 @@ class AlertStore:
 
     async def _answered_before(self, session: AsyncSession, detection: Detection) -> bool:
         """An alert raised because a check-in went unanswered, whose check-in the elder had in fact answered
-        "I'm fine" (the detectors had not heard it yet: the Faust engine does not pass answers on, and on the
-        embedded engine the answer may be a moment late): resolved at once in her name, nobody is told."""
+        "I'm fine" (the detectors had not heard it yet: on either engine the answer may reach the monitor a
+        moment after the escalation): resolved at once in her name, nobody is told."""
         if detection.facts.get("check_in") != "unanswered":
             return False
         check_in = await session.get(Alert, alert_id(detection.household_id, AlertType.CHECK_IN, detection.onset))
