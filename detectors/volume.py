@@ -104,6 +104,10 @@ class DailyVolume(base.Base):
 
     def score_one(self, today: Volumes) -> Spike | None:
         """A kind used far more today than on any normal day learned."""
+        if (today.water_l is None or today.water_l <= _MARGIN_L[MeterKind.WATER]) and (
+            today.gas_l is None or today.gas_l <= _MARGIN_L[MeterKind.GAS]
+        ):
+            return None  # less than any limit could be: the usual tick
         days = self.days_learned
         if days < self.warmup_days:
             return None
@@ -216,8 +220,7 @@ class VolumeRule:
             round(water_m3 * 1000) if MeterKind.WATER in self._kinds else None,
         )
         found = learner.score_one(volumes)
-        onset_s = day_start_s(today, self._tz)
-        if found is None or not raised.open(alert, onset_s, self._meters):
+        if found is None or not raised.open(alert, day_start_s(today, self._tz), self._meters):
             return []
         words = explain.spike(found.kind, found.used_l, found.most_l, found.days, evidence_s, self._tz)
         facts = {"kind": found.kind.value, "used_l": found.used_l, "limit_l": found.limit_l, "most_l": found.most_l}
