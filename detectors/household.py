@@ -240,7 +240,7 @@ class HouseholdMonitor:
 
     def observe(self, reading: Reading) -> Observation:
         meter = self._meters_by_id.get(reading.meter_id)
-        if meter is None or reading.household_id != self.profile.household_id or reading.kind != meter.kind:
+        if meter is None or reading.household_id != self._profile.household_id or reading.kind != meter.kind:
             return Observation(rejection=RejectReason.UNKNOWN_METER, detail=self._unknown(reading))
         meter_id, kind = meter.meter_id, meter.kind
         at_s, register_m3 = epoch(reading.at), reading.register_m3
@@ -283,9 +283,14 @@ class HouseholdMonitor:
             restarted_from = None
             if self._learners:
                 self._book_use(kind, history, index)
-        newest_s = history.times[history.newest]
-        detections = self._faults.accepted(self._guard, self._raised, meter_id, newest_s, restarted_from)
-        detections += self._silent.heard(self._silence, self._raised, meter_id, previous_newest_s, newest_s)
+        newest_s = history.times[-1]
+        raised = self._raised
+        # The guards below skip calls that could only answer nothing (no fault, no quiet alert,
+        # no check-in open): the usual reading costs fewer calls.
+        detections = (
+            self._faults.accepted(self._guard, raised, meter_id, newest_s, restarted_from) if self._guard.faulty else []
+        )
+        detections += self._silent.heard(self._silence, raised, meter_id, previous_newest_s, newest_s)
         detections += self._health.heard(self._vitals, self._raised, reading, at_s)
         history.prune(self._keep_s[kind], self._min_use[kind])
         if not self._batched:
@@ -293,10 +298,13 @@ class HouseholdMonitor:
         detections += self._flow.judge(self._histories, self._raised, kind, newest_s)
         detections += self._ceiling.judge(self._histories, self._raised, kind, newest_s)
         if self._learners:
-            detections += self._quiet.heard(self._days, self._raised, newest_s)
-            detections += self._check_in.heard(self._days, self._raised, newest_s)
+            if raised.any_of(QUIET_ALERTS):
+                detections += self._quiet.heard(self._days, raised, newest_s)
+            if AlertType.CHECK_IN in raised:
+                detections += self._check_in.heard(self._days, raised, newest_s)
             detections += self._close_days(newest_s)
-            self._flag_days(detections)
+            if detections:
+                self._flag_days(detections)
         if not detections and not detail:
             return _ACCEPTED  # the usual reading: one frozen answer, not a new one each time
         return Observation(detections=tuple(detections), detail=detail)

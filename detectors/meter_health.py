@@ -313,8 +313,12 @@ class MeterHealthRule:
 
     def judge(self, vitals: Mapping[str, MeterVitals], raised: RaisedConditions, at_s: float) -> list[Detection]:
         """Raise what a meter has newly fallen into, widen what is raised, clear what no meter is in any more."""
-        if not raised.any_of(_HEALTH_SET) and not any(v.conditions() for v in vitals.values()):
-            return []  # the usual reading: every meter well, nothing raised to clear
+        if not raised.any_of(_HEALTH_SET):
+            for v in vitals.values():
+                if v.conditions():
+                    break
+            else:
+                return []  # the usual reading: every meter well, nothing raised to clear
         conditions = {meter_id: v.conditions() for meter_id, v in vitals.items()}
         found: list[Detection] = []
         for alert in HEALTH_ALERTS:

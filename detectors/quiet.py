@@ -271,8 +271,7 @@ class QuietSpell(base.Base):
             if boundary - spell.since_s > limit_h * 3600:
                 return None  # already unusual: the learned alert speaks, not a question
             hour = quarter / 4
-            usual_h = self.usual_h(quarter, date)
-            if from_h <= hour < until_h and boundary - since_s > usual_h * 3600:
+            if from_h <= hour < until_h and boundary - since_s > (usual_h := self.usual_h(quarter, date)) * 3600:
                 return Finding(AlertType.CHECK_IN, boundary, usual_h, (), len(self._dates))
             boundary += QUARTER_S
         return None

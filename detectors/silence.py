@@ -183,7 +183,10 @@ class SilentMeterRule:
     ) -> list[Detection]:
         if watch.first_tick_s is None:
             watch.first_tick_s = at_s
-        last_seen = {m: self._last_seen(histories[m], watch.first_tick_s) for m in self._prior_s}
+        last_seen: dict[str, float] = {}
+        for m in self._prior_s:  # a meter that never reported is measured from the first tick
+            times = histories[m].times
+            last_seen[m] = times[-1] if times else watch.first_tick_s
         # A threshold is never below its prior: a meter heard within the prior needs no learned one.
         limits = {
             m: limit
@@ -280,9 +283,4 @@ class SilentMeterRule:
             watch.household.learn_one(gap_s)
             watch.tolerated[HOUSEHOLD] = max(watch.tolerated.get(HOUSEHOLD, 0.0), min(TOLERANCE * gap_s, most_s))
         return gap_s
-
-    @staticmethod
-    def _last_seen(history: MeterHistory, first_tick_s: float) -> float:
-        """A meter that never reported is measured from the first tick."""
-        return history.times[history.newest] if len(history) else first_tick_s
 
