@@ -178,7 +178,7 @@ class MeterVitals:
                 self.battery_low = False
             elif not self.battery_low and self.battery_pct < limits.battery_low_pct:
                 self.battery_low = True
-        median = self.signal_median_dbm() if self._watched_long_enough(limits.signal_hours) else None
+        median = self._signal_judgement()[0] if self._watched_long_enough(limits.signal_hours) else None
         if median is not None:
             if self.weak_signal and median > limits.signal_ok_dbm:
                 self.weak_signal = False

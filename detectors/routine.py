@@ -186,9 +186,10 @@ class DayBook:
 
     def use(self, kind: MeterKind, at_s: float, used_m3: float, tz: tzinfo) -> None:
         """`used_m3` ran through a meter in the interval ending at `at_s`."""
-        if used_m3 >= USE_STEP_M3 - 1e-9:
+        active = used_m3 >= USE_STEP_M3 - 1e-9
+        if active:
             self.last_use_s = max(self.last_use_s, at_s)
-        self.adjust(kind, at_s, used_m3, tz, active=used_m3 >= USE_STEP_M3 - 1e-9)
+        self.adjust(kind, at_s, used_m3, tz, active)
 
     def adjust(self, kind: MeterKind, at_s: float, used_m3: float, tz: tzinfo, active: bool = False) -> None:
         """Add (or, negative, take back) use counted in the day of `at_s`.  A late reading
