@@ -33,7 +33,7 @@ from detectors.meter_health import MeterHealthRule, MeterHealthSummary, MeterVit
 from detectors.night import NightUse, NightUseRule
 from detectors.quiet import LearnedQuietRule, QuietSpell, evidence_of
 from detectors.register import Outcome, RegisterFaultRule, RegisterGuard
-from detectors.routine import MAX_GAP_S, DayBook, local_quarter
+from detectors.routine import MAX_GAP_S, USE_STEP_M3, DayBook, local_quarter
 from detectors.silence import SilenceWatch, SilentMeterRule
 from detectors.volume import DailyVolume, VolumeRule
 
@@ -421,7 +421,7 @@ class HouseholdMonitor:
             used = registers[index] - registers[index - 1]
             days.use(kind, times[index], used, tz)
             if times[index] - times[index - 1] > MAX_GAP_S:
-                days.mark_gap(times[index - 1], times[index], tz)
+                days.mark_gap(times[index - 1], times[index], tz, used=used >= USE_STEP_M3 - 1e-9)
             if index + 1 < len(history):
                 days.adjust(kind, times[index + 1], -used, tz)
         elif len(history) > 1:
