@@ -434,28 +434,34 @@ def _from_spans(spans: bytes, count: int) -> list[int]:
 
 def _quiet_quarters(dates: Sequence[int], bits: np.ndarray, unknown: np.ndarray | None = None) -> np.ndarray:
     """days x 96: quarters since the last use at the end of each quarter; NaN where that
-    reaches back past the previous day, or into a previous day that was not learned, and in
-    the `unknown` quarters (inside a reading gap: the use counted at its end may have come earlier)."""
+    reaches back past the previous day, or into a previous day that was not learned, in the
+    `unknown` quarters (inside a reading gap) and where it is counted from the use seen at a
+    gap's end (which may have come hours earlier: from then to the next use, the quiet is not known)."""
     days = len(bits)
-    previous = np.zeros_like(bits)
+    unknown = np.zeros_like(bits) if unknown is None else unknown
+    previous, previous_unknown = np.zeros_like(bits), np.zeros_like(bits)
     known_before = np.zeros(days, dtype=bool)
     for i in range(1, days):
         if dates[i] - 1 == dates[i - 1]:
-            previous[i], known_before[i] = bits[i - 1], True
+            previous[i], previous_unknown[i], known_before[i] = bits[i - 1], unknown[i - 1], True
     both = np.concatenate([previous, bits], axis=1)
     index = np.arange(2 * QUARTERS_PER_DAY)
     last = np.maximum.accumulate(np.where(both, index, -1), axis=1)[:, QUARTERS_PER_DAY:]
     quiet = (index[QUARTERS_PER_DAY:] - last).astype(float)
     floor = np.where(known_before, 0, QUARTERS_PER_DAY)[:, None]
-    known = last >= floor if unknown is None else (last >= floor) & ~unknown
-    return np.where(known, quiet, np.nan)
+    gaps = np.concatenate([previous_unknown, unknown], axis=1)
+    smeared = np.zeros_like(gaps)
+    smeared[:, 1:] = gaps[:, :-1] & ~gaps[:, 1:]  # the quarter a gap's use was counted in
+    from_smeared = np.take_along_axis(smeared, np.maximum(last, 0), axis=1)
+    return np.where((last >= floor) & ~unknown & ~from_smeared, quiet, np.nan)
 
 
 def _daytime_spells(bits: np.ndarray, unknown: np.ndarray) -> list[int]:
     """Per day, quarters of its longest quiet spell wholly inside the household's waking
     hours: the quarters with some use within an hour on at least half of the days (so a
-    night-time toilet visit does not make the night part of the day).  A spell that reaches
-    into a reading gap's unknown quarters is not counted (use in the gap may have ended it)."""
+    night-time toilet visit does not make the night part of the day).  Spells reaching into a
+    reading gap's unknown quarters, or beginning with the use seen at its end, are of unknown
+    length: not counted."""
     near = np.zeros_like(bits)
     for k in range(-4, 5):
         near |= np.roll(bits, k, axis=1)
@@ -463,13 +469,17 @@ def _daytime_spells(bits: np.ndarray, unknown: np.ndarray) -> list[int]:
     spells = []
     for day, gap in zip(bits, unknown, strict=True):
         run = longest = 0
+        after_gap = from_gap = False
         for quarter in range(QUARTERS_PER_DAY):
             if not awake[quarter] or gap[quarter]:
                 run = 0  # a spell reaching out of the waking hours is a night, not a day
+                after_gap, from_gap = bool(gap[quarter]), False
             elif day[quarter]:
-                longest, run = max(longest, run), 0
+                if not from_gap:  # a spell from the use seen at a gap's end is of unknown length
+                    longest = max(longest, run)
+                run, from_gap, after_gap = 0, after_gap, False
             else:
-                run += 1
+                run, after_gap = run + 1, False
         spells.append(longest)
     return spells
 
