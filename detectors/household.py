@@ -182,16 +182,17 @@ class HouseholdMonitor:
             self._learners = {}
             return
         quiet = self._learners.get("quiet")
+        coarse = any(m.interval_s > rules.fine_interval_s for m in self.profile.meters)
         settings = {
             "window_days": rules.learn_days,
             "warmup_days": rules.warmup_days,
             "grace_h": rules.quiet_grace_h,
             "pool_h": rules.quiet_pool_h,
-            "margin_h": rules.quiet_margin_h,
+            "margin_h": rules.quiet_margin_h + (rules.coarse_quiet_margin_h if coarse else 0.0),
             "floor_h": rules.quiet_floor_h,
             "pool_day": rules.quiet_pool_day,
             "check_in_rank": rules.check_in_rank,
-            "check_in_grace_h": rules.check_in_grace_h,
+            "check_in_grace_h": rules.check_in_grace_h + (rules.coarse_check_in_grace_h if coarse else 0.0),
             "check_in_floor_h": rules.check_in_floor_h,
         }
         if quiet is None:

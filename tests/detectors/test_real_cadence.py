@@ -143,3 +143,16 @@ def test_the_quarters_of_a_gap_do_not_teach_a_long_afternoon_quiet() -> None:
     at_18 = 18 * 4  # 18:00 local: five hours into a gap, the afternoon's use not seen yet
     assert gappy.learners["quiet"].limit_h(at_18) <= heard.learners["quiet"].limit_h(at_18) + 1.0
     assert gappy.learners["quiet"].usual_h(at_18) <= heard.learners["quiet"].usual_h(at_18) + 1.0
+
+
+def test_a_household_read_hourly_learns_with_wider_margins_than_one_read_every_quarter_hour() -> None:
+    hourly, quarter_hourly_dials = pulse_monitor().learners["quiet"], HouseholdMonitor(
+        HouseholdProfile(HOUSEHOLD, tuple(MeterProfile(m, kind) for kind, m in METERS.items()), RuleConfig(), SHANGHAI)
+    ).learners["quiet"]
+    # A use shows only at the next hourly reading: the quiet learned wanders by up to an hour.
+    assert (hourly.margin_h, hourly.check_in_grace_h) == (2.0, 1.0)
+    assert (quarter_hourly_dials.margin_h, quarter_hourly_dials.check_in_grace_h) == (1.0, 0.5)
+    as_before = RuleConfig(coarse_quiet_margin_h=0.0, coarse_check_in_grace_h=0.0)
+    meters = pulse_monitor().profile.meters
+    restored = HouseholdMonitor(HouseholdProfile(HOUSEHOLD, meters, as_before, SHANGHAI)).learners["quiet"]
+    assert (restored.margin_h, restored.check_in_grace_h) == (1.0, 0.5)
