@@ -142,7 +142,7 @@ class RiverQuiet(base.Base):
     def learn_one(self, day: Day) -> None:
         """Learn a normal day, except the quiet spells the model flags in it (once warm); a day
         that is not fit to learn from is ignored."""
-        if not day.learnable or (self._dates and day.date <= self._dates[-1]):
+        if not day.whole or (self._dates and day.date <= self._dates[-1]):
             return
         flagged = 0
         if self.warm:

@@ -108,6 +108,12 @@ class RuleConfig:
     """No quiet spell shorter than this is ever unusual."""
     quiet_pool_day: bool = True
     """The longest daytime spell learned is usual at any hour (households that go out at any time)."""
+    coarse_quiet_margin_h: float = 1.0
+    coarse_check_in_grace_h: float = 0.5
+    """Added to `quiet_margin_h` and `check_in_grace_h` in a household with a meter read less often than
+    every `fine_interval_s` (real meters about hourly): a use shows only at the next reading, so the
+    quiet learned wanders by up to an hour from day to day, and the longest learned is exceeded more
+    often by chance (measured in docs/detectors.md, the real-cadence family)."""
     check_in: bool = True
     """The soft tier (detectors.checkin): ask the elder first when a quiet spell is longer than usual."""
     check_in_rank: int = 1

@@ -33,7 +33,7 @@ from detectors.meter_health import MeterHealthRule, MeterHealthSummary, MeterVit
 from detectors.night import NightUse, NightUseRule
 from detectors.quiet import LearnedQuietRule, QuietSpell, evidence_of
 from detectors.register import Outcome, RegisterFaultRule, RegisterGuard
-from detectors.routine import MAX_GAP_S, DayBook, local_quarter
+from detectors.routine import MAX_GAP_S, USE_STEP_M3, DayBook, local_quarter
 from detectors.silence import SilenceWatch, SilentMeterRule
 from detectors.volume import DailyVolume, VolumeRule
 
@@ -182,16 +182,17 @@ class HouseholdMonitor:
             self._learners = {}
             return
         quiet = self._learners.get("quiet")
+        coarse = any(m.interval_s > rules.fine_interval_s for m in self.profile.meters)
         settings = {
             "window_days": rules.learn_days,
             "warmup_days": rules.warmup_days,
             "grace_h": rules.quiet_grace_h,
             "pool_h": rules.quiet_pool_h,
-            "margin_h": rules.quiet_margin_h,
+            "margin_h": rules.quiet_margin_h + (rules.coarse_quiet_margin_h if coarse else 0.0),
             "floor_h": rules.quiet_floor_h,
             "pool_day": rules.quiet_pool_day,
             "check_in_rank": rules.check_in_rank,
-            "check_in_grace_h": rules.check_in_grace_h,
+            "check_in_grace_h": rules.check_in_grace_h + (rules.coarse_check_in_grace_h if coarse else 0.0),
             "check_in_floor_h": rules.check_in_floor_h,
         }
         if quiet is None:
@@ -421,7 +422,7 @@ class HouseholdMonitor:
             used = registers[index] - registers[index - 1]
             days.use(kind, times[index], used, tz)
             if times[index] - times[index - 1] > MAX_GAP_S:
-                days.mark_gap(times[index - 1], times[index], tz)
+                days.mark_gap(times[index - 1], times[index], tz, used=used >= USE_STEP_M3 - 1e-9)
             if index + 1 < len(history):
                 days.adjust(kind, times[index + 1], -used, tz)
         elif len(history) > 1:

@@ -116,7 +116,7 @@ class NightUse(base.Base):
         return spells
 
     def learn_one(self, day: Day) -> None:
-        if not day.learnable:
+        if not day.whole:
             return
         date, previous = self._previous
         if date == day.date - 1:

@@ -104,7 +104,7 @@ class QuietSpell(base.Base):
     __slots__ = (
         "window_days", "warmup_days", "grace_h", "pool_h", "margin_h", "floor_h", "pool_day",
         "check_in_rank", "check_in_grace_h", "check_in_floor_h",
-        "_dates", "_masks", "_limits", "_usual", "_answers", "_outings", "_shortest",
+        "_dates", "_masks", "_unknown", "_limits", "_usual", "_answers", "_outings", "_shortest",
     )
 
     def __init__(
@@ -132,6 +132,8 @@ class QuietSpell(base.Base):
         self.check_in_floor_h = check_in_floor_h
         self._dates: list[int] = []
         self._masks: list[int] = []
+        self._unknown: list[int] = []
+        """Per learned day: its quarter-hours inside a reading gap (`Day.unknown`), whose quiet is not known."""
         self._limits: tuple[float, ...] | None = None
         self._shortest = math.inf
         """3600 × the least of `_limits` (derived with them): a spell shorter is usual at any hour."""
@@ -153,6 +155,7 @@ class QuietSpell(base.Base):
         fresh = QuietSpell(**{**self._get_params(), **settings})
         fresh._dates = self._dates[-fresh.window_days :]
         fresh._masks = self._masks[-fresh.window_days :]
+        fresh._unknown = self._unknown[-fresh.window_days :]
         fresh._answers = list(self._answers)
         fresh._outings = list(self._outings)
         fresh._derive()
@@ -171,12 +174,14 @@ class QuietSpell(base.Base):
         return math.nan if self._limits is None else self._limits[quarter]
 
     def learn_one(self, day: Day) -> None:
-        """Learn a normal day; a day that is not fit to learn from is ignored."""
+        """Learn a normal day (all but the quarter-hours of a reading gap in it); a day that is not
+        fit to learn from is ignored."""
         if not day.learnable or (self._dates and day.date <= self._dates[-1]):
             return
         self._dates.append(day.date)
         self._masks.append(day.active)
-        del self._dates[: -self.window_days], self._masks[: -self.window_days]
+        self._unknown.append(day.unknown)
+        del self._dates[: -self.window_days], self._masks[: -self.window_days], self._unknown[: -self.window_days]
         self._answers = [a for a in self._answers if a[0] > day.date - self.window_days]
         self._outings = [o for o in self._outings if o[0] > day.date - self.window_days]
         self._derive()
@@ -303,8 +308,8 @@ class QuietSpell(base.Base):
             self._limits = self._usual = None
             self._shortest = math.inf
             return
-        bits = _bits(self._masks)
-        quiet = _quiet_quarters(self._dates, bits)
+        bits, unknown = _bits(self._masks), _bits(self._unknown)
+        quiet = _quiet_quarters(self._dates, bits, unknown)
         self._usual = self._usual_limits(quiet)
         with np.errstate(all="ignore"):
             longest = np.nanmax(quiet, axis=0) if np.isfinite(quiet).any() else np.zeros(QUARTERS_PER_DAY)
@@ -318,7 +323,7 @@ class QuietSpell(base.Base):
         if self.pool_day:
             # A household that goes out for hours at any time of day: its longest daytime spell
             # (between a day's first and last use) is usual at every hour.
-            floor = max(floor, _daytime_floor_h(bits, self.margin_h))
+            floor = max(floor, _daytime_floor_h(bits, unknown, self.margin_h))
         limits = np.maximum(near / 4 + self.margin_h, floor)
         self._limits = tuple(round(float(v), 2) for v in limits)
         self._shortest = 3600 * min(self._limits)
@@ -339,8 +344,11 @@ class QuietSpell(base.Base):
         return tuple(round(float(v), 2) for v in np.maximum(near / 4, self.check_in_floor_h))
 
     def __getstate__(self) -> tuple[object, ...]:
-        # Days as 12-byte masks: 28 days of a routine in under 400 bytes.
-        masks = b"".join(m.to_bytes(12, "little") for m in self._masks)
+        # Days as 12-byte masks: 28 days of a routine in under 400 bytes; the quarters of reading
+        # gaps, which few days have, as (day, first quarter, quarters) spans beside them.
+        masks: bytes | tuple[bytes, bytes] = b"".join(m.to_bytes(12, "little") for m in self._masks)
+        if any(self._unknown):
+            masks = (masks, _spans(self._unknown))
         first = self._dates[0] if self._dates else 0
         gaps = bytes(min(255, b - a) for a, b in zip(self._dates, self._dates[1:], strict=False))
         settings: tuple[object, ...] = (
@@ -364,8 +372,10 @@ class QuietSpell(base.Base):
             self.check_in_rank, self.check_in_grace_h, self.check_in_floor_h,
         ) = (*settings, *defaults[len(settings) - 7 :])  # type: ignore[misc]
         self._answers = [tuple(a) for a in answers[0]] if answers else []  # type: ignore[misc]
+        masks, spans = masks if isinstance(masks, tuple) else (masks, b"")  # no gap learned (or pickled before)
         count = len(masks) // 12  # type: ignore[arg-type]
         self._masks = [int.from_bytes(masks[12 * i : 12 * i + 12], "little") for i in range(count)]  # type: ignore[index]
+        self._unknown = _from_spans(spans, count)  # type: ignore[arg-type]
         self._dates = [first] if count else []  # type: ignore[list-item]
         for gap in gaps:  # type: ignore[union-attr]
             self._dates.append(self._dates[-1] + gap)
@@ -398,50 +408,87 @@ def _bits(masks: Sequence[int]) -> np.ndarray:
     return np.unpackbits(packed.reshape(len(masks), 12), axis=1, bitorder="little").astype(bool)
 
 
-def _quiet_quarters(dates: Sequence[int], bits: np.ndarray) -> np.ndarray:
+def _spans(masks: Sequence[int]) -> bytes:
+    """Runs of set bits as (index of the mask, first bit, length) bytes.
+
+    >>> _spans([0, 0b1110, 1 << 95]), _from_spans(_spans([0, 0b1110, 1 << 95]), 3) == [0, 0b1110, 1 << 95]
+    (b'\\x01\\x01\\x03\\x02_\\x01', True)
+    """
+    out = bytearray()
+    for index, mask in enumerate(masks):
+        while mask:
+            first = (mask & -mask).bit_length() - 1
+            length = (~mask >> first & -(~mask >> first)).bit_length() - 1
+            out += bytes((index, first, length))
+            mask &= ~(((1 << length) - 1) << first)
+    return bytes(out)
+
+
+def _from_spans(spans: bytes, count: int) -> list[int]:
+    masks = [0] * count
+    for i in range(0, len(spans), 3):
+        index, first, length = spans[i : i + 3]
+        masks[index] |= ((1 << length) - 1) << first
+    return masks
+
+
+def _quiet_quarters(dates: Sequence[int], bits: np.ndarray, unknown: np.ndarray | None = None) -> np.ndarray:
     """days x 96: quarters since the last use at the end of each quarter; NaN where that
-    reaches back past the previous day, or into a previous day that was not learned."""
+    reaches back past the previous day, or into a previous day that was not learned, in the
+    `unknown` quarters (inside a reading gap) and where it is counted from the use seen at a
+    gap's end (which may have come hours earlier: from then to the next use, the quiet is not known)."""
     days = len(bits)
-    previous = np.zeros_like(bits)
+    unknown = np.zeros_like(bits) if unknown is None else unknown
+    previous, previous_unknown = np.zeros_like(bits), np.zeros_like(bits)
     known_before = np.zeros(days, dtype=bool)
     for i in range(1, days):
         if dates[i] - 1 == dates[i - 1]:
-            previous[i], known_before[i] = bits[i - 1], True
+            previous[i], previous_unknown[i], known_before[i] = bits[i - 1], unknown[i - 1], True
     both = np.concatenate([previous, bits], axis=1)
     index = np.arange(2 * QUARTERS_PER_DAY)
     last = np.maximum.accumulate(np.where(both, index, -1), axis=1)[:, QUARTERS_PER_DAY:]
     quiet = (index[QUARTERS_PER_DAY:] - last).astype(float)
     floor = np.where(known_before, 0, QUARTERS_PER_DAY)[:, None]
-    return np.where(last >= floor, quiet, np.nan)
+    gaps = np.concatenate([previous_unknown, unknown], axis=1)
+    smeared = np.zeros_like(gaps)
+    smeared[:, 1:] = gaps[:, :-1] & ~gaps[:, 1:]  # the quarter a gap's use was counted in
+    from_smeared = np.take_along_axis(smeared, np.maximum(last, 0), axis=1)
+    return np.where((last >= floor) & ~unknown & ~from_smeared, quiet, np.nan)
 
 
-def _daytime_spells(bits: np.ndarray) -> list[int]:
+def _daytime_spells(bits: np.ndarray, unknown: np.ndarray) -> list[int]:
     """Per day, quarters of its longest quiet spell wholly inside the household's waking
     hours: the quarters with some use within an hour on at least half of the days (so a
-    night-time toilet visit does not make the night part of the day)."""
+    night-time toilet visit does not make the night part of the day).  Spells reaching into a
+    reading gap's unknown quarters, or beginning with the use seen at its end, are of unknown
+    length: not counted."""
     near = np.zeros_like(bits)
     for k in range(-4, 5):
         near |= np.roll(bits, k, axis=1)
     awake = near.mean(axis=0) >= 0.5
     spells = []
-    for day in bits:
+    for day, gap in zip(bits, unknown, strict=True):
         run = longest = 0
+        after_gap = from_gap = False
         for quarter in range(QUARTERS_PER_DAY):
-            if not awake[quarter]:
+            if not awake[quarter] or gap[quarter]:
                 run = 0  # a spell reaching out of the waking hours is a night, not a day
+                after_gap, from_gap = bool(gap[quarter]), False
             elif day[quarter]:
-                longest, run = max(longest, run), 0
+                if not from_gap:  # a spell from the use seen at a gap's end is of unknown length
+                    longest = max(longest, run)
+                run, from_gap, after_gap = 0, after_gap, False
             else:
-                run += 1
+                run, after_gap = run + 1, False
         spells.append(longest)
     return spells
 
 
-def _daytime_floor_h(bits: np.ndarray, margin_h: float) -> float:
+def _daytime_floor_h(bits: np.ndarray, unknown: np.ndarray, margin_h: float) -> float:
     """The longest daytime spell learned, plus a margin that grows with how much the
     household's days differ: a household that sometimes goes out for the afternoon may one
     day stay out longer than it ever did."""
-    spells = _daytime_spells(bits)
+    spells = _daytime_spells(bits, unknown)
     longest, usual = max(spells) / 4, float(np.median(spells)) / 4
     if longest - usual < IRREGULAR_SPREAD_H:
         return 0.0  # days alike: the limits by time of day say it better

@@ -9,10 +9,16 @@ the same: an elder who only ran the tap today was up today.
 A day is closed once every meter has reported past its end (event time: a daily batch
 closes yesterday when it arrives).  Then it is handed to the learned detectors **only if
 it is fit to learn from** — river's `anomaly.ThresholdFilter` idea: an incident must not
-teach the model that silence is normal.  Not learned: days with a reading gap of hours
-(use was smeared over the gap), days inside a planned absence, and days flagged by an
-alert for duty staff that lasted (an alert that was open when the day closed, or that
-stayed open for hours).
+teach the model that silence is normal.  Not learned: days inside a planned absence, and
+days flagged by an alert for duty staff that lasted (an alert that was open when the day
+closed, or that stayed open for hours).
+
+A reading gap of hours across which the register rose smeared that use over the gap: when
+in it the household was up is not known.  Its quarter-hours are `Day.unknown`, and the rest
+of the day is still learned by the quiet learner (detectors.quiet); the learners that need a
+whole day (night use, volume, the river model) leave such a day out.  Real meters drop out
+for hours on many days (gateway_sim.cadence): leaving those days out whole kept a household
+with a gappy meter in its warm-up for weeks, with only the 24 h rule to protect it.
 """
 
 from __future__ import annotations
@@ -29,8 +35,10 @@ QUARTER_S = 900.0
 USE_STEP_M3 = 0.001
 """One litre, the dials' resolution: less than this between two readings is no use."""
 MAX_GAP_S = 4.5 * 3600.0
-"""A reading interval longer than this leaves the days it spans unfit to learn from (a
+"""A reading interval longer than this, with use across it, leaves its quarter-hours unknown (a
 shorter one only makes a quiet spell look a little longer: a safe error to learn)."""
+MOST_UNKNOWN = QUARTERS_PER_DAY // 2
+"""A day with more quarter-hours unknown than this tells too little to learn from."""
 
 _INCOMPLETE, _FLAGGED = 1, 2
 
@@ -54,10 +62,18 @@ class Day(NamedTuple):
     counted: bool = True
     """A whole day at home with every meter heard: its use tells how the household lives now
     (even when an alert flagged it, so it is not learned as normal)."""
+    unknown: int = 0
+    """Bit q set: the quarter-hour q lies inside a reading gap of hours across which the register
+    rose, so whether it saw use is not known (its use is counted at the gap's end)."""
 
     @property
     def active_quarters(self) -> int:
         return self.active.bit_count()
+
+    @property
+    def whole(self) -> bool:
+        """Fit to learn from, every quarter-hour known: what the learners of whole days need."""
+        return self.learnable and not self.unknown
 
     def used_at(self, quarter: int) -> bool:
         return bool(self.active >> quarter & 1)
@@ -159,7 +175,7 @@ class DayBook:
 
     def __init__(self) -> None:
         self._open: dict[int, list[float]] = {}
-        """date -> [active quarters, gas m³, water m³, flags], for days not closed yet."""
+        """date -> [active quarters, gas m³, water m³, flags, unknown quarters], for days not closed yet."""
         self.closed_through: int | None = None
         self.next_close_s = math.inf
         """When the oldest open day ends: evidence past it closes it."""
@@ -207,8 +223,19 @@ class DayBook:
         entry = self._open.get(day)
         return None if entry is None else (int(entry[0]), entry[1], entry[2])
 
-    def mark_gap(self, from_s: float, to_s: float, tz: tzinfo) -> None:
-        self._mark(from_s, to_s, _INCOMPLETE, tz)
+    def mark_gap(self, from_s: float, to_s: float, tz: tzinfo, *, used: bool) -> None:
+        """A meter was not heard from `from_s` to `to_s`.  With use across the gap (`used`), the
+        quarter-hours ending inside it are unknown: that use may have come before any of them.
+        Without, they were quiet, as seen."""
+        if self.closed_through is None or not used:
+            return
+        end_s = math.floor(from_s / QUARTER_S) * QUARTER_S + QUARTER_S
+        while end_s < to_s:
+            day, quarter = local_quarter(end_s, tz)
+            if day > self.closed_through:
+                entry = self._entry(day)
+                entry[4] = int(entry[4]) | 1 << quarter
+            end_s += QUARTER_S
 
     def mark_flagged(self, from_s: float, to_s: float, tz: tzinfo) -> None:
         self._mark(from_s, to_s, _FLAGGED, tz)
@@ -234,13 +261,16 @@ class DayBook:
         closed = []
         while evidence_s >= self.next_close_s:
             day = self.closed_through + 1
-            active, gas, water, flags = self._open.pop(day, (0, 0.0, 0.0, 0))
+            active, gas, water, flags, unknown = self._open.pop(day, (0, 0.0, 0.0, 0, 0))
             start_s, end_s = day_start_s(day, tz), self.next_close_s
-            counted = (
+            heard = (
                 complete and not int(flags) & _INCOMPLETE and not any(a < end_s and b > start_s for a, b in away)
             )
             learnable = (
-                counted and not any(onset_s < end_s for onset_s in open_since) and not int(flags) & _FLAGGED
+                heard
+                and not any(onset_s < end_s for onset_s in open_since)
+                and not int(flags) & _FLAGGED
+                and int(unknown).bit_count() <= MOST_UNKNOWN
             )
             closed.append(
                 Day(
@@ -249,7 +279,8 @@ class DayBook:
                     round(gas, 6) if MeterKind.GAS in kinds else None,
                     round(water, 6) if MeterKind.WATER in kinds else None,
                     learnable,
-                    counted,
+                    heard and not unknown,  # use split wrongly between days by a gap across midnight
+                    int(unknown),
                 )
             )
             self.closed_through = day
@@ -259,7 +290,7 @@ class DayBook:
     def _entry(self, day: int) -> list[float]:
         entry = self._open.get(day)
         if entry is None:
-            entry = self._open[day] = [0, 0.0, 0.0, 0]
+            entry = self._open[day] = [0, 0.0, 0.0, 0, 0]
         return entry
 
     def _mark(self, from_s: float, to_s: float, flag: int, tz: tzinfo) -> None:
@@ -272,7 +303,10 @@ class DayBook:
             entry[3] = int(entry[3]) | flag
 
     def __getstate__(self) -> tuple[object, ...]:
-        days = tuple((day, int(a), g, w, int(f)) for day, (a, g, w, f) in sorted(self._open.items()))
+        days = tuple(
+            (day, int(a), g, w, int(f), int(u)) if u else (day, int(a), g, w, int(f))
+            for day, (a, g, w, f, u) in sorted(self._open.items())
+        )
         state = (
             days, self.closed_through, self.next_close_s, self.last_use_s, self.scored_s, self.quiet_raised_s,
             self.scored_night,
@@ -287,7 +321,8 @@ class DayBook:
             days, self.closed_through, self.next_close_s, self.last_use_s, self.scored_s, self.quiet_raised_s,
             self.scored_night, self.fine_s, self.asked_s,
         ) = state  # type: ignore[misc]
-        self._open = {day: [a, g, w, f] for day, a, g, w, f in days}  # type: ignore[attr-defined]
+        # A day's unknown quarters are stored only when it has any (and were not, before gaps were learned).
+        self._open = {day: [a, g, w, f, u[0] if u else 0] for day, a, g, w, f, *u in days}  # type: ignore[attr-defined]
 
     def __repr__(self) -> str:
         return f"DayBook(closed_through={self.closed_through}, open={sorted(self._open)}, last_use_s={self.last_use_s})"
