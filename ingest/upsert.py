@@ -97,10 +97,12 @@ class _DriverSql:
         order = compiled.positiontup
         if order is None or sorted(order) != sorted(columns):
             return None
-        table_columns = statement.table.c  # type: ignore[attr-defined]
+        types = {name: statement.table.c[name].type for name in order}  # type: ignore[attr-defined]
+        # The dialect's own type (SQLite's DATETIME formats times as text), as SQLAlchemy binds it: the generic
+        # type's processor would leave times to the driver, which writes them in another form.
         return cls(
             compiled.string,
-            [(name, table_columns[name].type.bind_processor(dialect), _holds_times(table_columns[name].type)) for name in order],
+            [(name, types[name].dialect_impl(dialect).bind_processor(dialect), _holds_times(types[name])) for name in order],
         )
 
     def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
