@@ -8,7 +8,7 @@ monitors as ``CheckInAnswer`` events; the alert store stays the one record of wh
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,11 @@ from alerts.lifecycle import AlertStatus
 from alerts.models import Alert
 from alerts.outcomes import OutcomeKind
 from carewatch.domain import AlertType, CheckInAnswer, CheckInReply
+
+LOOK_EVERY_S = 2.0
+"""How often the runners (the embedded pipeline, the Faust path's alert service) read the answers and outcomes."""
+LOOK_BACK = timedelta(days=2)
+"""Answers and outcomes given this long before a runner started still reach the monitors (given while it was down)."""
 
 
 async def answered_check_ins(session: AsyncSession, since: datetime) -> list[CheckInAnswer]:

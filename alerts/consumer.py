@@ -4,6 +4,8 @@ At-least-once: offsets are committed only after `AlertStore.apply` committed the
 batch.  A redelivered batch (crash, rebalance, a worker that redid work) changes
 nothing, because alert ids come from household, type and onset and `apply` is
 idempotent.  Detections of one household share a partition, so they arrive in order.
+What outcomes taught the workers' monitors (`alerts.wire.Learned`, on the same topic) is
+written on each alert's audit trail once (`AlertStore.learned`: an alert taught before is passed).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from datetime import datetime
 from aiokafka import ConsumerRecord
 
 from alerts.store import AlertStore, AppliedChange
-from alerts.wire import BadDetection, decode_detection
+from alerts.wire import BadDetection, Learned, decode_detections_record
+from carewatch.domain import Detection
 from carewatch.kafka import BatchConsumer, until_stored
 
 log = logging.getLogger(__name__)
@@ -39,24 +42,34 @@ class DetectionConsumer(BatchConsumer):
         self.topic = topic
         self.on_applied = on_applied
         self.detections_seen = 0
+        self.lessons_written = 0
         self.undecodable = 0
         self.newest_event: datetime | None = None
         """The latest event time of a stored detection: the ladder's clock on the event clock (replays, the demo)."""
 
     async def handle(self, records: Sequence[ConsumerRecord]) -> None:
-        detections = []
+        detections: list[Detection] = []
+        lessons: list[Learned] = []
         for record in records:
             try:
-                detections.append(decode_detection(record.value))
+                decoded = decode_detections_record(record.value)
             except BadDetection as exc:
                 # A bug of ours upstream; keep going, but loudly.
                 self.undecodable += 1
                 log.error("skipping %s[%d]@%d: %s", record.topic, record.partition, record.offset, exc)
+                continue
+            if isinstance(decoded, Learned):
+                lessons.append(decoded)
+            else:
+                detections.append(decoded)
         # The ladder starts inside `apply`: its clock (on event time) must already include this batch.
         newest = max((d.at for d in detections), default=None)
         if newest is not None and (self.newest_event is None or newest > self.newest_event):
             self.newest_event = newest
         changes = await until_stored(lambda: self.store.apply(detections), f"{len(detections)} detections")
         self.detections_seen += len(detections)
+        if lessons:
+            taught = [(lesson.alert_id, lesson.words, lesson.at) for lesson in lessons]
+            self.lessons_written += await until_stored(lambda: self.store.learned(taught), f"{len(taught)} lessons")
         if self.on_applied and changes:
             await self.on_applied(changes)

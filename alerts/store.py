@@ -180,11 +180,14 @@ class AlertStore:
     async def record_lessons(self, session: AsyncSession, lessons: Sequence[tuple[str, Explanation, datetime]]) -> int:
         """Write on each alert what its outcome taught the detectors (alert id, the words, the event time
         it was learned at), in the caller's transaction — the one that stores the taught model, so an
-        alert is taught once (alerts.lessons skips alerts with this entry).  The status is unchanged."""
+        alert is taught once (alerts.lessons skips alerts with this entry).  The status is unchanged.
+        An alert that already has the entry gets no second one (the Faust path: a lesson redelivered)."""
         now, written = self._clock(), 0
         for taught_id, words, event_time in lessons:
             status = await session.scalar(select(Alert.status).where(Alert.id == taught_id))
-            if status is None:
+            if status is None or await session.scalar(
+                select(AlertEvent.id).where(AlertEvent.alert_id == taught_id, AlertEvent.action == AuditAction.LEARNED).limit(1)
+            ) is not None:
                 continue
             session.add(
                 AlertEvent(alert_id=taught_id, at=now, actor=DETECTOR_ACTOR, action=AuditAction.LEARNED, from_status=status,
@@ -192,6 +195,12 @@ class AlertStore:
             )
             written += 1
         return written
+
+    async def learned(self, lessons: Sequence[tuple[str, Explanation, datetime]]) -> int:
+        """`record_lessons` in a transaction of its own: the Faust path, where the workers' monitors learned
+        (the alert service hears what from the detections topic, `alerts.wire.Learned`)."""
+        async with self._sessions.begin() as session:
+            return await self.record_lessons(session, lessons)
 
     async def get(self, alert_id: str) -> Alert:
         """The alert with its audit trail (``alert.events``, oldest first)."""
@@ -268,8 +277,8 @@ class AlertStore:
 
     async def _answered_before(self, session: AsyncSession, detection: Detection) -> bool:
         """An alert raised because a check-in went unanswered, whose check-in the elder had in fact answered
-        "I'm fine" (the detectors had not heard it yet: the Faust engine does not pass answers on, and on the
-        embedded engine the answer may be a moment late): resolved at once in her name, nobody is told."""
+        "I'm fine" (the detectors had not heard it yet: on either engine the answer may reach the monitor a
+        moment after the escalation): resolved at once in her name, nobody is told."""
         if detection.facts.get("check_in") != "unanswered":
             return False
         check_in = await session.get(Alert, alert_id(detection.household_id, AlertType.CHECK_IN, detection.onset))

@@ -100,6 +100,13 @@ def summaries_topic(settings: Settings) -> str:
     return f"{settings.stream_app_id}-household-summaries"
 
 
+def answers_topic(settings: Settings) -> str:
+    """What people said that the workers' monitors must hear (the elders' answers to check-ins, the outcomes
+    that teach), published by the alert service keyed by household: co-partitioned with the readings topic
+    (same partition count, same key), so the worker that holds a household's state consumes it."""
+    return f"{settings.stream_app_id}-answers"
+
+
 def kafka_url(settings: Settings) -> str:
     if not settings.kafka_url:
         raise KafkaUnavailable("CAREWATCH_KAFKA_URL is not set (e.g. kafka://localhost:9092)")
@@ -110,7 +117,8 @@ async def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
     """Create carewatch's topics if missing; refuse existing ones with another partition count.
 
     The partition count fixes where each household's readings and state live, so it
-    must match ``CAREWATCH_KAFKA_PARTITIONS`` everywhere.  The workers' changelog (compacted,
+    must match ``CAREWATCH_KAFKA_PARTITIONS`` everywhere (the answers topic is co-partitioned with the
+    readings: Faust gives a worker the same partitions of both).  The workers' changelog (compacted,
     as Faust would make it) and their summaries topic (compacted too) are made here, so the
     alert service can follow the summaries before any worker ran.
     """
@@ -119,7 +127,7 @@ async def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
     try:
         await _start_within(admin, servers, timeout)
         compacted = {topic: {"cleanup.policy": "compact"} for topic in (changelog_topic(settings), summaries_topic(settings))}
-        wanted = [*Topics.from_settings(settings), *compacted]
+        wanted = [*Topics.from_settings(settings), answers_topic(settings), *compacted]
         existing = set(await admin.list_topics())
         missing = [
             NewTopic(name, settings.kafka_partitions, settings.kafka_replication, topic_configs=compacted.get(name, {}))

@@ -72,6 +72,13 @@ class DailyCeilingRule:
         at_s: float,
     ) -> list[Detection]:
         alert, ceiling = _ALERT[kind], self._ceiling[kind]
+        if alert not in raised:
+            for m in self._meters[kind]:
+                history = histories[m]
+                if len(history) and above(used_in_window(history, history.newest, self._window_s), ceiling):
+                    break
+            else:
+                return []  # the usual reading: no meter over the ceiling, nothing raised to clear
         window_h, tz = self._window_s / 3600, self.profile.timezone
         used = {
             m: used_in_window(histories[m], histories[m].newest, self._window_s)

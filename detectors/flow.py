@@ -138,8 +138,12 @@ class ContinuousFlowRule:
         at_s: float,
     ) -> list[Detection]:
         alert = _ALERT[kind]
-        if alert not in raised and not any(self._newest_flowing(histories[m], m) for m in self._meters[kind]):
-            return []  # the usual reading: nothing flowing now, nothing raised to clear
+        if alert not in raised:
+            for m in self._meters[kind]:
+                if self._newest_flowing(histories[m], m):
+                    break
+            else:
+                return []  # the usual reading: nothing flowing now, nothing raised to clear
         runs = {
             meter_id: flow_run(histories[meter_id], self._min_flow[meter_id], self._max_gap_s, meter_id in self._coarse)
             for meter_id in self._meters[kind]

@@ -183,11 +183,12 @@ class MeterHistory:
         >>> len(history), history.times[0]  # the anchor's day, plus when idleness began
         (26, 0.0)
         """
-        newest = self.newest
+        times = self.times
+        newest = len(times) - 1
         if newest < 1:
             return
-        anchor = self.at_or_before(self.times[newest] - keep_s)
-        if anchor < max(PRUNE_AFTER, len(self.times) // PRUNE_SHARE):
+        anchor = bisect_right(times, times[newest] - keep_s) - 1  # at_or_before, on every reading
+        if anchor < PRUNE_AFTER or anchor < len(times) // PRUNE_SHARE:
             return  # a few readings older than needed cost less than copying the arrays each time
         floor = self.registers[newest] - min_use_m3 + EPSILON_M3
         tail = [

@@ -25,7 +25,7 @@ from detectors.anomaly import RiverQuiet
 from detectors.base import LEARNED_ALERTS, QUIET_ALERTS, RaisedConditions, detection, epoch, instant
 from detectors.ceiling import DailyCeilingRule
 from detectors.checkin import CheckInRule
-from detectors.config import HouseholdProfile
+from detectors.config import HouseholdProfile, MeterProfile
 from detectors.flow import ContinuousFlowRule
 from detectors.history import MeterHistory
 from detectors.inactivity import InactivityRule
@@ -63,6 +63,9 @@ class Observation:
     def accepted(self) -> bool:
         """A new reading taken in: neither refused nor a repeat of one already judged."""
         return self.rejection is None and not self.duplicate
+
+
+_ACCEPTED = Observation()
 
 
 class HouseholdMonitor:
@@ -125,6 +128,7 @@ class HouseholdMonitor:
         "_away",
         "_batched",
         "_meter_ids",
+        "_meters_by_id",
         "_vitals",
         "_health",
     )
@@ -227,13 +231,16 @@ class HouseholdMonitor:
         self._volume = VolumeRule(profile)
         self._batched = any(m.upload_every_s > 0 for m in profile.meters)
         self._meter_ids = tuple(m.meter_id for m in profile.meters)
+        self._meters_by_id: dict[str, MeterProfile] = {}
+        for m in profile.meters:  # as profile.meter finds them: the first of an id
+            self._meters_by_id.setdefault(m.meter_id, m)
         # Days close a window late, so the 24 h rule has flagged an incident's day before it is learned.
         self._close_lag_s = window_s
         self._away = tuple((w.start.timestamp(), w.end.timestamp()) for w in profile.away)
 
     def observe(self, reading: Reading) -> Observation:
-        meter = self.profile.meter(reading.meter_id)
-        if meter is None or reading.household_id != self.profile.household_id or reading.kind != meter.kind:
+        meter = self._meters_by_id.get(reading.meter_id)
+        if meter is None or reading.household_id != self._profile.household_id or reading.kind != meter.kind:
             return Observation(rejection=RejectReason.UNKNOWN_METER, detail=self._unknown(reading))
         meter_id, kind = meter.meter_id, meter.kind
         at_s, register_m3 = epoch(reading.at), reading.register_m3
@@ -276,20 +283,30 @@ class HouseholdMonitor:
             restarted_from = None
             if self._learners:
                 self._book_use(kind, history, index)
-        newest_s = history.times[history.newest]
-        detections = self._faults.accepted(self._guard, self._raised, meter_id, newest_s, restarted_from)
-        detections += self._silent.heard(self._silence, self._raised, meter_id, previous_newest_s, newest_s)
-        detections += self._health.heard(self._vitals, self._raised, reading)
+        newest_s = history.times[-1]
+        raised = self._raised
+        # The guards below skip calls that could only answer nothing (no fault, no quiet alert,
+        # no check-in open): the usual reading costs fewer calls.
+        detections = (
+            self._faults.accepted(self._guard, raised, meter_id, newest_s, restarted_from) if self._guard.faulty else []
+        )
+        detections += self._silent.heard(self._silence, raised, meter_id, previous_newest_s, newest_s)
+        detections += self._health.heard(self._vitals, self._raised, reading, at_s)
         history.prune(self._keep_s[kind], self._min_use[kind])
         if not self._batched:
             detections += self._judge_inactivity(newest_s)
         detections += self._flow.judge(self._histories, self._raised, kind, newest_s)
         detections += self._ceiling.judge(self._histories, self._raised, kind, newest_s)
         if self._learners:
-            detections += self._quiet.heard(self._days, self._raised, newest_s)
-            detections += self._check_in.heard(self._days, self._raised, newest_s)
+            if raised.any_of(QUIET_ALERTS):
+                detections += self._quiet.heard(self._days, raised, newest_s)
+            if AlertType.CHECK_IN in raised:
+                detections += self._check_in.heard(self._days, raised, newest_s)
             detections += self._close_days(newest_s)
-            self._flag_days(detections)
+            if detections:
+                self._flag_days(detections)
+        if not detections and not detail:
+            return _ACCEPTED  # the usual reading: one frozen answer, not a new one each time
         return Observation(detections=tuple(detections), detail=detail)
 
     def _judge_inactivity(self, at_s: float) -> list[Detection]:

@@ -203,14 +203,16 @@ class InactivityRule:
     def _any_meter_quiet_now(self, histories: Mapping[str, MeterHistory]) -> bool:
         """Could any kind be quiet over the window ending at its newest reading?  (A kind is
         quiet only if each of its meters is: one quiet meter is enough to look closer.)"""
+        window_s = self._window_s
         for kind, meters in self._meters.items():
-            least = self._min_use[kind]
+            least = self._min_use[kind] + 2 * EPSILON_M3
             for meter_id in meters:
-                times, registers = histories[meter_id].times, histories[meter_id].registers
+                history = histories[meter_id]
+                times = history.times
                 if not times:
                     continue
-                anchor = bisect_right(times, times[-1] - self._window_s) - 1
-                if anchor >= 0 and below(registers[-1] - registers[anchor], least + 2 * EPSILON_M3):
+                anchor = bisect_right(times, times[-1] - window_s) - 1
+                if anchor >= 0 and below(history.registers[-1] - history.registers[anchor], least):
                     return True
         return False
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 import functools
 import math
 import re
-import statistics
 from array import array
+from bisect import bisect_left, insort
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +40,7 @@ HEALTH_ALERTS = (
     AlertType.METER_VALVE_CLOSED,
 )
 """The alerts of this rule, in the order it judges them (so a replay emits them in the same order)."""
+_HEALTH_SET = frozenset(HEALTH_ALERTS)
 
 _FLAG_WORDS = {
     # The contract's words (docs/mqtt-contract.md) and wmbusmeters' status words (docs/gateways.md).
@@ -133,7 +134,7 @@ class MeterVitals:
 
     __slots__ = (
         "heard_s", "battery_pct", "signal_dbm", "status", "battery_low", "weak_signal",
-        "_signal", "_signal_hour", "_first_hour", "_judged_signal",
+        "_signal", "_signal_hour", "_first_hour", "_judged_signal", "_sorted",
     )
 
     def __init__(self) -> None:
@@ -150,6 +151,9 @@ class MeterVitals:
         self._first_hour = 0
         self._judged_signal: tuple[float | None, int] | None = None
         """The ring's median and sample count, until the ring changes (a reading costs no sort)."""
+        self._sorted: list[int] | None = None
+        """The ring's samples in order (None: no ring), kept up as the ring changes (derived, not
+        pickled): the median of a 72-hour window costs two bisections a reading, not a sort."""
 
     @property
     def flags(self) -> frozenset[MeterFlag]:
@@ -174,7 +178,7 @@ class MeterVitals:
                 self.battery_low = False
             elif not self.battery_low and self.battery_pct < limits.battery_low_pct:
                 self.battery_low = True
-        median = self.signal_median_dbm() if self._watched_long_enough(limits.signal_hours) else None
+        median = self._signal_judgement()[0] if self._watched_long_enough(limits.signal_hours) else None
         if median is not None:
             if self.weak_signal and median > limits.signal_ok_dbm:
                 self.weak_signal = False
@@ -191,9 +195,29 @@ class MeterVitals:
 
     def _signal_judgement(self) -> tuple[float | None, int]:
         if self._judged_signal is None:
-            samples = [] if self._signal is None else [v for v in self._signal if v != _NO_SAMPLE]
-            self._judged_signal = (float(statistics.median(samples)) if samples else None, len(samples))
+            samples = self._samples()
+            n = len(samples)
+            # statistics.median's arithmetic, on samples already in order.
+            median = None if not n else float(samples[n // 2]) if n % 2 else (samples[n // 2 - 1] + samples[n // 2]) / 2
+            self._judged_signal = (median, n)
         return self._judged_signal
+
+    def _samples(self) -> list[int]:
+        return [] if self._sorted is None else self._sorted
+
+    def _set_sample(self, ring: array, slot: int, sample: int) -> None:
+        """Put a sample (or _NO_SAMPLE) in the ring's slot, keeping the ordered samples in step."""
+        old = ring[slot]
+        if old == sample:
+            return
+        ring[slot] = sample
+        self._judged_signal = None
+        ordered = self._sorted
+        assert ordered is not None  # kept with the ring
+        if old != _NO_SAMPLE:
+            del ordered[bisect_left(ordered, old)]
+        if sample != _NO_SAMPLE:
+            insort(ordered, sample)
 
     def _watched_long_enough(self, hours: int) -> bool:
         if self._signal is None or self._signal_hour - self._first_hour + 1 < hours:
@@ -207,17 +231,16 @@ class MeterVitals:
             ring = self._signal = array("b", [_NO_SAMPLE] * hours)
             self._signal_hour = self._first_hour = hour
             self._judged_signal = None
+            self._sorted = []
         if hour > self._signal_hour:
-            for skipped in range(max(self._signal_hour + 1, hour - hours + 1), hour + 1):
-                ring[skipped % hours] = _NO_SAMPLE
+            # The hours skipped hold no sample; this hour's slot is written just below.
+            for skipped in range(max(self._signal_hour + 1, hour - hours + 1), hour):
+                self._set_sample(ring, skipped % hours, _NO_SAMPLE)
             self._signal_hour = hour
             self._judged_signal = None
         elif hour <= self._signal_hour - hours:
             return  # older than the window
-        sample = max(-128, min(0, round(dbm)))
-        if ring[hour % hours] != sample:
-            ring[hour % hours] = sample
-            self._judged_signal = None
+        self._set_sample(ring, hour % hours, max(-128, min(0, round(dbm))))
         self._first_hour = min(self._first_hour, hour)
 
     def __getstate__(self) -> tuple[object, ...]:
@@ -235,6 +258,7 @@ class MeterVitals:
         ) = state
         self._signal = None if ring is None else array("b", ring)
         self._judged_signal = None
+        self._sorted = None if self._signal is None else sorted(v for v in self._signal if v != _NO_SAMPLE)
 
     def __repr__(self) -> str:
         return (
@@ -274,9 +298,13 @@ class MeterHealthRule:
         self.profile = profile
         self._limits = HealthLimits.of(profile.rules)
 
-    def heard(self, vitals: MutableMapping[str, MeterVitals], raised: RaisedConditions, reading: Reading) -> list[Detection]:
-        """A reading of one of the household's meters was taken in."""
-        at_s = epoch(reading.at)
+    def heard(
+        self, vitals: MutableMapping[str, MeterVitals], raised: RaisedConditions, reading: Reading, at_s: float | None = None
+    ) -> list[Detection]:
+        """A reading of one of the household's meters was taken in (at `at_s`, its time in epoch
+        seconds, when the caller has it already)."""
+        if at_s is None:
+            at_s = epoch(reading.at)
         meter = vitals.get(reading.meter_id)
         if meter is None:
             meter = vitals[reading.meter_id] = MeterVitals()
@@ -285,6 +313,12 @@ class MeterHealthRule:
 
     def judge(self, vitals: Mapping[str, MeterVitals], raised: RaisedConditions, at_s: float) -> list[Detection]:
         """Raise what a meter has newly fallen into, widen what is raised, clear what no meter is in any more."""
+        if not raised.any_of(_HEALTH_SET):
+            for v in vitals.values():
+                if v.conditions():
+                    break
+            else:
+                return []  # the usual reading: every meter well, nothing raised to clear
         conditions = {meter_id: v.conditions() for meter_id, v in vitals.items()}
         found: list[Detection] = []
         for alert in HEALTH_ALERTS:

@@ -104,7 +104,7 @@ class QuietSpell(base.Base):
     __slots__ = (
         "window_days", "warmup_days", "grace_h", "pool_h", "margin_h", "floor_h", "pool_day",
         "check_in_rank", "check_in_grace_h", "check_in_floor_h",
-        "_dates", "_masks", "_limits", "_usual", "_answers", "_outings",
+        "_dates", "_masks", "_limits", "_usual", "_answers", "_outings", "_shortest",
     )
 
     def __init__(
@@ -133,6 +133,8 @@ class QuietSpell(base.Base):
         self._dates: list[int] = []
         self._masks: list[int] = []
         self._limits: tuple[float, ...] | None = None
+        self._shortest = math.inf
+        """3600 × the least of `_limits` (derived with them): a spell shorter is usual at any hour."""
         self._usual: tuple[float, ...] | None = None
         """Per quarter-hour: the quiet that is still usual, past which the elder is asked (the soft tier)."""
         self._answers: list[tuple[int, int, int]] = []
@@ -269,8 +271,7 @@ class QuietSpell(base.Base):
             if boundary - spell.since_s > limit_h * 3600:
                 return None  # already unusual: the learned alert speaks, not a question
             hour = quarter / 4
-            usual_h = self.usual_h(quarter, date)
-            if from_h <= hour < until_h and boundary - since_s > usual_h * 3600:
+            if from_h <= hour < until_h and boundary - since_s > (usual_h := self.usual_h(quarter, date)) * 3600:
                 return Finding(AlertType.CHECK_IN, boundary, usual_h, (), len(self._dates))
             boundary += QUARTER_S
         return None
@@ -294,12 +295,13 @@ class QuietSpell(base.Base):
 
     @property
     def _shortest_s(self) -> float:
-        return 3600 * min(self._limits) if self._limits is not None else math.inf
+        return self._shortest
 
     def _derive(self) -> None:
         """Limits per quarter-hour from the learned days (recomputed when a day is learned)."""
         if len(self._dates) < self.warmup_days:
             self._limits = self._usual = None
+            self._shortest = math.inf
             return
         bits = _bits(self._masks)
         quiet = _quiet_quarters(self._dates, bits)
@@ -319,6 +321,7 @@ class QuietSpell(base.Base):
             floor = max(floor, _daytime_floor_h(bits, self.margin_h))
         limits = np.maximum(near / 4 + self.margin_h, floor)
         self._limits = tuple(round(float(v), 2) for v in limits)
+        self._shortest = 3600 * min(self._limits)
         # Asking makes sense only before the learned alert would come.
         self._usual = tuple(u if u < limit else math.inf for u, limit in zip(self._usual, self._limits, strict=True))
 

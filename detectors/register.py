@@ -51,6 +51,9 @@ class Check(NamedTuple):
     restart: tuple[tuple[float, float], ...] = ()
 
 
+_ACCEPT = Check(Outcome.ACCEPT)
+
+
 class RegisterGuard:
     """Per-household state of the register checks: the readings that may prove a
     reset (at most two per meter) and the meters whose register is in fault.
@@ -72,6 +75,9 @@ class RegisterGuard:
 
     def check(self, meter_id: str, history: MeterHistory, at_s: float, register_m3: float) -> Check:
         """Classify a reading against the meter's history (remembering reset suspects)."""
+        times = history.times
+        if times and at_s > times[-1] and register_m3 >= history.registers[-1] - EPSILON_M3 and not self._suspects:
+            return _ACCEPT  # the usual reading: the meter's newest, not below its register, no reset in doubt
         same = history.index_of(at_s)
         if same is not None:
             return _same_instant(meter_id, at_s, history.registers[same], register_m3)
@@ -104,7 +110,7 @@ class RegisterGuard:
                 self._suspects[meter_id] = kept
             else:
                 del self._suspects[meter_id]
-        return Check(Outcome.ACCEPT)
+        return _ACCEPT
 
     def _suspect(
         self,

@@ -67,18 +67,72 @@ def local_quarter(at_s: float, tz: tzinfo) -> tuple[int, int]:
     """(local date ordinal, quarter-hour of the day) of the quarter that ends at or
     contains `at_s` — a reading at 07:00 closes the quarter 06:45-07:00.
 
+    Every reading and tick asks this: a whole second is answered from the quarter of UTC it
+    falls in, converted once per time zone (`_LOCAL_QUARTERS`).
+
     >>> from datetime import UTC
+    >>> from zoneinfo import ZoneInfo
     >>> local_quarter(datetime(2024, 1, 5, 7, 0, tzinfo=UTC).timestamp(), UTC)
     (738890, 27)
+    >>> berlin = ZoneInfo("Europe/Berlin")  # 02:00 becomes 03:00 at 01:00 UTC on 2026-03-29
+    >>> spring = datetime(2026, 3, 29, 1, 0, tzinfo=UTC).timestamp()
+    >>> [local_quarter(spring + s, berlin) for s in (0.0, 0.5, 1.0)]  # 01:59:59, 01:59:59.5, 03:00:00
+    [(739704, 7), (739704, 7), (739704, 12)]
     """
-    moment = datetime.fromtimestamp(at_s - 1.0, tz)
+    moment_s = at_s - 1.0
+    second = int(moment_s)
+    if second != moment_s:  # a fraction of a second: rounded as datetime rounds it
+        return _local_quarter(moment_s, tz)
+    by_zone = _LOCAL_QUARTERS.get(tz)
+    if by_zone is None or len(by_zone) >= _CACHED_QUARTERS:
+        by_zone = _LOCAL_QUARTERS[tz] = {}
+    bucket = second // 900
+    found = by_zone.get(bucket)
+    if found is None:
+        found = by_zone[bucket] = _uniform_quarter(bucket, tz)
+    return found if found else _local_quarter(moment_s, tz)
+
+
+def _local_quarter(moment_s: float, tz: tzinfo) -> tuple[int, int]:
+    moment = datetime.fromtimestamp(moment_s, tz)
     return moment.toordinal(), (moment.hour * 60 + moment.minute) // 15
+
+
+def _uniform_quarter(bucket: int, tz: tzinfo) -> tuple[int, int] | tuple[()]:
+    """The local quarter of every whole second of this quarter of UTC, when they share one (the
+    same offset from its first second to its last); () when not (a change of clocks inside it,
+    or an offset that is no whole number of quarters): those seconds are converted one by one."""
+    first_s = bucket * 900
+    first, last = _local_quarter(first_s, tz), _local_quarter(first_s + 899, tz)
+    if first != last or _offset(first_s, tz) != _offset(first_s + 899, tz):
+        return ()
+    return first
+
+
+def _offset(at_s: float, tz: tzinfo) -> object:
+    return datetime.fromtimestamp(at_s, tz).utcoffset()
+
+
+_LOCAL_QUARTERS: dict[tzinfo, dict[int, tuple[int, int] | tuple[()]]] = {}
+"""Per time zone, per quarter of UTC (epoch seconds // 900): its local quarter (see local_quarter)."""
+_CACHED_QUARTERS = 1 << 16
+"""Quarters remembered per time zone (almost two years' worth) before starting afresh."""
 
 
 def day_start_s(ordinal: int, tz: tzinfo) -> float:
     """Epoch seconds of local midnight starting that day."""
-    day = date.fromordinal(ordinal)
-    return datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
+    key = (ordinal, tz)
+    start_s = _DAY_STARTS.get(key)
+    if start_s is None:
+        if len(_DAY_STARTS) >= _CACHED_QUARTERS:
+            _DAY_STARTS.clear()
+        day = date.fromordinal(ordinal)
+        start_s = _DAY_STARTS[key] = datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
+    return start_s
+
+
+_DAY_STARTS: dict[tuple[int, tzinfo], float] = {}
+"""Local midnights asked for (every tick asks for today's): converted once."""
 
 
 class DayBook:
@@ -132,9 +186,10 @@ class DayBook:
 
     def use(self, kind: MeterKind, at_s: float, used_m3: float, tz: tzinfo) -> None:
         """`used_m3` ran through a meter in the interval ending at `at_s`."""
-        if used_m3 >= USE_STEP_M3 - 1e-9:
+        active = used_m3 >= USE_STEP_M3 - 1e-9
+        if active:
             self.last_use_s = max(self.last_use_s, at_s)
-        self.adjust(kind, at_s, used_m3, tz, active=used_m3 >= USE_STEP_M3 - 1e-9)
+        self.adjust(kind, at_s, used_m3, tz, active)
 
     def adjust(self, kind: MeterKind, at_s: float, used_m3: float, tz: tzinfo, active: bool = False) -> None:
         """Add (or, negative, take back) use counted in the day of `at_s`.  A late reading

@@ -183,13 +183,21 @@ class SilentMeterRule:
     ) -> list[Detection]:
         if watch.first_tick_s is None:
             watch.first_tick_s = at_s
-        last_seen = {m: self._last_seen(histories[m], watch.first_tick_s) for m in self._prior_s}
-        limits = {m: self.after_s(watch, m) for m in last_seen}
-        silent = [m for m, seen_s in last_seen.items() if seen_s < at_s - limits[m]]
+        last_seen: dict[str, float] = {}
+        for m in self._prior_s:  # a meter that never reported is measured from the first tick
+            times = histories[m].times
+            last_seen[m] = times[-1] if times else watch.first_tick_s
+        # A threshold is never below its prior: a meter heard within the prior needs no learned one.
+        limits = {
+            m: limit
+            for m, seen_s in last_seen.items()
+            if seen_s < at_s - self._prior_s[m] and seen_s < at_s - (limit := self.after_s(watch, m))
+        }
+        silent = list(limits)
         if last_seen and len(silent) < len(last_seen):
-            household_s = self.household_after_s(watch)
-            if max(last_seen.values()) < at_s - household_s:  # the gateway: every meter at once
-                silent = list(last_seen)
+            latest_s = max(last_seen.values())
+            if latest_s < at_s - self._household_prior_s and latest_s < at_s - (household_s := self.household_after_s(watch)):
+                silent = list(last_seen)  # the gateway: every meter at once
                 limits = dict.fromkeys(last_seen, household_s)
         if not silent:
             return []
@@ -220,14 +228,19 @@ class SilentMeterRule:
         stream is still warming up on the prior, when every gap is learned."""
         if at_s <= previous_newest_s:
             return
+        # A gap within the prior is within the threshold, which is never below it: no need to work that out.
         if math.isfinite(previous_newest_s):
             cadence, gap_s = watch.meter(meter_id), at_s - previous_newest_s
-            if cadence.learned < self._warmup or gap_s <= self.after_s(watch, meter_id):
+            if cadence.learned < self._warmup or gap_s <= self._prior_s[meter_id] or gap_s <= self.after_s(watch, meter_id):
                 cadence.learn_one(gap_s)
         if at_s > watch.heard_s:
             if math.isfinite(watch.heard_s):
                 gap_s = at_s - watch.heard_s
-                if watch.household.learned < self._warmup or gap_s <= self.household_after_s(watch):
+                if (
+                    watch.household.learned < self._warmup
+                    or gap_s <= self._household_prior_s
+                    or gap_s <= self.household_after_s(watch)
+                ):
                     watch.household.learn_one(gap_s)
             watch.heard_s = at_s
 
@@ -270,9 +283,4 @@ class SilentMeterRule:
             watch.household.learn_one(gap_s)
             watch.tolerated[HOUSEHOLD] = max(watch.tolerated.get(HOUSEHOLD, 0.0), min(TOLERANCE * gap_s, most_s))
         return gap_s
-
-    @staticmethod
-    def _last_seen(history: MeterHistory, first_tick_s: float) -> float:
-        """A meter that never reported is measured from the first tick."""
-        return history.times[history.newest] if len(history) else first_tick_s
 

@@ -74,7 +74,9 @@ class DailyVolume(base.Base):
     Decline(kind=<MeterKind.GAS: 'gas'>, recent_l=127, usual_l=593.5, days=20)
     """
 
-    __slots__ = ("window_days", "warmup_days", "factor", "decline_ratio", "_dates", "_gas", "_water", "_learnable")
+    __slots__ = (
+        "window_days", "warmup_days", "factor", "decline_ratio", "_dates", "_gas", "_water", "_learnable", "_most",
+    )
 
     def __init__(self, window_days: int = 28, warmup_days: int = 14, factor: float = 1.5, decline_ratio: float = 0.5):
         self.window_days = window_days
@@ -85,6 +87,10 @@ class DailyVolume(base.Base):
         self._gas: list[int] = []
         self._water: list[int] = []
         self._learnable: list[bool] = []
+        self._most: dict[MeterKind, int | None] = {}
+        """The most litres of each kind on a normal day learned (None: none), derived as days are
+        learned: a tick's spike check needs no pass over the days."""
+        self._derive_most()
 
     @property
     def days_learned(self) -> int:
@@ -101,19 +107,26 @@ class DailyVolume(base.Base):
         self._learnable.append(day.learnable)
         for column in (self._dates, self._gas, self._water, self._learnable):
             del column[: -self.window_days]
+        self._derive_most()
+
+    def _derive_most(self) -> None:
+        self._most = {kind: max(self.learned_litres(kind), default=None) for kind in (MeterKind.GAS, MeterKind.WATER)}
 
     def score_one(self, today: Volumes) -> Spike | None:
         """A kind used far more today than on any normal day learned."""
+        if (today.water_l is None or today.water_l <= _MARGIN_L[MeterKind.WATER]) and (
+            today.gas_l is None or today.gas_l <= _MARGIN_L[MeterKind.GAS]
+        ):
+            return None  # less than any limit could be: the usual tick
         days = self.days_learned
         if days < self.warmup_days:
             return None
         for kind, used in ((MeterKind.WATER, today.water_l), (MeterKind.GAS, today.gas_l)):
             if used is None or used <= _MARGIN_L[kind]:
                 continue  # less than any limit could be: the usual tick
-            learned = self.learned_litres(kind)
-            if not learned:
+            most = self._most.get(kind)
+            if most is None:
                 continue
-            most = max(learned)
             limit = round(most * self.factor) + _MARGIN_L[kind]
             if used > limit:
                 return Spike(kind, used, limit, most, days)
@@ -172,6 +185,7 @@ class DailyVolume(base.Base):
         for gap in gaps:  # type: ignore[union-attr]
             self._dates.append(self._dates[-1] + gap)
         self._learnable = [bool(learnable >> i & 1) for i in range(len(self._gas))]  # type: ignore[operator]
+        self._derive_most()
 
     def __repr__(self) -> str:
         return f"DailyVolume(days={len(self._dates)}, learned={self.days_learned})"
@@ -216,8 +230,7 @@ class VolumeRule:
             round(water_m3 * 1000) if MeterKind.WATER in self._kinds else None,
         )
         found = learner.score_one(volumes)
-        onset_s = day_start_s(today, self._tz)
-        if found is None or not raised.open(alert, onset_s, self._meters):
+        if found is None or not raised.open(alert, day_start_s(today, self._tz), self._meters):
             return []
         words = explain.spike(found.kind, found.used_l, found.most_l, found.days, evidence_s, self._tz)
         facts = {"kind": found.kind.value, "used_l": found.used_l, "limit_l": found.limit_l, "most_l": found.most_l}

@@ -1,4 +1,4 @@
-"""One engine, two runners: how a reading and the passage of time are judged.
+"""One engine, two runners: how a reading, the passage of time and what people said are judged.
 
 The embedded runner (`carewatch.runners.embedded.pipeline`) and the Faust workers (`carewatch.runners.faust`)
 both call these, so the same reading gives the same verdict whichever runs it.
@@ -8,11 +8,13 @@ committed (one database transaction, or Kafka topics and a changelog).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import UTC, datetime, timedelta
 
-from carewatch.domain import Reading, RejectReason
+from carewatch.domain import CheckInAnswer, Detection, Explanation, OutcomeHeard, Reading, RejectReason
 from carewatch.registry import Registry
+from detectors import explain
 from detectors.household import HouseholdMonitor, Observation
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,24 @@ def judge(monitor: HouseholdMonitor, reading: Reading) -> Observation:
         log.exception("detector failed on a reading of meter %s", reading.meter_id)
         return Observation(rejection=RejectReason.PROCESSING_ERROR, detail=f"detector error: {exc!r}")
     return observation
+
+
+def answered(monitor: HouseholdMonitor, answer: CheckInAnswer, now: datetime) -> tuple[Detection, ...]:
+    """The elder's answer to a check-in, as an event to her monitor.  Its time is when it was given, or the
+    runner's ``now`` (its event time) if that is earlier: simulated time in the demo and replays, where an
+    answer stamped on the wall clock must not come from the detectors' future."""
+    return monitor.answered(dataclasses.replace(answer, at=min(answer.at, now)))
+
+
+def taught(monitor: HouseholdMonitor, heard: OutcomeHeard, now: datetime) -> tuple[Explanation, datetime]:
+    """A person's outcome that teaches (alerts.lessons) to its household's monitor, as an event timed as
+    `answered` times an answer; returns the words for the alert's audit trail (``learned``) and that time.
+    An outcome that teaches nothing (the learner still warming up) gets words too, so the alert is marked
+    taught and not offered again."""
+    at = min(heard.at, now)
+    ended = None if heard.ended is None else min(heard.ended, at)
+    words = monitor.learn_outcome(dataclasses.replace(heard, ended=ended, at=at))
+    return words or explain.nothing_learned(heard.lesson.value), at
 
 
 def new_monitor(registry: Registry, household_id: str) -> HouseholdMonitor:

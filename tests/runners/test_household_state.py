@@ -50,7 +50,7 @@ def test_a_bare_monitor_from_an_embedded_database_is_read_with_no_counts_yet():
 
 
 def test_a_state_of_another_version_is_refused_naming_it():
-    with pytest.raises(ValueError, match=r"format 7.*reads version 1"):
+    with pytest.raises(ValueError, match=r"format 7.*reads versions 1 to 2"):
         loads(pickle.dumps((7, learned(1), 0, 0, -1)))
 
 

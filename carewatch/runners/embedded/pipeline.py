@@ -20,26 +20,25 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.answers import answered_check_ins
+from alerts.answers import LOOK_BACK, LOOK_EVERY_S, answered_check_ins
 from alerts.lessons import taught_outcomes
 from alerts.notifications import start_notifications
 from alerts.store import AlertStore
 from carewatch import metrics
 from carewatch.clock import wall_clock
 from carewatch.db import make_engine, make_sessions
-from carewatch.domain import CheckInAnswer, Detection, Explanation, OutcomeHeard, RejectReason, Tick
-from carewatch.runners.engine import TickSchedule, judge, new_monitor, refreshed
+from carewatch.domain import Detection, Explanation, RejectReason, Tick
+from carewatch.runners.engine import TickSchedule, answered, judge, new_monitor, refreshed, taught
 from carewatch.runners.state import HouseholdState, dumps, loads, summary_of
 from carewatch.registry import Registry
 from carewatch.retrying import until_it_works
 from carewatch.schema import create_schema
 from carewatch.settings import Settings
-from detectors import explain
 from ingest.archive import Archiver, InfluxTarget, queue_for_archive
 from ingest.models import HouseholdSummary, MonitorSnapshot
 from ingest.payload import Rejection
@@ -60,9 +59,9 @@ STUCK_AFTER_S = 120.0
 """Messages waiting this long with no batch committed make the pipeline not ready."""
 PRUNE_EVERY_S = 3600.0
 """How often dead letters past their retention are deleted."""
-ANSWERS_EVERY_S = 2.0
+ANSWERS_EVERY_S = LOOK_EVERY_S
 """How often the elders' answers to check-ins are looked for (alerts.answers), between batches."""
-ANSWERS_LOOK_BACK = timedelta(days=2)
+ANSWERS_LOOK_BACK = LOOK_BACK
 """Answers given this long before the pipeline started still reach the monitors (an answer given while it was down)."""
 STATES_PER_FETCH = 2000
 """Stored household states fetched at a time at start."""
@@ -116,11 +115,6 @@ class Judged:
             self.refused_messages[(str(reason), payload_format)] += 1
         else:
             self.readings[("rejected", str(reason), payload_format)] += 1
-
-
-def nothing_learned(heard: OutcomeHeard) -> Explanation:
-    """The audit words for an outcome that could teach but did not (the routine not learned yet, a spell of no length)."""
-    return explain.nothing_learned(heard.lesson.value)
 
 
 class Pipeline:
@@ -282,27 +276,16 @@ class Pipeline:
         now = (self.newest_event if self.settings.clock == "event" else None) or self.clock()
         judged = Judged()
         for answer in fresh:
-            at = min(answer.at, now)
-            emitted = self._state(answer.household_id).monitor.answered(CheckInAnswer(answer.household_id, answer.alert_id, at))
+            judged.detections.extend(answered(self._state(answer.household_id).monitor, answer, now))
             judged.touched.add(answer.household_id)
-            judged.detections.extend(emitted)
         for heard in outcomes:
-            self.teach(heard, now, judged)
+            # What was learned goes on the alert's audit trail in the same commit as the taught state.
+            words, at = taught(self._state(heard.household_id).monitor, heard, now)
+            judged.touched.add(heard.household_id)
+            judged.lessons.append((heard.alert_id, words, at))
         await self._commit(judged, until_taken=True)
         self._answered.update(a.alert_id for a in fresh)
         return len(fresh) + len(outcomes)
-
-    def teach(self, heard: OutcomeHeard, now: datetime, judged: Judged) -> None:
-        """A person's outcome that teaches (alerts.lessons) to its household's monitor, as an event: its
-        time is when it was stated, or the pipeline's event time if that is earlier (as for answers).  What
-        was learned goes on the alert's audit trail in the same commit as the taught state; an outcome that
-        teaches nothing (the learner still warming up) is marked too, so it is not offered again."""
-        at = min(heard.at, now)
-        ended = None if heard.ended is None else min(heard.ended, at)
-        heard = OutcomeHeard(heard.household_id, heard.alert_id, heard.alert_type, heard.lesson, heard.onset, ended, at, heard.meter_ids)
-        words = self._state(heard.household_id).monitor.learn_outcome(heard)
-        judged.touched.add(heard.household_id)
-        judged.lessons.append((heard.alert_id, words or nothing_learned(heard), at))
 
     async def handle(self, messages: Sequence[InboundMessage]) -> None:
         """Judge a batch and commit its outcome; return when it is durable (the messages may be acknowledged).

@@ -5,8 +5,11 @@ ingest's dead letters and gateway status into ingest's tables (`ingest.reports`,
 by stored offsets), the workers' household summaries into ``household_summaries``
 (`ingest.summaries`: the household page's routine, the reading counts), and runs the
 escalation ladder and the notification dispatcher (`alerts.notifications`): the same ones
-`carewatch run` runs beside its embedded pipeline.  With the archive on (CAREWATCH_INFLUX_URL), the
-readings consumer also fills the archive outbox and an `ingest.archive.Archiver` drains it into InfluxDB.
+`carewatch run` runs beside its embedded pipeline.  It publishes the elders' answers to check-ins and
+the outcomes that teach, once committed in the store, on the answers topic for the workers' monitors
+(`alerts.heard`), and writes what those taught on the alerts' audit trails when the workers say so.
+With the archive on (CAREWATCH_INFLUX_URL), the readings consumer also fills the archive outbox and an
+`ingest.archive.Archiver` drains it into InfluxDB.
 Run one (or more: they share the partitions) next to `carewatch ingest` and the workers.
 """
 
@@ -24,11 +27,12 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.consumer import DetectionConsumer, OnApplied
+from alerts.heard import AnswerPublisher
 from alerts.notifications import Notifications, start_notifications
 from alerts.store import AlertStore
 from carewatch.clock import wall_clock
 from carewatch.db import make_engine, make_sessions
-from carewatch.kafka import bootstrap_servers, ensure_topics, kafka_url, summaries_topic
+from carewatch.kafka import answers_topic, bootstrap_servers, ensure_topics, kafka_url, summaries_topic
 from carewatch.registry import Registry
 from carewatch.runners.directory import prepare_directory
 from carewatch.settings import Settings
@@ -62,6 +66,7 @@ class AlertService:
     reports: IngestReportConsumer
     usage: ReadingUsageConsumer
     summaries: HouseholdSummaryConsumer
+    answers: AnswerPublisher
     notifications: Notifications
     tasks: list[asyncio.Task[None]]
     archiver: Archiver | None = None
@@ -108,6 +113,10 @@ async def running_alert_service(
     summaries = HouseholdSummaryConsumer(
         sessions, bootstrap_servers=servers, summaries_topic=summaries_topic(settings), group_id=summaries_group_id(settings)
     )
+    answers = AnswerPublisher(
+        sessions, bootstrap_servers=servers, topic=answers_topic(settings),
+        producer_batch_bytes=settings.kafka_producer_batch_bytes, clock=store.clock,  # the clock answers are stamped on
+    )
     # The ladder is attached to the store before the first detection is applied: every alert gets its escalation.
     notifications = await start_notifications(settings, sessions, store, event_time or (lambda: detections.newest_event))
     tasks = [
@@ -115,6 +124,7 @@ async def running_alert_service(
         asyncio.create_task(reports.run(), name="carewatch-ingest-reports"),
         asyncio.create_task(usage.run(), name="carewatch-hourly-use"),
         asyncio.create_task(summaries.run(), name="carewatch-household-summaries"),
+        asyncio.create_task(answers.run(), name="carewatch-answers"),
         *([asyncio.create_task(archiver.run(), name="carewatch-archive")] if archiver else []),
         asyncio.create_task(
             keep_usage_hourly(
@@ -126,7 +136,7 @@ async def running_alert_service(
         ),
     ]
     try:
-        yield AlertService(sessions, detections, reports, usage, summaries, notifications, tasks, archiver)
+        yield AlertService(sessions, detections, reports, usage, summaries, answers, notifications, tasks, archiver)
     finally:
         for task in tasks:
             task.cancel()

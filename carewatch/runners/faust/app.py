@@ -1,4 +1,4 @@
-"""The Faust application: topics, the state table, the agent and the timer, wired together.
+"""The Faust application: topics, the state table, the agents and the timer, wired together.
 
 Run it with `carewatch worker`; start as many workers as there are partitions at most.
 """
@@ -11,7 +11,7 @@ from typing import Any
 
 import faust
 
-from carewatch.kafka import bootstrap_servers, faust_broker, kafka_url, read_range, summaries_topic
+from carewatch.kafka import answers_topic, bootstrap_servers, faust_broker, kafka_url, read_range, summaries_topic
 from carewatch.registry import Registry
 from carewatch.settings import Settings
 from carewatch.runners.faust.agents import register_agents
@@ -49,6 +49,7 @@ def create_app(settings: Settings, registry: Registry) -> faust.App:
     detections = raw_topic(settings.kafka_topic_detections)
     dead_letters = raw_topic(settings.kafka_topic_dead_letters)
     summaries = raw_topic(summaries_topic(settings))
+    answers = raw_topic(answers_topic(settings))
 
     def sender(topic: faust.TopicT):  # type: ignore[no-untyped-def]
         async def send(key: bytes, value: bytes) -> Any:
@@ -66,7 +67,7 @@ def create_app(settings: Settings, registry: Registry) -> faust.App:
         send_summary=sender(summaries),
         read_range=functools.partial(read_range, bootstrap_servers(kafka_url(settings)), settings.kafka_topic_readings),
     )
-    register_agents(app, readings, judge)
+    register_agents(app, readings, answers, judge)
     register_timers(app, judge, settings)
 
     @app.on_partitions_revoked.connect

@@ -32,6 +32,10 @@ records it had fetched (flow control suspended, or an older generation) and may 
 past them.  A record beyond the partition's mark therefore means a gap, read straight
 from Kafka and judged first; a gap at the end of a partition, with no later record to
 reveal it, is found by the sweep: records beyond the mark left undelivered for a whole sweep (`catch_up`).
+
+Records of the answers topic (an elder's answer, an outcome that teaches: `on_heard`) take the same
+steps one at a time, under the same lock: the monitor's detections and what it learned are sent and
+acknowledged, then its state (with the record's id) is saved, then Faust may commit the record.
 """
 
 from __future__ import annotations
@@ -145,6 +149,14 @@ class HouseholdJudge:
                 judged = self.judging.failed(message, failed)
             break
         await self._finish(judged)
+
+    # --- what people said -----------------------------------------------------------------
+
+    async def on_heard(self, messages: Sequence[KafkaMessage]) -> None:
+        """Tell records of the answers topic to their households' monitors, each sent and saved before the next."""
+        async with self._lock:
+            for message in messages:
+                await self._finish(self.judging.hear(message))
 
     # --- records the stream did not deliver ---------------------------------------------
 

@@ -15,6 +15,13 @@ letter too (`carewatch.runners.engine.judge`).  Anything else that raises undoes
 memory and raises `BatchFailed` (with the reading it was judging): nothing of it has been sent or
 saved; judged again alone with that reading set aside (``poisoned``), the record's other readings
 are judged and that one is dead-lettered with the error.
+
+`Judging.hear` turns records of the answers topic (`alerts.heard`: an elder's answer to a check-in,
+an outcome that teaches, published by the alert service) into a `Judged` the same way: told to the
+household's monitor through `carewatch.runners.engine` as the embedded runner tells it, the
+detections it then emits to send, what an outcome taught (`alerts.wire.Learned`, for the alert's
+audit trail) sent with them, and the household's state to save.  The state keeps the record's id
+(`HouseholdState.heard`): one heard before is passed over, so each reaches the monitor once.
 """
 
 from __future__ import annotations
@@ -27,12 +34,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from alerts.wire import encode_detection
+from alerts.heard import BadHeard, HeardRecord
+from alerts.wire import Learned, encode_detection
 from carewatch.clock import wall_clock
-from carewatch.domain import Detection, Reading, RejectReason, Tick
+from carewatch.domain import CheckInAnswer, Detection, Reading, RejectReason, Tick
 from carewatch.kafka import partition_of
 from carewatch.registry import Registry
-from carewatch.runners.engine import judge, new_monitor, refreshed
+from carewatch.runners.engine import answered, judge, new_monitor, refreshed, taught
 from carewatch.runners.faust.progress import Progress
 from carewatch.runners.faust.records import mark_key
 from carewatch.runners.state import HouseholdState, dumps, loads, summary_of
@@ -54,6 +62,7 @@ class KafkaMessage(Protocol):
 
 class To(enum.Enum):
     DETECTIONS = "detections"
+    """Detections, and what outcomes taught the monitors (`alerts.wire.Learned`)."""
     DEAD_LETTERS = "dead letters"
     SUMMARIES = "household summaries"
 
@@ -159,6 +168,8 @@ class Judging:
         """Per partition, its mark at the previous sweep while Kafka held records beyond it."""
         self.readings_judged = 0
         self.redelivered = 0
+        self.heard = 0
+        self.heard_again = 0
 
     # --- readings -----------------------------------------------------------------------
 
@@ -287,6 +298,45 @@ class Judging:
         unmoved = self._unmoved.get(partition) == mark
         self._unmoved[partition] = mark
         return unmoved
+
+    # --- what people said -----------------------------------------------------------------
+
+    def hear(self, message: KafkaMessage) -> Judged:
+        """A record of the answers topic told to its household's monitor (module docstring).  A record that
+        does not decode, of a household this worker does not know, or whose telling raises, is logged and
+        passed (the alert service's own records: nothing a gateway sent); nothing of it is saved."""
+        judged = Judged()
+        try:
+            heard = HeardRecord.decode(message.value)
+        except BadHeard as exc:
+            log.error("skipping %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc)
+            return judged
+        household_id = heard.household_id
+        if household_id not in self.registry.households:
+            log.error("skipping %s for household %s, not in this worker's registry", heard.record_id, household_id)
+            return judged
+        loaded = self._load_into(judged, message.partition, household_id)
+        if heard.record_id in loaded.state.heard:
+            self.heard_again += 1  # Kafka redelivering it, or the alert service publishing it again
+            return judged
+        # The runner's event time, as the embedded runner's: a replay's newest reading on the partition.
+        now = (self.progress.newest_event.get(message.partition) if self.settings.clock == "event" else None) or self.clock()
+        told = heard.told
+        try:
+            if isinstance(told, CheckInAnswer):
+                self._detected(judged, answered(loaded.state.monitor, told, now))
+            else:
+                words, at = taught(loaded.state.monitor, told, now)
+                learned = Learned(household_id, told.alert_id, words, at)
+                judged.sends.append(Outgoing(To.DETECTIONS, household_id.encode(), learned.encode()))
+        except Exception:
+            log.exception("could not tell %s to the monitor of %s; passed", heard.record_id, household_id)
+            self._cache.pop(household_id, None)  # the monitor may be half-changed: reload it from the table
+            return Judged()
+        loaded.state.hear(heard.record_id)
+        loaded.save = True
+        self.heard += 1
+        return judged
 
     # --- the passage of time ------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 
 from carewatch.runners.faust.alert_service import reports_group_id, summaries_group_id, usage_group_id
-from carewatch.kafka import summaries_topic, wait_until_consumed
+from carewatch.kafka import answers_topic, summaries_topic, wait_until_consumed
 from carewatch.settings import Settings
 
 
@@ -74,10 +74,12 @@ class WorkerProcess:
 async def wait_until_judged_and_stored(
     settings: Settings, workers: list[WorkerProcess] | None = None, timeout: float = 120.0
 ) -> None:
-    """Wait until the workers committed every reading now on Kafka, and the alert service every detection,
-    dead letter, gateway status, reading (its hourly use) and household summary."""
+    """Wait until the workers committed every reading and answer now on Kafka, and the alert service every
+    detection, dead letter, gateway status, reading (its hourly use) and household summary."""
     waiting = asyncio.create_task(
-        wait_until_consumed(settings, settings.stream_app_id, [settings.kafka_topic_readings], timeout, "Faust workers")
+        wait_until_consumed(
+            settings, settings.stream_app_id, [settings.kafka_topic_readings, answers_topic(settings)], timeout, "Faust workers"
+        )
     )
     while not waiting.done():
         for worker in workers or ():

@@ -1,0 +1,78 @@
+"""The shortcuts on the detectors' hot paths answer exactly what the plain computation does.
+
+Local quarters and midnights are remembered per time zone (detectors.routine), the signal's
+median is kept from samples held in order (detectors.meter_health): each is checked here
+against the computation it stands for, across changes of clocks and odd offsets.
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+import statistics
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+from zoneinfo import ZoneInfo
+
+from detectors.meter_health import HealthLimits, MeterVitals
+from detectors.routine import day_start_s, local_quarter
+
+ZONES = [
+    UTC,
+    ZoneInfo("Asia/Shanghai"),
+    ZoneInfo("Europe/Berlin"),  # an hour forward in March, back in October
+    ZoneInfo("Australia/Adelaide"),  # +10:30 / +9:30
+    ZoneInfo("Australia/Lord_Howe"),  # a change of half an hour
+    ZoneInfo("Asia/Kathmandu"),  # +5:45
+    ZoneInfo("America/St_Johns"),  # -3:30 / -2:30
+    timezone(timedelta(hours=5, minutes=7, seconds=30)),  # no whole number of quarters
+]
+
+
+def _direct(at_s: float, tz: object) -> tuple[int, int]:
+    moment = datetime.fromtimestamp(at_s - 1.0, tz)  # type: ignore[arg-type]
+    return moment.toordinal(), (moment.hour * 60 + moment.minute) // 15
+
+
+CHANGES = [datetime(2026, 3, 29), datetime(2026, 4, 5), datetime(2026, 10, 4), datetime(2026, 10, 25), datetime(2026, 11, 1)]
+"""Days the clocks change in some of the zones (Berlin, Adelaide, Lord Howe, St John's)."""
+
+
+@pytest.mark.parametrize("tz", ZONES, ids=str)
+@pytest.mark.parametrize("around", CHANGES, ids=str)
+def test_local_quarter_answers_as_the_conversion_does_across_changes_of_clocks(tz: object, around: datetime) -> None:
+    start_s = around.replace(tzinfo=UTC).timestamp() - 36 * 3600
+    rng = random.Random(str(tz))
+    moments = [start_s + 60.0 * n for n in range(72 * 60)]  # every minute of three days
+    moments += [start_s + rng.uniform(0, 72 * 3600) for _ in range(2000)]  # and fractions of seconds
+    moments += [m + d for m in moments[:: 15] for d in (1.0, 0.5, 0.9999995, -0.0000004)]
+    for at_s in moments:
+        assert local_quarter(at_s, tz) == _direct(at_s, tz), (at_s, tz)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("tz", ZONES, ids=str)
+def test_day_start_is_the_local_midnight(tz: object) -> None:
+    for ordinal in range(date(2026, 1, 1).toordinal(), date(2027, 1, 1).toordinal()):
+        day = date.fromordinal(ordinal)
+        expected = datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()  # type: ignore[arg-type]
+        assert day_start_s(ordinal, tz) == expected  # type: ignore[arg-type]
+        assert day_start_s(ordinal, tz) == expected  # type: ignore[arg-type]  # remembered, the same
+
+
+def test_the_signal_median_is_the_median_of_the_window_whatever_the_readings() -> None:
+    rng = random.Random(7)
+    limits = HealthLimits(15.0, 25.0, -110.0, -105.0, 72)
+    vitals, at_s = MeterVitals(), 1_700_000_000.0
+    for n in range(3000):
+        step = rng.choice([900.0, 900.0, 3600.0, 1800.0, 5 * 3600.0, 4 * 86400.0, -7200.0, -80 * 3600.0])
+        at_s += step
+        signal = None if rng.random() < 0.1 else rng.choice([-200.0, 5.0]) if rng.random() < 0.02 else rng.gauss(-110, 6)
+        vitals.learn_one(at_s, None, signal, None, limits)
+        if n % 50 == 0:
+            vitals = pickle.loads(pickle.dumps(vitals))
+        ring = vitals._signal
+        samples = [] if ring is None else [v for v in ring if v != 127]
+        expected = float(statistics.median(samples)) if samples else None
+        assert vitals.signal_median_dbm() == expected
+        assert vitals._sorted == (None if ring is None else sorted(samples))
