@@ -16,7 +16,9 @@ reading is handled, and divided by the readings:
 - embedded: `running_system` (carewatch/runners/embedded/pipeline.py) on SQLite in a temporary
   directory, event clock: each batch translated, judged, committed (readings, hourly use, alerts,
   household states and summaries) and only then acknowledged; timed until it has judged every
-  reading and committed the last batch.  Its background tasks (notification ladder) count too.
+  reading and committed the last batch.  Its background tasks (notification ladder) count too;
+- subscriber (with ``--subscriber``): `ingest.subscriber.MqttSubscriber` alone, taking batches of up to 500
+  from its inbox and acknowledging them: what the hand-off from paho's thread to the event loop costs.
 
 The broker's and the publisher's CPU are not counted in either (other processes), so the ratio
 compares what carewatch's process spends with what a subscriber that does nothing spends.
@@ -48,7 +50,7 @@ from carewatch.registry import Registry
 from carewatch.runners.embedded.pipeline import running_system
 from carewatch.settings import Settings
 from gateway_sim import SimConfig, Simulation
-from ingest.subscriber import BrokerAddress
+from ingest.subscriber import BrokerAddress, MqttSubscriber
 
 MOSQUITTO_CONFIG = "allow_anonymous true\npersistence false\nmax_inflight_messages 1000\nmax_queued_messages 100000\n"
 UPLOAD_EVERY_S = 3600
@@ -158,6 +160,31 @@ async def raw_paho(port: int, messages_file: Path, expected_messages: int) -> fl
         client.loop_stop()
 
 
+async def subscriber_only(port: int, messages_file: Path, expected_messages: int) -> float:
+    subscriber = MqttSubscriber(BrokerAddress("127.0.0.1", port), "bench-subscriber", "carewatch/v1")
+    await subscriber.start()
+    taken = 0
+
+    async def take_and_acknowledge() -> None:
+        nonlocal taken
+        while True:
+            batch = await subscriber.next_batch(500)
+            for message in batch:
+                subscriber.ack(message)
+            taken += len(batch)
+
+    taking = asyncio.create_task(take_and_acknowledge())
+
+    async def all_taken() -> bool:
+        return taken >= expected_messages
+
+    try:
+        return await timed(port, messages_file, all_taken)
+    finally:
+        taking.cancel()
+        await subscriber.stop()
+
+
 async def embedded(port: int, messages_file: Path, registry: Registry, expected_readings: int, workdir: Path) -> float:
     database = tempfile.mkdtemp(dir=workdir)
     settings = Settings(  # type: ignore[call-arg]
@@ -183,18 +210,21 @@ async def main(args: argparse.Namespace) -> None:
         messages_file = workdir / "messages.pickle"
         messages_file.write_bytes(pickle.dumps(messages))
         print(f"{len(messages)} messages, {readings} readings of {args.households} households")
-        cpu: dict[str, list[float]] = {"raw": [], "embedded": []}
+        cpu: dict[str, list[float]] = {"raw": [], "subscriber": [], "embedded": []}
         for _ in range(args.runs):
             if args.only in (None, "raw"):
                 with private_mosquitto(workdir) as port:
                     cpu["raw"].append(await raw_paho(port, messages_file, len(messages)) / readings * 1e6)
+            if args.only == "subscriber" or (args.only is None and args.subscriber):
+                with private_mosquitto(workdir) as port:
+                    cpu["subscriber"].append(await subscriber_only(port, messages_file, len(messages)) / readings * 1e6)
             if args.only in (None, "embedded"):
                 with private_mosquitto(workdir) as port:
                     cpu["embedded"].append(await embedded(port, messages_file, registry, readings, workdir) / readings * 1e6)
         medians = {name: statistics.median(values) for name, values in cpu.items() if values}
         for name, value in medians.items():
             print(f"{name:>8}: {value:8.1f} µs CPU/reading  (runs: {', '.join(f'{v:.1f}' for v in cpu[name])})")
-        if len(medians) == 2:
+        if "raw" in medians and "embedded" in medians:
             print(f"ratio embedded/raw = {medians['embedded'] / medians['raw']:.1f}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -205,7 +235,8 @@ if __name__ == "__main__":
     parser.add_argument("--households", type=int, default=500)
     parser.add_argument("--readings", type=int, default=48, help="readings per household (gas and water, every 15 min)")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--only", choices=("raw", "embedded"), help="measure one of the two (e.g. under a profiler)")
+    parser.add_argument("--only", choices=("raw", "subscriber", "embedded"), help="measure one of them (e.g. under a profiler)")
+    parser.add_argument("--subscriber", action="store_true", help="also measure MqttSubscriber alone (the hand-off's cost)")
     parser.add_argument("--publish", nargs=2, metavar=("PORT", "FILE"), help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.publish:

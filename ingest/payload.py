@@ -112,10 +112,11 @@ def parse_readings(
     accepted: list[tuple[int, Reading]] = []
     rejections: list[Rejection] = []
     unknown: list[str] = []
+    window = _Window(now, limits)
     for index, item in enumerate(items):
         meter_id = item.get("meter_id") if isinstance(item, dict) else None
         try:
-            reading = _reading(item, gateway_id, registry, now, limits)
+            reading = _reading(item, gateway_id, registry, window)
         except _Refused as refused:
             meter = meter_id if _is_identifier(meter_id) else None  # an invalid id is quoted in the detail only
             rejections.append(Rejection(refused.reason, f"readings[{index}]: {refused.detail}", meter, index))
@@ -204,7 +205,10 @@ _ALL_BUT_STRUCTURE = bytes(sorted(set(range(256)) - set(b'"[]{}')))
 def _nests_deeper_than(payload: bytes, limit: int) -> bool:
     """Counted on the bytes before any parser recurses into them (the stdlib parser raises RecursionError
     somewhere past 1,000 levels, and so does repr): escapes dropped, then everything but quotes and
-    brackets, then what lies between quotes (in strings)."""
+    brackets, then what lies between quotes (in strings).  A payload with no more opening brackets than
+    ``limit`` cannot nest deeper, whatever its strings hold: the usual message is settled by two counts."""
+    if payload.count(b"[") + payload.count(b"{") <= limit:
+        return False
     structure = _ESCAPE.sub(b"", payload).translate(None, _ALL_BUT_STRUCTURE)
     depth = 0
     for bracket in b"".join(structure.split(b'"')[::2]):
@@ -227,13 +231,25 @@ def _load_json(payload: bytes) -> Any:
             raise _Refused(RejectReason.MALFORMED_JSON, f"payload is not valid UTF-8 JSON: {strict_error}") from None
 
 
-def _reading(item: Any, gateway_id: str, registry: Registry, now: datetime, limits: Limits) -> Reading:
+class _Window:
+    """When a reading may have been taken, by the receiver's clock: worked out once per message, not per reading."""
+
+    __slots__ = ("now", "latest", "earliest", "max_age")
+
+    def __init__(self, now: datetime, limits: Limits):
+        self.now = now
+        self.latest = now + limits.future_tolerance
+        self.earliest = limits.earliest(now)
+        self.max_age = limits.max_age
+
+
+def _reading(item: Any, gateway_id: str, registry: Registry, window: _Window) -> Reading:
     if not isinstance(item, dict):
         raise _Refused(RejectReason.SCHEMA_VIOLATION, f"each reading must be an object, got {type(item).__name__}")
     meter_id = _required(item, "meter_id", str)
     if not _is_identifier(meter_id):
         raise _Refused(RejectReason.SCHEMA_VIOLATION, f"meter_id {_excerpt(meter_id)} is not a valid id")
-    at = _timestamp(_required(item, "at", str), now, limits)
+    at = _timestamp(_required(item, "at", str), window)
     register = _number(item, "register_m3", required=True, low=0.0, high=MAX_REGISTER_M3)
     battery = _number(item, "battery_pct", required=False, low=0.0, high=100.0)
     signal = _number(item, "signal_dbm", required=False, low=-150.0, high=0.0)
@@ -283,25 +299,26 @@ def _number(item: dict[str, Any], name: str, *, required: bool, low: float, high
     return float(value)
 
 
-def _timestamp(text: str, now: datetime, limits: Limits) -> datetime:
-    quoted = _excerpt(text, 40)
+def _timestamp(text: str, window: _Window) -> datetime:
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
-        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"field 'at' = {quoted} is not an ISO 8601 time") from None
+        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"field 'at' = {_excerpt(text, 40)} is not an ISO 8601 time") from None
     if at.tzinfo is None:
-        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"field 'at' = {quoted} has no UTC offset (add e.g. +08:00)")
+        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"field 'at' = {_excerpt(text, 40)} has no UTC offset (add e.g. +08:00)")
     # Compared before converting to UTC: year 1 at +14:00 or year 9999 at -14:00 has no UTC time.
-    if at > now + limits.future_tolerance:
+    if at > window.latest:
         raise _Refused(
-            RejectReason.TIMESTAMP_IN_FUTURE, f"field 'at' = {quoted} is ahead of the receiver's clock ({now:%Y-%m-%dT%H:%M:%SZ})"
+            RejectReason.TIMESTAMP_IN_FUTURE,
+            f"field 'at' = {_excerpt(text, 40)} is ahead of the receiver's clock ({window.now:%Y-%m-%dT%H:%M:%SZ})",
         )
     if at < EARLIEST_PLAUSIBLE:
-        raise _Refused(RejectReason.TIMESTAMP_IMPLAUSIBLE, f"field 'at' = {quoted} is before 2010")
-    if at < limits.earliest(now):
+        raise _Refused(RejectReason.TIMESTAMP_IMPLAUSIBLE, f"field 'at' = {_excerpt(text, 40)} is before 2010")
+    if at < window.earliest:
         raise _Refused(
             RejectReason.TIMESTAMP_IMPLAUSIBLE,
-            f"field 'at' = {quoted} is older than {_age(limits.max_age)} by the receiver's clock ({now:%Y-%m-%dT%H:%M:%SZ})",
+            f"field 'at' = {_excerpt(text, 40)} is older than {_age(window.max_age)} by the receiver's clock "
+            f"({window.now:%Y-%m-%dT%H:%M:%SZ})",
         )
     return at.astimezone(UTC)
 

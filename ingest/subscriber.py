@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -70,7 +72,15 @@ class MqttSubscriber:
         self.clock = clock
         self.topic_prefix = topic_prefix
         self.extra_topics = extra_topics
-        self.inbox: asyncio.Queue[InboundMessage] = asyncio.Queue(maxsize=queue_size)
+        self.capacity = queue_size
+        """Messages handed off and not yet taken by `next_batch`, at most: the network thread waits for room."""
+        self.inbox: asyncio.Queue[InboundMessage] = asyncio.Queue()
+        """Bounded by ``capacity`` through ``_room`` (the network thread cannot wait on an asyncio queue)."""
+        self._room = threading.Semaphore(queue_size)
+        self._arrived: deque[InboundMessage] = deque()
+        """Handed off by the network thread, not yet moved into the inbox by the event loop."""
+        self._wake_pending = False
+        """A call to `_move_arrived` is scheduled on the event loop and has not begun yet."""
         self.connected = asyncio.Event()
         self.sessions_lost = 0
         """Reconnects on which the broker no longer had our session: what it held for us was lost with it."""
@@ -131,7 +141,7 @@ class MqttSubscriber:
         properties.SessionExpiryInterval = self._session_expiry_s
         # Flow control: the broker keeps at most this many unacknowledged messages in flight to us, and we
         # acknowledge only after the hand-off, so a backlog can never overflow the inbox.
-        properties.ReceiveMaximum = self.inbox.maxsize
+        properties.ReceiveMaximum = self.capacity
         # paho keeps clean_start and the properties for its automatic reconnects.
         self._client.connect(self.address.host, self.address.port, self._keepalive_s, clean_start=False, properties=properties)
 
@@ -152,6 +162,7 @@ class MqttSubscriber:
         batch = [first]
         while len(batch) < max_messages and not self.inbox.empty():
             batch.append(self.inbox.get_nowait())
+        self._room.release(len(batch))
         return batch
 
     def ack(self, message: InboundMessage) -> None:
@@ -207,16 +218,28 @@ class MqttSubscriber:
             log.exception("error in MQTT on_disconnect")
 
     def _on_message(self, client, userdata, message):  # type: ignore[no-untyped-def]
+        """One message into the inbox, without waiting for the event loop while the inbox has room.
+
+        The loop is woken once for however many messages arrive before it runs (`_move_arrived`), not
+        once per message with a task and a future each: that hand-off cost more CPU than paho itself."""
         try:
             inbound = InboundMessage(message.topic, bytes(message.payload), message.mid, message.qos, self.clock())
             # Blocks this network thread when the pipeline falls behind: back-pressure onto the broker.
-            handed = asyncio.run_coroutine_threadsafe(self.inbox.put(inbound), self._loop)
-            while not self._stopping:
-                try:
-                    handed.result(timeout=0.5)
-                    return
-                except TimeoutError:
-                    continue
-            handed.cancel()  # shutting down: unacknowledged, so the broker delivers it again
+            while not self._room.acquire(timeout=0.5):
+                if self._stopping:
+                    return  # shutting down: unacknowledged, so the broker delivers it again
+            self._arrived.append(inbound)
+            # Read after the append: a `_move_arrived` that has not yet begun takes this message too (it clears
+            # the flag before it drains); otherwise we schedule one.
+            if not self._wake_pending:
+                self._wake_pending = True
+                self._loop.call_soon_threadsafe(self._move_arrived)
         except Exception:
             log.exception("could not hand an MQTT message on %r to the pipeline", getattr(message, "topic", "?"))
+
+    def _move_arrived(self) -> None:
+        """(On the event loop.)  Everything the network thread handed off, into the inbox in arrival order."""
+        self._wake_pending = False
+        arrived, inbox = self._arrived, self.inbox
+        while arrived:
+            inbox.put_nowait(arrived.popleft())

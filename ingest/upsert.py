@@ -2,17 +2,23 @@
 
 What a batch keeps per household, gateway or meter is written with one such statement per table
 (executemany), never an ORM object per row: a batch of 500 messages costs a few statements, not a
-SELECT and an UPDATE per household (issue 13).  Rows go to the table through SQLAlchemy Core, so
-the column types (`UTCDateTime` refusing naive times) still apply.  Each statement is built once per
-dialect and set of columns and then reused: building one costs more than running it for a small batch.
+SELECT and an UPDATE per household (issue 13).  Each statement is built once per dialect and set of
+columns and then reused: building one costs more than running it for a small batch.
+
+The column types (`UTCDateTime` refusing naive times, JSON) always apply.  On SQLite the statement is also
+compiled once to its SQL text and each column's bind processor, and the rows go to the driver as tuples
+(`exec_driver_sql`): SQLAlchemy's per-row work on an executemany (building each row's parameters
+through the compiled statement) cost more than SQLite's own insert, about 6 µs of CPU per row
+(benchmarks/embedded_ingest.py, docs/runbook.md 1.5).  Other databases take the SQLAlchemy path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Dialect, Table, TypeDecorator
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
@@ -37,6 +43,7 @@ class Upsert:
         self.keys = [column.name for column in self.table.primary_key.columns]
         self.update = update
         self._built: dict[tuple[str, tuple[str, ...]], Insert] = {}
+        self._driver_sql: dict[tuple[str, tuple[str, ...]], _DriverSql | None] = {}
 
     def statement(self, dialect: str, columns: tuple[str, ...]) -> Insert:
         built = self._built.get((dialect, columns))
@@ -52,6 +59,75 @@ class Upsert:
 
     async def write(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
         """One statement for all ``rows`` (each key once; all rows with the same columns), in the caller's transaction."""
-        if rows:
-            statement = self.statement(session.get_bind().dialect.name, tuple(rows[0]))
-            await session.execute(statement, list(rows))
+        if not rows:
+            return
+        dialect = session.get_bind().dialect
+        columns = tuple(rows[0])
+        driver_sql = self._driver_sql_for(dialect, columns)
+        if driver_sql is None:
+            await session.execute(self.statement(dialect.name, columns), list(rows))
+            return
+        connection = await session.connection()
+        await connection.exec_driver_sql(driver_sql.text, driver_sql.parameters(rows))
+
+    def _driver_sql_for(self, dialect: Dialect, columns: tuple[str, ...]) -> _DriverSql | None:
+        key = (dialect.name, columns)
+        if key not in self._driver_sql:
+            self._driver_sql[key] = _DriverSql.compiled(self.statement(dialect.name, columns), dialect, columns)
+        return self._driver_sql[key]
+
+
+class _DriverSql:
+    """An upsert as SQLite's driver takes it: the SQL text, and how a row becomes its positional parameters."""
+
+    __slots__ = ("text", "_columns")
+
+    def __init__(self, text: str, columns: list[tuple[str, Callable[[Any], Any] | None, bool]]) -> None:
+        self.text = text
+        self._columns = columns
+        """(column, its bind processor or None, whether its values are times: processed once per distinct value)."""
+
+    @classmethod
+    def compiled(cls, statement: Insert, dialect: Dialect, columns: tuple[str, ...]) -> _DriverSql | None:
+        """None unless the dialect is SQLite and the statement's parameters are exactly the rows' columns
+        (a column default or ``onupdate`` SQLAlchemy would fill in, or a literal, needs its own path)."""
+        if dialect.name != "sqlite":
+            return None
+        compiled = statement.compile(dialect=dialect, column_keys=list(columns))
+        order = compiled.positiontup
+        if order is None or sorted(order) != sorted(columns):
+            return None
+        types = {name: statement.table.c[name].type for name in order}  # type: ignore[attr-defined]
+        # The dialect's own type (SQLite's DATETIME formats times as text), as SQLAlchemy binds it: the generic
+        # type's processor would leave times to the driver, which writes them in another form.
+        return cls(
+            compiled.string,
+            [(name, types[name].dialect_impl(dialect).bind_processor(dialect), _holds_times(types[name])) for name in order],
+        )
+
+    def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        # A batch's rows share a few times (the batch's ``updated_at``, the hours booked): formatting each
+        # once is cheaper than the dictionary lookup is dear.
+        times: dict[tuple[str, Any], Any] = {}
+
+        def bound(name: str, value: Any, process: Callable[[Any], Any], memo: bool) -> Any:
+            if not memo or value is None:
+                return process(value)
+            key = (name, value)
+            if key not in times:
+                times[key] = process(value)
+            return times[key]
+
+        columns = self._columns
+        return [
+            tuple(row[name] if process is None else bound(name, row[name], process, memo) for name, process, memo in columns)
+            for row in rows
+        ]
+
+
+def _holds_times(column_type: Any) -> bool:
+    underlying = column_type.impl if isinstance(column_type, TypeDecorator) else column_type  # UTCDateTime: DateTime
+    try:
+        return underlying.python_type is datetime
+    except NotImplementedError:
+        return False

@@ -80,7 +80,10 @@ _HOURS = Upsert(HourlyUsage, lambda new: {"used_m3": HourlyUsage.used_m3 + new.u
 
 
 def _hour(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    # Built, not .replace()d: a fifth of the cost, and every accepted reading passes here (issue 13).
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return datetime(moment.year, moment.month, moment.day, moment.hour, tzinfo=UTC)
 
 
 def spread(start: datetime, end: datetime, used: float) -> Iterable[tuple[datetime, float]]:
@@ -92,6 +95,10 @@ def spread(start: datetime, end: datetime, used: float) -> Iterable[tuple[dateti
     """
     if end - start > MAX_SPREAD or end <= start:
         yield _hour(end), used
+        return
+    first_hour = _hour(start)
+    if end <= first_hour + HOUR:  # within one hour, as between two 15-minute readings
+        yield first_hour, used
         return
     total = (end - start).total_seconds()
     cursor = start

@@ -207,7 +207,11 @@ class Pipeline:
     async def consume(self, subscriber: MqttSubscriber) -> None:
         """Run until cancelled: batches from the subscriber's inbox, ticks by the configured clock."""
         while True:
-            wait = self.settings.tick_every.total_seconds() if self.settings.clock == "wall" else None
+            # Awake at least every ANSWERS_EVERY_S while no message comes: an elder's answer reaches the monitors
+            # then, not with whatever reading happens to come next (judged before it, in the same batch).
+            wait = ANSWERS_EVERY_S
+            if self.settings.clock == "wall":
+                wait = min(wait, self.settings.tick_every.total_seconds())
             if self._sweep is None:
                 batch = await subscriber.next_batch(MAX_BATCH, wait)
             else:  # a sweep under way: what waits in the inbox, or on with the next slice at once
@@ -389,6 +393,9 @@ class Pipeline:
             await self._commit(ticked, until_taken=True)
 
     def _tick_due(self, watermark: datetime, touched: set[str]) -> list[Detection]:
+        last = self.ticks.last
+        if last is not None and watermark < last + self.ticks.step:
+            return []  # the same step as the last tick (`TickSchedule.due` would say so, at ten times the cost)
         due = self.ticks.due(watermark)
         if due is None:
             return []
