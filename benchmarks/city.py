@@ -406,52 +406,56 @@ def scaled(args: argparse.Namespace, households: int, workdir: Path, registry: P
             began = time.perf_counter()
             for process in everyone:
                 process.start()
-            starts = {
-                "alerts": wait_for("alert service", lambda: metric_sum(alerts_metrics, "python_info") is not None, everyone),
-                "bridge": wait_for("bridge", lambda: "bridging mqtt://" in bridge.log.read_text(errors="replace"), everyone),
-                "workers": wait_for("workers", lambda: holding(crew), everyone),
-            }
-            result.start_s = time.perf_counter() - began
-            before = database_mb(database)
-            cpu_before = sum(cpu_s(p.popen.pid) for p in everyone)  # type: ignore[union-attr]
-            records_total = [0]
-
-            def judged() -> float:
-                bridged = metric_sum(bridge_metrics, "carewatch_readings_total") or 0.0
-                lag = asyncio.run(group_lag(settings, settings.stream_app_id, [settings.kafka_topic_readings]))
-                ends = asyncio.run(group_lag(settings, "city-nobody", [settings.kafka_topic_readings]))
-                records_total[0] = ends
-                if not ends:
-                    return 0.0
-                return bridged * (ends - lag) / ends  # records committed, as readings at the bridge's readings/record
-
-            summary, published, seen = run_day(mqtt_port, args, households, workdir, judged, everyone)
-            finish(result, summary, published, seen)
-            for process in everyone:
-                process.sample()
-            result.cpu_s = sum(p.cpu for p in everyone) - cpu_before
-            # the alert service's own backlog (hourly use, summaries, detections) is not in the figure above
-            result.database_mb_per_day = (database_mb(database) - before) / args.days
-            for process in crew:
-                process.stop()
-                result.peak_mb[process.name] = process.peak_mb
-            again = workers()  # the same data directories and logs: their tables recover from the changelog
-            held_before = marks(again)
-            for process in again:
-                process.start()
             try:
-                result.restart_s = wait_for(
-                    "workers (restart)", lambda: all(m > b for m, b in zip(marks(again), held_before, strict=True)),
-                    [bridge, alerts, *again],
-                )
-            finally:
-                for process in again:
-                    process.stop()
-                for process in (bridge, alerts):
+                starts = {
+                    "alerts": wait_for("alert service", lambda: metric_sum(alerts_metrics, "python_info") is not None, everyone),
+                    "bridge": wait_for("bridge", lambda: "bridging mqtt://" in bridge.log.read_text(errors="replace"), everyone),
+                    "workers": wait_for("workers", lambda: holding(crew), everyone),
+                }
+                result.start_s = time.perf_counter() - began
+                before = database_mb(database)
+                cpu_before = sum(cpu_s(p.popen.pid) for p in everyone)  # type: ignore[union-attr]
+                records_total = [0]
+
+                def judged() -> float:
+                    bridged = metric_sum(bridge_metrics, "carewatch_readings_total") or 0.0
+                    lag = asyncio.run(group_lag(settings, settings.stream_app_id, [settings.kafka_topic_readings]))
+                    ends = asyncio.run(group_lag(settings, "city-nobody", [settings.kafka_topic_readings]))
+                    records_total[0] = ends
+                    if not ends:
+                        return 0.0
+                    return bridged * (ends - lag) / ends  # records committed, as readings at the bridge's readings/record
+
+                summary, published, seen = run_day(mqtt_port, args, households, workdir, judged, everyone)
+                finish(result, summary, published, seen)
+                for process in everyone:
+                    process.sample()
+                result.cpu_s = sum(p.cpu for p in everyone) - cpu_before
+                # the alert service's own backlog (hourly use, summaries, detections) is not in the figure above
+                result.database_mb_per_day = (database_mb(database) - before) / args.days
+                for process in crew:
                     process.stop()
                     result.peak_mb[process.name] = process.peak_mb
-            print(f"    (scaled start-up: alert service {starts['alerts']:.1f} s, bridge +{starts['bridge']:.1f} s, "
-                  f"workers +{starts['workers']:.1f} s; {records_total[0]} records for {result.readings} readings)", flush=True)
+                again = workers()  # the same data directories and logs: their tables recover from the changelog
+                held_before = marks(again)
+                for process in again:
+                    process.start()
+                try:
+                    result.restart_s = wait_for(
+                        "workers (restart)", lambda: all(m > b for m, b in zip(marks(again), held_before, strict=True)),
+                        [bridge, alerts, *again],
+                    )
+                finally:
+                    for process in again:
+                        process.stop()
+                    for process in (bridge, alerts):
+                        process.stop()
+                        result.peak_mb[process.name] = process.peak_mb
+                print(f"    (scaled start-up: alert service {starts['alerts']:.1f} s, bridge +{starts['bridge']:.1f} s, "
+                      f"workers +{starts['workers']:.1f} s; {records_total[0]} records for {result.readings} readings)", flush=True)
+            finally:  # also when the day failed or timed out: no process of the run outlives it
+                for process in everyone:
+                    process.stop()
     finally:
         broker.terminate()
         broker.wait()

@@ -8,6 +8,7 @@ The same on a real broker, through the alert service: tests/stream/test_answers.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import timedelta
 
 from alerts.heard import HeardRecord
@@ -21,7 +22,7 @@ from detectors.household import HouseholdMonitor
 from tests.detectors.conftest import GAS, HOUSEHOLD, WATER, at, live, routine
 from tests.detectors.test_checkin import DAY, FROM_DAY_20_EVENING, quiet_from
 from tests.detectors.test_outcomes import NEXT_TUESDAY, TUESDAY, outing, quiet_alerts, told
-from tests.runners.test_household_judge import DictTable, Record, Worker
+from tests.runners.test_household_judge import DictTable, Record, Worker, acknowledged
 
 DOCUMENT = {"version": 1, "households": [{
     "household_id": HOUSEHOLD, "timezone": "Asia/Shanghai", "gateway_id": "gw-0007",
@@ -52,10 +53,11 @@ def until_asked(target: HouseholdMonitor, readings: list[Reading]) -> tuple[Dete
 class HearingWorker(Worker):
     """The fake worker, whose detections topic also carries what outcomes taught."""
 
-    async def send_detection(self, key: bytes, value: bytes) -> None:
+    async def send_detection(self, key: bytes, value: bytes) -> Awaitable[None]:
         self.detections.append(value)
         sent = decode_detections_record(value)
         self.log.append(("learned", sent.alert_id) if isinstance(sent, Learned) else ("detection", sent.alert_type))
+        return acknowledged()
 
 
 def worker_with(target: HouseholdMonitor) -> Worker:

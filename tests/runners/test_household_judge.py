@@ -6,7 +6,9 @@ The same guarantees on a real broker, with real crashes: `tests/stream/`.
 
 from __future__ import annotations
 
+import asyncio
 import pickle
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -50,6 +52,10 @@ def records(*values: bytes, first: int = 0) -> list[Record]:
     return [Record(first + n, value) for n, value in enumerate(values)]
 
 
+async def acknowledged() -> None:
+    """What a fake's send or save returns: its record is acknowledged at once."""
+
+
 class DictTable:
     """The table as a dict; every save is logged."""
 
@@ -60,9 +66,10 @@ class DictTable:
     def get(self, key: bytes) -> bytes | None:
         return self.values.get(key)
 
-    async def save(self, partition: int, key: bytes, value: bytes) -> None:
+    async def save(self, partition: int, key: bytes, value: bytes) -> Awaitable[None]:
         self.values[key] = value
         self.log.append(("save", key.decode(errors="replace").lstrip("\x00")))
+        return acknowledged()
 
     def state(self, household: str) -> HouseholdState:
         return loads(self.values[household.encode()])
@@ -86,18 +93,21 @@ class Worker:
             clock=lambda: START + timedelta(days=30),
         )
 
-    async def send_detection(self, key: bytes, value: bytes) -> None:
+    async def send_detection(self, key: bytes, value: bytes) -> Awaitable[None]:
         self.detections.append(value)
         self.log.append(("detection", decode_detection(value).alert_type))
+        return acknowledged()
 
-    async def send_dead_letter(self, key: bytes, value: bytes) -> None:
+    async def send_dead_letter(self, key: bytes, value: bytes) -> Awaitable[None]:
         letter = DeadLetterRecord.decode(value)
         self.dead_letters.append(letter)
         self.log.append(("dead letter", letter.reason))
+        return acknowledged()
 
-    async def send_summary(self, key: bytes, value: bytes) -> None:
+    async def send_summary(self, key: bytes, value: bytes) -> Awaitable[None]:
         summary = self.summaries[key.decode()] = HouseholdSummaryRecord.decode(value)
         self.log.append(("summary", summary.household_id))
+        return acknowledged()
 
     async def read_range(self, partition: int, start: int, end: int) -> list[Record]:
         self.asked.append((partition, start, end))
@@ -276,3 +286,69 @@ async def test_in_a_replay_the_readings_event_time_ticks_every_household_of_the_
     assert worker.judge.progress.newest_event[0] == START + timedelta(hours=30)
     assert any(decode_detection(value).household_id == "hh-1" for value in worker.detections)
 
+
+
+class OneRecordBatches:
+    """A producer as aiokafka is with one record per batch (tansu, `LOCAL_BROKER_SETTINGS`): a record
+    handed over waits while the one before it is not yet drained to the broker, and every drain wakes
+    every record waiting (`MessageAccumulator.add_message` → `MessageBatch.wait_drain`)."""
+
+    def __init__(self) -> None:
+        self.held = False
+        self.drained = asyncio.get_running_loop().create_future()
+        self.records = 0
+        self.wakeups = 0
+        self.acknowledgements: list[asyncio.Future[None]] = []
+
+    async def hand_over(self) -> Awaitable[None]:
+        while self.held:
+            await asyncio.shield(self.drained)
+            self.wakeups += 1
+        self.held, self.records = True, self.records + 1
+        acknowledgement = asyncio.get_running_loop().create_future()
+        self.acknowledgements.append(acknowledgement)
+        return acknowledgement
+
+    async def drain_forever(self) -> None:
+        while True:
+            await asyncio.sleep(0)
+            if self.held:
+                self.held = False
+                self.drained.set_result(None)
+                self.drained = asyncio.get_running_loop().create_future()
+                for acknowledgement in self.acknowledgements:
+                    acknowledgement.set_result(None)
+                self.acknowledgements.clear()
+
+
+async def test_a_sweeps_thousands_of_first_states_are_handed_to_the_producer_one_at_a_time_not_all_at_once():
+    """Wake-ups per record do not grow with the households saved together: sent all at once, n records
+    cost n²/2 (city.py, 10,000 households on tansu: the workers judged nothing for minutes)."""
+    households = 400
+    registry = Registry.from_document({"version": 1, "households": [
+        {"household_id": f"hh-{n}", "gateway_id": "gw", "meters": [{"meter_id": f"gas-{n}", "kind": "gas"}]}
+        for n in range(households)
+    ]})
+    producer = OneRecordBatches()
+
+    class Table(DictTable):
+        async def save(self, partition: int, key: bytes, value: bytes) -> Awaitable[None]:
+            self.values[key] = value
+            return await producer.hand_over()
+
+    async def send(key: bytes, value: bytes) -> Awaitable[None]:
+        return await producer.hand_over()
+
+    judge = HouseholdJudge(
+        registry=registry, settings=Settings(_env_file=None, kafka_partitions=1), table=Table([]),  # type: ignore[call-arg]
+        send_detection=send, send_dead_letter=send, send_summary=send, read_range=None,  # type: ignore[arg-type]
+        clock=lambda: START + timedelta(days=30),
+    )
+    draining = asyncio.create_task(producer.drain_forever())
+    try:
+        await judge.sweep(0)  # the first tick of a new process: every household's state is saved, with its summary
+    finally:
+        draining.cancel()
+
+    assert producer.records >= 2 * households
+    assert producer.wakeups <= producer.records

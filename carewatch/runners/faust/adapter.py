@@ -12,7 +12,9 @@ fails otherwise).
 from __future__ import annotations
 
 import weakref
+from collections.abc import Awaitable
 from types import SimpleNamespace
+from typing import Any
 
 import faust
 from faust.streams import _current_event
@@ -44,8 +46,9 @@ def put_in_partition(table: faust.Table, partition: int, key: bytes, value: byte
         _current_event.reset(token)
 
 
-async def save_to_changelog(table: faust.Table, partition: int, key: bytes, value: bytes) -> None:
-    """Set ``key`` in the table and its changelog, and return once Kafka acknowledged the record.
+async def save_to_changelog(table: faust.Table, partition: int, key: bytes, value: bytes) -> Awaitable[None]:
+    """Set ``key`` in the table and hand its changelog record to the producer; returns what resolves
+    once Kafka acknowledged the record (handing over waits only while the producer's batch is full).
 
     Works around `Table.send_changelog`: it queues records to a buffer that hands them to the
     producer one at a time, throttles the consumer once 100 wait ("producer buffer full"), and wraps
@@ -56,6 +59,10 @@ async def save_to_changelog(table: faust.Table, partition: int, key: bytes, valu
     """
     put_in_partition(table, partition, key, value)
     delivered = await table.app.producer.send(table.changelog_topic.get_topic_name(), key, value, partition, None, None)
+    return _persisted(table, delivered)
+
+
+async def _persisted(table: faust.Table, delivered: Awaitable[Any]) -> None:
     metadata = await delivered
     table.data.set_persisted_offset(metadata.topic_partition, metadata.offset)
 

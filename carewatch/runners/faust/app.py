@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 import faust
@@ -52,9 +53,10 @@ def create_app(settings: Settings, registry: Registry) -> faust.App:
     answers = raw_topic(answers_topic(settings))
 
     def sender(topic: faust.TopicT):  # type: ignore[no-untyped-def]
-        async def send(key: bytes, value: bytes) -> Any:
-            delivered = await topic.send(key=key, value=value)
-            return await delivered  # acknowledged by Kafka (acks=all) before the state moves on
+        async def send(key: bytes, value: bytes) -> Awaitable[Any]:
+            # handed to the producer; what it returns resolves once Kafka acknowledged (acks=all), and
+            # HouseholdJudge waits for that before the state moves on
+            return await topic.send(key=key, value=value)
 
         return send
 

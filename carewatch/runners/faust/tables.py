@@ -2,10 +2,13 @@
 
 Keys and values are bytes (raw serialiser), so recovery from the changelog gives
 back exactly what was saved and Faust never guesses a codec.  `HouseholdJudge` sees it
-through `ChangelogTable`: the two calls of the `StateTable` protocol it needs.
+through `ChangelogTable`: the two calls of the `StateTable` protocol it needs (a save returns
+once the record is handed to the producer, with what resolves once Kafka acknowledged it).
 """
 
 from __future__ import annotations
+
+from collections.abc import Awaitable
 
 import faust
 
@@ -36,5 +39,5 @@ class ChangelogTable:
     def get(self, key: bytes) -> bytes | None:
         return self.table.get(key)
 
-    async def save(self, partition: int, key: bytes, value: bytes) -> None:
-        await save_to_changelog(self.table, partition, key, value)
+    async def save(self, partition: int, key: bytes, value: bytes) -> Awaitable[None]:
+        return await save_to_changelog(self.table, partition, key, value)
