@@ -264,7 +264,7 @@ async def faust_worker(settings: Settings, ends: dict[int, int], per_record: int
 
 async def main(args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="carewatch-bench-"))
-    base = Settings()
+    base = Settings(environment="development")  # a benchmark: no production secrets needed
     local = nullcontext(base.kafka_url) if base.kafka_url else local_kafka(workdir / "tansu.log")
     with local as url:
         document = registry_document(args.households)
@@ -335,9 +335,9 @@ if __name__ == "__main__":
                         help="readings per record (an upload); 1: one record per reading, in the format written before uploads")
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--commit-interval", type=float, default=Settings().stream_commit_interval.total_seconds(),
+    parser.add_argument("--commit-interval", type=float, default=Settings(environment="development").stream_commit_interval.total_seconds(),
                         help="seconds between the worker's offset commits (CAREWATCH_STREAM_COMMIT_INTERVAL)")
-    parser.add_argument("--batch-bytes", type=int, default=Settings().kafka_producer_batch_bytes,
+    parser.add_argument("--batch-bytes", type=int, default=Settings(environment="development").kafka_producer_batch_bytes,
                         help="the worker's producer batch size (CAREWATCH_KAFKA_PRODUCER_BATCH_BYTES)")
     parser.add_argument("--bare-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--quix-worker", action="store_true", help=argparse.SUPPRESS)
