@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from carewatch.db import make_engine, make_sessions
-from carewatch.schema import create_schema
+from carewatch.db import Base, make_engine, make_sessions
+from carewatch.schema import VERSION_TABLE, create_schema
 from tests.services import (
     MailReceiver, VictoriaMetrics, create_postgres_database, drop_postgres_database, mosquitto, smtp_receiver, tansu,
     victoria_metrics,
@@ -111,4 +111,24 @@ async def sessions(sqlite_url: str) -> AsyncIterator[async_sessionmaker[AsyncSes
     """Sessions on a fresh SQLite database at the schema's head (tests/alerts also run on PostgreSQL)."""
     engine = make_engine(sqlite_url)
     yield make_sessions(engine)
+    await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.service)])
+def sqlite_or_postgres_url(request: pytest.FixtureRequest) -> str:
+    """A test asking for it runs twice: on a fresh SQLite database, and on the run's PostgreSQL database."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+
+
+@pytest.fixture
+async def sqlite_or_postgres_sessions(sqlite_or_postgres_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on `sqlite_or_postgres_url` at the schema's head (the SQLite copy is there already)."""
+    engine = make_engine(sqlite_or_postgres_url)
+    await create_schema(engine)
+    yield make_sessions(engine)
+    if engine.dialect.name == "postgresql":
+        # One database serves the whole run: leave it empty for the next test.
+        async with engine.begin() as connection:
+            await connection.run_sync(Base.metadata.drop_all)
+            await connection.exec_driver_sql(f"DROP TABLE {VERSION_TABLE}")  # else the next test finds it at head
     await engine.dispose()

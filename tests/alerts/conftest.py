@@ -6,16 +6,14 @@ trust auth); each test run creates its own database and drops it afterwards.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.store import AlertStore
-from carewatch.db import Base, make_engine, make_sessions
 from carewatch.domain import AlertType, Detection, Explanation, Severity, Transition
-from carewatch.schema import VERSION_TABLE, create_schema
 
 
 class FakeClock:
@@ -32,22 +30,10 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.service)])
-def database_url(request: pytest.FixtureRequest) -> str:
-    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-
-
 @pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(database_url)
-    await create_schema(engine)  # the SQLite copy is at head already; the run's PostgreSQL database is left empty
-    yield make_sessions(engine)
-    if engine.dialect.name == "postgresql":
-        # One database serves the whole run: leave it empty for the next test.
-        async with engine.begin() as connection:
-            await connection.run_sync(Base.metadata.drop_all)
-            await connection.exec_driver_sql(f"DROP TABLE {VERSION_TABLE}")  # else the next test finds it at head
-    await engine.dispose()
+def sessions(sqlite_or_postgres_sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """The alert store is tested on SQLite and on PostgreSQL."""
+    return sqlite_or_postgres_sessions
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ per day (issue 13 item 4).  On SQLite and PostgreSQL: the roll-up is one INSERT 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,32 +11,19 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.usage_chart import hourly_chart
-from carewatch.db import Base, make_engine, make_sessions
 from carewatch.domain import MeterKind, Reading
 from carewatch.registry import Registry
 from carewatch.runners.embedded.pipeline import Pipeline
-from carewatch.schema import VERSION_TABLE, create_schema
 from carewatch.settings import Settings
 from ingest.usage import DailyUsage, HourlyUsage, keep_usage, last_days, record_usage
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.service)])
-def database_url(request: pytest.FixtureRequest) -> str:
-    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-
-
 @pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(database_url)
-    await create_schema(engine)
-    yield make_sessions(engine)
-    if engine.dialect.name == "postgresql":  # one database serves the whole run: leave it empty for the next test
-        async with engine.begin() as connection:
-            await connection.run_sync(Base.metadata.drop_all)
-            await connection.exec_driver_sql(f"DROP TABLE {VERSION_TABLE}")
-    await engine.dispose()
+def sessions(sqlite_or_postgres_sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """Retention and roll-ups are tested on SQLite and on PostgreSQL."""
+    return sqlite_or_postgres_sessions
 
 
 async def book_hourly_readings(sessions, household_id: str, start: datetime, days: int) -> None:  # type: ignore[no-untyped-def]
