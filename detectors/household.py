@@ -386,20 +386,22 @@ class HouseholdMonitor:
                 found = self._judge_inactivity(max(newest))
                 self._flag_days(found)
                 detections += found
-        if self._learners:
+        # The learned verdicts judge the evidence (up to when every meter has reported), found once a tick;
+        # until every meter has reported once there is none and they have nothing to say.
+        evidence_s = evidence_of(self._histories, self._meter_ids) if self._learners else None
+        if evidence_s is not None:
             quiet, scored_s = self._learners["quiet"], self._days.scored_s
             quiet_learners = (quiet, self._learners["river"]) if "river" in self._learners else (quiet,)
-            learned = self._quiet.judge(quiet_learners, self._days, self._histories, self._raised, at_s)
+            learned = self._quiet.judge(quiet_learners, self._days, self._raised, evidence_s, at_s)
             if learned:
                 learned += self._check_in.superseded(self._days, self._raised, at_s)
             detections += learned
-            detections += self._check_in.judge(quiet, self._days, self._histories, self._raised, at_s, scored_s)
-            evidence_s = evidence_of(self._histories, self._meter_ids)
-            if evidence_s is not None:
-                found = self._night.judge(self._learners["night"], self._days, self._raised, evidence_s)
-                found += self._volume.spike(self._learners["volume"], self._days, self._raised, evidence_s)
-                self._flag_days(found)
-                detections += found
+            detections += self._check_in.judge(quiet, self._days, self._raised, evidence_s, scored_s)
+            local = local_quarter(evidence_s, self.profile.timezone)
+            found = self._night.judge(self._learners["night"], self._days, self._raised, evidence_s, local)
+            found += self._volume.spike(self._learners["volume"], self._days, self._raised, evidence_s, local[0])
+            self._flag_days(found)
+            detections += found
         return tuple(detections)
 
     def _learning_ended(self, at_s: float) -> list[Detection]:

@@ -178,7 +178,7 @@ class MeterVitals:
                 self.battery_low = False
             elif not self.battery_low and self.battery_pct < limits.battery_low_pct:
                 self.battery_low = True
-        median = self._signal_judgement()[0] if self._watched_long_enough(limits.signal_hours) else None
+        median = self._judged_median(limits.signal_hours)
         if median is not None:
             if self.weak_signal and median > limits.signal_ok_dbm:
                 self.weak_signal = False
@@ -219,10 +219,12 @@ class MeterVitals:
         if sample != _NO_SAMPLE:
             insort(ordered, sample)
 
-    def _watched_long_enough(self, hours: int) -> bool:
+    def _judged_median(self, hours: int) -> float | None:
+        """The signal's median, once watched long enough to judge it (None before)."""
         if self._signal is None or self._signal_hour - self._first_hour + 1 < hours:
-            return False
-        return self._signal_judgement()[1] >= _MIN_SIGNAL_SAMPLES
+            return None
+        median, samples = self._signal_judgement()
+        return median if samples >= _MIN_SIGNAL_SAMPLES else None
 
     def _record_signal(self, at_s: float, dbm: float, hours: int) -> None:
         hour = math.floor(at_s / 3600)
