@@ -259,19 +259,21 @@ class HouseholdMonitor:
                 "change any verdict"
             )
         check = self._guard.check(meter_id, history, at_s, register_m3)
-        if check.outcome is Outcome.DUPLICATE:
-            return Observation(duplicate=True)
-        if check.outcome is Outcome.CONFLICT:
-            return Observation(rejection=RejectReason.CONFLICTING_DUPLICATE, detail=check.detail)
-        if check.outcome is Outcome.BACKWARDS:
-            faults = self._faults.rejected(self._guard, self._raised, meter_id, check, at_s, register_m3)
-            return Observation(
-                detections=tuple(faults), rejection=RejectReason.REGISTER_WENT_BACKWARDS, detail=check.detail
-            )
+        outcome = check.outcome
+        if outcome is not Outcome.ACCEPT:  # the usual reading skips the questions below
+            if outcome is Outcome.DUPLICATE:
+                return Observation(duplicate=True)
+            if outcome is Outcome.CONFLICT:
+                return Observation(rejection=RejectReason.CONFLICTING_DUPLICATE, detail=check.detail)
+            if outcome is Outcome.BACKWARDS:
+                faults = self._faults.rejected(self._guard, self._raised, meter_id, check, at_s, register_m3)
+                return Observation(
+                    detections=tuple(faults), rejection=RejectReason.REGISTER_WENT_BACKWARDS, detail=check.detail
+                )
 
-        previous_newest_s = history.times[history.newest] if len(history) else -math.inf
+        previous_newest_s = history.times[-1] if history.times else -math.inf
         detail = ""
-        if check.outcome is Outcome.RESTART:
+        if outcome is Outcome.RESTART:
             times, registers = zip(*check.restart, strict=True)
             history.restart(list(times), list(registers))
             restarted_from: float | None = registers[0]
@@ -314,6 +316,8 @@ class HouseholdMonitor:
         """The seed rule, whatever the learned detectors said: its critical alert takes over an
         open learned warning (one alert per incident, and the more urgent one)."""
         judged = self._inactivity.judge(self._histories, self._raised, at_s)
+        if not judged:
+            return judged  # the usual reading
         critical = [
             d.alert_type for d in judged if d.transition is Transition.RAISED and d.severity is Severity.CRITICAL
         ]

@@ -614,9 +614,9 @@ def evidence_of(histories: Mapping[str, MeterHistory], meters: Sequence[str]) ->
     """Up to when every meter has reported (None while one never has)."""
     newest = math.inf
     for meter_id in meters:
-        history = histories[meter_id]
-        if not len(history):
+        times = histories[meter_id].times
+        if not times:
             return None
-        newest = min(newest, history.times[-1])
+        newest = min(newest, times[-1])
     return newest
 
