@@ -404,8 +404,9 @@ class HouseholdMonitor:
             local = local_quarter(evidence_s, self.profile.timezone)
             found = self._night.judge(self._learners["night"], self._days, self._raised, evidence_s, local)
             found += self._volume.spike(self._learners["volume"], self._days, self._raised, evidence_s, local[0])
-            self._flag_days(found)
-            detections += found
+            if found:
+                self._flag_days(found)
+                detections += found
         return tuple(detections)
 
     def _learning_ended(self, at_s: float) -> list[Detection]:
