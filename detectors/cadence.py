@@ -15,6 +15,7 @@ bounded, and the counts fit in 16 bits.
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import math
 from array import array
@@ -29,29 +30,16 @@ CAPACITY = 8192
 of quarter-hourly ones."""
 
 
+@functools.lru_cache(maxsize=4096)  # a meter's gaps repeat (900 s, 3600 s ...): the logarithm once per gap
 def bin_of(gap_s: float) -> int:
     """The bin a gap falls in.
 
     >>> bin_of(30.0), bin_of(60.0), bin_of(61.0), bin_of(3600.0), bin_of(1e12)
     (0, 0, 1, 24, 63)
     """
-    index = _BIN_OF.get(gap_s)
-    if index is None:
-        if len(_BIN_OF) >= _REMEMBERED_GAPS:
-            _BIN_OF.clear()
-        index = _BIN_OF[gap_s] = _bin_of(gap_s)
-    return index
-
-
-def _bin_of(gap_s: float) -> int:
     if gap_s <= FIRST_EDGE_S:
         return 0
     return min(BINS - 1, math.ceil(BINS_PER_DOUBLING * math.log2(gap_s / FIRST_EDGE_S) - 1e-9))
-
-
-_BIN_OF: dict[float, int] = {}
-"""Bins of gaps seen (a meter's gaps repeat: 900 s, 3600 s ...): the logarithm once per gap."""
-_REMEMBERED_GAPS = 4096
 
 
 def upper_edge(index: int) -> float:

@@ -8,11 +8,12 @@ window, never from one before it: the amount is then a lower bound ("at least
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
 
 from carewatch.domain import AlertType, Detection, MeterKind, Transition
 from detectors import explain
-from detectors.base import RaisedConditions, above, detection, instant
+from detectors.base import EPSILON_M3, RaisedConditions, above, detection, instant
 from detectors.config import HouseholdProfile
 from detectors.history import MeterHistory
 
@@ -73,9 +74,12 @@ class DailyCeilingRule:
     ) -> list[Detection]:
         alert, ceiling = _ALERT[kind], self._ceiling[kind]
         if alert not in raised:
+            window_s = self._window_s
             for m in self._meters[kind]:
                 history = histories[m]
-                if len(history) and above(used_in_window(history, history.newest, self._window_s), ceiling):
+                times, registers = history.times, history.registers
+                # above(used_in_window(history, newest, window_s), ceiling), in its float steps, without the calls.
+                if times and registers[-1] - registers[bisect_left(times, times[-1] - window_s)] > ceiling + EPSILON_M3:
                     break
             else:
                 return []  # the usual reading: no meter over the ceiling, nothing raised to clear

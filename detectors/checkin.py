@@ -22,14 +22,12 @@ A check-in never holds anything back: the learned alert and the 24 h rule judge 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 
 from carewatch.domain import AlertType, CheckInAnswer, Detection, MeterKind, Severity, Transition, alert_id
 from detectors import explain
 from detectors.base import INACTIVITY_ALERTS, QUIET_ALERTS, RaisedConditions, detection, epoch, instant, severity_of
 from detectors.config import HouseholdProfile
-from detectors.history import MeterHistory
-from detectors.quiet import QuietSpell, Spell, _spans_the_night, evidence_of
+from detectors.quiet import QuietSpell, Spell, _spans_the_night
 from detectors.routine import DayBook
 
 STALE_S = 3600.0
@@ -52,10 +50,8 @@ class CheckInRule:
     >>> rule, days, raised = CheckInRule(profile), DayBook(), RaisedConditions()
     >>> evening = datetime(2024, 6, 1, 21, 45, tzinfo=UTC).timestamp()
     >>> days.last_use_s = evening
-    >>> water = MeterHistory()
     >>> for quarter in range(0, 13 * 4):  # a reading every quarter-hour, nothing used all night and morning
-    ...     water.insert(evening + quarter * 900, 1.0)
-    ...     found = rule.judge(learner, days, {"water-1": water}, raised, evening + quarter * 900, days.scored_s)
+    ...     found = rule.judge(learner, days, raised, evening + quarter * 900, days.scored_s)
     ...     days.scored_s = evening + quarter * 900
     ...     for d in found:
     ...         print(instant(epoch(d.at)).strftime("%H:%M"), d.alert_id, d.transition.value)
@@ -83,22 +79,20 @@ class CheckInRule:
         self,
         learner: QuietSpell,
         days: DayBook,
-        histories: Mapping[str, MeterHistory],
         raised: RaisedConditions,
-        at_s: float,
+        evidence_s: float,
         scored_s: float,
     ) -> list[Detection]:
-        """At a tick: escalate an unanswered check-in, or ask one about the evidence after `scored_s`
-        (where the learned alert's judging had got to before this tick: the same evidence, judged once)."""
+        """At a tick, on the evidence up to `evidence_s` (`evidence_of`): escalate an unanswered check-in,
+        or ask one about the evidence after `scored_s` (where the learned alert's judging had got to before
+        this tick: the same evidence, judged once)."""
         if AlertType.CHECK_IN in raised:
-            evidence_s = evidence_of(histories, self._meters)
-            return [] if evidence_s is None else self._unanswered(days, raised, evidence_s)
+            return self._unanswered(days, raised, evidence_s)
         if not self._on or not learner.warm or days.last_use_s == -math.inf:
             return []
         if raised.any_of(QUIET_ALERTS) or raised.any_of(self._critical) or days.fine_s > days.last_use_s:
             return []  # one question per quiet spell: after "I'm fine" the learned alert watches on, from the answer
-        evidence_s = evidence_of(histories, self._meters)
-        if evidence_s is None or evidence_s <= scored_s:
+        if evidence_s <= scored_s:
             return []
         since_s = max(days.last_use_s, days.fine_s)
         for start_s, end_s in self._away:

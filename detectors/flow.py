@@ -123,13 +123,6 @@ class ContinuousFlowRule:
         }
         self._max_gap_s = rules.continuity_max_gap_h * 3600
 
-    def _newest_flowing(self, history: MeterHistory, meter_id: str) -> bool:
-        times, registers = history.times, history.registers
-        if len(times) < 2:
-            return False
-        span_s = times[-1] - times[-2]
-        return registers[-1] - registers[-2] >= self._min_flow[meter_id] * span_s / 3600 - EPSILON_M3
-
     def judge(
         self,
         histories: Mapping[str, MeterHistory],
@@ -140,7 +133,12 @@ class ContinuousFlowRule:
         alert = _ALERT[kind]
         if alert not in raised:
             for m in self._meters[kind]:
-                if self._newest_flowing(histories[m], m):
+                history = histories[m]
+                times, registers = history.times, history.registers
+                # Does the newest interval flow (at least the least rate over its span)?
+                if len(times) >= 2 and (
+                    registers[-1] - registers[-2] >= self._min_flow[m] * (times[-1] - times[-2]) / 3600 - EPSILON_M3
+                ):
                     break
             else:
                 return []  # the usual reading: nothing flowing now, nothing raised to clear

@@ -259,19 +259,21 @@ class HouseholdMonitor:
                 "change any verdict"
             )
         check = self._guard.check(meter_id, history, at_s, register_m3)
-        if check.outcome is Outcome.DUPLICATE:
-            return Observation(duplicate=True)
-        if check.outcome is Outcome.CONFLICT:
-            return Observation(rejection=RejectReason.CONFLICTING_DUPLICATE, detail=check.detail)
-        if check.outcome is Outcome.BACKWARDS:
-            faults = self._faults.rejected(self._guard, self._raised, meter_id, check, at_s, register_m3)
-            return Observation(
-                detections=tuple(faults), rejection=RejectReason.REGISTER_WENT_BACKWARDS, detail=check.detail
-            )
+        outcome = check.outcome
+        if outcome is not Outcome.ACCEPT:  # the usual reading skips the questions below
+            if outcome is Outcome.DUPLICATE:
+                return Observation(duplicate=True)
+            if outcome is Outcome.CONFLICT:
+                return Observation(rejection=RejectReason.CONFLICTING_DUPLICATE, detail=check.detail)
+            if outcome is Outcome.BACKWARDS:
+                faults = self._faults.rejected(self._guard, self._raised, meter_id, check, at_s, register_m3)
+                return Observation(
+                    detections=tuple(faults), rejection=RejectReason.REGISTER_WENT_BACKWARDS, detail=check.detail
+                )
 
-        previous_newest_s = history.times[history.newest] if len(history) else -math.inf
+        previous_newest_s = history.times[-1] if history.times else -math.inf
         detail = ""
-        if check.outcome is Outcome.RESTART:
+        if outcome is Outcome.RESTART:
             times, registers = zip(*check.restart, strict=True)
             history.restart(list(times), list(registers))
             restarted_from: float | None = registers[0]
@@ -314,6 +316,8 @@ class HouseholdMonitor:
         """The seed rule, whatever the learned detectors said: its critical alert takes over an
         open learned warning (one alert per incident, and the more urgent one)."""
         judged = self._inactivity.judge(self._histories, self._raised, at_s)
+        if not judged:
+            return judged  # the usual reading
         critical = [
             d.alert_type for d in judged if d.transition is Transition.RAISED and d.severity is Severity.CRITICAL
         ]
@@ -386,18 +390,21 @@ class HouseholdMonitor:
                 found = self._judge_inactivity(max(newest))
                 self._flag_days(found)
                 detections += found
-        if self._learners:
+        # The learned verdicts judge the evidence (up to when every meter has reported), found once a tick;
+        # until every meter has reported once there is none and they have nothing to say.
+        evidence_s = evidence_of(self._histories, self._meter_ids) if self._learners else None
+        if evidence_s is not None:
             quiet, scored_s = self._learners["quiet"], self._days.scored_s
             quiet_learners = (quiet, self._learners["river"]) if "river" in self._learners else (quiet,)
-            learned = self._quiet.judge(quiet_learners, self._days, self._histories, self._raised, at_s)
+            learned = self._quiet.judge(quiet_learners, self._days, self._raised, evidence_s, at_s)
             if learned:
                 learned += self._check_in.superseded(self._days, self._raised, at_s)
             detections += learned
-            detections += self._check_in.judge(quiet, self._days, self._histories, self._raised, at_s, scored_s)
-            evidence_s = evidence_of(self._histories, self._meter_ids)
-            if evidence_s is not None:
-                found = self._night.judge(self._learners["night"], self._days, self._raised, evidence_s)
-                found += self._volume.spike(self._learners["volume"], self._days, self._raised, evidence_s)
+            detections += self._check_in.judge(quiet, self._days, self._raised, evidence_s, scored_s)
+            local = local_quarter(evidence_s, self.profile.timezone)
+            found = self._night.judge(self._learners["night"], self._days, self._raised, evidence_s, local)
+            found += self._volume.spike(self._learners["volume"], self._days, self._raised, evidence_s, local[0])
+            if found:
                 self._flag_days(found)
                 detections += found
         return tuple(detections)

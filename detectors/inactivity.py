@@ -142,7 +142,7 @@ class InactivityRule:
     []
     """
 
-    __slots__ = ("profile", "_meters", "_window_s", "_min_use", "_wait_s", "_away")
+    __slots__ = ("profile", "_meters", "_window_s", "_min_use", "_wait_s", "_away", "_quiet_below")
 
     def __init__(self, profile: HouseholdProfile) -> None:
         rules = profile.rules
@@ -154,6 +154,13 @@ class InactivityRule:
         }
         self._window_s = rules.inactivity_window_h * 3600
         self._min_use = {MeterKind.GAS: rules.gas_min_use_m3, MeterKind.WATER: rules.water_min_use_m3}
+        # Each meter with the use under which its window may be quiet: below(used, min use + 2 ε), worked
+        # out once, in the same float steps, for the quick look every reading takes.
+        self._quiet_below = tuple(
+            (meter_id, self._min_use[kind] + 2 * EPSILON_M3 - EPSILON_M3)
+            for kind, meters in self._meters.items()
+            for meter_id in meters
+        )
         # How long the verdict waits for a lagging meter: as long as it may lag
         # before the silence rule calls it silent.
         self._wait_s = {m.meter_id: m.silent_after_s(rules.silent_after_intervals) for m in profile.meters}
@@ -204,15 +211,12 @@ class InactivityRule:
         """Could any kind be quiet over the window ending at its newest reading?  (A kind is
         quiet only if each of its meters is: one quiet meter is enough to look closer.)"""
         window_s = self._window_s
-        for kind, meters in self._meters.items():
-            least = self._min_use[kind] + 2 * EPSILON_M3
-            for meter_id in meters:
-                history = histories[meter_id]
-                times = history.times
-                if not times:
-                    continue
+        for meter_id, quiet_below in self._quiet_below:
+            history = histories[meter_id]
+            times = history.times
+            if times:
                 anchor = bisect_right(times, times[-1] - window_s) - 1
-                if anchor >= 0 and below(history.registers[-1] - history.registers[anchor], least):
+                if anchor >= 0 and history.registers[-1] - history.registers[anchor] < quiet_below:
                     return True
         return False
 

@@ -85,6 +85,12 @@ def _conditions(status: str | None, battery_low: bool, weak_signal: bool) -> fro
     return frozenset(found)
 
 
+def _median_of(ordered: list[int]) -> float | None:
+    """statistics.median's arithmetic, on samples already in order (None: no samples)."""
+    n = len(ordered)
+    return None if not n else float(ordered[n // 2]) if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+
+
 class HealthLimits(NamedTuple):
     """The thresholds of the rule, from the household's rules.
 
@@ -134,7 +140,7 @@ class MeterVitals:
 
     __slots__ = (
         "heard_s", "battery_pct", "signal_dbm", "status", "battery_low", "weak_signal",
-        "_signal", "_signal_hour", "_first_hour", "_judged_signal", "_sorted",
+        "_signal", "_signal_hour", "_first_hour", "_sorted",
     )
 
     def __init__(self) -> None:
@@ -149,8 +155,6 @@ class MeterVitals:
         self._signal: array[int] | None = None
         self._signal_hour = 0
         self._first_hour = 0
-        self._judged_signal: tuple[float | None, int] | None = None
-        """The ring's median and sample count, until the ring changes (a reading costs no sort)."""
         self._sorted: list[int] | None = None
         """The ring's samples in order (None: no ring), kept up as the ring changes (derived, not
         pickled): the median of a 72-hour window costs two bisections a reading, not a sort."""
@@ -178,7 +182,7 @@ class MeterVitals:
                 self.battery_low = False
             elif not self.battery_low and self.battery_pct < limits.battery_low_pct:
                 self.battery_low = True
-        median = self._signal_judgement()[0] if self._watched_long_enough(limits.signal_hours) else None
+        median = self._judged_median(limits.signal_hours)
         if median is not None:
             if self.weak_signal and median > limits.signal_ok_dbm:
                 self.weak_signal = False
@@ -191,19 +195,7 @@ class MeterVitals:
 
     def signal_median_dbm(self) -> float | None:
         """The median of the hourly signal over the window (None: no signal heard in it)."""
-        return self._signal_judgement()[0]
-
-    def _signal_judgement(self) -> tuple[float | None, int]:
-        if self._judged_signal is None:
-            samples = self._samples()
-            n = len(samples)
-            # statistics.median's arithmetic, on samples already in order.
-            median = None if not n else float(samples[n // 2]) if n % 2 else (samples[n // 2 - 1] + samples[n // 2]) / 2
-            self._judged_signal = (median, n)
-        return self._judged_signal
-
-    def _samples(self) -> list[int]:
-        return [] if self._sorted is None else self._sorted
+        return None if self._sorted is None else _median_of(self._sorted)
 
     def _set_sample(self, ring: array, slot: int, sample: int) -> None:
         """Put a sample (or _NO_SAMPLE) in the ring's slot, keeping the ordered samples in step."""
@@ -211,7 +203,6 @@ class MeterVitals:
         if old == sample:
             return
         ring[slot] = sample
-        self._judged_signal = None
         ordered = self._sorted
         assert ordered is not None  # kept with the ring
         if old != _NO_SAMPLE:
@@ -219,10 +210,12 @@ class MeterVitals:
         if sample != _NO_SAMPLE:
             insort(ordered, sample)
 
-    def _watched_long_enough(self, hours: int) -> bool:
-        if self._signal is None or self._signal_hour - self._first_hour + 1 < hours:
-            return False
-        return self._signal_judgement()[1] >= _MIN_SIGNAL_SAMPLES
+    def _judged_median(self, hours: int) -> float | None:
+        """The signal's median, once watched long enough to judge it (None before)."""
+        ordered = self._sorted  # None exactly while there is no ring
+        if ordered is None or len(ordered) < _MIN_SIGNAL_SAMPLES or self._signal_hour - self._first_hour + 1 < hours:
+            return None
+        return _median_of(ordered)
 
     def _record_signal(self, at_s: float, dbm: float, hours: int) -> None:
         hour = math.floor(at_s / 3600)
@@ -230,14 +223,12 @@ class MeterVitals:
         if ring is None or len(ring) != hours:  # first signal, or the window was changed: watch afresh
             ring = self._signal = array("b", [_NO_SAMPLE] * hours)
             self._signal_hour = self._first_hour = hour
-            self._judged_signal = None
             self._sorted = []
         if hour > self._signal_hour:
             # The hours skipped hold no sample; this hour's slot is written just below.
             for skipped in range(max(self._signal_hour + 1, hour - hours + 1), hour):
                 self._set_sample(ring, skipped % hours, _NO_SAMPLE)
             self._signal_hour = hour
-            self._judged_signal = None
         elif hour <= self._signal_hour - hours:
             return  # older than the window
         self._set_sample(ring, hour % hours, max(-128, min(0, round(dbm))))
@@ -257,7 +248,6 @@ class MeterVitals:
             ring, self._signal_hour, self._first_hour,
         ) = state
         self._signal = None if ring is None else array("b", ring)
-        self._judged_signal = None
         self._sorted = None if self._signal is None else sorted(v for v in self._signal if v != _NO_SAMPLE)
 
     def __repr__(self) -> str:

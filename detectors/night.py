@@ -21,7 +21,7 @@ from carewatch.domain import AlertType, Detection, Transition
 from detectors import explain
 from detectors.base import RaisedConditions, detection
 from detectors.config import HouseholdProfile
-from detectors.routine import QUARTER_S, QUARTERS_PER_DAY, Day, DayBook, day_start_s, local_quarter
+from detectors.routine import QUARTER_S, QUARTERS_PER_DAY, Day, DayBook, day_start_s
 
 RARE = 32
 """Of 255: a quarter used on fewer than about one day in eight is a sleeping quarter (an
@@ -178,16 +178,19 @@ class NightUseRule:
         self._meters = tuple(m.meter_id for m in profile.meters)
         self._tz: tzinfo = profile.timezone
 
-    def judge(self, learner: NightUse, days: DayBook, raised: RaisedConditions, evidence_s: float) -> list[Detection]:
-        """Judge each night whose morning the evidence has passed by an hour (a daily batch
-        brings a whole night at once), each night once."""
+    def judge(
+        self, learner: NightUse, days: DayBook, raised: RaisedConditions, evidence_s: float, local: tuple[int, int]
+    ) -> list[Detection]:
+        """Judge each night whose morning the evidence (up to `evidence_s`, in `local` quarter
+        `local_quarter(evidence_s)`) has passed by an hour (a daily batch brings a whole night at
+        once), each night once."""
         sleep = learner.sleep()
         if sleep is None or learner.days_learned < learner.warmup_days:
             return []
         first, length = sleep
         spans_midnight = first + length > QUARTERS_PER_DAY
         ends = (first + length) % QUARTERS_PER_DAY if spans_midnight else first + length
-        today, quarter = local_quarter(evidence_s, self._tz)
+        today, quarter = local
         last = today if quarter >= ends + 4 else today - 1
         if days.scored_night >= last:
             return []  # the usual tick: this morning's night is judged already

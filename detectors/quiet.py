@@ -532,19 +532,18 @@ class LearnedQuietRule:
         self,
         learners: Sequence[QuietSpell] | Sequence[Any],
         days: DayBook,
-        histories: Mapping[str, MeterHistory],
         raised: RaisedConditions,
+        evidence_s: float,
         at_s: float,
     ) -> list[Detection]:
-        """Judge the spell by every learner (`QuietSpell`, and a `RiverQuiet` when switched on):
-        the first to find it unusual raises the alert."""
+        """Judge the spell, on the evidence up to `evidence_s` (`evidence_of`), by every learner
+        (`QuietSpell`, and a `RiverQuiet` when switched on): the first to find it unusual raises the alert."""
+        if evidence_s <= days.scored_s or days.last_use_s == -math.inf:
+            return []
+        if raised.any_of(QUIET_ALERTS) or raised.any_of(self._critical):
+            return []
         learners = [learner for learner in learners if learner.warm]
-        if not learners or days.last_use_s == -math.inf or raised.any_of(QUIET_ALERTS):
-            return []
-        if raised.any_of(self._critical):
-            return []
-        evidence_s = evidence_of(histories, self._meters)
-        if evidence_s is None or evidence_s <= days.scored_s:
+        if not learners:
             return []
         since_s, since_return = max(days.last_use_s, days.fine_s), False  # "I'm fine" to a check-in is a sign of life
         for start_s, end_s in self._away:
@@ -555,8 +554,11 @@ class LearnedQuietRule:
                 since_s, since_return = end_s, True  # a spell counts from the return
         spell = Spell(since_s, max(days.scored_s, since_s), evidence_s, self.profile.timezone)
         days.scored_s = evidence_s
-        findings = [f for f in (learner.score_one(spell) for learner in learners) if f is not None]
-        found = min(findings, key=lambda f: f.at_s, default=None)
+        found = None  # the earliest finding; on a tie, the first learner's
+        for learner in learners:
+            finding = learner.score_one(spell)
+            if finding is not None and (found is None or finding.at_s < found.at_s):
+                found = finding
         if found is None or not raised.open(found.alert_type, since_s, self._meters):
             return []
         days.quiet_raised_s = at_s
@@ -612,9 +614,9 @@ def evidence_of(histories: Mapping[str, MeterHistory], meters: Sequence[str]) ->
     """Up to when every meter has reported (None while one never has)."""
     newest = math.inf
     for meter_id in meters:
-        history = histories[meter_id]
-        if not len(history):
+        times = histories[meter_id].times
+        if not times:
             return None
-        newest = min(newest, history.times[-1])
+        newest = min(newest, times[-1])
     return newest
 

@@ -100,13 +100,19 @@ def local_quarter(at_s: float, tz: tzinfo) -> tuple[int, int]:
     if second != moment_s:  # a fraction of a second: rounded as datetime rounds it
         return _local_quarter(moment_s, tz)
     by_zone = _LOCAL_QUARTERS.get(tz)
+    found = None if by_zone is None else by_zone.get(second // 900)
+    if found is None:
+        found = _remembered_quarter(second // 900, tz)
+    return found if found else _local_quarter(moment_s, tz)
+
+
+def _remembered_quarter(bucket: int, tz: tzinfo) -> tuple[int, int] | tuple[()]:
+    """`_uniform_quarter`, remembered in `_LOCAL_QUARTERS` (started afresh once it holds `_CACHED_QUARTERS`)."""
+    by_zone = _LOCAL_QUARTERS.get(tz)
     if by_zone is None or len(by_zone) >= _CACHED_QUARTERS:
         by_zone = _LOCAL_QUARTERS[tz] = {}
-    bucket = second // 900
-    found = by_zone.get(bucket)
-    if found is None:
-        found = by_zone[bucket] = _uniform_quarter(bucket, tz)
-    return found if found else _local_quarter(moment_s, tz)
+    found = by_zone[bucket] = _uniform_quarter(bucket, tz)
+    return found
 
 
 def _local_quarter(moment_s: float, tz: tzinfo) -> tuple[int, int]:

@@ -183,6 +183,14 @@ class SilentMeterRule:
     ) -> list[Detection]:
         if watch.first_tick_s is None:
             watch.first_tick_s = at_s
+        for m, prior_s in self._prior_s.items():
+            times = histories[m].times
+            if not times or times[-1] < at_s - prior_s:
+                break
+        else:
+            # The usual tick: every meter heard within its prior, which no threshold (the household's
+            # included, the least prior at most) is below.
+            return []
         last_seen: dict[str, float] = {}
         for m in self._prior_s:  # a meter that never reported is measured from the first tick
             times = histories[m].times

@@ -211,9 +211,11 @@ class VolumeRule:
         self._kinds = {kind for kind in MeterKind if profile.meters_of(kind)}
         self._tz: tzinfo = profile.timezone
 
-    def spike(self, learner: DailyVolume, days: DayBook, raised: RaisedConditions, evidence_s: float) -> list[Detection]:
+    def spike(
+        self, learner: DailyVolume, days: DayBook, raised: RaisedConditions, evidence_s: float, today: int
+    ) -> list[Detection]:
+        """Judge the use of `today` (the local day of `evidence_s`) so far."""
         alert = AlertType.UNUSUAL_SPIKE
-        today, _ = local_quarter(evidence_s, self._tz)
         entry = raised.get(alert)
         if entry is not None:
             if local_quarter(entry.onset_s + 1, self._tz)[0] == today:
