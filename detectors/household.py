@@ -393,7 +393,9 @@ class HouseholdMonitor:
             if learned:
                 learned += self._check_in.superseded(self._days, self._raised, at_s)
             detections += learned
-            detections += self._check_in.judge(quiet, self._days, self._histories, self._raised, at_s, scored_s)
+            night = self._learners["night"]
+            sleep = night.sleep() if night.days_learned >= night.warmup_days else None
+            detections += self._check_in.judge(quiet, self._days, self._histories, self._raised, at_s, scored_s, sleep)
             evidence_s = evidence_of(self._histories, self._meter_ids)
             if evidence_s is not None:
                 found = self._night.judge(self._learners["night"], self._days, self._raised, evidence_s)
