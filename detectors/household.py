@@ -398,7 +398,7 @@ class HouseholdMonitor:
             detections += self._check_in.judge(quiet, self._days, self._histories, self._raised, at_s, scored_s, sleep)
             evidence_s = evidence_of(self._histories, self._meter_ids)
             if evidence_s is not None:
-                found = self._night.judge(self._learners["night"], self._days, self._raised, evidence_s)
+                found = self._night.judge(night, self._days, self._raised, evidence_s)
                 found += self._volume.spike(self._learners["volume"], self._days, self._raised, evidence_s)
                 self._flag_days(found)
                 detections += found
