@@ -28,7 +28,7 @@ from detectors import explain
 from detectors.base import INACTIVITY_ALERTS, QUIET_ALERTS, RaisedConditions, detection, epoch, instant, severity_of
 from detectors.config import HouseholdProfile
 from detectors.quiet import QuietSpell, Spell, _spans_the_night
-from detectors.routine import DayBook
+from detectors.routine import QUARTERS_PER_DAY, DayBook
 
 STALE_S = 3600.0
 """A spell found longer than usual more than this before the evidence (a daily batch) is not asked about."""
@@ -62,7 +62,7 @@ class CheckInRule:
     (1.25, 12.0)
     """
 
-    __slots__ = ("profile", "_meters", "_kinds", "_away", "_critical", "_answer_s", "_from_h", "_until_h", "_on")
+    __slots__ = ("profile", "_meters", "_kinds", "_away", "_critical", "_answer_s", "_fixed", "_bounds", "_on")
 
     def __init__(self, profile: HouseholdProfile) -> None:
         rules = profile.rules
@@ -72,7 +72,8 @@ class CheckInRule:
         self._away = tuple(sorted((w.start.timestamp(), w.end.timestamp()) for w in profile.away))
         self._critical = frozenset(a for a in INACTIVITY_ALERTS if severity_of(a, profile) is Severity.CRITICAL)
         self._answer_s = rules.check_in_answer_h * 3600
-        self._from_h, self._until_h = rules.check_in_from_h, rules.check_in_until_h
+        self._fixed = _quarters_between(rules.check_in_from_h, rules.check_in_until_h)
+        self._bounds = _quarters_between(rules.check_in_earliest_h, rules.check_in_latest_h) if rules.check_in_awake else None
         self._on = rules.learned and rules.check_in
 
     def judge(
@@ -82,10 +83,12 @@ class CheckInRule:
         raised: RaisedConditions,
         evidence_s: float,
         scored_s: float,
+        sleep: tuple[int, int] | None = None,
     ) -> list[Detection]:
         """At a tick, on the evidence up to `evidence_s` (`evidence_of`): escalate an unanswered check-in,
         or ask one about the evidence after `scored_s` (where the learned alert's judging had got to before
-        this tick: the same evidence, judged once)."""
+        this tick: the same evidence, judged once).
+        `sleep`: the household's learned sleeping hours (first quarter, length; `NightUse.sleep`), if any."""
         if AlertType.CHECK_IN in raised:
             return self._unanswered(days, raised, evidence_s)
         if not self._on or not learner.warm or days.last_use_s == -math.inf:
@@ -101,7 +104,7 @@ class CheckInRule:
             if since_s < end_s <= evidence_s:
                 since_s = end_s  # a spell counts from the planned return
         spell = Spell(since_s, max(scored_s, since_s), evidence_s, self.profile.timezone)
-        found = learner.check_in(spell, self._from_h, self._until_h)
+        found = learner.check_in(spell, self._askable(sleep))
         if found is None or found.at_s < evidence_s - STALE_S or not raised.open(AlertType.CHECK_IN, since_s, self._meters):
             return []
         days.asked_s = evidence_s
@@ -116,6 +119,16 @@ class CheckInRule:
         }
         entry = raised.get(AlertType.CHECK_IN)
         return [detection(self.profile, AlertType.CHECK_IN, Transition.RAISED, entry, evidence_s, words, facts)]
+
+    def _askable(self, sleep: tuple[int, int] | None) -> int:
+        """The local quarters at which the elder may be asked: outside her learned sleeping hours,
+        within the bounds; the fixed hours until those are learned."""
+        if sleep is None or self._bounds is None:
+            return self._fixed
+        first, length = sleep
+        sleeping = ((1 << length) - 1) << first
+        sleeping |= sleeping >> QUARTERS_PER_DAY  # past midnight: the next morning's quarters
+        return self._bounds & ~sleeping
 
     def _unanswered(self, days: DayBook, raised: RaisedConditions, evidence_s: float) -> list[Detection]:
         """No answer in time and nothing used: the learned alert now, for family and staff."""
@@ -186,3 +199,8 @@ class CheckInRule:
         days.asked_s = -math.inf
         words = explain.check_in_over(how, at_s, self.profile.timezone)
         return detection(self.profile, AlertType.CHECK_IN, Transition.CLEARED, ended, at_s, words, {**facts, "ended": how})
+
+
+def _quarters_between(from_h: float, until_h: float) -> int:
+    """A mask of the local quarter-hours that begin between the clock hours `from_h` and `until_h`."""
+    return sum(1 << q for q in range(QUARTERS_PER_DAY) if from_h <= q / 4 < until_h)

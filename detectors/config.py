@@ -128,7 +128,14 @@ class RuleConfig:
     """An unanswered check-in, with the household still quiet, raises the learned inactivity alert after this."""
     check_in_from_h: float = 7.0
     check_in_until_h: float = 21.0
-    """The elder is asked only between these local clock hours (never woken at night)."""
+    """Until the household's sleeping hours are learned (or with `check_in_awake` off), the elder is
+    asked only between these local clock hours (never woken at night)."""
+    check_in_awake: bool = True
+    """Once its sleeping hours are learned (detectors.night.NightUse), ask outside them instead, and
+    only between `check_in_earliest_h` and `check_in_latest_h`: a household up till 23:00 is asked
+    about an evening's quiet that evening, not the next morning; an early sleeper is not rung at 20:30."""
+    check_in_earliest_h: float = 6.0
+    check_in_latest_h: float = 23.0
     river_quiet: bool = False
     """Also warn of quiet from a river anomaly model fitted on the household's hourly quiet
     (detectors.anomaly.RiverQuiet); off by default: see docs/detectors.md for its measured row."""

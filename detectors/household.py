@@ -400,9 +400,11 @@ class HouseholdMonitor:
             if learned:
                 learned += self._check_in.superseded(self._days, self._raised, at_s)
             detections += learned
-            detections += self._check_in.judge(quiet, self._days, self._raised, evidence_s, scored_s)
+            night = self._learners["night"]
+            sleep = night.sleep() if night.days_learned >= night.warmup_days else None
+            detections += self._check_in.judge(quiet, self._days, self._raised, evidence_s, scored_s, sleep)
             local = local_quarter(evidence_s, self.profile.timezone)
-            found = self._night.judge(self._learners["night"], self._days, self._raised, evidence_s, local)
+            found = self._night.judge(night, self._days, self._raised, evidence_s, local)
             found += self._volume.spike(self._learners["volume"], self._days, self._raised, evidence_s, local[0])
             if found:
                 self._flag_days(found)

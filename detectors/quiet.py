@@ -40,6 +40,9 @@ IRREGULAR_SPREAD_H = 2.0
 out at any hour: its longest one is usual at every hour of the day."""
 
 
+ALL_QUARTERS = (1 << QUARTERS_PER_DAY) - 1
+"""A mask of local quarter-hours (bit q: the quarter from q/4 h): all of them."""
+
 _CHECK_IN_DEFAULTS = (1, 0.5, 1.0)
 """QuietSpell's check-in settings (rank, grace, floor) by default."""
 
@@ -259,9 +262,9 @@ class QuietSpell(base.Base):
     def outings_learned(self) -> int:
         return len(self._outings)
 
-    def check_in(self, spell: Spell, from_h: float = 0.0, until_h: float = 24.0) -> Finding | None:
-        """The first quarter-hour end in (from_s, to_s], between the local clock hours `from_h` and
-        `until_h`, at which the spell is longer than usual but not yet unusual: ask the elder then.
+    def check_in(self, spell: Spell, askable: int = ALL_QUARTERS) -> Finding | None:
+        """The first quarter-hour end in (from_s, to_s], at a local quarter-hour whose bit is set in
+        `askable`, at which the spell is longer than usual but not yet unusual: ask the elder then.
         A spell only found unusual (the learned alert) is not asked about."""
         usual, limits = self._usual, self._limits
         if usual is None or limits is None:
@@ -275,8 +278,7 @@ class QuietSpell(base.Base):
             limit_h = self.limit_on(date, quarter) if self._outings else limits[quarter]
             if boundary - spell.since_s > limit_h * 3600:
                 return None  # already unusual: the learned alert speaks, not a question
-            hour = quarter / 4
-            if from_h <= hour < until_h and boundary - since_s > (usual_h := self.usual_h(quarter, date)) * 3600:
+            if askable >> quarter & 1 and boundary - since_s > (usual_h := self.usual_h(quarter, date)) * 3600:
                 return Finding(AlertType.CHECK_IN, boundary, usual_h, (), len(self._dates))
             boundary += QUARTER_S
         return None

@@ -148,15 +148,17 @@ def routine(
     step_h: float = QUARTER_H,
     start_h: float = 0.0,
     amount: Callable[[float], float] = lambda _hours: 1.0,
+    water_h: tuple[float, ...] = (0.0, 0.5, 1.5, 4.5, 7.5, 11.0, 14.0),
 ) -> list[Reading]:
     """An elder's ordinary days from T0 (19:40 in Shanghai): up at about 07:00, washing,
     cooking three meals, to bed by 22:00; readings every `step_h`.  No use at the hours
-    where `quiet(hours)` holds (an incident, an absence); each use `amount(hours)` times its usual size."""
+    where `quiet(hours)` holds (an incident, an absence); each use `amount(hours)` times its usual size.
+    `water_h`: when water is used, in hours after rising."""
     rng = random.Random(seed)
     water_uses, gas_uses = [], []
     for day in range(days + 1):
         morning = 11.33 + 24 * day + rng.uniform(-0.25, 0.25)  # 07:00 local = T0 + 11 h 20
-        water_uses += [morning + h for h in (0.0, 0.5, 1.5, 4.5, 7.5, 11.0, 14.0)]
+        water_uses += [morning + h for h in water_h]
         gas_uses += [morning + h for h in (0.6, 5.0, 11.0)]
     uses = {MeterKind.WATER: sorted(water_uses), MeterKind.GAS: sorted(gas_uses)}
     step_m3 = {MeterKind.WATER: 0.01, MeterKind.GAS: 0.05}

@@ -151,3 +151,16 @@ def test_an_answer_for_another_household_or_a_closed_check_in_changes_nothing() 
 
     assert target.answered(CheckInAnswer("hh-other", f"{HOUSEHOLD}.check_in.20240125T125500Z", some_time)) == ()
     assert target.answered(CheckInAnswer(HOUSEHOLD, f"{HOUSEHOLD}.check_in.20240101T000000Z", some_time)) == ()
+
+
+def test_an_evening_quiet_in_a_household_up_till_eleven_is_asked_about_that_evening() -> None:
+    # Water at 18:00, 21:00 and 23:00 local each day; on day 20 nothing more after the 18:00 meal.
+    late = (0.0, 0.5, 1.5, 4.5, 7.5, 11.0, 14.0, 16.0)
+    target = monitor(check_in=True)
+    detections = answering(target, routine(22, water_h=late, quiet=quiet_from(20 * DAY - 1.25)), after=None)
+
+    assert target.learners["night"].sleep() == (94, 28)  # asleep 23:30-06:30: the evening is hers to be asked in
+    assert changes(detections)[:3] == [raised(CHECK_IN), cleared(CHECK_IN), raised(UNUSUAL)]
+    asked, _, told = detections[:3]
+    assert local(asked.at) == "25 21:40"  # her usual 21:00 use did not come (asked only from 07:00 on 07:00-21:00)
+    assert local(told.at) == "25 22:40"  # unanswered: an hour later, not at the learned limit (23:10)
