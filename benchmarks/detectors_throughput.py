@@ -36,9 +36,11 @@ WARM_DAYS = 18
 START = datetime(2026, 1, 5, tzinfo=UTC)
 
 
-def template_readings(days: float) -> tuple[Registry, dict[str, list[Reading]]]:
+def template_readings(days: float, households: int = TEMPLATES) -> tuple[Registry, dict[str, list[Reading]]]:
+    """The simulated households and their readings, parsed as the bridge parses them (tests/detectors/test_usual_work
+    counts the lines of a few of them)."""
     simulation = Simulation(
-        SimConfig(households=TEMPLATES, days=days, seed=5, start=START, varied_routines=True, incidents=[])
+        SimConfig(households=households, days=days, seed=5, start=START, varied_routines=True, incidents=[])
     )
     registry = Registry.from_document(simulation.registry_document())
     readings: dict[str, list[Reading]] = {h: [] for h in registry.households}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from unittest import mock
 
+import pytest
 from typer.testing import CliRunner
 
 from carewatch.cli import app
@@ -19,6 +21,16 @@ DEPLOY = ROOT / "deploy"
 SETTING_NAMES = frozenset(f"CAREWATCH_{name.upper()}" for name in Settings.model_fields)
 LONG_RUNNING = frozenset({"run", "ingest", "worker", "alerts"})
 """The commands that serve until stopped (the rest do a job and exit)."""
+
+
+def tool(name: str, debian_package: str) -> str:
+    """The path of a command a test runs; missing, the test fails on CI (.ci/run installs it) and is skipped elsewhere."""
+    found = shutil.which(name)
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is missing: .ci/run installs the Debian package {debian_package}, which ships it")
+        pytest.skip(f"{name} is missing (apt-get install {debian_package})")
+    return found
 
 
 def is_carewatch_command(arguments: Sequence[str]) -> bool:

@@ -4,9 +4,7 @@ labels, shows every one of them, and asks InfluxDB for the measurement, tags and
 from __future__ import annotations
 
 import ast
-import os
 import re
-import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +16,7 @@ import yaml
 
 import carewatch.metrics
 from ingest.archive import MEASUREMENT, line_of
-from tests.deploy.checks import DEPLOY, ROOT
+from tests.deploy.checks import DEPLOY, ROOT, tool
 
 DASHBOARD = orjson.loads((DEPLOY / "grafana" / "dashboards" / "carewatch.json").read_bytes())
 DATASOURCES = yaml.safe_load((DEPLOY / "grafana" / "provisioning" / "datasources" / "carewatch.yaml").read_text())["datasources"]
@@ -126,12 +124,7 @@ def test_the_influx_data_source_reads_the_org_and_bucket_compose_sets_up():
 
 
 def promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("promtool is missing: .ci/run installs the Debian package prometheus, which ships it")
-        pytest.skip("promtool is missing (apt-get install prometheus)")
-    return found
+    return tool("promtool", "prometheus")
 
 
 def test_prometheus_parses_every_query_of_the_dashboard(tmp_path: Path):

@@ -7,7 +7,6 @@ that each ExecStart is a real `carewatch` command and each CAREWATCH_ name a rea
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.checks import DEPLOY, LONG_RUNNING, is_carewatch_command, settings_from, unknown_settings
+from tests.deploy.checks import DEPLOY, LONG_RUNNING, is_carewatch_command, settings_from, tool, unknown_settings
 
 UNITS = DEPLOY / "systemd"
 SERVICES = sorted(UNITS.glob("*.service"))
@@ -124,12 +123,7 @@ def test_each_worker_has_its_own_metrics_port_and_table_directory():
 
 
 def systemd_analyze() -> str:
-    found = shutil.which("systemd-analyze")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("systemd-analyze is missing: .ci/run installs the Debian package systemd")
-        pytest.skip("systemd-analyze is missing (apt-get install systemd)")
-    return found
+    return tool("systemd-analyze", "systemd")
 
 
 @pytest.fixture

@@ -9,20 +9,17 @@ every household every quarter-hour.  A shared, loaded machine changes the second
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import detectors
+from benchmarks.detectors_throughput import START, template_readings
 from carewatch.domain import Reading, Tick
-from carewatch.registry import Registry
 from detectors.household import HouseholdMonitor
-from gateway_sim import SimConfig, Simulation
-from ingest.payload import parse_readings, parse_topic
 
 _DETECTORS = str(Path(detectors.__file__).parent)
-_START = datetime(2026, 1, 5, tzinfo=UTC)
 _WARM_DAYS = 17
 _JUDGED_HOURS = 6
 _LINES_PER_READING = 320
@@ -30,23 +27,9 @@ _LINES_PER_READING = 320
 (December 2026), 300 after."""
 
 
-def _readings() -> tuple[dict[str, list[Reading]], Registry]:
-    simulation = Simulation(
-        SimConfig(households=8, days=_WARM_DAYS + 0.5, seed=5, start=_START, varied_routines=True, incidents=[])
-    )
-    registry = Registry.from_document(simulation.registry_document())
-    readings: dict[str, list[Reading]] = {h: [] for h in registry.households}
-    for message in simulation.messages():
-        if message.kind == "readings":
-            topic = parse_topic(message.topic, simulation.config.topic_prefix)
-            for _, reading in parse_readings(topic.gateway_id, message.payload, registry, message.sim_time).readings:
-                readings[reading.household_id].append(reading)
-    return readings, registry
-
-
 def test_a_warm_households_usual_reading_and_tick_stay_within_their_lines() -> None:
-    readings, registry = _readings()
-    since = _START + timedelta(days=_WARM_DAYS)
+    registry, readings = template_readings(_WARM_DAYS + 0.5, households=8)
+    since = START + timedelta(days=_WARM_DAYS)
     monitors = {h: HouseholdMonitor(registry.households[h].profile) for h in readings}
     by_quarter: dict[datetime, list[Reading]] = {}
     for household_id, own in readings.items():

@@ -10,6 +10,8 @@ push do what docs/gateways.md says.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,15 +19,16 @@ import httpx
 import orjson
 import pytest
 
+from alerts.models import Alert
 from alerts.store import AlertStore
 from api.app import create_app
 from carewatch.domain import AlertType
 from carewatch.registry import Registry
-from carewatch.runners.embedded.pipeline import running_system
+from carewatch.runners.embedded.pipeline import RunningSystem, running_system
 from carewatch.settings import Settings
 from ingest.adapters import onenet
 from ingest.publisher import MqttPublisher
-from ingest.stats import read_stats
+from ingest.stats import IngestStats, read_stats
 from ingest.subscriber import BrokerAddress
 from tests.ingest.gateway_docs import examples
 from tests.services import mosquitto
@@ -46,6 +49,40 @@ def settings_for(tmp_path: Path) -> Settings:
     )
 
 
+async def published_over_mqtt(
+    tmp_path: Path, gateway: str, messages: Sequence[tuple[str, bytes]], alert_type: AlertType
+) -> tuple[IngestStats, Sequence[Alert]]:
+    """``messages`` (topic, payload) published by the gateway's bridge to the system; its counts once they are
+    judged, and the alerts of ``alert_type`` raised."""
+    registry = Registry.from_document(orjson.loads(EXAMPLES["households"]))
+    with mosquitto(tmp_path) as (host, port):
+        broker = BrokerAddress(host, port)
+        async with running_system(settings_for(tmp_path), registry, broker, f"carewatch-e2e-{gateway}") as system:
+            await asyncio.to_thread(publish, broker, f"{gateway}-bridge", list(messages))
+            await system.drain(expected_readings=len(messages))
+            async with system.sessions() as session:
+                stats = await read_stats(session)
+            return stats, await AlertStore(system.sessions).list(alert_type=alert_type)
+
+
+@asynccontextmanager
+async def pushing_platform(tmp_path: Path, name: str) -> AsyncIterator[tuple[RunningSystem, httpx.AsyncClient]]:
+    """The system behind a real broker, and a client of its HTTP API as the push platforms (OneNET, CTWing) call it."""
+    registry = Registry.from_document(orjson.loads(EXAMPLES["households"]))
+    settings = settings_for(tmp_path)
+    with mosquitto(tmp_path) as (host, port):
+        broker = BrokerAddress(host, port)
+        async with running_system(settings, registry, broker, f"carewatch-e2e-{name}") as system:
+            publisher = MqttPublisher(broker, f"carewatch-e2e-{name}-publisher")
+            await publisher.start()
+            try:
+                app = create_app(sessions=system.sessions, registry=registry, settings=settings, publish=publisher.publish)
+                async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://carewatch") as platform:
+                    yield system, platform
+            finally:
+                await publisher.stop()
+
+
 def ttn_uplink(at: datetime, litres: int) -> bytes:
     uplink = orjson.loads(EXAMPLES["ttn-uplink"])
     uplink["uplink_message"]["decoded_payload"] = {"volume_l": litres}
@@ -59,19 +96,11 @@ def onenet_body(at: datetime, volume: float, nonce: str = "q8Zk3vLm", token: str
 
 
 async def test_a_burner_left_on_reported_over_ttn_raises_gas_continuous(tmp_path):
-    registry = Registry.from_document(orjson.loads(EXAMPLES["households"]))
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)
     # 4.5 hours of steady flow, 100 L every 15 minutes (0.4 m³/h): a burner nobody turned off.
     uplinks = [ttn_uplink(start + timedelta(minutes=15 * i), 100_000 + 100 * i) for i in range(19)]
-    with mosquitto(tmp_path) as (host, port):
-        broker = BrokerAddress(host, port)
-        async with running_system(settings_for(tmp_path), registry, broker, "carewatch-e2e-ttn") as system:
-            topic = "v3/carewatch-gas@ttn/devices/gas-meter-0042/up"
-            await asyncio.to_thread(publish, broker, "ttn-bridge", [(topic, u) for u in uplinks])
-            await system.drain(expected_readings=len(uplinks))
-            async with system.sessions() as session:
-                stats = await read_stats(session)
-            raised = await AlertStore(system.sessions).list(alert_type=AlertType.GAS_CONTINUOUS)
+    topic = "v3/carewatch-gas@ttn/devices/gas-meter-0042/up"
+    stats, raised = await published_over_mqtt(tmp_path, "ttn", [(topic, u) for u in uplinks], AlertType.GAS_CONTINUOUS)
 
     assert stats.readings_accepted == len(uplinks) and stats.rejected == 0
     assert [(a.household_id, a.alert_type) for a in raised] == [("hh-0042", AlertType.GAS_CONTINUOUS)]
@@ -101,76 +130,50 @@ TAP_LEFT_RUNNING = {
 @pytest.mark.parametrize("gateway", sorted(TAP_LEFT_RUNNING))
 async def test_a_tap_left_running_behind_a_lorawan_or_wmbus_gateway_raises_water_continuous(gateway, tmp_path):
     topic, household, payload = TAP_LEFT_RUNNING[gateway]
-    registry = Registry.from_document(orjson.loads(EXAMPLES["households"]))
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)
     messages = [(topic, payload(start + timedelta(minutes=15 * i), i)) for i in range(19)]
-    with mosquitto(tmp_path) as (host, port):
-        broker = BrokerAddress(host, port)
-        async with running_system(settings_for(tmp_path), registry, broker, f"carewatch-e2e-{gateway}") as system:
-            await asyncio.to_thread(publish, broker, f"{gateway}-bridge", messages)
-            await system.drain(expected_readings=len(messages))
-            async with system.sessions() as session:
-                stats = await read_stats(session)
-            raised = await AlertStore(system.sessions).list(alert_type=AlertType.WATER_CONTINUOUS)
+    stats, raised = await published_over_mqtt(tmp_path, gateway, messages, AlertType.WATER_CONTINUOUS)
 
     assert stats.readings_accepted == len(messages) and stats.rejected == 0
     assert [a.household_id for a in raised] == [household]
 
 
 async def test_a_burner_left_on_pushed_by_onenet_over_http_raises_gas_continuous(tmp_path):
-    registry = Registry.from_document(orjson.loads(EXAMPLES["households"]))
-    settings = settings_for(tmp_path)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)
-    with mosquitto(tmp_path) as (host, port):
-        broker = BrokerAddress(host, port)
-        async with running_system(settings, registry, broker, "carewatch-e2e-onenet") as system:
-            publisher = MqttPublisher(broker, "carewatch-e2e-onenet-publisher")
-            await publisher.start()
-            app = create_app(sessions=system.sessions, registry=registry, settings=settings, publish=publisher.publish)
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://carewatch") as platform:
-                pushes = [
-                    await platform.post("/api/push/onenet-gas", content=onenet_body(start + timedelta(minutes=15 * i), 1234.5 + 0.1 * i, nonce=f"n{i}"))
-                    for i in range(19)
-                ]
-            await system.drain(expected_readings=len(pushes))
-            await publisher.stop()
-            raised = await AlertStore(system.sessions).list(alert_type=AlertType.GAS_CONTINUOUS)
+    async with pushing_platform(tmp_path, "onenet") as (system, platform):
+        pushes = [
+            await platform.post("/api/push/onenet-gas", content=onenet_body(start + timedelta(minutes=15 * i), 1234.5 + 0.1 * i, nonce=f"n{i}"))
+            for i in range(19)
+        ]
+        await system.drain(expected_readings=len(pushes))
+        raised = await AlertStore(system.sessions).list(alert_type=AlertType.GAS_CONTINUOUS)
 
     assert [p.status_code for p in pushes] == [200] * len(pushes)
     assert [a.household_id for a in raised] == ["hh-0045"]
 
 
 async def test_http_pushes_reach_ingest_once_and_strangers_and_garbage_do_not(tmp_path):
-    registry = Registry.from_document(orjson.loads(EXAMPLES["households"]))
-    settings = settings_for(tmp_path)
     now = datetime.now(UTC).replace(microsecond=0)
-    with mosquitto(tmp_path) as (host, port):
-        broker = BrokerAddress(host, port)
-        async with running_system(settings, registry, broker, "carewatch-e2e-push") as system:
-            publisher = MqttPublisher(broker, "carewatch-e2e-push-publisher")
-            await publisher.start()
-            app = create_app(sessions=system.sessions, registry=registry, settings=settings, publish=publisher.publish)
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://carewatch") as platform:
-                url_check = await platform.get("/api/push/onenet-gas", params={"msg": "hello-onenet", "nonce": "q8Zk3vLm", "signature": "FkLjch1W4NUWE0niNPgRLQ=="})
-                url_forged = await platform.get("/api/push/onenet-gas", params={"msg": "hello-onenet", "nonce": "q8Zk3vLm", "signature": "AAAAAAAAAAAAAAAAAAAAAA=="})
-                ctwing_garbage = await platform.post("/api/push/ctwing-water", params={"token": CTWING_TOKEN}, content=b"{truncated")
-                first = onenet_body(now - timedelta(hours=2), 1234.5)
-                valid = await platform.post("/api/push/onenet-gas", content=first)
-                replayed = await platform.post("/api/push/onenet-gas", content=first)
-                second = await platform.post("/api/push/onenet-gas", content=onenet_body(now - timedelta(hours=1), 1234.9, nonce="x1"))
-                forged = await platform.post("/api/push/onenet-gas", content=onenet_body(now, 9999.0, token="someone-elses-token-0001"))
-                unsigned = await platform.post("/api/push/onenet-gas", content=orjson.dumps({"msg": orjson.loads(first)["msg"]}))
-                not_json = await platform.post("/api/push/onenet-gas", content=b"<xml/>")
-                report = orjson.loads(EXAMPLES["ctwing-push"])
-                report["timestamp"] = int((now - timedelta(minutes=30)).timestamp() * 1000)
-                ctwing = await platform.post("/api/push/ctwing-water", params={"token": CTWING_TOKEN}, json=report)
-                ctwing_no_token = await platform.post("/api/push/ctwing-water", json=report)
-                ctwing_wrong_token = await platform.post("/api/push/ctwing-water", params={"token": "guess" * 7}, json=report)
-                unknown = await platform.post("/api/push/no-such-platform", json=report)
-            await system.drain(expected_readings=4)  # first, its replay, second, the CTWing report
-            await publisher.stop()
-            async with system.sessions() as session:
-                stats = await read_stats(session)
+    async with pushing_platform(tmp_path, "push") as (system, platform):
+        url_check = await platform.get("/api/push/onenet-gas", params={"msg": "hello-onenet", "nonce": "q8Zk3vLm", "signature": "FkLjch1W4NUWE0niNPgRLQ=="})
+        url_forged = await platform.get("/api/push/onenet-gas", params={"msg": "hello-onenet", "nonce": "q8Zk3vLm", "signature": "AAAAAAAAAAAAAAAAAAAAAA=="})
+        ctwing_garbage = await platform.post("/api/push/ctwing-water", params={"token": CTWING_TOKEN}, content=b"{truncated")
+        first = onenet_body(now - timedelta(hours=2), 1234.5)
+        valid = await platform.post("/api/push/onenet-gas", content=first)
+        replayed = await platform.post("/api/push/onenet-gas", content=first)
+        second = await platform.post("/api/push/onenet-gas", content=onenet_body(now - timedelta(hours=1), 1234.9, nonce="x1"))
+        forged = await platform.post("/api/push/onenet-gas", content=onenet_body(now, 9999.0, token="someone-elses-token-0001"))
+        unsigned = await platform.post("/api/push/onenet-gas", content=orjson.dumps({"msg": orjson.loads(first)["msg"]}))
+        not_json = await platform.post("/api/push/onenet-gas", content=b"<xml/>")
+        report = orjson.loads(EXAMPLES["ctwing-push"])
+        report["timestamp"] = int((now - timedelta(minutes=30)).timestamp() * 1000)
+        ctwing = await platform.post("/api/push/ctwing-water", params={"token": CTWING_TOKEN}, json=report)
+        ctwing_no_token = await platform.post("/api/push/ctwing-water", json=report)
+        ctwing_wrong_token = await platform.post("/api/push/ctwing-water", params={"token": "guess" * 7}, json=report)
+        unknown = await platform.post("/api/push/no-such-platform", json=report)
+        await system.drain(expected_readings=4)  # first, its replay, second, the CTWing report
+        async with system.sessions() as session:
+            stats = await read_stats(session)
 
     assert (url_check.status_code, url_check.text) == (200, "hello-onenet")
     assert url_forged.status_code == 401
