@@ -16,7 +16,7 @@ from alerts.models import Alert
 from carewatch.domain import MeterKind, Reading, Tick
 from carewatch.registry import RegisteredHousehold, Registry
 from carewatch.runners.embedded import pipeline as embedded
-from carewatch.runners.embedded.pipeline import Pipeline
+from carewatch.runners.embedded.pipeline import Pipeline, running_system
 from carewatch.runners.engine import judge
 from carewatch.settings import Settings
 from detectors.config import HouseholdProfile, MeterProfile, RuleConfig
@@ -169,3 +169,15 @@ async def test_messages_are_judged_between_the_slices_of_a_sweep(sessions, monke
         await asyncio.wait_for(consumer, 10)
     # The message was judged while the sweep had households left to tick, not after it (the loop answered too).
     assert 0 < slices_before[0] < 2000
+
+
+async def test_the_running_system_keeps_what_it_started_with_out_of_the_collectors_full_passes(mosquitto_broker, tmp_path):
+    # Modules, the directory and the resumed states live as long as the system: a full pass walked them all every
+    # few batches.  They go back to the collector when the system stops.
+    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}", clock="event")  # type: ignore[call-arg]
+    registry = registry_of(10)
+    async with running_system(settings, registry, BrokerAddress(*mosquitto_broker), "frozen-at-start"):
+        assert gc.get_freeze_count() > 0
+        assert not any(o is registry for o in gc.get_objects())
+    assert gc.get_freeze_count() == 0
+    assert any(o is registry for o in gc.get_objects())
