@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy import func, select
 
 from alerts.models import Alert
@@ -20,6 +21,7 @@ from carewatch.runners.embedded.pipeline import Pipeline, running_system
 from carewatch.runners.engine import judge
 from carewatch.settings import Settings
 from detectors.config import HouseholdProfile, MeterProfile, RuleConfig
+from ingest.models import DeadLetter
 from ingest.subscriber import BrokerAddress, InboundMessage, MqttSubscriber
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -181,3 +183,58 @@ async def test_the_running_system_keeps_what_it_started_with_out_of_the_collecto
         assert not any(o is registry for o in gc.get_objects())
     assert gc.get_freeze_count() == 0
     assert any(o is registry for o in gc.get_objects())
+
+
+def upload(households: range, at: datetime, register_m3: float) -> list[InboundMessage]:
+    """One message per household with both its meters' readings at ``at``."""
+    return [
+        InboundMessage(
+            "carewatch/v1/gateways/gw-1/readings",
+            orjson.dumps({"v": 1, "readings": [
+                {"meter_id": f"{kind}-{i:06d}", "at": at.isoformat(), "register_m3": register_m3} for kind in ("g", "w")
+            ]}),
+            i + 1, 1, NOW,
+        )
+        for i in households
+    ]
+
+
+async def test_a_large_batch_is_judged_without_stalling_the_event_loop_50_ms(sessions):
+    # MAX_BATCH messages are ≈ 0.3 s of judging: judged in one go, the API and MQTT's hand-off waited for all of it.
+    settings = Settings(_env_file=None, clock="event")  # type: ignore[call-arg]
+    pipeline = Pipeline(registry=registry_of(500), sessions=sessions, settings=settings, clock=lambda: NOW)
+    await pipeline.start()
+    messages = [
+        message
+        for quarter in range(embedded.MAX_BATCH // 500)
+        for message in upload(range(500), NOW - timedelta(hours=2) + quarter * timedelta(minutes=15), 10.0 + quarter)
+    ]
+    began = time.thread_time()
+    judging = asyncio.ensure_future(pipeline._judge_batch(messages))
+    stall = await longest_stall(judging)
+    took = time.thread_time() - began
+
+    assert judging.result().record.counters["messages"] == embedded.MAX_BATCH
+    assert took > 2 * STALL_LIMIT_S, f"judging took {took:.3f} s: too few messages to show a stall"
+    assert stall < STALL_LIMIT_S, f"the event loop stalled {stall * 1000:.0f} ms while {embedded.MAX_BATCH} messages were judged"
+
+
+async def test_a_directory_change_while_a_batch_is_judged_takes_effect_once_the_batch_is_committed(sessions, monkeypatch):
+    monkeypatch.setattr(embedded, "SLICE_S", 0.0)  # the event loop's turn after every message
+    settings = Settings(_env_file=None, clock="event")  # type: ignore[call-arg]
+    pipeline = Pipeline(registry=registry_of(20), sessions=sessions, settings=settings, clock=lambda: NOW)
+    await pipeline.start()
+    handling = asyncio.create_task(pipeline.handle(upload(range(20), NOW - timedelta(hours=1), 10.0)))
+    while pipeline.messages_seen < 5:
+        await asyncio.sleep(0)
+    pipeline.use_registry(registry_of(10))  # the second half leaves the directory, half-way through the batch
+    assert len(pipeline.registry) == 20, "the batch's households stay until it is committed"
+    await handling
+
+    assert pipeline.readings_seen == 40
+    assert len(pipeline.registry) == 10 and set(pipeline.states) == set(pipeline.registry.households)
+    async with sessions() as session:
+        stored = set((await session.execute(select(embedded.MonitorSnapshot.household_id))).scalars())
+        dead = await session.scalar(select(func.count()).select_from(DeadLetter))
+    assert stored == {f"hh-{i:06d}" for i in range(20)}, "every household the batch judged is committed"
+    assert dead == 0
