@@ -492,9 +492,15 @@ class Pipeline:
         """Commit a batch's outcome in one transaction.  ``until_taken``: retry until the database takes it
         (what keeps "nothing accepted is lost": the messages stay unacknowledged, the broker holds the rest);
         otherwise give up after COMMIT_ATTEMPTS and say so (False)."""
-        changed = {household_id: self.states[household_id] for household_id in batch.touched}
-        snapshots = [(household_id, dumps(state)) for household_id, state in changed.items()]
-        summaries = [summary_of(household_id, state) for household_id, state in changed.items()]
+        changed = [(household_id, self.states[household_id]) for household_id in batch.touched]
+        snapshots, summaries = [], []
+        deadline = time.perf_counter() + SLICE_S
+        for household_id, state in changed:  # ≈ 0.1 ms each: a batch of 1,000 households is sliced too
+            snapshots.append((household_id, dumps(state)))
+            summaries.append(summary_of(household_id, state))
+            if time.perf_counter() >= deadline:
+                await asyncio.sleep(0)  # nothing judges meanwhile: the consumer is here
+                deadline = time.perf_counter() + SLICE_S
 
         async def commit() -> None:
             async with self.sessions.begin() as session:
