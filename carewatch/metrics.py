@@ -33,7 +33,7 @@ NEWEST_READING = Gauge(
 )
 DETECTOR_BATCH = Histogram(
     "carewatch_detector_batch_seconds",
-    "Time to validate a batch of MQTT messages and run the detectors over it (before the commit)",
+    "Time from the start to the end of judging a batch of MQTT messages (validation and the detectors, judged in slices that let the event loop run between them; before the commit)",
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 OPEN_ALERTS = Gauge(

@@ -234,25 +234,42 @@ def _load_json(payload: bytes) -> Any:
 class _Window:
     """When a reading may have been taken, by the receiver's clock: worked out once per message, not per reading."""
 
-    __slots__ = ("now", "latest", "earliest", "max_age")
+    __slots__ = ("now", "latest", "earliest", "max_age", "accepted")
 
     def __init__(self, now: datetime, limits: Limits):
         self.now = now
         self.latest = now + limits.future_tolerance
         self.earliest = limits.earliest(now)
         self.max_age = limits.max_age
+        self.accepted: dict[str, datetime] = {}
+        """Times of this message already parsed and found in the window: a gateway's meters are read at the
+        same instants, so most of a message's readings share their ``at`` with another."""
 
 
 def _reading(item: Any, gateway_id: str, registry: Registry, window: _Window) -> Reading:
+    # The usual reading (fields of the right type, in range) passes the checks inline; anything else goes
+    # through the general checks, which name the problem.  Every reading passes here (issue 13).
     if not isinstance(item, dict):
         raise _Refused(RejectReason.SCHEMA_VIOLATION, f"each reading must be an object, got {type(item).__name__}")
-    meter_id = _required(item, "meter_id", str)
+    meter_id = item.get("meter_id")
+    if meter_id.__class__ is not str:
+        meter_id = _required(item, "meter_id", str)
     if not _is_identifier(meter_id):
         raise _Refused(RejectReason.SCHEMA_VIOLATION, f"meter_id {_excerpt(meter_id)} is not a valid id")
-    at = _timestamp(_required(item, "at", str), window)
-    register = _number(item, "register_m3", required=True, low=0.0, high=MAX_REGISTER_M3)
-    battery = _number(item, "battery_pct", required=False, low=0.0, high=100.0)
-    signal = _number(item, "signal_dbm", required=False, low=-150.0, high=0.0)
+    text = item.get("at")
+    at = window.accepted.get(text) if text.__class__ is str else None
+    if at is None:
+        at = _timestamp(_required(item, "at", str), window)
+        window.accepted[text] = at
+    register = item.get("register_m3")
+    if register.__class__ is not float or not 0.0 <= register <= MAX_REGISTER_M3:
+        register = _number(item, "register_m3", required=True, low=0.0, high=MAX_REGISTER_M3)
+    battery = item.get("battery_pct")
+    if battery is not None and (battery.__class__ is not float or not 0.0 <= battery <= 100.0):
+        battery = _number(item, "battery_pct", required=False, low=0.0, high=100.0)
+    signal = item.get("signal_dbm")
+    if signal is not None and (signal.__class__ is not float or not -150.0 <= signal <= 0.0):
+        signal = _number(item, "signal_dbm", required=False, low=-150.0, high=0.0)
     status = item.get("status")
     if status is not None and (not isinstance(status, str) or len(status) > 32 or not status.isprintable()):
         raise _Refused(

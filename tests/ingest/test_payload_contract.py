@@ -48,6 +48,26 @@ def only_rejection(payload: bytes, **kwargs: object):  # type: ignore[no-untyped
     return parsed.rejections[0]
 
 
+def test_readings_that_share_a_time_are_each_checked_in_full():
+    # A message's times are parsed once (its meters are read at the same instants): a refused one still refuses
+    # every reading that carries it, and a shared good time does not let another field's problem through.
+    late = "2026-01-06T21:00:00+08:00"  # an hour ahead of the receiver's clock
+    parsed = parse(message(
+        reading(at=late), reading(meter_id="wat-1", at=late),
+        reading(), reading(meter_id="wat-1", register_m3=-1.0), reading(meter_id="wat-1", battery_pct=101.5),
+        reading(meter_id="wat-1", signal_dbm=float("nan")), reading(meter_id="wat-1", register_m3=7),
+    ))
+    assert [(r.index, r.reason) for r in parsed.rejections] == [
+        (0, RejectReason.TIMESTAMP_IN_FUTURE), (1, RejectReason.TIMESTAMP_IN_FUTURE), (3, RejectReason.INVALID_VALUE),
+        (4, RejectReason.INVALID_VALUE), (5, RejectReason.INVALID_VALUE),
+    ]
+    assert [(index, r.meter_id, r.at, r.register_m3) for index, r in parsed.readings] == [
+        (2, "gas-1", datetime(2026, 1, 6, 11, 45, tzinfo=UTC), 1234.567),
+        (6, "wat-1", datetime(2026, 1, 6, 11, 45, tzinfo=UTC), 7.0),
+    ]
+    assert type(parsed.readings[1][1].register_m3) is float
+
+
 def test_a_valid_batch_becomes_normalised_readings():
     parsed = parse(message(reading(battery_pct=87, signal_dbm=-93, status="ok"), reading(meter_id="wat-1", register_m3=5)))
     assert parsed.rejections == ()

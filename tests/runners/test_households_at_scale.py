@@ -10,16 +10,18 @@ import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy import func, select
 
 from alerts.models import Alert
 from carewatch.domain import MeterKind, Reading, Tick
 from carewatch.registry import RegisteredHousehold, Registry
 from carewatch.runners.embedded import pipeline as embedded
-from carewatch.runners.embedded.pipeline import Pipeline
+from carewatch.runners.embedded.pipeline import Pipeline, running_system
 from carewatch.runners.engine import judge
 from carewatch.settings import Settings
 from detectors.config import HouseholdProfile, MeterProfile, RuleConfig
+from ingest.models import DeadLetter
 from ingest.subscriber import BrokerAddress, InboundMessage, MqttSubscriber
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -169,3 +171,73 @@ async def test_messages_are_judged_between_the_slices_of_a_sweep(sessions, monke
         await asyncio.wait_for(consumer, 10)
     # The message was judged while the sweep had households left to tick, not after it (the loop answered too).
     assert 0 < slices_before[0] < 2000
+
+
+async def test_the_running_system_keeps_what_it_started_with_out_of_the_collectors_full_passes(mosquitto_broker, tmp_path):
+    # Modules, the directory and the resumed states live as long as the system: a full pass walked them all every
+    # few batches.  They go back to the collector when the system stops.
+    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}", clock="event")  # type: ignore[call-arg]
+    registry = registry_of(10)
+    async with running_system(settings, registry, BrokerAddress(*mosquitto_broker), "frozen-at-start"):
+        assert gc.get_freeze_count() > 0
+        assert not any(o is registry for o in gc.get_objects())
+    assert gc.get_freeze_count() == 0
+    assert any(o is registry for o in gc.get_objects())
+
+
+def upload(households: range, at: datetime, register_m3: float) -> list[InboundMessage]:
+    """One message per household with both its meters' readings at ``at``."""
+    return [
+        InboundMessage(
+            "carewatch/v1/gateways/gw-1/readings",
+            orjson.dumps({"v": 1, "readings": [
+                {"meter_id": f"{kind}-{i:06d}", "at": at.isoformat(), "register_m3": register_m3} for kind in ("g", "w")
+            ]}),
+            i + 1, 1, NOW,
+        )
+        for i in households
+    ]
+
+
+async def test_a_large_batch_is_judged_and_committed_without_stalling_the_event_loop_50_ms(sessions):
+    # MAX_BATCH messages of as many households are ≈ 0.3 s of judging and 0.1 s of pickling states: done in one go,
+    # the API and MQTT's hand-off waited for all of it.
+    settings = Settings(_env_file=None, clock="event")  # type: ignore[call-arg]
+    pipeline = Pipeline(registry=registry_of(embedded.MAX_BATCH), sessions=sessions, settings=settings, clock=lambda: NOW)
+    await pipeline.start()
+    heard_at(pipeline, NOW - timedelta(hours=2))  # every household has a state: the batch pickles them all
+    gc.collect()
+    gc.freeze()  # as running_system does: a full pass over the other tests' objects is no stall of ours
+    try:
+        began = time.thread_time()
+        stall = await longest_stall(pipeline.handle(upload(range(embedded.MAX_BATCH), NOW - timedelta(hours=1), 10.5)))
+        took = time.thread_time() - began
+    finally:
+        gc.unfreeze()
+
+    assert pipeline.messages_seen == embedded.MAX_BATCH and len(pipeline.states) == embedded.MAX_BATCH
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(embedded.MonitorSnapshot)) == embedded.MAX_BATCH
+    assert took > 2 * STALL_LIMIT_S, f"the batch took {took:.3f} s: too few messages to show a stall"
+    assert stall < STALL_LIMIT_S, f"the event loop stalled {stall * 1000:.0f} ms while {embedded.MAX_BATCH} messages were handled"
+
+
+async def test_a_directory_change_while_a_batch_is_judged_takes_effect_once_the_batch_is_committed(sessions, monkeypatch):
+    monkeypatch.setattr(embedded, "SLICE_S", 0.0)  # the event loop's turn after every message
+    settings = Settings(_env_file=None, clock="event")  # type: ignore[call-arg]
+    pipeline = Pipeline(registry=registry_of(20), sessions=sessions, settings=settings, clock=lambda: NOW)
+    await pipeline.start()
+    handling = asyncio.create_task(pipeline.handle(upload(range(20), NOW - timedelta(hours=1), 10.0)))
+    while pipeline.messages_seen < 5:
+        await asyncio.sleep(0)
+    pipeline.use_registry(registry_of(10))  # the second half leaves the directory, half-way through the batch
+    assert len(pipeline.registry) == 20, "the batch's households stay until it is committed"
+    await handling
+
+    assert pipeline.readings_seen == 40
+    assert len(pipeline.registry) == 10 and set(pipeline.states) == set(pipeline.registry.households)
+    async with sessions() as session:
+        stored = set((await session.execute(select(embedded.MonitorSnapshot.household_id))).scalars())
+        dead = await session.scalar(select(func.count()).select_from(DeadLetter))
+    assert stored == {f"hh-{i:06d}" for i in range(20)}, "every household the batch judged is committed"
+    assert dead == 0
