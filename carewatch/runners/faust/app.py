@@ -15,6 +15,7 @@ import faust
 from carewatch.kafka import answers_topic, bootstrap_servers, faust_broker, kafka_url, read_range, summaries_topic
 from carewatch.registry import Registry
 from carewatch.settings import Settings
+from carewatch.runners.faust.adapter import send_raw
 from carewatch.runners.faust.agents import register_agents
 from carewatch.runners.faust.households import HouseholdJudge
 from carewatch.runners.faust.tables import ChangelogTable, household_state_table
@@ -47,16 +48,13 @@ def create_app(settings: Settings, registry: Registry) -> faust.App:
         return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 
     readings = raw_topic(settings.kafka_topic_readings)
-    detections = raw_topic(settings.kafka_topic_detections)
-    dead_letters = raw_topic(settings.kafka_topic_dead_letters)
-    summaries = raw_topic(summaries_topic(settings))
     answers = raw_topic(answers_topic(settings))
 
-    def sender(topic: faust.TopicT):  # type: ignore[no-untyped-def]
+    def sender(topic: str):  # type: ignore[no-untyped-def]
         async def send(key: bytes, value: bytes) -> Awaitable[Any]:
             # handed to the producer; what it returns resolves once Kafka acknowledged (acks=all), and
             # HouseholdJudge waits for that before the state moves on
-            return await topic.send(key=key, value=value)
+            return await send_raw(app, topic, key, value)
 
         return send
 
@@ -64,9 +62,9 @@ def create_app(settings: Settings, registry: Registry) -> faust.App:
         registry=registry,
         settings=settings,
         table=ChangelogTable(household_state_table(app, settings)),
-        send_detection=sender(detections),
-        send_dead_letter=sender(dead_letters),
-        send_summary=sender(summaries),
+        send_detection=sender(settings.kafka_topic_detections),
+        send_dead_letter=sender(settings.kafka_topic_dead_letters),
+        send_summary=sender(summaries_topic(settings)),
         read_range=functools.partial(read_range, bootstrap_servers(kafka_url(settings)), settings.kafka_topic_readings),
     )
     register_agents(app, readings, answers, judge)

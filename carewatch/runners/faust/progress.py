@@ -61,7 +61,10 @@ class Progress:
         watermark = self.watermark(partition, behind, idle)
         if watermark is None:
             return None
-        return self.schedules.setdefault(partition, TickSchedule(self.settings.tick_every)).due(watermark)
+        schedule = self.schedules.get(partition)
+        if schedule is None:  # not setdefault: asked for every reading judged, it would build one each time
+            schedule = self.schedules[partition] = TickSchedule(self.settings.tick_every)
+        return schedule.due(watermark)
 
     def caught_up(self, partition: int, highwater: int | None) -> bool:
         """Whether every record of the partition that Kafka holds has been judged here.
