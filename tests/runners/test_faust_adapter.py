@@ -23,7 +23,7 @@ INTERNALS = {
     "send_soon",  # Faust's buffered producer
     "assignor",  # the app's partition assignor
     "assigned_actives",
-    "highwater",  # the transport consumer's view of a partition's end
+    "highwater",  # the transport consumer's view of a partition's end, and its ListOffsets
     "highwaters",
     "spinner",  # mode.Worker's terminal spinner
 }
