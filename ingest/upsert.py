@@ -74,6 +74,8 @@ class Upsert:
         if driver_sql is None:
             await session.execute(self.statement(dialect.name, columns), list(rows))
             return
+        if session.new or session.dirty or session.deleted:
+            await session.flush()  # what the session holds goes first, as SQLAlchemy's autoflush does before a statement
         connection = await session.connection()
         parameters = driver_sql.parameters(rows)
         if dialect.driver != "aiosqlite":
