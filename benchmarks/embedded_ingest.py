@@ -1,6 +1,7 @@
 """CPU per reading of the embedded engine vs a raw paho subscriber, same traffic, same broker, one run.
 
     python benchmarks/embedded_ingest.py --households 500 --readings 48 --runs 3
+    python benchmarks/embedded_ingest.py --households 50 --readings 48 --runs 3 --trickle 10
 
 The traffic is the simulator's (gateway_sim, seed 1): every household's gas and water meter read
 every 15 minutes and uploaded hourly by its gateway, contract v1 messages of up to 8 readings
@@ -24,6 +25,11 @@ The broker's and the publisher's CPU are not counted in either (other processes)
 compares what carewatch's process spends with what a subscriber that does nothing spends.
 Start-up (schema, resuming states, connecting) is not timed.  Prints the median µs/reading of
 --runs runs of each, and the ratio embedded/raw (issue 13 aims at ≤ 50 µs and ≤ 4×).
+
+With ``--trickle MS`` the publisher sends one message, waits for the broker's acknowledgement and pauses MS ms,
+as live gateways send: each message is a batch, and a commit, of its own.  The CPU then includes what the
+processes do while waiting (the pipeline's loop, paho's keep-alive); the figure per message is what a live
+message costs.
 """
 
 from __future__ import annotations
@@ -56,6 +62,8 @@ MOSQUITTO_CONFIG = "allow_anonymous true\npersistence false\nmax_inflight_messag
 UPLOAD_EVERY_S = 3600
 INTERVAL_S = 900
 POLL_S = 0.05
+PAUSE_S = 0.0
+"""The publisher's pause after each message (``--trickle``); 0: as fast as the broker takes them."""
 TIMEOUT_S = 600.0
 
 Message = tuple[str, bytes, bool]
@@ -89,8 +97,9 @@ def private_mosquitto(workdir: Path) -> Iterator[int]:
             stop_process(process)
 
 
-def publish(port: int, messages_file: Path) -> None:
-    """(The publisher process.)  Every message with QoS 1, as fast as the broker takes them; exits once all are acknowledged."""
+def publish(port: int, messages_file: Path, pause_s: float = 0.0) -> None:
+    """(The publisher process.)  Every message with QoS 1, as fast as the broker takes them; exits once all are acknowledged.
+    ``pause_s``: trickle instead, as live gateways send: each message acknowledged by the broker, then a pause."""
     messages: list[Message] = pickle.loads(messages_file.read_bytes())
     acknowledged = threading.Semaphore(0)
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-publisher")
@@ -102,6 +111,11 @@ def publish(port: int, messages_file: Path) -> None:
     try:
         for topic, payload, retain in messages:
             client.publish(topic, payload, qos=1, retain=retain)
+            if pause_s:
+                if not acknowledged.acquire(timeout=TIMEOUT_S):
+                    raise TimeoutError("the broker stopped acknowledging")
+                acknowledged.release()
+                time.sleep(pause_s)
         for _ in messages:
             if not acknowledged.acquire(timeout=TIMEOUT_S):
                 raise TimeoutError("the broker stopped acknowledging")
@@ -113,7 +127,7 @@ def publish(port: int, messages_file: Path) -> None:
 async def timed(port: int, messages_file: Path, done: Callable[[], Awaitable[bool]]) -> float:
     """CPU seconds of this process from starting the publisher until ``done()``."""
     started_cpu, deadline = time.process_time(), time.monotonic() + TIMEOUT_S
-    publisher = subprocess.Popen([sys.executable, __file__, "--publish", str(port), str(messages_file)])
+    publisher = subprocess.Popen([sys.executable, __file__, "--publish", str(port), str(messages_file), str(PAUSE_S)])
     try:
         while not await done():
             if time.monotonic() > deadline:
@@ -209,7 +223,8 @@ async def main(args: argparse.Namespace) -> None:
         registry = Registry.from_document(document)
         messages_file = workdir / "messages.pickle"
         messages_file.write_bytes(pickle.dumps(messages))
-        print(f"{len(messages)} messages, {readings} readings of {args.households} households")
+        print(f"{len(messages)} messages, {readings} readings of {args.households} households"
+              + (f", one at a time {args.trickle:g} ms apart" if args.trickle else ""))
         cpu: dict[str, list[float]] = {"raw": [], "subscriber": [], "embedded": []}
         for _ in range(args.runs):
             if args.only in (None, "raw"):
@@ -223,7 +238,8 @@ async def main(args: argparse.Namespace) -> None:
                     cpu["embedded"].append(await embedded(port, messages_file, registry, readings, workdir) / readings * 1e6)
         medians = {name: statistics.median(values) for name, values in cpu.items() if values}
         for name, value in medians.items():
-            print(f"{name:>8}: {value:8.1f} µs CPU/reading  (runs: {', '.join(f'{v:.1f}' for v in cpu[name])})")
+            per_message = value * readings / len(messages)
+            print(f"{name:>8}: {value:8.1f} µs CPU/reading, {per_message:8.1f} µs/message  (runs: {', '.join(f'{v:.1f}' for v in cpu[name])})")
         if "raw" in medians and "embedded" in medians:
             print(f"ratio embedded/raw = {medians['embedded'] / medians['raw']:.1f}")
     finally:
@@ -237,9 +253,14 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", choices=("raw", "subscriber", "embedded"), help="measure one of them (e.g. under a profiler)")
     parser.add_argument("--subscriber", action="store_true", help="also measure MqttSubscriber alone (the hand-off's cost)")
-    parser.add_argument("--publish", nargs=2, metavar=("PORT", "FILE"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--trickle", type=float, metavar="MS",
+        help="publish one message at a time, MS milliseconds apart (live gateways): each is a batch and a commit of its own",
+    )
+    parser.add_argument("--publish", nargs=3, metavar=("PORT", "FILE", "PAUSE_S"), help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.publish:
-        publish(int(arguments.publish[0]), Path(arguments.publish[1]))
+        publish(int(arguments.publish[0]), Path(arguments.publish[1]), float(arguments.publish[2]))
     else:
+        PAUSE_S = (arguments.trickle or 0.0) / 1000
         asyncio.run(main(arguments))

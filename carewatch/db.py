@@ -28,8 +28,16 @@ class Base(DeclarativeBase):
 def make_engine(url: str) -> AsyncEngine:
     # A pre-ping finds a server connection that went stale; a SQLite file has none, and the ping costs a
     # SELECT 1 per transaction (about 0.6 ms of CPU, benchmarks/embedded_ingest.py).
-    engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    sqlite = url.startswith("sqlite")
+    # The pool's rollback of a returned connection is a trip to aiosqlite's thread after every commit: on SQLite it is
+    # left to `_sqlite_rollback_if_open`, which skips it when no transaction is open (issue 13).
+    engine = create_async_engine(url, pool_pre_ping=not sqlite, **({"pool_reset_on_return": None} if sqlite else {}))
     if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine.sync_engine, "reset")
+        def _sqlite_rollback_if_open(dbapi_connection, _record, reset_state):  # type: ignore[no-untyped-def]
+            if not reset_state.terminate_only and dbapi_connection.driver_connection.in_transaction:
+                dbapi_connection.rollback()
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, case, delete, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carewatch.domain import Reading, RejectReason
@@ -62,11 +62,9 @@ _UNKNOWN_METERS = Upsert(
         "readings": UnknownMeter.readings + new.readings,
     },
 )
-_ADD_TO_COUNTER = (
-    update(IngestCounter.__table__)
-    .where(IngestCounter.name == bindparam("counter"))
-    .values(value=IngestCounter.value + bindparam("increment"))
-)
+_ADD_TO_COUNTERS = Upsert(IngestCounter, lambda new: {"value": IngestCounter.value + new.value})
+"""Every counter a batch moved in one statement (an UPDATE per counter was an executemany: on SQLite three trips to
+aiosqlite's thread, an upsert one; ``ensure_counters`` has made the rows, so each adds to its row)."""
 
 
 def _storable_id(text: str | None) -> str | None:
@@ -79,9 +77,7 @@ async def ensure_counters(session: AsyncSession) -> None:
 
 
 async def write_batch(session: AsyncSession, record: BatchRecord) -> None:
-    increments = [{"counter": name, "increment": n} for name, n in record.counters.items() if n]
-    if increments:
-        await session.execute(_ADD_TO_COUNTER, increments)
+    await _ADD_TO_COUNTERS.write(session, [{"name": name, "value": n} for name, n in record.counters.items() if n])
     # A dead letter's text may quote anything a gateway sent or an exception said: escaped and cut
     # to the columns, so the record of a refusal can always be kept (the payload is kept verbatim).
     session.add_all(

@@ -9,7 +9,9 @@ The column types (`UTCDateTime` refusing naive times, JSON) always apply.  On SQ
 compiled once to its SQL text and each column's bind processor, and the rows go to the driver as tuples
 (`exec_driver_sql`): SQLAlchemy's per-row work on an executemany (building each row's parameters
 through the compiled statement) cost more than SQLite's own insert, about 6 µs of CPU per row
-(benchmarks/embedded_ingest.py, docs/runbook.md 1.5).  Other databases take the SQLAlchemy path.
+(benchmarks/embedded_ingest.py, docs/runbook.md 1.5).  With aiosqlite they go to the driver connection itself,
+a few rows as one multi-row INSERT in one trip to its thread (a one-message batch's commit was mostly such trips:
+benchmarks/embedded_commit.py).  Other databases take the SQLAlchemy path.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ from sqlalchemy.sql.dml import Insert
 
 Excluded = ReadOnlyColumnCollection[str, Any]
 """The row that was refused (``excluded.<column>``), for an update that combines it with the stored one."""
+
+
+ROWS_IN_ONE_TRIP = 32
+"""On SQLite up to so many rows go as one multi-row INSERT (at most 32 × 12 columns: under SQLite's oldest limit of
+999 parameters), more as an executemany; a row's key is given once, so both store the same."""
 
 
 class Upsert:
@@ -67,8 +74,20 @@ class Upsert:
         if driver_sql is None:
             await session.execute(self.statement(dialect.name, columns), list(rows))
             return
+        if session.new or session.dirty or session.deleted:
+            await session.flush()  # what the session holds goes first, as SQLAlchemy's autoflush does before a statement
         connection = await session.connection()
-        await connection.exec_driver_sql(driver_sql.text, driver_sql.parameters(rows))
+        parameters = driver_sql.parameters(rows)
+        if dialect.driver != "aiosqlite":
+            await connection.exec_driver_sql(driver_sql.text, parameters)
+            return
+        driver = (await connection.get_raw_connection()).driver_connection  # the same connection, the same transaction
+        if len(rows) <= ROWS_IN_ONE_TRIP:
+            # One trip to aiosqlite's thread: SQLAlchemy's adapter takes three for any statement (a cursor, the
+            # statement, closing the cursor), and a trickle message's commit is mostly such hand-overs (issue 13).
+            await driver.execute_fetchall(driver_sql.text_for(len(rows)), [value for row in parameters for value in row])
+        else:
+            await (await driver.executemany(driver_sql.text, parameters)).close()
 
     def _driver_sql_for(self, dialect: Dialect, columns: tuple[str, ...]) -> _DriverSql | None:
         key = (dialect.name, columns)
@@ -80,12 +99,22 @@ class Upsert:
 class _DriverSql:
     """An upsert as SQLite's driver takes it: the SQL text, and how a row becomes its positional parameters."""
 
-    __slots__ = ("text", "_columns")
+    __slots__ = ("text", "_columns", "_texts")
 
     def __init__(self, text: str, columns: list[tuple[str, Callable[[Any], Any] | None, bool]]) -> None:
         self.text = text
         self._columns = columns
         """(column, its bind processor or None, whether its values are times: processed once per distinct value)."""
+        self._texts: dict[int, str] = {1: text}
+
+    def text_for(self, rows: int) -> str:
+        """The statement with ``rows`` rows in its VALUES (the parameters in row order): one statement for them all."""
+        text = self._texts.get(rows)
+        if text is None:
+            one_row = "(" + ", ".join("?" * len(self._columns)) + ")"
+            assert self.text.count(one_row) == 1, self.text  # the only parameters are the row's (`compiled`)
+            text = self._texts[rows] = self.text.replace(one_row, ", ".join([one_row] * rows))
+        return text
 
     @classmethod
     def compiled(cls, statement: Insert, dialect: Dialect, columns: tuple[str, ...]) -> _DriverSql | None:
