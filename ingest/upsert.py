@@ -11,7 +11,7 @@ compiled once to its SQL text and each column's bind processor, and the rows go 
 through the compiled statement) cost more than SQLite's own insert, about 6 µs of CPU per row
 (benchmarks/embedded_ingest.py, docs/runbook.md 1.5).  With aiosqlite they go to the driver connection itself,
 a few rows as one multi-row INSERT in one trip to its thread (a one-message batch's commit was mostly such trips:
-benchmarks/embedded_commit.py).  Other databases take the SQLAlchemy path.
+tests/runners/test_commit_round_trips.py counts them; `benchmarks/embedded_ingest.py --trickle` measures the CPU).  Other databases take the SQLAlchemy path.
 """
 
 from __future__ import annotations
