@@ -61,6 +61,8 @@ def internals_used(path: Path) -> list[str]:
     for node in ast.walk(tree):
         if not isinstance(node, ast.Attribute):
             continue
+        if isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name) and node.value.id == "self":
+            continue  # a class setting its own attribute (a test's stand-in providing one) reaches past nothing
         owner = node.value
         if node.attr in INTERNALS:
             found.append(f"{node.lineno}: .{node.attr}")
