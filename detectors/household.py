@@ -33,7 +33,7 @@ from detectors.meter_health import MeterHealthRule, MeterHealthSummary, MeterVit
 from detectors.night import NightUse, NightUseRule
 from detectors.quiet import LearnedQuietRule, QuietSpell, evidence_of
 from detectors.register import Outcome, RegisterFaultRule, RegisterGuard
-from detectors.routine import MAX_GAP_S, USE_STEP_M3, DayBook, local_quarter
+from detectors.routine import MAX_GAP_S, USE_FROM_M3, DayBook, local_quarter
 from detectors.silence import SilenceWatch, SilentMeterRule
 from detectors.volume import DailyVolume, VolumeRule
 
@@ -401,8 +401,7 @@ class HouseholdMonitor:
                 learned += self._check_in.superseded(self._days, self._raised, at_s)
             detections += learned
             night = self._learners["night"]
-            sleep = night.sleep() if night.days_learned >= night.warmup_days else None
-            detections += self._check_in.judge(quiet, self._days, self._raised, evidence_s, scored_s, sleep)
+            detections += self._check_in.judge(quiet, self._days, self._raised, evidence_s, scored_s, night.learned_sleep())
             local = local_quarter(evidence_s, self.profile.timezone)
             found = self._night.judge(night, self._days, self._raised, evidence_s, local)
             found += self._volume.spike(self._learners["volume"], self._days, self._raised, evidence_s, local[0])
@@ -431,7 +430,7 @@ class HouseholdMonitor:
             used = registers[index] - registers[index - 1]
             days.use(kind, times[index], used, tz)
             if times[index] - times[index - 1] > MAX_GAP_S:
-                days.mark_gap(times[index - 1], times[index], tz, used=used >= USE_STEP_M3 - 1e-9)
+                days.mark_gap(times[index - 1], times[index], tz, used=used >= USE_FROM_M3)
             if index + 1 < len(history):
                 days.adjust(kind, times[index + 1], -used, tz)
         elif len(history) > 1:

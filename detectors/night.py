@@ -85,6 +85,10 @@ class NightUse(base.Base):
         """(first quarter, length) of the household's sleeping hours, or None."""
         return self._sleep
 
+    def learned_sleep(self) -> tuple[int, int] | None:
+        """The sleeping hours once warmed up (None before, or with none stable): what verdicts may use."""
+        return self._sleep if self._days >= self.warmup_days else None
+
     def _find_sleep(self) -> tuple[int, int] | None:
         if not self._usage:
             return None
@@ -184,8 +188,8 @@ class NightUseRule:
         """Judge each night whose morning the evidence (up to `evidence_s`, in `local` quarter
         `local_quarter(evidence_s)`) has passed by an hour (a daily batch brings a whole night at
         once), each night once."""
-        sleep = learner.sleep()
-        if sleep is None or learner.days_learned < learner.warmup_days:
+        sleep = learner.learned_sleep()
+        if sleep is None:
             return []
         first, length = sleep
         spans_midnight = first + length > QUARTERS_PER_DAY

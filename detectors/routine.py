@@ -34,6 +34,8 @@ QUARTERS_PER_DAY = 96
 QUARTER_S = 900.0
 USE_STEP_M3 = 0.001
 """One litre, the dials' resolution: less than this between two readings is no use."""
+USE_FROM_M3 = USE_STEP_M3 - 1e-9
+"""Use between two readings from this on is a use: a litre, less the registers' float noise."""
 MAX_GAP_S = 4.5 * 3600.0
 """A reading interval longer than this, with use across it, leaves its quarter-hours unknown (a
 shorter one only makes a quiet spell look a little longer: a safe error to learn)."""
@@ -208,7 +210,7 @@ class DayBook:
 
     def use(self, kind: MeterKind, at_s: float, used_m3: float, tz: tzinfo) -> None:
         """`used_m3` ran through a meter in the interval ending at `at_s`."""
-        active = used_m3 >= USE_STEP_M3 - 1e-9
+        active = used_m3 >= USE_FROM_M3
         if active:
             self.last_use_s = max(self.last_use_s, at_s)
         self.adjust(kind, at_s, used_m3, tz, active)

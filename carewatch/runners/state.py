@@ -45,12 +45,9 @@ class HouseholdState:
     publishing again after a restart) is passed over, so each reaches the monitor once.  The embedded
     runner reads them from the alert store itself and leaves it empty."""
 
-    def hear(self, record_id: str) -> bool:
-        """Note that the monitor was told ``record_id``; False if it had been told it before."""
-        if record_id in self.heard:
-            return False
+    def hear(self, record_id: str) -> None:
+        """Note that the monitor was told ``record_id`` (the runner asks ``record_id in heard`` before telling it)."""
         self.heard = (*self.heard, record_id)[-HEARD_KEPT:]
-        return True
 
 
 def dumps(state: HouseholdState) -> bytes:

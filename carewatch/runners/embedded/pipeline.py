@@ -81,6 +81,21 @@ SLICE_CHECK = 16
 """Households ticked between two looks at the slice's time (16 × ≈ 30 µs ≈ 0.5 ms)."""
 
 
+class Slices:
+    """Work done a piece at a time that lets the event loop have a turn once it has run for SLICE_S."""
+
+    __slots__ = ("_until",)
+
+    def __init__(self) -> None:
+        self._until = time.perf_counter() + SLICE_S
+
+    async def turn(self) -> None:
+        """Between two pieces: the loop's turn, if this slice is used up."""
+        if time.perf_counter() >= self._until:
+            await asyncio.sleep(0)
+            self._until = time.perf_counter() + SLICE_S
+
+
 @dataclass(slots=True)
 class Sweep:
     """A wall-clock tick of every household, done in slices: where it has got to."""
@@ -338,12 +353,9 @@ class Pipeline:
     async def _judge_batch(self, messages: Sequence[InboundMessage]) -> Judged:
         """Judge the messages in order, letting the event loop have a turn every SLICE_S (a batch of MAX_BATCH
         messages is ≈ 0.3 s of judging: the API and MQTT's hand-off are served meanwhile)."""
-        batch = Judged()
-        deadline = time.perf_counter() + SLICE_S
+        batch, slices = Judged(), Slices()
         for message in messages:
-            if time.perf_counter() >= deadline:
-                await asyncio.sleep(0)
-                deadline = time.perf_counter() + SLICE_S
+            await slices.turn()
             self.messages_seen += 1
             batch.record.counters["messages"] += 1
             if batch.oldest_arrival is None or message.received_at < batch.oldest_arrival:
@@ -421,9 +433,6 @@ class Pipeline:
             await self._commit(ticked, until_taken=True)
 
     def _tick_due(self, watermark: datetime, touched: set[str]) -> list[Detection]:
-        last = self.ticks.last
-        if last is not None and watermark < last + self.ticks.step:
-            return []  # the same step as the last tick (`TickSchedule.due` would say so, at ten times the cost)
         due = self.ticks.due(watermark)
         if due is None:
             return []
@@ -493,14 +502,11 @@ class Pipeline:
         (what keeps "nothing accepted is lost": the messages stay unacknowledged, the broker holds the rest);
         otherwise give up after COMMIT_ATTEMPTS and say so (False)."""
         changed = [(household_id, self.states[household_id]) for household_id in batch.touched]
-        snapshots, summaries = [], []
-        deadline = time.perf_counter() + SLICE_S
+        snapshots, summaries, slices = [], [], Slices()
         for household_id, state in changed:  # ≈ 0.1 ms each: a batch of 1,000 households is sliced too
             snapshots.append((household_id, dumps(state)))
             summaries.append(summary_of(household_id, state))
-            if time.perf_counter() >= deadline:
-                await asyncio.sleep(0)  # nothing judges meanwhile: the consumer is here
-                deadline = time.perf_counter() + SLICE_S
+            await slices.turn()  # nothing judges meanwhile: the consumer is here
 
         async def commit() -> None:
             async with self.sessions.begin() as session:

@@ -348,10 +348,10 @@ class Judging:
 
     def _tick_into(self, judged: Judged, partition: int, households: Sequence[str], due: datetime) -> None:
         # A replay ticks every household of the partition at every step its readings reach (as many ticks
-        # as readings in benchmarks/stream_throughput.py): one Tick for all, the batch's loaded states first.
-        tick, loaded_in_batch = Tick(due), judged.loaded
+        # as readings in benchmarks/stream_throughput.py): one Tick for all.
+        tick = Tick(due)
         for household_id in households:
-            loaded = loaded_in_batch.get(household_id) or self._load_into(judged, partition, household_id)
+            loaded = self._load_into(judged, partition, household_id)
             detections = loaded.state.monitor.tick(tick)
             if detections:
                 self._detected(judged, detections)
