@@ -37,7 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import pickle
+import base64
 import shutil
 import statistics
 import subprocess
@@ -49,6 +49,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import orjson
 import paho.mqtt.client as mqtt
 
 from carewatch.loopback import free_port, stop_process, wait_listening
@@ -68,6 +69,26 @@ TIMEOUT_S = 600.0
 
 Message = tuple[str, bytes, bool]
 """(topic, payload, retained)."""
+
+
+def write_messages(messages: list[Message], path: Path) -> None:
+    """The messages for the publisher process, a JSON line each (payloads in base64: they are bytes)."""
+    with path.open("wb") as file:
+        for topic, payload, retain in messages:
+            file.write(orjson.dumps([topic, base64.b64encode(payload).decode(), retain]) + b"\n")
+
+
+def read_messages(path: Path) -> list[Message]:
+    """What `write_messages` wrote, in the same order.
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "m.jsonl"
+    >>> write_messages([("a/b", b"\\x00{}", True)], path)
+    >>> read_messages(path)
+    [('a/b', b'\\x00{}', True)]
+    """
+    with path.open("rb") as file:
+        return [(topic, base64.b64decode(payload), retain) for topic, payload, retain in map(orjson.loads, file)]
 
 
 def traffic(households: int, readings_per_household: int) -> tuple[dict[str, object], list[Message], int]:
@@ -100,7 +121,7 @@ def private_mosquitto(workdir: Path) -> Iterator[int]:
 def publish(port: int, messages_file: Path, pause_s: float = 0.0) -> None:
     """(The publisher process.)  Every message with QoS 1, as fast as the broker takes them; exits once all are acknowledged.
     ``pause_s``: trickle instead, as live gateways send: each message acknowledged by the broker, then a pause."""
-    messages: list[Message] = pickle.loads(messages_file.read_bytes())
+    messages = read_messages(messages_file)
     acknowledged = threading.Semaphore(0)
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-publisher")
     client.max_inflight_messages_set(100)
@@ -221,8 +242,8 @@ async def main(args: argparse.Namespace) -> None:
     try:
         document, messages, readings = traffic(args.households, args.readings)
         registry = Registry.from_document(document)
-        messages_file = workdir / "messages.pickle"
-        messages_file.write_bytes(pickle.dumps(messages))
+        messages_file = workdir / "messages.jsonl"
+        write_messages(messages, messages_file)
         print(f"{len(messages)} messages, {readings} readings of {args.households} households"
               + (f", one at a time {args.trickle:g} ms apart" if args.trickle else ""))
         cpu: dict[str, list[float]] = {"raw": [], "subscriber": [], "embedded": []}
