@@ -4,8 +4,10 @@ At-least-once: offsets are committed only after `AlertStore.apply` committed the
 batch.  A redelivered batch (crash, rebalance, a worker that redid work) changes
 nothing, because alert ids come from household, type and onset and `apply` is
 idempotent.  Detections of one household share a partition, so they arrive in order.
-What outcomes taught the workers' monitors (`alerts.wire.Learned`, on the same topic) is
-written on each alert's audit trail once (`AlertStore.learned`: an alert taught before is passed).
+The workers' receipts, on the same topic, are written on each alert's audit trail once, after the
+batch's detections: what an outcome taught a monitor (`alerts.wire.Learned`, `AlertStore.learned`),
+that a monitor heard an elder's answer (`alerts.wire.Heard`, `AlertStore.heard`).  An alert that has
+the entry already is passed.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import datetime
 from aiokafka import ConsumerRecord
 
 from alerts.store import AlertStore, AppliedChange
-from alerts.wire import BadDetection, Learned, decode_detections_record
+from alerts.wire import BadDetection, Heard, Learned, decode_detections_record
 from carewatch.domain import Detection
 from carewatch.kafka import BatchConsumer, until_stored
 
@@ -43,6 +45,8 @@ class DetectionConsumer(BatchConsumer):
         self.on_applied = on_applied
         self.detections_seen = 0
         self.lessons_written = 0
+        self.answers_heard = 0
+        """Receipts of answers written on their check-ins (`alerts.wire.Heard`)."""
         self.undecodable = 0
         self.newest_event: datetime | None = None
         """The latest event time of a stored detection: the ladder's clock on the event clock (replays, the demo)."""
@@ -50,6 +54,7 @@ class DetectionConsumer(BatchConsumer):
     async def handle(self, records: Sequence[ConsumerRecord]) -> None:
         detections: list[Detection] = []
         lessons: list[Learned] = []
+        answers: list[Heard] = []
         for record in records:
             try:
                 decoded = decode_detections_record(record.value)
@@ -60,6 +65,8 @@ class DetectionConsumer(BatchConsumer):
                 continue
             if isinstance(decoded, Learned):
                 lessons.append(decoded)
+            elif isinstance(decoded, Heard):
+                answers.append(decoded)
             else:
                 detections.append(decoded)
         # The ladder starts inside `apply`: its clock (on event time) must already include this batch.
@@ -71,5 +78,8 @@ class DetectionConsumer(BatchConsumer):
         if lessons:
             taught = [(lesson.alert_id, lesson.words, lesson.at) for lesson in lessons]
             self.lessons_written += await until_stored(lambda: self.store.learned(taught), f"{len(taught)} lessons")
+        if answers:
+            heard = [(answer.alert_id, answer.at) for answer in answers]
+            self.answers_heard += await until_stored(lambda: self.store.heard(heard), f"{len(heard)} answers heard")
         if self.on_applied and changes:
             await self.on_applied(changes)

@@ -9,12 +9,15 @@ consumes it (`carewatch.runners.faust`).
 
 A record's id names what was said (``answer/<check-in id>``, ``outcome/<alert id>``: one answer per
 check-in, one teaching outcome per alert), so publishing it again is harmless: the worker keeps the
-ids its monitor heard in the household's state and passes over a repeat.  The publisher remembers
-what it published; after a restart it publishes again what it reads in its look-back.  An outcome is
-offered until the alert's audit trail says what it taught (the workers send that back on the
-detections topic, `alerts.wire.Learned`), so one is published again if nothing came back within
-`OFFER_AGAIN_S` (a record the stream dropped in a rebalance).  An answer has no such receipt: it is
-published once per process.
+ids its monitor heard in the household's state and does not tell it a repeat.  Each has a receipt:
+the worker, once the monitor's effects were acknowledged and before its state is saved, sends back
+on the detections topic what an outcome taught (`alerts.wire.Learned`) or that the monitor heard an
+answer (`alerts.wire.Heard`; for a repeat answer too, the monitor untold); the alert service writes
+it on the alert's audit trail (``learned``, ``heard``: `alerts.consumer`).  Both are offered until
+their receipt is there: the publisher remembers what it published, and publishes a record again if
+no receipt came back within `OFFER_AGAIN_S` (one the stream dropped in a rebalance), as long as it
+is in the look-back (`LOOK_BACK`); after a restart it publishes again what the look-back holds
+without a receipt.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ log = logging.getLogger(__name__)
 HEARD_VERSION = 1
 
 OFFER_AGAIN_S = 60.0
-"""An outcome whose lesson has not come back this long after it was published is published again."""
+"""An answer or outcome whose receipt has not come back this long after it was published is published again."""
 
 Told = CheckInAnswer | OutcomeHeard
 
@@ -124,8 +127,9 @@ class HeardRecord:
 
 
 class AnswerPublisher:
-    """Reads the answers and the outcomes that teach from the alert store every `LOOK_EVERY_S`, and
-    publishes those it has not published yet on the answers topic, waiting for Kafka's acknowledgement."""
+    """Reads the answers and the outcomes that teach from the alert store every `LOOK_EVERY_S` (those
+    without a receipt), and publishes those it has not published yet, or not for `OFFER_AGAIN_S`, on the
+    answers topic, waiting for Kafka's acknowledgement."""
 
     def __init__(
         self,
@@ -149,19 +153,17 @@ class AnswerPublisher:
         self.records_published = 0
 
     async def due(self) -> list[HeardRecord]:
-        """What the store offers that is to be published now (never published, or an outcome not learned in time)."""
+        """What the store offers that is to be published now (never published, or its receipt not back in time)."""
         async with self.sessions() as session:
-            told: list[Told] = [*await answered_check_ins(session, self.since), *await taught_outcomes(session, self.since)]
+            told: list[Told] = [
+                *await answered_check_ins(session, self.since, unheard=True), *await taught_outcomes(session, self.since)
+            ]
         self.since = max(self.since, self.clock() - LOOK_BACK)
         offered = [HeardRecord.of(t) for t in told]
-        # Forget what the store no longer offers (taught, or older than the look-back): bounded by the look-back.
+        # Forget what the store no longer offers (its receipt written, or older than the look-back): bounded by the look-back.
         self.published = {r.record_id: self.published[r.record_id] for r in offered if r.record_id in self.published}
         now = self.monotonic()
-        return [
-            r for r in offered
-            if r.record_id not in self.published
-            or (isinstance(r.told, OutcomeHeard) and now - self.published[r.record_id] >= OFFER_AGAIN_S)
-        ]
+        return [r for r in offered if r.record_id not in self.published or now - self.published[r.record_id] >= OFFER_AGAIN_S]
 
     async def publish(self, producer: AIOKafkaProducer) -> int:
         """Publish what is due, keyed by household; returns how many, once Kafka acknowledged them all."""

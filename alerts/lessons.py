@@ -19,12 +19,11 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from alerts.lifecycle import AuditAction
-from alerts.models import Alert, AlertEvent
+from alerts.models import Alert, AlertEvent, without_entry
 from alerts.outcomes import FalseAlarmReason, OutcomeKind
 from carewatch.catalogue import Language
 from carewatch.domain import AlertType, Explanation, Lesson, OutcomeHeard
@@ -40,7 +39,6 @@ LESSONS: dict[tuple[FalseAlarmReason, AlertType], Lesson] = {
 async def taught_outcomes(session: AsyncSession, since: datetime) -> list[OutcomeHeard]:
     """Outcomes stated at or after ``since`` (wall clock) that teach, on alerts not yet taught from,
     oldest first (one per alert: the first that teaches)."""
-    learned = aliased(AlertEvent)
     rows = await session.execute(
         select(
             Alert.id, Alert.household_id, Alert.alert_type, Alert.onset, Alert.cleared_at, Alert.meter_ids,
@@ -52,7 +50,7 @@ async def taught_outcomes(session: AsyncSession, since: datetime) -> list[Outcom
             AlertEvent.outcome_reason.in_(sorted({reason for reason, _ in LESSONS})),
             Alert.alert_type.in_(sorted({alert for _, alert in LESSONS})),
             AlertEvent.at >= since,
-            ~exists().where(and_(learned.alert_id == Alert.id, learned.action == AuditAction.LEARNED)),
+            without_entry(AuditAction.LEARNED),
         )
         .order_by(AlertEvent.at, AlertEvent.id)
     )

@@ -33,6 +33,7 @@ class AuditAction(StrEnum):
     ASSIGNED = "assigned"  # handed to a colleague (or taken back); the status does not change
     SILENCED = "silenced"  # raised under a site silence (alerts/silences.py): stored, but the ladder does not run
     LEARNED = "learned"  # a person's outcome taught the household's model (alerts/lessons.py): what, in the note
+    HEARD = "heard"  # a Faust worker's monitor heard the elder's answer to this check-in (alerts/heard.py)
 
 
 MAX_ACTOR_LENGTH = 128

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, Integer, String, Text, and_, exists
+from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from alerts.lifecycle import ACTIVE_STATUSES, MAX_ACTOR_LENGTH, AlertStatus, AuditAction
 from alerts.outcomes import FalseAlarmReason, OutcomeKind
@@ -96,3 +96,9 @@ class AlertEvent(Base):
 
     alert: Mapped[Alert] = relationship(back_populates="events", lazy="raise_on_sql")
 
+
+def without_entry(action: AuditAction) -> ColumnElement[bool]:
+    """The alert of the query (`Alert.id`) has no audit entry of ``action`` (one of the receipts the
+    runners write once: ``learned``, ``heard``)."""
+    entry = aliased(AlertEvent)
+    return ~exists().where(and_(entry.alert_id == Alert.id, entry.action == action))

@@ -182,25 +182,38 @@ class AlertStore:
         it was learned at), in the caller's transaction — the one that stores the taught model, so an
         alert is taught once (alerts.lessons skips alerts with this entry).  The status is unchanged.
         An alert that already has the entry gets no second one (the Faust path: a lesson redelivered)."""
-        now, written = self._clock(), 0
-        for taught_id, words, event_time in lessons:
-            status = await session.scalar(select(Alert.status).where(Alert.id == taught_id))
-            if status is None or await session.scalar(
-                select(AlertEvent.id).where(AlertEvent.alert_id == taught_id, AlertEvent.action == AuditAction.LEARNED).limit(1)
-            ) is not None:
-                continue
-            session.add(
-                AlertEvent(alert_id=taught_id, at=now, actor=DETECTOR_ACTOR, action=AuditAction.LEARNED, from_status=status,
-                           to_status=status, note=lesson_note(words), event_time=event_time)
-            )
-            written += 1
-        return written
+        entries = [(taught_id, lesson_note(words), event_time) for taught_id, words, event_time in lessons]
+        return await self._record_once(session, AuditAction.LEARNED, entries)
 
     async def learned(self, lessons: Sequence[tuple[str, Explanation, datetime]]) -> int:
         """`record_lessons` in a transaction of its own: the Faust path, where the workers' monitors learned
         (the alert service hears what from the detections topic, `alerts.wire.Learned`)."""
         async with self._sessions.begin() as session:
             return await self.record_lessons(session, lessons)
+
+    async def heard(self, answers: Sequence[tuple[str, datetime]]) -> int:
+        """Write on each check-in (its id, the event time its answer was told at) that a Faust worker's
+        monitor heard the elder's answer (`alerts.wire.Heard`), once, as `learned` writes a lesson: the
+        alert service then stops offering the answer (alerts.heard).  The status is unchanged."""
+        async with self._sessions.begin() as session:
+            return await self._record_once(session, AuditAction.HEARD, [(check_in, "", at) for check_in, at in answers])
+
+    async def _record_once(self, session: AsyncSession, action: AuditAction, entries: Sequence[tuple[str, str, datetime]]) -> int:
+        """An entry of ``action`` by the detector (alert id, note, event time) on each alert that has none
+        yet (a receipt redelivered gets no second one); returns how many were written."""
+        now, written = self._clock(), 0
+        for entry_alert_id, note, event_time in entries:
+            status = await session.scalar(select(Alert.status).where(Alert.id == entry_alert_id))
+            if status is None or await session.scalar(
+                select(AlertEvent.id).where(AlertEvent.alert_id == entry_alert_id, AlertEvent.action == action).limit(1)
+            ) is not None:
+                continue
+            session.add(
+                AlertEvent(alert_id=entry_alert_id, at=now, actor=DETECTOR_ACTOR, action=action, from_status=status,
+                           to_status=status, note=note, event_time=event_time)
+            )
+            written += 1
+        return written
 
     async def get(self, alert_id: str) -> Alert:
         """The alert with its audit trail (``alert.events``, oldest first)."""

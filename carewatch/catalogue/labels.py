@@ -84,6 +84,7 @@ AUDIT_ACTION = {
     "assigned": M("指派", "Assigned"),
     "silenced": M("已静默（计划内事件）", "Silenced (planned event)"),
     "learned": M("已据此学习", "Learned from it"),
+    "heard": M("检测已收到回答", "Answer heard by the detector"),
 }
 
 SYSTEM_ACTOR = {

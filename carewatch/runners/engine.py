@@ -32,11 +32,16 @@ def judge(monitor: HouseholdMonitor, reading: Reading) -> Observation:
     return observation
 
 
+def told_at(given: datetime, now: datetime) -> datetime:
+    """When what a person said is told to a monitor: when it was given, or the runner's ``now`` (its event
+    time) if that is earlier: simulated time in the demo and replays, where an answer stamped on the wall
+    clock must not come from the detectors' future."""
+    return min(given, now)
+
+
 def answered(monitor: HouseholdMonitor, answer: CheckInAnswer, now: datetime) -> tuple[Detection, ...]:
-    """The elder's answer to a check-in, as an event to her monitor.  Its time is when it was given, or the
-    runner's ``now`` (its event time) if that is earlier: simulated time in the demo and replays, where an
-    answer stamped on the wall clock must not come from the detectors' future."""
-    return monitor.answered(dataclasses.replace(answer, at=min(answer.at, now)))
+    """The elder's answer to a check-in, as an event to her monitor, at `told_at`."""
+    return monitor.answered(dataclasses.replace(answer, at=told_at(answer.at, now)))
 
 
 def taught(monitor: HouseholdMonitor, heard: OutcomeHeard, now: datetime) -> tuple[Explanation, datetime]:
@@ -44,7 +49,7 @@ def taught(monitor: HouseholdMonitor, heard: OutcomeHeard, now: datetime) -> tup
     `answered` times an answer; returns the words for the alert's audit trail (``learned``) and that time.
     An outcome that teaches nothing (the learner still warming up) gets words too, so the alert is marked
     taught and not offered again."""
-    at = min(heard.at, now)
+    at = told_at(heard.at, now)
     ended = None if heard.ended is None else min(heard.ended, at)
     words = monitor.learn_outcome(dataclasses.replace(heard, ended=ended, at=at))
     return words or explain.nothing_learned(heard.lesson.value), at

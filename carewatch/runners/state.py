@@ -42,7 +42,8 @@ class HouseholdState:
     heard: tuple[str, ...] = ()
     """On the Faust path, the ids of the newest answers and outcomes the monitor was told (answers-topic
     records, oldest first, at most `HEARD_KEPT`): one told again (Kafka redelivering, the alert service
-    publishing again after a restart) is passed over, so each reaches the monitor once.  The embedded
+    publishing it again until its receipt is on the alert, or after a restart) is not told to the monitor
+    again, so each reaches the monitor once.  The embedded
     runner reads them from the alert store itself and leaves it empty."""
 
     def hear(self, record_id: str) -> None:

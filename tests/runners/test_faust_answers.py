@@ -1,6 +1,7 @@
 """What people said reaches the Faust workers' monitors, once, as on the embedded engine: an elder's
-"I'm fine" ends her check-in and the learned quiet counts from it; a "went out" outcome teaches the
-routine and says what it taught (for the alert's audit trail).  No broker: the fakes of
+"I'm fine" ends her check-in and the learned quiet counts from it, and the worker says it heard it (for
+the check-in's audit trail); a "went out" outcome teaches the routine and says what it taught (for the
+alert's).  No broker: the fakes of
 test_household_judge (a dict-backed table, senders that keep what they are given).
 
 The same on a real broker, through the alert service: tests/stream/test_answers.py.
@@ -12,7 +13,7 @@ from collections.abc import Awaitable
 from datetime import timedelta
 
 from alerts.heard import HeardRecord
-from alerts.wire import Learned, decode_detections_record
+from alerts.wire import Heard, Learned, decode_detections_record
 from carewatch.domain import AlertType, CheckInAnswer, Detection, Lesson, Reading, Tick, Transition
 from carewatch.registry import Registry
 from carewatch.runners.faust.judging import Judging
@@ -51,12 +52,17 @@ def until_asked(target: HouseholdMonitor, readings: list[Reading]) -> tuple[Dete
 
 
 class HearingWorker(Worker):
-    """The fake worker, whose detections topic also carries what outcomes taught."""
+    """The fake worker, whose detections topic also carries the receipts: what outcomes taught, the answers heard."""
 
     async def send_detection(self, key: bytes, value: bytes) -> Awaitable[None]:
         self.detections.append(value)
         sent = decode_detections_record(value)
-        self.log.append(("learned", sent.alert_id) if isinstance(sent, Learned) else ("detection", sent.alert_type))
+        if isinstance(sent, Learned):
+            self.log.append(("learned", sent.alert_id))
+        elif isinstance(sent, Heard):
+            self.log.append(("heard", sent.alert_id))
+        else:
+            self.log.append(("detection", sent.alert_type))
         return acknowledged()
 
 
@@ -80,11 +86,13 @@ async def test_i_am_fine_on_the_answers_topic_ends_the_check_in_and_the_quiet_co
 
     await worker.judge.on_heard([heard(0, answer)])
 
-    # The check-in ends quietly ("fine"), sent before the state (with the answer's id) is saved.
-    assert worker.log == [("detection", CHECK_IN), ("summary", HOUSEHOLD), ("save", HOUSEHOLD)]
-    [fine] = [decode_detections_record(value) for value in worker.detections]
+    # The check-in ends quietly ("fine") and the answer's receipt follows it, both sent before the state
+    # (with the answer's id) is saved: a receipt on the alert promises a monitor that heard.
+    assert worker.log == [("detection", CHECK_IN), ("heard", asked.alert_id), ("summary", HOUSEHOLD), ("save", HOUSEHOLD)]
+    [fine, receipt] = [decode_detections_record(value) for value in worker.detections]
     assert isinstance(fine, Detection) and fine.transition is Transition.CLEARED and fine.facts["ended"] == "fine"
     assert fine.alert_id == asked.alert_id
+    assert receipt == Heard(HOUSEHOLD, asked.alert_id, answer.told.at)
     state = worker.table.state(HOUSEHOLD)
     assert state.heard == (answer.record_id,) and state.offset == 41  # the readings' offset is not the answers'
     # The learned quiet counts from the answer: no alert for family and staff before she is up at 10:40.
@@ -96,18 +104,22 @@ async def test_without_the_answer_the_same_morning_is_alerted():
     assert [d.facts.get("check_in") for d in live(target, rest) if d.alert_type is MORNING][:1] == ["unanswered"]
 
 
-async def test_an_answer_heard_before_is_passed_over_whoever_sends_it_again():
+async def test_an_answer_heard_before_teaches_nothing_again_and_only_its_receipt_is_sent_again():
+    """Whoever sends it again: Kafka redelivering it, the alert service offering it again (the receipt not
+    written yet, or a state saved before answers had receipts, which would otherwise be offered for days)."""
     target, asked, _ = up_late()
     worker = worker_with(target)
     answer = HeardRecord.of(CheckInAnswer(HOUSEHOLD, asked.alert_id, asked.at + timedelta(minutes=10)))
     await worker.judge.on_heard([heard(0, answer)])
+    saved = dict(worker.table.values)
     worker.log.clear()
 
-    # Kafka redelivering it (same offset), the alert service publishing it again after a restart (a new offset).
+    # Kafka redelivering it (same offset), the alert service publishing it again (a new offset).
     await worker.judge.on_heard([heard(0, answer), heard(7, answer)])
 
-    assert worker.log == []
-    assert worker.judge.judging.heard_again == 2
+    assert worker.log == [("heard", asked.alert_id), ("heard", asked.alert_id)]  # no detection, nothing saved
+    assert worker.table.values == saved
+    assert (worker.judge.judging.heard, worker.judge.judging.heard_again) == (1, 2)
 
 
 async def test_went_out_teaches_the_workers_monitor_and_says_what_it_learned():
@@ -143,8 +155,9 @@ def test_an_answer_is_timed_by_the_replays_event_time_on_the_event_clock():
 
     judged = judging.hear(heard(0, HeardRecord.of(CheckInAnswer(HOUSEHOLD, asked.alert_id, wall))))
 
-    [fine] = [decode_detections_record(outgoing.value) for outgoing in judged.sends]
+    [fine, receipt] = [decode_detections_record(outgoing.value) for outgoing in judged.sends]
     assert isinstance(fine, Detection) and fine.at == asked.at + timedelta(minutes=5)
+    assert receipt == Heard(HOUSEHOLD, asked.alert_id, asked.at + timedelta(minutes=5))  # its audit entry's event time
 
 
 def test_a_record_that_is_not_heard_or_of_an_unknown_household_is_passed_and_nothing_saved():

@@ -6,7 +6,9 @@ produced straight onto the readings topic as the bridge writes them (uploads key
 twenty days of a routine, then a quiet night and morning until the worker's monitor asks the elder
 (a check-in).  She answers through the answer link (the check-in resolved as safe in the store);
 the alert service publishes the answer, the worker's monitor hears it: the check-in ends as "fine",
-and when the readings go on (she is up late, at 10:40) no alert for family and staff is raised.
+the worker's receipt is written on the check-in's audit trail (``heard``, once: the alert service stops
+offering the answer), and when the readings go on (she is up late, at 10:40) no alert for family and
+staff is raised.
 Without the answer on the worker's side the check-in would end "unanswered" and the learned morning
 alert be raised at 08:55 (`tests/runners/test_faust_answers.py` states both without a broker).
 Staff who find a learned quiet alert a false alarm ("went out") teach the worker's monitor, and the
@@ -67,6 +69,12 @@ async def check_ins(sessions) -> list[Alert]:  # type: ignore[no-untyped-def]
         return list((await session.scalars(select(Alert).where(Alert.alert_type == AlertType.CHECK_IN))).all())
 
 
+async def entries(sessions, alert_id: str, action: AuditAction) -> list[AlertEvent]:  # type: ignore[no-untyped-def]
+    async with sessions() as session:
+        query = select(AlertEvent).where(AlertEvent.alert_id == alert_id, AlertEvent.action == action)
+        return list((await session.scalars(query)).all())
+
+
 async def until(condition, process, timeout: float, what: str):  # type: ignore[no-untyped-def]
     """Poll ``condition`` (an awaitable factory) until it returns something true; the worker must stay alive."""
     try:
@@ -98,16 +106,20 @@ async def test_the_elders_i_am_fine_reaches_the_workers_monitor_and_ends_the_che
                 return any((c.facts or {}).get("ended") == "fine" for c in await check_ins(sessions))
 
             await until(ended_fine, process, 30, "the worker's monitor did not end the check-in as fine")
+            [receipt] = await until(lambda: entries(sessions, asked.id, AuditAction.HEARD), process, 30,
+                                    "no heard entry was written on the check-in")
 
             await produce(settings, [r for r in readings if asked_by < r.at <= until_up])
             await wait_until_judged_and_stored(settings, [process], timeout=60)
             async with sessions() as session:
                 raised = set((await session.scalars(select(Alert.alert_type))).all())
+            heard = await entries(sessions, asked.id, AuditAction.HEARD)
         finally:
             await asyncio.to_thread(process.stop)
 
     # Nothing for family and staff: the learned quiet counted from her answer, and she was up at 10:40.
     assert raised == {AlertType.CHECK_IN}
+    assert [e.id for e in heard] == [receipt.id] and receipt.actor == "detector" and receipt.event_time is not None
 
 
 async def test_went_out_teaches_the_workers_monitor_and_the_alert_says_what_it_learned_once(kafka_url, tmp_path):
@@ -128,19 +140,15 @@ async def test_went_out_teaches_the_workers_monitor_and_the_alert_says_what_it_l
             away = Outcome(OutcomeKind.FALSE_ALARM, FalseAlarmReason.AWAY, "at her daughter's")
             await AlertStore(sessions).acknowledge(alert.id, "duty: 李娜", "she was out", away)
 
-            async def learned() -> list[AlertEvent]:
-                async with sessions() as session:
-                    query = select(AlertEvent).where(AlertEvent.alert_id == alert.id, AlertEvent.action == AuditAction.LEARNED)
-                    return list((await session.scalars(query)).all())
-
-            [entry] = await until(learned, process, 30, "no learned entry was written on the alert")
+            [entry] = await until(lambda: entries(sessions, alert.id, AuditAction.LEARNED), process, 30,
+                                  "no learned entry was written on the alert")
             await wait_until_judged_and_stored(settings, [process], timeout=60)
-            entries = await learned()
+            learned = await entries(sessions, alert.id, AuditAction.LEARNED)
             states = await household_states(settings)
         finally:
             await asyncio.to_thread(process.stop)
 
-    assert [e.id for e in entries] == [entry.id] and entry.actor == "detector"
+    assert [e.id for e in learned] == [entry.id] and entry.actor == "detector"
     # Taught while the alert was open: the spell from its onset to the outcome (the newest reading judged).
     assert lesson_words(entry.note, "en").startswith("Learned: the elder was out. No gas or water from about 08:40 to 14:")
     assert states[HOUSEHOLD].monitor.learners["quiet"].outings_learned == 1

@@ -7,7 +7,8 @@ by stored offsets), the workers' household summaries into ``household_summaries`
 escalation ladder and the notification dispatcher (`alerts.notifications`): the same ones
 `carewatch run` runs beside its embedded pipeline.  It publishes the elders' answers to check-ins and
 the outcomes that teach, once committed in the store, on the answers topic for the workers' monitors
-(`alerts.heard`), and writes what those taught on the alerts' audit trails when the workers say so.
+(`alerts.heard`), and writes the workers' receipts on the alerts' audit trails (what an outcome taught,
+that an answer was heard), offering each again until its receipt is there.
 With the archive on (CAREWATCH_INFLUX_URL), the readings consumer also fills the archive outbox and an
 `ingest.archive.Archiver` drains it into InfluxDB.
 Run one (or more: they share the partitions) next to `carewatch ingest` and the workers.

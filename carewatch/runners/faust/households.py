@@ -34,8 +34,9 @@ from Kafka and judged first; a gap at the end of a partition, with no later reco
 reveal it, is found by the sweep: records beyond the mark left undelivered for a whole sweep (`catch_up`).
 
 Records of the answers topic (an elder's answer, an outcome that teaches: `on_heard`) take the same
-steps one at a time, under the same lock: the monitor's detections and what it learned are sent and
-acknowledged, then its state (with the record's id) is saved, then Faust may commit the record.
+steps one at a time, under the same lock: the monitor's detections and the record's receipt (what an
+outcome taught, that an answer was heard) are sent and acknowledged, then its state (with the
+record's id) is saved, then Faust may commit the record.
 """
 
 from __future__ import annotations

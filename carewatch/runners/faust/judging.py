@@ -19,9 +19,12 @@ are judged and that one is dead-lettered with the error.
 `Judging.hear` turns records of the answers topic (`alerts.heard`: an elder's answer to a check-in,
 an outcome that teaches, published by the alert service) into a `Judged` the same way: told to the
 household's monitor through `carewatch.runners.engine` as the embedded runner tells it, the
-detections it then emits to send, what an outcome taught (`alerts.wire.Learned`, for the alert's
-audit trail) sent with them, and the household's state to save.  The state keeps the record's id
-(`HouseholdState.heard`): one heard before is passed over, so each reaches the monitor once.
+detections it then emits to send, the record's receipt sent after them (`alerts.wire.Learned`: what an
+outcome taught; `alerts.wire.Heard`: the answer heard; for the alert's audit trail, and the alert
+service offers the record until it is there), and the household's state to save.  The state keeps
+the record's id (`HouseholdState.heard`): one heard before is not told again, so each reaches the
+monitor once; a repeat answer gets its receipt again (the receipt of a state saved before answers had
+receipts, which the alert service would otherwise offer for its whole look-back).
 """
 
 from __future__ import annotations
@@ -35,12 +38,12 @@ from datetime import datetime
 from typing import Protocol
 
 from alerts.heard import BadHeard, HeardRecord
-from alerts.wire import Learned, encode_detection
+from alerts.wire import Heard, Learned, Receipt, encode_detection
 from carewatch.clock import wall_clock
 from carewatch.domain import CheckInAnswer, Detection, Reading, RejectReason, Tick
 from carewatch.kafka import partition_of
 from carewatch.registry import Registry
-from carewatch.runners.engine import answered, judge, new_monitor, refreshed, taught
+from carewatch.runners.engine import answered, judge, new_monitor, refreshed, taught, told_at
 from carewatch.runners.faust.progress import Progress
 from carewatch.runners.faust.records import mark_key
 from carewatch.runners.state import HouseholdState, dumps, loads, summary_of
@@ -62,7 +65,7 @@ class KafkaMessage(Protocol):
 
 class To(enum.Enum):
     DETECTIONS = "detections"
-    """Detections, and what outcomes taught the monitors (`alerts.wire.Learned`)."""
+    """Detections, and the receipts of what people said (`alerts.wire.Learned`, `alerts.wire.Heard`)."""
     DEAD_LETTERS = "dead letters"
     SUMMARIES = "household summaries"
 
@@ -316,19 +319,21 @@ class Judging:
             log.error("skipping %s for household %s, not in this worker's registry", heard.record_id, household_id)
             return judged
         loaded = self._load_into(judged, message.partition, household_id)
-        if heard.record_id in loaded.state.heard:
-            self.heard_again += 1  # Kafka redelivering it, or the alert service publishing it again
-            return judged
         # The runner's event time, as the embedded runner's: a replay's newest reading on the partition.
         now = (self.progress.newest_event.get(message.partition) if self.settings.clock == "event" else None) or self.clock()
         told = heard.told
+        if heard.record_id in loaded.state.heard:
+            self.heard_again += 1  # Kafka redelivering it, or the alert service publishing it again
+            if isinstance(told, CheckInAnswer):  # its receipt again, the monitor untold (module docstring)
+                self._receipt(judged, Heard(household_id, told.alert_id, told_at(told.at, now)))
+            return judged
         try:
             if isinstance(told, CheckInAnswer):
                 self._detected(judged, answered(loaded.state.monitor, told, now))
+                self._receipt(judged, Heard(household_id, told.alert_id, told_at(told.at, now)))
             else:
                 words, at = taught(loaded.state.monitor, told, now)
-                learned = Learned(household_id, told.alert_id, words, at)
-                judged.sends.append(Outgoing(To.DETECTIONS, household_id.encode(), learned.encode()))
+                self._receipt(judged, Learned(household_id, told.alert_id, words, at))
         except Exception:
             log.exception("could not tell %s to the monitor of %s; passed", heard.record_id, household_id)
             self._cache.pop(household_id, None)  # the monitor may be half-changed: reload it from the table
@@ -337,6 +342,11 @@ class Judging:
         loaded.save = True
         self.heard += 1
         return judged
+
+    def _receipt(self, judged: Judged, receipt: Receipt) -> None:
+        """Sent after the detections the telling emitted, and acknowledged before the state is saved: a
+        receipt on the alert promises a monitor that heard (`carewatch.runners.faust.households`)."""
+        judged.sends.append(Outgoing(To.DETECTIONS, receipt.household_id.encode(), receipt.encode()))
 
     # --- the passage of time ------------------------------------------------------------
 
