@@ -68,6 +68,8 @@ class _Rules(BaseModel):
     gas_daily_ceiling_m3: float | None = Field(default=None, gt=0)
     water_daily_ceiling_m3: float | None = Field(default=None, gt=0)
     silent_after_intervals: float | None = Field(default=None, ge=1)
+    silent_offline_grace_h: float | None = Field(default=None, ge=0, le=24)
+    """How long a gateway offline by its MQTT last will may stay so before its meters are silent."""
     battery_low_pct: float | None = Field(default=None, ge=0, le=100)
     battery_ok_pct: float | None = Field(default=None, ge=0, le=100)
     weak_signal_dbm: float | None = Field(default=None, ge=-150, le=0)

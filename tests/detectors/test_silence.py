@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+from pathlib import Path
 
 from tests.detectors.conftest import GAS, WATER, at, changes, cleared, gas, household, monitor, raised, water
 
@@ -197,3 +198,16 @@ def test_the_gateway_state_survives_pickling_and_a_monitor_without_it_pickles_as
     assert changes(restored.tick(Tick(at(2.5)))) == [raised(SILENT)]
     target.gateway(GatewayState(GATEWAY, True, at(2.2)))
     assert pickle.dumps(target._silence) == quiet  # online again: the state is the one of before
+
+
+def test_a_monitor_pickled_before_gateways_were_heard_hears_its_gateway_once_refreshed() -> None:
+    # Saved by the release before (state version 3, a profile without a gateway): gas and water
+    # reporting every quarter-hour for 2 h. The runners give it the registry's profile (`refreshed`).
+    with open(Path(__file__).parent / "data" / "monitor_v3.pickle", "rb") as stored:
+        restored = pickle.load(stored)
+    assert restored.profile.gateway_id is None and restored._silence.offline_s is None
+    restored.profile = dataclasses.replace(restored.profile, gateway_id=GATEWAY)
+
+    restored.gateway(GatewayState(GATEWAY, False, at(2.1)))
+
+    assert changes(restored.tick(Tick(at(2.5)))) == [raised(SILENT)]
