@@ -70,6 +70,8 @@ class _Rules(BaseModel):
     silent_after_intervals: float | None = Field(default=None, ge=1)
     silent_offline_grace_h: float | None = Field(default=None, ge=0, le=24)
     """How long a gateway offline by its MQTT last will may stay so before its meters are silent."""
+    silent_wait_while_online: StrictBool | None = None
+    """True: while the gateway's last status is online, every meter silent at once waits as long as one meter."""
     battery_low_pct: float | None = Field(default=None, ge=0, le=100)
     battery_ok_pct: float | None = Field(default=None, ge=0, le=100)
     weak_signal_dbm: float | None = Field(default=None, ge=-150, le=0)

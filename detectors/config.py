@@ -84,6 +84,10 @@ class RuleConfig:
     silent_offline_grace_h: float = 0.25
     """Every meter of the household is silent once its gateway has been offline by its MQTT last will
     this long (without waiting for the learned household threshold): a reconnect within it is no ticket."""
+    silent_wait_while_online: bool = False
+    """While the gateway's last status is "online", every meter silent at once is judged as one meter is
+    (each against its own threshold), not by the household's shorter one: the gateway is alive, and a dead
+    one says so by its last will.  Off by default (measured in docs/detectors.md)."""
     battery_low_pct: float = 15.0
     """The meter's own battery reading below this raises meter_low_battery ..."""
     battery_ok_pct: float = 25.0

@@ -19,6 +19,9 @@ A gateway's own word is faster than its silence: the broker publishes its MQTT l
 ("offline") when it is gone.  A household whose gateway has been offline that way for
 `silent_offline_grace_h` has every meter silent at once, however long its learned gaps are;
 the gateway counts as back with its "online" status or any reading newer than the will.
+With `silent_wait_while_online` a household whose gateway is known online (its last status)
+waits, for every meter at once, as long as for one meter (its own learned threshold): a
+gateway that loses readings but stays connected is not a dead one, and a dead one says so.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ class SilenceWatch:
     (True, (), 0)
     """
 
-    __slots__ = ("first_tick_s", "waiting", "heard_s", "household", "meters", "tolerated", "offline_s")
+    __slots__ = ("first_tick_s", "waiting", "heard_s", "household", "meters", "tolerated", "offline_s", "online")
 
     def __init__(self) -> None:
         self.first_tick_s: float | None = None
@@ -69,6 +72,8 @@ class SilenceWatch:
         meter id, the household's own under `HOUSEHOLD`: a silence up to this long is not a ticket."""
         self.offline_s: float | None = None
         """When the household's gateway went offline by its last will (None: online, or never heard)."""
+        self.online = False
+        """The gateway's last status was "online" (False: offline, or not heard since the monitor began)."""
 
     def meter(self, meter_id: str) -> ReportingCadence:
         cadence = self.meters.get(meter_id)
@@ -85,6 +90,8 @@ class SilenceWatch:
         # Every cadence in one blob of 16-bit numbers (a few bytes each), the meter ids beside it.
         ids = tuple(self.meters)
         state = (self.first_tick_s, self.waiting, self.heard_s, ids, pack([self.household, *self.meters.values()]))
+        if self.online:
+            return state + (tuple(self.tolerated.items()), None, True)
         if self.offline_s is not None:  # rare: the usual state stays as it was before gateways were heard
             return state + (tuple(self.tolerated.items()), self.offline_s)
         return state + (tuple(self.tolerated.items()),) if self.tolerated else state
@@ -98,6 +105,7 @@ class SilenceWatch:
         self.first_tick_s, self.waiting, self.heard_s, ids, blob, *rest = state
         self.tolerated = dict(rest[0]) if rest else {}
         self.offline_s = rest[1] if len(rest) > 1 else None
+        self.online = len(rest) > 2 and rest[2]
         self.household, *meters = unpack(blob)
         self.meters = dict(zip(ids, meters, strict=True))
 
@@ -148,6 +156,7 @@ class SilentMeterRule:
         "_household_factor",
         "_warmup",
         "_offline_grace_s",
+        "_wait_while_online",
     )
 
     def __init__(self, profile: HouseholdProfile) -> None:
@@ -167,6 +176,7 @@ class SilentMeterRule:
         self._household_factor = rules.silent_household_factor
         self._warmup = rules.silent_warmup_gaps
         self._offline_grace_s = rules.silent_offline_grace_h * 3600
+        self._wait_while_online = rules.silent_wait_while_online
 
     def after_s(self, watch: SilenceWatch, meter_id: str) -> float:
         """How long this meter may go unheard: its learned median gap plus `silent_meter_factor`
@@ -218,7 +228,7 @@ class SilentMeterRule:
             if seen_s < at_s - self._prior_s[m] and seen_s < at_s - (limit := self.after_s(watch, m))
         }
         silent = list(limits)
-        if last_seen and len(silent) < len(last_seen):
+        if last_seen and len(silent) < len(last_seen) and not (self._wait_while_online and watch.online):
             latest_s = max(last_seen.values())
             if latest_s < at_s - self._household_prior_s and latest_s < at_s - (household_s := self.household_after_s(watch)):
                 silent = list(last_seen)  # the gateway: every meter at once
@@ -284,6 +294,7 @@ class SilentMeterRule:
         """The household's gateway said it is online, or the broker said by its last will that it is
         offline; the next tick past the grace judges it (`tick`).  An offline heard again (the retained
         status redelivered on a reconnect) keeps the first time it was heard."""
+        watch.online = online
         if online:
             watch.offline_s = None
         elif watch.offline_s is None:

@@ -191,13 +191,59 @@ def test_the_retained_offline_heard_again_keeps_when_the_gateway_went() -> None:
 def test_the_gateway_state_survives_pickling_and_a_monitor_without_it_pickles_as_before() -> None:
     target = _on_gateway()
     _reporting(target, 2)
-    quiet = pickle.dumps(target._silence)
+    assert len(target._silence.__getstate__()) == 5  # never heard its gateway: the state of the release before
     target.gateway(GatewayState(GATEWAY, False, at(2.1)))
     restored = pickle.loads(pickle.dumps(target))
 
     assert changes(restored.tick(Tick(at(2.5)))) == [raised(SILENT)]
     target.gateway(GatewayState(GATEWAY, True, at(2.2)))
-    assert pickle.dumps(target._silence) == quiet  # online again: the state is the one of before
+    assert pickle.loads(pickle.dumps(target))._silence.online
+
+
+def _gappy(**rules: float) -> tuple[HouseholdMonitor, float]:
+    """Gas hourly and water hourly half an hour later, each with a 3 h gap every six readings, for 60 h:
+    the household's learned threshold stays at its prior (1 h), each meter's own reaches about a day."""
+    target = HouseholdMonitor(
+        dataclasses.replace(household(silent_warmup_gaps=8, **rules), gateway_id=GATEWAY)
+    )
+    hours, count = 0.0, 0
+    while hours < 60:
+        target.observe(gas(hours, 5.0))
+        target.observe(water(hours + 0.5, 40.0))
+        count += 1
+        hours += 3.0 if count % 6 == 0 else 1.0
+    return target, hours - 0.5  # water's newest reading
+
+
+def _first_silent(target: HouseholdMonitor, from_h: float, hours: float) -> float | None:
+    for quarter in range(int(hours * 4)):
+        if target.tick(Tick(at(from_h + quarter / 4))):
+            return quarter / 4
+    return None
+
+
+def test_while_its_gateway_is_online_a_household_may_wait_for_every_meter_as_for_one() -> None:
+    waiting, newest_h = _gappy(silent_wait_while_online=True)
+    waiting.gateway(GatewayState(GATEWAY, True, at(0)))
+    default, _ = _gappy()
+    default.gateway(GatewayState(GATEWAY, True, at(0)))
+
+    assert _first_silent(default, newest_h, 30) == 1.25  # the household's threshold: a lossy radio is a ticket
+    assert _first_silent(waiting, newest_h, 30) == 24.0  # gas alone, silent longer than it ever is
+
+
+def test_waiting_while_online_still_tells_a_dead_gateway_by_its_last_will() -> None:
+    waiting, newest_h = _gappy(silent_wait_while_online=True)
+    waiting.gateway(GatewayState(GATEWAY, True, at(0)))
+    waiting.gateway(GatewayState(GATEWAY, False, at(newest_h + 0.5)))
+
+    assert _first_silent(waiting, newest_h, 30) == 0.75  # the will at 0.5 h, and the grace
+
+
+def test_waiting_while_online_needs_the_gateway_heard_online() -> None:
+    never_heard, newest_h = _gappy(silent_wait_while_online=True)
+
+    assert _first_silent(never_heard, newest_h, 30) == 1.25  # the household's threshold, as without statuses
 
 
 def test_a_monitor_pickled_before_gateways_were_heard_hears_its_gateway_once_refreshed() -> None:
