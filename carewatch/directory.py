@@ -208,6 +208,8 @@ async def load_registry(session: AsyncSession, defaults: RuleConfig | None = Non
                 zones[timezone] = ZoneInfo(known_zone(timezone))
         except (ValidationError, ValueError) as exc:
             raise RegistryError(f"household {household_id!r} in the directory: {exc}") from exc
-        profile = HouseholdProfile(household_id, tuple(found), rules_of[key], zones[timezone], away.get(household_id, ()))
+        profile = HouseholdProfile(
+            household_id, tuple(found), rules_of[key], zones[timezone], away.get(household_id, ()), gateway_id
+        )
         households.append(RegisteredHousehold(profile, name, site, address, gateway_id))
     return Registry(households)

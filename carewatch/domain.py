@@ -216,6 +216,23 @@ class CheckInAnswer:
             raise ValueError(f"answer time {self.at!r} has no UTC offset")
 
 
+@dataclass(frozen=True, slots=True)
+class GatewayState:
+    """A gateway's retained status (docs/mqtt-contract.md), as an event for the detectors of every household
+    registered to it: online on connect, offline by its MQTT last will (the broker's word that it is gone).
+
+    The message carries no time: ``at`` is when the runner heard it, on its own clock (`carewatch.runners.engine`).
+    """
+
+    gateway_id: str
+    online: bool
+    at: datetime
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None:
+            raise ValueError(f"gateway status time {self.at!r} has no UTC offset")
+
+
 class Lesson(StrEnum):
     """What a person's outcome on an alert may teach the household's model (alerts.answers maps the outcome)."""
 

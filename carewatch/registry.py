@@ -68,6 +68,10 @@ class _Rules(BaseModel):
     gas_daily_ceiling_m3: float | None = Field(default=None, gt=0)
     water_daily_ceiling_m3: float | None = Field(default=None, gt=0)
     silent_after_intervals: float | None = Field(default=None, ge=1)
+    silent_offline_grace_h: float | None = Field(default=None, ge=0, le=24)
+    """How long a gateway offline by its MQTT last will may stay so before its meters are silent."""
+    silent_wait_while_online: StrictBool | None = None
+    """True: while the gateway's last status is online, every meter silent at once waits as long as one meter."""
     battery_low_pct: float | None = Field(default=None, ge=0, le=100)
     battery_ok_pct: float | None = Field(default=None, ge=0, le=100)
     weak_signal_dbm: float | None = Field(default=None, ge=-150, le=0)
@@ -153,6 +157,15 @@ class Registry:
         self._by_meter: dict[str, tuple[RegisteredHousehold, MeterProfile]] = {
             meter.meter_id: (h, meter) for h in households for meter in h.profile.meters
         }
+        by_gateway: dict[str, list[str]] = {}
+        for h in households:
+            if h.gateway_id is not None:
+                by_gateway.setdefault(h.gateway_id, []).append(h.household_id)
+        self._by_gateway = {gateway_id: tuple(ids) for gateway_id, ids in by_gateway.items()}
+
+    def households_on(self, gateway_id: str) -> tuple[str, ...]:
+        """The households registered to a gateway (whose monitors hear its status), in registry order."""
+        return self._by_gateway.get(gateway_id, ())
 
     def meter(self, meter_id: str) -> tuple[RegisteredHousehold, MeterProfile] | None:
         return self._by_meter.get(meter_id)
@@ -174,6 +187,7 @@ class Registry:
                     meters=tuple(MeterProfile(m.meter_id, m.kind, m.interval_s, m.upload_every_s) for m in h.meters),
                     rules=h.rules.apply(base),
                     timezone=ZoneInfo(h.timezone),
+                    gateway_id=h.gateway_id,
                 ),
                 name=h.name,
                 site=h.site,

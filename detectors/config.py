@@ -81,6 +81,13 @@ class RuleConfig:
     """Every meter of the household is silent (a gateway that died) after the household's median
     gap plus this many times how far its `silent_household_quantile` gap (between readings of any
     of its meters) reaches beyond it."""
+    silent_offline_grace_h: float = 0.25
+    """Every meter of the household is silent once its gateway has been offline by its MQTT last will
+    this long (without waiting for the learned household threshold): a reconnect within it is no ticket."""
+    silent_wait_while_online: bool = False
+    """While the gateway's last status is "online", every meter silent at once is judged as one meter is
+    (each against its own threshold), not by the household's shorter one: the gateway is alive, and a dead
+    one says so by its last will.  Off by default (measured in docs/detectors.md)."""
     battery_low_pct: float = 15.0
     """The meter's own battery reading below this raises meter_low_battery ..."""
     battery_ok_pct: float = 25.0
@@ -187,6 +194,8 @@ class HouseholdProfile:
     """Local time zone: the clock of a household's routine, and of explanations ("since 19:40 yesterday")."""
     away: tuple[AwayWindow, ...] = ()
     """Planned absences, as stored by the console."""
+    gateway_id: str | None = None
+    """The gateway its meters report through (the registry's optional ``gateway_id``): whose status it hears."""
 
     def __setstate__(self, state: tuple[object, ...]) -> None:
         _restore(self, state)
@@ -197,7 +206,8 @@ class HouseholdProfile:
         rules = tuple((f.name, getattr(self.rules, f.name)) for f in fields(RuleConfig) if getattr(self.rules, f.name) != f.default)
         zone = self.timezone.key if isinstance(self.timezone, ZoneInfo) else None if self.timezone is UTC else self.timezone
         away = tuple((w.start, w.end) for w in self.away)
-        return (_profile, (self.household_id, meters, rules, zone, away))
+        gateway = () if self.gateway_id is None else (self.gateway_id,)  # a profile pickled before it had none
+        return (_profile, (self.household_id, meters, rules, zone, away, *gateway))
 
     def meter(self, meter_id: str) -> MeterProfile | None:
         return next((m for m in self.meters if m.meter_id == meter_id), None)
@@ -212,6 +222,7 @@ def _profile(
     rules: tuple[tuple[str, object], ...],
     zone: str | tzinfo | None,
     away: tuple[tuple[datetime, datetime], ...],
+    gateway_id: str | None = None,
 ) -> HouseholdProfile:
     return HouseholdProfile(
         household_id,
@@ -219,6 +230,7 @@ def _profile(
         _rules(rules),
         ZoneInfo(zone) if isinstance(zone, str) else UTC if zone is None else zone,
         tuple(AwayWindow(start, end) for start, end in away),
+        gateway_id,
     )
 
 

@@ -261,6 +261,16 @@ def meters_silent(
     )
 
 
+def gateway_offline(
+    gateway_id: str, meter_ids: Sequence[str], offline_s: float, since_s: float, at_s: float, tz: tzinfo
+) -> Explanation:
+    """Every meter silent because its gateway went offline (its MQTT last will): a technician's job, said so."""
+    return _say(
+        f"gateway_offline.{_how_many(meter_ids)}", gateway=gateway_id, meters=_listing(meter_ids),
+        offline=_when(offline_s, at_s, tz), since=_when(since_s, at_s, tz),
+    )
+
+
 def meters_reporting(meter_ids: Sequence[str], at_s: float, tz: tzinfo) -> Explanation:
     return _say(f"meters_reporting.{_how_many(meter_ids)}", meters=_listing(meter_ids), clock=_clock(at_s, tz))
 

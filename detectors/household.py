@@ -17,8 +17,8 @@ from types import MappingProxyType
 from typing import Any
 
 from carewatch.domain import (
-    AlertType, Audience, CheckInAnswer, Detection, Explanation, Lesson, MeterKind, OutcomeHeard, Reading, RejectReason,
-    Severity, Tick, Transition,
+    AlertType, Audience, CheckInAnswer, Detection, Explanation, GatewayState, Lesson, MeterKind, OutcomeHeard, Reading,
+    RejectReason, Severity, Tick, Transition,
 )
 from detectors import explain
 from detectors.anomaly import RiverQuiet
@@ -338,6 +338,14 @@ class HouseholdMonitor:
             return ()
         learner = self._learners.get("quiet")
         return tuple(self._check_in.answered(learner, self._days, self._raised, answer))
+
+    def gateway(self, status: GatewayState) -> None:
+        """The household's gateway said it is online, or by its MQTT last will that it is offline: an event
+        carrying its time, like an answer.  A gateway offline past `silent_offline_grace_h` makes every meter
+        silent at the next tick (detectors.silence), without waiting for the learned silence threshold.  The
+        status of another gateway changes nothing; nothing is raised or cleared by the status itself."""
+        if status.gateway_id == self.profile.gateway_id:
+            self._silent.gateway(self._silence, status.online, epoch(status.at))
 
     def learn_outcome(self, heard: OutcomeHeard) -> Explanation | None:
         """A person's outcome on one of this household's alerts teaches its model; returns what was

@@ -14,6 +14,14 @@ gaps are short and it is told within hours; one meter silent while the others
 report is told once it is silent far longer than it ever is (the household is still
 watched through the others).  Until a stream has learned `silent_warmup_gaps` gaps,
 the configured interval is the prior: silent after `silent_after_intervals` of them.
+
+A gateway's own word is faster than its silence: the broker publishes its MQTT last will
+("offline") when it is gone.  A household whose gateway has been offline that way for
+`silent_offline_grace_h` has every meter silent at once, however long its learned gaps are;
+the gateway counts as back with its "online" status or any reading newer than the will.
+With `silent_wait_while_online` a household whose gateway is known online (its last status)
+waits, for every meter at once, as long as for one meter (its own learned threshold): a
+gateway that loses readings but stays connected is not a dead one, and a dead one says so.
 """
 
 from __future__ import annotations
@@ -48,7 +56,7 @@ class SilenceWatch:
     (True, (), 0)
     """
 
-    __slots__ = ("first_tick_s", "waiting", "heard_s", "household", "meters", "tolerated")
+    __slots__ = ("first_tick_s", "waiting", "heard_s", "household", "meters", "tolerated", "offline_s", "online")
 
     def __init__(self) -> None:
         self.first_tick_s: float | None = None
@@ -62,6 +70,10 @@ class SilenceWatch:
         self.tolerated: dict[str, float] = {}
         """Gaps a person said were a meter's own (a "meter fault" outcome on a silent-meter ticket), by
         meter id, the household's own under `HOUSEHOLD`: a silence up to this long is not a ticket."""
+        self.offline_s: float | None = None
+        """When the household's gateway went offline by its last will (None: online, or never heard)."""
+        self.online = False
+        """The gateway's last status was "online" (False: offline, or not heard since the monitor began)."""
 
     def meter(self, meter_id: str) -> ReportingCadence:
         cadence = self.meters.get(meter_id)
@@ -78,6 +90,10 @@ class SilenceWatch:
         # Every cadence in one blob of 16-bit numbers (a few bytes each), the meter ids beside it.
         ids = tuple(self.meters)
         state = (self.first_tick_s, self.waiting, self.heard_s, ids, pack([self.household, *self.meters.values()]))
+        if self.online:
+            return state + (tuple(self.tolerated.items()), None, True)
+        if self.offline_s is not None:  # rare: the usual state stays as it was before gateways were heard
+            return state + (tuple(self.tolerated.items()), self.offline_s)
         return state + (tuple(self.tolerated.items()),) if self.tolerated else state
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
@@ -86,13 +102,15 @@ class SilenceWatch:
             self.__init__()  # type: ignore[misc]
             self.first_tick_s, self.waiting = state[1]["first_tick_s"], state[1]["waiting"]
             return
-        self.first_tick_s, self.waiting, self.heard_s, ids, blob, *tolerated = state
-        self.tolerated = dict(tolerated[0]) if tolerated else {}
+        self.first_tick_s, self.waiting, self.heard_s, ids, blob, *rest = state
+        self.tolerated = dict(rest[0]) if rest else {}
+        self.offline_s = rest[1] if len(rest) > 1 else None
+        self.online = len(rest) > 2 and rest[2]
         self.household, *meters = unpack(blob)
         self.meters = dict(zip(ids, meters, strict=True))
 
     def __repr__(self) -> str:
-        return f"SilenceWatch(first_tick_s={self.first_tick_s}, waiting={self.waiting})"
+        return f"SilenceWatch(first_tick_s={self.first_tick_s}, waiting={self.waiting}, offline_s={self.offline_s})"
 
 
 class SilentMeterRule:
@@ -102,9 +120,10 @@ class SilentMeterRule:
     long it may go unheard (`after_s`: its learned threshold, or the prior of
     `silent_after_intervals` expected intervals); every meter is silent when the
     household has heard from none of them for longer than `household_after_s` (a
-    gateway that died).  One alert covers all silent meters of the household, with
-    the earliest last-seen as onset.  It clears when every silent meter has sent a
-    new reading.
+    gateway that died), or its gateway has been offline by its last will for
+    `silent_offline_grace_h` (`gateway`).  One alert covers all silent meters of the
+    household, with the earliest last-seen as onset.  It clears when every silent
+    meter has sent a new reading.
 
     >>> from datetime import datetime, UTC
     >>> from carewatch.domain import MeterKind
@@ -136,6 +155,8 @@ class SilentMeterRule:
         "_meter_factor",
         "_household_factor",
         "_warmup",
+        "_offline_grace_s",
+        "_wait_while_online",
     )
 
     def __init__(self, profile: HouseholdProfile) -> None:
@@ -154,6 +175,8 @@ class SilentMeterRule:
         self._meter_factor = rules.silent_meter_factor
         self._household_factor = rules.silent_household_factor
         self._warmup = rules.silent_warmup_gaps
+        self._offline_grace_s = rules.silent_offline_grace_h * 3600
+        self._wait_while_online = rules.silent_wait_while_online
 
     def after_s(self, watch: SilenceWatch, meter_id: str) -> float:
         """How long this meter may go unheard: its learned median gap plus `silent_meter_factor`
@@ -183,7 +206,10 @@ class SilentMeterRule:
     ) -> list[Detection]:
         if watch.first_tick_s is None:
             watch.first_tick_s = at_s
+        offline = watch.offline_s is not None and at_s >= watch.offline_s + self._offline_grace_s
         for m, prior_s in self._prior_s.items():
+            if offline:
+                break
             times = histories[m].times
             if not times or times[-1] < at_s - prior_s:
                 break
@@ -202,11 +228,14 @@ class SilentMeterRule:
             if seen_s < at_s - self._prior_s[m] and seen_s < at_s - (limit := self.after_s(watch, m))
         }
         silent = list(limits)
-        if last_seen and len(silent) < len(last_seen):
+        if last_seen and len(silent) < len(last_seen) and not (self._wait_while_online and watch.online):
             latest_s = max(last_seen.values())
             if latest_s < at_s - self._household_prior_s and latest_s < at_s - (household_s := self.household_after_s(watch)):
                 silent = list(last_seen)  # the gateway: every meter at once
                 limits = dict.fromkeys(last_seen, household_s)
+        if offline and last_seen:
+            silent = list(last_seen)  # the gateway said it is gone: every meter at once, now
+            limits = dict.fromkeys(last_seen, at_s - min(last_seen.values()))
         if not silent:
             return []
         watch.waiting += tuple(m for m in silent if m not in watch.waiting)
@@ -218,14 +247,21 @@ class SilentMeterRule:
         if not raised.open(alert, since_s, tuple(silent)):
             return []
         interval_s = min(self._heard_every_s[m] for m in silent)
-        words = explain.meters_silent(silent, since_s, interval_s, at_s, self.profile.timezone)
-        facts = {
+        if offline and watch.offline_s is not None:
+            words = explain.gateway_offline(
+                self.profile.gateway_id or "?", silent, watch.offline_s, since_s, at_s, self.profile.timezone
+            )
+        else:
+            words = explain.meters_silent(silent, since_s, interval_s, at_s, self.profile.timezone)
+        facts: dict[str, float | str] = {
             "since": instant(since_s).isoformat(),
             "silent_h": round((at_s - since_s) / 3600, 2),
             "expected_interval_s": interval_s,
             "silent_after_h": round(min(limits[m] for m in silent) / 3600, 2),
             "meters": ",".join(silent),
         }
+        if offline and watch.offline_s is not None:
+            facts["gateway_offline_since"] = instant(watch.offline_s).isoformat()
         return [detection(self.profile, alert, Transition.RAISED, raised.get(alert), at_s, words, facts)]
 
     def learn(self, watch: SilenceWatch, meter_id: str, previous_newest_s: float, at_s: float) -> None:
@@ -251,6 +287,18 @@ class SilentMeterRule:
                 ):
                     watch.household.learn_one(gap_s)
             watch.heard_s = at_s
+        if watch.offline_s is not None and at_s > watch.offline_s:
+            watch.offline_s = None  # a reading newer than the will came through: the gateway is back
+
+    def gateway(self, watch: SilenceWatch, online: bool, at_s: float) -> None:
+        """The household's gateway said it is online, or the broker said by its last will that it is
+        offline; the next tick past the grace judges it (`tick`).  An offline heard again (the retained
+        status redelivered on a reconnect) keeps the first time it was heard."""
+        watch.online = online
+        if online:
+            watch.offline_s = None
+        elif watch.offline_s is None:
+            watch.offline_s = at_s
 
     def heard(
         self,
@@ -265,8 +313,8 @@ class SilentMeterRule:
         Only a newer reading counts as reporting again: a late copy of an old
         one says nothing about whether the meter works now."""
         self.learn(watch, meter_id, previous_newest_s, at_s)
-        if meter_id not in watch.waiting or at_s <= previous_newest_s:
-            return []
+        if meter_id not in watch.waiting or at_s <= previous_newest_s or watch.offline_s is not None:
+            return []  # a late reading from before the gateway's last will is no sign that it is back
         watch.waiting = tuple(m for m in watch.waiting if m != meter_id)
         alert = AlertType.METER_SILENT
         if watch.waiting or alert not in raised:

@@ -4,6 +4,9 @@ Per batch of MQTT messages: validate (MQTT contract v1), send the readings to th
 readings topic, one record per household per message (an upload: `ingest.wire.encode_upload`)
 keyed by household, and the refusals to the dead-letter topic with their reason, wait until
 Kafka acknowledged every record (acks=all), and only then acknowledge the MQTT messages.
+A gateway's status goes to the gateway-status topic (keyed by gateway) and, for the detectors,
+to the readings topic once per household registered to the gateway, keyed by the household
+(`ingest.wire.encode_gateway_status`): its monitor hears it in order with its readings.
 A crash before that makes the MQTT broker deliver them again (persistent session); a reading
 sent twice is recognised as a duplicate by the worker's detectors, so nothing is lost and
 nothing is counted twice.
@@ -33,7 +36,7 @@ from ingest.adapters import subscriptions
 from ingest.payload import Rejection
 from ingest.subscriber import BrokerAddress, InboundMessage, MqttSubscriber
 from ingest.translate import translate
-from ingest.wire import DeadLetterRecord, GatewayStatusRecord, encode_upload
+from ingest.wire import DeadLetterRecord, GatewayStatusRecord, encode_gateway_status, encode_upload
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,7 @@ class KafkaBridge:
         """Readings taken from MQTT messages, accepted or refused (whole-message refusals hold none)."""
         self.readings_sent = 0
         self.records_sent = 0
-        """Records on the readings topic: one per household per MQTT message (an upload)."""
+        """Uploads on the readings topic: one per household per MQTT message (a gateway's status records not counted)."""
         self.dead_letters_sent = 0
 
     async def run(self, subscriber: MqttSubscriber) -> None:
@@ -100,9 +103,13 @@ class KafkaBridge:
         """The Kafka records one MQTT message becomes."""
         translated = translate(message, self.registry, self.settings, self.clock())
         gateway_id = translated.gateway_id
-        if translated.status is not None and gateway_id is not None:
-            status = GatewayStatusRecord(gateway_id, translated.status, message.received_at)
-            return [Outgoing(self.topics.gateway_status, gateway_id.encode(), status.encode())]
+        status = translated.gateway_state(message.received_at)
+        if status is not None and translated.status is not None:
+            record = GatewayStatusRecord(status.gateway_id, translated.status, message.received_at)
+            return [Outgoing(self.topics.gateway_status, status.gateway_id.encode(), record.encode())] + [
+                Outgoing(self.topics.readings, household_id.encode(), encode_gateway_status(household_id, status))
+                for household_id in self.registry.households_on(status.gateway_id)
+            ]
         records = [self._dead_letter(message, gateway_id, r, translated.payload_format) for r in translated.refusals]
         forwarded = ("forwarded", metrics.NO_REASON, translated.payload_format)
         uploads: dict[str, list[Reading]] = {}
@@ -142,7 +149,7 @@ class KafkaBridge:
         await until_it_works(send, refused)
         self.readings_seen += sum(r.readings for r in outgoing)
         self.readings_sent += sum(r.readings for r in outgoing if r.topic == self.topics.readings)
-        self.records_sent += sum(r.topic == self.topics.readings for r in outgoing)
+        self.records_sent += sum(r.topic == self.topics.readings and r.readings > 0 for r in outgoing)
         self.dead_letters_sent += sum(r.topic == self.topics.dead_letters for r in outgoing)
         counted: Counter[tuple[str, str, str]] = Counter()
         for r in outgoing:

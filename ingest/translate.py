@@ -13,7 +13,7 @@ from datetime import datetime
 
 import orjson
 
-from carewatch.domain import Reading, RejectReason
+from carewatch.domain import GatewayState, Reading, RejectReason
 from carewatch.integrations import Integration
 from carewatch.registry import Registry
 from carewatch.settings import Settings
@@ -40,6 +40,13 @@ class Translated:
     """The gateway's message counter, when its readings message carries one (contract v1.1: gap counting)."""
     payload_format: str = "contract"
     """How the payload was written: carewatch's contract, or the integration's format its adapter read."""
+
+    def gateway_state(self, received_at: datetime) -> GatewayState | None:
+        """A status message as the detectors' event (None for readings), timed when it was received: the
+        runner tells it to each household of the gateway at its own clock (`carewatch.runners.engine.gateway_heard`)."""
+        if self.status is None or self.gateway_id is None:
+            return None
+        return GatewayState(self.gateway_id, self.status == "online", received_at)
 
     @property
     def readings_seen(self) -> int:

@@ -14,6 +14,10 @@ Readings records come in two versions, and every reader of the readings topic re
   does not decode is that reading's problem alone (`BadReading`): the others are judged.
 * **v1, one reading** (`encode_reading`, what the bridge wrote before): still read, so records
   of the old format left in the topic during an upgrade are judged as before.
+
+A gateway's status travels on the readings topic too (`encode_gateway_status`, v3): one record per
+household of the gateway, keyed by the household, so its monitor hears it in order with its readings.
+It holds no reading; a worker of a release before it dead-letters it (an unknown version).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from carewatch.domain import MeterKind, Reading, RejectReason
+from carewatch.domain import GatewayState, MeterKind, Reading, RejectReason
 from ingest.payload import storable_text
 
 WIRE_VERSION = 1
@@ -34,6 +38,9 @@ WIRE_VERSION = 1
 
 UPLOAD_VERSION = 2
 """A readings record holding an upload: the readings of one household from one MQTT message."""
+
+GATEWAY_STATUS_VERSION = 3
+"""A readings record telling one household its gateway's status (online, or offline by its last will)."""
 
 
 class BadRecord(ValueError):
@@ -59,6 +66,8 @@ class DecodedRecord:
     readings: list[Reading | BadReading]
     upload: bool = True
     """v2: a reading's dead letter names its index in the record; False for a v1 record (one reading)."""
+    status: GatewayState | None = None
+    """v3: the household's gateway's status, timed when the bridge received it (no readings then)."""
 
 
 def reading_entry(value: bytes | None, index: int) -> bytes:
@@ -87,6 +96,25 @@ def encode_upload(household_id: str, gateway_id: str | None, readings: Sequence[
                 _fields(reading)
                 for reading in readings
             ],
+        }
+    )
+
+
+def encode_gateway_status(household_id: str, status: GatewayState) -> bytes:
+    """One record telling a household of the gateway its status (v3).
+
+    >>> from datetime import datetime, UTC
+    >>> went = GatewayState("gw-1", False, datetime(2026, 1, 5, 8, tzinfo=UTC))
+    >>> decode_record(encode_gateway_status("hh-1", went)) == DecodedRecord("hh-1", [], status=went)
+    True
+    """
+    return orjson.dumps(
+        {
+            "v": GATEWAY_STATUS_VERSION,
+            "household_id": household_id,
+            "gateway_id": status.gateway_id,
+            "state": "online" if status.online else "offline",
+            "at": status.at.isoformat(),
         }
     )
 
@@ -121,6 +149,15 @@ def decode_record(value: bytes | None) -> DecodedRecord:
                 detail = f"reading {index} of the upload record has a missing or invalid field: {exc!r}"
                 readings.append(BadReading(index, detail, orjson.dumps(entry)))
         return DecodedRecord(household_id, readings)
+    if version == GATEWAY_STATUS_VERSION:
+        try:
+            state = _text(document, "state")
+            if state not in ("online", "offline"):
+                raise ValueError(f"state must be online or offline, not {state!r}")
+            status = GatewayState(_text(document, "gateway_id"), state == "online", datetime.fromisoformat(_text(document, "at")))
+            return DecodedRecord(_text(document, "household_id"), [], status=status)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise BadRecord(f"gateway status record has a missing or invalid field: {exc!r}") from None
     reading = _reading_v1(document, value)
     return DecodedRecord(reading.household_id, [reading], upload=False)
 
@@ -151,9 +188,10 @@ def _document(value: bytes | None) -> dict[str, Any]:
         document = orjson.loads(value or b"")
     except orjson.JSONDecodeError as exc:
         raise BadRecord(f"reading record is not JSON: {exc}") from None
-    if not isinstance(document, dict) or document.get("v") not in (WIRE_VERSION, UPLOAD_VERSION):
+    if not isinstance(document, dict) or document.get("v") not in (WIRE_VERSION, UPLOAD_VERSION, GATEWAY_STATUS_VERSION):
         raise BadRecord(
-            f"reading record must be a JSON object with v={WIRE_VERSION} or v={UPLOAD_VERSION}, got {str(value)[:80]}"
+            f"reading record must be a JSON object with v={WIRE_VERSION}, v={UPLOAD_VERSION} or "
+            f"v={GATEWAY_STATUS_VERSION}, got {str(value)[:80]}"
         )
     return document
 

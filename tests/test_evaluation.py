@@ -202,3 +202,19 @@ def test_staff_outcomes_add_a_third_column_of_the_learned_detectors_taught_by_th
     assert [s.name for s in (seed, learned, taught)] == ["seed rule", "learned", STAFF_TAUGHT]
     assert taught.staff_outcomes and not learned.staff_outcomes and taught.configure is learned.configure
     assert len(detector_sets()) == 2  # not unless asked: it costs a third replay column
+
+
+def test_the_replay_tells_each_household_its_gateways_status_so_a_dead_gateway_is_told_by_its_last_will() -> None:
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    dies = start + timedelta(days=2, hours=3)
+    simulation = Simulation(SimConfig(
+        households=3, days=3.0, seed=11, start=start, incidents=[Incident("hh-0002", IncidentKind.GATEWAY_SILENT, dies)],
+    ))
+
+    result = replay(simulation, DETECTOR_SETS)
+
+    for name in ("seed rule", "learned"):
+        [silent] = [a for a in result.alerts[name] if a.alert_type is AlertType.METER_SILENT]
+        # The will, the 0.25 h grace and the replay's 0.5 h lateness: under an hour, where the household's
+        # threshold (never below its 1 h prior) and the lateness made it 1.5 h at least.
+        assert silent.household_id == "hh-0002" and silent.raised_at - dies < timedelta(hours=1), (name, silent)

@@ -218,6 +218,14 @@ EXPLAIN = {
         "表具{meters}自{since}起未上报任何数据（应每{every}上报一次）——是设备或网络问题，不是老人出了问题。",
         "Meters {meters} have sent nothing since {since} (expected every {every}) — device or network problem, not an elder problem.",
     ),
+    "gateway_offline.one": M(
+        "网关{gateway}自{offline}起离线（其MQTT遗嘱消息），表具{meters}自{since}起未上报——是设备或网络问题，不是老人出了问题。",
+        "Gateway {gateway} went offline at {offline} (its MQTT last will); meter {meters} has sent nothing since {since} — device or network problem, not an elder problem.",
+    ),
+    "gateway_offline.many": M(
+        "网关{gateway}自{offline}起离线（其MQTT遗嘱消息），表具{meters}自{since}起未上报——是设备或网络问题，不是老人出了问题。",
+        "Gateway {gateway} went offline at {offline} (its MQTT last will); meters {meters} have sent nothing since {since} — device or network problem, not an elder problem.",
+    ),
     "meters_reporting.one": M("表具{meters}已恢复上报（{clock}）。", "Meter {meters} is reporting again ({clock})."),
     "meters_reporting.many": M("表具{meters}已恢复上报（{clock}）。", "Meters {meters} are reporting again ({clock})."),
     "register_backwards.before": M(

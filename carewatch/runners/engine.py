@@ -12,7 +12,7 @@ import dataclasses
 import logging
 from datetime import UTC, datetime, timedelta
 
-from carewatch.domain import CheckInAnswer, Detection, Explanation, OutcomeHeard, Reading, RejectReason
+from carewatch.domain import CheckInAnswer, Detection, Explanation, GatewayState, OutcomeHeard, Reading, RejectReason
 from carewatch.registry import Registry
 from detectors import explain
 from detectors.household import HouseholdMonitor, Observation
@@ -42,6 +42,13 @@ def told_at(given: datetime, now: datetime) -> datetime:
 def answered(monitor: HouseholdMonitor, answer: CheckInAnswer, now: datetime) -> tuple[Detection, ...]:
     """The elder's answer to a check-in, as an event to her monitor, at `told_at`."""
     return monitor.answered(dataclasses.replace(answer, at=told_at(answer.at, now)))
+
+
+def gateway_heard(monitor: HouseholdMonitor, status: GatewayState, now: datetime) -> None:
+    """A gateway's status (online, or offline by its last will) to the monitor of a household on it, at
+    `told_at`: when the runner received it, or its event time if that is earlier.  The runner tells it to
+    every household of the gateway (`Registry.households_on`)."""
+    monitor.gateway(dataclasses.replace(status, at=told_at(status.at, now)))
 
 
 def taught(monitor: HouseholdMonitor, heard: OutcomeHeard, now: datetime) -> tuple[Explanation, datetime]:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from tests.detectors.conftest import GAS, WATER, at, changes, cleared, gas, monitor, raised, water
+import dataclasses
+import pickle
+from pathlib import Path
 
-from carewatch.domain import Audience, AlertType, MeterKind, Severity, Tick
+from tests.detectors.conftest import GAS, WATER, at, changes, cleared, gas, household, monitor, raised, water
+
+from carewatch.domain import Audience, AlertType, GatewayState, MeterKind, Severity, Tick, Transition
+from detectors.household import HouseholdMonitor
 
 SILENT = AlertType.METER_SILENT
 
@@ -92,3 +97,163 @@ def test_a_meter_silent_again_gets_a_new_alert() -> None:
     [second] = target.tick(Tick(at(4)))
 
     assert second.onset == at(2.25) and second.alert_id != first.alert_id
+
+
+# --- the gateway's MQTT last will -------------------------------------------------------
+
+GATEWAY = "gw-0007"
+
+
+def _on_gateway(**rules: float) -> HouseholdMonitor:
+    """Gas and water through gateway gw-0007, silent only after 16 quarter-hours (4 h) of nothing."""
+    return HouseholdMonitor(dataclasses.replace(household(silent_after_intervals=16, **rules), gateway_id=GATEWAY))
+
+
+def _reporting(target: HouseholdMonitor, until_h: float) -> None:
+    for quarter in range(int(until_h * 4) + 1):
+        target.observe(gas(quarter / 4, 5.0))
+        target.observe(water(quarter / 4, 40.0))
+
+
+def test_a_gateway_offline_by_its_last_will_makes_every_meter_silent_after_the_grace_not_before() -> None:
+    target = _on_gateway()
+    _reporting(target, 2)
+    target.gateway(GatewayState(GATEWAY, False, at(2.1)))
+
+    assert target.tick(Tick(at(2.1 + 0.2))) == ()  # within the grace (0.25 h): a reconnect would be no ticket
+    [alert] = target.tick(Tick(at(2.1 + 0.3)))  # hours before the 4 h silence threshold
+
+    assert alert.alert_type is SILENT and alert.transition is Transition.RAISED
+    assert alert.alert_type.audience is Audience.TECHNICIAN and not alert.alert_type.is_inactivity
+    assert alert.meter_ids == (GAS, WATER) and alert.onset == at(2)
+    assert alert.facts["gateway_offline_since"] == at(2.1).isoformat()
+    assert alert.explanation.en == (
+        "Gateway gw-0007 went offline at 21:46 (its MQTT last will); meters gas-0007 and water-0007 have sent "
+        "nothing since 21:40 — device or network problem, not an elder problem."
+    )
+    assert alert.explanation.zh.startswith("网关gw-0007自21:46起离线")
+    assert target.tick(Tick(at(3))) == ()  # raised once
+
+
+def test_without_the_last_will_the_same_silence_waits_for_the_threshold() -> None:
+    target = _on_gateway()
+    _reporting(target, 2)
+
+    assert target.tick(Tick(at(2.4))) == ()
+    assert target.tick(Tick(at(5.9))) == ()
+    assert changes(target.tick(Tick(at(6.1)))) == [raised(SILENT)]
+
+
+def test_the_gateway_online_again_and_readings_resuming_clear_the_alert() -> None:
+    target = _on_gateway()
+    _reporting(target, 2)
+    target.gateway(GatewayState(GATEWAY, False, at(2.1)))
+    [alert] = target.tick(Tick(at(2.5)))
+
+    target.gateway(GatewayState(GATEWAY, True, at(3)))
+    assert target.observe(gas(3.25, 5.0)).detections == ()
+    [back] = target.observe(water(3.25, 40.0)).detections
+
+    assert changes([back]) == [cleared(SILENT)] and back.onset == alert.onset
+    assert target.tick(Tick(at(3.5))) == ()  # online and reporting: nothing raised again
+
+
+def test_a_reading_newer_than_the_last_will_counts_as_the_gateway_back() -> None:
+    target = _on_gateway()
+    _reporting(target, 2)
+    target.gateway(GatewayState(GATEWAY, False, at(2.1)))
+    target.observe(gas(2.2, 5.0))  # its online status lost, but its readings came through
+    target.observe(water(2.2, 40.0))
+
+    assert target.tick(Tick(at(2.5))) == ()
+
+
+def test_a_status_of_another_gateway_changes_nothing() -> None:
+    target = _on_gateway()
+    _reporting(target, 2)
+    before = pickle.dumps(target)
+    target.gateway(GatewayState("gw-0008", False, at(2.1)))
+
+    assert pickle.dumps(target) == before
+    assert target.tick(Tick(at(2.5))) == ()
+    assert target.tick(Tick(at(5.9))) == ()
+
+
+def test_the_retained_offline_heard_again_keeps_when_the_gateway_went() -> None:
+    target = _on_gateway()
+    _reporting(target, 2)
+    target.gateway(GatewayState(GATEWAY, False, at(2.1)))
+    target.gateway(GatewayState(GATEWAY, False, at(2.3)))  # redelivered on a reconnect of the subscriber
+
+    assert changes(target.tick(Tick(at(2.36)))) == [raised(SILENT)]
+
+
+def test_the_gateway_state_survives_pickling_and_a_monitor_without_it_pickles_as_before() -> None:
+    target = _on_gateway()
+    _reporting(target, 2)
+    assert len(target._silence.__getstate__()) == 5  # never heard its gateway: the state of the release before
+    target.gateway(GatewayState(GATEWAY, False, at(2.1)))
+    restored = pickle.loads(pickle.dumps(target))
+
+    assert changes(restored.tick(Tick(at(2.5)))) == [raised(SILENT)]
+    target.gateway(GatewayState(GATEWAY, True, at(2.2)))
+    assert pickle.loads(pickle.dumps(target))._silence.online
+
+
+def _gappy(**rules: float) -> tuple[HouseholdMonitor, float]:
+    """Gas hourly and water hourly half an hour later, each with a 3 h gap every six readings, for 60 h:
+    the household's learned threshold stays at its prior (1 h), each meter's own reaches about a day."""
+    target = HouseholdMonitor(
+        dataclasses.replace(household(silent_warmup_gaps=8, **rules), gateway_id=GATEWAY)
+    )
+    hours, count = 0.0, 0
+    while hours < 60:
+        target.observe(gas(hours, 5.0))
+        target.observe(water(hours + 0.5, 40.0))
+        count += 1
+        hours += 3.0 if count % 6 == 0 else 1.0
+    return target, hours - 0.5  # water's newest reading
+
+
+def _first_silent(target: HouseholdMonitor, from_h: float, hours: float) -> float | None:
+    for quarter in range(int(hours * 4)):
+        if target.tick(Tick(at(from_h + quarter / 4))):
+            return quarter / 4
+    return None
+
+
+def test_while_its_gateway_is_online_a_household_may_wait_for_every_meter_as_for_one() -> None:
+    waiting, newest_h = _gappy(silent_wait_while_online=True)
+    waiting.gateway(GatewayState(GATEWAY, True, at(0)))
+    default, _ = _gappy()
+    default.gateway(GatewayState(GATEWAY, True, at(0)))
+
+    assert _first_silent(default, newest_h, 30) == 1.25  # the household's threshold: a lossy radio is a ticket
+    assert _first_silent(waiting, newest_h, 30) == 24.0  # gas alone, silent longer than it ever is
+
+
+def test_waiting_while_online_still_tells_a_dead_gateway_by_its_last_will() -> None:
+    waiting, newest_h = _gappy(silent_wait_while_online=True)
+    waiting.gateway(GatewayState(GATEWAY, True, at(0)))
+    waiting.gateway(GatewayState(GATEWAY, False, at(newest_h + 0.5)))
+
+    assert _first_silent(waiting, newest_h, 30) == 0.75  # the will at 0.5 h, and the grace
+
+
+def test_waiting_while_online_needs_the_gateway_heard_online() -> None:
+    never_heard, newest_h = _gappy(silent_wait_while_online=True)
+
+    assert _first_silent(never_heard, newest_h, 30) == 1.25  # the household's threshold, as without statuses
+
+
+def test_a_monitor_pickled_before_gateways_were_heard_hears_its_gateway_once_refreshed() -> None:
+    # Saved by the release before (state version 3, a profile without a gateway): gas and water
+    # reporting every quarter-hour for 2 h. The runners give it the registry's profile (`refreshed`).
+    with open(Path(__file__).parent / "data" / "monitor_v3.pickle", "rb") as stored:
+        restored = pickle.load(stored)
+    assert restored.profile.gateway_id is None and restored._silence.offline_s is None
+    restored.profile = dataclasses.replace(restored.profile, gateway_id=GATEWAY)
+
+    restored.gateway(GatewayState(GATEWAY, False, at(2.1)))
+
+    assert changes(restored.tick(Tick(at(2.5)))) == [raised(SILENT)]

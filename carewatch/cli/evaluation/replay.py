@@ -16,6 +16,10 @@ With staff outcomes (`STAFF_TAUGHT`, `carewatch evaluate --staff-outcomes`), dut
 learned quiet alert that was a false alarm (the elder not inside an inactivity incident when it was
 raised) as "went out", `STAFF_AFTER` after it cleared; the outcome reaches that column's monitor as
 an event (`HouseholdMonitor.learn_outcome`) at its time.  The other columns hear nothing of it.
+
+Each gateway's status (online at the start and after a silence, the broker's last will when it dies)
+reaches the monitors of every household on it, in every column, as the runners tell it
+(`HouseholdMonitor.gateway`), at the time it was sent.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from carewatch.domain import AlertType, CheckInAnswer, Detection, Lesson, OutcomeHeard, Tick, Transition
+from carewatch.domain import AlertType, CheckInAnswer, Detection, GatewayState, Lesson, OutcomeHeard, Tick, Transition
 from carewatch.cli.evaluation.matching import RaisedAlert
 from carewatch.registry import Registry
 from detectors.config import AwayWindow, HouseholdProfile, RuleConfig
@@ -201,6 +205,13 @@ def replay(
         arrived = message.sim_time.astimezone(UTC)
         tick_until(arrived - LATENESS)
         answer_until(arrived)
+        if message.kind == "status" and message.state is not None:
+            # The gateway's online status, or the broker's last will when it died: to each household on it.
+            status = GatewayState(message.gateway_id, message.state == "online", arrived)
+            for household_id in registry.households_on(message.gateway_id):
+                for by_household in monitors.values():
+                    by_household[household_id].gateway(status)
+            continue
         if message.kind != "readings":
             continue
         topic = parse_topic(message.topic, config.topic_prefix)

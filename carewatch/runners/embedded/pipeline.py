@@ -33,7 +33,7 @@ from carewatch import metrics
 from carewatch.clock import wall_clock
 from carewatch.db import make_engine, make_sessions
 from carewatch.domain import Detection, Explanation, RejectReason, Tick
-from carewatch.runners.engine import TickSchedule, answered, judge, new_monitor, refreshed, taught
+from carewatch.runners.engine import TickSchedule, answered, gateway_heard, judge, new_monitor, refreshed, taught
 from carewatch.runners.state import HouseholdState, dumps, loads, summary_of
 from carewatch.registry import Registry
 from carewatch.retrying import until_it_works
@@ -457,8 +457,14 @@ class Pipeline:
                 )
             )
 
-        if translated.status is not None and translated.gateway_id is not None:
-            record.gateway_states[translated.gateway_id] = (translated.status, message.received_at)
+        status = translated.gateway_state(message.received_at)
+        if status is not None:
+            record.gateway_states[status.gateway_id] = ("online" if status.online else "offline", message.received_at)
+            # Timed as an answer is: on the event clock (replays, the demo) no later than the newest reading.
+            now = (self.newest_event if self.settings.clock == "event" else None) or self.clock()
+            for household_id in self.registry.households_on(status.gateway_id):
+                gateway_heard(self._state(household_id).monitor, status, now)
+                touched.add(household_id)
             return
         if translated.seq is not None and translated.gateway_id is not None:
             record.sequences.append((translated.gateway_id, translated.seq, message.received_at))

@@ -16,6 +16,10 @@ memory and raises `BatchFailed` (with the reading it was judging): nothing of it
 saved; judged again alone with that reading set aside (``poisoned``), the record's other readings
 are judged and that one is dead-lettered with the error.
 
+A record of the readings topic may instead tell a household its gateway's status (`ingest.wire`, v3:
+online, or offline by its last will): told to its monitor (`carewatch.runners.engine.gateway_heard`)
+at the time the bridge received it, or the partition's event time if that is earlier, and the state saved.
+
 `Judging.hear` turns records of the answers topic (`alerts.heard`: an elder's answer to a check-in,
 an outcome that teaches, published by the alert service) into a `Judged` the same way: told to the
 household's monitor through `carewatch.runners.engine` as the embedded runner tells it, the
@@ -43,7 +47,7 @@ from carewatch.clock import wall_clock
 from carewatch.domain import CheckInAnswer, Detection, Reading, RejectReason, Tick
 from carewatch.kafka import partition_of
 from carewatch.registry import Registry
-from carewatch.runners.engine import answered, judge, new_monitor, refreshed, taught, told_at
+from carewatch.runners.engine import answered, gateway_heard, judge, new_monitor, refreshed, taught, told_at
 from carewatch.runners.faust.progress import Progress
 from carewatch.runners.faust.records import mark_key
 from carewatch.runners.state import HouseholdState, dumps, loads, summary_of
@@ -231,6 +235,11 @@ class Judging:
                 # would be harmless for alerts, but a reading older than the kept history would count twice.
                 self.redelivered += 1
                 return
+            if record.status is not None:
+                gateway_heard(loaded.state.monitor, record.status, self._now(partition))
+                loaded.state.offset = message.offset
+                loaded.save = True
+                return
             for index, reading in enumerate(record.readings):
                 where = index if record.upload else None
                 if isinstance(reading, BadReading):
@@ -319,8 +328,7 @@ class Judging:
             log.error("skipping %s for household %s, not in this worker's registry", heard.record_id, household_id)
             return judged
         loaded = self._load_into(judged, message.partition, household_id)
-        # The runner's event time, as the embedded runner's: a replay's newest reading on the partition.
-        now = (self.progress.newest_event.get(message.partition) if self.settings.clock == "event" else None) or self.clock()
+        now = self._now(message.partition)
         told = heard.told
         if heard.record_id in loaded.state.heard:
             self.heard_again += 1  # Kafka redelivering it, or the alert service publishing it again
@@ -342,6 +350,11 @@ class Judging:
         loaded.save = True
         self.heard += 1
         return judged
+
+    def _now(self, partition: int) -> datetime:
+        """The runner's time for what people and gateways say, as the embedded runner's: on the event clock
+        a replay's newest reading on the partition, else the wall clock."""
+        return (self.progress.newest_event.get(partition) if self.settings.clock == "event" else None) or self.clock()
 
     def _receipt(self, judged: Judged, receipt: Receipt) -> None:
         """Sent after the detections the telling emitted, and acknowledged before the state is saved: a
