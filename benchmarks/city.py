@@ -1,6 +1,7 @@
 """A city's day of meter readings through carewatch, time compressed: does it keep up, and where does it stop being linear?
 
     python3 benchmarks/city.py --households 10000,30000 --live-share 0.05 --workers 2 --partitions 4
+    python3 benchmarks/city.py --households 300000 --paths embedded --window 26-27   # the night bunch's first hour
 
 N simulated households (gateway_sim, seed 1, few incidents): ``1 - --live-share`` of them NB-IoT meters
 that read hourly or half-hourly and upload the day's values once a day, between 02:00 and 06:00 local
