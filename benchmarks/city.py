@@ -1,6 +1,7 @@
 """A city's day of meter readings through carewatch, time compressed: does it keep up, and where does it stop being linear?
 
     python3 benchmarks/city.py --households 10000,30000 --live-share 0.05 --workers 2 --partitions 4
+    python3 benchmarks/city.py --households 300000 --paths embedded --window 26-27   # the night bunch's first hour
 
 N simulated households (gateway_sim, seed 1, few incidents): ``1 - --live-share`` of them NB-IoT meters
 that read hourly or half-hourly and upload the day's values once a day, between 02:00 and 06:00 local
@@ -30,6 +31,19 @@ Then it prints, per path and size:
 - database growth per simulated day (the SQLite file and its WAL, after start-up → after the day, / --days);
 - how far the run is from linear: judged/s and µs of the path's CPU (all its processes, user + system)
   per reading at each size next to the smallest.
+
+``--window START-END`` publishes only the readings sent between START and END simulated hours after the
+run's start (00:00 local time on its first day; floats allowed, END excluded), and the gateways' status
+words (each goes "online" at 00:00) up to END, so that a large city is judged on the part of the day that
+matters without publishing the whole of it: every household is still in the registry and its gateway still
+comes online. Where the traffic lands in simulated time (seed 1, 95 % NB-IoT): 0–2 h only the live
+gateways; 2–6 h the first night's uploads (the few values read since 00:00, 3–10 a message); 6–26 h the
+live gateways again; **26–30 h the night bunch proper** (each NB-IoT meter's day of values, ≈ 38 a message,
+≈ 70 % of the run's readings); at 30 h what each gateway still holds. ``--window 26-27`` is the first hour
+of the night bunch (≈ 16 readings per household, 4.8 million at 300,000 households). The simulated meters
+are unchanged (the same ``--days``, the same seed): only what is published is cut, the simulation still runs
+to END, and the publisher holds only the window's messages (its peak RSS and generation time are printed).
+With a window, database growth is printed for the window (MB, and KB per reading judged), not per day.
 
 The night bunch a city must absorb: N × ~100 readings in about 4 h, e.g. 300,000 households ≈ 2,000
 readings/s; the judged/s printed here is what the path sustains with everything on this machine.
@@ -73,15 +87,50 @@ def sim_config(households: int, live_share: float, days: float):  # type: ignore
 # --- the publisher (its own process) ------------------------------------------------------------------
 
 
-def publish(port: int, households: int, live_share: float, days: float, samples: Path, every: float) -> None:
-    """Every message of the run with QoS 1, as fast as the broker takes them; appends (monotonic time,
-    readings acknowledged) to ``samples`` every ``every`` s, and a last line {"total": readings, ...}."""
+def parse_window(text: str) -> tuple[float, float] | None:
+    """"26-27" → (26.0, 27.0) simulated hours; "" → None (the whole run)."""
+    if not text:
+        return None
+    start, _, end = text.partition("-")
+    try:
+        window = float(start), float(end)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--window {text!r}: expected START-END in simulated hours, e.g. 26-27") from None
+    if not 0 <= window[0] < window[1]:
+        raise argparse.ArgumentTypeError(f"--window {text!r}: START must be at least 0 and below END")
+    return window
+
+
+def window_messages(simulation, window: tuple[float, float] | None) -> list[tuple[str, bytes, bool, int]]:  # type: ignore[no-untyped-def]
+    """(topic, payload, retain, readings) of the messages to publish, in publish order: all of them, or the
+    readings sent inside ``window`` (simulated hours since the run's start) and the status words before its end.
+    Messages come in simulated-time order, so the simulation is not run past the window's end."""
+    if window is None:
+        return [(m.topic, m.payload, m.retain, m.reading_count) for m in simulation.messages()]
+    start = simulation.config.start
+    begin_s, end_s = window[0] * 3600, window[1] * 3600
+    kept = []
+    for m in simulation.messages():
+        at_s = (m.sim_time - start).total_seconds()
+        if at_s >= end_s:
+            break
+        if m.kind == "status" or at_s >= begin_s:
+            kept.append((m.topic, m.payload, m.retain, m.reading_count))
+    return kept
+
+
+def publish(port: int, households: int, live_share: float, days: float, samples: Path, every: float,
+            window: tuple[float, float] | None = None) -> None:
+    """Every message of the run (or of ``window``) with QoS 1, as fast as the broker takes them; appends
+    (monotonic time, readings acknowledged) to ``samples`` every ``every`` s, and a last line {"total": readings, ...}."""
+    import resource
+
     import paho.mqtt.client as mqtt
 
     from gateway_sim import Simulation
 
     began = time.perf_counter()
-    messages = [(m.topic, m.payload, m.retain, m.reading_count) for m in Simulation(sim_config(households, live_share, days)).messages()]
+    messages = window_messages(Simulation(sim_config(households, live_share, days)), window)
     generated = time.perf_counter() - began
     acknowledged = threading.Semaphore(0)
     prefix = [0]  # readings in the first k messages: acknowledgements come in order, so k acknowledged = prefix[k] readings
@@ -131,7 +180,8 @@ def publish(port: int, households: int, live_share: float, days: float, samples:
     with samples.open("a") as out:
         out.write(f"{time.monotonic()} {total}\n")
         out.write(json.dumps({"total": total, "messages": len(messages), "generated_s": generated,
-                              "published_s": time.monotonic() - first}) + "\n")
+                              "published_s": time.monotonic() - first,
+                              "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}) + "\n")
 
 
 # --- processes ----------------------------------------------------------------------------------------
@@ -252,8 +302,13 @@ class Result:
     start_s: float = 0.0
     restart_s: float = 0.0
     database_mb_per_day: float = 0.0
+    database_mb: float = 0.0
+    """Growth from after start-up to after the readings (with --window: the window's)."""
+    windowed: bool = False
     peak_mb: dict[str, float] = field(default_factory=dict)
     cpu_s: float = 0.0
+    publisher: dict = field(default_factory=dict)
+    """The publisher's generation time and peak RSS."""
 
     @property
     def in_rate(self) -> float:
@@ -281,7 +336,7 @@ def run_day(port: int, args: argparse.Namespace, households: int, workdir: Path,
     samples = workdir / "published.txt"
     publisher = subprocess.Popen(
         [sys.executable, __file__, "--publish", str(port), str(households), str(args.live_share), str(args.days),
-         str(samples), str(args.sample)],
+         str(samples), str(args.sample), args.window],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     seen: list[tuple[float, float]] = []
@@ -308,6 +363,7 @@ def run_day(port: int, args: argparse.Namespace, households: int, workdir: Path,
 
 def finish(result: Result, summary: dict, published: list, seen: list) -> None:
     result.readings, result.messages = summary["total"], summary["messages"]
+    result.publisher = {"generated_s": summary.get("generated_s", 0.0), "peak_mb": summary.get("peak_mb", 0.0)}
     began, ended = published[0][0], published[-1][0]
     result.publish_s = ended - began
     result.drain_s = seen[-1][0] - began
@@ -349,7 +405,9 @@ def embedded(args: argparse.Namespace, households: int, workdir: Path, registry:
         finish(result, summary, published, seen)
         run.sample()
         result.cpu_s = run.cpu - cpu_before
-        result.database_mb_per_day = (database_mb(database) - before) / args.days
+        result.database_mb = database_mb(database) - before
+        result.database_mb_per_day = result.database_mb / args.days
+        result.windowed = bool(args.window)
         run.stop()
         result.peak_mb["run"] = run.peak_mb
         again = Process("carewatch run", [*CLI, "run"], environment(settings), workdir / "run.log").start()
@@ -432,7 +490,9 @@ def scaled(args: argparse.Namespace, households: int, workdir: Path, registry: P
                     process.sample()
                 result.cpu_s = sum(p.cpu for p in everyone) - cpu_before
                 # the alert service's own backlog (hourly use, summaries, detections) is not in the figure above
-                result.database_mb_per_day = (database_mb(database) - before) / args.days
+                result.database_mb = database_mb(database) - before
+                result.database_mb_per_day = result.database_mb / args.days
+                result.windowed = bool(args.window)
                 for process in crew:
                     process.stop()
                     result.peak_mb[process.name] = process.peak_mb
@@ -468,14 +528,17 @@ def report(result: Result, smallest: Result | None) -> None:
     print(f"{result.path:>8} {result.households:>7} households: {result.readings} readings in {result.messages} messages; "
           f"in {result.in_rate:,.0f} readings/s, judged {result.judged_rate:,.0f} readings/s; "
           f"backlog when publishing ended {result.backlog_at_end_of_publishing} readings, drained {result.drain_s - result.publish_s:.1f} s later", flush=True)
+    growth = (f"database +{result.database_mb:.1f} MB in the window ({result.database_mb * 1024 / max(result.readings, 1):.2f} KB a reading)"
+              if result.windowed else f"database +{result.database_mb_per_day:.1f} MB per simulated day")
     print(f"{'':>17}lag publish → judged p50 {result.lag_p50_s:.1f} s, max {result.lag_max_s:.1f} s; "
           f"peak RSS MB: {rss}; start-up {result.start_s:.1f} s, restart {result.restart_s:.1f} s; "
-          f"database +{result.database_mb_per_day:.1f} MB per simulated day; CPU {per_reading:.0f} µs/reading", flush=True)
+          f"{growth}; CPU {per_reading:.0f} µs/reading", flush=True)
+    print(f"{'':>17}(publisher: generated in {result.publisher.get('generated_s', 0.0):.1f} s, peak RSS {result.publisher.get('peak_mb', 0.0):.0f} MB)", flush=True)
     if smallest is not None and smallest is not result and smallest.readings:
         growth = result.households / smallest.households
         print(f"{'':>17}linearity vs {smallest.households}: ×{growth:.1f} households → judged/s ×{result.judged_rate / smallest.judged_rate:.2f}, "
               f"CPU/reading ×{per_reading / (smallest.cpu_s / smallest.readings * 1e6):.2f}, "
-              f"start-up ×{result.start_s / smallest.start_s:.2f}, database/day ×{result.database_mb_per_day / max(smallest.database_mb_per_day, 1e-9):.2f}", flush=True)
+              f"start-up ×{result.start_s / smallest.start_s:.2f}, database growth ×{result.database_mb / max(smallest.database_mb, 1e-9):.2f}", flush=True)
 
 
 def main() -> None:
@@ -488,18 +551,25 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--sample", type=float, default=0.5, help="seconds between samples")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds a day may take")
-    parser.add_argument("--publish", nargs=6, help=argparse.SUPPRESS)
+    parser.add_argument("--window", default="", metavar="START-END",
+                        help="publish only the readings sent between START and END simulated hours after the run's start "
+                             "(and the status words before END), e.g. 26-27: the first hour of the night bunch; default: all")
+    parser.add_argument("--publish", nargs=7, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.publish:
-        port, households, live, days, samples, every = args.publish
-        publish(int(port), int(households), float(live), float(days), Path(samples), float(every))
+        port, households, live, days, samples, every, window = args.publish
+        publish(int(port), int(households), float(live), float(days), Path(samples), float(every), parse_window(window))
         return
+    try:
+        parse_window(args.window)  # refused here, before any process starts
+    except argparse.ArgumentTypeError as exc:
+        parser.error(str(exc))
     sys.path.insert(0, str(ROOT))
     from gateway_sim import Simulation
 
     sizes = [int(h) for h in args.households.split(",")]
     print(f"city: {args.households} households, {args.live_share:.0%} live every 15 min, the rest daily NB-IoT batches; "
-          f"{args.days} simulated days; scaled path: {args.workers} workers on {args.partitions} partitions", flush=True)
+          f"{args.days} simulated days{f', published only from {args.window} h' if args.window else ''}; scaled path: {args.workers} workers on {args.partitions} partitions", flush=True)
     firsts: dict[str, Result] = {}
     for households in sizes:
         for path in args.paths.split(","):

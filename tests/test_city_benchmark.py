@@ -28,3 +28,22 @@ def test_a_small_city_through_the_embedded_engine_prints_its_figures():
     assert figures and int(figures[1]) > 10_000 and int(figures[2].replace(",", "")) > 0, out
     for figure in ("lag publish → judged p50", "peak RSS MB: run", "start-up", "restart", "MB per simulated day", "µs/reading"):
         assert figure in out, (figure, out)
+
+
+def test_a_window_publishes_the_readings_sent_inside_it_and_every_gateways_status_before_its_end():
+    from benchmarks.city import parse_window, sim_config, window_messages
+    from gateway_sim import Simulation
+
+    config = sim_config(60, 0.05, 1.25)
+    every = list(Simulation(config).messages())
+    windowed = window_messages(Simulation(config), parse_window("26-27"))
+
+    def hours(m) -> float:  # type: ignore[no-untyped-def]
+        return (m.sim_time - config.start).total_seconds() / 3600
+
+    expected = [(m.topic, m.payload, m.retain, m.reading_count) for m in every
+                if hours(m) < 27 and (m.kind == "status" or hours(m) >= 26)]
+    assert windowed == expected
+    assert len({m[0] for m in windowed if m[0].endswith("/status")}) == 60  # every gateway comes online
+    assert 0 < sum(m[3] for m in windowed) < sum(m.reading_count for m in every) / 4
+    assert window_messages(Simulation(config), parse_window("")) == [(m.topic, m.payload, m.retain, m.reading_count) for m in every]

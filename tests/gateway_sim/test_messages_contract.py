@@ -182,3 +182,26 @@ def test_each_gateway_numbers_its_readings_messages_and_starts_again_at_1_after_
     assert numbers
     for gateway, seqs in numbers.items():
         assert seqs == list(range(1, len(seqs) + 1)), f"{gateway} numbered its messages {seqs[:10]}..."
+
+
+def test_a_days_batch_is_built_when_it_is_due_not_held_from_the_night_before():
+    """The merge holds one message per gateway: built ahead, every NB-IoT gateway's next batch would sit in
+    memory from one night to the next (9 GB at 300,000 households in benchmarks/city.py's publisher)."""
+    import tracemalloc
+
+    simulation = small(households=300, days=1.25, batch_share=1.0, incident_share=0.0)
+    start = simulation.config.start
+    messages = simulation.messages()
+    tracemalloc.start()
+    try:
+        next(messages)  # the merge has started: every gateway's series and first message made
+        primed = tracemalloc.get_traced_memory()[0]
+        for message in messages:  # the first night's uploads, then nothing until the next night
+            if message.sim_time - start >= timedelta(hours=7):
+                break
+        held = tracemalloc.get_traced_memory()[0] - primed
+    finally:
+        tracemalloc.stop()
+    next_nights = sum(len(m.payload) for m in messages if m.sim_time - start < timedelta(hours=30))
+    assert next_nights > 300 * 2_000  # ≈ a day of half-hourly or hourly values from each gateway
+    assert held < next_nights / 4, (held, next_nights)
