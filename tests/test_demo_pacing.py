@@ -6,15 +6,22 @@ Small figures so it takes about two seconds: ten simulated hours per second fast
 
 from __future__ import annotations
 
+import io
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from rich.console import Console
+
 from alerts.lifecycle import AlertStatus
 from alerts.policy import Action, EscalationPolicy
-from carewatch.cli.demo import DemoOptions
-from carewatch.cli.demo.pacing import AHEAD_AT_MOST, Pacer
+from carewatch.cli.demo import DemoOptions, run_demo
+from carewatch.cli.demo.pacing import AHEAD_AT_MOST, Pacer, expected_alerts
+from carewatch.cli.evaluation.replay import LATENESS
 from carewatch.clock import PacedClock
 from carewatch.domain import Audience
+from carewatch.settings import Settings
+from gateway_sim import SimConfig, Simulation
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
 FAST, SLOW = 36_000.0, 600.0
@@ -86,3 +93,21 @@ def test_at_the_default_pace_a_person_has_three_real_minutes_before_the_ladder_t
         assert waited.total_seconds() / options.pace >= 180, (ladder.name, waited, options.pace)
     # ...and a minute of the slow pace before the alert comes, to watch it arrive.
     assert options.approach_s >= 60
+
+
+@pytest.mark.service  # the headless demo: an MQTT broker, the pipeline, the catchers
+async def test_the_demo_expects_a_last_will_alert_when_the_runner_raises_it():
+    """A status carries no time: on the event clock the runner tells it at the newest reading judged, and the
+    replay that tells the demo when to slow down must time it so too.  Before, the replay timed the gateway's
+    last will at its message (00:30 local) where the runner had the 00:15 readings as its newest: it raised
+    hh-0005's meter_silent at 16:30 UTC, seen at 17:00, a quarter-hour before the 17:15 the demo expected, and
+    at a small approach the alert came at the fast pace (tests/test_demo_one_time.py, once in a clean clone's
+    suite: acknowledged 302 simulated seconds after it came, for 0.1 real)."""
+    options = DemoOptions(households=5, days=1.5, seed=4, headless=True)
+    simulation = Simulation(SimConfig(households=options.households, days=options.days, seed=options.seed, start=options.start))
+    expected = expected_alerts(simulation)
+    summary = await run_demo(Settings(_env_file=None), options, Console(file=io.StringIO()))  # type: ignore[call-arg]
+    raised = {a["alert_id"]: datetime.fromisoformat(a["raised_at"]) for a in summary["alerts"]}  # type: ignore[index, union-attr]
+    last_will = "hh-0005.meter_silent.20260105T161500Z"
+    assert last_will in raised and last_will in expected
+    assert expected[last_will] == raised[last_will] + LATENESS  # raised on a tick, seen once the watermark passed it

@@ -19,7 +19,8 @@ an event (`HouseholdMonitor.learn_outcome`) at its time.  The other columns hear
 
 Each gateway's status (online at the start and after a silence, the broker's last will when it dies)
 reaches the monitors of every household on it, in every column, as the runners tell it
-(`HouseholdMonitor.gateway`), at the time it was sent.
+(`HouseholdMonitor.gateway`), at the time it was sent or the newest reading's, if that is earlier: as the
+runners time it on the event clock (`engine.gateway_heard`), so a replay expects the alert when they raise it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from carewatch.domain import AlertType, CheckInAnswer, Detection, GatewayState, Lesson, OutcomeHeard, Tick, Transition
 from carewatch.cli.evaluation.matching import RaisedAlert
 from carewatch.registry import Registry
+from carewatch.runners.engine import told_at
 from detectors.config import AwayWindow, HouseholdProfile, RuleConfig
 from detectors.base import QUIET_ALERTS
 from detectors.household import HouseholdMonitor
@@ -199,6 +201,8 @@ def replay(
             next_tick += TICK_EVERY
 
     readings = rejected = 0
+    newest: datetime | None = None
+    """The newest reading replayed: the runners' event time, which a status (it carries no time) is told at, at most."""
     for message in simulation.messages():
         if stop is not None and stop():
             raise ReplayStopped
@@ -207,7 +211,7 @@ def replay(
         answer_until(arrived)
         if message.kind == "status" and message.state is not None:
             # The gateway's online status, or the broker's last will when it died: to each household on it.
-            status = GatewayState(message.gateway_id, message.state == "online", arrived)
+            status = GatewayState(message.gateway_id, message.state == "online", told_at(arrived, newest or arrived))
             for household_id in registry.households_on(message.gateway_id):
                 for by_household in monitors.values():
                     by_household[household_id].gateway(status)
@@ -219,6 +223,7 @@ def replay(
         rejected += len(parsed.rejections)
         for _, reading in parsed.readings:
             readings += 1
+            newest = reading.at if newest is None or reading.at > newest else newest
             for name, by_household in monitors.items():
                 observation = by_household[reading.household_id].observe(reading)
                 rejected += observation.rejection is not None
