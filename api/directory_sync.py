@@ -46,6 +46,7 @@ from api.directory_import import (
     Checker, ElderHousehold, GatewayEntry, ImportPlan, RowError, SiteEntry, apply, household_values, parse_household,
 )
 from carewatch.registry import RegistryError, RulesEntry
+from ingest.upsert import Upsert
 
 CHUNK = 2000
 """Households validated, compared with the directory and written together."""
@@ -55,6 +56,7 @@ IMPORT_RULES = 1
 """Bump when what applying a file does to the directory changes without a new carewatch version: every
 file is then compared once more.  Part of `file_digest`, with carewatch's version."""
 _READ_BYTES = 1 << 20
+_APPLIED = Upsert(RegistryFileApplied)
 
 _DB_COLUMN = {"site": "site_id"}
 _KEPT_WHEN_LEFT_OUT = ("site", "name", "address", "timezone", "gateway_id", "phone", "birth_year", "notes")
@@ -105,8 +107,8 @@ async def sync_registry_file(session: AsyncSession, path: Path) -> FileImport | 
         return AlreadyApplied(path, applied.applied_at)
     imported = await import_registry_file(session, path)  # deletes the row when it writes to the directory
     if imported is not None:
-        await session.merge(RegistryFileApplied(id=1, sha256=digest, applied_at=datetime.now(UTC)))
-        await session.flush()
+        # An upsert: two services starting on the same directory at once both succeed, as they did before.
+        await _APPLIED.write(session, [{"id": 1, "sha256": digest, "applied_at": datetime.now(UTC)}])
     return imported
 
 
