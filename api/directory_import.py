@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.contacts import replace_contacts
 from alerts.people import HouseholdContact
-from carewatch.directory import DEFAULT_TIMEZONE, Gateway, Household, Meter, Site
+from carewatch.directory import DEFAULT_TIMEZONE, Gateway, Household, Meter, RegistryFileApplied, Site
 from carewatch.registry import HouseholdEntry, Identifier, ZoneName
 from ingest.upsert import Upsert
 
@@ -312,6 +312,8 @@ async def apply(session: AsyncSession, plan: ImportPlan, *, known_sites: set[str
     (they are added to)."""
     if plan.errors:
         raise ImportRefused(plan.errors)
+    # Its upserts may reach SQLite's driver without a statement SQLAlchemy's session sees (`ingest.upsert`).
+    await session.execute(delete(RegistryFileApplied))
     known_sites = set() if known_sites is None else known_sites
     known_gateways = set() if known_gateways is None else known_gateways
     declared_sites = {s.site_id: s for s in plan.sites}

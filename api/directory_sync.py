@@ -15,13 +15,22 @@ refused (the caller's transaction, never committed, leaves the directory as it w
 does not grow with the file, but for the households' and meters' ids; a restart with an
 unchanged file reads it once and writes nothing.  The top-level ``sites`` and ``gateways`` lists
 of the district format are read in a pass of their own, only when the file names them.
+
+At start (`sync_registry_file`) even that reading is skipped when it cannot change anything: the digest
+of the file last applied whole is kept in the directory (`carewatch.directory.RegistryFileApplied`,
+written in the import's transaction, deleted by any write to the directory since), and a file with
+that digest is only hashed, not compared (at 300,000 households the comparison was about 30 % of a
+restart: docs/runbook.md 1.7).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
@@ -32,15 +41,22 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from carewatch.directory import Household
+from carewatch.directory import Household, RegistryFileApplied
 from api.directory_import import (
     Checker, ElderHousehold, GatewayEntry, ImportPlan, RowError, SiteEntry, apply, household_values, parse_household,
 )
 from carewatch.registry import RegistryError, RulesEntry
+from ingest.upsert import Upsert
 
 CHUNK = 2000
 """Households validated, compared with the directory and written together."""
 _VERSION_AT_HEAD = re.compile(rb'^\s*\{\s*"version"\s*:\s*(-?\d+)\s*[,}]')
+
+IMPORT_RULES = 1
+"""Bump when what applying a file does to the directory changes without a new carewatch version: every
+file is then compared once more.  Part of `file_digest`, with carewatch's version."""
+_READ_BYTES = 1 << 20
+_APPLIED = Upsert(RegistryFileApplied)
 
 _DB_COLUMN = {"site": "site_id"}
 _KEPT_WHEN_LEFT_OUT = ("site", "name", "address", "timezone", "gateway_id", "phone", "birth_year", "notes")
@@ -55,6 +71,45 @@ class FileImport:
 
     def describe(self) -> str:
         return f"{self.path}: {self.created} households added, {self.updated} updated, {self.unchanged} unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class AlreadyApplied:
+    """The registry file is the one last applied, and the directory was not written since: nothing to compare."""
+
+    path: Path
+    applied_at: datetime
+
+    def describe(self) -> str:
+        return f"{self.path}: unchanged since it was applied at {self.applied_at:%Y-%m-%d %H:%M:%S} UTC; not compared with the directory"
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of the file's bytes (read a block at a time) and of the rules applying it follows."""
+    digest = hashlib.sha256(f"carewatch {version('carewatch')} registry import rules {IMPORT_RULES}\n".encode())
+    with path.open("rb") as handle:
+        while block := handle.read(_READ_BYTES):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+async def sync_registry_file(session: AsyncSession, path: Path) -> FileImport | AlreadyApplied | None:
+    """What `carewatch run` does with its registry file (the caller commits): `import_registry_file`, unless the
+    file is the one last applied and the directory was not written since; None if there is no file.
+
+    The digest is taken before the import reads the file: a file replaced meanwhile is compared again next time."""
+    try:
+        digest = file_digest(path)
+    except FileNotFoundError:
+        return None
+    applied = await session.get(RegistryFileApplied, 1)
+    if applied is not None and applied.sha256 == digest:
+        return AlreadyApplied(path, applied.applied_at)
+    imported = await import_registry_file(session, path)  # deletes the row when it writes to the directory
+    if imported is not None:
+        # An upsert: two services starting on the same directory at once both succeed, as they did before.
+        await _APPLIED.write(session, [{"id": 1, "sha256": digest, "applied_at": datetime.now(UTC)}])
+    return imported
 
 
 def _refusal(path: Path, errors: list[RowError]) -> RegistryError:

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import orjson
 from pydantic import ValidationError
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, select, text
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, delete, event, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, UOWTransaction, mapped_column, relationship, selectinload
 
 from carewatch.db import Base, UTCDateTime
 from carewatch.domain import MeterKind
@@ -123,6 +123,45 @@ class Contact(Base):
     """``{"start": "22:00", "end": "07:00"}`` in the household's time zone, or None."""
     alert_types: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True), default=None)
     """None: every care alert."""
+
+
+class RegistryFileApplied(Base):
+    """The registry file last applied whole to the directory, by digest (`api.directory_sync.sync_registry_file`).
+
+    A start whose file has this digest skips comparing it with the directory: nothing written since could
+    differ from what that comparison would find, because every write to the directory's tables through a
+    SQLAlchemy session deletes this row (`_directory_written`, `_directory_flushed`) and `api.directory_import.apply`
+    deletes it too.  A row written outside carewatch (psql) is not seen: delete this row then."""
+
+    __tablename__ = "registry_file_applied"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    """Always 1: a deployment has one registry file."""
+    sha256: Mapped[str] = mapped_column(String(64))
+    """Of the file's bytes and of what else decides what applying it does (`api.directory_sync.file_digest`)."""
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+DIRECTORY_TABLES = frozenset({"sites", "gateways", "households", "meters", "household_contacts"})
+"""What applying the registry file compares with and writes: a change to any of them makes the file worth comparing again."""
+_FORGET_APPLIED_FILE = delete(RegistryFileApplied.__table__)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _directory_written(state: ORMExecuteState) -> None:
+    """An INSERT, UPDATE or DELETE statement on a directory table (the API, an import) forgets the applied file."""
+    written = state.is_insert or state.is_update or state.is_delete
+    if written and getattr(state.statement, "table", None) is not None and state.statement.table.name in DIRECTORY_TABLES:  # type: ignore[attr-defined]
+        state.session.connection().execute(_FORGET_APPLIED_FILE)
+
+
+@event.listens_for(Session, "after_flush")
+def _directory_flushed(session: Session, _flush: UOWTransaction) -> None:
+    """A directory row added, changed or deleted as an ORM object (the API's routes) forgets the applied file."""
+    for changed in (session.new, session.dirty, session.deleted):
+        if any(getattr(row, "__tablename__", None) in DIRECTORY_TABLES for row in changed):
+            session.connection().execute(_FORGET_APPLIED_FILE)
+            return
 
 
 def meter_row(entry: MeterEntry, household_id: str | None = None) -> Meter:

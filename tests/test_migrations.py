@@ -62,7 +62,7 @@ async def differences_from_models(engine: AsyncEngine) -> list[object]:
         return await connection.run_sync(_differences)
 
 
-AFTER_BASELINE = {"household_summaries", "gateway_sequences", "archive_outbox", "meter_health", "shift_handoffs", "site_silences", "rota_shifts", "rota_overrides", "daily_usage"}
+AFTER_BASELINE = {"household_summaries", "gateway_sequences", "archive_outbox", "meter_health", "shift_handoffs", "site_silences", "rota_shifts", "rota_overrides", "daily_usage", "registry_file_applied"}
 AFTER_BASELINE_COLUMNS = {("alerts", "cleared_at"), ("escalations", "help_requested_at"), ("sites", "phone")}
 AFTER_BASELINE_INDEXES = {("hourly_usage", "ix_hourly_usage_hour")}
 """Tables, columns and indexes later revisions create: a database made before migrations existed cannot have them."""
@@ -132,7 +132,7 @@ async def test_old_database_gets_the_tables_columns_and_indexes_added_since(engi
                        ("add_table", "site_silences"), ("add_index", "ix_site_silences_site_id"), ("add_index", "ix_site_silences_starts_at"),
                        ("add_index", "ix_site_silences_ends_at"), ("add_table", "rota_shifts"), ("add_index", "ix_rota_shifts_site_id"),
                        ("add_table", "rota_overrides"), ("add_index", "ix_rota_overrides_site_id"),
-                       ("add_table", "daily_usage"), ("add_index", "ix_daily_usage_day"), ("add_index", "ix_hourly_usage_hour"),
+                       ("add_table", "daily_usage"), ("add_table", "registry_file_applied"), ("add_index", "ix_daily_usage_day"), ("add_index", "ix_hourly_usage_hour"),
                        ("add_column", "cleared_at"), ("add_column", "help_requested_at"), ("add_column", "phone")}
 
     await create_schema(engine)

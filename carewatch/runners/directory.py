@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from api.directory_sync import import_registry_file
+from api.directory_sync import sync_registry_file
 from carewatch.db import make_engine, make_sessions
 from carewatch.directory import load_registry
 from carewatch.registry import Registry
@@ -18,7 +18,7 @@ async def prepare_directory(settings: Settings, console: Console) -> Registry:
     try:
         await create_schema(engine)
         async with make_sessions(engine).begin() as session:
-            imported = await import_registry_file(session, settings.registry_path)
+            imported = await sync_registry_file(session, settings.registry_path)
             registry = await load_registry(session)
     finally:
         await engine.dispose()
