@@ -232,6 +232,11 @@ class GatewayState:
         if self.at.tzinfo is None:
             raise ValueError(f"gateway status time {self.at!r} has no UTC offset")
 
+    @property
+    def state(self) -> str:
+        """As the gateway's status message says it (docs/mqtt-contract.md): "online" or "offline"."""
+        return "online" if self.online else "offline"
+
 
 class Lesson(StrEnum):
     """What a person's outcome on an alert may teach the household's model (alerts.answers maps the outcome)."""

@@ -104,8 +104,8 @@ class KafkaBridge:
         translated = translate(message, self.registry, self.settings, self.clock())
         gateway_id = translated.gateway_id
         status = translated.gateway_state(message.received_at)
-        if status is not None and translated.status is not None:
-            record = GatewayStatusRecord(status.gateway_id, translated.status, message.received_at)
+        if status is not None:
+            record = GatewayStatusRecord(status.gateway_id, status.state, message.received_at)
             return [Outgoing(self.topics.gateway_status, status.gateway_id.encode(), record.encode())] + [
                 Outgoing(self.topics.readings, household_id.encode(), encode_gateway_status(household_id, status))
                 for household_id in self.registry.households_on(status.gateway_id)

@@ -113,7 +113,7 @@ def encode_gateway_status(household_id: str, status: GatewayState) -> bytes:
             "v": GATEWAY_STATUS_VERSION,
             "household_id": household_id,
             "gateway_id": status.gateway_id,
-            "state": "online" if status.online else "offline",
+            "state": status.state,
             "at": status.at.isoformat(),
         }
     )

@@ -282,6 +282,11 @@ class Pipeline:
             log.exception("could not delete old dead letters; trying again in %.0f s", PRUNE_EVERY_S)
             return 0
 
+    def _told_now(self) -> datetime:
+        """The time what people and gateways say is told to the monitors at, at most (`engine.told_at`): on the
+        event clock (replays, the demo) the newest reading judged, so nothing comes from the detectors' future."""
+        return (self.newest_event if self.settings.clock == "event" else None) or self.clock()
+
     async def take_answers(self) -> int:
         """The elders' "I'm fine" to check-ins, as events to their monitors, committed like a tick; returns how many.
 
@@ -300,7 +305,7 @@ class Pipeline:
         outcomes = [o for o in outcomes if o.household_id in self.registry.households]
         if not fresh and not outcomes:
             return 0
-        now = (self.newest_event if self.settings.clock == "event" else None) or self.clock()
+        now = self._told_now()
         judged = Judged()
         for answer in fresh:
             judged.detections.extend(answered(self._state(answer.household_id).monitor, answer, now))
@@ -459,9 +464,8 @@ class Pipeline:
 
         status = translated.gateway_state(message.received_at)
         if status is not None:
-            record.gateway_states[status.gateway_id] = ("online" if status.online else "offline", message.received_at)
-            # Timed as an answer is: on the event clock (replays, the demo) no later than the newest reading.
-            now = (self.newest_event if self.settings.clock == "event" else None) or self.clock()
+            record.gateway_states[status.gateway_id] = (status.state, message.received_at)
+            now = self._told_now()  # timed as an answer is
             for household_id in self.registry.households_on(status.gateway_id):
                 gateway_heard(self._state(household_id).monitor, status, now)
                 touched.add(household_id)
