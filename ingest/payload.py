@@ -114,10 +114,10 @@ def parse_readings(
     unknown: list[str] = []
     window = _Window(now, limits)
     for index, item in enumerate(items):
-        meter_id = item.get("meter_id") if isinstance(item, dict) else None
         try:
             reading = _reading(item, gateway_id, registry, window)
         except _Refused as refused:
+            meter_id = item.get("meter_id") if isinstance(item, dict) else None
             meter = meter_id if _is_identifier(meter_id) else None  # an invalid id is quoted in the detail only
             rejections.append(Rejection(refused.reason, f"readings[{index}]: {refused.detail}", meter, index))
             if refused.reason is RejectReason.UNKNOWN_METER and meter:
@@ -254,7 +254,7 @@ def _reading(item: Any, gateway_id: str, registry: Registry, window: _Window) ->
     meter_id = item.get("meter_id")
     if meter_id.__class__ is not str:
         meter_id = _required(item, "meter_id", str)
-    if not _is_identifier(meter_id):
+    if IDENTIFIER.fullmatch(meter_id) is None:  # `_is_identifier`, the type known
         raise _Refused(RejectReason.SCHEMA_VIOLATION, f"meter_id {_excerpt(meter_id)} is not a valid id")
     text = item.get("at")
     at = window.accepted.get(text) if text.__class__ is str else None
