@@ -21,6 +21,7 @@ A check-in never holds anything back: the learned alert and the 24 h rule judge 
 
 from __future__ import annotations
 
+import functools
 import math
 
 from carewatch.domain import AlertType, CheckInAnswer, Detection, MeterKind, Severity, Transition, alert_id
@@ -201,6 +202,7 @@ class CheckInRule:
         return detection(self.profile, AlertType.CHECK_IN, Transition.CLEARED, ended, at_s, words, {**facts, "ended": how})
 
 
+@functools.cache  # the same few hours for every household: each monitor made, or unpickled, asked it afresh
 def _quarters_between(from_h: float, until_h: float) -> int:
     """A mask of the local quarter-hours that begin between the clock hours `from_h` and `until_h`."""
     return sum(1 << q for q in range(QUARTERS_PER_DAY) if from_h <= q / 4 < until_h)

@@ -159,8 +159,20 @@ class RuleConfig:
 
     def __reduce__(self) -> tuple[object, ...]:
         # Pickled with each household's detector state: only what differs from the defaults.
-        changed = tuple((f.name, getattr(self, f.name)) for f in fields(self) if getattr(self, f.name) != f.default)
-        return (_rules, (changed,))
+        return (_rules, (changed_rules(self),))
+
+
+_RULE_DEFAULTS = tuple((f.name, f.default) for f in fields(RuleConfig))
+"""Each setting's name and default, in field order: asked for every household state pickled."""
+
+
+def changed_rules(rules: RuleConfig) -> tuple[tuple[str, object], ...]:
+    """The settings of ``rules`` that differ from the defaults, in field order (what is pickled of them).
+
+    >>> changed_rules(RuleConfig(learned=False))
+    (('learned', False),)
+    """
+    return tuple((name, value) for name, default in _RULE_DEFAULTS if (value := getattr(rules, name)) != default)
 
 
 def _rules(changed: tuple[tuple[str, object], ...]) -> RuleConfig:
@@ -203,7 +215,7 @@ class HouseholdProfile:
     def __reduce__(self) -> tuple[object, ...]:
         # Pickled with each household's detector state: plain values, one reference to a class.
         meters = tuple((m.meter_id, m.kind.value, m.interval_s, m.upload_every_s) for m in self.meters)
-        rules = tuple((f.name, getattr(self.rules, f.name)) for f in fields(RuleConfig) if getattr(self.rules, f.name) != f.default)
+        rules = changed_rules(self.rules)
         zone = self.timezone.key if isinstance(self.timezone, ZoneInfo) else None if self.timezone is UTC else self.timezone
         away = tuple((w.start, w.end) for w in self.away)
         gateway = () if self.gateway_id is None else (self.gateway_id,)  # a profile pickled before it had none

@@ -114,10 +114,10 @@ def parse_readings(
     unknown: list[str] = []
     window = _Window(now, limits)
     for index, item in enumerate(items):
-        meter_id = item.get("meter_id") if isinstance(item, dict) else None
         try:
             reading = _reading(item, gateway_id, registry, window)
         except _Refused as refused:
+            meter_id = item.get("meter_id") if isinstance(item, dict) else None
             meter = meter_id if _is_identifier(meter_id) else None  # an invalid id is quoted in the detail only
             rejections.append(Rejection(refused.reason, f"readings[{index}]: {refused.detail}", meter, index))
             if refused.reason is RejectReason.UNKNOWN_METER and meter:
@@ -254,21 +254,28 @@ def _reading(item: Any, gateway_id: str, registry: Registry, window: _Window) ->
     meter_id = item.get("meter_id")
     if meter_id.__class__ is not str:
         meter_id = _required(item, "meter_id", str)
-    if not _is_identifier(meter_id):
+    if IDENTIFIER.fullmatch(meter_id) is None:  # `_is_identifier`, the type known
         raise _Refused(RejectReason.SCHEMA_VIOLATION, f"meter_id {_excerpt(meter_id)} is not a valid id")
     text = item.get("at")
     at = window.accepted.get(text) if text.__class__ is str else None
     if at is None:
         at = _timestamp(_required(item, "at", str), window)
         window.accepted[text] = at
+    # A plain number in range is taken as `_number` takes it (a float); bool, NaN, None and the rest go through it.
     register = item.get("register_m3")
-    if register.__class__ is not float or not 0.0 <= register <= MAX_REGISTER_M3:
+    if register.__class__ in _PLAIN_NUMBERS and 0.0 <= register <= MAX_REGISTER_M3:
+        register = float(register)
+    else:
         register = _number(item, "register_m3", required=True, low=0.0, high=MAX_REGISTER_M3)
     battery = item.get("battery_pct")
-    if battery is not None and (battery.__class__ is not float or not 0.0 <= battery <= 100.0):
+    if battery.__class__ in _PLAIN_NUMBERS and 0.0 <= battery <= 100.0:
+        battery = float(battery)  # meters report whole percents: an int, most often
+    elif battery is not None:
         battery = _number(item, "battery_pct", required=False, low=0.0, high=100.0)
     signal = item.get("signal_dbm")
-    if signal is not None and (signal.__class__ is not float or not -150.0 <= signal <= 0.0):
+    if signal.__class__ in _PLAIN_NUMBERS and -150.0 <= signal <= 0.0:
+        signal = float(signal)  # whole dBm, most often
+    elif signal is not None:
         signal = _number(item, "signal_dbm", required=False, low=-150.0, high=0.0)
     status = item.get("status")
     if status is not None and (not isinstance(status, str) or len(status) > 32 or not status.isprintable()):
@@ -287,6 +294,10 @@ def _reading(item: Any, gateway_id: str, registry: Registry, window: _Window) ->
         )
     assert register is not None  # required=True
     return Reading(household.household_id, meter_id, meter.kind, at, register, battery, signal, status)
+
+
+_PLAIN_NUMBERS = frozenset((float, int))
+"""A JSON number's types (not bool, a subclass of int, nor any other subclass)."""
 
 
 def _required(item: dict[str, Any], name: str, kind: type) -> Any:

@@ -75,6 +75,7 @@ def test_a_valid_batch_becomes_normalised_readings():
     assert gas.household_id == "hh-1" and gas.kind is MeterKind.GAS
     assert gas.at == datetime(2026, 1, 6, 11, 45, tzinfo=UTC)
     assert gas.register_m3 == 1234.567 and gas.battery_pct == 87 and gas.signal_dbm == -93 and gas.status == "ok"
+    assert type(gas.battery_pct) is float and type(gas.signal_dbm) is float  # whole numbers in JSON, floats in a Reading
     assert water.kind is MeterKind.WATER and water.register_m3 == 5.0
 
 
@@ -142,6 +143,8 @@ def refused_beside_a_good_reading(bad: dict[str, object], reason: RejectReason, 
         ({"register_m3": -0.001}, RejectReason.INVALID_VALUE, "register_m3"),
         ({"register_m3": 1e12}, RejectReason.INVALID_VALUE, "register_m3"),
         ({"battery_pct": 140}, RejectReason.INVALID_VALUE, "battery_pct"),
+        ({"battery_pct": True}, RejectReason.SCHEMA_VIOLATION, "'battery_pct' must be a number"),
+        ({"signal_dbm": False}, RejectReason.SCHEMA_VIOLATION, "'signal_dbm' must be a number"),
         ({"signal_dbm": 12}, RejectReason.INVALID_VALUE, "signal_dbm"),
         ({"status": "x" * 40}, RejectReason.SCHEMA_VIOLATION, "status"),
         ({"at": "2026-01-06T12:30:00+00:00"}, RejectReason.TIMESTAMP_IN_FUTURE, "ahead of the receiver's clock"),

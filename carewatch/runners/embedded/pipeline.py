@@ -479,6 +479,7 @@ class Pipeline:
         self.readings_seen += translated.readings_seen
 
         for index, reading in translated.readings:
+            moved_on = False
             state = self._state(reading.household_id)
             verdict = judge(state.monitor, reading)
             if verdict.rejection is RejectReason.PROCESSING_ERROR:  # a bug of ours: kept, the stream goes on
@@ -497,8 +498,11 @@ class Pipeline:
                 record.accepted.append(reading)
                 if self.newest_event is None or reading.at > self.newest_event:
                     self.newest_event = reading.at
-            if self.settings.clock == "event" and self.newest_event is not None:
-                # Time passes with each reading, as on the Faust workers: the same alerts however messages are batched.
+                    moved_on = True
+            # Time passes with each reading, as on the Faust workers: the same alerts however messages are batched.
+            # A tick can be due only once the event time moved on (or before the first tick): the others' watermark
+            # was asked already.
+            if (moved_on or self.ticks.last is None) and self.newest_event is not None and self.settings.clock == "event":
                 detections.extend(self._tick_due(self.newest_event - self.settings.watermark_lateness, touched))
 
     def _state(self, household_id: str) -> HouseholdState:
