@@ -2,7 +2,8 @@
 
 A quiet spell longer than usual at this time of day (`QuietSpell.usual_h`: the longest quiet
 learned at that very quarter-hour, carried forward by a short grace — the household's latest
-usual first use in the morning plus half an hour; in the day, a gap longer than any seen then)
+usual first use in the morning plus half an hour; in the day, a gap longer than the household's
+days at that hour bear out, `QuietSpell._usual_limits`)
 but not yet unusual (the learned alert's limit, which adds pooling across hours, a margin and
 floors for households that go out) raises a `check_in`: an alert for the elder alone (audience
 "elder"; the policy sends it to the elder's phone, nobody else).  It ends

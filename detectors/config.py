@@ -131,6 +131,13 @@ class RuleConfig:
     """How long past the usual spell (carried forward from the quarters before) the check-in waits."""
     check_in_floor_h: float = 1.0
     """No spell shorter than this asks the elder."""
+    check_in_day_reach_h: float = 1.5
+    """For a quiet spell that began in the day: the longest quiet learned at a quarter-hour is usual only
+    up to this much beyond the second longest (one day's long outing, or a use hidden in a lost stretch of
+    readings, does not make hours of quiet usual at that hour; measured in docs/detectors.md)."""
+    check_in_day_anchor: float = 0.9
+    """For a quiet spell that began in the day: no `check_in_grace_h` is carried into a quarter-hour the
+    household used on at least this share of its learned days (a meal it always cooks then); above 1: none such."""
     check_in_answer_h: float = 1.0
     """An unanswered check-in, with the household still quiet, raises the learned inactivity alert after this."""
     check_in_from_h: float = 7.0

@@ -194,6 +194,8 @@ class HouseholdMonitor:
             "check_in_rank": rules.check_in_rank,
             "check_in_grace_h": rules.check_in_grace_h + (rules.coarse_check_in_grace_h if coarse else 0.0),
             "check_in_floor_h": rules.check_in_floor_h,
+            "check_in_day_reach_h": rules.check_in_day_reach_h,
+            "check_in_day_anchor": rules.check_in_day_anchor,
         }
         if quiet is None:
             quiet = QuietSpell(**settings)

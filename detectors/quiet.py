@@ -43,8 +43,8 @@ out at any hour: its longest one is usual at every hour of the day."""
 ALL_QUARTERS = (1 << QUARTERS_PER_DAY) - 1
 """A mask of local quarter-hours (bit q: the quarter from q/4 h): all of them."""
 
-_CHECK_IN_DEFAULTS = (1, 0.5, 1.0)
-"""QuietSpell's check-in settings (rank, grace, floor) by default."""
+_CHECK_IN_DEFAULTS = (1, 0.5, 1.0, 1.5, 0.9)
+"""QuietSpell's check-in settings (rank, grace, floor, day reach, day anchor) by default."""
 
 
 class Spell(NamedTuple):
@@ -106,8 +106,8 @@ class QuietSpell(base.Base):
 
     __slots__ = (
         "window_days", "warmup_days", "grace_h", "pool_h", "margin_h", "floor_h", "pool_day",
-        "check_in_rank", "check_in_grace_h", "check_in_floor_h",
-        "_dates", "_masks", "_unknown", "_limits", "_usual", "_answers", "_outings", "_shortest",
+        "check_in_rank", "check_in_grace_h", "check_in_floor_h", "check_in_day_reach_h", "check_in_day_anchor",
+        "_dates", "_masks", "_unknown", "_limits", "_usual", "_usual_day", "_answers", "_outings", "_shortest",
     )
 
     def __init__(
@@ -122,6 +122,8 @@ class QuietSpell(base.Base):
         check_in_rank: int = 1,
         check_in_grace_h: float = 0.5,
         check_in_floor_h: float = 1.0,
+        check_in_day_reach_h: float = 1.5,
+        check_in_day_anchor: float = 0.9,
     ):
         self.window_days = window_days
         self.warmup_days = warmup_days
@@ -133,6 +135,8 @@ class QuietSpell(base.Base):
         self.check_in_rank = check_in_rank
         self.check_in_grace_h = check_in_grace_h
         self.check_in_floor_h = check_in_floor_h
+        self.check_in_day_reach_h = check_in_day_reach_h
+        self.check_in_day_anchor = check_in_day_anchor
         self._dates: list[int] = []
         self._masks: list[int] = []
         self._unknown: list[int] = []
@@ -142,6 +146,9 @@ class QuietSpell(base.Base):
         """3600 × the least of `_limits` (derived with them): a spell shorter is usual at any hour."""
         self._usual: tuple[float, ...] | None = None
         """Per quarter-hour: the quiet that is still usual, past which the elder is asked (the soft tier)."""
+        self._usual_day: tuple[float, ...] | None = None
+        """The same for a spell that began in the day (`_usual_limits`): the longest quiet learned there
+        only as far as the other days bear it out, and no grace carried into a quarter always used."""
         self._answers: list[tuple[int, int, int]] = []
         """The elder's "I'm fine" answers remembered: (local date, quarter-hour, quarters quiet by then)."""
         self._outings: list[tuple[int, int, int]] = []
@@ -207,13 +214,14 @@ class QuietSpell(base.Base):
             boundary += QUARTER_S
         return None
 
-    def usual_h(self, quarter: int, date: int | None = None) -> float:
+    def usual_h(self, quarter: int, date: int | None = None, daytime: bool = False) -> float:
         """Hours of quiet still usual at the end of this quarter-hour, past which the elder is asked
-        (NaN while warming up, inf where asking would come no sooner than the learned alert).  On `date`,
+        (NaN while warming up, inf where asking would come no sooner than the learned alert); `daytime`:
+        for a spell that began in the day, not before the night (`_spans_the_night`).  On `date`,
         an "I'm fine" answered on the same weekday near this clock time makes that spell usual too."""
-        if self._usual is None:
+        if self._usual is None or self._usual_day is None:
             return math.nan
-        usual = self._usual[quarter]
+        usual = (self._usual_day if daytime else self._usual)[quarter]
         if date is not None:
             for answered, at_quarter, quiet in self._answers:
                 later = quarter - at_quarter
@@ -278,8 +286,10 @@ class QuietSpell(base.Base):
             limit_h = self.limit_on(date, quarter) if self._outings else limits[quarter]
             if boundary - spell.since_s > limit_h * 3600:
                 return None  # already unusual: the learned alert speaks, not a question
-            if askable >> quarter & 1 and boundary - since_s > (usual_h := self.usual_h(quarter, date)) * 3600:
-                return Finding(AlertType.CHECK_IN, boundary, usual_h, (), len(self._dates))
+            if askable >> quarter & 1:
+                daytime = not _spans_the_night(spell.since_s, boundary, spell.tz)
+                if boundary - since_s > (usual_h := self.usual_h(quarter, date, daytime)) * 3600:
+                    return Finding(AlertType.CHECK_IN, boundary, usual_h, (), len(self._dates))
             boundary += QUARTER_S
         return None
 
@@ -307,12 +317,12 @@ class QuietSpell(base.Base):
     def _derive(self) -> None:
         """Limits per quarter-hour from the learned days (recomputed when a day is learned)."""
         if len(self._dates) < self.warmup_days:
-            self._limits = self._usual = None
+            self._limits = self._usual = self._usual_day = None
             self._shortest = math.inf
             return
         bits, unknown = _bits(self._masks), _bits(self._unknown)
         quiet = _quiet_quarters(self._dates, bits, unknown)
-        self._usual = self._usual_limits(quiet)
+        self._usual, self._usual_day = self._usual_limits(quiet), self._usual_limits(quiet, daytime=True)
         with np.errstate(all="ignore"):
             longest = np.nanmax(quiet, axis=0) if np.isfinite(quiet).any() else np.zeros(QUARTERS_PER_DAY)
         longest = np.where(np.isnan(longest), np.nanmax(longest), longest)
@@ -331,18 +341,34 @@ class QuietSpell(base.Base):
         self._shortest = 3600 * min(self._limits)
         # Asking makes sense only before the learned alert would come.
         self._usual = tuple(u if u < limit else math.inf for u, limit in zip(self._usual, self._limits, strict=True))
+        self._usual_day = tuple(u if u < limit else math.inf for u, limit in zip(self._usual_day, self._limits, strict=True))
 
-    def _usual_limits(self, quiet: np.ndarray) -> tuple[float, ...]:
+    def _usual_limits(self, quiet: np.ndarray, daytime: bool = False) -> tuple[float, ...]:
         """Per quarter: the `check_in_rank`-th longest quiet learned there, carried forward by
-        `check_in_grace_h` (no pooling, no margin: the soft tier asks early, and cheaply)."""
+        `check_in_grace_h` (no pooling, no margin: the soft tier asks early, and cheaply).
+
+        `daytime`: for a spell that began in the day, judged by the household's own days at that hour
+        rather than by its single longest one — the longest quiet learned at a quarter counts only up to
+        `check_in_day_reach_h` past the next longest (one long outing, or a use a lost stretch of
+        readings hid, does not make hours of quiet usual there for four weeks), and no grace is carried
+        into a quarter the household used on `check_in_day_anchor` of its days or more (its lunch or
+        dinner: a spell that runs through it has missed what the household nearly always does)."""
         rank = max(1, min(int(self.check_in_rank), len(quiet)))
         known = np.where(np.isfinite(quiet), quiet, -1.0)
-        ranked = np.sort(known, axis=0)[-rank]
-        longest = np.max(known, axis=0)
+        ordered = np.sort(known, axis=0)
+        ranked = ordered[-rank]
+        longest = ordered[-1]
         usual = np.where(ranked >= 0, ranked, longest)  # too few known days there: the longest
+        if daytime and len(quiet) > 1:
+            borne_out = ordered[-2] + 4 * self.check_in_day_reach_h
+            usual = np.where(ordered[-2] >= 0, np.minimum(usual, borne_out), usual)
         usual = np.where(usual >= 0, usual, np.max(usual))
         carry = round(self.check_in_grace_h * 4)
-        near = np.max([np.roll(usual, k) + k for k in range(carry + 1)], axis=0)
+        carried = [np.roll(usual, k) + k for k in range(1, carry + 1)]
+        if daytime:
+            always = (known == 0).sum(axis=0) >= self.check_in_day_anchor * np.maximum(np.isfinite(quiet).sum(axis=0), 1)
+            carried = [np.where(always, usual, c) for c in carried]
+        near = np.max([usual, *carried], axis=0)
         return tuple(round(float(v), 2) for v in np.maximum(near / 4, self.check_in_floor_h))
 
     def __getstate__(self) -> tuple[object, ...]:
@@ -356,7 +382,9 @@ class QuietSpell(base.Base):
         settings: tuple[object, ...] = (
             self.window_days, self.warmup_days, self.grace_h, self.pool_h, self.margin_h, self.floor_h, self.pool_day,
         )
-        check_in = (self.check_in_rank, self.check_in_grace_h, self.check_in_floor_h)
+        check_in = (
+            self.check_in_rank, self.check_in_grace_h, self.check_in_floor_h, self.check_in_day_reach_h, self.check_in_day_anchor,
+        )
         if check_in != _CHECK_IN_DEFAULTS:  # the defaults are not stored: a few bytes per household
             settings += check_in
         if self._outings:
@@ -371,7 +399,7 @@ class QuietSpell(base.Base):
         defaults = _CHECK_IN_DEFAULTS  # not stored, or pickled before the soft tier
         (
             self.window_days, self.warmup_days, self.grace_h, self.pool_h, self.margin_h, self.floor_h, self.pool_day,
-            self.check_in_rank, self.check_in_grace_h, self.check_in_floor_h,
+            self.check_in_rank, self.check_in_grace_h, self.check_in_floor_h, self.check_in_day_reach_h, self.check_in_day_anchor,
         ) = (*settings, *defaults[len(settings) - 7 :])  # type: ignore[misc]
         self._answers = [tuple(a) for a in answers[0]] if answers else []  # type: ignore[misc]
         masks, spans = masks if isinstance(masks, tuple) else (masks, b"")  # no gap learned (or pickled before)

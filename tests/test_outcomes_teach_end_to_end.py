@@ -110,6 +110,6 @@ async def test_elder_unwell_teaches_nothing_and_writes_nothing(tmp_path) -> None
         monitor = pipeline.states[HOUSEHOLD].monitor
         assert monitor.learners["quiet"].outings_learned == 0
         told = [d for d in live(monitor, rest) if d.alert_type in QUIET and d.transition.value == "raised"]
-        assert [local(d.at) for d in told] == ["30 13:40"]
+        assert [local(d.at) for d in told] == ["30 13:25"]  # her check-in (missed lunch, 12:25) unanswered an hour
     finally:
         await engine.dispose()

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import pickle
+import random
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from tests.detectors.conftest import HOUSEHOLD, changes, cleared, local, monitor, raised, routine
 
 from carewatch.domain import AlertType, Audience, CheckInAnswer, Detection, MeterKind, Reading, Severity, Tick
+from detectors.base import instant
 from detectors.household import HouseholdMonitor
+from detectors.quiet import QuietSpell, Spell
+from detectors.routine import Day
 
 CHECK_IN, MORNING, UNUSUAL = AlertType.CHECK_IN, AlertType.MORNING_ACTIVITY_MISSING, AlertType.UNUSUAL_QUIET
 NO_ACTIVITY, NO_GAS, NO_WATER = AlertType.NO_ACTIVITY_24H, AlertType.NO_GAS_24H, AlertType.NO_WATER_24H
@@ -164,3 +168,46 @@ def test_an_evening_quiet_in_a_household_up_till_eleven_is_asked_about_that_even
     asked, _, told = detections[:3]
     assert local(asked.at) == "25 21:40"  # her usual 21:00 use did not come (asked only from 07:00 on 07:00-21:00)
     assert local(told.at) == "25 22:40"  # unanswered: an hour later, not at the learned limit (23:10)
+
+
+# A spell that began in the day is judged by the household's own days at that hour (QuietSpell._usual_limits).
+
+MORNING_WASH_DONE = 13.1  # 08:46 local on the first morning: after the last morning use (08:15-08:45)
+
+
+def test_one_long_day_out_does_not_make_a_quiet_afternoon_usual_for_weeks() -> None:
+    # Day 3 of the learning: out from after the morning wash until 17:40, no lunch. Day 21: quiet from the same time.
+    def out_and_then_gone(hours: float) -> bool:
+        return 2 * DAY + MORNING_WASH_DONE <= hours < 2 * DAY + 22 or hours >= 20 * DAY + MORNING_WASH_DONE
+
+    detections = answering(monitor(check_in=True), routine(22, quiet=out_and_then_gone), after=None)
+
+    asked = detections[0]
+    assert asked.alert_type is CHECK_IN
+    assert local(asked.at) == "26 12:40"  # lunch missed (18:40 when the one day out made quiet until 17:40 usual)
+    assert asked.facts["usual_h"] < 4
+
+
+def test_a_long_day_out_seen_twice_is_usual_at_that_hour() -> None:
+    def out_twice_and_then_gone(hours: float) -> bool:
+        out = any(day * DAY + MORNING_WASH_DONE <= hours < day * DAY + 22 for day in (2, 9))
+        return out or hours >= 20 * DAY + MORNING_WASH_DONE
+
+    detections = answering(monitor(check_in=True), routine(22, quiet=out_twice_and_then_gone), after=None)
+
+    assert local(detections[0].at) > "26 17:40"  # two such days: she does go out until then; asked after it
+
+
+def test_no_grace_is_carried_into_the_quarter_hour_a_household_always_uses() -> None:
+    rng = random.Random(42)
+    learner = QuietSpell()
+    for date in range(739000, 739021):  # up at 07:00; a use between 08:30 and 11:00; lunch in 11:45-12:00, every day
+        morning = sum(1 << q for q in range(28, 33))
+        learner.learn_one(Day(date, morning | 1 << rng.randint(34, 44) | 1 << 47 | 1 << 70, None, 0.12, True))
+    nine = datetime(2024, 6, 3, 9, 0, tzinfo=UTC).timestamp()  # quiet since 09:00, through lunch
+
+    found = learner.check_in(Spell(nine, nine, nine + 6 * 3600, UTC))
+
+    assert found is not None
+    assert instant(found.at_s).strftime("%H:%M") == "12:00"  # lunch missed: asked then, not half an hour later
+    assert learner.usual_h(47, daytime=True) == 1.0 < learner.usual_h(47)  # the floor; after the night: 3.25 h carried
