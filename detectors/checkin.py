@@ -62,7 +62,10 @@ class CheckInRule:
     (1.25, 12.0)
     """
 
-    __slots__ = ("profile", "_meters", "_kinds", "_away", "_critical", "_answer_s", "_fixed", "_bounds", "_on")
+    __slots__ = (
+        "profile", "_meters", "_kinds", "_away", "_critical", "_answer_s", "_fixed", "_bounds", "_on", "_spoken",
+        "_asked_when",
+    )
 
     def __init__(self, profile: HouseholdProfile) -> None:
         rules = profile.rules
@@ -71,6 +74,10 @@ class CheckInRule:
         self._kinds = tuple(kind for kind in MeterKind if profile.meters_of(kind))
         self._away = tuple(sorted((w.start.timestamp(), w.end.timestamp()) for w in profile.away))
         self._critical = frozenset(a for a in INACTIVITY_ALERTS if severity_of(a, profile) is Severity.CRITICAL)
+        self._spoken = QUIET_ALERTS | self._critical
+        """Alerts that already speak for a quiet spell: no question while one is open."""
+        self._asked_when: tuple[tuple[int, int] | None, int] | None = None
+        """The last sleeping hours asked about and the quarters askable with them (`_askable`, every tick)."""
         self._answer_s = rules.check_in_answer_h * 3600
         self._fixed = _quarters_between(rules.check_in_from_h, rules.check_in_until_h)
         self._bounds = _quarters_between(rules.check_in_earliest_h, rules.check_in_latest_h) if rules.check_in_awake else None
@@ -93,7 +100,7 @@ class CheckInRule:
             return self._unanswered(days, raised, evidence_s)
         if not self._on or not learner.warm or days.last_use_s == -math.inf:
             return []
-        if raised.any_of(QUIET_ALERTS) or raised.any_of(self._critical) or days.fine_s > days.last_use_s:
+        if raised.any_of(self._spoken) or days.fine_s > days.last_use_s:
             return []  # one question per quiet spell: after "I'm fine" the learned alert watches on, from the answer
         if evidence_s <= scored_s:
             return []
@@ -125,10 +132,15 @@ class CheckInRule:
         within the bounds; the fixed hours until those are learned."""
         if sleep is None or self._bounds is None:
             return self._fixed
+        asked = self._asked_when
+        if asked is not None and asked[0] == sleep:
+            return asked[1]  # the usual tick: the sleeping hours learned change once a day at most
         first, length = sleep
         sleeping = ((1 << length) - 1) << first
         sleeping |= sleeping >> QUARTERS_PER_DAY  # past midnight: the next morning's quarters
-        return self._bounds & ~sleeping
+        askable = self._bounds & ~sleeping
+        self._asked_when = (sleep, askable)
+        return askable
 
     def _unanswered(self, days: DayBook, raised: RaisedConditions, evidence_s: float) -> list[Detection]:
         """No answer in time and nothing used: the learned alert now, for family and staff."""

@@ -400,19 +400,21 @@ class HouseholdMonitor:
                 detections += found
         # The learned verdicts judge the evidence (up to when every meter has reported), found once a tick;
         # until every meter has reported once there is none and they have nothing to say.
-        evidence_s = evidence_of(self._histories, self._meter_ids) if self._learners else None
+        learners = self._learners
+        evidence_s = evidence_of(self._histories, self._meter_ids) if learners else None
         if evidence_s is not None:
-            quiet, scored_s = self._learners["quiet"], self._days.scored_s
-            quiet_learners = (quiet, self._learners["river"]) if "river" in self._learners else (quiet,)
-            learned = self._quiet.judge(quiet_learners, self._days, self._raised, evidence_s, at_s)
+            days, raised = self._days, self._raised
+            quiet, scored_s = learners["quiet"], days.scored_s
+            quiet_learners = (quiet, learners["river"]) if "river" in learners else (quiet,)
+            learned = self._quiet.judge(quiet_learners, days, raised, evidence_s, at_s)
             if learned:
-                learned += self._check_in.superseded(self._days, self._raised, at_s)
+                learned += self._check_in.superseded(days, raised, at_s)
             detections += learned
-            night = self._learners["night"]
-            detections += self._check_in.judge(quiet, self._days, self._raised, evidence_s, scored_s, night.learned_sleep())
-            local = local_quarter(evidence_s, self.profile.timezone)
-            found = self._night.judge(night, self._days, self._raised, evidence_s, local)
-            found += self._volume.spike(self._learners["volume"], self._days, self._raised, evidence_s, local[0])
+            night = learners["night"]
+            detections += self._check_in.judge(quiet, days, raised, evidence_s, scored_s, night.learned_sleep())
+            local = local_quarter(evidence_s, self._profile.timezone)
+            found = self._night.judge(night, days, raised, evidence_s, local)
+            found += self._volume.spike(learners["volume"], days, raised, evidence_s, local[0])
             if found:
                 self._flag_days(found)
                 detections += found
@@ -431,9 +433,10 @@ class HouseholdMonitor:
     def _book_use(self, kind: MeterKind, history: MeterHistory, index: int) -> None:
         """Tell the day book what the new reading shows: use in the interval it ends, and
         for a late reading, the part of the next interval's use that now belongs to it."""
-        days, tz = self._days, self.profile.timezone
+        days, tz = self._days, self._profile.timezone
         times, registers = history.times, history.registers
-        days.heard(times[index], tz)
+        if days.closed_through is None:  # the book's first reading (after it, every day has a beginning)
+            days.heard(times[index], tz)
         if index > 0:
             used = registers[index] - registers[index - 1]
             days.use(kind, times[index], used, tz)

@@ -192,9 +192,9 @@ class QuietSpell(base.Base):
     def score_one(self, spell: Spell) -> Finding | None:
         """The first quarter-hour end in (from_s, to_s] at which the spell is unusual."""
         limits = self._limits
-        if limits is None or spell.to_s - spell.since_s < self._shortest_s:
-            return None
-        start = max(spell.from_s, spell.since_s + self._shortest_s)
+        if limits is None or spell.to_s - spell.since_s < self._shortest:
+            return None  # the usual tick: a spell shorter than any limit
+        start = max(spell.from_s, spell.since_s + self._shortest)
         boundary = math.floor(start / QUARTER_S) * QUARTER_S + QUARTER_S
         while boundary <= spell.to_s:
             date, quarter = local_quarter(boundary, spell.tz)
@@ -299,10 +299,6 @@ class QuietSpell(base.Base):
         """For each learned day (whose next day is learned too, when needed): hours from the
         clock time of `since_s` to the next use."""
         return waits_after(self._dates, self._masks, since_s, tz)
-
-    @property
-    def _shortest_s(self) -> float:
-        return self._shortest
 
     def _derive(self) -> None:
         """Limits per quarter-hour from the learned days (recomputed when a day is learned)."""
@@ -516,7 +512,7 @@ class LearnedQuietRule:
     critical alert already speaks for the household.
     """
 
-    __slots__ = ("profile", "_meters", "_kinds", "_away", "_relearn_s", "_critical")
+    __slots__ = ("profile", "_meters", "_kinds", "_away", "_relearn_s", "_critical", "_spoken")
 
     def __init__(self, profile: HouseholdProfile, relearn_within_h: float = 4.0) -> None:
         self.profile = profile
@@ -529,6 +525,8 @@ class LearnedQuietRule:
         self._critical = frozenset(a for a in INACTIVITY_ALERTS if severity_of(a, profile) is Severity.CRITICAL)
         """The seed rule's alerts that speak for an incident in this household: no_activity_24h, or
         the one kind's alert in a one-meter home."""
+        self._spoken = QUIET_ALERTS | self._critical
+        """Alerts that already speak for a quiet spell: no learned verdict while one is open."""
 
     def judge(
         self,
@@ -542,7 +540,7 @@ class LearnedQuietRule:
         (`QuietSpell`, and a `RiverQuiet` when switched on): the first to find it unusual raises the alert."""
         if evidence_s <= days.scored_s or days.last_use_s == -math.inf:
             return []
-        if raised.any_of(QUIET_ALERTS) or raised.any_of(self._critical):
+        if raised.any_of(self._spoken):
             return []
         learners = [learner for learner in learners if learner.warm]
         if not learners:

@@ -76,6 +76,7 @@ class DailyVolume(base.Base):
 
     __slots__ = (
         "window_days", "warmup_days", "factor", "decline_ratio", "_dates", "_gas", "_water", "_learnable", "_most",
+        "_days_learned",
     )
 
     def __init__(self, window_days: int = 28, warmup_days: int = 14, factor: float = 1.5, decline_ratio: float = 0.5):
@@ -90,11 +91,13 @@ class DailyVolume(base.Base):
         self._most: dict[MeterKind, int | None] = {}
         """The most litres of each kind on a normal day learned (None: none), derived as days are
         learned: a tick's spike check needs no pass over the days."""
+        self._days_learned = 0
+        """The normal days remembered, derived with `_most`."""
         self._derive_most()
 
     @property
     def days_learned(self) -> int:
-        return sum(self._learnable)
+        return self._days_learned
 
     def learn_one(self, day: Day) -> None:
         """Remember a whole day lived at home; only normal ones set what normal is.  A day with
@@ -111,6 +114,7 @@ class DailyVolume(base.Base):
 
     def _derive_most(self) -> None:
         self._most = {kind: max(self.learned_litres(kind), default=None) for kind in (MeterKind.GAS, MeterKind.WATER)}
+        self._days_learned = sum(self._learnable)
 
     def score_one(self, today: Volumes) -> Spike | None:
         """A kind used far more today than on any normal day learned."""
