@@ -41,6 +41,9 @@ _STATE_VERSION = 3
 """Bump when the pickled state changes shape, so an old table entry fails loudly (versions 1,
 from before learning, and 2, from before meter health, are still read: see __setstate__)."""
 _CARE = frozenset(t for t in AlertType if t.audience is Audience.CARE)
+# Enum members the hot paths read, bound once: `Outcome.ACCEPT` is looked up through the enum's
+# metaclass, ~0.15 µs each time in Python 3.11 (ten times a plain global).
+_ACCEPT, _RESTART, _CHECK_IN = Outcome.ACCEPT, Outcome.RESTART, AlertType.CHECK_IN
 _GIVE_UP_ON_LAGGING_S = 2 * 86400.0
 """A meter this far behind the others no longer holds back the closing of days (they are
 closed as unfit to learn from)."""
@@ -260,7 +263,7 @@ class HouseholdMonitor:
             )
         check = self._guard.check(meter_id, history, at_s, register_m3)
         outcome = check.outcome
-        if outcome is not Outcome.ACCEPT:  # the usual reading skips the questions below
+        if outcome is not _ACCEPT:  # the usual reading skips the questions below
             if outcome is Outcome.DUPLICATE:
                 return Observation(duplicate=True)
             if outcome is Outcome.CONFLICT:
@@ -273,7 +276,7 @@ class HouseholdMonitor:
 
         previous_newest_s = history.times[-1] if history.times else -math.inf
         detail = ""
-        if outcome is Outcome.RESTART:
+        if outcome is _RESTART:
             times, registers = zip(*check.restart, strict=True)
             history.restart(list(times), list(registers))
             restarted_from: float | None = registers[0]
@@ -303,7 +306,7 @@ class HouseholdMonitor:
         if self._learners:
             if raised.any_of(QUIET_ALERTS):
                 detections += self._quiet.heard(self._days, raised, newest_s)
-            if AlertType.CHECK_IN in raised:
+            if _CHECK_IN in raised:
                 detections += self._check_in.heard(self._days, raised, newest_s)
             detections += self._close_days(newest_s)
             if detections:
