@@ -120,14 +120,16 @@ class DailyVolume(base.Base):
 
     def score_one(self, today: Volumes) -> Spike | None:
         """A kind used far more today than on any normal day learned."""
-        if (today.water_l is None or today.water_l <= _MARGIN_L[_WATER]) and (
-            today.gas_l is None or today.gas_l <= _MARGIN_L[_GAS]
-        ):
+        return self.spike_of(today.gas_l, today.water_l)
+
+    def spike_of(self, gas_l: int | None, water_l: int | None) -> Spike | None:
+        """`score_one` on the litres themselves (the rule asks every tick: no `Volumes` built for it)."""
+        if (water_l is None or water_l <= _MARGIN_L[_WATER]) and (gas_l is None or gas_l <= _MARGIN_L[_GAS]):
             return None  # less than any limit could be: the usual tick
-        days = self.days_learned
+        days = self._days_learned
         if days < self.warmup_days:
             return None
-        for kind, used in ((_WATER, today.water_l), (_GAS, today.gas_l)):
+        for kind, used in ((_WATER, water_l), (_GAS, gas_l)):
             if used is None or used <= _MARGIN_L[kind]:
                 continue  # less than any limit could be: the usual tick
             most = self._most.get(kind)
@@ -234,11 +236,9 @@ class VolumeRule:
         if so_far is None:
             return []
         _, gas_m3, water_m3 = so_far
-        volumes = Volumes(
-            round(gas_m3 * 1000) if self._gas else None,
-            round(water_m3 * 1000) if self._water else None,
+        found = learner.spike_of(
+            round(gas_m3 * 1000) if self._gas else None, round(water_m3 * 1000) if self._water else None
         )
-        found = learner.score_one(volumes)
         if found is None or not raised.open(alert, day_start_s(today, self._tz), self._meters):
             return []
         words = explain.spike(found.kind, found.used_l, found.most_l, found.days, evidence_s, self._tz)
