@@ -308,7 +308,8 @@ class HouseholdMonitor:
                 detections += self._quiet.heard(self._days, raised, newest_s)
             if _CHECK_IN in raised:
                 detections += self._check_in.heard(self._days, raised, newest_s)
-            detections += self._close_days(newest_s)
+            if newest_s - self._close_lag_s >= self._days.next_close_s:  # the usual reading closes no day
+                detections += self._close_days(newest_s)
             if detections:
                 self._flag_days(detections)
         if not detections and not detail:
@@ -459,9 +460,8 @@ class HouseholdMonitor:
 
     def _close_days(self, newest_s: float) -> list[Detection]:
         """Close the days every meter has reported past (a window late), learn from them,
-        and judge the week's use against the household's normal."""
-        if newest_s - self._close_lag_s < self._days.next_close_s:
-            return []  # the usual reading: no day to close yet (evidence is at most this reading)
+        and judge the week's use against the household's normal (the caller saw that `newest_s`, the newest
+        reading, is a window past the end of the oldest open day)."""
         newest = [h.times[-1] for h in self._histories.values() if len(h)]
         if len(newest) < len(self._histories):
             return []

@@ -189,7 +189,7 @@ class MeterVitals:
             elif not self.battery_low and self.battery_pct < limits.battery_low_pct:
                 self.battery_low = True
         median = self._judged_median(limits.signal_hours)
-        if median is not None:
+        if median is not None:  # watched long enough to judge
             if self.weak_signal and median > limits.signal_ok_dbm:
                 self.weak_signal = False
             elif not self.weak_signal and median < limits.weak_signal_dbm:
@@ -240,7 +240,8 @@ class MeterVitals:
             self._signal_hour = hour
         elif hour <= self._signal_hour - hours:
             return  # older than the window
-        self._set_sample(ring, hour % hours, max(-128, min(0, round(dbm))))
+        sample = round(dbm)  # kept in a signed byte, and signals are at most 0 dBm
+        self._set_sample(ring, hour % hours, 0 if sample > 0 else -128 if sample < -128 else sample)
         if hour < self._first_hour:
             self._first_hour = hour
 
