@@ -44,6 +44,8 @@ _CARE = frozenset(t for t in AlertType if t.audience is Audience.CARE)
 # Enum members the hot paths read, bound once: `Outcome.ACCEPT` is looked up through the enum's
 # metaclass, ~0.15 µs each time in Python 3.11 (ten times a plain global).
 _ACCEPT, _RESTART, _CHECK_IN = Outcome.ACCEPT, Outcome.RESTART, AlertType.CHECK_IN
+_ENDED_BY_USE = QUIET_ALERTS | {_CHECK_IN}
+"""The learned alerts a reading's use may end (one look for the usual reading, which has none open)."""
 _GIVE_UP_ON_LAGGING_S = 2 * 86400.0
 """A meter this far behind the others no longer holds back the closing of days (they are
 closed as unfit to learn from)."""
@@ -304,10 +306,11 @@ class HouseholdMonitor:
         detections += self._flow.judge(self._histories, self._raised, kind, newest_s)
         detections += self._ceiling.judge(self._histories, self._raised, kind, newest_s)
         if self._learners:
-            if raised.any_of(QUIET_ALERTS):
-                detections += self._quiet.heard(self._days, raised, newest_s)
-            if _CHECK_IN in raised:
-                detections += self._check_in.heard(self._days, raised, newest_s)
+            if raised.any_of(_ENDED_BY_USE):
+                if raised.any_of(QUIET_ALERTS):
+                    detections += self._quiet.heard(self._days, raised, newest_s)
+                if _CHECK_IN in raised:
+                    detections += self._check_in.heard(self._days, raised, newest_s)
             if newest_s - self._close_lag_s >= self._days.next_close_s:  # the usual reading closes no day
                 detections += self._close_days(newest_s)
             if detections:
@@ -446,9 +449,9 @@ class HouseholdMonitor:
             days.use(kind, times[index], used, tz)
             if times[index] - times[index - 1] > MAX_GAP_S:
                 days.mark_gap(times[index - 1], times[index], tz, used=used >= USE_FROM_M3)
-            if index + 1 < len(history):
+            if index + 1 < len(times):
                 days.adjust(kind, times[index + 1], -used, tz)
-        elif len(history) > 1:
+        elif len(times) > 1:
             days.use(kind, times[1], registers[1] - registers[0], tz)
 
     def _flag_days(self, detections: list[Detection]) -> None:
