@@ -112,6 +112,8 @@ class CheckInRule:
                 return []
             if since_s < end_s <= evidence_s:
                 since_s = end_s  # a spell counts from the planned return
+        if evidence_s < since_s + 3600 * learner.check_in_floor_h:
+            return []  # the usual tick in the day: a spell too short to ask about (QuietSpell.check_in's floor)
         spell = Spell(since_s, max(scored_s, since_s), evidence_s, self.profile.timezone)
         found = learner.check_in(spell, self._askable(sleep))
         if found is None or found.at_s < evidence_s - STALE_S or not raised.open(AlertType.CHECK_IN, since_s, self._meters):
