@@ -140,7 +140,7 @@ class MeterVitals:
 
     __slots__ = (
         "heard_s", "battery_pct", "signal_dbm", "status", "battery_low", "weak_signal",
-        "_signal", "_signal_hour", "_first_hour", "_sorted", "_median", "now",
+        "_signal", "_signal_hour", "_first_hour", "_sorted", "_median", "conditions_now",
     )
 
     def __init__(self) -> None:
@@ -159,8 +159,8 @@ class MeterVitals:
         """The ring's samples in order (None: no ring), kept up as the ring changes (derived, not
         pickled): the median of a 72-hour window costs two bisections a reading, not a sort."""
         self._median: float | None = None
-        """The median of `_sorted`, worked out when it changes (derived): most readings repeat their hour's sample."""
-        self.now: frozenset[AlertType] = frozenset()
+        """The median of `_sorted`, worked out when the samples change (derived), not each time it is asked."""
+        self.conditions_now: frozenset[AlertType] = frozenset()
         """The health alerts this meter is in now (`conditions`), worked out when its status or a verdict
         changes (derived): every reading asks whether any meter is unwell."""
 
@@ -195,11 +195,11 @@ class MeterVitals:
             elif not self.weak_signal and median < limits.weak_signal_dbm:
                 self.weak_signal = True
         if (self.status, self.battery_low, self.weak_signal) != was:
-            self.now = _conditions(self.status, self.battery_low, self.weak_signal)
+            self.conditions_now = _conditions(self.status, self.battery_low, self.weak_signal)
 
     def conditions(self) -> frozenset[AlertType]:
         """The health alerts this meter is in now."""
-        return self.now
+        return self.conditions_now
 
     def signal_median_dbm(self) -> float | None:
         """The median of the hourly signal over the window (None: no signal heard in it)."""
@@ -261,7 +261,7 @@ class MeterVitals:
         self._signal = None if ring is None else array("b", ring)
         self._sorted = None if self._signal is None else sorted(v for v in self._signal if v != _NO_SAMPLE)
         self._median = None if self._sorted is None else _median_of(self._sorted)
-        self.now = _conditions(self.status, self.battery_low, self.weak_signal)
+        self.conditions_now = _conditions(self.status, self.battery_low, self.weak_signal)
 
     def __repr__(self) -> str:
         return (
@@ -318,11 +318,11 @@ class MeterHealthRule:
         """Raise what a meter has newly fallen into, widen what is raised, clear what no meter is in any more."""
         if not raised.any_of(_HEALTH_SET):
             for v in vitals.values():
-                if v.now:
+                if v.conditions_now:
                     break
             else:
                 return []  # the usual reading: every meter well, nothing raised to clear
-        conditions = {meter_id: v.now for meter_id, v in vitals.items()}
+        conditions = {meter_id: v.conditions_now for meter_id, v in vitals.items()}
         found: list[Detection] = []
         for alert in HEALTH_ALERTS:
             meters = tuple(m for m, held in conditions.items() if alert in held)
