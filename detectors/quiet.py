@@ -172,6 +172,12 @@ class QuietSpell(base.Base):
     def warm(self) -> bool:
         return self._limits is not None
 
+    @property
+    def shortest_unusual_s(self) -> float:
+        """No spell shorter than this (seconds) is unusual at any hour: `score_one` finds nothing in it
+        (inf while warming up)."""
+        return self._shortest
+
     def limit_h(self, quarter: int) -> float:
         """Hours of quiet that are still usual at the end of this quarter-hour (NaN while warming up)."""
         return math.nan if self._limits is None else self._limits[quarter]
@@ -552,8 +558,13 @@ class LearnedQuietRule:
                 return []
             if since_s < end_s <= evidence_s:
                 since_s, since_return = end_s, True  # a spell counts from the return
-        spell = Spell(since_s, max(days.scored_s, since_s), evidence_s, self.profile.timezone)
-        days.scored_s = evidence_s
+        from_s, days.scored_s = max(days.scored_s, since_s), evidence_s
+        for learner in learners:
+            if evidence_s - since_s >= learner.shortest_unusual_s:
+                break
+        else:
+            return []  # the usual tick in the day: a spell no learner can find unusual yet
+        spell = Spell(since_s, from_s, evidence_s, self.profile.timezone)
         found = None  # the earliest finding; on a tie, the first learner's
         for learner in learners:
             finding = learner.score_one(spell)

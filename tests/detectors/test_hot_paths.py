@@ -118,3 +118,32 @@ def test_the_continuous_flow_shortcut_judges_as_the_whole_run_does(interval_s: f
     shortcut = transitions(walk_every_run=False)
     assert len(shortcut) > 10
     assert shortcut == transitions(walk_every_run=True)
+
+
+def test_a_spell_shorter_than_a_learners_shortest_unusual_is_never_found() -> None:
+    """LearnedQuietRule builds no Spell for a spell shorter than every learner's `shortest_unusual_s`:
+    each learner's `score_one` must find nothing in such a spell, and can find something past it."""
+    from detectors.anomaly import RiverQuiet
+    from detectors.quiet import QuietSpell, Spell
+    from detectors.routine import Day
+
+    rng = random.Random(13)
+    learners = [QuietSpell(), RiverQuiet()]
+    for learner in learners:
+        assert learner.shortest_unusual_s == float("inf")  # warming up: nothing is unusual
+    for date in range(739000, 739021):  # up at about 07:00, uses every hour or so, in bed by 22:00
+        active, quarter = 0, 28 + rng.randint(-1, 2)
+        while quarter < 88:
+            active, quarter = active | 1 << quarter, quarter + rng.randint(2, 6)
+        for learner in learners:
+            learner.learn_one(Day(date, active, 0.5, 0.12, True))
+    start_s = datetime(2024, 6, 1, tzinfo=UTC).timestamp()
+    for learner in learners:
+        shortest_s = learner.shortest_unusual_s
+        assert 0 < shortest_s < 24 * 3600
+        found_past_it = 0
+        for _ in range(300):
+            since_s = start_s + rng.randrange(0, 7 * 96) * 900.0 + rng.choice([0.0, 60.0])
+            assert learner.score_one(Spell(since_s, since_s, since_s + shortest_s - 1.0, UTC)) is None
+            found_past_it += learner.score_one(Spell(since_s, since_s, since_s + shortest_s + 30 * 3600, UTC)) is not None
+        assert found_past_it > 0
