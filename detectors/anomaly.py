@@ -134,6 +134,11 @@ class RiverQuiet(base.Base):
         return len(self._dates) >= self.warmup_days
 
     @property
+    def shortest_unusual_s(self) -> float:
+        """No spell shorter than this (seconds) is flagged: `score_one` finds nothing in it (inf while warming up)."""
+        return self.floor_h * 3600 if self.warm else math.inf
+
+    @property
     def samples_learned(self) -> int:
         """Samples the model learned from the window (those its filter flagged are not)."""
         self._fitted()

@@ -8,7 +8,8 @@ longer gap breaks the run, because we cannot claim flow we did not see.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from bisect import bisect_right
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 from carewatch.domain import AlertType, Detection, MeterKind, Transition
@@ -62,7 +63,34 @@ def flow_run(
     if end < 1:
         return None
     newest_span_s = times[end] - times[end - 1]
-    newest_rate = (registers[end] - registers[end - 1]) / max(newest_span_s, 1.0)
+    flowing = flowing_test(history, min_flow_m3_per_h, max_gap_s, steady)
+    if steady:  # judged against the newest rate, which changes with every reading: walked afresh
+        i = end
+        while i > 0 and flowing(i):
+            i -= 1
+    else:
+        i = history.run_start(("flow", min_flow_m3_per_h, max_gap_s), flowing)
+    gap_s = newest_span_s if i == end and newest_span_s > max_gap_s else 0.0
+    return FlowRun(times[i], times[end], registers[end] - registers[i], gap_s)
+
+
+def flowing_test(
+    history: MeterHistory, min_flow_m3_per_h: float, max_gap_s: float, steady: bool = False
+) -> Callable[[int], bool]:
+    """Does the interval that ends at reading i count as flowing: short enough to have been
+    observed, at least the least rate, and (`steady`) near the newest interval's rate?
+    For a history of two readings or more.
+
+    >>> history = MeterHistory()
+    >>> for hour, register in [(0, 1.0), (1, 1.0), (2, 1.2), (6, 2.0)]:
+    ...     history.insert(hour * 3600.0, register)
+    >>> flowing = flowing_test(history, 0.1, 3600.0)
+    >>> flowing(1), flowing(2), flowing(3)  # no use; 0.2 m³ in an hour; a gap of four hours
+    (False, True, False)
+    """
+    times, registers = history.times, history.registers
+    end = len(times) - 1
+    newest_rate = (registers[end] - registers[end - 1]) / max(times[end] - times[end - 1], 1.0)
 
     def flowing(i: int) -> bool:
         span_s = times[i] - times[i - 1]
@@ -73,14 +101,7 @@ def flow_run(
             return False
         return not steady or abs(used / span_s - newest_rate) <= STEADY * newest_rate
 
-    if steady:  # judged against the newest rate, which changes with every reading: walked afresh
-        i = end
-        while i > 0 and flowing(i):
-            i -= 1
-    else:
-        i = history.run_start(("flow", min_flow_m3_per_h, max_gap_s), flowing)
-    gap_s = newest_span_s if i == end and newest_span_s > max_gap_s else 0.0
-    return FlowRun(times[i], times[end], registers[end] - registers[i], gap_s)
+    return flowing
 
 
 class ContinuousFlowRule:
@@ -123,6 +144,16 @@ class ContinuousFlowRule:
         }
         self._max_gap_s = rules.continuity_max_gap_h * 3600
 
+    def _may_outlast(self, history: MeterHistory, meter_id: str, limit_s: float) -> bool:
+        """May the run ending at the newest reading last longer than `limit_s`?  Only if every interval
+        ending within `limit_s` of the newest reading flows: one of them is looked at, not the run walked
+        (a day's use flows for a quarter-hour now and then, seldom for hours).  The one after the first
+        of them, so that rounding `times[-1] - limit_s` (which may put the first on the wrong side of
+        the limit) can never skip a run that the full judgement would find long enough."""
+        times = history.times
+        within = min(bisect_right(times, times[-1] - limit_s) + 1, len(times) - 1)
+        return flowing_test(history, self._min_flow[meter_id], self._max_gap_s, meter_id in self._coarse)(within)
+
     def judge(
         self,
         histories: Mapping[str, MeterHistory],
@@ -135,13 +166,14 @@ class ContinuousFlowRule:
             for m in self._meters[kind]:
                 history = histories[m]
                 times, registers = history.times, history.registers
-                # Does the newest interval flow (at least the least rate over its span)?
+                # Does the newest interval flow (at least the least rate over its span), and may its run
+                # be long enough to raise?
                 if len(times) >= 2 and (
                     registers[-1] - registers[-2] >= self._min_flow[m] * (times[-1] - times[-2]) / 3600 - EPSILON_M3
-                ):
+                ) and self._may_outlast(history, m, self._limit_s[kind]):
                     break
             else:
-                return []  # the usual reading: nothing flowing now, nothing raised to clear
+                return []  # the usual reading: nothing flowing long enough, nothing raised to clear
         runs = {
             meter_id: flow_run(histories[meter_id], self._min_flow[meter_id], self._max_gap_s, meter_id in self._coarse)
             for meter_id in self._meters[kind]

@@ -140,7 +140,7 @@ class MeterVitals:
 
     __slots__ = (
         "heard_s", "battery_pct", "signal_dbm", "status", "battery_low", "weak_signal",
-        "_signal", "_signal_hour", "_first_hour", "_sorted",
+        "_signal", "_signal_hour", "_first_hour", "_sorted", "_median", "conditions_now",
     )
 
     def __init__(self) -> None:
@@ -158,6 +158,11 @@ class MeterVitals:
         self._sorted: list[int] | None = None
         """The ring's samples in order (None: no ring), kept up as the ring changes (derived, not
         pickled): the median of a 72-hour window costs two bisections a reading, not a sort."""
+        self._median: float | None = None
+        """The median of `_sorted`, worked out when the samples change (derived), not each time it is asked."""
+        self.conditions_now: frozenset[AlertType] = frozenset()
+        """The health alerts this meter is in now (`conditions`), worked out when its status or a verdict
+        changes (derived): every reading asks whether any meter is unwell."""
 
     @property
     def flags(self) -> frozenset[MeterFlag]:
@@ -171,6 +176,7 @@ class MeterVitals:
         if self.heard_s is not None and at_s < self.heard_s:
             return  # a late reading: the meter's state now is what its newest reading said
         self.heard_s = at_s
+        was = (self.status, self.battery_low, self.weak_signal)
         if battery_pct is not None:
             self.battery_pct = battery_pct
         if signal_dbm is not None:
@@ -183,22 +189,24 @@ class MeterVitals:
             elif not self.battery_low and self.battery_pct < limits.battery_low_pct:
                 self.battery_low = True
         median = self._judged_median(limits.signal_hours)
-        if median is not None:
+        if median is not None:  # watched long enough to judge
             if self.weak_signal and median > limits.signal_ok_dbm:
                 self.weak_signal = False
             elif not self.weak_signal and median < limits.weak_signal_dbm:
                 self.weak_signal = True
+        if (self.status, self.battery_low, self.weak_signal) != was:
+            self.conditions_now = _conditions(self.status, self.battery_low, self.weak_signal)
 
     def conditions(self) -> frozenset[AlertType]:
         """The health alerts this meter is in now."""
-        return _conditions(self.status, self.battery_low, self.weak_signal)
+        return self.conditions_now
 
     def signal_median_dbm(self) -> float | None:
         """The median of the hourly signal over the window (None: no signal heard in it)."""
-        return None if self._sorted is None else _median_of(self._sorted)
+        return self._median
 
     def _set_sample(self, ring: array, slot: int, sample: int) -> None:
-        """Put a sample (or _NO_SAMPLE) in the ring's slot, keeping the ordered samples in step."""
+        """Put a sample (or _NO_SAMPLE) in the ring's slot, keeping the ordered samples and their median in step."""
         old = ring[slot]
         if old == sample:
             return
@@ -209,13 +217,14 @@ class MeterVitals:
             del ordered[bisect_left(ordered, old)]
         if sample != _NO_SAMPLE:
             insort(ordered, sample)
+        self._median = _median_of(ordered)
 
     def _judged_median(self, hours: int) -> float | None:
         """The signal's median, once watched long enough to judge it (None before)."""
         ordered = self._sorted  # None exactly while there is no ring
         if ordered is None or len(ordered) < _MIN_SIGNAL_SAMPLES or self._signal_hour - self._first_hour + 1 < hours:
             return None
-        return _median_of(ordered)
+        return self._median
 
     def _record_signal(self, at_s: float, dbm: float, hours: int) -> None:
         hour = math.floor(at_s / 3600)
@@ -223,7 +232,7 @@ class MeterVitals:
         if ring is None or len(ring) != hours:  # first signal, or the window was changed: watch afresh
             ring = self._signal = array("b", [_NO_SAMPLE] * hours)
             self._signal_hour = self._first_hour = hour
-            self._sorted = []
+            self._sorted, self._median = [], None
         if hour > self._signal_hour:
             # The hours skipped hold no sample; this hour's slot is written just below.
             for skipped in range(max(self._signal_hour + 1, hour - hours + 1), hour):
@@ -231,8 +240,10 @@ class MeterVitals:
             self._signal_hour = hour
         elif hour <= self._signal_hour - hours:
             return  # older than the window
-        self._set_sample(ring, hour % hours, max(-128, min(0, round(dbm))))
-        self._first_hour = min(self._first_hour, hour)
+        sample = round(dbm)  # kept in a signed byte, and signals are at most 0 dBm
+        self._set_sample(ring, hour % hours, 0 if sample > 0 else -128 if sample < -128 else sample)
+        if hour < self._first_hour:
+            self._first_hour = hour
 
     def __getstate__(self) -> tuple[object, ...]:
         # A plain tuple, the ring as bytes: pickled once per meter in every saved household state.
@@ -249,6 +260,8 @@ class MeterVitals:
         ) = state
         self._signal = None if ring is None else array("b", ring)
         self._sorted = None if self._signal is None else sorted(v for v in self._signal if v != _NO_SAMPLE)
+        self._median = None if self._sorted is None else _median_of(self._sorted)
+        self.conditions_now = _conditions(self.status, self.battery_low, self.weak_signal)
 
     def __repr__(self) -> str:
         return (
@@ -305,11 +318,11 @@ class MeterHealthRule:
         """Raise what a meter has newly fallen into, widen what is raised, clear what no meter is in any more."""
         if not raised.any_of(_HEALTH_SET):
             for v in vitals.values():
-                if v.conditions():
+                if v.conditions_now:
                     break
             else:
                 return []  # the usual reading: every meter well, nothing raised to clear
-        conditions = {meter_id: v.conditions() for meter_id, v in vitals.items()}
+        conditions = {meter_id: v.conditions_now for meter_id, v in vitals.items()}
         found: list[Detection] = []
         for alert in HEALTH_ALERTS:
             meters = tuple(m for m, held in conditions.items() if alert in held)

@@ -179,6 +179,12 @@ class QuietSpell(base.Base):
     def warm(self) -> bool:
         return self._limits is not None
 
+    @property
+    def shortest_unusual_s(self) -> float:
+        """No spell shorter than this (seconds) is unusual at any hour: `score_one` finds nothing in it
+        (inf while warming up)."""
+        return self._shortest
+
     def limit_h(self, quarter: int) -> float:
         """Hours of quiet that are still usual at the end of this quarter-hour (NaN while warming up)."""
         return math.nan if self._limits is None else self._limits[quarter]
@@ -199,9 +205,9 @@ class QuietSpell(base.Base):
     def score_one(self, spell: Spell) -> Finding | None:
         """The first quarter-hour end in (from_s, to_s] at which the spell is unusual."""
         limits = self._limits
-        if limits is None or spell.to_s - spell.since_s < self._shortest_s:
-            return None
-        start = max(spell.from_s, spell.since_s + self._shortest_s)
+        if limits is None or spell.to_s - spell.since_s < self._shortest:
+            return None  # the usual tick: a spell shorter than any limit
+        start = max(spell.from_s, spell.since_s + self._shortest)
         boundary = math.floor(start / QUARTER_S) * QUARTER_S + QUARTER_S
         while boundary <= spell.to_s:
             date, quarter = local_quarter(boundary, spell.tz)
@@ -309,10 +315,6 @@ class QuietSpell(base.Base):
         """For each learned day (whose next day is learned too, when needed): hours from the
         clock time of `since_s` to the next use."""
         return waits_after(self._dates, self._masks, since_s, tz)
-
-    @property
-    def _shortest_s(self) -> float:
-        return self._shortest
 
     def _derive(self) -> None:
         """Limits per quarter-hour from the learned days (recomputed when a day is learned)."""
@@ -544,7 +546,7 @@ class LearnedQuietRule:
     critical alert already speaks for the household.
     """
 
-    __slots__ = ("profile", "_meters", "_kinds", "_away", "_relearn_s", "_critical")
+    __slots__ = ("profile", "_meters", "_kinds", "_away", "_relearn_s", "_critical", "_spoken")
 
     def __init__(self, profile: HouseholdProfile, relearn_within_h: float = 4.0) -> None:
         self.profile = profile
@@ -557,6 +559,8 @@ class LearnedQuietRule:
         self._critical = frozenset(a for a in INACTIVITY_ALERTS if severity_of(a, profile) is Severity.CRITICAL)
         """The seed rule's alerts that speak for an incident in this household: no_activity_24h, or
         the one kind's alert in a one-meter home."""
+        self._spoken = QUIET_ALERTS | self._critical
+        """Alerts that already speak for a quiet spell: no learned verdict while one is open."""
 
     def judge(
         self,
@@ -570,7 +574,7 @@ class LearnedQuietRule:
         (`QuietSpell`, and a `RiverQuiet` when switched on): the first to find it unusual raises the alert."""
         if evidence_s <= days.scored_s or days.last_use_s == -math.inf:
             return []
-        if raised.any_of(QUIET_ALERTS) or raised.any_of(self._critical):
+        if raised.any_of(self._spoken):
             return []
         learners = [learner for learner in learners if learner.warm]
         if not learners:
@@ -582,8 +586,13 @@ class LearnedQuietRule:
                 return []
             if since_s < end_s <= evidence_s:
                 since_s, since_return = end_s, True  # a spell counts from the return
-        spell = Spell(since_s, max(days.scored_s, since_s), evidence_s, self.profile.timezone)
-        days.scored_s = evidence_s
+        from_s, days.scored_s = max(days.scored_s, since_s), evidence_s
+        for learner in learners:
+            if evidence_s - since_s >= learner.shortest_unusual_s:
+                break
+        else:
+            return []  # the usual tick in the day: a spell no learner can find unusual yet
+        spell = Spell(since_s, from_s, evidence_s, self.profile.timezone)
         found = None  # the earliest finding; on a tie, the first learner's
         for learner in learners:
             finding = learner.score_one(spell)
@@ -647,6 +656,7 @@ def evidence_of(histories: Mapping[str, MeterHistory], meters: Sequence[str]) ->
         times = histories[meter_id].times
         if not times:
             return None
-        newest = min(newest, times[-1])
+        if times[-1] < newest:  # min(), without the call: every tick asks
+            newest = times[-1]
     return newest
 

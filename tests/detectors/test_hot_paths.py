@@ -76,3 +76,74 @@ def test_the_signal_median_is_the_median_of_the_window_whatever_the_readings() -
         expected = float(statistics.median(samples)) if samples else None
         assert vitals.signal_median_dbm() == expected
         assert vitals._sorted == (None if ring is None else sorted(samples))
+
+
+@pytest.mark.parametrize("interval_s", [900.0, 3600.0], ids=["fine", "coarse"])  # coarse: runs must be steady
+def test_the_continuous_flow_shortcut_judges_as_the_whole_run_does(interval_s: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ContinuousFlowRule looks at one interval before walking a run (`_may_outlast`): on random
+    meters (runs of every length, gaps, uneven rates, late hours) it raises and clears exactly
+    what it does when it walks every run."""
+    from carewatch.domain import MeterKind
+    from detectors.base import RaisedConditions
+    from detectors.config import HouseholdProfile, MeterProfile
+    from detectors.flow import ContinuousFlowRule
+    from detectors.history import MeterHistory
+
+    profile = HouseholdProfile(
+        "hh-1", (MeterProfile("gas-1", MeterKind.GAS, interval_s), MeterProfile("gas-2", MeterKind.GAS, interval_s))
+    )
+
+    def transitions(walk_every_run: bool) -> list[tuple[str, str, float]]:
+        rng = random.Random(f"flow-{interval_s}")
+        rule, raised = ContinuousFlowRule(profile), RaisedConditions()
+        if walk_every_run:
+            monkeypatch.setattr(ContinuousFlowRule, "_may_outlast", lambda *_: True)
+        histories = {"gas-1": MeterHistory(), "gas-2": MeterHistory()}
+        clock = {m: 1_700_000_000.0 for m in histories}
+        register = {m: 100.0 for m in histories}
+        rate = {m: 0.0 for m in histories}
+        out = []
+        for _ in range(4000):
+            meter = rng.choice(list(histories))
+            if rng.random() < 0.05:  # a run starts or stops
+                rate[meter] = rng.choice([0.0, 0.0, 0.3, 0.5, 2.0])
+            step_s = interval_s * rng.choice([1, 1, 1, 1, 2, 7])
+            clock[meter] += step_s + rng.choice([0.0, 0.0, 0.001, 1.0])
+            register[meter] += rate[meter] * step_s / 3600 * rng.uniform(0.85, 1.15)
+            histories[meter].insert(clock[meter], round(register[meter], 4))
+            for d in rule.judge(histories, raised, MeterKind.GAS, clock[meter]):
+                out.append((d.alert_id, d.transition.value, clock[meter]))
+        return out
+
+    shortcut = transitions(walk_every_run=False)
+    assert len(shortcut) > 10
+    assert shortcut == transitions(walk_every_run=True)
+
+
+def test_a_spell_shorter_than_a_learners_shortest_unusual_is_never_found() -> None:
+    """LearnedQuietRule builds no Spell for a spell shorter than every learner's `shortest_unusual_s`:
+    each learner's `score_one` must find nothing in such a spell, and can find something past it."""
+    from detectors.anomaly import RiverQuiet
+    from detectors.quiet import QuietSpell, Spell
+    from detectors.routine import Day
+
+    rng = random.Random(13)
+    learners = [QuietSpell(), RiverQuiet()]
+    for learner in learners:
+        assert learner.shortest_unusual_s == float("inf")  # warming up: nothing is unusual
+    for date in range(739000, 739021):  # up at about 07:00, uses every hour or so, in bed by 22:00
+        active, quarter = 0, 28 + rng.randint(-1, 2)
+        while quarter < 88:
+            active, quarter = active | 1 << quarter, quarter + rng.randint(2, 6)
+        for learner in learners:
+            learner.learn_one(Day(date, active, 0.5, 0.12, True))
+    start_s = datetime(2024, 6, 1, tzinfo=UTC).timestamp()
+    for learner in learners:
+        shortest_s = learner.shortest_unusual_s
+        assert 0 < shortest_s < 24 * 3600
+        found_past_it = 0
+        for _ in range(300):
+            since_s = start_s + rng.randrange(0, 7 * 96) * 900.0 + rng.choice([0.0, 60.0])
+            assert learner.score_one(Spell(since_s, since_s, since_s + shortest_s - 1.0, UTC)) is None
+            found_past_it += learner.score_one(Spell(since_s, since_s, since_s + shortest_s + 30 * 3600, UTC)) is not None
+        assert found_past_it > 0
