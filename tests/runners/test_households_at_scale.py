@@ -186,6 +186,26 @@ async def test_the_running_system_keeps_what_it_started_with_out_of_the_collecto
     assert any(o is registry for o in gc.get_objects())
 
 
+async def test_a_stopping_system_gives_its_objects_back_to_the_collector_once_disconnected_and_without_the_states(
+    mosquitto_broker, tmp_path, monkeypatch
+):
+    # Unfrozen first, a city's states went back to the collector while MQTT was still connected: the full pass that
+    # followed walked every household's objects (7 s of CPU at 100,000 households) before the subscriber stopped.
+    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'carewatch.db'}", clock="event")  # type: ignore[call-arg]
+    seen_at_unfreeze: list[tuple[bool, int]] = []
+    unfreeze = gc.unfreeze
+    async with running_system(settings, registry_of(10), BrokerAddress(*mosquitto_broker), "unfrozen-last") as system:
+        heard_at(system.pipeline, NOW)
+
+        def watched() -> None:
+            seen_at_unfreeze.append((system.subscriber._client.is_connected(), len(system.pipeline.states)))
+            unfreeze()
+
+        monkeypatch.setattr(embedded.gc, "unfreeze", watched)
+    assert seen_at_unfreeze == [(False, 0)]
+    assert gc.get_freeze_count() == 0
+
+
 def upload(households: range, at: datetime, register_m3: float) -> list[InboundMessage]:
     """One message per household with both its meters' readings at ``at``."""
     return [
