@@ -27,7 +27,8 @@ Then it prints, per path and size:
   readings go through in order, so this is each reading's lag to within the sampling), p50 and max;
 - peak RSS of each carewatch process (VmHWM from /proc, read just before it stops);
 - start-up (process spawned → serving: /metrics answering, the bridge subscribed, every worker holding
-  its partitions) and restart (the same after SIGTERM, with the day's state stored);
+  its partitions) and restart (the same after SIGTERM, with the day's state stored; embedded: ``--restarts``
+  times, the median printed with every run) and how long `carewatch run` took to stop after each SIGTERM;
 - database growth per simulated day (the SQLite file and its WAL, after start-up → after the day, / --days);
 - how far the run is from linear: judged/s and µs of the path's CPU (all its processes, user + system)
   per reading at each size next to the smallest.
@@ -237,16 +238,19 @@ class Process:
         self.peak_mb = max(self.peak_mb, peak_rss_mb(self.popen.pid))
         self.cpu = max(self.cpu, cpu_s(self.popen.pid))
 
-    def stop(self) -> None:
+    def stop(self) -> float:
+        """SIGTERM, and SIGKILL after 60 s; the seconds from SIGTERM to exit (0 if it was not running)."""
         if self.popen is None or self.popen.poll() is not None:
-            return
+            return 0.0
         self.sample()
+        began = time.perf_counter()
         self.popen.send_signal(signal.SIGTERM)
         try:
             self.popen.wait(60)
         except subprocess.TimeoutExpired:
             self.popen.kill()
             self.popen.wait()
+        return time.perf_counter() - began
 
 
 def mosquitto(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -301,6 +305,10 @@ class Result:
     lag_max_s: float = 0.0
     start_s: float = 0.0
     restart_s: float = 0.0
+    restarts: list[float] = field(default_factory=list)
+    """Every restart's time (embedded: ``--restarts``); ``restart_s`` is their median."""
+    stops: list[float] = field(default_factory=list)
+    """Embedded: seconds from SIGTERM to exit, after the day and after each restart."""
     database_mb_per_day: float = 0.0
     database_mb: float = 0.0
     """Growth from after start-up to after the readings (with --window: the window's)."""
@@ -408,13 +416,15 @@ def embedded(args: argparse.Namespace, households: int, workdir: Path, registry:
         result.database_mb = database_mb(database) - before
         result.database_mb_per_day = result.database_mb / args.days
         result.windowed = bool(args.window)
-        run.stop()
+        result.stops.append(run.stop())
         result.peak_mb["run"] = run.peak_mb
-        again = Process("carewatch run", [*CLI, "run"], environment(settings), workdir / "run.log").start()
-        try:
-            result.restart_s = wait_for("carewatch run (restart)", serving, [again])
-        finally:
-            again.stop()
+        for _ in range(args.restarts):
+            again = Process("carewatch run", [*CLI, "run"], environment(settings), workdir / "run.log").start()
+            try:
+                result.restarts.append(wait_for("carewatch run (restart)", serving, [again]))
+            finally:
+                result.stops.append(again.stop())
+        result.restart_s = statistics.median(result.restarts)
     finally:
         run.stop()
         broker.terminate()
@@ -533,6 +543,10 @@ def report(result: Result, smallest: Result | None) -> None:
     print(f"{'':>17}lag publish → judged p50 {result.lag_p50_s:.1f} s, max {result.lag_max_s:.1f} s; "
           f"peak RSS MB: {rss}; start-up {result.start_s:.1f} s, restart {result.restart_s:.1f} s; "
           f"{growth}; CPU {per_reading:.0f} µs/reading", flush=True)
+    if result.stops:
+        runs = f" (each: {', '.join(f'{s:.1f}' for s in result.restarts)} s)" if len(result.restarts) > 1 else ""
+        print(f"{'':>17}restart median of {len(result.restarts)}{runs}; stopped in "
+              f"{', '.join(f'{s:.1f}' for s in result.stops)} s after SIGTERM (the day's process, then each restart)", flush=True)
     print(f"{'':>17}(publisher: generated in {result.publisher.get('generated_s', 0.0):.1f} s, peak RSS {result.publisher.get('peak_mb', 0.0):.0f} MB)", flush=True)
     if smallest is not None and smallest is not result and smallest.readings:
         growth = result.households / smallest.households
@@ -549,6 +563,7 @@ def main() -> None:
     parser.add_argument("--paths", default="embedded,scaled", help="embedded, scaled or both")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--restarts", type=int, default=1, help="embedded: how many times to restart `carewatch run` on the day's state")
     parser.add_argument("--sample", type=float, default=0.5, help="seconds between samples")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds a day may take")
     parser.add_argument("--window", default="", metavar="START-END",
@@ -560,6 +575,8 @@ def main() -> None:
         port, households, live, days, samples, every, window = args.publish
         publish(int(port), int(households), float(live), float(days), Path(samples), float(every), parse_window(window))
         return
+    if args.restarts < 1:
+        parser.error("--restarts: at least 1")
     try:
         parse_window(args.window)  # refused here, before any process starts
     except argparse.ArgumentTypeError as exc:

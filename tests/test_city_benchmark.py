@@ -26,7 +26,7 @@ def test_a_small_city_through_the_embedded_engine_prints_its_figures():
     assert "failed" not in out, out
     figures = re.search(r"embedded +200 households: (\d+) readings .* judged ([\d,]+) readings/s", out)
     assert figures and int(figures[1]) > 10_000 and int(figures[2].replace(",", "")) > 0, out
-    for figure in ("lag publish → judged p50", "peak RSS MB: run", "start-up", "restart", "MB per simulated day", "µs/reading"):
+    for figure in ("lag publish → judged p50", "peak RSS MB: run", "start-up", "restart", "stopped in", "MB per simulated day", "µs/reading"):
         assert figure in out, (figure, out)
 
 
