@@ -244,21 +244,19 @@ class MqttSubscriber:
         """(On the network thread.)  Wait for room in the inbox; False when the subscriber stops meanwhile.
 
         paho's loop neither reads nor writes while its thread waits here (through a stalled event loop: 26–32 s in
-        a city's cold start), so the link is kept alive from here.  What is queued is written, with a PINGREQ every
-        half keep-alive: silent for 1.5 keep-alives, the broker closes the link ("Unspecified error" here).  And no
-        PINGRESP is awaited meanwhile: the broker's answer queues behind the messages not read yet, and paho closes
-        the link itself one keep-alive after its PINGREQ ("Keep alive timeout")."""
+        a city's cold start), and a broker that hears nothing for 1.5 keep-alives closes the link ("Unspecified
+        error" here): a PINGREQ is written every half keep-alive from here, with whatever else is queued.  Its
+        answer is left to paho; it reads it once there is room (a PINGRESP it awaits is late only if nothing at all
+        was read for a keep-alive, and the message just handed off was)."""
         client, pinged_at = self._client, -math.inf
         while not self._room.acquire(timeout=ROOM_WAIT_S):
             if self._stopping:
                 return False
             now = time.monotonic()
             if now - pinged_at >= self._keepalive_s / 2:
-                client._send_simple_command(mqtt.PINGREQ)  # not _send_pingreq: that would await the answer
+                client._send_simple_command(mqtt.PINGREQ)  # not _send_pingreq: that would have paho await the answer
                 pinged_at = now
             client.loop_write()  # on paho's own thread, between two packets it reads: nothing else writes
-        if pinged_at > -math.inf:
-            client._ping_t = 0  # paho's own PINGREQ, if any, is answered behind the messages held back
         return True
 
     def _move_arrived(self) -> None:
