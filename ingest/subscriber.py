@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +29,8 @@ from carewatch.clock import Clock, wall_clock
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 10.0
+ROOM_WAIT_S = 0.5
+"""How often the network thread, waiting for room in the inbox, looks whether it stops and keeps the link alive."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,9 +229,8 @@ class MqttSubscriber:
         try:
             inbound = InboundMessage(message.topic, bytes(message.payload), message.mid, message.qos, self.clock())
             # Blocks this network thread when the pipeline falls behind: back-pressure onto the broker.
-            while not self._room.acquire(timeout=0.5):
-                if self._stopping:
-                    return  # shutting down: unacknowledged, so the broker delivers it again
+            if not self._wait_for_room():
+                return  # shutting down: unacknowledged, so the broker delivers it again
             self._arrived.append(inbound)
             # Read after the append: a `_move_arrived` that has not yet begun takes this message too (it clears
             # the flag before it drains); otherwise we schedule one.
@@ -236,6 +239,25 @@ class MqttSubscriber:
                 self._loop.call_soon_threadsafe(self._move_arrived)
         except Exception:
             log.exception("could not hand an MQTT message on %r to the pipeline", getattr(message, "topic", "?"))
+
+    def _wait_for_room(self) -> bool:
+        """(On the network thread.)  Wait for room in the inbox; False when the subscriber stops meanwhile.
+
+        paho's loop neither reads nor writes while its thread waits here (through a stalled event loop: 26–32 s in
+        a city's cold start), and a broker that hears nothing for 1.5 keep-alives closes the link ("Unspecified
+        error" here): a PINGREQ is written every half keep-alive from here, with whatever else is queued.  Its
+        answer is left to paho; it reads it once there is room (a PINGRESP it awaits is late only if nothing at all
+        was read for a keep-alive, and the message just handed off was)."""
+        client, pinged_at = self._client, -math.inf
+        while not self._room.acquire(timeout=ROOM_WAIT_S):
+            if self._stopping:
+                return False
+            now = time.monotonic()
+            if now - pinged_at >= self._keepalive_s / 2:
+                client._send_simple_command(mqtt.PINGREQ)  # not _send_pingreq: that would have paho await the answer
+                pinged_at = now
+            client.loop_write()  # on paho's own thread, between two packets it reads: nothing else writes
+        return True
 
     def _move_arrived(self) -> None:
         """(On the event loop.)  Everything the network thread handed off, into the inbox in arrival order."""
