@@ -81,6 +81,10 @@ class RuleConfig:
     """Every meter of the household is silent (a gateway that died) after the household's median
     gap plus this many times how far its `silent_household_quantile` gap (between readings of any
     of its meters) reaches beyond it."""
+    silent_together_quantile: float = 0.9
+    """The household's silence counts as every meter at once (a dead gateway) only when, at its newest
+    reading, each meter had been heard within this share of its own learned gaps (its ordinary interval):
+    one already inside a longer gap of its own leaves the others judged by their own thresholds."""
     silent_offline_grace_h: float = 0.25
     """Every meter of the household is silent once its gateway has been offline by its MQTT last will
     this long (without waiting for the learned household threshold): a reconnect within it is no ticket."""

@@ -154,6 +154,7 @@ class SilentMeterRule:
         "_household_quantile",
         "_meter_factor",
         "_household_factor",
+        "_together_quantile",
         "_warmup",
         "_offline_grace_s",
         "_wait_while_online",
@@ -174,6 +175,7 @@ class SilentMeterRule:
         self._household_quantile = rules.silent_household_quantile
         self._meter_factor = rules.silent_meter_factor
         self._household_factor = rules.silent_household_factor
+        self._together_quantile = rules.silent_together_quantile
         self._warmup = rules.silent_warmup_gaps
         self._offline_grace_s = rules.silent_offline_grace_h * 3600
         self._wait_while_online = rules.silent_wait_while_online
@@ -196,6 +198,23 @@ class SilentMeterRule:
             return prior_s
         learned_s = cadence.silent_after_s(self._household_quantile, self._household_factor) + self._household_upload_s
         return max(prior_s, learned_s)
+
+    def fell_silent_together(self, watch: SilenceWatch, last_seen: Mapping[str, float], latest_s: float) -> bool:
+        """Every meter was heard within its ordinary interval (its learned `silent_together_quantile`
+        gap; the prior while warming up) before the household's newest reading: they went quiet
+        together, as the meters of a dead gateway do.  A meter already inside a longer gap of its own
+        leaves the household's stream to the other meters alone, whose ordinary gaps are far longer
+        than those of every meter together (what the household's threshold is learned from): they are
+        judged by their own thresholds, not told as a dead gateway."""
+        for meter_id, seen_s in last_seen.items():
+            cadence = watch.meters.get(meter_id)
+            if cadence is None or cadence.learned < self._warmup:
+                usual_s = self._prior_s[meter_id]
+            else:
+                usual_s = cadence.quantile(self._together_quantile)
+            if latest_s - seen_s > usual_s:
+                return False
+        return True
 
     def tick(
         self,
@@ -230,7 +249,11 @@ class SilentMeterRule:
         silent = list(limits)
         if last_seen and len(silent) < len(last_seen) and not (self._wait_while_online and watch.online):
             latest_s = max(last_seen.values())
-            if latest_s < at_s - self._household_prior_s and latest_s < at_s - (household_s := self.household_after_s(watch)):
+            if (
+                latest_s < at_s - self._household_prior_s
+                and latest_s < at_s - (household_s := self.household_after_s(watch))
+                and self.fell_silent_together(watch, last_seen, latest_s)
+            ):
                 silent = list(last_seen)  # the gateway: every meter at once
                 limits = dict.fromkeys(last_seen, household_s)
         if offline and last_seen:
