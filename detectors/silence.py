@@ -10,9 +10,11 @@ intervals" would make every ordinary gap a ticket.  Two streams are learned: eac
 meter's, and the household's (its gateway's) — the gaps between any two of its
 readings, whichever meter sent them.  A gateway that died silences every meter at
 once, which ordinary gaps of independent meters rarely do, so the household's own
-gaps are short and it is told within hours; one meter silent while the others
-report is told once it is silent far longer than it ever is (the household is still
-watched through the others).  Until a stream has learned `silent_warmup_gaps` gaps,
+gaps are short and it is told within hours — when its meters went quiet together (each
+heard within its ordinary interval before the household's newest reading; one already in
+a gap of its own leaves the others to their own thresholds); one meter silent while the
+others report is told once it is silent far longer than it ever is (the household is
+still watched through the others).  Until a stream has learned `silent_warmup_gaps` gaps,
 the configured interval is the prior: silent after `silent_after_intervals` of them.
 
 A gateway's own word is faster than its silence: the broker publishes its MQTT last will
