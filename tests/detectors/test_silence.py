@@ -300,3 +300,16 @@ def test_meters_that_go_quiet_together_are_still_a_dead_gateway_within_the_house
     first_h = _first_silent(target, 121.5, 12)
 
     assert first_h is not None and threshold_h <= first_h <= threshold_h + 0.25
+
+
+def test_a_gateway_that_dies_while_one_meter_is_in_its_own_gap_is_told_within_hours_not_by_its_tail() -> None:
+    """No last will (a network server or NB-IoT platform sends none): every meter silent at once is still the
+    gateway, after `silent_apart_factor` times the household's threshold, not after each meter's own days-long one."""
+    target = _gaps_of_their_own(120.0)
+    target.observe(gas(121.0, 5.0))
+    target.observe(water(123.5, 5.0))  # gas already in a gap of its own, then nothing from either
+    bound_h = 1.5 * _household_threshold_h(target)
+
+    first_h = _first_silent(target, 123.5, 48)
+
+    assert first_h is not None and bound_h <= first_h <= bound_h + 0.25
