@@ -81,6 +81,14 @@ class RuleConfig:
     """Every meter of the household is silent (a gateway that died) after the household's median
     gap plus this many times how far its `silent_household_quantile` gap (between readings of any
     of its meters) reaches beyond it."""
+    silent_together_quantile: float = 0.9
+    """The meters went quiet together (as a dead gateway's do) when, at the household's newest reading,
+    each had been heard within this share of its own learned gaps (its ordinary interval); otherwise the
+    household's threshold is stretched by `silent_apart_factor`."""
+    silent_apart_factor: float = 1.5
+    """When the meters did not go quiet together, every meter silent at once still counts as the gateway
+    after this many times the household's threshold: the others' ordinary gaps are no dead gateway, and
+    a gateway that died while one meter was in its own gap (no last will) waits hours, not that meter's tail."""
     silent_offline_grace_h: float = 0.25
     """Every meter of the household is silent once its gateway has been offline by its MQTT last will
     this long (without waiting for the learned household threshold): a reconnect within it is no ticket."""

@@ -10,9 +10,12 @@ intervals" would make every ordinary gap a ticket.  Two streams are learned: eac
 meter's, and the household's (its gateway's) — the gaps between any two of its
 readings, whichever meter sent them.  A gateway that died silences every meter at
 once, which ordinary gaps of independent meters rarely do, so the household's own
-gaps are short and it is told within hours; one meter silent while the others
-report is told once it is silent far longer than it ever is (the household is still
-watched through the others).  Until a stream has learned `silent_warmup_gaps` gaps,
+gaps are short and it is told within hours — after `silent_apart_factor` times as long
+when its meters did not go quiet together (one already in a gap of its own before the
+household's newest reading: the others' ordinary gaps are longer than those of every meter
+together, which the threshold is learned from); one meter silent while the
+others report is told once it is silent far longer than it ever is (the household is
+still watched through the others).  Until a stream has learned `silent_warmup_gaps` gaps,
 the configured interval is the prior: silent after `silent_after_intervals` of them.
 
 A gateway's own word is faster than its silence: the broker publishes its MQTT last will
@@ -154,6 +157,8 @@ class SilentMeterRule:
         "_household_quantile",
         "_meter_factor",
         "_household_factor",
+        "_together_quantile",
+        "_apart_factor",
         "_warmup",
         "_offline_grace_s",
         "_wait_while_online",
@@ -174,6 +179,8 @@ class SilentMeterRule:
         self._household_quantile = rules.silent_household_quantile
         self._meter_factor = rules.silent_meter_factor
         self._household_factor = rules.silent_household_factor
+        self._together_quantile = rules.silent_together_quantile
+        self._apart_factor = rules.silent_apart_factor
         self._warmup = rules.silent_warmup_gaps
         self._offline_grace_s = rules.silent_offline_grace_h * 3600
         self._wait_while_online = rules.silent_wait_while_online
@@ -196,6 +203,22 @@ class SilentMeterRule:
             return prior_s
         learned_s = cadence.silent_after_s(self._household_quantile, self._household_factor) + self._household_upload_s
         return max(prior_s, learned_s)
+
+    def fell_silent_together(self, watch: SilenceWatch, last_seen: Mapping[str, float], latest_s: float) -> bool:
+        """Every meter was heard within its ordinary interval (its learned `silent_together_quantile`
+        gap; the prior while warming up) before the household's newest reading: they went quiet
+        together, as the meters of a dead gateway do.  A meter already inside a longer gap of its own
+        leaves the household's stream to the other meters alone, whose ordinary gaps are far longer
+        than those of every meter together (what the household's threshold is learned from)."""
+        for meter_id, seen_s in last_seen.items():
+            cadence = watch.meters.get(meter_id)
+            if cadence is None or cadence.learned < self._warmup:
+                usual_s = self._prior_s[meter_id]
+            else:
+                usual_s = cadence.quantile(self._together_quantile)
+            if latest_s - seen_s > usual_s:
+                return False
+        return True
 
     def tick(
         self,
@@ -231,8 +254,11 @@ class SilentMeterRule:
         if last_seen and len(silent) < len(last_seen) and not (self._wait_while_online and watch.online):
             latest_s = max(last_seen.values())
             if latest_s < at_s - self._household_prior_s and latest_s < at_s - (household_s := self.household_after_s(watch)):
-                silent = list(last_seen)  # the gateway: every meter at once
-                limits = dict.fromkeys(last_seen, household_s)
+                if not self.fell_silent_together(watch, last_seen, latest_s):
+                    household_s *= self._apart_factor  # still told within hours, not by each meter's own tail
+                if latest_s < at_s - household_s:
+                    silent = list(last_seen)  # the gateway: every meter at once
+                    limits = dict.fromkeys(last_seen, household_s)
         if offline and last_seen:
             silent = list(last_seen)  # the gateway said it is gone: every meter at once, now
             limits = dict.fromkeys(last_seen, at_s - min(last_seen.values()))

@@ -257,3 +257,59 @@ def test_a_monitor_pickled_before_gateways_were_heard_hears_its_gateway_once_ref
     restored.gateway(GatewayState(GATEWAY, False, at(2.1)))
 
     assert changes(restored.tick(Tick(at(2.5)))) == [raised(SILENT)]
+
+
+def _gaps_of_their_own(until_h: float) -> HouseholdMonitor:
+    """Gas hourly on the hour and water on the half-hour until `until_h`, each now and then 6 h silent
+    on its own (gas after every 20 readings, water 10 readings later): each meter's own threshold runs
+    to days, the household's (whose gaps the other meter's readings keep short) to a few hours."""
+    target = HouseholdMonitor(household(silent_warmup_gaps=60))
+    readings = []
+    for meter, offset_h, gap_after in ((gas, 0.0, 0), (water, 0.5, 10)):
+        hours, count = offset_h, 0
+        while hours <= until_h + offset_h:
+            readings.append((hours, meter))
+            count += 1
+            hours += 6.0 if count % 20 == gap_after else 1.0
+    for hours, meter in sorted(readings, key=lambda reading: reading[0]):
+        target.observe(meter(hours, 5.0))
+    return target
+
+
+def _household_threshold_h(target: HouseholdMonitor) -> float:
+    return target._silent.household_after_s(target._silence) / 3600
+
+
+def test_a_meter_in_a_gap_of_its_own_does_not_make_the_others_ordinary_gap_a_dead_gateway() -> None:
+    target = _gaps_of_their_own(120.0)
+    target.observe(gas(121.0, 5.0))
+    target.observe(water(123.5, 5.0))  # gas silent since 121 h: a gap of its own has begun
+    assert 2 < _household_threshold_h(target) < 6  # every meter at once is told within hours ...
+
+    # ... but here only water is late, for one of its ordinary 6 h gaps, while gas is still in its own
+    assert _first_silent(target, 123.5, 6) is None
+    assert target.observe(water(129.5, 5.0)).detections == ()
+
+
+def test_meters_that_go_quiet_together_are_still_a_dead_gateway_within_the_households_threshold() -> None:
+    target = _gaps_of_their_own(120.0)
+    target.observe(gas(121.0, 5.0))
+    target.observe(water(121.5, 5.0))  # both heard within their ordinary hour, then nothing from either
+    threshold_h = _household_threshold_h(target)
+
+    first_h = _first_silent(target, 121.5, 12)
+
+    assert first_h is not None and threshold_h <= first_h <= threshold_h + 0.25
+
+
+def test_a_gateway_that_dies_while_one_meter_is_in_its_own_gap_is_told_within_hours_not_by_its_tail() -> None:
+    """No last will (a network server or NB-IoT platform sends none): every meter silent at once is still the
+    gateway, after `silent_apart_factor` times the household's threshold, not after each meter's own days-long one."""
+    target = _gaps_of_their_own(120.0)
+    target.observe(gas(121.0, 5.0))
+    target.observe(water(123.5, 5.0))  # gas already in a gap of its own, then nothing from either
+    bound_h = 1.5 * _household_threshold_h(target)
+
+    first_h = _first_silent(target, 123.5, 48)
+
+    assert first_h is not None and bound_h <= first_h <= bound_h + 0.25
