@@ -86,6 +86,19 @@ def severity_of(alert_type: AlertType, profile: HouseholdProfile) -> Severity:
     return _SEVERITY[alert_type]
 
 
+def speaking_for_quiet(profile: HouseholdProfile) -> frozenset[AlertType]:
+    """The alerts that already speak for a quiet spell in this household, while one is open no learned
+    verdict or question is raised: the learned quiet alerts and the seed rule's critical one
+    (no_activity_24h, or the one kind's alert in a one-meter home).
+
+    >>> from detectors.config import MeterProfile
+    >>> both = HouseholdProfile("hh-1", (MeterProfile("gas-1", MeterKind.GAS), MeterProfile("wat-1", MeterKind.WATER)))
+    >>> sorted(a.value for a in speaking_for_quiet(both) - QUIET_ALERTS)
+    ['no_activity_24h']
+    """
+    return QUIET_ALERTS | {a for a in INACTIVITY_ALERTS if severity_of(a, profile) is Severity.CRITICAL}
+
+
 _SEVERITY = {
     AlertType.NO_ACTIVITY_24H: Severity.CRITICAL,
     AlertType.GAS_CONTINUOUS: Severity.CRITICAL,

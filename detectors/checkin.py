@@ -25,9 +25,9 @@ from __future__ import annotations
 import functools
 import math
 
-from carewatch.domain import AlertType, CheckInAnswer, Detection, MeterKind, Severity, Transition, alert_id
+from carewatch.domain import AlertType, CheckInAnswer, Detection, MeterKind, Transition, alert_id
 from detectors import explain
-from detectors.base import INACTIVITY_ALERTS, QUIET_ALERTS, RaisedConditions, detection, epoch, instant, severity_of
+from detectors.base import QUIET_ALERTS, RaisedConditions, detection, epoch, instant, speaking_for_quiet
 from detectors.config import HouseholdProfile
 from detectors.quiet import QuietSpell, Spell, _spans_the_night
 from detectors.routine import QUARTERS_PER_DAY, DayBook
@@ -67,7 +67,7 @@ class CheckInRule:
     """
 
     __slots__ = (
-        "profile", "_meters", "_kinds", "_away", "_critical", "_answer_s", "_fixed", "_bounds", "_on", "_spoken",
+        "profile", "_meters", "_kinds", "_away", "_answer_s", "_fixed", "_bounds", "_on", "_spoken",
         "_asked_when",
     )
 
@@ -77,8 +77,7 @@ class CheckInRule:
         self._meters = tuple(m.meter_id for m in profile.meters)
         self._kinds = tuple(kind for kind in MeterKind if profile.meters_of(kind))
         self._away = tuple(sorted((w.start.timestamp(), w.end.timestamp()) for w in profile.away))
-        self._critical = frozenset(a for a in INACTIVITY_ALERTS if severity_of(a, profile) is Severity.CRITICAL)
-        self._spoken = QUIET_ALERTS | self._critical
+        self._spoken = speaking_for_quiet(profile)
         """Alerts that already speak for a quiet spell: no question while one is open."""
         self._asked_when: tuple[tuple[int, int] | None, int] | None = None
         """The last sleeping hours asked about and the quarters askable with them (`_askable`, every tick)."""
@@ -157,7 +156,7 @@ class CheckInRule:
         tz = self.profile.timezone
         out = [self._end("unanswered", raised, days, evidence_s, {"outcome": "unanswered"})]
         alert = AlertType.MORNING_ACTIVITY_MISSING if _spans_the_night(entry.onset_s, evidence_s, tz) else AlertType.UNUSUAL_QUIET
-        if raised.any_of(QUIET_ALERTS) or raised.any_of(self._critical) or not raised.open(alert, entry.onset_s, self._meters):
+        if raised.any_of(self._spoken) or not raised.open(alert, entry.onset_s, self._meters):
             return out
         days.quiet_raised_s = evidence_s
         asked_s = evidence_s - self._answer_s if days.asked_s == -math.inf else days.asked_s

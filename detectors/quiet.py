@@ -27,9 +27,9 @@ from typing import Any, NamedTuple
 import numpy as np
 from river import base
 
-from carewatch.domain import AlertType, Detection, Explanation, MeterKind, Severity, Transition
+from carewatch.domain import AlertType, Detection, Explanation, MeterKind, Transition
 from detectors import explain
-from detectors.base import INACTIVITY_ALERTS, QUIET_ALERTS, Raised, RaisedConditions, detection, instant, severity_of
+from detectors.base import QUIET_ALERTS, Raised, RaisedConditions, detection, instant, speaking_for_quiet
 from detectors.config import HouseholdProfile
 from detectors.history import MeterHistory
 from detectors.routine import QUARTER_S, QUARTERS_PER_DAY, Day, DayBook, local_quarter
@@ -546,7 +546,7 @@ class LearnedQuietRule:
     critical alert already speaks for the household.
     """
 
-    __slots__ = ("profile", "_meters", "_kinds", "_away", "_relearn_s", "_critical", "_spoken")
+    __slots__ = ("profile", "_meters", "_kinds", "_away", "_relearn_s", "_spoken")
 
     def __init__(self, profile: HouseholdProfile, relearn_within_h: float = 4.0) -> None:
         self.profile = profile
@@ -556,10 +556,7 @@ class LearnedQuietRule:
         self._relearn_s = relearn_within_h * 3600
         """An alert cleared this soon after it was raised was a late morning, not an incident:
         its day is still learned, so a changed routine is learned instead of alerted on forever."""
-        self._critical = frozenset(a for a in INACTIVITY_ALERTS if severity_of(a, profile) is Severity.CRITICAL)
-        """The seed rule's alerts that speak for an incident in this household: no_activity_24h, or
-        the one kind's alert in a one-meter home."""
-        self._spoken = QUIET_ALERTS | self._critical
+        self._spoken = speaking_for_quiet(profile)
         """Alerts that already speak for a quiet spell: no learned verdict while one is open."""
 
     def judge(
