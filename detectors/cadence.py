@@ -28,6 +28,14 @@ BINS = 64
 CAPACITY = 8192
 """Counts are halved when their sum reaches this: about a year of hourly readings, three months
 of quarter-hourly ones."""
+TAIL_FROM = BINS_PER_DOUBLING
+"""A gap in the tail is longer than twice the median (this many bins beyond the median's)."""
+PRIOR_TAIL_GAPS = 20.0
+"""The prior tail index weighs as much as this many learned tail gaps: a meter with few long gaps
+leans on what real meters do, one with many on its own."""
+PRIOR_TAIL_SHARE, PRIOR_INTERVALS = 0.02, 100.0
+"""The prior share of intervals in the tail (real meters: 2 % longer than 3 h, issue #14), weighing as
+much as this many learned intervals."""
 
 
 @functools.lru_cache(maxsize=4096)  # a meter's gaps repeat (900 s, 3600 s ...): the logarithm once per gap
@@ -71,7 +79,7 @@ class ReportingCadence:
     (1000, 1.07, 12.1)
     """
 
-    __slots__ = ("counts", "learned", "_judged")
+    __slots__ = ("counts", "learned", "_judged", "_reached")
 
     def __init__(self) -> None:
         self.counts = array("H", bytes(2 * BINS))
@@ -79,13 +87,15 @@ class ReportingCadence:
         """Gaps the counts hold (halved with them)."""
         self._judged: tuple[float, float, float] | None = None
         """The last `silent_after_s` (q, factor, answer), until the next gap is learned: ticks ask often."""
+        self._reached: tuple[float, float, float] | None = None
+        """The last `tail_reach_s` (rate, index, answer), likewise."""
 
     def learn_one(self, gap_s: float) -> None:
         if not gap_s > 0 or math.isinf(gap_s):
             return
         self.counts[bin_of(gap_s)] += 1
         self.learned += 1
-        self._judged = None
+        self._judged = self._reached = None
         if self.learned >= CAPACITY:
             for i, count in enumerate(self.counts):
                 self.counts[i] = (count + 1) // 2
@@ -126,12 +136,57 @@ class ReportingCadence:
         self._judged = (q, factor, answer)
         return answer
 
+    def tail_reach_s(self, rate: float, prior_index: float) -> float:
+        """How long a gap comes once in `1 / rate` intervals, by this stream's tail: its gaps longer
+        than twice the median, fitted as a power law (Hill's estimator of the tail index, pooled with
+        `prior_index` weighing `PRIOR_TAIL_GAPS` gaps; the tail's share pooled with `PRIOR_TAIL_SHARE`)
+        and extrapolated beyond the longest gap learned, which a few hundred gaps cannot place.  NaN for
+        a stream with no gap in its tail (a meter that reports like a clock shows none: no tail to fit).
+
+        >>> import random
+        >>> rng = random.Random(42)
+        >>> calm, gappy = ReportingCadence(), ReportingCadence()
+        >>> for n in range(600):  # about hourly: three gaps of 3 h, or a power-law gap one interval in eleven
+        ...     calm.learn_one(3600 * (3.0 if n % 200 == 0 else rng.uniform(0.8, 1.2)))
+        ...     gappy.learn_one(3600 * (1.5 * rng.paretovariate(1.5) if rng.random() < 0.09 else rng.uniform(0.8, 1.2)))
+        >>> [round(c.quantile(1.0) / 3600, 1) for c in (calm, gappy)]  # the longest gap learned
+        [3.0, 20.3]
+        >>> [round(c.silent_after_s(0.999, 12.0) / 3600) for c in (calm, gappy)]  # the spread rule (hours)
+        [24, 232]
+        >>> [round(c.tail_reach_s(1e-5, 1.5) / 3600) for c in (calm, gappy)]  # once in 100,000 intervals
+        [123, 416]
+        >>> clockwork = ReportingCadence()
+        >>> clockwork.learn_one(900.0)
+        >>> clockwork.tail_reach_s(1e-5, 1.5)
+        nan
+        """
+        if not self.learned:
+            return math.nan
+        reached = self._reached
+        if reached is not None and reached[0] == rate and reached[1] == prior_index:
+            return reached[2]
+        running = list(itertools.accumulate(self.counts))
+        beyond = min(bisect.bisect_left(running, 0.5 * self.learned - 1e-9), BINS - 1) + TAIL_FROM
+        # The tail starts at the lower edge of the shortest gap's bin past twice the median.
+        start = next((i - 1 for i in range(beyond + 1, BINS) if self.counts[i]), None)
+        answer = math.nan
+        if start is not None:
+            tail = excess = 0.0
+            for i in range(start + 1, BINS):  # a bin's gaps at its geometric middle, in log units past the start
+                tail += self.counts[i]
+                excess += self.counts[i] * (i - start - 0.5) * math.log(2) / BINS_PER_DOUBLING
+            tail_index = (tail + PRIOR_TAIL_GAPS) / (excess + PRIOR_TAIL_GAPS / prior_index)
+            share = (tail + PRIOR_TAIL_SHARE * PRIOR_INTERVALS) / (self.learned + PRIOR_INTERVALS)
+            answer = upper_edge(start) * max(1.0, share / rate) ** (1 / tail_index)
+        self._reached = (rate, prior_index, answer)
+        return answer
+
     def __getstate__(self) -> bytes:
         return pack([self])
 
     def __setstate__(self, state: bytes) -> None:
         [restored] = unpack(state)
-        self.counts, self.learned, self._judged = restored.counts, restored.learned, None
+        self.counts, self.learned, self._judged, self._reached = restored.counts, restored.learned, None, None
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ReportingCadence) and self.counts == other.counts
