@@ -1,13 +1,14 @@
 """Silent meters on real cadence: which technician alerts no incident explains, and how soon a dead gateway is told without its will.
 
-    python3 benchmarks/silent_meters.py unexplained --seed 1 --shards 3
+    python3 benchmarks/silent_meters.py unexplained --seed 1 --shards 3 [--rule NAME=VALUE ...]
     python3 benchmarks/silent_meters.py dead-gateways --seeds 1 2 3
 
 `unexplained` replays the real-cadence family as `carewatch evaluate --family "real cadence" --seed N
 --shards S` does (learned column; silence is judged alike in both) and lists each `meter_silent` in the
 scored period that no incident explains: its household, the meters, whether it was every meter at once
 (the gateway term), the threshold it crossed, the gap that raised it (from the last reading to the next),
-and the silent meter's learned gaps then (how many, median, 99th and 99.9th percentile, longest).
+and the silent meter's learned gaps then (how many, median, 99th and 99.9th percentile, longest, and how far
+its tail reaches at three rates: `ReportingCadence.tail_reach_s`, NaN for a meter without a tail).
 
 `dead-gateways` is the measurement docs/detectors.md quotes for "dead gateways without a will": the
 real-cadence family's first simulation of each seed with every incident a dead gateway (every household
@@ -24,7 +25,7 @@ from dataclasses import replace
 from datetime import UTC, timedelta
 
 from carewatch.cli.evaluation.matching import EXPLAINED_BY, TruthIncident, nearest_rank, score
-from carewatch.cli.evaluation.replay import LEARNED, replay
+from carewatch.cli.evaluation.replay import LEARNED, detector_sets, replay
 from carewatch.cli.evaluation.scenarios import FAMILIES, SuiteConfig, shard_config
 from carewatch.domain import AlertType, Transition
 from detectors.silence import SilentMeterRule
@@ -37,7 +38,7 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 3600:.1f}"
 
 
-def unexplained(seed: int, shards: int) -> None:
+def unexplained(seed: int, shards: int, rules: tuple[tuple[str, float], ...] = ()) -> None:
     raised: dict[str, tuple[dict[str, float | str], dict[str, tuple[int, float, float, float, float]]]] = {}
     cleared: dict[str, float] = {}
     tick, heard = SilentMeterRule.tick, SilentMeterRule.heard
@@ -64,15 +65,15 @@ def unexplained(seed: int, shards: int) -> None:
         return found
 
     SilentMeterRule.tick, SilentMeterRule.heard = spying_tick, spying_heard  # type: ignore[method-assign]
-    suite = SuiteConfig(seed=seed, shards=shards, families=(REAL.name,))
-    print(f"seed {seed}, shards {shards}")
-    print("shard\talert\tmeters\tall at once\tthreshold h\tgap h\tlearned: n, median, p99, p99.9, longest h")
+    suite = SuiteConfig(seed=seed, shards=shards, families=(REAL.name,), rules=rules)
+    print(f"seed {seed}, shards {shards}, rules {dict(rules)}")
+    print("shard\talert\tmeters\tall at once\tthreshold h\tgap h\tlearned: n, median, p99, p99.9, longest h [tail reach at 1e-4, 3e-5, 1e-5]")
     total_days = 0.0
     count = scored = 0
     try:
         for shard in range(shards):
             simulation = Simulation(shard_config(REAL, shard, suite))
-            result = replay(simulation, (LEARNED,))
+            result = replay(simulation, detector_sets(rules)[1:])
             config = simulation.config
             begin = config.start.astimezone(UTC) + timedelta(days=suite.warmup_days)
             end = config.end.astimezone(UTC)
@@ -139,11 +140,13 @@ def main() -> None:
     listing = commands.add_parser("unexplained")
     listing.add_argument("--seed", type=int, default=1)
     listing.add_argument("--shards", type=int, default=1)
+    listing.add_argument("--rule", action="append", default=[], help="NAME=VALUE: a RuleConfig setting, as for evaluate")
     dead = commands.add_parser("dead-gateways")
     dead.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     args = parser.parse_args()
     if args.command == "unexplained":
-        unexplained(args.seed, args.shards)
+        rules = tuple((name, float(value)) for name, value in (rule.split("=", 1) for rule in args.rule))
+        unexplained(args.seed, args.shards, rules)
     else:
         dead_gateways(args.seeds)
 

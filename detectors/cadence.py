@@ -79,23 +79,22 @@ class ReportingCadence:
     (1000, 1.07, 12.1)
     """
 
-    __slots__ = ("counts", "learned", "_judged", "_reached")
+    __slots__ = ("counts", "learned", "_judged")
 
     def __init__(self) -> None:
         self.counts = array("H", bytes(2 * BINS))
         self.learned = 0
         """Gaps the counts hold (halved with them)."""
-        self._judged: tuple[float, float, float] | None = None
-        """The last `silent_after_s` (q, factor, answer), until the next gap is learned: ticks ask often."""
-        self._reached: tuple[float, float, float] | None = None
-        """The last `tail_reach_s` (rate, index, answer), likewise."""
+        self._judged: dict[tuple[str, float, float], float] | None = None
+        """The answers of `silent_after_s` and `tail_reach_s` by their arguments, until the next gap is
+        learned: ticks ask often."""
 
     def learn_one(self, gap_s: float) -> None:
         if not gap_s > 0 or math.isinf(gap_s):
             return
         self.counts[bin_of(gap_s)] += 1
         self.learned += 1
-        self._judged = self._reached = None
+        self._judged = None
         if self.learned >= CAPACITY:
             for i, count in enumerate(self.counts):
                 self.counts[i] = (count + 1) // 2
@@ -106,8 +105,20 @@ class ReportingCadence:
         NaN before anything is learned."""
         if not self.learned:
             return math.nan
-        index = bisect.bisect_left(list(itertools.accumulate(self.counts)), q * self.learned - 1e-9)
-        return _UPPER_EDGES[min(index, BINS - 1)]
+        return _UPPER_EDGES[self._bin_at(list(itertools.accumulate(self.counts)), q)]
+
+    def _bin_at(self, running: list[int], q: float) -> int:
+        """The bin of the `q` quantile, given the running counts."""
+        return min(bisect.bisect_left(running, q * self.learned - 1e-9), BINS - 1)
+
+    def _known(self, key: tuple[str, float, float]) -> float | None:
+        return None if self._judged is None else self._judged.get(key)
+
+    def _keep(self, key: tuple[str, float, float], answer: float) -> float:
+        if self._judged is None:
+            self._judged = {}
+        self._judged[key] = answer
+        return answer
 
     def silent_after_s(self, q: float, factor: float) -> float:
         """How long a silence may last before it is unusual for this stream: the median gap, plus
@@ -124,17 +135,12 @@ class ReportingCadence:
         >>> round(gappy.silent_after_s(0.995, 4.0) / 3600, 1)  # one gap in a hundred of 5 h
         17.1
         """
-        if not self.learned:
-            return math.nan
-        judged = self._judged
-        if judged is not None and judged[0] == q and judged[1] == factor:
-            return judged[2]
+        key = ("spread", q, factor)
+        if not self.learned or (known := self._known(key)) is not None:
+            return known if self.learned else math.nan
         running = list(itertools.accumulate(self.counts))
-        median_s = _UPPER_EDGES[min(bisect.bisect_left(running, 0.5 * self.learned - 1e-9), BINS - 1)]
-        reach_s = _UPPER_EDGES[min(bisect.bisect_left(running, q * self.learned - 1e-9), BINS - 1)]
-        answer = median_s + factor * (reach_s - median_s)
-        self._judged = (q, factor, answer)
-        return answer
+        median_s, reach_s = _UPPER_EDGES[self._bin_at(running, 0.5)], _UPPER_EDGES[self._bin_at(running, q)]
+        return self._keep(key, median_s + factor * (reach_s - median_s))
 
     def tail_reach_s(self, rate: float, prior_index: float) -> float:
         """How long a gap comes once in `1 / rate` intervals, by this stream's tail: its gaps longer
@@ -160,13 +166,10 @@ class ReportingCadence:
         >>> clockwork.tail_reach_s(1e-5, 1.5)
         nan
         """
-        if not self.learned:
-            return math.nan
-        reached = self._reached
-        if reached is not None and reached[0] == rate and reached[1] == prior_index:
-            return reached[2]
-        running = list(itertools.accumulate(self.counts))
-        beyond = min(bisect.bisect_left(running, 0.5 * self.learned - 1e-9), BINS - 1) + TAIL_FROM
+        key = ("tail", rate, prior_index)
+        if not self.learned or (known := self._known(key)) is not None:
+            return known if self.learned else math.nan
+        beyond = self._bin_at(list(itertools.accumulate(self.counts)), 0.5) + TAIL_FROM
         # The tail starts at the lower edge of the shortest gap's bin past twice the median.
         start = next((i - 1 for i in range(beyond + 1, BINS) if self.counts[i]), None)
         answer = math.nan
@@ -178,15 +181,14 @@ class ReportingCadence:
             tail_index = (tail + PRIOR_TAIL_GAPS) / (excess + PRIOR_TAIL_GAPS / prior_index)
             share = (tail + PRIOR_TAIL_SHARE * PRIOR_INTERVALS) / (self.learned + PRIOR_INTERVALS)
             answer = upper_edge(start) * max(1.0, share / rate) ** (1 / tail_index)
-        self._reached = (rate, prior_index, answer)
-        return answer
+        return self._keep(key, answer)
 
     def __getstate__(self) -> bytes:
         return pack([self])
 
     def __setstate__(self, state: bytes) -> None:
         [restored] = unpack(state)
-        self.counts, self.learned, self._judged, self._reached = restored.counts, restored.learned, None, None
+        self.counts, self.learned, self._judged = restored.counts, restored.learned, None
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ReportingCadence) and self.counts == other.counts
