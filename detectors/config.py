@@ -81,7 +81,7 @@ class RuleConfig:
     """One meter that has shown a tail (a gap longer than twice its median) is silent, while the household's
     other meters report, no sooner than a gap its tail says comes once in this many of its intervals
     (detectors.cadence: a power law fitted beyond its median, extrapolated past the longest gap learned,
-    which a few hundred gaps cannot place): about 0.07 such tickets per meter in 100 days of hourly readings."""
+    which a few hundred gaps cannot place): 0.02 such tickets per hourly meter in 100 days, were the fit right."""
     silent_tail_index: float = 1.5
     """The tail index a meter's few long gaps are pooled with: real meters' intervals longer than 6 h
     and than 24 h (0.5 % and 0.06 %, issue #14) fall as a power law of index 1.53."""

@@ -14,7 +14,8 @@ gaps are short and it is told within hours — after `silent_apart_factor` times
 when its meters did not go quiet together (one already in a gap of its own before the
 household's newest reading: the others' ordinary gaps are longer than those of every meter
 together, which the threshold is learned from); one meter silent while the
-others report is told once it is silent far longer than it ever is (the household is
+others report is told once it is silent far longer than it ever is — or than its tail,
+extrapolated, says it ever will be (detectors.cadence) — within a week at most (the household is
 still watched through the others).  Until a stream has learned `silent_warmup_gaps` gaps,
 the configured interval is the prior: silent after `silent_after_intervals` of them.
 
