@@ -28,6 +28,14 @@ BINS = 64
 CAPACITY = 8192
 """Counts are halved when their sum reaches this: about a year of hourly readings, three months
 of quarter-hourly ones."""
+TAIL_FROM = BINS_PER_DOUBLING
+"""A gap in the tail is longer than twice the median (this many bins beyond the median's)."""
+PRIOR_TAIL_GAPS = 20.0
+"""The prior tail index weighs as much as this many learned tail gaps: a meter with few long gaps
+leans on what real meters do, one with many on its own."""
+PRIOR_TAIL_SHARE, PRIOR_INTERVALS = 0.02, 100.0
+"""The prior share of intervals in the tail (real meters: 2 % longer than 3 h, issue #14), weighing as
+much as this many learned intervals."""
 
 
 @functools.lru_cache(maxsize=4096)  # a meter's gaps repeat (900 s, 3600 s ...): the logarithm once per gap
@@ -77,8 +85,9 @@ class ReportingCadence:
         self.counts = array("H", bytes(2 * BINS))
         self.learned = 0
         """Gaps the counts hold (halved with them)."""
-        self._judged: tuple[float, float, float] | None = None
-        """The last `silent_after_s` (q, factor, answer), until the next gap is learned: ticks ask often."""
+        self._judged: dict[tuple[str, float, float], float] | None = None
+        """The answers of `silent_after_s` and `tail_reach_s` by their arguments, until the next gap is
+        learned: ticks ask often."""
 
     def learn_one(self, gap_s: float) -> None:
         if not gap_s > 0 or math.isinf(gap_s):
@@ -96,8 +105,20 @@ class ReportingCadence:
         NaN before anything is learned."""
         if not self.learned:
             return math.nan
-        index = bisect.bisect_left(list(itertools.accumulate(self.counts)), q * self.learned - 1e-9)
-        return _UPPER_EDGES[min(index, BINS - 1)]
+        return _UPPER_EDGES[self._bin_at(list(itertools.accumulate(self.counts)), q)]
+
+    def _bin_at(self, running: list[int], q: float) -> int:
+        """The bin of the `q` quantile, given the running counts."""
+        return min(bisect.bisect_left(running, q * self.learned - 1e-9), BINS - 1)
+
+    def _known(self, key: tuple[str, float, float]) -> float | None:
+        return None if self._judged is None else self._judged.get(key)
+
+    def _keep(self, key: tuple[str, float, float], answer: float) -> float:
+        if self._judged is None:
+            self._judged = {}
+        self._judged[key] = answer
+        return answer
 
     def silent_after_s(self, q: float, factor: float) -> float:
         """How long a silence may last before it is unusual for this stream: the median gap, plus
@@ -114,17 +135,53 @@ class ReportingCadence:
         >>> round(gappy.silent_after_s(0.995, 4.0) / 3600, 1)  # one gap in a hundred of 5 h
         17.1
         """
-        if not self.learned:
-            return math.nan
-        judged = self._judged
-        if judged is not None and judged[0] == q and judged[1] == factor:
-            return judged[2]
+        key = ("spread", q, factor)
+        if not self.learned or (known := self._known(key)) is not None:
+            return known if self.learned else math.nan
         running = list(itertools.accumulate(self.counts))
-        median_s = _UPPER_EDGES[min(bisect.bisect_left(running, 0.5 * self.learned - 1e-9), BINS - 1)]
-        reach_s = _UPPER_EDGES[min(bisect.bisect_left(running, q * self.learned - 1e-9), BINS - 1)]
-        answer = median_s + factor * (reach_s - median_s)
-        self._judged = (q, factor, answer)
-        return answer
+        median_s, reach_s = _UPPER_EDGES[self._bin_at(running, 0.5)], _UPPER_EDGES[self._bin_at(running, q)]
+        return self._keep(key, median_s + factor * (reach_s - median_s))
+
+    def tail_reach_s(self, rate: float, prior_index: float) -> float:
+        """How long a gap comes once in `1 / rate` intervals, by this stream's tail: its gaps longer
+        than twice the median, fitted as a power law (Hill's estimator of the tail index, pooled with
+        `prior_index` weighing `PRIOR_TAIL_GAPS` gaps; the tail's share pooled with `PRIOR_TAIL_SHARE`)
+        and extrapolated beyond the longest gap learned, which a few hundred gaps cannot place.  NaN for
+        a stream with no gap in its tail (a meter that reports like a clock shows none: no tail to fit).
+
+        >>> import random
+        >>> rng = random.Random(42)
+        >>> calm, gappy = ReportingCadence(), ReportingCadence()
+        >>> for n in range(600):  # about hourly: three gaps of 3 h, or a power-law gap one interval in eleven
+        ...     calm.learn_one(3600 * (3.0 if n % 200 == 0 else rng.uniform(0.8, 1.2)))
+        ...     gappy.learn_one(3600 * (1.5 * rng.paretovariate(1.5) if rng.random() < 0.09 else rng.uniform(0.8, 1.2)))
+        >>> [round(c.quantile(1.0) / 3600, 1) for c in (calm, gappy)]  # the longest gap learned
+        [3.0, 20.3]
+        >>> [round(c.silent_after_s(0.999, 12.0) / 3600) for c in (calm, gappy)]  # the spread rule (hours)
+        [24, 232]
+        >>> [round(c.tail_reach_s(1e-5, 1.5) / 3600) for c in (calm, gappy)]  # once in 100,000 intervals
+        [123, 416]
+        >>> clockwork = ReportingCadence()
+        >>> clockwork.learn_one(900.0)
+        >>> clockwork.tail_reach_s(1e-5, 1.5)
+        nan
+        """
+        key = ("tail", rate, prior_index)
+        if not self.learned or (known := self._known(key)) is not None:
+            return known if self.learned else math.nan
+        beyond = self._bin_at(list(itertools.accumulate(self.counts)), 0.5) + TAIL_FROM
+        # The tail starts at the lower edge of the shortest gap's bin past twice the median.
+        start = next((i - 1 for i in range(beyond + 1, BINS) if self.counts[i]), None)
+        answer = math.nan
+        if start is not None:
+            tail = excess = 0.0
+            for i in range(start + 1, BINS):  # a bin's gaps at its geometric middle, in log units past the start
+                tail += self.counts[i]
+                excess += self.counts[i] * (i - start - 0.5) * math.log(2) / BINS_PER_DOUBLING
+            tail_index = (tail + PRIOR_TAIL_GAPS) / (excess + PRIOR_TAIL_GAPS / prior_index)
+            share = (tail + PRIOR_TAIL_SHARE * PRIOR_INTERVALS) / (self.learned + PRIOR_INTERVALS)
+            answer = upper_edge(start) * max(1.0, share / rate) ** (1 / tail_index)
+        return self._keep(key, answer)
 
     def __getstate__(self) -> bytes:
         return pack([self])

@@ -77,6 +77,17 @@ class RuleConfig:
     """One meter is silent, while the household's other meters report, after its median gap plus
     this many times how far its learned `silent_quantile` gap reaches beyond the median (see
     detectors.cadence): slow on a gappy meter, whose own gaps run to days."""
+    silent_tail_rate: float = 1e-5
+    """One meter that has shown a tail (a gap longer than twice its median) is silent, while the household's
+    other meters report, no sooner than a gap its tail says comes once in this many of its intervals
+    (detectors.cadence: a power law fitted beyond its median, extrapolated past the longest gap learned,
+    which a few hundred gaps cannot place): 0.02 such tickets per hourly meter in 100 days, were the fit right."""
+    silent_tail_index: float = 1.5
+    """The tail index a meter's few long gaps are pooled with: real meters' intervals longer than 6 h
+    and than 24 h (0.5 % and 0.06 %, issue #14) fall as a power law of index 1.53."""
+    silent_meter_most_h: float = 168.0
+    """One meter's learned threshold (its spread rule or its tail) reaches at most this far: a dead meter is
+    told within a week, though a gappy meter's spread to its longest gaps (days) would reach for weeks."""
     silent_household_factor: float = 7.0
     """Every meter of the household is silent (a gateway that died) after the household's median
     gap plus this many times how far its `silent_household_quantile` gap (between readings of any

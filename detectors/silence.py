@@ -14,7 +14,8 @@ gaps are short and it is told within hours — after `silent_apart_factor` times
 when its meters did not go quiet together (one already in a gap of its own before the
 household's newest reading: the others' ordinary gaps are longer than those of every meter
 together, which the threshold is learned from); one meter silent while the
-others report is told once it is silent far longer than it ever is (the household is
+others report is told once it is silent far longer than it ever is — or than its tail,
+extrapolated, says it ever will be (detectors.cadence) — within a week at most (the household is
 still watched through the others).  Until a stream has learned `silent_warmup_gaps` gaps,
 the configured interval is the prior: silent after `silent_after_intervals` of them.
 
@@ -158,6 +159,9 @@ class SilentMeterRule:
         "_meter_factor",
         "_household_factor",
         "_together_quantile",
+        "_tail_rate",
+        "_tail_index",
+        "_most_s",
         "_apart_factor",
         "_warmup",
         "_offline_grace_s",
@@ -180,6 +184,9 @@ class SilentMeterRule:
         self._meter_factor = rules.silent_meter_factor
         self._household_factor = rules.silent_household_factor
         self._together_quantile = rules.silent_together_quantile
+        self._tail_rate = rules.silent_tail_rate
+        self._tail_index = rules.silent_tail_index
+        self._most_s = rules.silent_meter_most_h * 3600
         self._apart_factor = rules.silent_apart_factor
         self._warmup = rules.silent_warmup_gaps
         self._offline_grace_s = rules.silent_offline_grace_h * 3600
@@ -188,12 +195,19 @@ class SilentMeterRule:
     def after_s(self, watch: SilenceWatch, meter_id: str) -> float:
         """How long this meter may go unheard: its learned median gap plus `silent_meter_factor`
         times how far its `silent_quantile` gap reaches beyond it, never less than the prior;
-        the prior during its warm-up."""
+        the prior during its warm-up.  A meter that has shown a tail waits at least as long as a
+        gap its tail says comes once in `1 / silent_tail_rate` intervals: its longest learned gap
+        is no bound on its next one.  Neither waits beyond `silent_meter_most_h` (the prior, or a
+        gap a person taught, may): a dead meter is told within a week, whatever its gaps."""
         cadence = watch.meters.get(meter_id)
         prior_s = max(self._prior_s[meter_id], watch.tolerated.get(meter_id, 0.0))
         if cadence is None or cadence.learned < self._warmup:
             return prior_s
-        return max(prior_s, cadence.silent_after_s(self._quantile, self._meter_factor) + self._upload_s[meter_id])
+        learned_s = cadence.silent_after_s(self._quantile, self._meter_factor)
+        tail_s = cadence.tail_reach_s(self._tail_rate, self._tail_index)
+        if tail_s > learned_s:  # NaN (no tail) is not
+            learned_s = tail_s
+        return max(prior_s, min(learned_s, self._most_s) + self._upload_s[meter_id])
 
     def household_after_s(self, watch: SilenceWatch) -> float:
         """How long the household may hear from none of its meters (its gateway alive)."""

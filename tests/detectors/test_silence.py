@@ -229,7 +229,9 @@ def test_while_its_gateway_is_online_a_household_may_wait_for_every_meter_as_for
     default.gateway(GatewayState(GATEWAY, True, at(0)))
 
     assert _first_silent(default, newest_h, 30) == 1.25  # the household's threshold: a lossy radio is a ticket
-    assert _first_silent(waiting, newest_h, 30) == 24.0  # gas alone, silent longer than it ever is
+    # Gas alone, silent past its own tail extrapolated (its 3 h gaps: a power law beyond the longest), which
+    # reaches past a week: the most one meter waits (silent_meter_most_h), from gas's newest half an hour before.
+    assert _first_silent(waiting, newest_h, 24 * 8) == 167.75
 
 
 def test_waiting_while_online_still_tells_a_dead_gateway_by_its_last_will() -> None:
