@@ -44,9 +44,10 @@ async def open_escalation(session: AsyncSession, alert_id: str) -> None:
     await session.execute(insert(Escalation).values(row).on_conflict_do_nothing(index_elements=["alert_id"]))
 
 
-async def silence_escalation(session: AsyncSession, alert_id: str, reason: str) -> None:
-    """Stop a ladder that has not run yet (the alert was raised under a site silence): nobody was reached,
-    so there is nothing to cancel and nobody to tell."""
+async def halt_escalation(session: AsyncSession, alert_id: str, reason: str) -> None:
+    """Stop the alert's ladder where it is, if it is live, and nothing else: all an alert raised under a site
+    silence needs (nobody was reached, so there is nothing to cancel and nobody to tell); `stop_escalation`
+    does it first.  The version bump makes a racing escalator's step fail."""
     await session.execute(
         update(Escalation)
         .where(Escalation.alert_id == alert_id, Escalation.state.in_(LIVE_STATES))
@@ -60,12 +61,7 @@ async def stop_escalation(
 ) -> None:
     """Stop the ladder, cancel what was not yet sent, and send an update to everyone reached."""
     reason = f"{closed_as} by {actor}"
-    await session.execute(
-        update(Escalation)
-        .where(Escalation.alert_id == alert_id, Escalation.state.in_(LIVE_STATES))
-        .values(state=LadderState.STOPPED, stop_reason=reason, version=Escalation.version + 1)
-        .execution_options(synchronize_session=False)
-    )
+    await halt_escalation(session, alert_id, reason)
     await cancel_unsent(session, alert_id, f"not sent: the alert was {reason} first")
     if await session.scalar(select(Alert.audience).where(Alert.id == alert_id)) is Audience.ELDER:
         return  # a check-in that ended (answered, or use seen): the elder has nothing more to hear of it

@@ -88,6 +88,20 @@ class _Ladder(BaseModel):
                     )
         return self
 
+    def built(self) -> Ladder:
+        """The ladder the rest of the code uses; validation asks it too, so that which alerts a ladder
+        covers is one rule (`Ladder.matches`)."""
+        return Ladder(
+            name=self.name,
+            sites=frozenset(self.sites),
+            audiences=frozenset(self.audiences),
+            severities=frozenset(self.severities),
+            alert_types=frozenset(self.alert_types) if self.alert_types is not None else None,
+            urgent=self.urgent,
+            steps=tuple(Step(step.action, step.wait) for step in self.steps),
+            reminders=Reminders(**self.reminders.model_dump()) if self.reminders else None,
+        )
+
 
 CHECK_IN_LADDER = _Ladder(
     name="check-in (built in)", audiences=[Audience.ELDER], severities=list(Severity),
@@ -111,23 +125,15 @@ class _PolicyFile(BaseModel):
         names = [ladder.name for ladder in self.ladders]
         if len(set(names)) != len(names):
             raise ValueError("two ladders share a name")
+        ladders = [ladder.built() for ladder in self.ladders]
         for alert_type in AlertType:
             for severity in Severity:
-                if not any(_catch_all_matches(ladder, alert_type, severity) for ladder in self.ladders):
+                if not any(ladder.matches(ANY, alert_type, severity) for ladder in ladders):
                     raise ValueError(
                         f"no ladder for sites=['*'] covers {alert_type.value} alerts of severity {severity.value}; "
                         "an alert without a ladder would reach nobody"
                     )
         return self
-
-
-def _catch_all_matches(ladder: _Ladder, alert_type: AlertType, severity: Severity) -> bool:
-    return (
-        ANY in ladder.sites
-        and alert_type.audience in ladder.audiences
-        and severity in ladder.severities
-        and (ladder.alert_types is None or alert_type in ladder.alert_types)
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,20 +197,7 @@ class EscalationPolicy:
             parsed = _PolicyFile.model_validate(document)
         except ValidationError as exc:
             raise PolicyError(describe_errors("invalid escalation policy", exc.errors())) from exc
-        ladders = tuple(
-            Ladder(
-                name=ladder.name,
-                sites=frozenset(ladder.sites),
-                audiences=frozenset(ladder.audiences),
-                severities=frozenset(ladder.severities),
-                alert_types=frozenset(ladder.alert_types) if ladder.alert_types is not None else None,
-                urgent=ladder.urgent,
-                steps=tuple(Step(step.action, step.wait) for step in ladder.steps),
-                reminders=Reminders(**ladder.reminders.model_dump()) if ladder.reminders else None,
-            )
-            for ladder in parsed.ladders
-        )
-        return cls(ladders, frozenset(parsed.safety_types))
+        return cls(tuple(ladder.built() for ladder in parsed.ladders), frozenset(parsed.safety_types))
 
     @classmethod
     def load(cls, path: Path = DEFAULT_POLICY) -> EscalationPolicy:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.dml import ReturningInsert
 
 from alerts.errors import AlertClosed, AlertNotFound, IllegalTransition, InvalidActor
-from alerts.escalation import open_escalation, silence_escalation, stop_escalation
+from alerts.escalation import halt_escalation, open_escalation, stop_escalation
 from alerts.lessons import lesson_note
 from alerts.lifecycle import ACTIVE_STATUSES, DETECTOR_ACTOR, LEGAL_SOURCES, MAX_ACTOR_LENGTH, AlertStatus, AuditAction
 from alerts.models import Alert, AlertEvent
@@ -275,7 +275,7 @@ class AlertStore:
         # its ladder is not run. The silence's window is in event time (detection.at), like the detectors'.
         silence = await covering_silence(session, detection.household_id, detection.alert_type, detection.at)
         if silence is not None:
-            await silence_escalation(session, detection.alert_id, f"silenced: {silence.describe()}")
+            await halt_escalation(session, detection.alert_id, f"silenced: {silence.describe()}")
             session.add(
                 AlertEvent(alert_id=detection.alert_id, at=now, actor=DETECTOR_ACTOR, action=AuditAction.SILENCED,
                            from_status=AlertStatus.OPEN, to_status=AlertStatus.OPEN,

@@ -5,17 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.lessons import lesson_words
 from alerts.lifecycle import AlertStatus
 from alerts.messages import outcome_words
 from alerts.models import Alert
 from api.call_sheet import Callee, call_sheets
-from api.decisions import Decision, decisions_of
-from carewatch.catalogue import Language, text
+from api.decisions import SYSTEM_ACTORS, Decision, decisions_of
+from carewatch.catalogue import Language, text, words
 from carewatch.directory import Household
 from carewatch.domain import Audience
 from carewatch.registry import Registry
@@ -213,3 +216,14 @@ def local_time(moment: datetime, zone: tzinfo) -> str:
     minutes = int(offset.total_seconds()) // 60
     hours, rest = divmod(abs(minutes), 60)
     return f"{shown} UTC{'-' if minutes < 0 else '+'}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def audit_words(lang: Language) -> dict[str, Any]:
+    """What ``audit_list`` (``_alert_card.html``) reads to tell an alert's audit trail in ``lang``: the actions, the
+    system actors by name, outcomes and what the detectors learned."""
+    return {
+        "action_words": words("audit_action", lang),
+        "system_actors": {actor: text(f"system_actor.{actor}", lang) for actor in SYSTEM_ACTORS},
+        "outcome_words": partial(outcome_words, lang),
+        "lesson_words": partial(lesson_words, lang=lang),
+    }

@@ -22,6 +22,19 @@ REMEMBER_LANG_S = 365 * 86400
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 
 
+def page_basics(lang: Language, principal: Principal | None) -> dict[str, Any]:
+    """What every page, and every fragment the board's stream sends, is rendered with: the language, its words, the
+    signed-in person, and the CSRF token under the field name the server reads (``_forms.html`` puts it in forms)."""
+    return {
+        "lang": lang,
+        "words": words("ui", lang),
+        "units": words("unit", lang),
+        "principal": principal,
+        "csrf_field": CSRF_FIELD,
+        "csrf_token": (principal.csrf_token or "") if principal is not None else "",
+    }
+
+
 def render(
     request: Request,
     template: str,
@@ -30,16 +43,7 @@ def render(
     context: dict[str, Any] | None = None,
     status_code: int = status.HTTP_200_OK,
 ) -> Response:
-    page = {
-        "lang": lang,
-        "words": words("ui", lang),
-        "units": words("unit", lang),
-        "principal": principal,
-        "csrf_field": CSRF_FIELD,
-        "csrf_token": principal.csrf_token if principal is not None else "",
-        "path": request.url.path,
-        **(context or {}),
-    }
+    page = {**page_basics(lang, principal), "path": request.url.path, **(context or {})}
     response = templates.TemplateResponse(request, template, page, status_code=status_code)
     response.set_cookie(LANG_COOKIE, lang, max_age=REMEMBER_LANG_S, samesite="lax")
     return response

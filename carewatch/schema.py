@@ -6,13 +6,15 @@ It imports every room's models (Alembic compares against them), so only the wiri
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 import alerts.models
 import alerts.notify_tables
@@ -23,7 +25,7 @@ import ingest.archive
 import carewatch.directory
 import ingest.models
 import ingest.usage
-from carewatch.db import SQLITE_BUSY_TIMEOUT_MS, Base
+from carewatch.db import SQLITE_BUSY_TIMEOUT_MS, Base, make_engine, make_sessions
 from carewatch.retrying import until_it_works
 
 MODELS = (alerts.models, alerts.notify_tables, alerts.rota, alerts.silences, api.models, carewatch.directory, ingest.archive, ingest.models, ingest.usage)  # their tables are on Base
@@ -34,6 +36,7 @@ SQLITE_WAL_ATTEMPTS = 70  # about a minute, waiting 0.05 s doubling to 1 s betwe
 SQLITE_MIGRATION_WAIT_MS = 60_000
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -66,6 +69,18 @@ async def create_schema(engine: AsyncEngine) -> None:
         finally:
             if connection.dialect.name == "sqlite":
                 await connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+async def in_current_database(database_url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """``work`` in one transaction on the database at ``database_url``, brought to the newest schema first, with an
+    engine of its own, disposed of after: a runner's start-up import, the admin commands, the demo's district."""
+    engine = make_engine(database_url)
+    try:
+        await create_schema(engine)
+        async with make_sessions(engine).begin() as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
 
 
 async def _write_ahead_log(engine: AsyncEngine) -> None:

@@ -80,7 +80,10 @@ class Limits:
         return now - self.max_age
 
 
-class _Refused(Exception):
+class Refused(Exception):
+    """What was sent cannot be accepted (a whole message, or one reading of it): becomes a dead letter with this
+    reason and detail.  The gateway adapters (ingest/adapters) refuse their vendors' formats with it too."""
+
     def __init__(self, reason: RejectReason, detail: str):
         super().__init__(detail)
         self.reason = reason
@@ -104,9 +107,9 @@ def parse_readings(
     """Validate a readings message published by ``gateway_id`` (None: the topic was wrong)."""
     try:
         if gateway_id is None:
-            raise _Refused(RejectReason.BAD_TOPIC, "topic must be <prefix>/gateways/<gateway_id>/readings")
+            raise Refused(RejectReason.BAD_TOPIC, "topic must be <prefix>/gateways/<gateway_id>/readings")
         items, seq = _envelope(payload, limits)
-    except _Refused as refused:
+    except Refused as refused:
         return ParsedReadings(gateway_id, (), (Rejection(refused.reason, refused.detail),))
 
     accepted: list[tuple[int, Reading]] = []
@@ -116,7 +119,7 @@ def parse_readings(
     for index, item in enumerate(items):
         try:
             reading = _reading(item, gateway_id, registry, window)
-        except _Refused as refused:
+        except Refused as refused:
             meter_id = item.get("meter_id") if isinstance(item, dict) else None
             meter = meter_id if _is_identifier(meter_id) else None  # an invalid id is quoted in the detail only
             rejections.append(Rejection(refused.reason, f"readings[{index}]: {refused.detail}", meter, index))
@@ -162,26 +165,26 @@ def _excerpt(value: object, limit: int = 80) -> str:
 
 def _envelope(payload: bytes, limits: Limits) -> tuple[list[Any], int | None]:
     if len(payload) > limits.max_payload_bytes:
-        raise _Refused(
+        raise Refused(
             RejectReason.OVERSIZED_PAYLOAD, f"payload is {len(payload)} bytes; the limit is {limits.max_payload_bytes}"
         )
     if _nests_deeper_than(payload, MAX_NESTING):
-        raise _Refused(
+        raise Refused(
             RejectReason.OVERSIZED_PAYLOAD, f"payload nests arrays and objects more than {MAX_NESTING} deep; the limit is {MAX_NESTING}"
         )
     document = _load_json(payload)
     if not isinstance(document, dict):
-        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"payload must be a JSON object, got {type(document).__name__}")
+        raise Refused(RejectReason.SCHEMA_VIOLATION, f"payload must be a JSON object, got {type(document).__name__}")
     version = document.get("v")
     if version is None:
-        raise _Refused(RejectReason.SCHEMA_VIOLATION, "missing field 'v' (contract version, must be 1)")
+        raise Refused(RejectReason.SCHEMA_VIOLATION, "missing field 'v' (contract version, must be 1)")
     if version != CONTRACT_VERSION or isinstance(version, bool):
-        raise _Refused(RejectReason.UNSUPPORTED_VERSION, f"contract version {_excerpt(version)} is not supported (use 1)")
+        raise Refused(RejectReason.UNSUPPORTED_VERSION, f"contract version {_excerpt(version)} is not supported (use 1)")
     items = document.get("readings")
     if not isinstance(items, list) or not items:
-        raise _Refused(RejectReason.SCHEMA_VIOLATION, "field 'readings' must be a non-empty array")
+        raise Refused(RejectReason.SCHEMA_VIOLATION, "field 'readings' must be a non-empty array")
     if len(items) > limits.max_readings:
-        raise _Refused(
+        raise Refused(
             RejectReason.TOO_MANY_READINGS, f"{len(items)} readings in one message; the limit is {limits.max_readings}"
         )
     return items, _seq(document)
@@ -192,9 +195,9 @@ def _seq(document: dict[str, Any]) -> int | None:
     if seq is None:
         return None
     if isinstance(seq, bool) or not isinstance(seq, int):
-        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"field 'seq' must be an integer, got {type(seq).__name__}")
+        raise Refused(RejectReason.SCHEMA_VIOLATION, f"field 'seq' must be an integer, got {type(seq).__name__}")
     if not 0 <= seq <= MAX_SEQ:
-        raise _Refused(RejectReason.INVALID_VALUE, f"field 'seq' = {str(seq)[:40]} is outside [0, {MAX_SEQ}]")
+        raise Refused(RejectReason.INVALID_VALUE, f"field 'seq' = {str(seq)[:40]} is outside [0, {MAX_SEQ}]")
     return seq
 
 
@@ -228,7 +231,7 @@ def _load_json(payload: bytes) -> Any:
         try:
             return json.loads(payload.decode("utf-8-sig"))  # UTF-8 only (bytes would let json guess UTF-16/32)
         except ValueError:  # UnicodeDecodeError, JSONDecodeError, an integer of more than 4,300 digits
-            raise _Refused(RejectReason.MALFORMED_JSON, f"payload is not valid UTF-8 JSON: {strict_error}") from None
+            raise Refused(RejectReason.MALFORMED_JSON, f"payload is not valid UTF-8 JSON: {strict_error}") from None
 
 
 class _Window:
@@ -250,12 +253,12 @@ def _reading(item: Any, gateway_id: str, registry: Registry, window: _Window) ->
     # The usual reading (fields of the right type, in range) passes the checks inline; anything else goes
     # through the general checks, which name the problem.  Every reading passes here (issue 13).
     if not isinstance(item, dict):
-        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"each reading must be an object, got {type(item).__name__}")
+        raise Refused(RejectReason.SCHEMA_VIOLATION, f"each reading must be an object, got {type(item).__name__}")
     meter_id = item.get("meter_id")
     if meter_id.__class__ is not str:
         meter_id = _required(item, "meter_id", str)
     if IDENTIFIER.fullmatch(meter_id) is None:  # `_is_identifier`, the type known
-        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"meter_id {_excerpt(meter_id)} is not a valid id")
+        raise Refused(RejectReason.SCHEMA_VIOLATION, f"meter_id {_excerpt(meter_id)} is not a valid id")
     text = item.get("at")
     at = window.accepted.get(text) if text.__class__ is str else None
     if at is None:
@@ -279,16 +282,16 @@ def _reading(item: Any, gateway_id: str, registry: Registry, window: _Window) ->
         signal = _number(item, "signal_dbm", required=False, low=-150.0, high=0.0)
     status = item.get("status")
     if status is not None and (not isinstance(status, str) or len(status) > 32 or not status.isprintable()):
-        raise _Refused(
+        raise Refused(
             RejectReason.SCHEMA_VIOLATION, f"field 'status' must be a printable string of at most 32 characters, got {_excerpt(status)}"
         )
 
     known = registry.meter(meter_id)
     if known is None:
-        raise _Refused(RejectReason.UNKNOWN_METER, f"meter {meter_id!r} is not in the household registry")
+        raise Refused(RejectReason.UNKNOWN_METER, f"meter {meter_id!r} is not in the household registry")
     household, meter = known
     if household.gateway_id is not None and household.gateway_id != gateway_id:
-        raise _Refused(
+        raise Refused(
             RejectReason.METER_ON_WRONG_GATEWAY,
             f"meter {meter_id!r} belongs to gateway {household.gateway_id!r}, not {gateway_id!r}",
         )
@@ -302,10 +305,10 @@ _PLAIN_NUMBERS = frozenset((float, int))
 
 def _required(item: dict[str, Any], name: str, kind: type) -> Any:
     if name not in item:
-        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"missing field {name!r}")
+        raise Refused(RejectReason.SCHEMA_VIOLATION, f"missing field {name!r}")
     value = item[name]
     if not isinstance(value, kind):
-        raise _Refused(
+        raise Refused(
             RejectReason.SCHEMA_VIOLATION, f"field {name!r} must be a {kind.__name__}, got {type(value).__name__}"
         )
     return value
@@ -314,16 +317,16 @@ def _required(item: dict[str, Any], name: str, kind: type) -> Any:
 def _number(item: dict[str, Any], name: str, *, required: bool, low: float, high: float) -> float | None:
     if name not in item or item[name] is None:
         if required:
-            raise _Refused(RejectReason.SCHEMA_VIOLATION, f"missing field {name!r}")
+            raise Refused(RejectReason.SCHEMA_VIOLATION, f"missing field {name!r}")
         return None
     value = item[name]
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Refused(
+        raise Refused(
             RejectReason.SCHEMA_VIOLATION, f"field {name!r} must be a number, got {type(value).__name__}"
         )
     # Compared before float(): an integer of 400 digits has no float; NaN fails every comparison.
     if not low <= value <= high:
-        raise _Refused(RejectReason.INVALID_VALUE, f"field {name!r} = {_excerpt(value)} is outside [{low:g}, {high:g}]")
+        raise Refused(RejectReason.INVALID_VALUE, f"field {name!r} = {_excerpt(value)} is outside [{low:g}, {high:g}]")
     return float(value)
 
 
@@ -331,19 +334,19 @@ def _timestamp(text: str, window: _Window) -> datetime:
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
-        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"field 'at' = {_excerpt(text, 40)} is not an ISO 8601 time") from None
+        raise Refused(RejectReason.SCHEMA_VIOLATION, f"field 'at' = {_excerpt(text, 40)} is not an ISO 8601 time") from None
     if at.tzinfo is None:
-        raise _Refused(RejectReason.SCHEMA_VIOLATION, f"field 'at' = {_excerpt(text, 40)} has no UTC offset (add e.g. +08:00)")
+        raise Refused(RejectReason.SCHEMA_VIOLATION, f"field 'at' = {_excerpt(text, 40)} has no UTC offset (add e.g. +08:00)")
     # Compared before converting to UTC: year 1 at +14:00 or year 9999 at -14:00 has no UTC time.
     if at > window.latest:
-        raise _Refused(
+        raise Refused(
             RejectReason.TIMESTAMP_IN_FUTURE,
             f"field 'at' = {_excerpt(text, 40)} is ahead of the receiver's clock ({window.now:%Y-%m-%dT%H:%M:%SZ})",
         )
     if at < EARLIEST_PLAUSIBLE:
-        raise _Refused(RejectReason.TIMESTAMP_IMPLAUSIBLE, f"field 'at' = {_excerpt(text, 40)} is before 2010")
+        raise Refused(RejectReason.TIMESTAMP_IMPLAUSIBLE, f"field 'at' = {_excerpt(text, 40)} is before 2010")
     if at < window.earliest:
-        raise _Refused(
+        raise Refused(
             RejectReason.TIMESTAMP_IMPLAUSIBLE,
             f"field 'at' = {_excerpt(text, 40)} is older than {_age(window.max_age)} by the receiver's clock "
             f"({window.now:%Y-%m-%dT%H:%M:%SZ})",

@@ -4,7 +4,6 @@ the alert history (filters, pages, CSV and XLSX export), and the same history as
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -14,13 +13,11 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.lifecycle import DETECTOR_ACTOR, LADDER_ACTOR, AlertStatus
-from alerts.lessons import lesson_words
-from alerts.messages import outcome_words
+from alerts.lifecycle import AlertStatus
 from alerts.outcomes import FalseAlarmReason, OutcomeKind
 from api.access import colleagues, visible_alert, visible_household, visible_site
 from api.auth import Principal
-from api.console_view import DEFAULT_ZONE, AlertRow, alert_rows, household_labels, local_time
+from api.console_view import DEFAULT_ZONE, AlertRow, alert_rows, audit_words, household_labels, local_time
 from api.decisions import decisions_of
 from api.deps import AlertReader, LangDep, ServicesDep, SessionDep
 from api.directory_schemas import Page
@@ -29,7 +26,7 @@ from api.history_export import as_csv, as_xlsx, headings, records
 from api.ladder_view import ladder_views
 from api.pages import render
 from api.routes.console import OUTCOME_CHOICES
-from carewatch.catalogue import Language, text, words
+from carewatch.catalogue import Language, text
 from carewatch.directory import Household, Site
 from carewatch.domain import AlertType, Severity
 
@@ -168,10 +165,7 @@ async def alert_page(
         "row": row,
         **await card_context(session, [row], lang),
         "events": [(e, local_time(e.at, zone)) for e in alert.events],
-        "action_words": words("audit_action", lang),
-        "system_actors": {actor: text(f"system_actor.{actor}", lang) for actor in (DETECTOR_ACTOR, LADDER_ACTOR)},
-        "outcome_words": partial(outcome_words, lang),
-        "lesson_words": partial(lesson_words, lang=lang),
+        **audit_words(lang),
         "back": f"/alerts/{alert.id}",
     }
     return render(request, "alert.html", lang, principal, context)

@@ -28,7 +28,7 @@ from api.handoff import latest_handoff
 from api.deps import AlertReader, AlertWriter, LangDep, Services, ServicesDep, SessionDep
 from api.ingest_view import visible_stats
 from api.ladder_view import LadderView, ladder_views
-from api.pages import render, templates
+from api.pages import page_basics, render, templates
 from api.routes.login import safe_next
 from api.routes.rota import board_on_duty
 from api.routes.silences import board_silences
@@ -190,9 +190,7 @@ async def board_stream(
                 last_beat = time.monotonic()
             if context["fingerprint"] != shown:
                 shown = context["fingerprint"]
-                fragment = templates.get_template("_board.html").render(
-                    {**context, "words": words("ui", lang), "lang": lang, "csrf_token": principal.csrf_token or ""}
-                )
+                fragment = templates.get_template("_board.html").render({**context, **page_basics(lang, principal)})
                 yield f"event: board\nid: {shown}\n" + "".join(f"data: {line}\n" for line in fragment.splitlines()) + "\n"
                 last_beat = time.monotonic()
             elif time.monotonic() - last_beat > HEARTBEAT_S:

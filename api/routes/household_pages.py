@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -15,13 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from alerts.contacts import contacts_of
-from alerts.lifecycle import DETECTOR_ACTOR, LADDER_ACTOR, AlertStatus
-from alerts.lessons import lesson_words
-from alerts.messages import outcome_words
+from alerts.lifecycle import AlertStatus
 from alerts.models import Alert
 from api.access import site_filter, visible_household
 from api.auth import Principal
-from api.console_view import alert_row, local_time
+from api.console_view import alert_row, audit_words, local_time
 from api.deps import AbsenceWriter, DirectoryReader, LangDep, Services, ServicesDep, SessionDep
 from api.directory_schemas import AbsenceCreate
 from api.models import Scope
@@ -94,10 +91,7 @@ async def _household_page(
         "routine": await stored_routine(session, household_id),
         "meter_health": [(m, health.get(m.id), _heard(health.get(m.id), zone)) for m in household.meters],
         "flag_words": words("meter_flag", lang),
-        "action_words": words("audit_action", lang),
-        "system_actors": {actor: text(f"system_actor.{actor}", lang) for actor in (DETECTOR_ACTOR, LADDER_ACTOR)},
-        "outcome_words": partial(outcome_words, lang),
-        "lesson_words": partial(lesson_words, lang=lang),
+        **audit_words(lang),
         "notice": notice,
         "can_set_absence": principal.can(Scope.ABSENCES_WRITE),
     }

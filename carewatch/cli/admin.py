@@ -71,16 +71,9 @@ async def _missing_sites(session: AsyncSession, sites: list[str]) -> list[str]:
 
 
 async def _in_database(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    from carewatch.db import make_engine, make_sessions
-    from carewatch.schema import create_schema
+    from carewatch.schema import in_current_database
 
-    engine = make_engine(settings.database_url)
-    try:
-        await create_schema(engine)
-        async with make_sessions(engine).begin() as session:
-            return await work(session)
-    finally:
-        await engine.dispose()
+    return await in_current_database(settings.database_url, work)
 
 
 def _no_such_sites(missing: list[str]) -> AdminError:

@@ -11,7 +11,7 @@ import orjson
 
 from carewatch.domain import RejectReason
 from carewatch.integrations import Integration, Unit
-from ingest.payload import Rejection
+from ingest.payload import Refused, Rejection
 
 LITRE_M3 = 0.001
 
@@ -21,15 +21,6 @@ class Adapted:
     readings: tuple[dict[str, Any], ...] = ()
     """Contract v1 reading objects (meter_id, at, register_m3, optional signal_dbm/battery_pct/status)."""
     refusals: tuple[Rejection, ...] = ()
-
-
-class Refused(Exception):
-    """The payload cannot be read as the format; becomes a dead letter with this reason and detail."""
-
-    def __init__(self, reason: RejectReason, detail: str):
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
 
 
 def refused(integration: Integration, problem: Refused) -> Adapted:

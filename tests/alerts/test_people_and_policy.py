@@ -91,6 +91,10 @@ def ladder(name: str, **fields: object) -> dict[str, object]:
     ("document", "message"),
     [
         ({"ladders": [ladder("care", audiences=["care"])]}, "no ladder for sites=['*'] covers meter_silent"),
+        # Which alerts a ladder covers is the rule ladder_for uses: severities, alert types and sites count too.
+        ({"ladders": [ladder("loud", severities=["critical"])]}, "covers no_gas_24h alerts of severity info"),
+        ({"ladders": [ladder("gas", alert_types=["no_gas_24h"])]}, "no ladder for sites=['*'] covers no_water_24h"),
+        ({"ladders": [ladder("donghu", sites=["donghu"])]}, "no ladder for sites=['*'] covers"),
         ({"ladders": [ladder("all", steps=[{"action": "notify_family"}])]}, "never to the elder or the family"),
         ({"ladders": [ladder("all", steps=[{"action": "call_police"}])]}, "ladders.0.steps.0.action"),
         ({"ladders": [ladder("all", steps=[{"action": "page_duty", "wait": "-PT5M"}])]}, "wait must not be negative"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carewatch.domain import RejectReason
 from ingest.records import BatchRecord, DeadLetterEntry, ensure_counters, write_batch
+from tests.api.conftest import detection
 from tests.api.live import board_events
 
 
@@ -69,3 +71,14 @@ async def test_the_page_itself_shows_the_same_panels(client: httpx.AsyncClient, 
     page = (await client.get("/")).text
     assert '<dd data-counter="readings_accepted">7</dd>' in page
     assert '<dl class="live" id="live"' in page and '<dd data-key="event_time">2026-01-05 10:00</dd>' in page
+
+
+async def test_cards_that_arrive_over_the_stream_carry_the_sessions_csrf_token(app: FastAPI, sessions, store):
+    """The streamed rows are rendered with what every page gets (api.pages.page_basics): the token under the field
+    name the server reads, so an officer can act on a card the stream brought."""
+    await store.apply([detection("hh-001")])
+    async with board_events(app, sessions) as events:
+        board = (await events.next("board")).data
+    assert 'action="/console/alerts/' in board
+    assert len(set(re.findall(r'name="csrf_token" value="([^"]+)"', board))) == 1
+    assert 'name=""' not in board

@@ -11,7 +11,6 @@ import time
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
@@ -24,11 +23,10 @@ from carewatch.cli.demo.numbers import with_numbers
 from carewatch.cli.demo.pacing import Pacer, expected_alerts
 from carewatch.cli.demo.seed import seed_console
 from carewatch.clock import PacedClock, wall_clock
-from carewatch.db import make_engine, make_sessions
 from carewatch.registry import Registry
 from carewatch.runners.embedded.pipeline import Pipeline, running_system
 from carewatch.runners.embedded.service import follow_directory
-from carewatch.schema import create_schema
+from carewatch.schema import in_current_database
 from carewatch.settings import Settings
 from gateway_sim import SimConfig, Simulation, publish_simulation
 
@@ -50,7 +48,7 @@ async def run_embedded_demo(settings: Settings, options: DemoOptions, console: C
     )
     # The district in the directory (the console's households) before the notifications read the
     # people file, so its households are known there.
-    await _district_in_directory(settings, district)
+    await in_current_database(settings.database_url, lambda session: import_document(session, district))
     # With the console: one simulated clock for everything a person sees or does (alerts, acknowledgements, the
     # audit trail, the ladder, the handoff), standing still until the simulation starts. Headless keeps the
     # runner's own clocks (its summary counts what the ladder did by the readings' time).
@@ -99,16 +97,6 @@ async def run_embedded_demo(settings: Settings, options: DemoOptions, console: C
                     await simulating
         console.print("stopped")
     return {}
-
-
-async def _district_in_directory(settings: Settings, document: dict[str, Any]) -> None:
-    engine = make_engine(settings.database_url)
-    try:
-        await create_schema(engine)
-        async with make_sessions(engine).begin() as session:
-            await import_document(session, document)
-    finally:
-        await engine.dispose()
 
 
 FLAT_OUT = 1_000_000.0
