@@ -13,6 +13,8 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Hashable
 
+import numpy as np
+
 from detectors.base import EPSILON_M3, below
 
 
@@ -254,11 +256,36 @@ def pack(values: array, scale: float) -> bytes | array:
     >>> pack(array("d", [0.1 + 0.2]), REGISTER_SCALE)  # not a whole number of units: kept as it is
     array('d', [0.30000000000000004])
     """
+    if len(values) >= PACK_VECTOR_FROM:
+        packed = _pack_vector(values, scale)
+        if packed is not None:
+            return packed
     units = [round(v * scale) for v in values]
     if any(u / scale != v for u, v in zip(units, values, strict=True)):
         return values
     differences = array("q", (b - a for a, b in zip([0, *units], units, strict=False)))
     return zlib.compress(differences.tobytes())
+
+
+PACK_VECTOR_FROM = 16
+"""Histories at least this long are packed by numpy: a Faust worker pickles a household's state with
+every upload it judges, and the loop above was ~45 % of that pickling (~100 readings a meter)."""
+
+_EXACT_BELOW = 2.0**52
+"""Units this small are exact as floats and as int64, so numpy's arithmetic gives the loop's bytes."""
+
+
+def _pack_vector(values: array, scale: float) -> bytes | array | None:
+    """`pack` by numpy, byte for byte the same: ``rint`` rounds half to even as ``round`` does, the
+    products and quotients are the same IEEE operations.  None when a value is not finite or too
+    large for that (the loop then decides, and raises as it would have)."""
+    floats = np.frombuffer(values, dtype=np.float64)
+    units = np.rint(floats * scale)
+    if not (np.abs(units) < _EXACT_BELOW).all():
+        return None
+    if not (units / scale == floats).all():
+        return values
+    return zlib.compress(np.diff(units.astype(np.int64), prepend=0).tobytes())
 
 
 def unpack(packed: bytes | array, scale: float) -> array:

@@ -161,3 +161,49 @@ def test_pickle_round_trip_mid_stream_gives_identical_subsequent_output(
         assert all(mine == theirs for mine, theirs in outputs)
         assert any(_detections(mine) for mine, _ in outputs)  # the rest of the stream did something
         assert _canonical(restored) == _canonical(original)
+
+
+def _pack_by_loop(values: array, scale: float) -> bytes | array:
+    """`detectors.history.pack` as it was before numpy packed long histories (the stored format)."""
+    import zlib
+
+    units = [round(v * scale) for v in values]
+    if any(u / scale != v for u, v in zip(units, values, strict=True)):
+        return values
+    return zlib.compress(array("q", (b - a for a, b in zip([0, *units], units, strict=False))).tobytes())
+
+
+@pytest.mark.parametrize("length", [0, 1, 15, 16, 17, 96, 1344])
+def test_a_history_packs_to_the_same_bytes_by_numpy_as_by_the_loop(length: int) -> None:
+    import random
+
+    from detectors.history import REGISTER_SCALE, TIME_SCALE, pack
+
+    rng = random.Random(42)
+    cases = [
+        ([1767571200.0 + 900 * i for i in range(length)], TIME_SCALE),  # whole seconds
+        ([1767571200.0 + 900 * i + 0.0005 for i in range(length)], TIME_SCALE),  # not whole units: kept as they are
+        ([round(100 + 0.01 * i + rng.random() / 100, 4) for i in range(length)], REGISTER_SCALE),
+        ([100 + rng.random() * i for i in range(length)], REGISTER_SCALE),  # not whole units
+        ([(k + 0.5) / REGISTER_SCALE for k in range(length)], REGISTER_SCALE),  # halves: rounded to even by both
+        ([rng.choice([-0.0, 0.0, -12.5, 4.5e11, 2.0**60, 1e300]) for _ in range(length)], REGISTER_SCALE),  # too large: the loop
+    ]
+    for values, scale in cases:
+        history = array("d", values)
+        try:
+            expected: object = _pack_by_loop(history, scale)
+        except OverflowError as error:
+            expected = type(error)
+        try:
+            packed: object = pack(history, scale)
+        except OverflowError as error:
+            packed = type(error)
+        assert packed == expected
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_history_with_a_value_that_is_not_finite_still_refuses_to_pack(bad: float) -> None:
+    from detectors.history import REGISTER_SCALE, pack
+
+    with pytest.raises((ValueError, OverflowError)):
+        pack(array("d", [1.0] * 20 + [bad]), REGISTER_SCALE)

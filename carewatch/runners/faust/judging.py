@@ -131,6 +131,8 @@ class Judged:
     """Its position in its record (None between readings: a tick, loading a state)."""
     marks: dict[int, int] = field(default_factory=dict)
     """Per partition, the offset after the last record the batch judged: saved after the states."""
+    asked: dict[int, datetime | None] = field(default_factory=dict)
+    """Per partition, its newest event time when the batch last asked for a due tick (`Judging._time_moved`)."""
     detected: int = 0
 
     @property
@@ -255,7 +257,7 @@ class Judging:
                 judged.index = None  # a tick's failure is the record's, not this reading's
                 if accepted:
                     self.progress.saw_event(partition, reading.at)
-                if self.settings.clock == "event":
+                if self.settings.clock == "event" and self._time_moved(judged, partition):
                     due = self.progress.due(partition)
                     if due is not None:
                         self._tick_into(judged, partition, self.households_of.get(partition, ()), due)
@@ -263,6 +265,18 @@ class Judging:
             loaded.save = True
         finally:
             self._passed(judged, message)
+
+    def _time_moved(self, judged: Judged, partition: int) -> bool:
+        """Whether the partition's event time moved since this batch last asked for a due tick there.
+
+        In a replay most readings of an upload are behind the partition's newest event time: asked
+        again with the same time, `Progress.due` answers None (its grid only moves forward, and nothing
+        but a later time moves a partition's watermark within a batch), so it is not asked."""
+        newest = self.progress.newest_event.get(partition)
+        if partition in judged.asked and judged.asked[partition] is newest:
+            return False
+        judged.asked[partition] = newest
+        return True
 
     def _refuse_unknown(self, judged: Judged, message: KafkaMessage, record: DecodedRecord) -> None:
         """Every reading of a household this worker does not know, refused one by one (the ingest

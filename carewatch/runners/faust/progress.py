@@ -36,7 +36,9 @@ class Progress:
 
     def saw_event(self, partition: int, at: datetime) -> None:
         """A reading of event time ``at`` was accepted on the partition."""
-        if at > self.newest_event.get(partition, at - self.settings.tick_every):
+        newest = self.newest_event.get(partition)
+        # Asked for every reading judged: the stand-in for a first time is computed only when there is none.
+        if at > (at - self.settings.tick_every if newest is None else newest):
             self.newest_event[partition] = at
 
     def watermark(self, partition: int, behind: bool = False, idle: bool = False) -> datetime | None:
