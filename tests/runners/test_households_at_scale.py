@@ -355,3 +355,22 @@ async def test_an_event_clock_upload_that_ticks_every_household_never_stalls_the
     assert pipeline.ticks.last == NOW - timedelta(hours=14) + 11 * timedelta(minutes=5) - settings.watermark_lateness
     assert took > 2 * STALL_LIMIT_S, f"the upload took {took:.3f} s: too few households to show a stall"
     assert stall < STALL_LIMIT_S, f"the event loop stalled {stall * 1000:.0f} ms while one upload ticked 3,000 households"
+
+
+async def test_the_monitors_a_cold_start_makes_are_frozen_out_of_the_collectors_full_passes(sessions, monkeypatch):
+    # Sliced, the cold start's ticks still stalled the loop once the collector's full passes came: each walked every
+    # monitor made so far (0.7 s of CPU at 50,000 households, runbook 1.6), as resumed states did before `start` froze them.
+    monkeypatch.setattr(embedded, "FREEZE_MADE", 20, raising=False)  # (raising: so it ran on the code before)
+    settings = Settings(_env_file=None, clock="event")  # type: ignore[call-arg]
+    pipeline = Pipeline(registry=registry_of(50), sessions=sessions, settings=settings, clock=lambda: NOW)
+    await pipeline.start()
+    gc.unfreeze()
+    try:
+        await pipeline.handle([day_upload(7, NOW - timedelta(hours=1), 3, timedelta(minutes=5))])
+        tracked = {id(o) for o in gc.get_objects()}
+        made = [state.monitor for state in pipeline.states.values()]
+        frozen = [monitor for monitor in made if id(monitor) not in tracked]
+    finally:
+        gc.unfreeze()
+    assert len(made) == 50
+    assert len(frozen) >= 40, f"{len(frozen)} of the 50 monitors made were frozen (every {embedded.FREEZE_MADE} made)"

@@ -71,6 +71,8 @@ STATES_PER_FETCH = 2000
 """Stored household states fetched at a time at start."""
 FREEZE_FROM = 5000
 """Households resumed from which their objects are frozen out of the garbage collector's full passes."""
+FREEZE_MADE = 1000
+"""New monitors made (a cold start makes every household's) after which they are frozen out of those passes too."""
 STATES = Upsert(MonitorSnapshot)
 """The changed household states of a batch: one statement, no ORM object per household."""
 
@@ -187,6 +189,8 @@ class Pipeline:
         self._handling = False
         """A batch is being judged (in slices) and committed: the households it touched must stay as they are."""
         self._registry_waiting: Registry | None = None
+        self._made = 0
+        """Monitors made since the last freeze (`_state`)."""
         """A directory changed while a batch was handled: taken on once that batch is committed."""
 
     async def start(self) -> None:
@@ -531,7 +535,23 @@ class Pipeline:
         state = self.states.get(household_id)
         if state is None:
             state = self.states[household_id] = HouseholdState(new_monitor(self.registry, household_id))
+            self._made += 1
+            if self._made >= FREEZE_MADE:
+                self._freeze_made()
         return state
+
+    def _freeze_made(self) -> None:
+        """Freeze the monitors made so far out of the cyclic collector's full passes, as `start` freezes resumed ones.
+
+        A cold start makes every household's monitor (the event clock's first ticks, the gateways' first words):
+        each full pass the collector made meanwhile walked every monitor made so far, in one stall of the event loop
+        (0.7 s of CPU at 50,000 households, seconds on a busy machine), which no slicing of ours can split.  A pass
+        over what is new since the last freeze (≈ FREEZE_MADE monitors and the garbage beside them: a few ms) comes
+        first, so only what is alive is frozen; frozen objects are still freed when their last reference goes, and
+        `running_system` gives them back to the collector when it stops."""
+        self._made = 0
+        gc.collect()
+        gc.freeze()
 
     async def _commit(self, batch: Judged, *, until_taken: bool) -> bool:
         """Commit a batch's outcome in one transaction.  ``until_taken``: retry until the database takes it
