@@ -32,7 +32,8 @@ Then it prints, per path and size:
 - database growth per simulated day (the SQLite file and its WAL, after start-up → after the day, / --days);
 - embedded: how long a client of the API waited (``/livez`` asked every 50 ms from a thread while the day is
   judged: the longest wait, p99, and how many waits were over 50 ms and over 1 s): what the event loop kept
-  the API and MQTT's hand-off waiting for (issue 13: no pause over 50 ms);
+  the API and MQTT's hand-off waiting for (issue 13: no pause over 50 ms); ``--loop-probe FILE`` also runs
+  `carewatch run` under `benchmarks/loop_probe.py` (the loop thread's CPU between two turns, without preemption);
 - how far the run is from linear: judged/s and µs of the path's CPU (all its processes, user + system)
   per reading at each size next to the smallest.
 
@@ -457,7 +458,9 @@ def embedded(args: argparse.Namespace, households: int, workdir: Path, registry:
     def serving() -> bool:
         return metric_sum(http_port, "carewatch_readings_total") is not None
 
-    run = Process("carewatch run", [*CLI, "run"], environment(settings), workdir / "run.log")
+    command = CLI if args.loop_probe is None else [sys.executable, str(HERE / "loop_probe.py")]
+    probe = {} if args.loop_probe is None else {"CAREWATCH_LOOP_PROBE": str(args.loop_probe.resolve())}
+    run = Process("carewatch run", [*command, "run"], {**environment(settings), **probe}, workdir / "run.log")
     try:
         run.start()
         result.start_s = wait_for("carewatch run", serving, [run])
@@ -474,7 +477,7 @@ def embedded(args: argparse.Namespace, households: int, workdir: Path, registry:
         result.stops.append(run.stop())
         result.peak_mb["run"] = run.peak_mb
         for _ in range(args.restarts):
-            again = Process("carewatch run", [*CLI, "run"], environment(settings), workdir / "run.log").start()
+            again = Process("carewatch run", [*command, "run"], {**environment(settings), **probe}, workdir / "run.log").start()
             try:
                 result.restarts.append(wait_for("carewatch run (restart)", serving, [again]))
             finally:
@@ -637,6 +640,9 @@ def main() -> None:
     parser.add_argument("--window", default="", metavar="START-END",
                         help="publish only the readings sent between START and END simulated hours after the run's start "
                              "(and the status words before END), e.g. 26-27: the first hour of the night bunch; default: all")
+    parser.add_argument("--loop-probe", type=Path, metavar="FILE",
+                        help="embedded: run `carewatch run` under benchmarks/loop_probe.py, which appends to FILE every turn "
+                             "its event loop missed for more than 50 ms of CPU, and the collector's passes over 20 ms")
     parser.add_argument("--publish", nargs=7, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.publish:
