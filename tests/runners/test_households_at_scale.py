@@ -1,4 +1,4 @@
-"""Work that grows with households stays off the hot path (issue 13 item 4): the wall-clock tick in slices."""
+"""Work that grows with households stays off the hot path (issue 13 item 4): the wall-clock tick and the event-clock cold start in slices."""
 
 from __future__ import annotations
 
