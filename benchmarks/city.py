@@ -30,6 +30,10 @@ Then it prints, per path and size:
   its partitions) and restart (the same after SIGTERM, with the day's state stored; embedded: ``--restarts``
   times, the median printed with every run) and how long `carewatch run` took to stop after each SIGTERM;
 - database growth per simulated day (the SQLite file and its WAL, after start-up → after the day, / --days);
+- embedded: how long a client of the API waited (``/livez`` asked every 50 ms from a thread while the day is
+  judged: the longest wait, p99, and how many waits were over 50 ms and over 1 s): what the event loop kept
+  the API and MQTT's hand-off waiting for (issue 13: no pause over 50 ms); ``--loop-probe FILE`` also runs
+  `carewatch run` under `benchmarks/loop_probe.py` (the loop thread's CPU between two turns, without preemption);
 - how far the run is from linear: judged/s and µs of the path's CPU (all its processes, user + system)
   per reading at each size next to the smallest.
 
@@ -289,6 +293,50 @@ def database_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20
 
 
+class ApiWaits:
+    """A client asking `carewatch run`'s API for ``/livez`` every ``EVERY`` s, from a thread, while the day is
+    judged: how long it waited for each answer (wall time; on a shared machine preemption is included), i.e.
+    how long the event loop, which serves the API and MQTT's hand-off, kept them waiting (issue 13: ≤ 50 ms)."""
+
+    EVERY = 0.05
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.waits: list[tuple[float, float]] = []
+        """(monotonic time asked, seconds waited)."""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._ask, name="api-waits", daemon=True)
+
+    def _ask(self) -> None:
+        import http.client
+
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+        while not self._stop.wait(self.EVERY):
+            asked = time.monotonic()
+            try:
+                connection.request("GET", "/livez")
+                connection.getresponse().read()
+            except (OSError, http.client.HTTPException):
+                connection.close()  # reconnects on the next request
+                continue
+            self.waits.append((asked, time.monotonic() - asked))
+
+    def __enter__(self) -> ApiWaits:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> dict[str, float]:
+        waits = sorted(w for _, w in self.waits)
+        if not waits:
+            return {}
+        return {"asked": len(waits), "longest_ms": waits[-1] * 1000, "p99_ms": waits[int(0.99 * (len(waits) - 1))] * 1000,
+                "over_50_ms": sum(w > 0.05 for w in waits), "over_1_s": sum(w > 1.0 for w in waits)}
+
+
 # --- one run --------------------------------------------------------------------------------------------
 
 
@@ -321,6 +369,8 @@ class Result:
     """The machine's load average when the day ended (a shared machine: other work is in it)."""
     publisher: dict = field(default_factory=dict)
     """The publisher's generation time and peak RSS."""
+    api_waits: dict = field(default_factory=dict)
+    """Embedded: `ApiWaits.summary` over the day (publish → drained)."""
 
     @property
     def in_rate(self) -> float:
@@ -408,13 +458,17 @@ def embedded(args: argparse.Namespace, households: int, workdir: Path, registry:
     def serving() -> bool:
         return metric_sum(http_port, "carewatch_readings_total") is not None
 
-    run = Process("carewatch run", [*CLI, "run"], environment(settings), workdir / "run.log")
+    command = CLI if args.loop_probe is None else [sys.executable, str(HERE / "loop_probe.py")]
+    probe = {} if args.loop_probe is None else {"CAREWATCH_LOOP_PROBE": str(args.loop_probe.resolve())}
+    run = Process("carewatch run", [*command, "run"], {**environment(settings), **probe}, workdir / "run.log")
     try:
         run.start()
         result.start_s = wait_for("carewatch run", serving, [run])
         before, cpu_before = database_mb(database), cpu_s(run.popen.pid)  # type: ignore[union-attr]
-        summary, published, seen = run_day(mqtt_port, args, households, workdir, judged, [run])
+        with ApiWaits(http_port) as api:
+            summary, published, seen = run_day(mqtt_port, args, households, workdir, judged, [run])
         finish(result, summary, published, seen)
+        result.api_waits = api.summary()
         run.sample()
         result.cpu_s = run.cpu - cpu_before
         result.database_mb = database_mb(database) - before
@@ -423,7 +477,7 @@ def embedded(args: argparse.Namespace, households: int, workdir: Path, registry:
         result.stops.append(run.stop())
         result.peak_mb["run"] = run.peak_mb
         for _ in range(args.restarts):
-            again = Process("carewatch run", [*CLI, "run"], environment(settings), workdir / "run.log").start()
+            again = Process("carewatch run", [*command, "run"], {**environment(settings), **probe}, workdir / "run.log").start()
             try:
                 result.restarts.append(wait_for("carewatch run (restart)", serving, [again]))
             finally:
@@ -560,6 +614,10 @@ def report(result: Result, smallest: Result | None) -> None:
     if result.cpu_by_process:
         each = ", ".join(f"{name} {cpu / max(result.readings, 1) * 1e6:.0f}" for name, cpu in result.cpu_by_process.items())
         print(f"{'':>17}CPU µs a reading by process: {each}; load average at the end {result.load_average[0]:.1f}", flush=True)
+    if result.api_waits:
+        api = result.api_waits
+        print(f"{'':>17}API /livez asked {api['asked']:.0f} times every {ApiWaits.EVERY * 1000:.0f} ms while judging: longest wait "
+              f"{api['longest_ms']:,.0f} ms, p99 {api['p99_ms']:.0f} ms, {api['over_50_ms']:.0f} over 50 ms, {api['over_1_s']:.0f} over 1 s", flush=True)
     print(f"{'':>17}(publisher: generated in {result.publisher.get('generated_s', 0.0):.1f} s, peak RSS {result.publisher.get('peak_mb', 0.0):.0f} MB)", flush=True)
     if smallest is not None and smallest is not result and smallest.readings:
         growth = result.households / smallest.households
@@ -582,6 +640,9 @@ def main() -> None:
     parser.add_argument("--window", default="", metavar="START-END",
                         help="publish only the readings sent between START and END simulated hours after the run's start "
                              "(and the status words before END), e.g. 26-27: the first hour of the night bunch; default: all")
+    parser.add_argument("--loop-probe", type=Path, metavar="FILE",
+                        help="embedded: run `carewatch run` under benchmarks/loop_probe.py, which appends to FILE every turn "
+                             "its event loop missed for more than 50 ms of CPU, and the collector's passes over 20 ms")
     parser.add_argument("--publish", nargs=7, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.publish:

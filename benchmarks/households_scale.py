@@ -10,6 +10,11 @@ temporary directory, and prints the median of ``--runs`` runs with every run in 
   run to its end by ``Pipeline.tick``; a loop-lag probe (a task sleeping 1 ms at a time) records the
   longest time the event loop did not answer (what ingest's MQTT hand-off and the API would wait), and
   the tick's wall time.
+- coldstart: a `Pipeline` on the event clock (replays, city.py) with N households and no stored state judges one
+  household's upload (both meters, 12 values 5 minutes apart, in one message): each reading drags the event time
+  a step on, and each step ticks every household (the first making every household's monitor), inside judging
+  (city.py's cold start: a day-long upload, 48 steps); the same loop-lag probe, the longest pass of the garbage
+  collector meanwhile, and the upload's time from judging to commit (the N new states pickled and written).
 - start: N households in the directory and N stored household states; the time from nothing to a started
   pipeline: `load_registry` (the directory read) + `Pipeline.start` (the states read), and its peak RSS; then
   how long one full pass of the garbage collector takes with the states in memory (``gc.collect()``: what
@@ -164,6 +169,76 @@ async def child_tick(n: int, runs: int, warm: int) -> dict[str, object]:
     return {"stall_ms": [s * 1000 for s in stalls], "cpu_stall_ms": [s * 1000 for s in cpu_stalls], "tick_s": walls, "warm_s": warm_s, "peak_rss_mb": peak_rss_mb()}
 
 
+class CollectorPauses:
+    """The longest pass of the cyclic garbage collector of each generation while it is entered (``gc.callbacks``):
+    a pass holds the event loop too, whatever code was running."""
+
+    def __init__(self) -> None:
+        self.longest: dict[int, float] = {}
+        self._began = 0.0
+
+    def _watch(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            took = time.perf_counter() - self._began
+            self.longest[info["generation"]] = max(self.longest.get(info["generation"], 0.0), took)
+
+    def __enter__(self) -> CollectorPauses:
+        gc.callbacks.append(self._watch)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._watch)
+
+
+def day_upload(household: int, first: datetime, every: timedelta, readings: int):  # type: ignore[no-untyped-def]
+    import orjson
+
+    from ingest.subscriber import InboundMessage
+
+    values = [
+        {"meter_id": f"{kind}-{household:07d}", "at": (first + k * every).isoformat(), "register_m3": 10.0 + 0.01 * k}
+        for k in range(readings) for kind in ("g", "w")
+    ]
+    return InboundMessage("carewatch/v1/gateways/gw-000000/readings", orjson.dumps({"v": 1, "readings": values}), 1, 1, first)
+
+
+async def child_coldstart(n: int, runs: int, warm: int) -> dict[str, object]:
+    from carewatch.runners.embedded.pipeline import Pipeline
+    from carewatch.settings import Settings
+
+    stalls, cpu_stalls, walls, cpus, collector = [], [], [], [], []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            engine, sessions = await _sessions(Path(tmp))
+            settings = Settings(clock="event", environment="development", _env_file=None)
+            pipeline = Pipeline(registry=registry_of(n), sessions=sessions, settings=settings, clock=lambda: START)
+            await pipeline.start()
+            gc.collect()
+            gc.freeze()  # as running_system does once started
+            # 12 values 5 minutes apart: 12 steps, each a tick of every household, within the hour a new monitor
+            # waits before it calls a meter silent (so the commit holds the states, no alert per household).
+            upload = day_upload(0, START - timedelta(hours=1), timedelta(minutes=5), 12)
+            with LoopLag() as lag, CollectorPauses() as passes:
+                await asyncio.sleep(0.01)  # the probe is running
+                began, cpu = time.perf_counter(), time.thread_time()
+                await pipeline.handle([upload])
+                walls.append(time.perf_counter() - began)
+                cpus.append(time.thread_time() - cpu)
+                await asyncio.sleep(0.005)
+            stalls.append(lag.longest)
+            cpu_stalls.append(lag.longest_cpu)
+            collector.append(max(passes.longest.values(), default=0.0))
+            assert len(pipeline.states) == n, len(pipeline.states)
+            await engine.dispose()
+            del pipeline
+            gc.unfreeze()
+            gc.collect()
+    return {"stall_ms": [s * 1000 for s in stalls], "cpu_stall_ms": [s * 1000 for s in cpu_stalls], "handle_s": walls,
+            "handle_cpu_s": cpus, "collector_ms": [c * 1000 for c in collector], "peak_rss_mb": peak_rss_mb()}
+
+
 async def _fill_directory(sessions, n: int, states: bool, warm: int) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import insert
 
@@ -262,7 +337,7 @@ async def child_import(n: int, runs: int, warm: int) -> dict[str, object]:
     return result
 
 
-CHILDREN = {"tick": child_tick, "start": child_start, "import": child_import}
+CHILDREN = {"tick": child_tick, "coldstart": child_coldstart, "start": child_start, "import": child_import}
 
 
 def median_of(values: list[float]) -> str:
@@ -299,6 +374,11 @@ def main() -> None:
                 print(f"tick   {n:>7} households: longest loop stall ms {median_of(result['stall_ms'])}, "
                       f"in the loop's CPU {median_of(result['cpu_stall_ms'])}; "
                       f"tick s {median_of(result['tick_s'])}; warm-up {result['warm_s']:.0f} s; peak RSS {result['peak_rss_mb']:.0f} MB")
+            elif section == "coldstart":
+                print(f"coldstart {n:>7} households: longest loop stall ms {median_of(result['stall_ms'])}, "
+                      f"in the loop's CPU {median_of(result['cpu_stall_ms'])}; longest collector pass ms {median_of(result['collector_ms'])}; "
+                      f"the upload judged and committed in s {median_of(result['handle_s'])}, CPU s {median_of(result['handle_cpu_s'])}; "
+                      f"peak RSS {result['peak_rss_mb']:.0f} MB")
             elif section == "start":
                 print(f"start  {n:>7} households: directory read + states resumed s {median_of(result['start_s'])}; "
                       f"then a full garbage-collector pass ms {median_of(result['full_gc_ms'])}; peak RSS {result['peak_rss_mb']:.0f} MB")
