@@ -189,9 +189,9 @@ class Pipeline:
         self._handling = False
         """A batch is being judged (in slices) and committed: the households it touched must stay as they are."""
         self._registry_waiting: Registry | None = None
+        """A directory changed while a batch was handled: taken on once that batch is committed."""
         self._made = 0
         """Monitors made since the last freeze (`_state`)."""
-        """A directory changed while a batch was handled: taken on once that batch is committed."""
 
     async def start(self) -> None:
         """Resume every household's stored state: one query, streamed (``yield_per``), no ORM object per row.
