@@ -4,7 +4,7 @@ A task sleeping 1 ms at a time measures the CPU the event loop's thread spent be
 our code held the loop for: the API and MQTT's hand-off waited as long; CPU, so a shared machine's preemption
 is left out) and the wall time; every turn missed for more than 50 ms of CPU is written to FILE
 (``CAREWATCH_LOOP_PROBE``) with the pipeline's progress, with every pass of the cyclic garbage collector over
-20 ms, and at exit the longest of each.  With ``CAREWATCH_LOOP_SAMPLE=1`` a thread also samples the loop thread's
+20 ms, and at exit the longest of each.  With ``LOOP_PROBE_SAMPLE=1`` a thread also samples the loop thread's
 stack every millisecond (as often as the interpreter lets it have the GIL: every few ms while the loop runs Python)
 and each stall is followed by where those samples fell: the innermost carewatch frames, and the innermost frame.
 A measuring aid, not part of carewatch.
@@ -81,7 +81,7 @@ async def probe(pipeline: embedded.Pipeline) -> None:
 
 
 consume = embedded.Pipeline.consume
-sampling = os.environ.get("CAREWATCH_LOOP_SAMPLE") == "1"
+sampling = os.environ.get("LOOP_PROBE_SAMPLE") == "1"
 
 
 async def probed(self: embedded.Pipeline, subscriber) -> None:  # type: ignore[no-untyped-def]
