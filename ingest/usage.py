@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 MAX_SPREAD = timedelta(hours=48)
+HOURS_PER_WRITE = 5000
+"""Hourly rows given to one statement: turning a row into its parameters is ≈ 0.7 µs on the event loop, and a batch of
+day-long uploads books ≈ 50,000 of them (`record_usage`'s ``between`` is awaited after each piece)."""
 
 
 class HourlyUsage(Base):
@@ -108,8 +111,14 @@ def spread(start: datetime, end: datetime, used: float) -> Iterable[tuple[dateti
         cursor = boundary
 
 
-async def record_usage(session: AsyncSession, readings: Iterable[Reading]) -> None:
-    """Add the use that ``readings`` (accepted, any order) reveal to ``hourly_usage``, in the caller's transaction."""
+async def record_usage(
+    session: AsyncSession, readings: Iterable[Reading], between: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """Add the use that ``readings`` (accepted, any order) reveal to ``hourly_usage``, in the caller's transaction.
+
+    ``between``: awaited after each meter's readings are spread over their hours and after each HOURS_PER_WRITE
+    rows written, for a caller whose event loop must not wait for all of them (the embedded runner's slices: a batch
+    of day-long uploads is ≈ 50,000 readings, ≈ 150 ms of spreading and writing); the rows are the same."""
     by_meter: dict[str, list[Reading]] = defaultdict(list)
     for reading in readings:
         by_meter[reading.meter_id].append(reading)
@@ -134,10 +143,14 @@ async def record_usage(session: AsyncSession, readings: Iterable[Reading]) -> No
             last_at, last_register = reading.at, reading.register_m3  # a reset re-baselines without booking use
         if last_at is not None:
             moved.append({"meter_id": meter_id, "at": last_at, "register_m3": last_register, "readings": len(meter_readings)})
+        if between is not None:
+            await between()
     await _CURSORS.write(session, moved)
-    await _HOURS.write(
-        session, [{"household_id": h, "kind": k, "hour": hour, "used_m3": used} for (h, k, hour), used in hours.items()]
-    )
+    rows = [{"household_id": h, "kind": k, "hour": hour, "used_m3": used} for (h, k, hour), used in hours.items()]
+    for start in range(0, len(rows), HOURS_PER_WRITE):  # the same rows in the same order, a statement per piece
+        await _HOURS.write(session, rows[start : start + HOURS_PER_WRITE])
+        if between is not None:
+            await between()
 
 
 @dataclass(frozen=True, slots=True)
