@@ -27,7 +27,7 @@ from datetime import UTC, timedelta
 from carewatch.cli.evaluation.matching import EXPLAINED_BY, TruthIncident, nearest_rank, score
 from carewatch.cli.evaluation.replay import LEARNED, detector_sets, replay
 from carewatch.cli.evaluation.scenarios import FAMILIES, SuiteConfig, shard_config
-from carewatch.domain import AlertType, Transition
+from carewatch.domain import Transition
 from detectors.silence import SilentMeterRule
 from gateway_sim import IncidentKind, Simulation
 
