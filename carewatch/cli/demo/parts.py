@@ -129,7 +129,7 @@ async def demo_summary(sessions, simulation, published, options, elapsed_s: floa
 
 LADDER_IN_LOCKSTEP = (
     "lockstep: after each upload step is judged, the ladder runs what is due by the newest reading's time and its "
-    "messages are sent before the next step is published; the same run gives the same messages"
+    "messages are sent before the next step is published: the same arguments send the same messages on any machine"
 )
 LADDER_FREE_RUNNING = (
     "free-running: the escalator reads the ladder clock (the newest detection's time) every 0.25 s while simulated "
