@@ -5,7 +5,9 @@ Guarantees (docs/notifications.md):
   older than ``give_up_after``; a dispatcher that dies holds its claim only until the lease ends;
 - at most one dispatcher works on a message at a time (compare-and-set claim with a lease);
 - a message re-sent after a crash between "the far side accepted" and "we recorded it" carries
-  the same idempotency key (HTTP header, email Message-ID), so a receiver that honours it keeps one.
+  the same idempotency key (HTTP header, email Message-ID), so a receiver that honours it keeps one;
+- a message sent after its alert was handled (it was on its way then) is followed by the update
+  everyone reached before got ("handled by ..."), written once whichever side writes it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.channels.base import Channel, DeliveryError, Outgoing, PermanentError
+from alerts.escalation import tell_late_reached
 from alerts.notify_tables import AttemptResult, DeliveryAttempt, MessageStatus, OutboxMessage
 from carewatch import metrics
 from carewatch.clock import wall_clock
@@ -182,10 +185,22 @@ class Dispatcher:
                     result=result, detail=str(error) if error else "",
                 )
             )
+        if result is AttemptResult.SENT:
+            await self._follow_if_handled(message)
         metrics.NOTIFICATIONS.labels(message.channel, result.value).inc()
         level = logging.INFO if result is AttemptResult.SENT else logging.WARNING
         log.log(level, "message %d (%s to %s): %s %s", message.id, message.channel, message.recipient_id, result.value, error or "")
         return result
+
+    async def _follow_if_handled(self, message: OutboxMessage) -> None:
+        """Sent after its alert was handled (on its way when it was): the update follows, as for everyone reached.
+        Its own transaction, after the sent one: a failure here must not undo "sent" and send the message again."""
+        try:
+            async with self.sessions.begin() as session:
+                if await tell_late_reached(session, message.id, self.clock()):
+                    log.info("message %d went out after alert %s was handled: its recipient gets the update too", message.id, message.alert_id)
+        except Exception:
+            log.exception("message %d was sent after its alert %s was handled, and its update could not be written", message.id, message.alert_id)
 
     def _verdict(self, message: OutboxMessage, error: DeliveryError | None, now: datetime) -> tuple[AttemptResult, dict[str, object]]:
         if error is None:

@@ -4,7 +4,9 @@ These need no people file and no policy, so every AlertStore (the pipeline's, th
 console's, the family link's) keeps the ladder consistent with the alert:
 - a raise writes the alert's escalation row (the ladder starts it, now or on its next tick);
 - acknowledging, resolving or an auto-resolve stops it, cancels messages not yet on
-  their way, and tells everyone already reached that the alert was handled.
+  their way, and tells everyone already reached that the alert was handled; a message
+  that was on its way then is followed by the same update once it is sent
+  (``tell_late_reached``, called by the dispatcher).
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.lifecycle import AlertStatus
 from alerts.messages import outcome_words, render
 from alerts.models import Alert
 from alerts.notify_tables import Escalation, LadderState, MessageStatus, OutboxMessage
 from alerts.outbox import NewMessage, cancel_unsent, enqueue
-from alerts.outcomes import Outcome
+from alerts.outcomes import FalseAlarmReason, Outcome, OutcomeKind
 from carewatch.catalogue import language_of, words
 from carewatch.domain import Audience
 
@@ -103,39 +106,75 @@ async def _tell_those_reached(
     outcome: Outcome | None,
     now: datetime,
 ) -> None:
-    reached = (
+    # Locked with the ones on their way (PostgreSQL; SQLite has one writer at a time): a dispatcher recording one of
+    # them as sent either waits for this transaction and then finds the alert handled (`tell_late_reached`), or is
+    # waited for and counted here. Never neither: a message on its way when the alert was handled was delivered,
+    # and its recipient was never told the outcome (the demo showed it in every run).
+    on_their_way = (
         await session.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.alert_id == alert_id, OutboxMessage.status == MessageStatus.SENT, OutboxMessage.purpose != "update")
+            .where(
+                OutboxMessage.alert_id == alert_id,
+                OutboxMessage.status.in_((MessageStatus.SENT, MessageStatus.SENDING)),
+                OutboxMessage.purpose != "update",
+            )
             .order_by(OutboxMessage.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
     ).all()
-    seen: set[tuple[str, str, str]] = set()
-    updates = []
-    for message in reached:
-        target = (message.recipient_id, message.channel, message.address)
-        if target in seen:
-            continue
-        seen.add(target)
-        language = language_of(message.language)
-        text = render(
-            "update",
-            language,
-            {
-                "household": household_label or message.household_id,
-                "closed": words("closed", language).get(closed_as, closed_as),
-                "actor": actor if closed_as != "auto_resolved" else "",
-                "outcome": outcome_words(language, outcome.kind, outcome.reason) if outcome else "",
-            },
-            short=message.channel in SHORT_CHANNELS,
-        )
-        updates.append(
-            NewMessage(
-                idempotency_key=message_key(alert_id, "update", closed_as, message.recipient_id, message.channel, message.address),
-                alert_id=alert_id, household_id=message.household_id, purpose="update",
-                recipient_id=message.recipient_id, recipient_name=message.recipient_name, recipient_role=message.recipient_role,
-                channel=message.channel, address=message.address, language=message.language,
-                subject=text.subject, body=text.body, payload={"alert_id": alert_id, "event": closed_as},
-            )
-        )
-    await enqueue(session, updates, now)
+    reached = [message for message in on_their_way if message.status is MessageStatus.SENT]
+    kind, reason = (outcome.kind, outcome.reason) if outcome else (None, None)
+    await enqueue(session, [_update(m, household_label, closed_as, actor, kind, reason) for m in reached], now)
+
+
+NOT_FOLLOWED = ("update", "help_requested")
+"""Messages sent late that no update follows: the update itself, and a page for help (sent whatever the alert's
+state, on purpose: one sent after the acknowledgement is news, and "acknowledged" after it would be stale)."""
+
+
+async def tell_late_reached(session: AsyncSession, message_id: int, now: datetime) -> bool:
+    """The dispatcher has just recorded ``message_id`` as sent: if its alert was handled meanwhile (it was on its
+    way when someone acknowledged or closed the alert, or the detectors did), its recipient is told the outcome now,
+    like everyone reached before. The update's key is the one the closing transaction would have written: written
+    once whichever side writes it. True if an update was written."""
+    message = await session.get(OutboxMessage, message_id, populate_existing=True)
+    if message is None or message.status is not MessageStatus.SENT or message.purpose in NOT_FOLLOWED:
+        return False
+    alert = await session.get(Alert, message.alert_id, populate_existing=True)
+    if alert is None or alert.status is AlertStatus.OPEN or alert.audience is Audience.ELDER:
+        return False  # not handled (or a check-in: the elder hears nothing more of it)
+    label = await session.scalar(select(Escalation.household_label).where(Escalation.alert_id == alert.id))
+    actor = (alert.acknowledged_by if alert.status is AlertStatus.ACKNOWLEDGED else alert.resolved_by) or ""
+    update_ = _update(message, label, alert.status.value, actor, alert.outcome, alert.outcome_reason)
+    return await enqueue(session, [update_], now) > 0
+
+
+def _update(
+    message: OutboxMessage,
+    household_label: str | None,
+    closed_as: str,
+    actor: str,
+    kind: OutcomeKind | None,
+    reason: FalseAlarmReason | None,
+) -> NewMessage:
+    """The update "the alert was handled" to whoever ``message`` reached, on the same channel and address."""
+    language = language_of(message.language)
+    text = render(
+        "update",
+        language,
+        {
+            "household": household_label or message.household_id,
+            "closed": words("closed", language).get(closed_as, closed_as),
+            "actor": actor if closed_as != "auto_resolved" else "",
+            "outcome": outcome_words(language, kind, reason),
+        },
+        short=message.channel in SHORT_CHANNELS,
+    )
+    return NewMessage(
+        idempotency_key=message_key(message.alert_id, "update", closed_as, message.recipient_id, message.channel, message.address),
+        alert_id=message.alert_id, household_id=message.household_id, purpose="update",
+        recipient_id=message.recipient_id, recipient_name=message.recipient_name, recipient_role=message.recipient_role,
+        channel=message.channel, address=message.address, language=message.language,
+        subject=text.subject, body=text.body, payload={"alert_id": message.alert_id, "event": closed_as},
+    )

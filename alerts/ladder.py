@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.escalation import SHORT_CHANNELS, message_key
@@ -25,7 +25,7 @@ from alerts.family_links import FamilyLinks, LinkClaim
 from alerts.lifecycle import LADDER_ACTOR, AuditAction
 from alerts.messages import render
 from alerts.models import Alert, AlertEvent
-from alerts.notify_tables import Escalation, LadderState
+from alerts.notify_tables import Escalation, LadderState, MessageStatus, OutboxMessage
 from alerts.outbox import NewMessage, enqueue, release_held
 from alerts.people import CareRole, HouseholdPeople, PeopleFile, Person, SiteTeam
 from alerts.policy import STAFF_ACTIONS, Action, EscalationPolicy, Ladder
@@ -111,25 +111,20 @@ class AlertLadder:
         """Advance every alert whose next step or reminder is due; returns how many were advanced."""
         now = self.clock()
         async with sessions() as session:
-            due = (
-                await session.scalars(
-                    select(Escalation.alert_id).where(
-                        or_(
-                            and_(
-                                Escalation.state.in_(LIVE),
-                                or_(Escalation.due_at.is_(None), Escalation.due_at <= now, Escalation.reminder_due_at <= now),
-                            ),
-                            HELP_UNANSWERED,
-                        )
-                    )
-                )
-            ).all()
+            due = (await session.scalars(select(Escalation.alert_id).where(_due(now)))).all()
         for alert_id in due:
             async with sessions.begin() as session:
                 await self._advance(session, alert_id)
         async with sessions.begin() as session:
             await release_held(session, now)
         return len(due)
+
+    async def anything_due(self, session: AsyncSession) -> bool:
+        """Whether ``tick`` would do anything now: a step, a reminder or a page for help due, or a message whose
+        quiet hours are over (one query: the headless demo asks between every two upload steps)."""
+        now = self.clock()
+        held_due = select(OutboxMessage.id).where(OutboxMessage.status == MessageStatus.HELD, OutboxMessage.hold_until <= now)
+        return bool(await session.scalar(select(exists(select(Escalation.alert_id).where(_due(now))) | exists(held_due))))
 
     async def _advance(self, session: AsyncSession, alert_id: str) -> None:
         now = self.clock()
@@ -331,6 +326,17 @@ class AlertLadder:
             "family_name": family_name,
             "family_phone": family_phone,
         }
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Escalations with something to do at ``now``: a live ladder's next step or reminder, or a call for help."""
+    return or_(
+        and_(
+            Escalation.state.in_(LIVE),
+            or_(Escalation.due_at.is_(None), Escalation.due_at <= now, Escalation.reminder_due_at <= now),
+        ),
+        HELP_UNANSWERED,
+    )
 
 
 def after_check_in(alert: Alert) -> bool:

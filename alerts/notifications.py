@@ -91,6 +91,31 @@ class Notifications:
     client: httpx.AsyncClient | None = None
     store: AlertStore | None = None
 
+    async def catch_up(self, sessions: async_sessionmaker[AsyncSession], timeout_s: float = 30.0) -> bool:
+        """The ladder's steps, reminders and quiet-hours releases due by its clock now, and every message they make
+        sendable sent (the headless demo's turn between two upload steps, with no escalator of its own: what the ladder
+        does then depends on the simulated time reached, not on how fast this machine is). False, logged, if a message
+        is still on its way after ``timeout_s`` (a channel failing: it is retried later, like any other)."""
+        if self.ladder is None or self.dispatcher is None:
+            return True  # notifications are off
+        async with sessions() as session:
+            due = await self.ladder.anything_due(session)
+        if due:
+            await self.ladder.tick(sessions)
+        elif not await in_flight(sessions):
+            return True  # most steps: nothing due, nothing to send (two queries, not a tick and a dispatcher round)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            if (await self.dispatcher.run_once()).claimed:
+                continue
+            if not await in_flight(sessions):
+                return True
+            if loop.time() > deadline:
+                log.warning("the ladder's messages are still on their way after %.0f s; going on without them", timeout_s)
+                return False
+            await asyncio.sleep(0.02)  # another dispatcher holds them, or a retry is not due yet
+
     async def stop(self) -> None:
         for task in self.tasks:
             task.cancel()
@@ -109,9 +134,12 @@ async def start_notifications(
     store: AlertStore,
     event_time: Callable[[], datetime | None],
     clock: Callable[[], datetime] | None = None,
+    escalator: bool = True,
 ) -> Notifications:
     """``clock``: the ladder's and the dispatcher's clock when the caller has one for everything (the console
-    demo's simulated time); by default the ladder reads ``ladder_clock`` and the dispatcher the wall clock."""
+    demo's simulated time); by default the ladder reads ``ladder_clock`` and the dispatcher the wall clock.
+    ``escalator=False``: no task ticks the ladder; the caller does, with ``Notifications.catch_up`` (the headless
+    demo, between two upload steps)."""
     if settings.people_path is None:
         log.warning("notifications are off: set CAREWATCH_PEOPLE_PATH to a people file (docs/notifications.md)")
         return Notifications()
@@ -128,10 +156,9 @@ async def start_notifications(
     store.attach_ladder(ladder)
     client = httpx.AsyncClient(timeout=10.0)
     dispatcher = Dispatcher(sessions, channels_from(settings, client, clock or wall_clock), clock=clock or wall_clock, give_up_after=settings.delivery_give_up_after)
-    tasks = [
-        asyncio.create_task(_escalate(ladder, sessions, settings.escalate_every.total_seconds()), name="carewatch-escalator"),
-        asyncio.create_task(dispatcher.run(settings.dispatch_every.total_seconds()), name="carewatch-dispatcher"),
-    ]
+    tasks = [asyncio.create_task(dispatcher.run(settings.dispatch_every.total_seconds()), name="carewatch-dispatcher")]
+    if escalator:
+        tasks.append(asyncio.create_task(_escalate(ladder, sessions, settings.escalate_every.total_seconds()), name="carewatch-escalator"))
     log.info("notifications on: %d sites from %s, household contacts from the directory", len(directory.sites), settings.people_path)
     return Notifications(ladder, dispatcher, tasks, client, store)
 
@@ -147,20 +174,31 @@ async def settle(sessions: async_sessionmaker[AsyncSession], timeout_s: float, q
     deadline = loop.time() + timeout_s
     last_total, quiet_since = -1, loop.time()
     while True:
-        async with sessions() as session:
-            in_flight, total = (
-                await session.execute(
-                    select(func.count().filter(OutboxMessage.status.in_(IN_FLIGHT)), func.count()).select_from(OutboxMessage)
-                )
-            ).one()
-        if total != last_total or in_flight:
+        on_their_way, total = await _outbox_counts(sessions)
+        if total != last_total or on_their_way:
             last_total, quiet_since = total, loop.time()
         elif loop.time() - quiet_since >= quiet_s:
             return True
         if loop.time() > deadline:
-            log.warning("notifications not settled after %.0f s: %d messages still on their way", timeout_s, in_flight)
+            log.warning("notifications not settled after %.0f s: %d messages still on their way", timeout_s, on_their_way)
             return False
         await asyncio.sleep(0.1)
+
+
+async def in_flight(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """Messages on their way: to be sent or being sent (not those held for quiet hours)."""
+    return (await _outbox_counts(sessions))[0]
+
+
+async def _outbox_counts(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
+    """(messages on their way, messages in all)."""
+    async with sessions() as session:
+        on_their_way, total = (
+            await session.execute(
+                select(func.count().filter(OutboxMessage.status.in_(IN_FLIGHT)), func.count()).select_from(OutboxMessage)
+            )
+        ).one()
+    return on_their_way, total
 
 
 async def _escalate(ladder: AlertLadder, sessions: async_sessionmaker[AsyncSession], every: float) -> None:

@@ -79,12 +79,17 @@ async def cancel_unsent(session: AsyncSession, alert_id: str, reason: str) -> in
 
 
 async def delivery_report(session: AsyncSession) -> dict[str, Any]:
-    """Messages by channel and status, and per alert its first message (ladder clock), count and how many were sent."""
+    """Messages by channel and status, by purpose (ladder step, reminder, update) and status, and per alert its
+    first message (ladder clock), count and how many were sent."""
     by_channel: dict[str, dict[str, int]] = {}
-    for channel, status, count in await session.execute(
-        select(OutboxMessage.channel, OutboxMessage.status, func.count()).group_by(OutboxMessage.channel, OutboxMessage.status)
+    by_purpose: dict[str, dict[str, int]] = {}
+    for channel, purpose, status, count in await session.execute(
+        select(OutboxMessage.channel, OutboxMessage.purpose, OutboxMessage.status, func.count())
+        .group_by(OutboxMessage.channel, OutboxMessage.purpose, OutboxMessage.status)
     ):
-        by_channel.setdefault(channel, {})[MessageStatus(status).value] = count
+        for table, key in ((by_channel, channel), (by_purpose, purpose)):
+            counts = table.setdefault(key, {})
+            counts[MessageStatus(status).value] = counts.get(MessageStatus(status).value, 0) + count
     per_alert = {
         alert_id: {"first_message_at": first.isoformat(), "messages": count, "sent": sent}
         for alert_id, first, count, sent in await session.execute(
@@ -94,7 +99,12 @@ async def delivery_report(session: AsyncSession) -> dict[str, Any]:
             ).group_by(OutboxMessage.alert_id).order_by(OutboxMessage.alert_id)
         )
     }
-    return {"messages": sum(sum(c.values()) for c in by_channel.values()), "by_channel": by_channel, "per_alert": per_alert}
+    return {
+        "messages": sum(sum(c.values()) for c in by_channel.values()),
+        "by_channel": by_channel,
+        "by_purpose": dict(sorted(by_purpose.items())),
+        "per_alert": per_alert,
+    }
 
 
 async def attempts_for(session: AsyncSession, message_ids: Sequence[int]) -> dict[int, list[DeliveryAttempt]]:

@@ -144,3 +144,32 @@ def test_each_gateway_logs_in_as_itself_when_only_a_password_is_given():
     assert credentials_for("gw-0007", None, "secret") == ("gw-0007", "secret")
     assert credentials_for("gw-0007", "site-{gateway_id}", "secret") == ("site-gw-0007", "secret")
     assert credentials_for("gw-0007", "shared", "secret") == ("shared", "secret")
+
+
+@pytest.mark.service
+async def test_after_step_holds_the_next_step_until_it_returns(mosquitto_broker):
+    # The headless demo's lockstep: each step is acknowledged by the broker, then the caller acts on it (the
+    # pipeline judges it, the ladder runs) before one message of the next step is published.
+    host, port = mosquitto_broker
+    simulation = Simulation(SimConfig(households=3, days=0.25, seed=2, start=START, incidents=[]))
+    messages = [m for m in simulation.messages() if m.state != "offline"]
+    listener = Listener(host, port, "test-lockstep")
+    seen_at_step: list[tuple[datetime, int, int]] = []
+
+    async def after_step(at: datetime, readings: int) -> None:
+        received = sum(1 for topic, _, _ in listener.wait_for(0, timeout=0) if topic.endswith("/readings"))
+        seen_at_step.append((at, readings, received))
+        await asyncio.sleep(0.05)  # the next step must wait for this
+
+    try:
+        stats = await publish_simulation(simulation, host, port, after_step=after_step)
+    finally:
+        listener.close()
+    steps = sorted({m.step for m in messages})
+    assert len(seen_at_step) == len(steps)
+    assert seen_at_step[-1][1] == stats.readings
+    for (at, readings, received), step in zip(seen_at_step, steps, strict=True):
+        in_step_or_before = [m for m in messages if m.step <= step]
+        assert at == max(m.sim_time for m in in_step_or_before if m.step == step)
+        assert readings == sum(m.reading_count for m in in_step_or_before)
+        assert received <= sum(1 for m in in_step_or_before if m.kind == "readings"), "nothing of a later step went out"

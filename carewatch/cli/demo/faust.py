@@ -25,6 +25,7 @@ from carewatch.cli.demo.numbers import with_numbers
 from alerts.notifications import settle
 from carewatch.cli.demo.kafka_broker import LOCAL_BROKER_SETTINGS, local_kafka
 from carewatch.cli.demo.parts import (
+    LADDER_FREE_RUNNING,
     NOTIFY_SETTLE_S,
     DemoOptions,
     broker_for,
@@ -162,4 +163,4 @@ async def run_faust_demo(settings: Settings, options: DemoOptions, console: Cons
                 await outbox_emptied(sessions, timeout=300)  # every reading the alert service stored is in InfluxDB
             stats = await stream_stats(settings, bridge)
             summary = await demo_summary(sessions, simulation, published, options, time.monotonic() - started, stats=stats)
-            return summary | {"notifications": await notifications_report(sessions, catchers, settled)}
+            return summary | {"notifications": await notifications_report(sessions, catchers, settled, LADDER_FREE_RUNNING)}

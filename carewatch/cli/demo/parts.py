@@ -127,11 +127,27 @@ async def demo_summary(sessions, simulation, published, options, elapsed_s: floa
     }
 
 
-async def notifications_report(sessions, catchers: Catchers, settled: bool) -> dict[str, object]:  # type: ignore[no-untyped-def]
+LADDER_IN_LOCKSTEP = (
+    "lockstep: after each upload step is judged, the ladder runs what is due by the newest reading's time and its "
+    "messages are sent before the next step is published: the same arguments send the same messages on any machine"
+)
+LADDER_FREE_RUNNING = (
+    "free-running: the escalator reads the ladder clock (the newest detection's time) every 0.25 s while simulated "
+    "time runs hours per second, and the dispatcher sends on the wall clock: steps land late, overdue reminders merge "
+    "into one, the rota is read at a later hour, and an alert the detectors close at once has its messages cancelled "
+    "before they go. Which messages and how many vary from run to run; the alerts do not"
+)
+"""What the headless summary's ``notifications.ladder`` says (docs/notifications.md, "The headless demo's ladder")."""
+
+
+async def notifications_report(sessions, catchers: Catchers, settled: bool, ladder: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """What the ladder wrote (every message: sent, cancelled, held or failed) and what the catchers received;
+    ``ladder`` says how the ladder kept time (LADDER_IN_LOCKSTEP or LADDER_FREE_RUNNING)."""
     async with sessions() as session:
         report = await delivery_report(session)
     return {
         "settled": settled,
+        "ladder": ladder,
         **report,
         "caught": {"mail": len(caught_mail(catchers.directory, limit=1_000_000)), "http": len(caught_http(catchers.directory, limit=1_000_000))},
         "catcher_dir": str(catchers.directory),

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.answers import LOOK_BACK, LOOK_EVERY_S, answered_check_ins
 from alerts.lessons import taught_outcomes
-from alerts.notifications import start_notifications
+from alerts.notifications import Notifications, start_notifications
 from alerts.store import AlertStore
 from carewatch import metrics
 from carewatch.clock import wall_clock
@@ -642,6 +642,7 @@ class RunningSystem:
     subscriber: MqttSubscriber
     consumer: asyncio.Task[None]
     archiving: asyncio.Task[None] | None = None
+    notifications: Notifications | None = None
 
     def readiness(self) -> list[str]:
         """What keeps the pipeline from its job now (/readyz): empty when it is ready."""
@@ -657,8 +658,8 @@ class RunningSystem:
             problems.append(f"messages have waited {stalled_s:.0f} s without a batch committed")
         return problems
 
-    async def drain(self, expected_readings: int, timeout: float = 120.0) -> None:
-        """Wait until the pipeline has judged ``expected_readings`` readings and committed them."""
+    async def drain(self, expected_readings: int, timeout: float = 120.0, poll: float = 0.05) -> None:
+        """Wait until the pipeline has judged ``expected_readings`` readings and committed them (looking every ``poll`` s)."""
         deadline = time.monotonic() + timeout
         while self.pipeline.readings_seen < expected_readings or self.pipeline.busy:
             if self.consumer.done():
@@ -668,16 +669,18 @@ class RunningSystem:
                 raise TimeoutError(
                     f"the pipeline judged {self.pipeline.readings_seen} of {expected_readings} readings in {timeout:.0f} s"
                 )
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(poll)
 
 
 @asynccontextmanager
 async def running_system(
     settings: Settings, registry: Registry, broker: BrokerAddress, client_id: str | None = None,
     clock: Callable[[], datetime] | None = None,
+    escalator: bool = True,
 ) -> AsyncIterator[RunningSystem]:
     """``clock``: one clock for the alert store, the household states and the ladder (the console demo's
-    simulated time); by default the store reads the wall clock and the ladder the clock in settings."""
+    simulated time); by default the store reads the wall clock and the ladder the clock in settings.
+    ``escalator=False``: the caller ticks the ladder (``RunningSystem.notifications.catch_up``)."""
     engine = make_engine(settings.database_url)
     await create_schema(engine)
     sessions = make_sessions(engine)
@@ -685,7 +688,9 @@ async def running_system(
     archiver = Archiver(sessions, target) if target else None
     pipeline = Pipeline(registry=registry, sessions=sessions, settings=settings, archiver=archiver, clock=clock or wall_clock)
     await pipeline.start()
-    notifications = await start_notifications(settings, sessions, pipeline.alert_store, lambda: pipeline.newest_event, clock)
+    notifications = await start_notifications(
+        settings, sessions, pipeline.alert_store, lambda: pipeline.newest_event, clock, escalator=escalator
+    )
     subscriber = MqttSubscriber(
         broker, client_id or settings.mqtt_client_id, settings.mqtt_topic_prefix,
         extra_topics=subscriptions(settings.integrations, settings.mqtt_topic_prefix),
@@ -699,7 +704,7 @@ async def running_system(
     consumer = asyncio.create_task(pipeline.consume(subscriber), name="carewatch-pipeline")
     archiving = asyncio.create_task(archiver.run(), name="carewatch-archive") if archiver else None
     try:
-        yield RunningSystem(pipeline, sessions, subscriber, consumer, archiving)
+        yield RunningSystem(pipeline, sessions, subscriber, consumer, archiving, notifications)
     finally:
         for task in (consumer, archiving):
             if task:
