@@ -677,14 +677,14 @@ def freeze_survivors(phase: str, info: dict[str, int]) -> None:
     Why: a full (generation 2) pass walks every object made since the last `gc.freeze`, in one stall of the event
     loop that no slicing of ours can split.  After the cold start nothing froze any more; what judging and ticking
     put into the monitors (each reading and tick replaces objects of a household's state) piled up in generation 2,
-    and the passes grew with the households (up to 96 ms of CPU at 20,000, 145 ms wall at 50,000): every stall over
+    and the passes grew with the households (up to 96 ms of CPU at 20,000, 232 ms at 50,000): every stall over
     50 ms left in the drain (runbook 1.6).  Frozen as they go, a pass walks only what survived since the previous
     one, which the interpreter's own cadence (ten younger passes between two full ones) bounds, not the households.
 
     The cost: a frozen object is still freed when its last reference goes, but a garbage cycle among frozen objects
     never is.  Judging and ticking make none (`tests/runners/test_households_at_scale.py`); what is kept is what was
     in flight at a pass (a commit's retry state, a connection) or made by paho's thread in the instant before the
-    freeze (a topic match leaves a cycle per message): tens of objects a pass, measured in runbook 1.6.
+    freeze (a topic match leaves a cycle per message): ≈ 44 objects, 4 KB, a full pass (runbook 1.6).
     `running_system` removes the hook and unfreezes at stop."""
     if phase == "stop" and info["generation"] == 2:
         gc.freeze()
