@@ -212,10 +212,16 @@ def pack(cadences: list[ReportingCadence]) -> bytes:
     """
     numbers = array("H")
     for cadence in cadences:
-        pairs = [v for i, c in enumerate(cadence.counts) if c for v in (i, c)]
-        numbers.append(len(pairs) // 2)
-        numbers.extend(pairs)
+        counts = cadence.counts
+        filled = list(itertools.compress(_BIN_INDICES, counts))  # the non-empty bins, found in C: most are empty
+        numbers.append(len(filled))
+        for i in filled:
+            numbers.append(i)
+            numbers.append(counts[i])
     return numbers.tobytes()
+
+
+_BIN_INDICES = range(BINS)
 
 
 def unpack(blob: bytes) -> list[ReportingCadence]:

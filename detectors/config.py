@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime, tzinfo
+from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from carewatch.domain import MeterKind
@@ -188,8 +189,11 @@ class RuleConfig:
         return (_rules, (changed_rules(self),))
 
 
-_RULE_DEFAULTS = tuple((f.name, f.default) for f in fields(RuleConfig))
-"""Each setting's name and default, in field order: asked for every household state pickled."""
+_RULE_NAMES = tuple(f.name for f in fields(RuleConfig))
+_RULE_DEFAULTS = tuple(f.default for f in fields(RuleConfig))
+"""Each setting's default, in field order: asked for every household state pickled."""
+_rule_values = attrgetter(*_RULE_NAMES)
+"""A RuleConfig's settings in field order, as one tuple (taken in C: most households change none)."""
 
 
 def changed_rules(rules: RuleConfig) -> tuple[tuple[str, object], ...]:
@@ -197,8 +201,13 @@ def changed_rules(rules: RuleConfig) -> tuple[tuple[str, object], ...]:
 
     >>> changed_rules(RuleConfig(learned=False))
     (('learned', False),)
+    >>> changed_rules(RuleConfig())
+    ()
     """
-    return tuple((name, value) for name, default in _RULE_DEFAULTS if (value := getattr(rules, name)) != default)
+    values = _rule_values(rules)
+    if values == _RULE_DEFAULTS:  # no default is NaN: equal tuples are equal setting by setting
+        return ()
+    return tuple((name, value) for name, value, default in zip(_RULE_NAMES, values, _RULE_DEFAULTS, strict=True) if value != default)
 
 
 def _rules(changed: tuple[tuple[str, object], ...]) -> RuleConfig:

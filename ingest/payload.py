@@ -337,7 +337,12 @@ def _timestamp(text: str, window: _Window) -> datetime:
         raise Refused(RejectReason.SCHEMA_VIOLATION, f"field 'at' = {_excerpt(text, 40)} is not an ISO 8601 time") from None
     if at.tzinfo is None:
         raise Refused(RejectReason.SCHEMA_VIOLATION, f"field 'at' = {_excerpt(text, 40)} has no UTC offset (add e.g. +08:00)")
-    # Compared before converting to UTC: year 1 at +14:00 or year 9999 at -14:00 has no UTC time.
+    try:
+        # In UTC the comparisons below are between times of one zone, ≈ 20 times cheaper than across offsets
+        # (each is taken once per distinct time of a message: issue 13); the instants compared are the same.
+        at = at.astimezone(UTC)
+    except OverflowError:
+        pass  # year 1 at +14:00 or year 9999 at -14:00 has no UTC time: compared as it is, and refused below
     if at > window.latest:
         raise Refused(
             RejectReason.TIMESTAMP_IN_FUTURE,
@@ -351,7 +356,7 @@ def _timestamp(text: str, window: _Window) -> datetime:
             f"field 'at' = {_excerpt(text, 40)} is older than {_age(window.max_age)} by the receiver's clock "
             f"({window.now:%Y-%m-%dT%H:%M:%SZ})",
         )
-    return at.astimezone(UTC)
+    return at
 
 
 def _age(age: timedelta | None) -> str:

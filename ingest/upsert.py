@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Dialect, Table, TypeDecorator
@@ -99,13 +100,20 @@ class Upsert:
 class _DriverSql:
     """An upsert as SQLite's driver takes it: the SQL text, and how a row becomes its positional parameters."""
 
-    __slots__ = ("text", "_columns", "_texts")
+    __slots__ = ("text", "_columns", "_texts", "_values", "_processed")
 
     def __init__(self, text: str, columns: list[tuple[str, Callable[[Any], Any] | None, bool]]) -> None:
         self.text = text
         self._columns = columns
         """(column, its bind processor or None, whether its values are times: processed once per distinct value)."""
         self._texts: dict[int, str] = {1: text}
+        names = [name for name, _, _ in columns]
+        self._values: Callable[[Mapping[str, Any]], tuple[Any, ...]] = (
+            itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+        )
+        """A row's values in the statement's order, as one tuple (taken in C: every row of a batch passes here)."""
+        self._processed = [(index, process, memo) for index, (_, process, memo) in enumerate(columns) if process is not None]
+        """The positions whose values go through their bind processor."""
 
     def text_for(self, rows: int) -> str:
         """The statement with ``rows`` rows in its VALUES (the parameters in row order): one statement for them all."""
@@ -137,21 +145,24 @@ class _DriverSql:
     def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         # A batch's rows share a few times (the batch's ``updated_at``, the hours booked): formatting each
         # once is cheaper than the dictionary lookup is dear.
-        times: dict[tuple[str, Any], Any] = {}
-
-        def bound(name: str, value: Any, process: Callable[[Any], Any], memo: bool) -> Any:
-            if not memo or value is None:
-                return process(value)
-            key = (name, value)
-            if key not in times:
-                times[key] = process(value)
-            return times[key]
-
-        columns = self._columns
-        return [
-            tuple(row[name] if process is None else bound(name, row[name], process, memo) for name, process, memo in columns)
-            for row in rows
-        ]
+        values_of, processed = self._values, self._processed
+        if not processed:
+            return [values_of(row) for row in rows]
+        times: dict[tuple[int, Any], Any] = {}
+        parameters = []
+        for row in rows:
+            values = list(values_of(row))
+            for index, process, memo in processed:
+                value = values[index]
+                if not memo or value is None:
+                    values[index] = process(value)
+                    continue
+                key = (index, value)
+                if key not in times:
+                    times[key] = process(value)
+                values[index] = times[key]
+            parameters.append(tuple(values))
+        return parameters
 
 
 def _holds_times(column_type: Any) -> bool:

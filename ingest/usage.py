@@ -89,26 +89,28 @@ def _hour(moment: datetime) -> datetime:
     return datetime(moment.year, moment.month, moment.day, moment.hour, tzinfo=UTC)
 
 
-def spread(start: datetime, end: datetime, used: float) -> Iterable[tuple[datetime, float]]:
+def spread(start: datetime, end: datetime, used: float) -> list[tuple[datetime, float]]:
     """``used`` between ``start`` and ``end``, by UTC hour, in proportion to the time in each hour.
+
+    A list, not a generator: nearly every accepted reading is booked to one hour (issue 13).
 
     >>> t = datetime(2026, 1, 5, 7, 30, tzinfo=UTC)
     >>> [(h.hour, round(v, 3)) for h, v in spread(t, t + timedelta(hours=1), 1.0)]
     [(7, 0.5), (8, 0.5)]
     """
     if end - start > MAX_SPREAD or end <= start:
-        yield _hour(end), used
-        return
+        return [(_hour(end), used)]
     first_hour = _hour(start)
     if end <= first_hour + HOUR:  # within one hour, as between two 15-minute readings
-        yield first_hour, used
-        return
+        return [(first_hour, used)]
     total = (end - start).total_seconds()
+    shares = []
     cursor = start
     while cursor < end:
         boundary = min(_hour(cursor) + HOUR, end)
-        yield _hour(cursor), used * (boundary - cursor).total_seconds() / total
+        shares.append((_hour(cursor), used * (boundary - cursor).total_seconds() / total))
         cursor = boundary
+    return shares
 
 
 async def record_usage(
