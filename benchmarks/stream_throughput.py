@@ -24,7 +24,9 @@ before uploads.  Then each consumer reads all of them from the start:
   in its own process, timed like the Faust worker (first commit to lag 0).  Needs the `benchmarks`
   extra (pip install -e '.[benchmarks]'); left out, with a note, when quixstreams is missing.
 
-Prints the median of --runs runs of each and the ratios faust/plain, faust/quix and faust/raw.
+Prints the median of --runs runs of each and the ratios faust/plain, faust/quix and faust/raw, and for the
+worker processes (faust, bare, quix) their CPU per reading over the timed span (user + system, all threads;
+steadier than rates on a shared machine).  ``--columns plain,faust,quix`` runs only those.
 
 What is not the same work (docs/stream.md, "Is the benchmark fair?"): only the faust column ticks
 (absence) and sends what it finds (detections, a summary per state saved, the partitions' marks);
@@ -258,8 +260,24 @@ class ScriptWorker(WorkerProcess):
         return self
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far, all its threads (librdkafka's included): /proc, Linux only."""
+    import os
+
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+CPU_US: dict[str, list[float]] = {}
+"""Per worker kind, its process's CPU per reading (µs) over each timed span: steadier than rates on a shared machine."""
+
+
 async def faust_worker(settings: Settings, ends: dict[int, int], per_record: int, workdir: Path, kind: str = "faust") -> float:
-    """Readings per second of one worker process (faust, bare or quix), from its first committed offset to lag 0."""
+    """Readings per second of one worker process (faust, bare or quix), from its first committed offset to lag 0
+    (its CPU per reading over the same span goes to `CPU_US`)."""
     run = uuid.uuid4().hex[:8]
     own = settings.model_copy(update={"stream_app_id": f"bench-{run}", "stream_data_dir": workdir / f"worker-{run}",
                                       "kafka_topic_detections": f"bench-{run}-detections"})
@@ -272,11 +290,14 @@ async def faust_worker(settings: Settings, ends: dict[int, int], per_record: int
         while (left := await lag(own, own.stream_app_id, ends)) >= total:
             worker.check_alive()
             await asyncio.sleep(0.05)
-        started, left_at_start = time.perf_counter(), left
+        assert worker.process is not None
+        started, left_at_start, cpu_at_start = time.perf_counter(), left, process_cpu_s(worker.process.pid)
         while await lag(own, own.stream_app_id, ends) > 0:
             worker.check_alive()
             await asyncio.sleep(0.1)
-        return left_at_start * per_record / (time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        CPU_US.setdefault(kind, []).append((process_cpu_s(worker.process.pid) - cpu_at_start) / (left_at_start * per_record) * 1e6)
+        return left_at_start * per_record / elapsed
     finally:
         worker.stop()
 
@@ -311,20 +332,21 @@ async def main(args: argparse.Namespace) -> None:
         # (no table recovery in this run), so the local broker's one-record batches are not needed.
         worker_settings = settings.model_copy(update={"kafka_producer_batch_bytes": args.batch_bytes})
         quix = quix_available()
-        rates: dict[str, list[float]] = {"raw": [], "plain": [], "faust": [], "bare": [], **({"quix": []} if quix else {})}
+        columns = [c for c in ("raw", "plain", "faust", "bare", "quix") if c in args.columns.split(",") and (quix or c != "quix")]
+        rates: dict[str, list[float]] = {name: [] for name in columns}
         for _ in range(args.runs):
-            rates["raw"].append(await plain_consumer(settings, len(written), args.upload, None))
-            rates["plain"].append(await plain_consumer(settings, len(written), args.upload, registry))
-            rates["faust"].append(await faust_worker(worker_settings, ends, args.upload, workdir))
-            rates["bare"].append(await faust_worker(worker_settings, ends, args.upload, workdir, "bare"))
-            if quix:
-                rates["quix"].append(await faust_worker(worker_settings, ends, args.upload, workdir, "quix"))
+            for name in columns:
+                if name in ("raw", "plain"):
+                    rates[name].append(await plain_consumer(settings, len(written), args.upload, registry if name == "plain" else None))
+                else:
+                    rates[name].append(await faust_worker(worker_settings, ends, args.upload, workdir, name))
         medians = {name: statistics.median(values) for name, values in rates.items()}
         for name, value in medians.items():
-            print(f"{name:>5}: {value:10.0f} readings/s  (runs: {', '.join(f'{v:.0f}' for v in rates[name])})")
-        versus_quix = f"faust/quix = {medians['faust'] / medians['quix']:.2f}   " if quix else "(quix: pip install quixstreams) "
-        print(f"ratio faust/plain = {medians['faust'] / medians['plain']:.2f}   {versus_quix}"
-              f"faust/raw = {medians['faust'] / medians['raw']:.2f}   bare/raw = {medians['bare'] / medians['raw']:.2f}")
+            cpu = f"   CPU {statistics.median(CPU_US[name]):.1f} µs/reading (runs: {', '.join(f'{v:.1f}' for v in CPU_US[name])})" if name in CPU_US else ""
+            print(f"{name:>5}: {value:10.0f} readings/s  (runs: {', '.join(f'{v:.0f}' for v in rates[name])}){cpu}")
+        ratios = [f"{a}/{b} = {medians[a] / medians[b]:.2f}" for a, b in (("faust", "plain"), ("faust", "quix"), ("faust", "raw"), ("bare", "raw"))
+                  if a in medians and b in medians]
+        print("ratio " + "   ".join(ratios) + ("" if quix else "   (quix: pip install quixstreams)"))
 
 
 def quix_available() -> bool:
@@ -361,6 +383,8 @@ if __name__ == "__main__":
     parser.add_argument("--live-registry", action="store_true",
                         help="register the meters as live (no upload_every_s) whatever --upload, as this benchmark did "
                              "before 2026-12-07 (see registry_document)")
+    parser.add_argument("--columns", default="raw,plain,faust,bare,quix",
+                        help="the consumers to run, comma-separated (each run goes through them in this script's order)")
     parser.add_argument("--bare-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--quix-worker", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()

@@ -7,6 +7,7 @@ the same on a real broker: `tests/stream/test_uploads.py`.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
@@ -160,4 +161,41 @@ async def test_a_large_batch_is_judged_sent_and_saved_in_chunks_of_whole_records
 
     assert [entry for entry in worker.log if entry[0] == "save"] == [
         ("save", "hh-1"), ("save", "hh-2"), ("save", "next-offset/0"), ("save", "hh-1"), ("save", "next-offset/0")]
+    assert worker.table.state("hh-1").readings_accepted == 96 and worker.mark() == 3
+
+
+async def test_the_next_chunk_is_judged_while_the_one_before_is_on_its_way_and_each_saves_after_its_sends(monkeypatch):
+    """Kafka acknowledges a chunk's sends while the next chunk is judged (the worker waited three round trips a
+    chunk before); a chunk's states are still saved only once its own sends are acknowledged, and the next
+    chunk judges a household from the state the chunk before left, saved or not yet."""
+    from carewatch.runners.faust import households
+
+    worker = Worker()
+    loop = asyncio.get_running_loop()
+
+    def acknowledged_later(what: str) -> asyncio.Future[None]:
+        acknowledgement = loop.create_future()
+        loop.call_soon(lambda: (acknowledgement.set_result(None), worker.log.append(("acked", what))))
+        return acknowledgement
+
+    async def send_summary(key: bytes, value: bytes) -> asyncio.Future[None]:
+        worker.log.append(("summary", key.decode()))
+        return acknowledged_later(f"summary {key.decode()}")
+
+    worker.judge.senders[judging.To.SUMMARIES] = send_summary
+    judge = worker.judge.judging.judge
+    monkeypatch.setattr(worker.judge.judging, "judge", lambda chunk: (worker.log.append(("judge", len(chunk))), judge(chunk))[1])
+    uploads = [encode_upload("hh-1", "gw-1", day()), encode_upload("hh-2", "gw-2", day("hh-2")),
+               encode_upload("hh-1", "gw-1", [replace(r, at=r.at + timedelta(days=1), register_m3=11.0) for r in day()])]
+    monkeypatch.setattr(households, "JUDGE_CHUNK_BYTES", len(uploads[0]) + len(uploads[1]))
+
+    await worker.judge.on_readings(records(*uploads))
+
+    log = worker.log
+    assert log.index(("judge", 1)) < log.index(("save", "hh-1"))  # the second chunk judged before the first saved
+    first_saves = log.index(("save", "hh-1"))
+    assert {("acked", "summary hh-1"), ("acked", "summary hh-2")} <= set(log[:first_saves])
+    second_save = len(log) - 1 - log[::-1].index(("save", "hh-1"))
+    assert log.index(("summary", "hh-1"), log.index(("judge", 1))) < second_save
+    assert log[-1] == ("save", "next-offset/0") and log.count(("save", "next-offset/0")) == 2
     assert worker.table.state("hh-1").readings_accepted == 96 and worker.mark() == 3

@@ -15,6 +15,13 @@ for every batch of readings and every sweep of households:
 5. return: only now does Faust ack the batch's events, so only now may their offsets
    be committed.
 
+A batch is judged in chunks (`JUDGE_CHUNK_BYTES`), and steps 2–4 of a chunk overlap the judging
+of the chunks after it: between two chunks every chunk on its way moves one step on (its sends
+acknowledged, then its states handed over; its states acknowledged, then its marks), oldest
+first, so each chunk's order above holds and a state or mark is handed over only when what it
+holds is acknowledged.  The next chunk reads the states the chunks before left, saved or not yet
+(`Judging` keeps what it gave to save until the table holds it).  Step 5 waits for all of them.
+
 A crash before 3 leaves the old states: the batch is judged again after the restart
 and its detections are sent again — harmless, alert ids come from household, type
 and onset; so are its summaries, the same ones, since the same readings are judged from
@@ -43,13 +50,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from carewatch.clock import wall_clock
 from carewatch.registry import Registry
-from carewatch.runners.faust.judging import BatchFailed, Judged, Judging, KafkaMessage, To
+from carewatch.runners.faust.judging import BatchFailed, Judged, Judging, KafkaMessage, To, Write, Writes
 from carewatch.runners.faust.progress import Progress
 from carewatch.retrying import until_it_works
 from carewatch.settings import Settings
@@ -127,15 +136,27 @@ class HouseholdJudge:
 
     async def _judge_all(self, messages: Sequence[KafkaMessage]) -> None:
         """Judge, send and save the records chunk by chunk (`JUDGE_CHUNK_BYTES`), so that the event loop
-        gets a turn between chunks; a chunk that fails is judged again one record at a time."""
+        gets a turn between chunks; a chunk that fails is judged again one record at a time.
+
+        While a chunk is judged, the chunks before it are on their way (`_Effects`): between two chunks
+        each moves one step on — its sends acknowledged, then its states handed to the table; its states
+        acknowledged, then its marks — oldest first, so every chunk's effects keep their order and a
+        state or mark is handed over only when everything it holds is acknowledged before it.  Kafka
+        acknowledges a step while the next chunk is judged, instead of the worker waiting for it (three
+        round trips a chunk).  All are done before this returns (and Faust may ack the records)."""
+        on_their_way: deque[_Effects] = deque()
         for chunk in _chunks(messages):
             try:
                 judged = self.judging.judge(chunk)
             except BatchFailed:
+                await self._land(on_their_way)
                 for message in chunk:
                     await self._judge_one(message)
-            else:
-                await self._finish(judged)
+                continue
+            await self._move_on(on_their_way)
+            on_their_way.append(await self._hand_over(judged))
+            await _producers_turn()
+        await self._land(on_their_way)
 
     async def _judge_one(self, message: KafkaMessage) -> None:
         """Judge one record, sent and saved before returning (a batch of one).  If judging one of its
@@ -234,21 +255,77 @@ class HouseholdJudge:
     async def _finish(self, judged: Judged) -> None:
         """Send the detections, dead letters and summaries, then save the changed states, then the marks
         (module docstring)."""
-        writes = self.judging.writes(judged)
-        sends = judged.sends + writes.summaries
-        if sends:
-            await _acknowledged(self.senders[outgoing.to](outgoing.key, outgoing.value) for outgoing in sends)
-            self.dead_letters_sent += judged.dead_letters
-        if writes.states:
-            # acknowledged by Kafka before Faust may commit the batch's offsets
-            await _acknowledged(self.table.save(write.partition, write.key, write.value) for write in writes.states)
-        # The marks only after the states: a mark must never promise readings a state does not hold.
-        if writes.marks:
-            await _acknowledged(self.table.save(write.partition, write.key, write.value) for write in writes.marks)
+        await self._land(deque([await self._hand_over(judged)]))
+
+    async def _hand_over(self, judged: Judged) -> _Effects:
+        """The judged chunk's detections, dead letters and summaries handed to the producer (its first step)."""
+        try:
+            writes = self.judging.writes(judged)
+            sends = judged.sends + writes.summaries
+            handed = await _handed(self.senders[outgoing.to](outgoing.key, outgoing.value) for outgoing in sends)
+        except BaseException:
+            self.judging.unsaved_dropped()
+            raise
+        return _Effects(judged, writes, handed)
+
+    async def _move_on(self, on_their_way: deque[_Effects]) -> None:
+        """Every chunk on its way one step on, oldest first; those done leave."""
+        try:
+            for effects in on_their_way:
+                for acknowledgement in effects.handed:
+                    await acknowledgement
+                effects.step += 1
+                if effects.step == 1:
+                    self.dead_letters_sent += effects.judged.dead_letters
+                    # acknowledged by Kafka before Faust may commit the batch's offsets
+                    effects.handed = await self._save(effects.writes.states)
+                elif effects.step == 2:
+                    # The marks only after the states: a mark must never promise readings a state does not hold.
+                    effects.handed = await self._save(effects.writes.marks)
+                else:
+                    effects.handed = []
+        except BaseException:
+            self.judging.unsaved_dropped()
+            raise
+        while on_their_way and on_their_way[0].step == 3:
+            on_their_way.popleft()
+
+    async def _land(self, on_their_way: deque[_Effects]) -> None:
+        """Every chunk on its way done, in order."""
+        while on_their_way:
+            await self._move_on(on_their_way)
+
+    async def _save(self, writes: Sequence[Write]) -> list[Awaitable[Any]]:
+        handed = await _handed(self.table.save(write.partition, write.key, write.value) for write in writes)
+        self.judging.saved(writes)
+        return handed
 
 
-async def _acknowledged(handovers: Iterable[Awaitable[Awaitable[Any]]]) -> None:
-    """Hand the records to the producer one after another, then wait until Kafka acknowledged them all.
+@dataclass(slots=True)
+class _Effects:
+    """A judged chunk's effects on their way, a step at a time: 0, its sends handed to the producer; 1, its
+    states handed to the table; 2, its marks; 3, done.  What was handed over is acknowledged before the next step."""
+
+    judged: Judged
+    writes: Writes
+    handed: list[Awaitable[Any]]
+    """What resolves once Kafka acknowledged each record of the step."""
+    step: int = 0
+
+
+PRODUCERS_TURNS = 4
+"""Turns of the event loop given to aiokafka's sender after a chunk's sends are handed over and before the next
+chunk is judged (which holds the loop): enough for it to wake, drain the batches and write the requests, so that
+Kafka works on them meanwhile."""
+
+
+async def _producers_turn() -> None:
+    for _ in range(PRODUCERS_TURNS):
+        await asyncio.sleep(0)
+
+
+async def _handed(handovers: Iterable[Awaitable[Awaitable[Any]]]) -> list[Awaitable[Any]]:
+    """Hand the records to the producer one after another; returns what resolves once Kafka acknowledged each.
 
     Not all at once (``asyncio.gather`` of the sends, as before): while a partition's batch is full,
     aiokafka wakes every send waiting for it at each drain, so n sends at once cost n²/2 wake-ups.  A
@@ -261,9 +338,7 @@ async def _acknowledged(handovers: Iterable[Awaitable[Awaitable[Any]]]) -> None:
     the order handed over, so most are done when awaited; ``asyncio.gather`` added a callback to each
     (and wrapped each changelog save's coroutine in a task, when it was one).
     """
-    acknowledgements = [await handover for handover in handovers]
-    for acknowledgement in acknowledgements:
-        await acknowledgement
+    return [await handover for handover in handovers]
 
 
 def _chunks(messages: Sequence[KafkaMessage]) -> list[Sequence[KafkaMessage]]:

@@ -56,6 +56,9 @@ from ingest.wire import BadReading, BadRecord, DeadLetterRecord, DecodedRecord, 
 
 log = logging.getLogger(__name__)
 
+_UNASKED = object()
+"""`Judged.asked` has no time for the partition yet (None is a time: the partition has none)."""
+
 CACHE_SIZE = 200_000
 """Monitors kept unpickled between readings (a table value is pickled bytes)."""
 
@@ -132,7 +135,7 @@ class Judged:
     marks: dict[int, int] = field(default_factory=dict)
     """Per partition, the offset after the last record the batch judged: saved after the states."""
     asked: dict[int, datetime | None] = field(default_factory=dict)
-    """Per partition, its newest event time when the batch last asked for a due tick (`Judging._time_moved`)."""
+    """Per partition, its newest event time when the batch last asked for a due tick (`Judging._judge_readings`)."""
     detected: int = 0
 
     @property
@@ -171,6 +174,10 @@ class Judging:
         self.households_of: dict[int, list[str]] = {}
         for household_id in sorted(registry.households):
             self.households_of.setdefault(partition_of(household_id, settings.kafka_partitions), []).append(household_id)
+        self._unsaved: dict[bytes, bytes] = {}
+        """Values `writes` gave to save that are not in the table yet (`saved` says when they are): a chunk's
+        states wait in `carewatch.runners.faust.households` until its sends are acknowledged, while the next
+        chunk is judged, so the next chunk reads them here, not the table's older values."""
         self._cache: OrderedDict[str, tuple[bytes, HouseholdState]] = OrderedDict()
         self._ticked: set[str] = set()
         self._unmoved: dict[int, int] = {}
@@ -242,41 +249,63 @@ class Judging:
                 loaded.state.offset = message.offset
                 loaded.save = True
                 return
-            for index, reading in enumerate(record.readings):
-                where = index if record.upload else None
-                if isinstance(reading, BadReading):
-                    self._dead_letter(judged, message, RejectReason.SCHEMA_VIOLATION, reading.detail, None, where, reading.entry)
-                    continue
-                if index in poisoned:
-                    detail = f"worker error: {poisoned[index].error!r}"
-                    self._dead_letter(judged, message, RejectReason.PROCESSING_ERROR, detail, reading, where)
-                    continue
-                judged.reading, judged.index = reading, index
-                accepted = self._judge_reading(judged, message, loaded.state, reading, where)
-                self.readings_judged += 1
-                judged.index = None  # a tick's failure is the record's, not this reading's
-                if accepted:
-                    self.progress.saw_event(partition, reading.at)
-                if self.settings.clock == "event" and self._time_moved(judged, partition):
-                    due = self.progress.due(partition)
-                    if due is not None:
-                        self._tick_into(judged, partition, self.households_of.get(partition, ()), due)
+            self._judge_readings(judged, message, record, loaded.state, poisoned)
             loaded.state.offset = message.offset
             loaded.save = True
         finally:
             self._passed(judged, message)
 
-    def _time_moved(self, judged: Judged, partition: int) -> bool:
-        """Whether the partition's event time moved since this batch last asked for a due tick there.
+    def _judge_readings(
+        self, judged: Judged, message: KafkaMessage, record: DecodedRecord, state: HouseholdState,
+        poisoned: dict[int, BatchFailed],
+    ) -> None:
+        """The record's readings in order, each judged, counted and ticked after as one reading at a time.
 
-        In a replay most readings of an upload are behind the partition's newest event time: asked
-        again with the same time, `Progress.due` answers None (its grid only moves forward, and nothing
-        but a later time moves a partition's watermark within a batch), so it is not asked."""
-        newest = self.progress.newest_event.get(partition)
-        if partition in judged.asked and judged.asked[partition] is newest:
-            return False
-        judged.asked[partition] = newest
-        return True
+        The loop runs for every reading (192,000 in benchmarks/stream_throughput.py), so what does not
+        change within a record is looked up once, and `judge`'s verdict is read in place (its
+        ``accepted`` is neither a rejection nor a duplicate)."""
+        partition, upload, monitor = message.partition, record.upload, state.monitor
+        progress, newest_event = self.progress, self.progress.newest_event
+        event_clock = self.settings.clock == "event"
+        asked = judged.asked
+        judged_here = 0
+        for index, reading in enumerate(record.readings):
+            where = index if upload else None
+            if isinstance(reading, BadReading):
+                self._dead_letter(judged, message, RejectReason.SCHEMA_VIOLATION, reading.detail, None, where, reading.entry)
+                continue
+            if poisoned and index in poisoned:
+                detail = f"worker error: {poisoned[index].error!r}"
+                self._dead_letter(judged, message, RejectReason.PROCESSING_ERROR, detail, reading, where)
+                continue
+            judged.reading, judged.index = reading, index
+            verdict = judge(monitor, reading)
+            if verdict.detections:
+                self._detected(judged, verdict.detections)
+            accepted = False
+            if verdict.rejection is not None:
+                self._dead_letter(judged, message, verdict.rejection, verdict.detail, reading, where)
+            elif verdict.duplicate:
+                state.readings_duplicate += 1
+            else:
+                state.readings_accepted += 1
+                accepted = True
+            judged_here += 1
+            judged.index = None  # a tick's failure is the record's, not this reading's
+            if accepted:
+                progress.saw_event(partition, reading.at)
+            if event_clock:
+                # Whether the partition's event time moved since this batch last asked for a due tick there.
+                # In a replay most readings of an upload are behind the partition's newest event time:
+                # asked again with the same time, `Progress.due` answers None (its grid only moves forward,
+                # and nothing but a later time moves a partition's watermark within a batch), so it is not asked.
+                newest = newest_event.get(partition)
+                if asked.get(partition, _UNASKED) is not newest:
+                    asked[partition] = newest
+                    due = progress.due(partition)
+                    if due is not None:
+                        self._tick_into(judged, partition, self.households_of.get(partition, ()), due)
+        self.readings_judged += judged_here
 
     def _refuse_unknown(self, judged: Judged, message: KafkaMessage, record: DecodedRecord) -> None:
         """Every reading of a household this worker does not know, refused one by one (the ingest
@@ -294,25 +323,28 @@ class Judging:
         judged.marks[message.partition] = max(judged.marks.get(message.partition, 0), message.offset + 1)
         self.progress.passed(message.partition, message.offset)
 
-    def _judge_reading(
-        self, judged: Judged, message: KafkaMessage, state: HouseholdState, reading: Reading, index: int | None
-    ) -> bool:
-        verdict = judge(state.monitor, reading)
-        self._detected(judged, verdict.detections)
-        if verdict.rejection is not None:
-            self._dead_letter(judged, message, verdict.rejection, verdict.detail, reading, index)
-        elif verdict.duplicate:
-            state.readings_duplicate += 1
-        else:
-            state.readings_accepted += 1
-        return verdict.accepted
-
     def mark(self, partition: int, judged: Judged | None = None) -> int:
         """The offset after the last record of the partition judged (saved, or in ``judged``)."""
         if judged is not None and partition in judged.marks:
             return judged.marks[partition]
-        saved = self.read(mark_key(partition))
+        saved = self._value(mark_key(partition))
         return int(saved) if saved is not None else 0
+
+    def _value(self, key: bytes) -> bytes | None:
+        """The key's value: the newest given to save (`writes`), whether or not the table holds it yet."""
+        unsaved = self._unsaved.get(key)
+        return unsaved if unsaved is not None else self.read(key)
+
+    def saved(self, writes: Sequence[Write]) -> None:
+        """These values are in the table now (handed to it): read there from now on."""
+        for write in writes:
+            if self._unsaved.get(write.key) is write.value:  # not if a later chunk gave a newer one
+                del self._unsaved[write.key]
+
+    def unsaved_dropped(self) -> None:
+        """Sending or saving failed: the values not handed to the table are never saved; read the table again
+        (a cached state that is not the table's value is then read again, as after any failed save)."""
+        self._unsaved.clear()
 
     def stalled(self, partition: int, highwater: int | None) -> bool:
         """Asked once per sweep: Kafka has held records beyond the partition's mark since the previous
@@ -387,8 +419,9 @@ class Judging:
         # A replay ticks every household of the partition at every step its readings reach (as many ticks
         # as readings in benchmarks/stream_throughput.py): one Tick for all.
         tick = Tick(due)
+        loaded_in, ticked = judged.loaded, self._ticked
         for household_id in households:
-            loaded = self._load_into(judged, partition, household_id)
+            loaded = loaded_in.get(household_id) or self._load_into(judged, partition, household_id)
             detections = loaded.state.monitor.tick(tick)
             if detections:
                 self._detected(judged, detections)
@@ -396,10 +429,10 @@ class Judging:
             # detection a tick changes little: the first one fixes when this monitor started
             # watching (saved once per process), later ones widen a raised alert to more
             # silent meters, which the next tick after a restart recomputes anyway.
-            if detections or household_id not in self._ticked:
+            if detections or household_id not in ticked:
                 loaded.save_if_changed = True
-                if household_id not in self._ticked:
-                    self._ticked.add(household_id)
+                if household_id not in ticked:
+                    ticked.add(household_id)
                     judged.ticked.append(household_id)
 
     def _detected(self, judged: Judged, detections: Sequence[Detection]) -> None:
@@ -412,7 +445,7 @@ class Judging:
     def _load_into(self, judged: Judged, partition: int, household_id: str) -> _Loaded:
         loaded = judged.loaded.get(household_id)
         if loaded is None:
-            blob = self.read(household_id.encode())
+            blob = self._value(household_id.encode())
             cached = self._cache.get(household_id)
             if cached is not None and blob is not None and cached[0] == blob:
                 self._cache.move_to_end(household_id)
@@ -438,6 +471,7 @@ class Judging:
                 if loaded.save or after != loaded.blob:
                     key = household_id.encode()
                     writes.states.append(Write(loaded.partition, key, after))
+                    self._unsaved[key] = after
                     writes.summaries.append(Outgoing(To.SUMMARIES, key, summary_of(household_id, loaded.state).encode()))
                     self._remember(household_id, after, loaded.state)
                     continue
@@ -448,6 +482,8 @@ class Judging:
             for partition, mark in judged.marks.items()
             if mark != self.mark(partition)
         ]
+        for write in writes.marks:
+            self._unsaved[write.key] = write.value
         return writes
 
     def _remember(self, household_id: str, blob: bytes, state: HouseholdState) -> None:
