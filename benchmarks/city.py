@@ -77,7 +77,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-MOSQUITTO_CONFIG = "allow_anonymous true\npersistence false\nmax_inflight_messages 1000\nmax_queued_messages 1000000\n"
+BROKER_QUEUE = 1_000_000
+"""Messages Mosquitto queues for a subscriber that lags (carewatch's persistent session); past it, it drops them."""
+BROKER_ROOM = 800_000
+"""The publisher holds while the broker has this many messages waiting (`BrokerRoom`)."""
+MOSQUITTO_CONFIG = (
+    f"allow_anonymous true\npersistence false\nmax_inflight_messages 1000\nmax_queued_messages {BROKER_QUEUE}\n"
+    "sys_interval 1\n"  # the store's count and the drops, every second, for `BrokerRoom`
+)
 AHEAD = 2000
 """Messages the publisher lets run ahead of the broker's acknowledgements."""
 CLI = [sys.executable, "-c", "from carewatch.cli import app; app()"]
@@ -124,8 +131,67 @@ def window_messages(simulation, window: tuple[float, float] | None) -> list[tupl
     return kept
 
 
+class BrokerRoom:
+    """Holds the publisher while the broker's queue for carewatch is near full, and fails if it dropped one.
+
+    Why: Mosquitto drops QoS 1 messages past ``max_queued_messages`` for a subscriber that lags, and the
+    publisher is not told (its PUBACK still comes). A whole compressed day at 300,000 households (2.97 million
+    messages, published in 752 s) outran `carewatch run` by more than the broker's 1,000,000: 7.4 of its 29.6
+    million readings arrived, and the run waited for the rest until its timeout. Mosquitto's $SYS topics say
+    how many messages it stores (retained ones included) and how many it dropped, every ``sys_interval`` when
+    they changed; the publisher spends at most ``room`` less what was waiting at the last count, then waits for
+    the next (none within ``UNCHANGED_S``: the count is still the last one)."""
+
+    UNCHANGED_S = 2.5
+    """Mosquitto publishes a $SYS value only when it changed: silence for longer than ``sys_interval`` (1 s)
+    plus its jitter means the last count still holds."""
+
+    STORED, RETAINED, DROPPED = (
+        "$SYS/broker/store/messages/count", "$SYS/broker/retained messages/count", "$SYS/broker/publish/messages/dropped",
+    )
+
+    def __init__(self, client, room: int) -> None:  # type: ignore[no-untyped-def]
+        self.room = room
+        self.budget = room
+        self.counts = {self.STORED: 0, self.RETAINED: 0, self.DROPPED: 0}
+        self.updated = threading.Condition()
+        self.held_s = 0.0
+        self.counted_at = time.monotonic()
+        for topic in self.counts:
+            client.message_callback_add(topic, self._count)
+            client.subscribe(topic)
+
+    def _count(self, client, userdata, message) -> None:  # type: ignore[no-untyped-def]
+        with self.updated:
+            self.counts[message.topic] = int(message.payload)
+            if message.topic == self.STORED:
+                self._recount()
+            self.updated.notify_all()
+
+    def _recount(self) -> None:
+        self.budget = self.room - max(0, self.counts[self.STORED] - self.counts[self.RETAINED])
+        self.counted_at = time.monotonic()
+
+    def take(self, timeout: float = 600.0) -> None:
+        """Room for one more message: returns at once while there is, else waits for the broker's next count."""
+        with self.updated:
+            began = time.monotonic()
+            while self.budget <= 0 and not self.counts[self.DROPPED]:
+                if time.monotonic() - began > timeout:
+                    raise TimeoutError(f"the broker still held {self.room - self.budget} messages after {timeout:.0f} s")
+                if not self.updated.wait(1.0) and time.monotonic() - self.counted_at > self.UNCHANGED_S:
+                    self._recount()
+            self.held_s += time.monotonic() - began
+            if self.counts[self.DROPPED]:
+                raise RuntimeError(
+                    f"the broker dropped {self.counts[self.DROPPED]} messages (its queue for a lagging subscriber "
+                    f"was full): not every reading can be judged; publish a --window, or give it more room"
+                )
+            self.budget -= 1
+
+
 def publish(port: int, households: int, live_share: float, days: float, samples: Path, every: float,
-            window: tuple[float, float] | None = None) -> None:
+            window: tuple[float, float] | None = None, room: int = BROKER_ROOM) -> None:
     """Every message of the run (or of ``window``) with QoS 1, as fast as the broker takes them; appends
     (monotonic time, readings acknowledged) to ``samples`` every ``every`` s, and a last line {"total": readings, ...}."""
     import resource
@@ -152,6 +218,7 @@ def publish(port: int, households: int, live_share: float, days: float, samples:
     client.max_queued_messages_set(0)
     client.on_publish = on_publish
     client.connect("127.0.0.1", port)
+    broker = BrokerRoom(client, room)
     client.loop_start()
     stop = threading.Event()
 
@@ -172,6 +239,7 @@ def publish(port: int, households: int, live_share: float, days: float, samples:
         for sent, (topic, payload, retain, _) in enumerate(messages):
             if sent >= AHEAD and not acknowledged.acquire(timeout=600):
                 raise TimeoutError("the broker stopped acknowledging")
+            broker.take()
             client.publish(topic, payload, qos=1, retain=retain)
         for _ in range(min(AHEAD, len(messages))):
             if not acknowledged.acquire(timeout=600):
@@ -185,7 +253,7 @@ def publish(port: int, households: int, live_share: float, days: float, samples:
     with samples.open("a") as out:
         out.write(f"{time.monotonic()} {total}\n")
         out.write(json.dumps({"total": total, "messages": len(messages), "generated_s": generated,
-                              "published_s": time.monotonic() - first,
+                              "published_s": time.monotonic() - first, "held_s": broker.held_s,
                               "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}) + "\n")
 
 
@@ -425,7 +493,7 @@ def run_day(port: int, args: argparse.Namespace, households: int, workdir: Path,
 
 def finish(result: Result, summary: dict, published: list, seen: list) -> None:
     result.readings, result.messages = summary["total"], summary["messages"]
-    result.publisher = {"generated_s": summary.get("generated_s", 0.0), "peak_mb": summary.get("peak_mb", 0.0)}
+    result.publisher = {key: summary.get(key, 0.0) for key in ("generated_s", "peak_mb", "held_s")}
     began, ended = published[0][0], published[-1][0]
     result.publish_s = ended - began
     result.drain_s = seen[-1][0] - began
@@ -618,7 +686,8 @@ def report(result: Result, smallest: Result | None) -> None:
         api = result.api_waits
         print(f"{'':>17}API /livez asked {api['asked']:.0f} times every {ApiWaits.EVERY * 1000:.0f} ms while judging: longest wait "
               f"{api['longest_ms']:,.0f} ms, p99 {api['p99_ms']:.0f} ms, {api['over_50_ms']:.0f} over 50 ms, {api['over_1_s']:.0f} over 1 s", flush=True)
-    print(f"{'':>17}(publisher: generated in {result.publisher.get('generated_s', 0.0):.1f} s, peak RSS {result.publisher.get('peak_mb', 0.0):.0f} MB)", flush=True)
+    print(f"{'':>17}(publisher: generated in {result.publisher.get('generated_s', 0.0):.1f} s, peak RSS {result.publisher.get('peak_mb', 0.0):.0f} MB; "
+          f"held {result.publisher.get('held_s', 0.0):.1f} s while the broker's queue was full)", flush=True)
     if smallest is not None and smallest is not result and smallest.readings:
         growth = result.households / smallest.households
         print(f"{'':>17}linearity vs {smallest.households}: ×{growth:.1f} households → judged/s ×{result.judged_rate / smallest.judged_rate:.2f}, "
