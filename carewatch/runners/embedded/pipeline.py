@@ -71,8 +71,10 @@ STATES_PER_FETCH = 2000
 """Stored household states fetched at a time at start."""
 FREEZE_FROM = 5000
 """Households resumed from which their objects are frozen out of the garbage collector's full passes."""
-FREEZE_MADE = 1000
-"""New monitors made (a cold start makes every household's) after which they are frozen out of those passes too."""
+FREEZE_MADE = 400
+"""New monitors made (a cold start makes every household's) after which they are frozen out of those passes too.
+The pass before each freeze walks what was made since the last: every 1,000 it kept the loop 26–47 ms of the 50 ms
+(55 ms once in a loaded CI run of tests/runners/test_households_at_scale.py), every 400 22–26 ms (2026-12-07)."""
 STATES = Upsert(MonitorSnapshot)
 """The changed household states of a batch: one statement, no ORM object per household."""
 
@@ -546,7 +548,7 @@ class Pipeline:
         A cold start makes every household's monitor (the event clock's first ticks, the gateways' first words):
         each full pass the collector made meanwhile walked every monitor made so far, in one stall of the event loop
         (0.7 s of CPU at 50,000 households, seconds on a busy machine), which no slicing of ours can split.  A pass
-        over what is new since the last freeze (≈ FREEZE_MADE monitors and the garbage beside them: a few ms) comes
+        over what is new since the last freeze (≈ FREEZE_MADE monitors and the garbage beside them) comes
         first, so only what is alive is frozen; frozen objects are still freed when their last reference goes, and
         `running_system` gives them back to the collector when it stops."""
         self._made = 0
