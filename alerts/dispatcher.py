@@ -7,7 +7,8 @@ Guarantees (docs/notifications.md):
 - a message re-sent after a crash between "the far side accepted" and "we recorded it" carries
   the same idempotency key (HTTP header, email Message-ID), so a receiver that honours it keeps one;
 - a message sent after its alert was handled (it was on its way then) is followed by the update
-  everyone reached before got ("handled by ..."), written once whichever side writes it.
+  everyone reached before got ("handled by ..."), written once whichever side writes it;
+- a message that failed for now after its alert was handled is cancelled, as the unsent ones were.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.channels.base import Channel, DeliveryError, Outgoing, PermanentError
-from alerts.escalation import tell_late_reached
+from alerts.escalation import handled_first, tell_late_reached
 from alerts.notify_tables import AttemptResult, DeliveryAttempt, MessageStatus, OutboxMessage
 from carewatch import metrics
 from carewatch.clock import wall_clock
@@ -173,6 +174,8 @@ class Dispatcher:
         finished = self.clock()
         result, values = self._verdict(message, error, finished)
         async with self.sessions.begin() as session:
+            if result is AttemptResult.RETRY and (handled := await handled_first(session, message)):
+                values = {"status": MessageStatus.CANCELLED, "lease_until": None, "last_error": f"{error}; {handled}"}
             await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == message.id, OutboxMessage.status == MessageStatus.SENDING)

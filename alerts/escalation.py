@@ -145,9 +145,25 @@ async def tell_late_reached(session: AsyncSession, message_id: int, now: datetim
     if alert is None or alert.status is AlertStatus.OPEN or alert.audience is Audience.ELDER:
         return False  # not handled (or a check-in: the elder hears nothing more of it)
     label = await session.scalar(select(Escalation.household_label).where(Escalation.alert_id == alert.id))
-    actor = (alert.acknowledged_by if alert.status is AlertStatus.ACKNOWLEDGED else alert.resolved_by) or ""
-    update_ = _update(message, label, alert.status.value, actor, alert.outcome, alert.outcome_reason)
+    update_ = _update(message, label, alert.status.value, _handled_by(alert), alert.outcome, alert.outcome_reason)
     return await enqueue(session, [update_], now) > 0
+
+
+async def handled_first(session: AsyncSession, message: OutboxMessage) -> str | None:
+    """Why ``message``, which has just failed for now, is not to be tried again: its alert was handled while it was
+    on its way (the closing transaction cancelled only the unsent ones); None if it is to be retried. A retry would
+    tell of a danger already handled, and no update would follow it. The update itself and a page for help go out
+    whatever the alert's state."""
+    if message.purpose in NOT_FOLLOWED:
+        return None
+    alert = await session.get(Alert, message.alert_id, populate_existing=True)
+    if alert is None or alert.status is AlertStatus.OPEN:
+        return None
+    return f"not sent: the alert was {alert.status.value} by {_handled_by(alert)} first"
+
+
+def _handled_by(alert: Alert) -> str:
+    return (alert.acknowledged_by if alert.status is AlertStatus.ACKNOWLEDGED else alert.resolved_by) or ""
 
 
 def _update(
