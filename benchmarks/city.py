@@ -77,6 +77,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))  # run as a script too: the repository's packages (gateway_sim, benchmarks.procfs)
+
+from benchmarks.procfs import cpu_s  # noqa: E402 - needs the path above
 BROKER_QUEUE = 1_000_000
 """Messages Mosquitto queues for a subscriber that lags (carewatch's persistent session); past it, it drops them."""
 BROKER_ROOM = 800_000
@@ -274,15 +277,6 @@ def peak_rss_mb(pid: int) -> float:
     except OSError:
         pass
     return float("nan")
-
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a live process (children not included)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except OSError:
-        return 0.0
 
 
 @dataclass
@@ -724,7 +718,6 @@ def main() -> None:
         parse_window(args.window)  # refused here, before any process starts
     except argparse.ArgumentTypeError as exc:
         parser.error(str(exc))
-    sys.path.insert(0, str(ROOT))
     from gateway_sim import Simulation
 
     sizes = [int(h) for h in args.households.split(",")]

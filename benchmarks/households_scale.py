@@ -47,6 +47,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # run as a script too: the repository's packages
+
+from benchmarks.loop_lag import LoopLag  # noqa: E402 - needs the path above
+
 START = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 
 
@@ -114,32 +118,6 @@ def _warm(pipeline, n: int, readings: int) -> None:  # type: ignore[no-untyped-d
             at = START + timedelta(hours=step - readings + 1)  # the newest at START: the ticks after it find no silence
             judge(monitor, Reading(household_id, f"g-{i:07d}", MeterKind.GAS, at, 100.0 + 0.1 * step))
             judge(monitor, Reading(household_id, f"w-{i:07d}", MeterKind.WATER, at, 50.0 + 0.05 * step))
-
-
-class LoopLag:
-    """The longest time the event loop did not answer a task that sleeps 1 ms at a time: in wall time
-    (what a client waits, preemption on a shared machine included) and in the loop thread's CPU time
-    between two turns (what our code holds the loop for)."""
-
-    def __init__(self) -> None:
-        self.longest = 0.0
-        self.longest_cpu = 0.0
-        self._task: asyncio.Task[None] | None = None
-
-    async def _probe(self) -> None:
-        while True:
-            before, cpu = time.perf_counter(), time.thread_time()
-            await asyncio.sleep(0.001)
-            self.longest = max(self.longest, time.perf_counter() - before - 0.001)
-            self.longest_cpu = max(self.longest_cpu, time.thread_time() - cpu)
-
-    def __enter__(self) -> LoopLag:
-        self._task = asyncio.get_running_loop().create_task(self._probe())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
 
 
 async def child_tick(n: int, runs: int, warm: int) -> dict[str, object]:

@@ -23,8 +23,12 @@ import sys
 import threading
 import time
 from collections import Counter, deque
+from pathlib import Path
 
-import carewatch.runners.embedded.pipeline as embedded
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the repository's packages
+
+import carewatch.runners.embedded.pipeline as embedded  # noqa: E402 - needs the path above
+from benchmarks.loop_lag import loop_turns  # noqa: E402 - needs the path above
 
 STALL_S = 0.05
 PASS_S = 0.02
@@ -42,7 +46,7 @@ def where(frame) -> str:  # type: ignore[no-untyped-def]
     leaf, ours = f"{frame.f_code.co_filename.rsplit('/', 2)[-1]}:{frame.f_code.co_name}", []
     while frame is not None and len(ours) < 3:
         name = frame.f_code.co_filename
-        if any(part in name for part in OURS) and "loop_probe" not in name:
+        if any(part in name for part in OURS) and "loop_probe" not in name and "loop_lag" not in name:
             ours.append(f"{name.rsplit('/', 1)[-1]}:{frame.f_lineno} {frame.f_code.co_name}")
         frame = frame.f_back
     return f"{leaf} <- " + " <- ".join(ours)
@@ -77,10 +81,7 @@ def collector(phase: str, info: dict[str, int]) -> None:
 
 
 async def probe(pipeline: embedded.Pipeline) -> None:
-    while True:
-        wall, cpu = time.perf_counter(), time.thread_time()
-        await asyncio.sleep(0.001)
-        missed_wall, missed_cpu = time.perf_counter() - wall - 0.001, time.thread_time() - cpu
+    async for began, missed_wall, missed_cpu in loop_turns():
         if measured[0]:  # the turn a measurement of frozen garbage took: the probe's own, not carewatch's
             measured[0] = False
             continue
@@ -88,7 +89,7 @@ async def probe(pipeline: embedded.Pipeline) -> None:
         if missed_cpu > STALL_S:
             out.write(f"{time.monotonic():.3f} stall CPU {missed_cpu * 1000:.1f} ms, wall {missed_wall * 1000:.1f} ms; "
                       f"messages {pipeline.messages_seen}, batch under way {pipeline.busy}, states {len(pipeline.states)}\n"
-                      + (during(wall) if sampling else ""))
+                      + (during(began) if sampling else ""))
 
 
 consume = embedded.Pipeline.consume

@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -52,6 +53,9 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script too: the repository's packages
+
+from benchmarks.procfs import cpu_s  # noqa: E402 - needs the path above
 from carewatch.domain import MeterKind, Reading
 from carewatch.runners.engine import judge, new_monitor
 from carewatch.kafka import bootstrap_servers, ensure_topics
@@ -247,7 +251,6 @@ class ScriptWorker(WorkerProcess):
     def start(self) -> ScriptWorker:
         import os
         import subprocess
-        import sys
 
         from carewatch.runners.faust.system import settings_environment
 
@@ -258,17 +261,6 @@ class ScriptWorker(WorkerProcess):
                 stdout=log, stderr=subprocess.STDOUT,
             )
         return self
-
-
-def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process so far, all its threads (librdkafka's included): /proc, Linux only."""
-    import os
-
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 CPU_US: dict[str, list[float]] = {}
@@ -291,12 +283,12 @@ async def faust_worker(settings: Settings, ends: dict[int, int], per_record: int
             worker.check_alive()
             await asyncio.sleep(0.05)
         assert worker.process is not None
-        started, left_at_start, cpu_at_start = time.perf_counter(), left, process_cpu_s(worker.process.pid)
+        started, left_at_start, cpu_at_start = time.perf_counter(), left, cpu_s(worker.process.pid)
         while await lag(own, own.stream_app_id, ends) > 0:
             worker.check_alive()
             await asyncio.sleep(0.1)
         elapsed = time.perf_counter() - started
-        CPU_US.setdefault(kind, []).append((process_cpu_s(worker.process.pid) - cpu_at_start) / (left_at_start * per_record) * 1e6)
+        CPU_US.setdefault(kind, []).append((cpu_s(worker.process.pid) - cpu_at_start) / (left_at_start * per_record) * 1e6)
         return left_at_start * per_record / elapsed
     finally:
         worker.stop()

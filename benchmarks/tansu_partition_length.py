@@ -24,19 +24,19 @@ import argparse
 import asyncio
 import contextlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script too: the repository's packages
+
+from benchmarks.procfs import cpu_s  # noqa: E402 - needs the path above
+
 REQUESTS = 200
 TOPIC = "partition-length"
-
-
-def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def broker_pid(port: str) -> int:

@@ -52,3 +52,8 @@ async def signed_in(browser: Browser, url: str, username: str, password: str = P
     await page.fill("input[name=password]", password)
     await page.click("button.primary")
     return page
+
+
+async def screenshot(page: Page, name: str) -> None:
+    """The whole page, kept in test-artifacts/ as ``name`` for a person to look at."""
+    await page.screenshot(path=str(ARTIFACTS / name), full_page=True)

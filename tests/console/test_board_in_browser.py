@@ -26,7 +26,7 @@ from gateway_sim.incidents import Incident, IncidentKind
 from ingest.stats import read_stats
 from ingest.subscriber import BrokerAddress
 from tests.api.live import served
-from tests.console.conftest import ARTIFACTS, PASSWORD, signed_in
+from tests.console.conftest import PASSWORD, screenshot, signed_in
 
 pytestmark = pytest.mark.service
 
@@ -68,7 +68,7 @@ async def test_an_alert_appears_live_and_leaves_the_open_list_once_acknowledged(
             assert await page.locator("#new-critical").is_visible()
             alert_id = await row.get_attribute("data-alert")
             assert alert_id and alert_id.startswith("hh-0001.no_")
-            await page.screenshot(path=str(ARTIFACTS / "console-board-live-alert.png"), full_page=True)
+            await screenshot(page, "console-board-live-alert.png")
 
             await row.locator("summary.acknowledge").click()
             await row.locator("input[name=outcome][value=safe]").check()
@@ -77,12 +77,12 @@ async def test_an_alert_appears_live_and_leaves_the_open_list_once_acknowledged(
             await page.wait_for_selector(f'#in-hand li[data-alert="{alert_id}"]')
             assert await page.locator(f'#open li[data-alert="{alert_id}"]').count() == 0
             assert "张三" in await page.locator(f'#in-hand li[data-alert="{alert_id}"]').inner_text()
-            await page.screenshot(path=str(ARTIFACTS / "console-board-acknowledged.png"), full_page=True)
+            await screenshot(page, "console-board-acknowledged.png")
 
             await page.goto(f"{base}/households/hh-0001")  # inactive since 07:00 on the first day: no use, one alert
             assert await page.locator("#history li .severity-critical").count() == 1
             await page.goto(f"{base}/households/hh-0002")  # lives normally
-            await page.screenshot(path=str(ARTIFACTS / "console-household.png"), full_page=True)
+            await screenshot(page, "console-household.png")
             assert await page.locator("#usage .chart-gas svg rect").count() > 0
             assert await page.locator("#usage .chart-water svg rect").count() > 0
             assert "仍在学习" in await page.locator("#learned").inner_text()  # a day and a half: the warm-up goes on

@@ -17,7 +17,7 @@ from rich.console import Console
 from carewatch.cli.demo import DemoOptions, run_demo
 from carewatch.loopback import free_port
 from carewatch.settings import Settings
-from tests.console.conftest import ARTIFACTS, signed_in
+from tests.console.conftest import screenshot, signed_in
 from tests.test_demo_one_time import ACCOUNT, _said
 
 pytestmark = pytest.mark.service  # the whole console demo
@@ -39,7 +39,7 @@ async def test_a_newcomer_signs_in_watches_the_first_alert_arrive_acknowledges_i
             row = page.locator("li.alert[data-status=open]").first  # it arrives on the board by itself
             await row.wait_for(timeout=90_000)
             await asyncio.sleep(3)  # a few simulated minutes go by while the newcomer reads the card
-            await page.screenshot(path=str(ARTIFACTS / "demo-first-alert.png"), full_page=True)
+            await screenshot(page, "demo-first-alert.png")
             card = await row.inner_text()
             assert await row.locator("a.tel").count() >= 1, card  # numbers to call, as tel: links
             since = await row.locator("time.since").inner_text()
@@ -61,7 +61,7 @@ async def test_a_newcomer_signs_in_watches_the_first_alert_arrive_acknowledges_i
 
             await page.goto(f"http://127.0.0.1:{port}/handoff")
             assert alert_id and alert_id in await page.content()
-            await page.screenshot(path=str(ARTIFACTS / "demo-handoff.png"), full_page=True)
+            await screenshot(page, "demo-handoff.png")
         finally:
             await page.close()
     finally:

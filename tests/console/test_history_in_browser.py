@@ -22,7 +22,7 @@ from carewatch.registry import Registry
 from carewatch.settings import Settings
 from tests.api.conftest import DISTRICT, detection
 from tests.api.live import served
-from tests.console.conftest import ARTIFACTS, PASSWORD, signed_in
+from tests.console.conftest import PASSWORD, screenshot, signed_in
 
 pytestmark = pytest.mark.service
 
@@ -48,7 +48,7 @@ async def test_an_officer_calls_from_the_card_decides_and_finds_the_decision_in_
         tels = await card.locator("ul.calls a.tel").evaluate_all("links => links.map(a => a.getAttribute('href'))")
         assert tels == ["tel:+8653288880001", "tel:+8613800000001", "tel:053280001234"]
         assert "社区电话 · 北苑社区" in await card.locator("ul.calls").inner_text()
-        await page.screenshot(path=str(ARTIFACTS / "issue15-board-numbers-zh.png"), full_page=True)
+        await screenshot(page, "issue15-board-numbers-zh.png")
 
         await card.locator("summary.acknowledge").click()
         await card.locator("input[name=outcome][value=safe]").check()
@@ -58,7 +58,7 @@ async def test_an_officer_calls_from_the_card_decides_and_finds_the_decision_in_
         await in_hand.wait_for()
         decision = await in_hand.locator(".decision").inner_text()
         assert "确认 · 张三" in decision and "平安" in decision and "女儿已上门，老人在睡午觉" in decision
-        await page.screenshot(path=str(ARTIFACTS / "issue15-board-decision-zh.png"), full_page=True)
+        await screenshot(page, "issue15-board-decision-zh.png")
 
         await page.click("nav a[href='/history']")
         await page.select_option("select[name=outcome]", "safe")
@@ -66,7 +66,7 @@ async def test_an_officer_calls_from_the_card_decides_and_finds_the_decision_in_
         rows = page.locator("#history tbody tr")
         assert await rows.count() == 1 and "平安" in await rows.first.inner_text()
         assert "hh-003" not in await page.content()  # another community's alert is never listed
-        await page.screenshot(path=str(ARTIFACTS / "issue15-history-zh.png"), full_page=True)
+        await screenshot(page, "issue15-history-zh.png")
 
         async with page.expect_download() as csv_download:
             await page.click("#export-csv")
@@ -84,17 +84,17 @@ async def test_an_officer_calls_from_the_card_decides_and_finds_the_decision_in_
         await rows.first.locator(f'a[href="/alerts/{gas.alert_id}"]').click()
         await page.wait_for_selector("#audit")
         assert "女儿已上门，老人在睡午觉" in await page.locator("#card").inner_text()
-        await page.screenshot(path=str(ARTIFACTS / "issue15-alert-page-zh.png"), full_page=True)
+        await screenshot(page, "issue15-alert-page-zh.png")
 
         await page.goto(f"{base}/history?lang=en")
         assert await page.locator("#history tbody tr").count() == 2
         assert "2 alerts" in await page.locator("#total").inner_text()
         assert "Outcome" in await page.locator("#history thead").inner_text()
-        await page.screenshot(path=str(ARTIFACTS / "issue15-history-en.png"), full_page=True)
+        await screenshot(page, "issue15-history-en.png")
         await page.goto(f"{base}/alerts/{gas.alert_id}")
         assert "Acknowledged · 张三" in await page.locator("#card .decision").inner_text()
         assert "Community line" in await page.locator("#card ul.calls").inner_text()
-        await page.screenshot(path=str(ARTIFACTS / "issue15-alert-page-en.png"), full_page=True)
+        await screenshot(page, "issue15-alert-page-en.png")
 
 
 async def test_an_officer_acknowledges_several_alerts_at_once_and_hands_the_shift_over(sessions, browser):
@@ -114,7 +114,7 @@ async def test_an_officer_acknowledges_several_alerts_at_once_and_hands_the_shif
         await outgoing.click("summary.bulk-acknowledge")
         await outgoing.check("#bulk-acknowledge input[name=outcome][value='false_alarm:away']")
         await outgoing.fill("#bulk-acknowledge textarea[name=note]", "燃气公司上门检修，老人去女儿家住两天")
-        await outgoing.screenshot(path=str(ARTIFACTS / "issue15-bulk-acknowledge-zh.png"), full_page=True)
+        await screenshot(outgoing, "issue15-bulk-acknowledge-zh.png")
         await outgoing.click("#bulk-acknowledge button.primary")
         await outgoing.wait_for_selector(f'#in-hand li[data-alert="{flowing.alert_id}"]')
         assert await outgoing.locator("#in-hand li.alert").count() == 2
@@ -128,16 +128,16 @@ async def test_an_officer_acknowledges_several_alerts_at_once_and_hands_the_shif
         await outgoing.fill("#write-handoff textarea[name=note]", "hh-002 仍未联系上，请早班继续打电话。")
         await outgoing.click("#write-handoff button.primary")
         await outgoing.wait_for_selector(".handoff-note")
-        await outgoing.screenshot(path=str(ARTIFACTS / "issue15-handoff-zh.png"), full_page=True)
+        await screenshot(outgoing, "issue15-handoff-zh.png")
 
         incoming = await signed_in(browser, f"{base}/?lang=en", "li.si", locale="en-GB")
         banner = incoming.locator("#latest-handoff")
         await banner.wait_for()
         assert "Latest handoff note" in await banner.inner_text() and "请早班继续打电话" in await banner.inner_text()
-        await incoming.screenshot(path=str(ARTIFACTS / "issue15-board-handoff-banner-en.png"), full_page=True)
+        await screenshot(incoming, "issue15-board-handoff-banner-en.png")
         await incoming.click("#latest-handoff a")
         assert "Still open" in await incoming.locator("#still_open h3").inner_text()
         # The shift the note covers: the two alerts acknowledged in it, with their outcome and note.
         assert await incoming.locator("#acknowledged li.alert").count() == 2
         assert "false alarm (away)" in await incoming.locator("#acknowledged").inner_text()
-        await incoming.screenshot(path=str(ARTIFACTS / "issue15-handoff-en.png"), full_page=True)
+        await screenshot(incoming, "issue15-handoff-en.png")

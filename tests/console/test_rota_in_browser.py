@@ -19,7 +19,7 @@ from carewatch.settings import Settings
 from tests.api.conftest import DISTRICT
 from tests.api.live import served
 from tests.api.test_rota_api import team
-from tests.console.conftest import ARTIFACTS, PASSWORD, signed_in
+from tests.console.conftest import PASSWORD, screenshot, signed_in
 
 pytestmark = pytest.mark.service
 
@@ -48,7 +48,7 @@ async def test_a_supervisor_edits_the_rota_and_the_board_names_who_is_on_duty(se
         await form.locator("button.primary").click()
         await page.locator("table.rota tbody tr").first.wait_for()
         assert "n王强" in await page.locator("#on-duty-now").inner_text()
-        await page.screenshot(path=str(ARTIFACTS / "rota-page-zh.png"), full_page=True)
+        await screenshot(page, "rota-page-zh.png")
 
         override = page.locator("form.add-override")
         await override.locator("select[name=absent_id]").select_option("n-wang")
@@ -62,16 +62,16 @@ async def test_a_supervisor_edits_the_rota_and_the_board_names_who_is_on_duty(se
         await override.locator("button.primary").click()
         await page.locator("table.rota-overrides tbody tr").first.wait_for()
         assert "n李明" in await page.locator("#on-duty-now").inner_text()
-        await page.screenshot(path=str(ARTIFACTS / "rota-override-zh.png"), full_page=True)
+        await screenshot(page, "rota-override-zh.png")
 
         await page.click("nav a[href='/']")
         assert "n李明" in await page.locator("#on-duty").inner_text()
-        await page.screenshot(path=str(ARTIFACTS / "rota-board-zh.png"), full_page=True)
+        await screenshot(page, "rota-board-zh.png")
 
         await page.goto(f"{base}/sites/north/rota?lang=en")
         assert "On duty now" in await page.locator("#on-duty-now").inner_text()
         assert "Instead of" in await page.locator("table.rota-overrides").inner_text()
-        await page.screenshot(path=str(ARTIFACTS / "rota-page-en.png"), full_page=True)
+        await screenshot(page, "rota-page-en.png")
         await page.locator("form.delete-override button").click()
         await page.wait_for_selector("form.add-override")
         assert await page.locator("table.rota-overrides").count() == 0
@@ -79,7 +79,7 @@ async def test_a_supervisor_edits_the_rota_and_the_board_names_who_is_on_duty(se
         await page.locator("form.delete-shift button").click()
         await page.wait_for_selector("form.add-shift")
         assert "people file" in await page.locator("main .hint").first.inner_text()
-        await page.screenshot(path=str(ARTIFACTS / "rota-removed-en.png"), full_page=True)
+        await screenshot(page, "rota-removed-en.png")
         await page.goto(f"{base}/?lang=en")
         assert "On duty now" in await page.locator("#on-duty").inner_text()
-        await page.screenshot(path=str(ARTIFACTS / "rota-board-en.png"), full_page=True)
+        await screenshot(page, "rota-board-en.png")

@@ -18,7 +18,7 @@ from carewatch.registry import Registry
 from carewatch.settings import Settings
 from tests.api.conftest import DISTRICT, detection
 from tests.api.live import served
-from tests.console.conftest import ARTIFACTS, PASSWORD, signed_in
+from tests.console.conftest import PASSWORD, screenshot, signed_in
 
 pytestmark = pytest.mark.service
 
@@ -46,7 +46,7 @@ async def test_a_supervisor_silences_a_gas_cut_and_the_board_lists_its_alerts_ap
         notice = page.locator("p.notice")
         await notice.wait_for()
         assert "同时静默安全警报" in await notice.inner_text()  # gas left on is never silenced by accident
-        await page.screenshot(path=str(ARTIFACTS / "silences-safety-refused-zh.png"), full_page=True)
+        await screenshot(page, "silences-safety-refused-zh.png")
 
         form = page.locator("form.silence-form")  # what was typed is kept: take out the safety type and save
         assert await form.locator("input[name=alert_types][value=no_gas_24h]").is_checked()
@@ -56,7 +56,7 @@ async def test_a_supervisor_silences_a_gas_cut_and_the_board_lists_its_alerts_ap
         row = page.locator("table.silences tr.silence")
         await row.first.wait_for()
         assert "东区燃气管道维修，全片停气" in await row.first.inner_text() and "生效中" in await row.first.inner_text()
-        await page.screenshot(path=str(ARTIFACTS / "silences-page-zh.png"), full_page=True)
+        await screenshot(page, "silences-page-zh.png")
 
         now = datetime.now(UTC)
         gas_cut = detection("hh-001", at=now)
@@ -68,21 +68,21 @@ async def test_a_supervisor_silences_a_gas_cut_and_the_board_lists_its_alerts_ap
         assert "静默中" in banner and "东区燃气管道维修" in banner
         assert await page.locator(f'#open li[data-alert="{gas_on.alert_id}"]').count() == 1  # the safety alert still calls for help
         assert await page.locator(f'#open li[data-alert="{gas_cut.alert_id}"]').count() == 0
-        await page.screenshot(path=str(ARTIFACTS / "silences-board-zh.png"), full_page=True)
+        await screenshot(page, "silences-board-zh.png")
 
         await page.goto(f"{base}/sites/north/silences?lang=en")
         assert "In force" in await page.locator("table.silences").inner_text()
-        await page.screenshot(path=str(ARTIFACTS / "silences-page-en.png"), full_page=True)
+        await screenshot(page, "silences-page-en.png")
         await page.goto(f"{base}/?lang=en")
         assert "Silenced" in await page.locator("#silences").inner_text()
         assert "nobody notified" in await page.locator("#silenced h2").inner_text()
-        await page.screenshot(path=str(ARTIFACTS / "silences-board-en.png"), full_page=True)
+        await screenshot(page, "silences-board-en.png")
 
         await page.goto(f"{base}/sites/north/silences?lang=en")
         await page.locator("form.end-silence button").click()
         await page.wait_for_selector("table.silences")
         assert "Ended early by 陈主任" in await page.locator("table.silences").inner_text()
         assert await page.locator("form.end-silence").count() == 0
-        await page.screenshot(path=str(ARTIFACTS / "silences-ended-en.png"), full_page=True)
+        await screenshot(page, "silences-ended-en.png")
         await page.goto(f"{base}/?lang=en")
         assert await page.locator("#silences").count() == 0  # no banner once it has ended

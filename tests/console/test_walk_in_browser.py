@@ -45,7 +45,7 @@ from carewatch.settings import Settings
 from detectors import explain
 from tests.alerts.conftest import FakeClock
 from tests.api.live import served
-from tests.console.conftest import ARTIFACTS, PASSWORD, signed_in
+from tests.console.conftest import ARTIFACTS, PASSWORD, screenshot, signed_in
 
 pytestmark = pytest.mark.service
 
@@ -254,14 +254,13 @@ async def test_every_page_reads_whole_in_chinese_and_in_english(sessions, tmp_pa
 
     app = create_app(sessions=sessions, registry=Registry([]), settings=settings)
     templates = page_routes(app)
-    shots = ARTIFACTS / "walk"
-    shots.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "walk").mkdir(parents=True, exist_ok=True)
     english_bodies = [m.body for m in messages if m.language == "en"] + [m.subject for m in messages if m.language == "en"]
     chinese_bodies = [m.body for m in messages if m.language == "zh-CN"] + [m.subject for m in messages if m.language == "zh-CN"]
 
     async def check(page, lang: str, name: str) -> None:  # type: ignore[no-untyped-def]
         assert await page.evaluate("document.documentElement.lang") == lang, (name, lang)
-        await page.screenshot(path=str(shots / f"{lang}-{name}.png"), full_page=True)
+        await screenshot(page, f"walk/{lang}-{name}.png")
         parts = await page.evaluate(READABLE_JS, lang)
         quoted = english_bodies if lang == "zh-CN" else chinese_bodies  # the notifications log shows each message as it was sent
         found = problems_in(parts, lang, data, quoted) + [f"no label: {b}" for b in await page.evaluate(UNNAMED_JS)]

@@ -14,6 +14,7 @@ import orjson
 from sqlalchemy import func, select
 
 from alerts.models import Alert
+from benchmarks.loop_lag import LoopLag
 from carewatch.domain import MeterKind, Reading, Tick
 from carewatch.registry import RegisteredHousehold, Registry
 from carewatch.runners.embedded import pipeline as embedded
@@ -54,21 +55,11 @@ async def longest_stall(work) -> float:  # type: ignore[no-untyped-def]
     """The most CPU the event loop's thread spent between two turns of a task sleeping 1 ms at a time, while
     ``work`` ran: how long the loop kept everything else waiting.  CPU, not wall time: on a shared machine
     the process is also preempted, which no code of ours can prevent (the benchmark reports both)."""
-    longest = 0.0
-
-    async def probe() -> None:
-        nonlocal longest
-        while True:
-            before = time.thread_time()
-            await asyncio.sleep(0.001)
-            longest = max(longest, time.thread_time() - before)
-
-    task = asyncio.create_task(probe())
-    await asyncio.sleep(0.01)
-    await work
-    await asyncio.sleep(0.005)
-    task.cancel()
-    return longest
+    with LoopLag() as lag:
+        await asyncio.sleep(0.01)  # the probe is running
+        await work
+        await asyncio.sleep(0.005)
+    return lag.longest_cpu
 
 
 async def test_a_wall_clock_tick_of_many_households_never_stalls_the_event_loop_50_ms(sessions):

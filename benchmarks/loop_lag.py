@@ -1,0 +1,43 @@
+"""How long the event loop keeps a task waiting: one probe for the benchmarks that run carewatch's loop.
+
+A task sleeping 1 ms at a time sees every turn of the loop; what it waits beyond the 1 ms is what any
+client of the loop (the API, MQTT's hand-off) waited as long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+
+async def loop_turns() -> AsyncIterator[tuple[float, float, float]]:
+    """Forever, each turn as the sleeping task sees it: when it began to sleep (`time.perf_counter`), the wall
+    time it waited beyond the 1 ms (preemption on a shared machine included), and the loop thread's CPU time
+    meanwhile (what our code held the loop for)."""
+    while True:
+        began, cpu = time.perf_counter(), time.thread_time()
+        await asyncio.sleep(0.001)
+        yield began, time.perf_counter() - began - 0.001, time.thread_time() - cpu
+
+
+class LoopLag:
+    """The longest turn (`loop_turns`) while entered, in wall time and in the loop thread's CPU time."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self.longest_cpu = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _probe(self) -> None:
+        async for _, wall, cpu in loop_turns():
+            self.longest = max(self.longest, wall)
+            self.longest_cpu = max(self.longest_cpu, cpu)
+
+    def __enter__(self) -> LoopLag:
+        self._task = asyncio.get_running_loop().create_task(self._probe())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
