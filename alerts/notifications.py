@@ -134,12 +134,12 @@ async def start_notifications(
     store: AlertStore,
     event_time: Callable[[], datetime | None],
     clock: Callable[[], datetime] | None = None,
-    escalator: bool = True,
+    tasks: bool = True,
 ) -> Notifications:
     """``clock``: the ladder's and the dispatcher's clock when the caller has one for everything (the console
     demo's simulated time); by default the ladder reads ``ladder_clock`` and the dispatcher the wall clock.
-    ``escalator=False``: no task ticks the ladder; the caller does, with ``Notifications.catch_up`` (the headless
-    demo, between two upload steps)."""
+    ``tasks=False``: no escalator and no dispatcher; the caller ticks the ladder and sends with
+    ``Notifications.catch_up`` (the headless demo, between two upload steps)."""
     if settings.people_path is None:
         log.warning("notifications are off: set CAREWATCH_PEOPLE_PATH to a people file (docs/notifications.md)")
         return Notifications()
@@ -156,11 +156,12 @@ async def start_notifications(
     store.attach_ladder(ladder)
     client = httpx.AsyncClient(timeout=10.0)
     dispatcher = Dispatcher(sessions, channels_from(settings, client, clock or wall_clock), clock=clock or wall_clock, give_up_after=settings.delivery_give_up_after)
-    tasks = [asyncio.create_task(dispatcher.run(settings.dispatch_every.total_seconds()), name="carewatch-dispatcher")]
-    if escalator:
-        tasks.append(asyncio.create_task(_escalate(ladder, sessions, settings.escalate_every.total_seconds()), name="carewatch-escalator"))
+    running = [
+        asyncio.create_task(_escalate(ladder, sessions, settings.escalate_every.total_seconds()), name="carewatch-escalator"),
+        asyncio.create_task(dispatcher.run(settings.dispatch_every.total_seconds()), name="carewatch-dispatcher"),
+    ] if tasks else []
     log.info("notifications on: %d sites from %s, household contacts from the directory", len(directory.sites), settings.people_path)
-    return Notifications(ladder, dispatcher, tasks, client, store)
+    return Notifications(ladder, dispatcher, running, client, store)
 
 
 async def settle(sessions: async_sessionmaker[AsyncSession], timeout_s: float, quiet_s: float = 1.0) -> bool:
