@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 IN_FLIGHT = (MessageStatus.PENDING, MessageStatus.SENDING)
 """Messages still on their way (held ones wait for quiet hours to end, on the ladder clock)."""
+_IN_FLIGHT_COUNT = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_(IN_FLIGHT)).scalar_subquery()
 
 
 def channels_from(settings: Settings, client: httpx.AsyncClient, clock: Clock = wall_clock) -> dict[str, Channel]:
@@ -99,11 +100,11 @@ class Notifications:
         if self.ladder is None or self.dispatcher is None:
             return True  # notifications are off
         async with sessions() as session:
-            due = await self.ladder.anything_due(session)
+            due, on_their_way = (await session.execute(select(self.ladder.anything_due(), _IN_FLIGHT_COUNT))).one()
         if due:
             await self.ladder.tick(sessions)
-        elif not await in_flight(sessions):
-            return True  # most steps: nothing due, nothing to send (two queries, not a tick and a dispatcher round)
+        elif not on_their_way:
+            return True  # most steps: nothing due, nothing to send (one query, not a tick and a dispatcher round)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while True:
