@@ -119,12 +119,13 @@ class AlertLadder:
             await release_held(session, now)
         return len(due)
 
-    async def anything_due(self, session: AsyncSession) -> bool:
-        """Whether ``tick`` would do anything now: a step, a reminder or a page for help due, or a message whose
-        quiet hours are over (one query: the headless demo asks between every two upload steps)."""
+    def anything_due(self) -> ColumnElement[bool]:
+        """Whether ``tick`` would do anything now, as an expression (the headless demo asks between every two upload
+        steps, in one query with what else it asks): a step, a reminder or a page for help due, or a message whose
+        quiet hours are over."""
         now = self.clock()
         held_due = select(OutboxMessage.id).where(OutboxMessage.status == MessageStatus.HELD, OutboxMessage.hold_until <= now)
-        return bool(await session.scalar(select(exists(select(Escalation.alert_id).where(_due(now))) | exists(held_due))))
+        return exists(select(Escalation.alert_id).where(_due(now))) | exists(held_due)
 
     async def _advance(self, session: AsyncSession, alert_id: str) -> None:
         now = self.clock()

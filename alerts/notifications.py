@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 IN_FLIGHT = (MessageStatus.PENDING, MessageStatus.SENDING)
 """Messages still on their way (held ones wait for quiet hours to end, on the ladder clock)."""
+_IN_FLIGHT_COUNT = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_(IN_FLIGHT)).scalar_subquery()
 
 
 def channels_from(settings: Settings, client: httpx.AsyncClient, clock: Clock = wall_clock) -> dict[str, Channel]:
@@ -99,11 +100,11 @@ class Notifications:
         if self.ladder is None or self.dispatcher is None:
             return True  # notifications are off
         async with sessions() as session:
-            due = await self.ladder.anything_due(session)
+            due, on_their_way = (await session.execute(select(self.ladder.anything_due(), _IN_FLIGHT_COUNT))).one()
         if due:
             await self.ladder.tick(sessions)
-        elif not await in_flight(sessions):
-            return True  # most steps: nothing due, nothing to send (two queries, not a tick and a dispatcher round)
+        elif not on_their_way:
+            return True  # most steps: nothing due, nothing to send (one query, not a tick and a dispatcher round)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while True:
@@ -134,12 +135,12 @@ async def start_notifications(
     store: AlertStore,
     event_time: Callable[[], datetime | None],
     clock: Callable[[], datetime] | None = None,
-    escalator: bool = True,
+    tasks: bool = True,
 ) -> Notifications:
     """``clock``: the ladder's and the dispatcher's clock when the caller has one for everything (the console
     demo's simulated time); by default the ladder reads ``ladder_clock`` and the dispatcher the wall clock.
-    ``escalator=False``: no task ticks the ladder; the caller does, with ``Notifications.catch_up`` (the headless
-    demo, between two upload steps)."""
+    ``tasks=False``: no escalator and no dispatcher; the caller ticks the ladder and sends with
+    ``Notifications.catch_up`` (the headless demo, between two upload steps)."""
     if settings.people_path is None:
         log.warning("notifications are off: set CAREWATCH_PEOPLE_PATH to a people file (docs/notifications.md)")
         return Notifications()
@@ -156,11 +157,12 @@ async def start_notifications(
     store.attach_ladder(ladder)
     client = httpx.AsyncClient(timeout=10.0)
     dispatcher = Dispatcher(sessions, channels_from(settings, client, clock or wall_clock), clock=clock or wall_clock, give_up_after=settings.delivery_give_up_after)
-    tasks = [asyncio.create_task(dispatcher.run(settings.dispatch_every.total_seconds()), name="carewatch-dispatcher")]
-    if escalator:
-        tasks.append(asyncio.create_task(_escalate(ladder, sessions, settings.escalate_every.total_seconds()), name="carewatch-escalator"))
+    running = [
+        asyncio.create_task(_escalate(ladder, sessions, settings.escalate_every.total_seconds()), name="carewatch-escalator"),
+        asyncio.create_task(dispatcher.run(settings.dispatch_every.total_seconds()), name="carewatch-dispatcher"),
+    ] if tasks else []
     log.info("notifications on: %d sites from %s, household contacts from the directory", len(directory.sites), settings.people_path)
-    return Notifications(ladder, dispatcher, tasks, client, store)
+    return Notifications(ladder, dispatcher, running, client, store)
 
 
 async def settle(sessions: async_sessionmaker[AsyncSession], timeout_s: float, quiet_s: float = 1.0) -> bool:

@@ -11,7 +11,7 @@
 
 from gateway_sim.config import SimConfig
 from gateway_sim.incidents import Incident, IncidentKind
-from gateway_sim.publisher import BrokerUnavailable, PublishFailed, PublishStats, publish_simulation
+from gateway_sim.publisher import BrokerUnavailable, PublishFailed, PublishStats, StepPublished, publish_simulation
 from gateway_sim.simulation import SimMessage, Simulation
 
 __all__ = [
@@ -23,5 +23,6 @@ __all__ = [
     "SimConfig",
     "SimMessage",
     "Simulation",
+    "StepPublished",
     "publish_simulation",
 ]

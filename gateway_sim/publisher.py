@@ -62,6 +62,19 @@ class PublishStats:
     elapsed_s: float
 
 
+@dataclass(frozen=True, slots=True)
+class StepPublished:
+    """An upload step the broker has acknowledged all of (``publish_simulation``'s ``after_step``)."""
+
+    at: datetime
+    """The step's last simulated time."""
+    readings: int
+    """Readings published so far, this step's included."""
+    messages: int
+    """Messages a subscriber to every gateway's topics has been sent so far: those published, and the last will of
+    each gateway dropped."""
+
+
 def _guarded(callback: F) -> F:
     """paho lets a callback's exception end the network loop, silently; log it and go on instead."""
 
@@ -245,16 +258,16 @@ async def publish_simulation(
     password: str | None = None,
     on_progress: Callable[[datetime, int], None] | None = None,
     wait_until: Callable[[datetime], Awaitable[None]] | None = None,
-    after_step: Callable[[datetime, int], Awaitable[None]] | None = None,
+    after_step: Callable[[StepPublished], Awaitable[None]] | None = None,
 ) -> PublishStats:
     """Publish every message of ``simulation`` in order; see the module docstring.
 
     ``speed`` keeps one pace for the whole run; ``wait_until`` (instead of ``speed``) is awaited before each
     message with its simulated time and returns when the caller's clock has reached it: a pace that changes
     while the run goes on (the console demo: fast, then slow near an incident). ``after_step`` is awaited after
-    each upload step, once the broker has acknowledged all of it, with the step's last simulated time and the
-    readings published so far: the next step waits for the caller (the headless demo judges the step and lets the
-    ladder act on it first, so what the ladder does depends on the simulated time, not on the machine's speed).
+    each upload step, once the broker has acknowledged all of it (`StepPublished`): the next step waits for the
+    caller (the headless demo judges the step and lets the ladder act on it first, so what the ladder does depends
+    on the simulated time, not on the machine's speed).
     """
     if speed is not None and not speed > 0:
         raise ValueError(f"speed must be positive (simulated seconds per real second), got {speed}")
@@ -301,7 +314,7 @@ async def publish_simulation(
                 if step is not None and on_progress is not None:
                     on_progress(last_time, messages)
                 if step is not None and after_step is not None:
-                    await after_step(last_time, readings)
+                    await after_step(StepPublished(last_time, readings, messages + dropped))
                 step = message.step
             if wait_until is not None:
                 await wait_until(message.sim_time)
@@ -329,7 +342,7 @@ async def publish_simulation(
         if on_progress is not None:
             on_progress(last_time, messages)
         if after_step is not None:
-            await after_step(last_time, readings)
+            await after_step(StepPublished(last_time, readings, messages + dropped))
     finally:
         closing = await asyncio.gather(*(link.close() for link in links.values()), return_exceptions=True)
         for failure in (c for c in closing if isinstance(c, BaseException)):

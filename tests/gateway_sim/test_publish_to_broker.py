@@ -13,7 +13,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from carewatch.loopback import free_port
-from gateway_sim import BrokerUnavailable, Incident, IncidentKind, SimConfig, Simulation, publish_simulation
+from gateway_sim import BrokerUnavailable, Incident, IncidentKind, SimConfig, Simulation, StepPublished, publish_simulation
 
 START = datetime(2026, 1, 5, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -154,11 +154,11 @@ async def test_after_step_holds_the_next_step_until_it_returns(mosquitto_broker)
     simulation = Simulation(SimConfig(households=3, days=0.25, seed=2, start=START, incidents=[]))
     messages = [m for m in simulation.messages() if m.state != "offline"]
     listener = Listener(host, port, "test-lockstep")
-    seen_at_step: list[tuple[datetime, int, int]] = []
+    seen_at_step: list[tuple[StepPublished, int]] = []
 
-    async def after_step(at: datetime, readings: int) -> None:
+    async def after_step(step: StepPublished) -> None:
         received = sum(1 for topic, _, _ in listener.wait_for(0, timeout=0) if topic.endswith("/readings"))
-        seen_at_step.append((at, readings, received))
+        seen_at_step.append((step, received))
         await asyncio.sleep(0.05)  # the next step must wait for this
 
     try:
@@ -167,9 +167,11 @@ async def test_after_step_holds_the_next_step_until_it_returns(mosquitto_broker)
         listener.close()
     steps = sorted({m.step for m in messages})
     assert len(seen_at_step) == len(steps)
-    assert seen_at_step[-1][1] == stats.readings
-    for (at, readings, received), step in zip(seen_at_step, steps, strict=True):
+    assert seen_at_step[-1][0].readings == stats.readings
+    assert seen_at_step[-1][0].messages == stats.messages + stats.dropped_connections
+    for (published, received), step in zip(seen_at_step, steps, strict=True):
         in_step_or_before = [m for m in messages if m.step <= step]
-        assert at == max(m.sim_time for m in in_step_or_before if m.step == step)
-        assert readings == sum(m.reading_count for m in in_step_or_before)
+        assert published.at == max(m.sim_time for m in in_step_or_before if m.step == step)
+        assert published.readings == sum(m.reading_count for m in in_step_or_before)
+        assert published.messages == len(in_step_or_before), "no gateway dropped: every message was published"
         assert received <= sum(1 for m in in_step_or_before if m.kind == "readings"), "nothing of a later step went out"

@@ -15,18 +15,18 @@ from pathlib import Path
 from rich.console import Console
 
 from alerts.catchers import demo_catchers
-from alerts.notifications import settle
 from api.directory_import import import_document
 from api.server import serve_console
 from carewatch.cli.demo.parts import (
-    LADDER_IN_LOCKSTEP, NOTIFY_SETTLE_S, DemoOptions, broker_for, demo_summary, notifications_report, notifying,
+    LADDER_IN_LOCKSTEP, DemoOptions, broker_for, demo_summary, notifications_report, notifying,
 )
+from carewatch.cli.demo.lockstep import StepIntake, judge_step
 from carewatch.cli.demo.numbers import with_numbers
 from carewatch.cli.demo.pacing import Pacer, expected_alerts
 from carewatch.cli.demo.seed import seed_console
 from carewatch.clock import PacedClock, wall_clock
 from carewatch.registry import Registry
-from carewatch.runners.embedded.pipeline import Pipeline, RunningSystem, running_system
+from carewatch.runners.embedded.pipeline import Pipeline, running_system
 from carewatch.runners.embedded.service import follow_directory
 from carewatch.schema import in_current_database
 from carewatch.settings import Settings
@@ -53,22 +53,23 @@ async def run_embedded_demo(settings: Settings, options: DemoOptions, console: C
     await in_current_database(settings.database_url, lambda session: import_document(session, district))
     # With the console: one simulated clock for everything a person sees or does (alerts, acknowledgements, the
     # audit trail, the ladder, the handoff), standing still until the simulation starts. Headless keeps the
-    # runner's own clocks (its summary counts what the ladder did by the readings' time), in lockstep: no escalator
-    # of its own, the ladder acts between two upload steps (`_lockstep`).
+    # runner's own clocks (its summary counts what the ladder did by the readings' time), in lockstep: each upload
+    # step judged in one batch, then the ladder's turn (carewatch/cli/demo/lockstep.py).
     clock = None if options.headless else PacedClock(options.start, pace=0.0)
     async with (
         broker_for(options) as address,
         demo_catchers(workdir / "caught", district["households"], options.seed, clock or wall_clock) as catchers,
         running_system(
             notifying(settings, catchers), registry, address, f"carewatch-demo-{workdir.name}", clock=clock,
-            escalator=not options.headless,
+            lockstep=StepIntake if options.headless else None,
         ) as system,
     ):
         if options.headless:
-            published = await publish_simulation(simulation, address.host, address.port, after_step=partial(_lockstep, system))
+            published = await publish_simulation(simulation, address.host, address.port, after_step=partial(judge_step, system))
             await system.drain(published.readings)
-            # The dispatcher's last sends, so the summary shows what really reached the catchers.
-            settled = await settle(system.sessions, NOTIFY_SETTLE_S, quiet_s=1.0)
+            # The last step's turn sent every message; nothing runs the ladder or sends after it: this confirms it.
+            assert system.notifications is not None
+            settled = await system.notifications.catch_up(system.sessions)
             archive = system.pipeline.archiver
             if archive:
                 await archive.emptied(timeout=300)  # the summary counts what InfluxDB acknowledged
@@ -103,21 +104,6 @@ async def run_embedded_demo(settings: Settings, options: DemoOptions, console: C
                     await simulating
         console.print("stopped")
     return {}
-
-
-LOCKSTEP_POLL_S = 0.005
-"""How often the lockstep looks whether the pipeline has judged a step (288 steps in the 3-day demo)."""
-
-
-async def _lockstep(system: RunningSystem, _step_time: datetime, readings: int) -> None:
-    """Headless, between two upload steps: the step judged and committed, then the ladder's steps due by its clock
-    (the newest reading judged) run and their messages are sent, before the next step is published. Free-running,
-    the escalator read that clock every 0.25 s while the simulation ran hours ahead of it (steps late, reminders
-    merged, the rota read at the wrong hour) and the detectors closed alerts before the dispatcher had looked: the
-    notifications counted changed from run to run (docs/notifications.md, "The headless demo's ladder")."""
-    await system.drain(readings, poll=LOCKSTEP_POLL_S)
-    assert system.notifications is not None
-    await system.notifications.catch_up(system.sessions)
 
 
 FLAT_OUT = 1_000_000.0

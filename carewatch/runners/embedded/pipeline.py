@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 from datetime import datetime
 
 from sqlalchemy import select
@@ -254,7 +254,7 @@ class Pipeline:
             **({"archive_backlog": self.archiver.backlog} if self.archiver else {}),  # shown only where the archive is on
         }
 
-    async def consume(self, subscriber: MqttSubscriber) -> None:
+    async def consume(self, subscriber: Intake) -> None:
         """Run until cancelled: batches from the subscriber's inbox, ticks by the configured clock."""
         while True:
             # Awake at least every ANSWERS_EVERY_S while no message comes: an elder's answer reaches the monitors
@@ -645,6 +645,8 @@ class RunningSystem:
     consumer: asyncio.Task[None]
     archiving: asyncio.Task[None] | None = None
     notifications: Notifications | None = None
+    intake: Intake | None = None
+    """What the pipeline takes its batches from, when not straight from the subscriber (``running_system``'s ``lockstep``)."""
 
     def readiness(self) -> list[str]:
         """What keeps the pipeline from its job now (/readyz): empty when it is ready."""
@@ -660,8 +662,8 @@ class RunningSystem:
             problems.append(f"messages have waited {stalled_s:.0f} s without a batch committed")
         return problems
 
-    async def drain(self, expected_readings: int, timeout: float = 120.0, poll: float = 0.05) -> None:
-        """Wait until the pipeline has judged ``expected_readings`` readings and committed them (looking every ``poll`` s)."""
+    async def drain(self, expected_readings: int, timeout: float = 120.0) -> None:
+        """Wait until the pipeline has judged ``expected_readings`` readings and committed them."""
         deadline = time.monotonic() + timeout
         while self.pipeline.readings_seen < expected_readings or self.pipeline.busy:
             if self.consumer.done():
@@ -671,7 +673,17 @@ class RunningSystem:
                 raise TimeoutError(
                     f"the pipeline judged {self.pipeline.readings_seen} of {expected_readings} readings in {timeout:.0f} s"
                 )
-            await asyncio.sleep(poll)
+            await asyncio.sleep(0.05)
+
+
+class Intake(Protocol):
+    """Where `Pipeline.consume` takes its batches from: the MQTT subscriber, or what stands before it."""
+
+    inbox: asyncio.Queue[InboundMessage]
+
+    async def next_batch(self, max_messages: int, wait: float | None = None) -> list[InboundMessage]: ...
+
+    def ack(self, message: InboundMessage) -> None: ...
 
 
 def freeze_survivors(phase: str, info: dict[str, int]) -> None:
@@ -697,11 +709,13 @@ def freeze_survivors(phase: str, info: dict[str, int]) -> None:
 async def running_system(
     settings: Settings, registry: Registry, broker: BrokerAddress, client_id: str | None = None,
     clock: Callable[[], datetime] | None = None,
-    escalator: bool = True,
+    lockstep: Callable[[MqttSubscriber], Intake] | None = None,
 ) -> AsyncIterator[RunningSystem]:
     """``clock``: one clock for the alert store, the household states and the ladder (the console demo's
     simulated time); by default the store reads the wall clock and the ladder the clock in settings.
-    ``escalator=False``: the caller ticks the ladder (``RunningSystem.notifications.catch_up``)."""
+    ``lockstep``: the caller paces the pipeline and the ladder (the headless demo): the pipeline takes its batches
+    from the intake this makes of the subscriber, and no task runs the ladder or sends its messages
+    (``RunningSystem.notifications.catch_up`` does)."""
     engine = make_engine(settings.database_url)
     await create_schema(engine)
     sessions = make_sessions(engine)
@@ -710,7 +724,7 @@ async def running_system(
     pipeline = Pipeline(registry=registry, sessions=sessions, settings=settings, archiver=archiver, clock=clock or wall_clock)
     await pipeline.start()
     notifications = await start_notifications(
-        settings, sessions, pipeline.alert_store, lambda: pipeline.newest_event, clock, escalator=escalator
+        settings, sessions, pipeline.alert_store, lambda: pipeline.newest_event, clock, tasks=lockstep is None
     )
     subscriber = MqttSubscriber(
         broker, client_id or settings.mqtt_client_id, settings.mqtt_topic_prefix,
@@ -724,10 +738,11 @@ async def running_system(
     gc.collect()
     gc.freeze()
     gc.callbacks.append(freeze_survivors)
-    consumer = asyncio.create_task(pipeline.consume(subscriber), name="carewatch-pipeline")
+    intake = lockstep(subscriber) if lockstep else None
+    consumer = asyncio.create_task(pipeline.consume(intake or subscriber), name="carewatch-pipeline")
     archiving = asyncio.create_task(archiver.run(), name="carewatch-archive") if archiver else None
     try:
-        yield RunningSystem(pipeline, sessions, subscriber, consumer, archiving, notifications)
+        yield RunningSystem(pipeline, sessions, subscriber, consumer, archiving, notifications, intake)
     finally:
         gc.callbacks.remove(freeze_survivors)
         for task in (consumer, archiving):
