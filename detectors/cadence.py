@@ -15,7 +15,6 @@ bounded, and the counts fit in 16 bits.
 from __future__ import annotations
 
 import bisect
-import functools
 import itertools
 import math
 from array import array
@@ -38,7 +37,6 @@ PRIOR_TAIL_SHARE, PRIOR_INTERVALS = 0.02, 100.0
 much as this many learned intervals."""
 
 
-@functools.lru_cache(maxsize=4096)  # a meter's gaps repeat (900 s, 3600 s ...): the logarithm once per gap
 def bin_of(gap_s: float) -> int:
     """The bin a gap falls in.
 
@@ -48,6 +46,14 @@ def bin_of(gap_s: float) -> int:
     if gap_s <= FIRST_EDGE_S:
         return 0
     return min(BINS - 1, math.ceil(BINS_PER_DOUBLING * math.log2(gap_s / FIRST_EDGE_S) - 1e-9))
+
+
+_BINS_BY_GAP: dict[float, int] = {}
+"""`bin_of` remembered (started afresh once it holds `_CACHED_GAPS`): a meter's gaps repeat (900 s,
+3600 s ...), so the logarithm is taken once per gap.  A plain dict: `functools.lru_cache` wraps a float
+argument in a key tuple, which cost twice the look-up."""
+_CACHED_GAPS = 4096
+_INF = math.inf
 
 
 def upper_edge(index: int) -> float:
@@ -90,9 +96,14 @@ class ReportingCadence:
         learned: ticks ask often."""
 
     def learn_one(self, gap_s: float) -> None:
-        if not gap_s > 0 or math.isinf(gap_s):
+        if not 0 < gap_s < _INF:  # no gap, none yet (inf) or not a number
             return
-        self.counts[bin_of(gap_s)] += 1
+        index = _BINS_BY_GAP.get(gap_s)
+        if index is None:
+            if len(_BINS_BY_GAP) >= _CACHED_GAPS:
+                _BINS_BY_GAP.clear()
+            index = _BINS_BY_GAP[gap_s] = bin_of(gap_s)
+        self.counts[index] += 1
         self.learned += 1
         self._judged = None
         if self.learned >= CAPACITY:

@@ -189,7 +189,10 @@ class MeterHistory:
         newest = len(times) - 1
         if newest < 1:
             return
-        anchor = bisect_right(times, times[newest] - keep_s) - 1  # at_or_before, on every reading
+        window_from_s = times[newest] - keep_s
+        if newest < PRUNE_AFTER or times[PRUNE_AFTER] > window_from_s:
+            return  # the anchor is below PRUNE_AFTER (the test below), found without the bisection: most readings
+        anchor = bisect_right(times, window_from_s) - 1  # at_or_before
         if anchor < PRUNE_AFTER or anchor < len(times) // PRUNE_SHARE:
             return  # a few readings older than needed cost less than copying the arrays each time
         floor = self.registers[newest] - min_use_m3 + EPSILON_M3

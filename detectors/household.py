@@ -251,7 +251,7 @@ class HouseholdMonitor:
         if meter is None or reading.household_id != self._profile.household_id or reading.kind != meter.kind:
             return Observation(rejection=RejectReason.UNKNOWN_METER, detail=self._unknown(reading))
         meter_id, kind = meter.meter_id, meter.kind
-        at_s, register_m3 = epoch(reading.at), reading.register_m3
+        at_s, register_m3 = reading.at.timestamp(), reading.register_m3  # `epoch`, without the call
         if not math.isfinite(register_m3) or register_m3 < 0:
             # Ingest refuses these; one slipping through must not poison the history.
             return Observation(

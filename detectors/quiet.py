@@ -233,7 +233,8 @@ class QuietSpell(base.Base):
                 later = quarter - at_quarter
                 if (date - answered) % 7 == 0 and 0 <= later <= 4:  # the same weekday, up to an hour after
                     usual = max(usual, (quiet + later) / 4 + self.check_in_grace_h)
-            usual = max(usual, self._outing_h(date, quarter, self.check_in_grace_h))
+            # No outing told (the usual tick): what `_outing_h` would answer, without the call.
+            usual = max(usual, self._outing_h(date, quarter, self.check_in_grace_h) if self._outings else 0.0)
         return usual
 
     def limit_on(self, date: int, quarter: int) -> float:
@@ -529,11 +530,31 @@ def _daytime_floor_h(bits: np.ndarray, unknown: np.ndarray, margin_h: float) -> 
 
 def _spans_the_night(since_s: float, at_s: float, tz: tzinfo) -> bool:
     """Did the spell begin before the last 04:00, and is it now morning (before 14:00)?"""
+    by_zone = _MORNINGS.get(tz)
+    four_s = None if by_zone is None else by_zone.get(at_s)
+    if four_s is None:
+        four_s = _morning_of(at_s, tz)
+    return since_s < four_s  # NaN, not in the morning: never
+
+
+def _morning_of(at_s: float, tz: tzinfo) -> float:
+    """The local 04:00 that began the morning `at_s` is in (NaN when it is not morning), remembered
+    in `_MORNINGS`: a check-in asks at every quarter-hour it judges, and a conversion through the
+    time zone costs a few microseconds."""
     local = datetime.fromtimestamp(at_s, tz)
-    if not MORNING_FROM_H <= local.hour < MORNING_UNTIL_H:
-        return False
-    four = local.replace(hour=MORNING_FROM_H, minute=0, second=0, microsecond=0)
-    return since_s < four.timestamp()
+    four_s = math.nan
+    if MORNING_FROM_H <= local.hour < MORNING_UNTIL_H:
+        four_s = local.replace(hour=MORNING_FROM_H, minute=0, second=0, microsecond=0).timestamp()
+    by_zone = _MORNINGS.get(tz)
+    if by_zone is None or len(by_zone) >= _CACHED_MORNINGS:
+        by_zone = _MORNINGS[tz] = {}
+    by_zone[at_s] = four_s
+    return four_s
+
+
+_MORNINGS: dict[tzinfo, dict[float, float]] = {}
+"""Per time zone, per moment asked (quarter-hour ends, mostly): `_morning_of`."""
+_CACHED_MORNINGS = 1 << 16
 
 
 class LearnedQuietRule:

@@ -314,7 +314,7 @@ class SilentMeterRule:
             return
         # A gap within the prior is within the threshold, which is never below it: no need to work that out.
         if math.isfinite(previous_newest_s):
-            cadence, gap_s = watch.meter(meter_id), at_s - previous_newest_s
+            cadence, gap_s = watch.meters.get(meter_id) or watch.meter(meter_id), at_s - previous_newest_s
             if cadence.learned < self._warmup or gap_s <= self._prior_s[meter_id] or gap_s <= self.after_s(watch, meter_id):
                 cadence.learn_one(gap_s)
         if at_s > watch.heard_s:

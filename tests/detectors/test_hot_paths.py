@@ -1,6 +1,7 @@
 """The shortcuts on the detectors' hot paths answer exactly what the plain computation does.
 
-Local quarters and midnights are remembered per time zone (detectors.routine), the signal's
+Local quarters and midnights are remembered per time zone (detectors.routine), and so is the
+04:00 that began a morning (detectors.quiet's `_spans_the_night`), the signal's
 median is kept from samples held in order (detectors.meter_health), histories are packed by numpy
 (detectors.history): each is checked here against the computation it stands for, across changes of
 clocks and odd offsets, or odd values.
@@ -22,7 +23,8 @@ from zoneinfo import ZoneInfo
 from detectors.cadence import BINS, ReportingCadence
 from detectors.cadence import pack as pack_cadences
 from detectors.history import PACK_VECTOR_FROM, REGISTER_SCALE, TIME_SCALE, _pack_vector, pack
-from detectors.meter_health import HealthLimits, MeterVitals
+from detectors.meter_health import _SHIFT, HealthLimits, MeterVitals
+from detectors.quiet import _spans_the_night
 from detectors.routine import day_start_s, local_quarter
 
 ZONES = [
@@ -67,6 +69,26 @@ def test_day_start_is_the_local_midnight(tz: object) -> None:
         assert day_start_s(ordinal, tz) == expected  # type: ignore[arg-type]  # remembered, the same
 
 
+def _spans_the_night_directly(since_s: float, at_s: float, tz: object) -> bool:
+    local = datetime.fromtimestamp(at_s, tz)  # type: ignore[arg-type]
+    if not 4 <= local.hour < 14:
+        return False
+    return since_s < local.replace(hour=4, minute=0, second=0, microsecond=0).timestamp()
+
+
+@pytest.mark.parametrize("tz", ZONES, ids=str)
+@pytest.mark.parametrize("around", CHANGES, ids=str)
+def test_a_remembered_morning_answers_as_the_conversion_does_across_changes_of_clocks(tz: object, around: datetime) -> None:
+    start_s = around.replace(tzinfo=UTC).timestamp() - 36 * 3600
+    rng = random.Random(str(tz))
+    moments = [start_s + 300.0 * n for n in range(72 * 12)]  # every 5 minutes of three days
+    moments += [start_s + rng.uniform(0, 72 * 3600) for _ in range(500)]  # and fractions of seconds
+    for at_s in moments:
+        for since_s in (at_s - 3600 * rng.uniform(0, 30), at_s - 86400.0, at_s):
+            for _ in range(2):  # converted, then remembered
+                assert _spans_the_night(since_s, at_s, tz) == _spans_the_night_directly(since_s, at_s, tz), (at_s, tz)  # type: ignore[arg-type]
+
+
 def test_the_signal_median_is_the_median_of_the_window_whatever_the_readings() -> None:
     rng = random.Random(7)
     limits = HealthLimits(15.0, 25.0, -110.0, -105.0, 72)
@@ -82,7 +104,7 @@ def test_the_signal_median_is_the_median_of_the_window_whatever_the_readings() -
         samples = [] if ring is None else [v for v in ring if v != 127]
         expected = float(statistics.median(samples)) if samples else None
         assert vitals.signal_median_dbm() == expected
-        assert vitals._sorted == (None if ring is None else sorted(samples))
+        assert vitals._sorted == (None if ring is None else [v + _SHIFT for v in sorted(samples)])
 
 
 @pytest.mark.parametrize("interval_s", [900.0, 3600.0], ids=["fine", "coarse"])  # coarse: runs must be steady
