@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the repository's packages
 
 import carewatch.runners.faust.worker as faust_worker  # noqa: E402 - needs the path above
+from benchmarks.frozen_garbage import frozen_garbage_cycles  # noqa: E402 - needs the path above
 from benchmarks.loop_lag import loop_turns  # noqa: E402 - needs the path above
 from carewatch.settings import Settings  # noqa: E402 - needs the path above
 
@@ -63,19 +64,11 @@ async def probe() -> None:
 async def count_frozen_garbage(app, **kwargs) -> None:  # type: ignore[no-untyped-def]
     stopping[0] = True
     frozen = gc.get_freeze_count()
-    gc.collect()
-    gc.unfreeze()
-    flags = gc.get_debug()
-    gc.set_debug(flags | gc.DEBUG_SAVEALL)
-    try:
-        kept = gc.collect()
-        size = sum(sys.getsizeof(o) for o in gc.garbage)
-        kinds = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.garbage).most_common(8)
-        gc.garbage.clear()
-    finally:
-        gc.set_debug(flags)
-    out.write(f"at stop: {frozen} objects frozen; {kept} objects ({size / 1024:.0f} KB, their own sizes) in garbage cycles; {seen['full']} full passes; "
-              f"kinds: {kinds}\n")
+    _, found = frozen_garbage_cycles()
+    size = sum(sys.getsizeof(o) for o in found)
+    kinds = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in found).most_common(8)
+    out.write(f"at stop: {frozen} objects frozen; {len(found)} objects ({size / 1024:.0f} KB, their own sizes) in garbage "
+              f"cycles; {seen['full']} full passes; kinds: {kinds}\n")
 
 
 create_app = faust_worker.create_app
