@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script:
 
 import carewatch.runners.embedded.pipeline as embedded  # noqa: E402 - needs the path above
 from benchmarks.loop_lag import loop_turns  # noqa: E402 - needs the path above
+from benchmarks.frozen_garbage import frozen_garbage_cycles  # noqa: E402 - needs the path above
 
 STALL_S = 0.05
 PASS_S = 0.02
@@ -116,20 +117,14 @@ def frozen_garbage() -> str:
     their kinds; the young garbage is collected first, apart.  One walk of everything: a measurement, not a probe."""
     measuring[0] = True
     try:
-        young = gc.collect()
-        unfreeze()
-        flags = gc.get_debug()
-        gc.set_debug(flags | gc.DEBUG_SAVEALL)
-        try:
-            kept = gc.collect()
-            size = sum(sys.getsizeof(o) for o in gc.garbage)
-            kinds = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.garbage).most_common(12)
-            functions = Counter(
-                f"{o.__code__.co_filename.rsplit('/', 2)[-1]}:{o.__qualname__}" for o in gc.garbage if type(o).__name__ == "function"
-            ).most_common(5)
-            gc.garbage.clear()
-        finally:
-            gc.set_debug(flags)
+        young, found = frozen_garbage_cycles(unfreeze)
+        kept = len(found)
+        size = sum(sys.getsizeof(o) for o in found)
+        kinds = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in found).most_common(12)
+        functions = Counter(
+            f"{o.__code__.co_filename.rsplit('/', 2)[-1]}:{o.__qualname__}" for o in found if type(o).__name__ == "function"
+        ).most_common(5)
+        del found
         gc.collect()
     finally:
         measuring[0], measured[0] = False, True

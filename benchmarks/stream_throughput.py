@@ -242,11 +242,13 @@ def run_quix_worker() -> None:
 
 
 class ScriptWorker(WorkerProcess):
-    """This script in another process, as the bare Faust worker or the quixstreams application."""
+    """A script in another process: this one, as the bare Faust worker or the quixstreams application, or
+    `benchmarks/worker_probe.py` as the faust column's worker (``--worker-probe``)."""
 
-    def __init__(self, settings: Settings, log_path: Path, flag: str) -> None:
+    def __init__(self, settings: Settings, log_path: Path, command: list[str], environment: dict[str, str] | None = None) -> None:
         super().__init__(settings, log_path)
-        self.flag = flag
+        self.command = command
+        self.environment = environment or {}
 
     def start(self) -> ScriptWorker:
         import os
@@ -257,7 +259,7 @@ class ScriptWorker(WorkerProcess):
         self.settings.stream_data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, __file__, self.flag], env={**os.environ, **settings_environment(self.settings)},
+                [sys.executable, *self.command], env={**os.environ, **settings_environment(self.settings), **self.environment},
                 stdout=log, stderr=subprocess.STDOUT,
             )
         return self
@@ -267,7 +269,9 @@ CPU_US: dict[str, list[float]] = {}
 """Per worker kind, its process's CPU per reading (µs) over each timed span: steadier than rates on a shared machine."""
 
 
-async def faust_worker(settings: Settings, ends: dict[int, int], per_record: int, workdir: Path, kind: str = "faust") -> float:
+async def faust_worker(
+    settings: Settings, ends: dict[int, int], per_record: int, workdir: Path, kind: str = "faust", probe: Path | None = None
+) -> float:
     """Readings per second of one worker process (faust, bare or quix), from its first committed offset to lag 0
     (its CPU per reading over the same span goes to `CPU_US`)."""
     run = uuid.uuid4().hex[:8]
@@ -275,7 +279,12 @@ async def faust_worker(settings: Settings, ends: dict[int, int], per_record: int
                                       "kafka_topic_detections": f"bench-{run}-detections"})
     await ensure_topics(own)
     log_path = workdir / f"worker-{run}-{kind}.log"
-    worker = WorkerProcess(own, log_path) if kind == "faust" else ScriptWorker(own, log_path, f"--{kind}-worker")
+    if kind != "faust":
+        worker = ScriptWorker(own, log_path, [__file__, f"--{kind}-worker"])
+    elif probe:
+        worker = ScriptWorker(own, log_path, [str(Path(__file__).parent / "worker_probe.py")], {"CAREWATCH_LOOP_PROBE": str(probe.resolve())})
+    else:
+        worker = WorkerProcess(own, log_path)
     worker.start()
     try:
         total = sum(ends.values())
@@ -331,7 +340,7 @@ async def main(args: argparse.Namespace) -> None:
                 if name in ("raw", "plain"):
                     rates[name].append(await plain_consumer(settings, len(written), args.upload, registry if name == "plain" else None))
                 else:
-                    rates[name].append(await faust_worker(worker_settings, ends, args.upload, workdir, name))
+                    rates[name].append(await faust_worker(worker_settings, ends, args.upload, workdir, name, args.worker_probe))
         medians = {name: statistics.median(values) for name, values in rates.items()}
         for name, value in medians.items():
             cpu = f"   CPU {statistics.median(CPU_US[name]):.1f} µs/reading (runs: {', '.join(f'{v:.1f}' for v in CPU_US[name])})" if name in CPU_US else ""
@@ -377,6 +386,9 @@ if __name__ == "__main__":
                              "before 2026-12-07 (see registry_document)")
     parser.add_argument("--columns", default="raw,plain,faust,bare,quix",
                         help="the consumers to run, comma-separated (each run goes through them in this script's order)")
+    parser.add_argument("--worker-probe", type=Path, metavar="FILE",
+                        help="run the faust column's worker under benchmarks/worker_probe.py, which appends to FILE every "
+                             "turn of its event loop missed for more than 50 ms of CPU and every collector pass over 20 ms")
     parser.add_argument("--bare-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--quix-worker", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()

@@ -18,7 +18,8 @@ from benchmarks.loop_lag import LoopLag
 from carewatch.domain import MeterKind, Reading, Tick
 from carewatch.registry import RegisteredHousehold, Registry
 from carewatch.runners.embedded import pipeline as embedded
-from carewatch.runners.embedded.pipeline import Pipeline, freeze_survivors, running_system
+from carewatch.runners.collector import freeze_survivors
+from carewatch.runners.embedded.pipeline import Pipeline, running_system
 from carewatch.runners.engine import judge
 from carewatch.settings import Settings
 from detectors.config import HouseholdProfile, MeterProfile, RuleConfig

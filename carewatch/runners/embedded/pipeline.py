@@ -33,6 +33,7 @@ from carewatch import metrics
 from carewatch.clock import wall_clock
 from carewatch.db import make_engine, make_sessions
 from carewatch.domain import Detection, Explanation, RejectReason, Tick
+from carewatch.runners.collector import start_freezing, stop_freezing
 from carewatch.runners.engine import TickSchedule, answered, gateway_heard, judge, new_monitor, refreshed, taught
 from carewatch.runners.state import HouseholdState, dumps, loads, summary_of
 from carewatch.registry import Registry
@@ -692,25 +693,6 @@ class Intake(Protocol):
     def ack(self, message: InboundMessage) -> None: ...
 
 
-def freeze_survivors(phase: str, info: dict[str, int]) -> None:
-    """A `gc.callbacks` hook: what survived a full pass of the cyclic collector is frozen out of the next ones.
-
-    Why: a full (generation 2) pass walks every object made since the last `gc.freeze`, in one stall of the event
-    loop that no slicing of ours can split.  After the cold start nothing froze any more; what judging and ticking
-    put into the monitors (each reading and tick replaces objects of a household's state) piled up in generation 2,
-    and the passes grew with the households (up to 96 ms of CPU at 20,000, 232 ms at 50,000): every stall over
-    50 ms left in the drain (runbook 1.6).  Frozen as they go, a pass walks only what survived since the previous
-    one, which the interpreter's own cadence (ten younger passes between two full ones) bounds, not the households.
-
-    The cost: a frozen object is still freed when its last reference goes, but a garbage cycle among frozen objects
-    never is.  Judging and ticking make none (`tests/runners/test_households_at_scale.py`); what is kept is what was
-    in flight at a pass (a commit's retry state, a connection) or made by paho's thread in the instant before the
-    freeze (a topic match leaves a cycle per message): ≈ 44 objects, 4 KB, a full pass (runbook 1.6).
-    `running_system` removes the hook and unfreezes at stop."""
-    if phase == "stop" and info["generation"] == 2:
-        gc.freeze()
-
-
 @asynccontextmanager
 async def running_system(
     settings: Settings, registry: Registry, broker: BrokerAddress, client_id: str | None = None,
@@ -740,17 +722,15 @@ async def running_system(
     await subscriber.start()
     # What exists now lives as long as the system (modules, the directory, the resumed states): frozen out of the
     # cyclic collector's full passes, which walked all of it every few batches (≈ 7 % of the CPU per reading);
-    # and from now on what survives each full pass too (`freeze_survivors`).
-    gc.collect()
-    gc.freeze()
-    gc.callbacks.append(freeze_survivors)
+    # and from now on what survives each full pass too (`carewatch.runners.collector`).
+    start_freezing()
     intake = lockstep(subscriber) if lockstep else None
     consumer = asyncio.create_task(pipeline.consume(intake or subscriber), name="carewatch-pipeline")
     archiving = asyncio.create_task(archiver.run(), name="carewatch-archive") if archiver else None
     try:
         yield RunningSystem(pipeline, sessions, subscriber, consumer, archiving, notifications, intake)
     finally:
-        gc.callbacks.remove(freeze_survivors)
+        stop_freezing()
         for task in (consumer, archiving):
             if task:
                 task.cancel()

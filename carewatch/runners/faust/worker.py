@@ -10,6 +10,7 @@ import faust
 
 from carewatch.kafka import ensure_topics
 from carewatch.registry import Registry
+from carewatch.runners.collector import start_freezing, stop_freezing
 from carewatch.settings import Settings
 from carewatch.runners.faust.adapter import without_spinner
 from carewatch.runners.faust.app import create_app
@@ -31,4 +32,11 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     ours.addHandler(handler)
     ours.setLevel(logging.INFO)
     ours.propagate = False
-    worker.execute_from_commandline()
+    # What lives as long as the worker (modules, the directory, the app) frozen out of the cyclic collector's full
+    # passes, and from now on what survives each of them: the monitors it caches, which every full pass walked
+    # (`carewatch.runners.collector`; runbook 1.6).
+    start_freezing()
+    try:
+        worker.execute_from_commandline()
+    finally:
+        stop_freezing()
