@@ -43,7 +43,7 @@ def start_freezing() -> None:
 
 
 def stop_freezing() -> None:
-    """When the runner stops: nothing is frozen any more.  What was frozen stays so until the caller gives it back
-    (`gc.unfreeze`) once its long-lived objects are let go, so that the next full pass does not walk them (the
-    embedded runner's states: 7 s of CPU at 100,000 households)."""
+    """When the runner stops: what survives a full pass is no longer frozen.  What was frozen stays so until the
+    caller gives it back (`gc.unfreeze`) once its long-lived objects are let go, so that the next full pass does not
+    walk them (the embedded runner's states: 7 s of CPU at 100,000 households)."""
     gc.callbacks.remove(freeze_survivors)
