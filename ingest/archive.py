@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
+from operator import attrgetter
 from typing import Any
 
 from influxdb_client import WritePrecision
@@ -34,12 +35,15 @@ from carewatch.directory import Household
 from carewatch.domain import Reading
 from carewatch.retrying import until_it_works
 from carewatch.settings import Settings
-from ingest.usage import UsageCursor
+from ingest.upsert import Between, in_pieces
+from ingest.usage import readings_by_meter, usage_cursors
 
 log = logging.getLogger(__name__)
 
 MEASUREMENT = "meter_reading"
 UNKNOWN_SITE = "unknown"
+OUTBOX_ROWS_PER_PIECE = 500
+"""Outbox rows per statement when the caller's loop must not wait (≈ 12 µs a row through SQLAlchemy's executemany)."""
 
 
 class ArchiveOutbox(Base):
@@ -83,26 +87,34 @@ def usage_since_previous(readings: Iterable[Reading], previous: Mapping[str, tup
     return used
 
 
-async def queue_for_archive(session: AsyncSession, readings: Sequence[Reading], sites: Mapping[str, str]) -> None:
+async def queue_for_archive(
+    session: AsyncSession, readings: Sequence[Reading], sites: Mapping[str, str], between: Between | None = None
+) -> None:
     """Put accepted ``readings`` in the outbox, in the caller's transaction; call it before `record_usage`
-    moves the meters' cursors (the use is counted from them).  ``sites``: household → site."""
+    moves the meters' cursors (the use is counted from them).  ``sites``: household → site.  ``between``: as
+    `record_usage`'s (a night bunch's batch is ≈ 50,000 rows here, ≈ 0.6 s of the loop's CPU in one statement)."""
     if not readings:
         return
-    meters = sorted({r.meter_id for r in readings})
-    cursors = await session.execute(
-        select(UsageCursor.meter_id, UsageCursor.at, UsageCursor.register_m3).where(UsageCursor.meter_id.in_(meters))
+    by_meter = readings_by_meter(readings)
+    cursors = await usage_cursors(session, by_meter)
+    used: dict[int, float | None] = {}
+    for meter_id, meter_readings in by_meter.items():  # a meter at a time: all 50,000 at once held the loop ≈ 50 ms
+        in_time = sorted(meter_readings, key=attrgetter("at"))  # a batch may hold a meter's readings out of order
+        previous = {meter_id: cursors[meter_id]} if meter_id in cursors else {}
+        used.update(zip(map(id, in_time), usage_since_previous(in_time, previous)))
+        if between is not None:
+            await between()
+    rows = (
+        {"household_id": r.household_id, "meter_id": r.meter_id, "kind": r.kind.value, "site": sites.get(r.household_id, UNKNOWN_SITE),
+         "at": r.at, "register_m3": r.register_m3, "usage_m3": used[id(r)], "battery_pct": r.battery_pct, "signal_dbm": r.signal_dbm}
+        for r in readings
     )
-    in_time = sorted(readings, key=lambda r: r.at)  # a batch may hold a meter's readings out of order
-    used = dict(zip(map(id, in_time), usage_since_previous(in_time, {m: (at, register) for m, at, register in cursors})))
-    # Core executemany, not ORM objects: this runs inside every batch's commit.
-    await session.execute(
-        insert(ArchiveOutbox),
-        [
-            {"household_id": r.household_id, "meter_id": r.meter_id, "kind": r.kind.value, "site": sites.get(r.household_id, UNKNOWN_SITE),
-             "at": r.at, "register_m3": r.register_m3, "usage_m3": used[id(r)], "battery_pct": r.battery_pct, "signal_dbm": r.signal_dbm}
-            for r in readings
-        ],
-    )
+
+    async def write(piece: list[dict[str, Any]]) -> None:
+        # Core executemany on the table, not the ORM's bulk insert of the class (≈ 50 µs a row): inside every batch's commit
+        await session.execute(insert(ArchiveOutbox.__table__), piece)
+
+    await in_pieces(rows, write, between, OUTBOX_ROWS_PER_PIECE)
 
 
 async def directory_sites(session: AsyncSession, readings: Sequence[Reading]) -> dict[str, str]:

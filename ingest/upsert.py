@@ -16,8 +16,9 @@ tests/runners/test_commit_round_trips.py counts them; `benchmarks/embedded_inges
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from itertools import islice
 from operator import itemgetter
 from typing import Any
 
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.dml import Insert
 
+Row = Mapping[str, Any]
 Excluded = ReadOnlyColumnCollection[str, Any]
 """The row that was refused (``excluded.<column>``), for an update that combines it with the stored one."""
 
@@ -34,6 +36,31 @@ Excluded = ReadOnlyColumnCollection[str, Any]
 ROWS_IN_ONE_TRIP = 32
 """On SQLite up to so many rows go as one multi-row INSERT (at most 32 × 12 columns: under SQLite's oldest limit of
 999 parameters), more as an executemany; a row's key is given once, so both store the same."""
+
+
+Between = Callable[[], Awaitable[None]]
+"""Awaited between the pieces of a long write by a caller whose event loop must not wait for all of it (the
+embedded runner's slices: a batch of day-long uploads writes ≈ 50,000 rows in its commit)."""
+
+ROWS_PER_PIECE = 2000
+"""Rows built and handed to the driver between two `Between` awaits: ≈ 1–3 ms of the loop's CPU for an upsert of
+plain columns on SQLite (the hourly use: ≈ 0.7 µs a row)."""
+
+
+async def in_pieces(
+    rows: Iterable[Row], write: Callable[[list[Row]], Awaitable[None]], between: Between | None, per_piece: int = ROWS_PER_PIECE
+) -> None:
+    """``write`` all ``rows``: in one call without ``between``, else ``per_piece`` at a time (the rows are made only
+    as their piece is: a generator's work is sliced too), awaiting ``between`` after each piece."""
+    if between is None:
+        everything = rows if isinstance(rows, list) else list(rows)
+        if everything:
+            await write(everything)
+        return
+    remaining = iter(rows)
+    while piece := list(islice(remaining, per_piece)):
+        await write(piece)
+        await between()
 
 
 class Upsert:
@@ -46,8 +73,12 @@ class Upsert:
     (gateway_id) DO UPDATE SET state = excluded.state, changed_at = excluded.changed_at
     """
 
-    def __init__(self, model: Any, update: Callable[[Excluded], Mapping[str, Any]] | None = None) -> None:
+    def __init__(
+        self, model: Any, update: Callable[[Excluded], Mapping[str, Any]] | None = None, rows_per_piece: int = ROWS_PER_PIECE
+    ) -> None:
         self.table: Table = model.__table__
+        self.rows_per_piece = rows_per_piece
+        """Rows in one piece of a write given ``between`` (fewer where a row costs more: JSON, long text)."""
         self.keys = [column.name for column in self.table.primary_key.columns]
         self.update = update
         self._built: dict[tuple[str, tuple[str, ...]], Insert] = {}
@@ -65,10 +96,12 @@ class Upsert:
             built = self._built[(dialect, columns)] = statement.on_conflict_do_update(index_elements=self.keys, set_=dict(changes))
         return built
 
-    async def write(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
-        """One statement for all ``rows`` (each key once; all rows with the same columns), in the caller's transaction."""
-        if not rows:
-            return
+    async def write(self, session: AsyncSession, rows: Iterable[Mapping[str, Any]], between: Between | None = None) -> None:
+        """One statement for all ``rows`` (each key once; all rows with the same columns), in the caller's transaction;
+        with ``between``, one per piece of them (`in_pieces`)."""
+        await in_pieces(rows, lambda piece: self._write(session, piece), between, self.rows_per_piece)
+
+    async def _write(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
         dialect = session.get_bind().dialect
         columns = tuple(rows[0])
         driver_sql = self._driver_sql_for(dialect, columns)
