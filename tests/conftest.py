@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carewatch.db import Base, make_engine, make_sessions
@@ -45,6 +46,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # the tests of those defaults remove them.
 TEST_ENVIRONMENT = {"CAREWATCH_ENVIRONMENT": "development", "CAREWATCH_COOKIE_SECURE": "false"}
 os.environ.update(TEST_ENVIRONMENT)
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id at its cheapest in this process (≈ 0.1 s a hash and a login at the console's cost: two or three a test were
+    most of the API tests' time), still a real hash checked for real; `tests/api/test_password_cost.py` keeps the
+    console's own cost, and processes the tests start use it too."""
+    if request.node.get_closest_marker("real_password_cost") is None:
+        from api import auth
+
+        monkeypatch.setattr(auth, "_hasher", CHEAP_HASHER)
+        monkeypatch.setattr(auth, "_DUMMY_HASH", CHEAP_DUMMY_HASH)
+
+
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+CHEAP_DUMMY_HASH = CHEAP_HASHER.hash("the cheap hasher's stand-in for an unknown user's hash")
 
 
 @pytest.fixture

@@ -103,6 +103,7 @@ async def test_a_task_waiting_on_a_timer_or_a_socket_has_its_turn_after_every_sl
     assert in_time == {"timer": slices_run, "socket": slices_run}, f"slices after which each waiter had its turn, of {slices_run}"
 
 
+@pytest.mark.heavy  # 7–10 s: in CI, not in the fast selection
 async def test_a_wall_clock_tick_of_many_households_never_stalls_the_event_loop_50_ms(sessions):
     # 24,000 households take ≈ 0.2 s to tick on this machine (12,000 took ≈ 0.3 s before the detectors' cheaper
     # ticks, ≈ 0.1 s after: too near the 0.1 s this test needs to show a stall): walked in one go, the loop froze.
@@ -256,6 +257,7 @@ async def test_what_survives_a_full_pass_of_the_collector_is_frozen_out_of_the_n
     assert freeze_survivors not in gc.callbacks, "the hook goes with the system"
 
 
+@pytest.mark.heavy  # 7–10 s: in CI, not in the fast selection
 async def test_judging_and_ticking_monitors_leaves_no_garbage_cycles(sessions):
     # Why what survives a full pass may be frozen (`freeze_survivors`): a frozen object is freed when its last
     # reference goes, but a garbage cycle among frozen objects is never collected.  The monitors' objects are most
@@ -373,6 +375,7 @@ async def test_a_restart_walks_the_resumed_states_with_no_full_pass_of_the_colle
     assert full_passes_after_a_state == [], "a full pass of the collector walked the resumed states"
 
 
+@pytest.mark.heavy  # 7–10 s: in CI, not in the fast selection
 async def test_resuming_states_leaves_no_garbage_cycles_per_household(sessions, monkeypatch):
     # Why the states may be frozen without a collection first: what unpickling leaves for the collector does not
     # grow with the households (else each restart would freeze garbage in proportion to the directory).
