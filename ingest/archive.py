@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 MEASUREMENT = "meter_reading"
 UNKNOWN_SITE = "unknown"
 OUTBOX_ROWS_PER_PIECE = 500
-"""Outbox rows per statement when the caller's loop must not wait (≈ 12 µs a row through SQLAlchemy's executemany)."""
+"""Outbox rows per statement when the caller's loop must not wait (≈ 6 µs a row of the loop's CPU: 3 ms a piece)."""
 
 
 class ArchiveOutbox(Base):
@@ -111,7 +111,7 @@ async def queue_for_archive(
     )
 
     async def write(piece: list[dict[str, Any]]) -> None:
-        # Core executemany on the table, not the ORM's bulk insert of the class (≈ 50 µs a row): inside every batch's commit
+        # Core executemany on the table, not the ORM's bulk insert of the class (12 µs a row of the loop's CPU, not 6)
         await session.execute(insert(ArchiveOutbox.__table__), piece)
 
     await in_pieces(rows, write, between, OUTBOX_ROWS_PER_PIECE)

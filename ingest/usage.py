@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from carewatch.db import Base, UTCDateTime
 from carewatch.domain import Reading
-from ingest.upsert import Upsert
+from ingest.upsert import Between, Upsert
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ async def usage_cursors(session: AsyncSession, meters: Iterable[str]) -> dict[st
 
 
 async def record_usage(
-    session: AsyncSession, readings: Iterable[Reading], between: Callable[[], Awaitable[None]] | None = None
+    session: AsyncSession, readings: Iterable[Reading], between: Between | None = None
 ) -> None:
     """Add the use that ``readings`` (accepted, any order) reveal to ``hourly_usage``, in the caller's transaction.
 
