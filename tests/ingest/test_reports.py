@@ -7,16 +7,19 @@ Real SQLite; the records are aiokafka's own record type, as the consumer gets th
 from __future__ import annotations
 
 import asyncio
+import gc
+import time
 from datetime import UTC, datetime, timedelta
 
 from aiokafka import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from benchmarks.loop_lag import LoopLag
 from carewatch.domain import MeterKind, Reading, RejectReason
 from ingest.reports import IngestReportConsumer, ReadingUsageConsumer
 from ingest.stats import read_stats
 from ingest.usage import last_days
-from ingest.wire import DeadLetterRecord, GatewayStatusRecord, encode_reading
+from ingest.wire import DeadLetterRecord, GatewayStatusRecord, encode_reading, encode_upload
 
 DEAD = "t-dead-letters"
 STATUS = "t-gateway-status"
@@ -103,3 +106,36 @@ async def test_readings_are_booked_into_hourly_use_once_however_often_they_are_d
     async with sessions() as session:
         hours, _ = await last_days(session, "hh-1", 7)
     assert [(h.hour.hour, round(h.used_m3, 6)) for h in hours] == [(8, 0.35), (9, 0.25)]
+
+
+async def test_booking_a_night_bunch_of_uploads_never_stalls_the_event_loop_50_ms(sessions):
+    # The alert service books the readings topic and serves the console on one event loop: a batch of 2,000 upload
+    # records, each a household's day of hourly gas values (48,000 readings), decoded, queued for the archive and
+    # booked hour by hour.
+    usage = ReadingUsageConsumer(sessions, bootstrap_servers="127.0.0.1:9", readings_topic=READINGS, group_id="g", archive=True)
+
+    def upload(offset: int, household: int, first: datetime, hours: int) -> ConsumerRecord:
+        readings = [
+            Reading(f"hh-{household:05d}", f"gas-{household:05d}", MeterKind.GAS, first + timedelta(hours=h), 10.0 + 0.01 * h)
+            for h in range(hours)
+        ]
+        return record(READINGS, offset, encode_upload(f"hh-{household:05d}", "gw-1", readings), partition=household % 4)
+
+    households = 2000
+    assert await usage.write([upload(n, n, AT - timedelta(hours=1), 1) for n in range(households)]) == households
+    night = [upload(households + n, n, AT, 24) for n in range(households)]
+    gc.collect()
+    gc.freeze()  # a full pass of the collector over the test session's objects is no stall of the alert service's
+    try:
+        began = time.thread_time()
+        with LoopLag() as lag:
+            await asyncio.sleep(0.01)
+            booked = await usage.write(night)
+            await asyncio.sleep(0.005)
+        took = time.thread_time() - began
+    finally:
+        gc.unfreeze()
+
+    assert booked == households * 24
+    assert took > 0.1, f"the batch took {took:.3f} s: too few readings to show a stall"
+    assert lag.longest_cpu < 0.05, f"the event loop stalled {lag.longest_cpu * 1000:.0f} ms while {households} uploads were booked"

@@ -14,6 +14,7 @@ import pytest
 
 from carewatch.domain import MeterKind, Reading, Tick
 from carewatch.registry import RegisteredHousehold, Registry
+from carewatch import slices
 from carewatch.runners.embedded import pipeline as embedded
 from carewatch.runners.embedded.pipeline import Pipeline
 from carewatch.runners.engine import TickSchedule
@@ -93,7 +94,7 @@ def asked_after_every_reading(readings: list[tuple[str, datetime, float]], laten
 @pytest.mark.parametrize("batch", [1, 7, 10_000])
 async def test_event_clock_ticks_are_those_of_asking_after_every_reading_however_batched(sessions, monkeypatch, batch, sliced):  # type: ignore[no-untyped-def]
     if sliced:  # the event loop's turn inside every tick, between any two households: the monitors are the same
-        monkeypatch.setattr(embedded, "SLICE_S", 0.0)
+        monkeypatch.setattr(slices, "SLICE_S", 0.0)
         monkeypatch.setattr(embedded, "SLICE_CHECK", 1)
     settings = Settings(_env_file=None, clock="event")  # type: ignore[call-arg]
     pipeline = Pipeline(registry=registry(), sessions=sessions, settings=settings, clock=lambda: START + timedelta(days=3))

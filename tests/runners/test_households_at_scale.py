@@ -19,6 +19,7 @@ from alerts.models import Alert
 from benchmarks.loop_lag import LoopLag
 from carewatch.domain import MeterKind, Reading, Tick
 from carewatch.registry import RegisteredHousehold, Registry
+from carewatch import slices
 from carewatch.runners.embedded import pipeline as embedded
 from carewatch.runners.collector import freeze_survivors
 from carewatch.runners.embedded.pipeline import Pipeline, running_system
@@ -70,7 +71,7 @@ async def test_a_task_waiting_on_a_timer_or_a_socket_has_its_turn_after_every_sl
     # What the stall tests measure, made exact: with two yields a slice ended on, a task whose timer fell due during
     # a slice was woken only after the next one (20 of 40 slices; the probe saw 21 ms turns of 10 ms slices): the
     # timer's callback only queues the task's wake-up.  A task reading a socket had its turn (39 of 40): kept as a guard.
-    monkeypatch.setattr(embedded, "SLICE_S", 0.002)
+    monkeypatch.setattr(slices, "SLICE_S", 0.002)
     turns = {"timer": 0, "socket": 0}
 
     async def sleeping() -> None:
@@ -87,13 +88,13 @@ async def test_a_task_waiting_on_a_timer_or_a_socket_has_its_turn_after_every_sl
 
     waiting = [asyncio.create_task(sleeping()), asyncio.create_task(reading())]
     await asyncio.sleep(0.01)
-    slices, slices_run, in_time = embedded.Slices(), 40, {"timer": 0, "socket": 0}
+    work, slices_run, in_time = slices.Slices(), 40, {"timer": 0, "socket": 0}
     for _ in range(slices_run):
         before = dict(turns)
         theirs.send(b"x")  # readable as soon as the loop looks at its sockets
-        while not slices.used_up():
+        while not work.used_up():
             pass  # a slice of work that cannot await
-        await slices.turn()
+        await work.turn()
         for waiter in turns:
             in_time[waiter] += turns[waiter] > before[waiter]
     for task in waiting:
@@ -121,7 +122,7 @@ async def test_a_wall_clock_tick_of_many_households_never_stalls_the_event_loop_
 
 
 async def test_a_sweep_in_slices_raises_and_commits_what_one_walk_would(sessions, monkeypatch):
-    monkeypatch.setattr(embedded, "SLICE_S", 0.0)  # a slice per SLICE_CHECK households: 300 households, 19 slices
+    monkeypatch.setattr(slices, "SLICE_S", 0.0)  # a slice per SLICE_CHECK households: 300 households, 19 slices
     settings = Settings(_env_file=None, clock="wall")  # type: ignore[call-arg]
     pipeline = Pipeline(registry=registry_of(300), sessions=sessions, settings=settings, clock=lambda: NOW)
     await pipeline.start()
@@ -134,12 +135,12 @@ async def test_a_sweep_in_slices_raises_and_commits_what_one_walk_would(sessions
     assert expected, "the households should be overdue"
 
     pipeline._start_sweep(NOW + timedelta(seconds=1))
-    slices = 0
+    sliced = 0
     while pipeline._sweep is not None:
         await pipeline._sweep_slice()
-        slices += 1
+        sliced += 1
 
-    assert slices == 19
+    assert sliced == 19
     async with sessions() as session:
         stored = set((await session.execute(select(Alert.household_id, Alert.alert_type))).all())
         assert await session.scalar(select(func.count()).select_from(Alert)) == len(expected)
@@ -147,7 +148,7 @@ async def test_a_sweep_in_slices_raises_and_commits_what_one_walk_would(sessions
 
 
 async def test_a_household_that_left_the_directory_during_a_sweep_is_not_ticked(sessions, monkeypatch):
-    monkeypatch.setattr(embedded, "SLICE_S", 0.0)
+    monkeypatch.setattr(slices, "SLICE_S", 0.0)
     settings = Settings(_env_file=None, clock="wall")  # type: ignore[call-arg]
     pipeline = Pipeline(registry=registry_of(200), sessions=sessions, settings=settings, clock=lambda: NOW)
     await pipeline.start()
@@ -180,7 +181,7 @@ async def test_resumed_states_are_frozen_out_of_the_collectors_full_passes(sessi
 
 
 async def test_messages_are_judged_between_the_slices_of_a_sweep(sessions, monkeypatch):
-    monkeypatch.setattr(embedded, "SLICE_S", 0.0)  # a slice per SLICE_CHECK households
+    monkeypatch.setattr(slices, "SLICE_S", 0.0)  # a slice per SLICE_CHECK households
     settings = Settings(_env_file=None, clock="wall")  # type: ignore[call-arg]
     pipeline = Pipeline(registry=registry_of(2000), sessions=sessions, settings=settings, clock=lambda: NOW)
     await pipeline.start()
@@ -320,7 +321,7 @@ async def test_a_large_batch_is_judged_and_committed_without_stalling_the_event_
 
 
 async def test_a_directory_change_while_a_batch_is_judged_takes_effect_once_the_batch_is_committed(sessions, monkeypatch):
-    monkeypatch.setattr(embedded, "SLICE_S", 0.0)  # the event loop's turn after every message
+    monkeypatch.setattr(slices, "SLICE_S", 0.0)  # the event loop's turn after every message
     settings = Settings(_env_file=None, clock="event")  # type: ignore[call-arg]
     pipeline = Pipeline(registry=registry_of(20), sessions=sessions, settings=settings, clock=lambda: NOW)
     await pipeline.start()

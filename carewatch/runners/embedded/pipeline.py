@@ -40,6 +40,7 @@ from carewatch.registry import Registry
 from carewatch.retrying import until_it_works
 from carewatch.schema import create_schema
 from carewatch.settings import Settings
+from carewatch.slices import Slices
 from ingest.archive import Archiver, InfluxTarget, queue_for_archive
 from ingest.models import HouseholdSummary, MonitorSnapshot
 from ingest.payload import Rejection
@@ -80,43 +81,8 @@ STATES = Upsert(MonitorSnapshot)
 """The changed household states of a batch: one statement, no ORM object per household."""
 
 
-SLICE_S = 0.005
-"""How long one slice of work (a wall-clock sweep's ticks, a batch's judging) may run before the event loop gets a turn."""
 SLICE_CHECK = 16
 """Households ticked between two looks at the slice's time (16 × ≈ 30 µs ≈ 0.5 ms)."""
-
-
-class Slices:
-    """Work done a piece at a time that lets the event loop have a turn once it has run for SLICE_S.
-
-    One per consumer (`Pipeline.slices`), shared by all it does in turn: judging a batch, then committing it, each
-    with its own budget, ran two slices without a turn between them (the stall tests saw 20 ms turns of 10 ms slices)."""
-
-    __slots__ = ("_until",)
-
-    def __init__(self) -> None:
-        self._until = time.perf_counter() + SLICE_S
-
-    def used_up(self) -> bool:
-        """Whether this slice has run its SLICE_S (a caller that cannot await stops here and comes back)."""
-        return time.perf_counter() >= self._until
-
-    async def turn(self) -> None:
-        """Between two pieces: the loop's turn, if this slice is used up."""
-        if self.used_up():
-            await self.give_turn()
-
-    async def give_turn(self) -> None:
-        """The loop's turn now (after work that could not look at the time), then a new slice: everything else
-        the event loop has ready runs before the caller goes on.
-
-        Three times ``sleep(0)``: a task that yields once is queued ahead of what became ready while it ran (timers due,
-        sockets readable: the loop appends their callbacks after it); a timer's callback only resolves a future, whose
-        task is then queued behind the caller's second yield.  After the third it has run: with two, a task sleeping
-        on a timer waited two slices (the stall tests' probe saw 21 ms turns of 10 ms slices)."""
-        for _ in range(3):
-            await asyncio.sleep(0)
-        self._until = time.perf_counter() + SLICE_S
 
 
 @dataclass(slots=True)
