@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carewatch.clock import wall_clock
+from carewatch.slices import Slices
 from detectors.meter_health import MeterHealthSummary
 from detectors.summary import RoutineSummary
 from ingest.models import HouseholdSummary, MeterHealthRow
@@ -147,16 +148,19 @@ class HouseholdSummaryConsumer(StoredOnce):
         super().__init__(sessions, summaries_topic, bootstrap_servers=bootstrap_servers, group_id=group_id)
 
     async def store(self, session: AsyncSession, records: Sequence[ConsumerRecord]) -> int:
-        """Store each household's newest summary among the records; returns how many households."""
+        """Store each household's newest summary among the records; returns how many households.  In slices
+        (`carewatch.slices`): the alert service serves the console on the same loop (2,000 records held it 66–69 ms)."""
         newest: dict[str, HouseholdSummaryRecord] = {}
+        slices = Slices()
         for record in records:
+            await slices.turn()
             try:
                 summary = HouseholdSummaryRecord.decode(record.value)
             except ValueError as exc:  # a worker of another version: loudly, and on
                 log.error("skipping %s[%d]@%d: %s", record.topic, record.partition, record.offset, exc)
                 continue
             newest[summary.household_id] = summary  # later offsets of a household win
-        await store_summaries(session, newest.values(), wall_clock())
+        await store_summaries(session, newest.values(), wall_clock(), slices.turn)
         return len(newest)
 
 
