@@ -7,8 +7,13 @@ client of the loop (the API, MQTT's hand-off) waited as long.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 
 async def loop_turns() -> AsyncIterator[tuple[float, float, float]]:
@@ -41,3 +46,28 @@ class LoopLag:
     def __exit__(self, *exc: object) -> None:
         assert self._task is not None
         self._task.cancel()
+
+
+@dataclass(frozen=True)
+class Measured(Generic[T]):
+    """What `stall_while` saw: the work's result, the longest turn's CPU (`LoopLag.longest_cpu`), the loop thread's CPU in all."""
+
+    result: T
+    longest_cpu: float
+    cpu: float
+
+
+async def stall_while(work: Awaitable[T]) -> Measured[T]:
+    """Await ``work`` under a `LoopLag`, with what existed before frozen out of the collector's full passes (as the
+    runners freeze what they start with): a full pass over a test session's objects is no stall of the code's."""
+    gc.collect()
+    gc.freeze()
+    try:
+        began = time.thread_time()
+        with LoopLag() as lag:
+            await asyncio.sleep(0.01)  # the probe is running
+            result = await work
+            await asyncio.sleep(0.005)
+        return Measured(result, lag.longest_cpu, time.thread_time() - began)
+    finally:
+        gc.unfreeze()
