@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from alerts.wire import decode_detection
-from benchmarks.loop_lag import LoopLag
+from benchmarks.loop_lag import stall_while
 from carewatch.domain import AlertType, MeterKind, Reading, RejectReason
 from carewatch.registry import Registry
 from carewatch.runners.faust.households import HouseholdJudge
@@ -356,16 +356,6 @@ async def test_a_sweeps_thousands_of_first_states_are_handed_to_the_producer_one
     assert producer.wakeups <= producer.records
 
 
-async def longest_stall(work) -> float:  # type: ignore[no-untyped-def]
-    """The most CPU the loop's thread spent between two turns of a task sleeping 1 ms at a time while ``work`` ran
-    (as `tests/runners/test_households_at_scale.py` measures the embedded runner)."""
-    with LoopLag() as lag:
-        await asyncio.sleep(0.01)  # the probe is running
-        await work
-        await asyncio.sleep(0.005)
-    return lag.longest_cpu
-
-
 STALL_LIMIT_S = 0.05
 """Issue 13 item 4: no pause of ingest or the API longer than 50 ms (CPU between two turns of the loop)."""
 
@@ -397,9 +387,9 @@ async def test_a_replay_judges_ticks_and_saves_a_partitions_thousands_of_househo
 
     gc.disable()  # the collector's full passes are not the judge's turns (tests/runners/test_worker_collector.py)
     try:
-        judging = await longest_stall(worker.judge.on_readings(batch))
-        replaying = await longest_stall(worker.judge.on_readings(later))
-        sweeping = await longest_stall(clocked.judge.sweep(0))  # the wall clock's first tick: every state saved
+        judging = (await stall_while(worker.judge.on_readings(batch))).longest_cpu
+        replaying = (await stall_while(worker.judge.on_readings(later))).longest_cpu
+        sweeping = (await stall_while(clocked.judge.sweep(0))).longest_cpu  # the wall clock's first tick: all saved
     finally:
         gc.enable()
 
