@@ -18,8 +18,9 @@ bunch's batch, may fall inside one: the shorter the slice, the shorter that turn
 class Slices:
     """Work done a piece at a time that lets the event loop have a turn once it has run for SLICE_S.
 
-    One per consumer, shared by all it does in turn (the embedded runner's `Pipeline.slices`): judging a batch, then
-    committing it, each with its own budget, ran two slices without a turn between them (20 ms turns of 10 ms slices)."""
+    One per consumer, shared by all it does in turn (the embedded runner's `Pipeline.slices`, a Faust worker's
+    `HouseholdJudge.slices`): judging a batch, then committing it, each with its own budget, ran two slices without a
+    turn between them (20 ms turns of 10 ms slices)."""
 
     __slots__ = ("_until",)
 

@@ -183,8 +183,13 @@ async def test_the_next_chunk_is_judged_while_the_one_before_is_on_its_way_and_e
         return acknowledged_later(f"summary {key.decode()}")
 
     worker.judge.senders[judging.To.SUMMARIES] = send_summary
-    judge = worker.judge.judging.judge
-    monkeypatch.setattr(worker.judge.judging, "judge", lambda chunk: (worker.log.append(("judge", len(chunk))), judge(chunk))[1])
+    judge = worker.judge.judging.judge_steps
+
+    def judge_steps(chunk, poisoned=None, pause=judging.never):  # type: ignore[no-untyped-def]
+        worker.log.append(("judge", len(chunk)))
+        return judge(chunk, poisoned, pause)
+
+    monkeypatch.setattr(worker.judge.judging, "judge_steps", judge_steps)
     uploads = [encode_upload("hh-1", "gw-1", day()), encode_upload("hh-2", "gw-2", day("hh-2")),
                encode_upload("hh-1", "gw-1", [replace(r, at=r.at + timedelta(days=1), register_m3=11.0) for r in day()])]
     monkeypatch.setattr(households, "JUDGE_CHUNK_BYTES", len(uploads[0]) + len(uploads[1]))

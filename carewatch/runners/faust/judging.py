@@ -36,10 +36,10 @@ from __future__ import annotations
 import enum
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from alerts.heard import BadHeard, HeardRecord
 from alerts.wire import Heard, Learned, Receipt, encode_detection
@@ -61,6 +61,27 @@ _UNASKED = object()
 
 CACHE_SIZE = 200_000
 """Monitors kept unpickled between readings (a table value is pickled bytes)."""
+
+T = TypeVar("T")
+
+Steps = Generator[None, None, T]
+"""Work done in steps (`Judging.judge_steps`, `tick_steps`, `writes_steps`): it stops (yields) between two readings or
+two households whenever its ``pause`` says so, for the caller to give the event loop a turn
+(`carewatch.slices.Slices`: ``pause`` is its ``used_up``), and returns its result; no I/O here."""
+
+
+def never() -> bool:
+    """A ``pause`` for work done in one go."""
+    return False
+
+
+def done(steps: Steps[T]) -> T:
+    """The result of work done in steps, in one go (however often its ``pause`` says to stop)."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as finished:
+            return finished.value
 
 
 class KafkaMessage(Protocol):
@@ -190,26 +211,41 @@ class Judging:
     # --- readings -----------------------------------------------------------------------
 
     def judge(self, messages: Sequence[KafkaMessage], poisoned: dict[int, BatchFailed] | None = None) -> Judged:
-        """Judge records in order into one `Judged`; raises `BatchFailed` (with everything undone) if that fails.
+        """Judge records in order into one `Judged`, in one go (`judge_steps`)."""
+        return done(self.judge_steps(messages, poisoned))
+
+    def judge_steps(
+        self, messages: Sequence[KafkaMessage], poisoned: dict[int, BatchFailed] | None = None, pause: Callable[[], bool] = never,
+    ) -> Steps[Judged]:
+        """Judge records in order into one `Judged`, stopping between two readings, or two households of a tick,
+        whenever ``pause`` says so (`Steps`); raises `BatchFailed` (with everything undone) if that fails.
+        Abandoned part-way (closed: its task cancelled while the loop had its turn), it is undone too.
 
         ``poisoned``: for a batch of one record, readings of it (by index) whose judging raised before:
         dead-lettered with that error instead of judged."""
         progress_undo = self.progress.undo_point()
         counters = (self.readings_judged, self.redelivered)
         judged = Judged()
-        try:
-            for message in messages:
-                self._take(judged, message, poisoned or {})
-        except Exception as exc:
-            log.exception(
-                "could not judge %s[%d]@%d (in a batch of %d)", message.topic, message.partition, message.offset, len(messages)
-            )
+
+        def undo() -> None:
             progress_undo()
             self.readings_judged, self.redelivered = counters
             for household_id in judged.loaded:
                 self._cache.pop(household_id, None)  # the monitors may be half-changed: reload them from the table
             self._ticked.difference_update(judged.ticked)
+
+        try:
+            for message in messages:
+                yield from self._take(judged, message, poisoned or {}, pause)
+        except Exception as exc:
+            log.exception(
+                "could not judge %s[%d]@%d (in a batch of %d)", message.topic, message.partition, message.offset, len(messages)
+            )
+            undo()
             raise BatchFailed(exc, judged.reading, judged.index) from exc
+        except BaseException:
+            undo()
+            raise
         return judged
 
     def failed(self, message: KafkaMessage, failed: BatchFailed) -> Judged:
@@ -220,7 +256,9 @@ class Judging:
         self._passed(judged, message)
         return judged
 
-    def _take(self, judged: Judged, message: KafkaMessage, poisoned: dict[int, BatchFailed]) -> None:
+    def _take(
+        self, judged: Judged, message: KafkaMessage, poisoned: dict[int, BatchFailed], pause: Callable[[], bool],
+    ) -> Steps[None]:
         partition = message.partition
         if message.offset < self.mark(partition, judged):
             self.redelivered += 1  # judged before (a restart or rebalance delivers from the last commit)
@@ -249,7 +287,7 @@ class Judging:
                 loaded.state.offset = message.offset
                 loaded.save = True
                 return
-            self._judge_readings(judged, message, record, loaded.state, poisoned)
+            yield from self._judge_readings(judged, message, record, loaded.state, poisoned, pause)
             loaded.state.offset = message.offset
             loaded.save = True
         finally:
@@ -257,9 +295,10 @@ class Judging:
 
     def _judge_readings(
         self, judged: Judged, message: KafkaMessage, record: DecodedRecord, state: HouseholdState,
-        poisoned: dict[int, BatchFailed],
-    ) -> None:
-        """The record's readings in order, each judged, counted and ticked after as one reading at a time.
+        poisoned: dict[int, BatchFailed], pause: Callable[[], bool],
+    ) -> Steps[None]:
+        """The record's readings in order, each judged, counted and ticked after as one reading at a time; stopping
+        before a reading whenever ``pause`` says so (`Steps`).
 
         The loop runs for every reading (192,000 in benchmarks/stream_throughput.py), so what does not
         change within a record is looked up once, and `judge`'s verdict is read in place (its
@@ -270,6 +309,10 @@ class Judging:
         asked = judged.asked
         judged_here = 0
         for index, reading in enumerate(record.readings):
+            if pause():
+                self.readings_judged += judged_here  # counted so far, as a batch undone expects
+                judged_here = 0
+                yield
             where = index if upload else None
             if isinstance(reading, BadReading):
                 self._dead_letter(judged, message, RejectReason.SCHEMA_VIOLATION, reading.detail, None, where, reading.entry)
@@ -304,7 +347,7 @@ class Judging:
                     asked[partition] = newest
                     due = progress.due(partition)
                     if due is not None:
-                        self._tick_into(judged, partition, self.households_of.get(partition, ()), due)
+                        yield from self._tick_into(judged, partition, self.households_of.get(partition, ()), due, pause)
         self.readings_judged += judged_here
 
     def _refuse_unknown(self, judged: Judged, message: KafkaMessage, record: DecodedRecord) -> None:
@@ -410,17 +453,25 @@ class Judging:
     # --- the passage of time ------------------------------------------------------------
 
     def tick(self, partition: int, households: Sequence[str], due: datetime) -> Judged:
-        """Tick these households of the partition at ``due``."""
+        """Tick these households of the partition at ``due``, in one go (`tick_steps`)."""
+        return done(self.tick_steps(partition, households, due))
+
+    def tick_steps(self, partition: int, households: Sequence[str], due: datetime, pause: Callable[[], bool] = never) -> Steps[Judged]:
+        """Tick these households of the partition at ``due``, stopping between two whenever ``pause`` says so."""
         judged = Judged()
-        self._tick_into(judged, partition, households, due)
+        yield from self._tick_into(judged, partition, households, due, pause)
         return judged
 
-    def _tick_into(self, judged: Judged, partition: int, households: Sequence[str], due: datetime) -> None:
+    def _tick_into(
+        self, judged: Judged, partition: int, households: Sequence[str], due: datetime, pause: Callable[[], bool],
+    ) -> Steps[None]:
         # A replay ticks every household of the partition at every step its readings reach (as many ticks
         # as readings in benchmarks/stream_throughput.py): one Tick for all.
         tick = Tick(due)
         loaded_in, ticked = judged.loaded, self._ticked
         for household_id in households:
+            if pause():
+                yield
             loaded = loaded_in.get(household_id) or self._load_into(judged, partition, household_id)
             detections = loaded.state.monitor.tick(tick)
             if detections:
@@ -459,13 +510,21 @@ class Judging:
         return loaded
 
     def writes(self, judged: Judged) -> Writes:
-        """The states to save (each changed household once), a summary of each, and the partitions' marks.
+        """`writes_steps` in one go."""
+        return done(self.writes_steps(judged))
+
+    def writes_steps(self, judged: Judged, pause: Callable[[], bool] = never) -> Steps[Writes]:
+        """The states to save (each changed household once), a summary of each, and the partitions' marks; stopping
+        between two households whenever ``pause`` says so (a replay tick's first states are a partition's every
+        household, pickled here).
 
         The states are remembered unpickled here, so the next batch finds them without unpickling
         (a state whose save fails differs from the table's value and is read again).
         """
         writes = Writes()
         for household_id, loaded in judged.loaded.items():
+            if pause():
+                yield
             if loaded.save or loaded.save_if_changed:
                 after = dumps(loaded.state)
                 if loaded.save or after != loaded.blob:
