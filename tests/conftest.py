@@ -50,9 +50,9 @@ os.environ.update(TEST_ENVIRONMENT)
 
 @pytest.fixture(autouse=True)
 def cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """argon2id at its cheapest in this process (≈ 0.1 s a hash and a login at the console's cost: two or three a test were
-    most of the API tests' time), still a real hash checked for real; `tests/api/test_password_cost.py` keeps the
-    console's own cost, and processes the tests start use it too."""
+    """argon2id at its cheapest in this process (at the console's cost ≈ 33 ms a hash and as much a login here, two to
+    four a test: ≈ a fifth of the API tests' CPU), still a real hash checked for real; `tests/api/test_password_cost.py`
+    keeps the console's own cost, and processes the tests start use it too."""
     if request.node.get_closest_marker("real_password_cost") is None:
         from api import auth
 
