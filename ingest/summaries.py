@@ -23,7 +23,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carewatch.clock import wall_clock
-from carewatch.slices import Slices
 from detectors.meter_health import MeterHealthSummary
 from detectors.summary import RoutineSummary
 from ingest.models import HouseholdSummary, MeterHealthRow
@@ -151,7 +150,7 @@ class HouseholdSummaryConsumer(StoredOnce):
         """Store each household's newest summary among the records; returns how many households.  In slices
         (`carewatch.slices`): the alert service serves the console on the same loop (2,000 records held it 66–69 ms)."""
         newest: dict[str, HouseholdSummaryRecord] = {}
-        slices = Slices()
+        slices = self.slices
         for record in records:
             await slices.turn()
             try:
