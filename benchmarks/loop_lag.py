@@ -48,6 +48,17 @@ class LoopLag:
         self._task.cancel()
 
 
+async def longest_turn(work: Awaitable[T]) -> tuple[T, float]:
+    """Await ``work`` under a `LoopLag`: its result, and the most CPU the loop's thread spent between two turns of the
+    probe meanwhile (how long the loop kept everything else waiting).  CPU, not wall time: on a shared machine the
+    process is also preempted, which no code of ours can prevent."""
+    with LoopLag() as lag:
+        await asyncio.sleep(0.01)  # the probe is running
+        result = await work
+        await asyncio.sleep(0.005)
+    return result, lag.longest_cpu
+
+
 @dataclass(frozen=True)
 class Measured(Generic[T]):
     """What `stall_while` saw: the work's result, the longest turn's CPU (`LoopLag.longest_cpu`), the loop thread's CPU in all."""
@@ -58,16 +69,13 @@ class Measured(Generic[T]):
 
 
 async def stall_while(work: Awaitable[T]) -> Measured[T]:
-    """Await ``work`` under a `LoopLag`, with what existed before frozen out of the collector's full passes (as the
+    """`longest_turn` of ``work``, with what existed before frozen out of the collector's full passes (as the
     runners freeze what they start with): a full pass over a test session's objects is no stall of the code's."""
     gc.collect()
     gc.freeze()
     try:
         began = time.thread_time()
-        with LoopLag() as lag:
-            await asyncio.sleep(0.01)  # the probe is running
-            result = await work
-            await asyncio.sleep(0.005)
-        return Measured(result, lag.longest_cpu, time.thread_time() - began)
+        result, longest_cpu = await longest_turn(work)
+        return Measured(result, longest_cpu, time.thread_time() - began)
     finally:
         gc.unfreeze()

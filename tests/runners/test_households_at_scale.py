@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from alerts.models import Alert
-from benchmarks.loop_lag import LoopLag
+from benchmarks.loop_lag import longest_turn
 from carewatch.domain import MeterKind, Reading, Tick
 from carewatch.registry import RegisteredHousehold, Registry
 from carewatch import slices
@@ -54,17 +54,6 @@ def heard_at(pipeline: Pipeline, at: datetime) -> None:
         monitor = pipeline._state(household_id).monitor
         for meter in household.profile.meters:
             judge(monitor, Reading(household_id, meter.meter_id, meter.kind, at, 10.0))
-
-
-async def longest_stall(work) -> float:  # type: ignore[no-untyped-def]
-    """The most CPU the event loop's thread spent between two turns of a task sleeping 1 ms at a time, while
-    ``work`` ran: how long the loop kept everything else waiting.  CPU, not wall time: on a shared machine
-    the process is also preempted, which no code of ours can prevent (the benchmark reports both)."""
-    with LoopLag() as lag:
-        await asyncio.sleep(0.01)  # the probe is running
-        await work
-        await asyncio.sleep(0.005)
-    return lag.longest_cpu
 
 
 async def test_a_task_waiting_on_a_timer_or_a_socket_has_its_turn_after_every_slice(monkeypatch):
@@ -114,7 +103,7 @@ async def test_a_wall_clock_tick_of_many_households_never_stalls_the_event_loop_
     heard_at(pipeline, NOW - timedelta(minutes=10))
 
     began = time.thread_time()
-    stall = await longest_stall(pipeline.tick(NOW))
+    _, stall = await longest_turn(pipeline.tick(NOW))
     took = time.thread_time() - began
 
     assert took > 2 * STALL_LIMIT_S, f"the tick took {took:.3f} s: too few households to show a stall"
@@ -308,7 +297,7 @@ async def test_a_large_batch_is_judged_and_committed_without_stalling_the_event_
     gc.freeze()  # as running_system does: a full pass over the other tests' objects is no stall of ours
     try:
         began = time.thread_time()
-        stall = await longest_stall(pipeline.handle(upload(range(embedded.MAX_BATCH), NOW - timedelta(hours=1), 10.5)))
+        _, stall = await longest_turn(pipeline.handle(upload(range(embedded.MAX_BATCH), NOW - timedelta(hours=1), 10.5)))
         took = time.thread_time() - began
     finally:
         gc.unfreeze()
@@ -424,7 +413,7 @@ async def test_an_event_clock_upload_that_ticks_every_household_never_stalls_the
     gc.freeze()  # as running_system does: a full pass over the other tests' objects is no stall of ours
     try:
         began = time.thread_time()
-        stall = await longest_stall(pipeline.handle([day_upload(7, NOW - timedelta(hours=14), 12, timedelta(minutes=5))]))
+        _, stall = await longest_turn(pipeline.handle([day_upload(7, NOW - timedelta(hours=14), 12, timedelta(minutes=5))]))
         took = time.thread_time() - began
     finally:
         gc.unfreeze()
@@ -473,7 +462,7 @@ async def test_committing_a_batch_of_day_long_uploads_never_stalls_the_event_loo
     try:
         day = [day_upload(i, first + timedelta(hours=1), 24, timedelta(hours=1)) for i in range(households)]
         began = time.thread_time()
-        stall = await longest_stall(pipeline.handle(day))
+        _, stall = await longest_turn(pipeline.handle(day))
         took = time.thread_time() - began
     finally:
         gc.unfreeze()
