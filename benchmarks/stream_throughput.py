@@ -10,17 +10,16 @@ before uploads.  Then each consumer reads all of them from the start:
 
 - raw: a plain aiokafka consumer that only decodes each record (the floor of any pipeline);
 - plain: a plain aiokafka consumer that decodes and judges each reading with the same engine
-  (carewatch.runners.engine.judge on in-memory HouseholdMonitors): the same work without Faust
-  (and without any state store);
+  (carewatch.runners.engine.judge on in-memory HouseholdMonitors, ticked as the worker ticks them):
+  the same judging without Faust (and without any state store);
 - faust: one `carewatch worker` process (tables with changelog, detections, dead letters and
   summaries on Kafka, offsets committed), timed from its first commit to lag 0, so start-up is not
-  counted; it also ticks every household of its partitions on the event-time grid (absence), which
-  neither plain nor quix does;
+  counted; it ticks every household of its partitions on the event-time grid (absence);
 - bare: a Faust worker whose agent only decodes (what Faust itself costs on this broker);
 - quix: a quixstreams application with state (RocksDB and its changelog topic, the at-least-once
-  default) that decodes, loads the household's state, judges with the same engine and saves the
+  default) that decodes, loads the household's state, judges and ticks as plain does, saves the
   state (`state.get`/`state.set` of the same `HouseholdState`, pickled by carewatch's own `dumps`,
-  once per record),
+  once per record) and sends the household's summary,
   in its own process, timed like the Faust worker (first commit to lag 0).  Needs the `benchmarks`
   extra (pip install -e '.[benchmarks]'); left out, with a note, when quixstreams is missing.
 
@@ -28,12 +27,18 @@ Prints the median of --runs runs of each and the ratios faust/plain, faust/quix 
 worker processes (faust, bare, quix) their CPU per reading over the timed span (user + system, all threads;
 steadier than rates on a shared machine).  ``--columns plain,faust,quix`` runs only those.
 
-What is not the same work (docs/stream.md, "Is the benchmark fair?"): only the faust column ticks
-(absence) and sends what it finds (detections, a summary per state saved, the partitions' marks);
-plain and quix drop their detections.  The worker keeps its states unpickled between records (its
-cache), quix unpickles the household's state from RocksDB for every record; the worker's table is
-in memory (carewatch's default store, `CAREWATCH_STREAM_STORE`) with its changelog, quix's in RocksDB
-with its changelog.  The meters are registered with the upload they send (`registry_document`).
+The same detector work in every judging column: plain and quix tick each household as the worker's
+event-time replay does here, once per reading that moves its time into a new step of the tick grid
+(`judged_and_ticked`; on these records the worker ticks every household once per reading too: the tick is
+where an uploaded household's batch meets the 24 h rule, so without it the seed rule never ran for them).
+quix also sends a summary per record, as the worker sends one per state saved.  ``--untimed-baselines``
+leaves the ticks and quix's summaries out, as this benchmark did before 2026-12-07.
+What is still not the same work (docs/stream.md, "Is the benchmark fair?"): only the faust column sends
+what it finds (detections, the partitions' marks); plain and quix drop their detections, and plain sends no
+summary.  The worker keeps its states unpickled between records (its cache), quix unpickles the household's
+state from RocksDB for every record; the worker's table is in memory (carewatch's default store,
+`CAREWATCH_STREAM_STORE`) with its changelog, quix's in RocksDB with its changelog.  The meters are
+registered with the upload they send (`registry_document`).
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,13 +62,14 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script too: the repository's packages
 
 from benchmarks.procfs import cpu_s  # noqa: E402 - needs the path above
-from carewatch.domain import MeterKind, Reading
-from carewatch.runners.engine import judge, new_monitor
+from carewatch.domain import MeterKind, Reading, Tick
+from carewatch.runners.engine import TickSchedule, judge, new_monitor
 from carewatch.kafka import bootstrap_servers, ensure_topics
 from carewatch.registry import Registry
 from carewatch.settings import Settings
 from carewatch.cli.demo.kafka_broker import LOCAL_BROKER_SETTINGS, local_kafka
 from carewatch.runners.faust.system import WorkerProcess
+from detectors.household import HouseholdMonitor
 from ingest.wire import decode_record, encode_reading, encode_upload
 
 
@@ -148,14 +155,30 @@ async def lag(settings: Settings, group_id: str, ends: dict[int, int]) -> int:
     return sum(max(0, end - max(done.get(p, 0), 0)) for p, end in ends.items())
 
 
-async def plain_consumer(settings: Settings, total: int, per_record: int, registry: Registry | None) -> float:
+def judged_and_ticked(monitor: HouseholdMonitor, readings: Sequence[Reading], schedule: TickSchedule | None, lateness: timedelta) -> None:
+    """The readings judged, each accepted one followed by the household's tick when its time (less ``lateness``, the
+    watermark's) entered a new step of ``schedule``'s grid: the ticks the worker gives these records (its replay ticks
+    every household of a partition once per reading, tests/stream/test_benchmark_registry.py), here on the household's
+    own time.  ``schedule`` None: judged only, as before 2026-12-07."""
+    for reading in readings:
+        verdict = judge(monitor, reading)
+        if schedule is not None and verdict.rejection is None and not verdict.duplicate:
+            due = schedule.due(reading.at - lateness)
+            if due is not None:
+                monitor.tick(Tick(due))
+
+
+async def plain_consumer(
+    settings: Settings, total: int, per_record: int, registry: Registry | None, ticked: bool = True
+) -> float:
     """Readings per second of a plain aiokafka consumer group reading ``total`` records; judges them too
-    when given a registry."""
+    when given a registry (and ticks each household as the worker does, `judged_and_ticked`, if ``ticked``)."""
     consumer = AIOKafkaConsumer(
         settings.kafka_topic_readings, bootstrap_servers=bootstrap_servers(settings.kafka_url or ""),
         group_id=f"bench-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest", enable_auto_commit=False,
     )
-    monitors: dict[str, object] = {}
+    monitors: dict[str, HouseholdMonitor] = {}
+    schedules: dict[str, TickSchedule] = {}
     await consumer.start()
     try:
         seen, started = 0, None
@@ -167,11 +190,13 @@ async def plain_consumer(settings: Settings, total: int, per_record: int, regist
                 for record in fetched:
                     decoded = decode_record(record.value)
                     if registry is not None:
-                        monitor = monitors.get(decoded.household_id)
+                        household_id = decoded.household_id
+                        monitor = monitors.get(household_id)
                         if monitor is None:
-                            monitor = monitors[decoded.household_id] = new_monitor(registry, decoded.household_id)
-                        for reading in decoded.readings:
-                            judge(monitor, reading)  # type: ignore[arg-type]
+                            monitor = monitors[household_id] = new_monitor(registry, household_id)
+                            schedules[household_id] = TickSchedule(settings.tick_every)
+                        schedule = schedules[household_id] if ticked else None
+                        judged_and_ticked(monitor, decoded.readings, schedule, settings.watermark_lateness)  # type: ignore[arg-type]
                 seen += len(fetched)
             if batches:
                 await consumer.commit()
@@ -208,13 +233,16 @@ def run_bare_worker() -> None:
 def run_quix_worker() -> None:
     """A quixstreams application with state doing the worker's work (settings from CAREWATCH_*):
     per record, decode, the household's `HouseholdState` from the state store (RocksDB, changelog
-    topic), `judge`, and the state saved again.  Its consumer group is the app id."""
+    topic), judged and ticked (`judged_and_ticked`), the state saved again and its summary sent to the
+    detections topic, as the worker sends one per state saved.  Its consumer group is the app id.
+    With CAREWATCH_BENCH_UNTIMED set: judged only, no summary (as before 2026-12-07)."""
     import logging
+    import os
 
     from quixstreams import Application
     from quixstreams.state.rocksdb import RocksDBOptions
 
-    from carewatch.runners.state import HouseholdState, dumps, loads
+    from carewatch.runners.state import HouseholdState, dumps, loads, summary_of
 
     settings = Settings()
     registry = Registry.load(settings.registry_path)  # type: ignore[arg-type]
@@ -226,18 +254,25 @@ def run_quix_worker() -> None:
     )
     logging.getLogger("quixstreams").setLevel(logging.WARNING)
     topic = app.topic(settings.kafka_topic_readings, key_deserializer="bytes", value_deserializer="bytes")
+    untimed = bool(os.environ.get("CAREWATCH_BENCH_UNTIMED"))
+    # Like the worker's tick grid (`Progress`), kept in memory, not in the state store.
+    schedules: dict[str, TickSchedule] = {}
 
-    def judged(value: bytes, state) -> None:  # type: ignore[no-untyped-def]
+    def judged(value: bytes, state) -> bytes:  # type: ignore[no-untyped-def]
         record = decode_record(value)
+        household_id = record.household_id
         household: HouseholdState | None = state.get(b"state")
         if household is None:
-            household = HouseholdState(new_monitor(registry, record.household_id))
-        for reading in record.readings:
-            judge(household.monitor, reading)  # type: ignore[arg-type]
-            household.readings_accepted += 1
+            household = HouseholdState(new_monitor(registry, household_id))
+        schedule = None if untimed else schedules.setdefault(household_id, TickSchedule(settings.tick_every))
+        judged_and_ticked(household.monitor, record.readings, schedule, settings.watermark_lateness)  # type: ignore[arg-type]
+        household.readings_accepted += len(record.readings)
         state.set(b"state", household)
+        return b"" if untimed else summary_of(household_id, household).encode()
 
-    app.dataframe(topic).update(judged, stateful=True)
+    judging = app.dataframe(topic).apply(judged, stateful=True)
+    if not untimed:
+        judging.to_topic(app.topic(settings.kafka_topic_detections, key_serializer="bytes", value_serializer="bytes"))
     app.run()
 
 
@@ -270,7 +305,8 @@ CPU_US: dict[str, list[float]] = {}
 
 
 async def faust_worker(
-    settings: Settings, ends: dict[int, int], per_record: int, workdir: Path, kind: str = "faust", probe: Path | None = None
+    settings: Settings, ends: dict[int, int], per_record: int, workdir: Path, kind: str = "faust", probe: Path | None = None,
+    untimed: bool = False,
 ) -> float:
     """Readings per second of one worker process (faust, bare or quix), from its first committed offset to lag 0
     (its CPU per reading over the same span goes to `CPU_US`)."""
@@ -280,7 +316,7 @@ async def faust_worker(
     await ensure_topics(own)
     log_path = workdir / f"worker-{run}-{kind}.log"
     if kind != "faust":
-        worker = ScriptWorker(own, log_path, [__file__, f"--{kind}-worker"])
+        worker = ScriptWorker(own, log_path, [__file__, f"--{kind}-worker"], {"CAREWATCH_BENCH_UNTIMED": "1"} if untimed else None)
     elif probe:
         worker = ScriptWorker(own, log_path, [str(Path(__file__).parent / "worker_probe.py")], {"CAREWATCH_LOOP_PROBE": str(probe.resolve())})
     else:
@@ -338,9 +374,13 @@ async def main(args: argparse.Namespace) -> None:
         for _ in range(args.runs):
             for name in columns:
                 if name in ("raw", "plain"):
-                    rates[name].append(await plain_consumer(settings, len(written), args.upload, registry if name == "plain" else None))
+                    rates[name].append(await plain_consumer(
+                        settings, len(written), args.upload, registry if name == "plain" else None, not args.untimed_baselines
+                    ))
                 else:
-                    rates[name].append(await faust_worker(worker_settings, ends, args.upload, workdir, name, args.worker_probe))
+                    rates[name].append(await faust_worker(
+                        worker_settings, ends, args.upload, workdir, name, args.worker_probe, args.untimed_baselines
+                    ))
         medians = {name: statistics.median(values) for name, values in rates.items()}
         for name, value in medians.items():
             cpu = f"   CPU {statistics.median(CPU_US[name]):.1f} µs/reading (runs: {', '.join(f'{v:.1f}' for v in CPU_US[name])})" if name in CPU_US else ""
@@ -389,6 +429,9 @@ if __name__ == "__main__":
     parser.add_argument("--worker-probe", type=Path, metavar="FILE",
                         help="run the faust column's worker under benchmarks/worker_probe.py, which appends to FILE every "
                              "turn of its event loop missed for more than 50 ms of CPU and every collector pass over 20 ms")
+    parser.add_argument("--untimed-baselines", action="store_true",
+                        help="plain and quix judge without ticking, and quix sends no summary, as this benchmark did before "
+                             "2026-12-07 (the faust column is unchanged)")
     parser.add_argument("--bare-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--quix-worker", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
