@@ -139,6 +139,11 @@ def eventful_days() -> list[Reading]:
     return interleave(gas_readings, series(water, 0, 60, _eventful_water))
 
 
+def quiet_from(start_h: float, until_h: float = float("inf")) -> Callable[[float], bool]:
+    """For `routine(quiet=...)`: no use from `start_h` until `until_h` (hours after T0; default: never again)."""
+    return lambda hours: start_h <= hours < until_h
+
+
 def routine(
     days: int,
     *,

@@ -7,7 +7,7 @@ import random
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from tests.detectors.conftest import HOUSEHOLD, changes, cleared, local, monitor, raised, routine
+from tests.detectors.conftest import HOUSEHOLD, changes, cleared, local, monitor, quiet_from, raised, routine
 
 from carewatch.domain import AlertType, Audience, CheckInAnswer, Detection, MeterKind, Reading, Severity, Tick
 from detectors.base import instant
@@ -19,10 +19,6 @@ CHECK_IN, MORNING, UNUSUAL = AlertType.CHECK_IN, AlertType.MORNING_ACTIVITY_MISS
 NO_ACTIVITY, NO_GAS, NO_WATER = AlertType.NO_ACTIVITY_24H, AlertType.NO_GAS_24H, AlertType.NO_WATER_24H
 DAY = 24.0
 FROM_DAY_20_EVENING = 20 * DAY + 2  # 21:40 local on day 20: after the evening's last use
-
-
-def quiet_from(start_h: float, until_h: float = float("inf")):  # type: ignore[no-untyped-def]
-    return lambda hours: start_h <= hours < until_h
 
 
 def answering(

@@ -15,6 +15,7 @@ from tests.detectors.conftest import (
     live,
     local,
     monitor,
+    quiet_from,
     raised,
     routine,
     water,
@@ -29,10 +30,6 @@ MORNING, UNUSUAL = AlertType.MORNING_ACTIVITY_MISSING, AlertType.UNUSUAL_QUIET
 NO_ACTIVITY, NO_GAS = AlertType.NO_ACTIVITY_24H, AlertType.NO_GAS_24H
 DAY = 24.0
 FROM_DAY_20_EVENING = 20 * DAY + 2  # 21:40 local on day 20: after the evening's last use
-
-
-def quiet_from(start_h: float, until_h: float = float("inf")):  # type: ignore[no-untyped-def]
-    return lambda hours: start_h <= hours < until_h
 
 
 def test_no_use_by_the_usual_morning_raises_morning_activity_missing_long_before_the_24_h_rule() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from datetime import date
 
 from tests.detectors.conftest import (
@@ -16,6 +15,7 @@ from tests.detectors.conftest import (
     live,
     local,
     monitor,
+    quiet_from,
     raised,
     routine,
 )
@@ -52,10 +52,6 @@ def daily_batches(target: HouseholdMonitor, readings: list[Reading]) -> list[tup
         out.append((local(upload), found))
         day += 1
     return out
-
-
-def quiet_from(start_h: float, until_h: float = float("inf")) -> Callable[[float], bool]:
-    return lambda hours: start_h <= hours < until_h
 
 
 def test_a_daily_batch_is_judged_once_when_it_arrives_and_the_next_batch_clears_it() -> None:
