@@ -11,23 +11,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from detectors.household import HouseholdMonitor
 from detectors.summary import summarize
 from ingest.models import HouseholdSummary
 from ingest.summaries import HouseholdSummaryRecord, store_summaries
-from tests.detectors.conftest import feed, monitor, routine
-
-
-def fed(days: int) -> HouseholdMonitor:
-    household = monitor()
-    feed(household, routine(days))
-    return household
+from tests.detectors.conftest import monitor_after
 
 
 @pytest.fixture
 async def snapshots(sessions) -> None:  # type: ignore[no-untyped-def]
     """As the runners summarise the states they save: hh-001 learned for 20 days, hh-003 for 10, hh-002 none."""
-    summaries = [HouseholdSummaryRecord(h, 0, 0, summarize(fed(days))) for h, days in (("hh-001", 20), ("hh-003", 10))]
+    summaries = [HouseholdSummaryRecord(h, 0, 0, summarize(monitor_after(days))) for h, days in (("hh-001", 20), ("hh-003", 10))]
     async with sessions.begin() as session:
         await store_summaries(session, summaries, datetime.now(UTC))
 

@@ -179,6 +179,13 @@ def routine(
     return readings
 
 
+def monitor_after(days: int) -> HouseholdMonitor:
+    """The default household's monitor, fed `days` of its ordinary `routine`."""
+    target = monitor()
+    feed(target, routine(days))
+    return target
+
+
 def live(target: HouseholdMonitor, readings: Iterable[Reading]) -> list[Detection]:
     """Feed readings as a live gateway would, with a tick after each instant."""
     out: list[Detection] = []
