@@ -119,6 +119,12 @@ def shared_console() -> FastAPI:
     return console_app(Settings(_env_file=None))  # type: ignore[call-arg]
 
 
+def section(page: str, name: str) -> str:
+    """The HTML of one <section id=...> of a console page."""
+    start = page.index(f'<section id="{name}">')
+    return page[start : page.index("</section>", start)]
+
+
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

@@ -16,7 +16,7 @@ from api.models import Role
 from api.routes import alert_pages
 from carewatch.directory import Contact
 from carewatch.domain import AlertType
-from tests.api.conftest import ONSET
+from tests.api.conftest import ONSET, section
 
 FAMILY = [
     {"id": "a-daughter", "name": "王芳", "relation": "女儿", "channels": [{"kind": "sms", "address": "+8613800000001"}]},
@@ -32,11 +32,6 @@ async def numbers(client: httpx.AsyncClient, sessions) -> None:  # type: ignore[
     assert (await client.patch("/api/sites/north", json={"phone": "0532-8000 1234"})).json()["phone"] == "0532-8000 1234"
     async with sessions.begin() as session:
         session.add_all(Contact(household_id="hh-001", **entry) for entry in FAMILY)
-
-
-def section(page: str, name: str) -> str:
-    start = page.index(f'<section id="{name}">')
-    return page[start : page.index("</section>", start)]
 
 
 def visible_text(html: str) -> str:

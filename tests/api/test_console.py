@@ -8,12 +8,7 @@ import pytest
 from alerts.lifecycle import AlertStatus, AuditAction
 from api.models import Role
 from carewatch.domain import AlertType, Severity
-
-
-def section(page: str, name: str) -> str:
-    """The HTML of one <section id=...> of the console."""
-    start = page.index(f'<section id="{name}">')
-    return page[start : page.index("</section>", start)]
+from tests.api.conftest import section
 
 
 async def test_console_speaks_chinese_by_default(client: httpx.AsyncClient, store, make_detection):

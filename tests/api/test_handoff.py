@@ -12,12 +12,7 @@ from alerts.models import Alert, AlertEvent
 from alerts.outcomes import Outcome, OutcomeKind
 from api.models import Role
 from carewatch.domain import AlertType
-from tests.api.conftest import ONSET
-
-
-def section(page: str, name: str) -> str:
-    start = page.index(f'<section id="{name}">')
-    return page[start : page.index("</section>", start)]
+from tests.api.conftest import ONSET, section
 
 
 def alert_ids(html: str) -> list[str]:
