@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.models import Alert
 from benchmarks.loop_lag import longest_turn
@@ -46,6 +47,12 @@ def registry_of(households: int, *every_s: float) -> Registry:
         )
         for i in range(households)
     ])
+
+
+def pipeline_of(sessions: async_sessionmaker[AsyncSession], households: int, clock: str) -> Pipeline:
+    """A pipeline over ``registry_of(households)`` with the ``clock`` setting ("wall" or "event"), its own clock stopped at NOW."""
+    settings = Settings(_env_file=None, clock=clock)  # type: ignore[call-arg]
+    return Pipeline(registry=registry_of(households), sessions=sessions, settings=settings, clock=lambda: NOW)
 
 
 def heard_at(pipeline: Pipeline, at: datetime) -> None:
@@ -97,8 +104,7 @@ async def test_a_task_waiting_on_a_timer_or_a_socket_has_its_turn_after_every_sl
 async def test_a_wall_clock_tick_of_many_households_never_stalls_the_event_loop_50_ms(sessions):
     # 24,000 households take ≈ 0.2 s to tick on this machine (12,000 took ≈ 0.3 s before the detectors' cheaper
     # ticks, ≈ 0.1 s after: too near the 0.1 s this test needs to show a stall): walked in one go, the loop froze.
-    settings = Settings(_env_file=None, clock="wall")  # type: ignore[call-arg]
-    pipeline = Pipeline(registry=registry_of(24_000), sessions=sessions, settings=settings, clock=lambda: NOW)
+    pipeline = pipeline_of(sessions, 24_000, "wall")
     await pipeline.start()
     heard_at(pipeline, NOW - timedelta(minutes=10))
 
@@ -112,8 +118,7 @@ async def test_a_wall_clock_tick_of_many_households_never_stalls_the_event_loop_
 
 async def test_a_sweep_in_slices_raises_and_commits_what_one_walk_would(sessions, monkeypatch):
     monkeypatch.setattr(slices, "SLICE_S", 0.0)  # a slice per SLICE_CHECK households: 300 households, 19 slices
-    settings = Settings(_env_file=None, clock="wall")  # type: ignore[call-arg]
-    pipeline = Pipeline(registry=registry_of(300), sessions=sessions, settings=settings, clock=lambda: NOW)
+    pipeline = pipeline_of(sessions, 300, "wall")
     await pipeline.start()
     heard_at(pipeline, NOW - timedelta(days=2))  # silent since: every meter is overdue
     expected = {
@@ -138,8 +143,7 @@ async def test_a_sweep_in_slices_raises_and_commits_what_one_walk_would(sessions
 
 async def test_a_household_that_left_the_directory_during_a_sweep_is_not_ticked(sessions, monkeypatch):
     monkeypatch.setattr(slices, "SLICE_S", 0.0)
-    settings = Settings(_env_file=None, clock="wall")  # type: ignore[call-arg]
-    pipeline = Pipeline(registry=registry_of(200), sessions=sessions, settings=settings, clock=lambda: NOW)
+    pipeline = pipeline_of(sessions, 200, "wall")
     await pipeline.start()
     pipeline._start_sweep(NOW)
     await pipeline._sweep_slice()
@@ -152,14 +156,13 @@ async def test_a_household_that_left_the_directory_during_a_sweep_is_not_ticked(
 async def test_resumed_states_are_frozen_out_of_the_collectors_full_passes(sessions, monkeypatch):
     # A full pass of the cyclic collector walks every object: over a city's states it stalled the loop for seconds.
     monkeypatch.setattr(embedded, "FREEZE_FROM", 20, raising=False)  # (raising: so it ran on the code before)
-    settings = Settings(_env_file=None, clock="wall")  # type: ignore[call-arg]
-    first = Pipeline(registry=registry_of(30), sessions=sessions, settings=settings, clock=lambda: NOW)
+    first = pipeline_of(sessions, 30, "wall")
     await first.start()
     heard_at(first, NOW)
     touched = embedded.Judged(touched=set(first.states))
     await first._commit(touched, until_taken=True)
 
-    resumed = Pipeline(registry=registry_of(30), sessions=sessions, settings=settings, clock=lambda: NOW)
+    resumed = pipeline_of(sessions, 30, "wall")
     gc.unfreeze()
     try:
         await resumed.start()
@@ -171,8 +174,7 @@ async def test_resumed_states_are_frozen_out_of_the_collectors_full_passes(sessi
 
 async def test_messages_are_judged_between_the_slices_of_a_sweep(sessions, monkeypatch):
     monkeypatch.setattr(slices, "SLICE_S", 0.0)  # a slice per SLICE_CHECK households
-    settings = Settings(_env_file=None, clock="wall")  # type: ignore[call-arg]
-    pipeline = Pipeline(registry=registry_of(2000), sessions=sessions, settings=settings, clock=lambda: NOW)
+    pipeline = pipeline_of(sessions, 2000, "wall")
     await pipeline.start()
     subscriber = MqttSubscriber(BrokerAddress("127.0.0.1", 1), "test", "carewatch/v1")  # never connected: its inbox only
     slices_before: list[int] = []
@@ -252,8 +254,7 @@ async def test_judging_and_ticking_monitors_leaves_no_garbage_cycles(sessions):
     # Why what survives a full pass may be frozen (`freeze_survivors`): a frozen object is freed when its last
     # reference goes, but a garbage cycle among frozen objects is never collected.  The monitors' objects are most
     # of what is frozen; judging and ticking them must leave nothing for the collector.
-    settings = Settings(_env_file=None, clock="event")  # type: ignore[call-arg]
-    pipeline = Pipeline(registry=registry_of(400), sessions=sessions, settings=settings, clock=lambda: NOW)
+    pipeline = pipeline_of(sessions, 400, "event")
     await pipeline.start()
     heard_at(pipeline, NOW - timedelta(days=2))
     gc.collect()
@@ -289,8 +290,7 @@ def upload(households: range, at: datetime, register_m3: float) -> list[InboundM
 async def test_a_large_batch_is_judged_and_committed_without_stalling_the_event_loop_50_ms(sessions):
     # MAX_BATCH messages of as many households are ≈ 0.3 s of judging and 0.1 s of pickling states: done in one go,
     # the API and MQTT's hand-off waited for all of it.
-    settings = Settings(_env_file=None, clock="event")  # type: ignore[call-arg]
-    pipeline = Pipeline(registry=registry_of(embedded.MAX_BATCH), sessions=sessions, settings=settings, clock=lambda: NOW)
+    pipeline = pipeline_of(sessions, embedded.MAX_BATCH, "event")
     await pipeline.start()
     heard_at(pipeline, NOW - timedelta(hours=2))  # every household has a state: the batch pickles them all
     gc.collect()
@@ -311,8 +311,7 @@ async def test_a_large_batch_is_judged_and_committed_without_stalling_the_event_
 
 async def test_a_directory_change_while_a_batch_is_judged_takes_effect_once_the_batch_is_committed(sessions, monkeypatch):
     monkeypatch.setattr(slices, "SLICE_S", 0.0)  # the event loop's turn after every message
-    settings = Settings(_env_file=None, clock="event")  # type: ignore[call-arg]
-    pipeline = Pipeline(registry=registry_of(20), sessions=sessions, settings=settings, clock=lambda: NOW)
+    pipeline = pipeline_of(sessions, 20, "event")
     await pipeline.start()
     handling = asyncio.create_task(pipeline.handle(upload(range(20), NOW - timedelta(hours=1), 10.0)))
     while pipeline.messages_seen < 5:
@@ -334,8 +333,7 @@ async def test_a_restart_walks_the_resumed_states_with_no_full_pass_of_the_colle
     # A full pass after the states were read walked every resumed object once more: ≈ 30 µs a household, 3 s of
     # CPU at 100,000 households in one stall of the start (benchmarks/city.py's restart; runbook 1.7).
     monkeypatch.setattr(embedded, "FREEZE_FROM", 20, raising=False)
-    settings = Settings(_env_file=None, clock="wall")  # type: ignore[call-arg]
-    first = Pipeline(registry=registry_of(30), sessions=sessions, settings=settings, clock=lambda: NOW)
+    first = pipeline_of(sessions, 30, "wall")
     await first.start()
     heard_at(first, NOW)
     await first._commit(embedded.Judged(touched=set(first.states)), until_taken=True)
@@ -353,7 +351,7 @@ async def test_a_restart_walks_the_resumed_states_with_no_full_pass_of_the_colle
             full_passes_after_a_state.append(len(states_read))
 
     monkeypatch.setattr(embedded, "loads", counted)
-    resumed = Pipeline(registry=registry_of(30), sessions=sessions, settings=settings, clock=lambda: NOW)
+    resumed = pipeline_of(sessions, 30, "wall")
     gc.unfreeze()
     gc.callbacks.append(watch)
     try:
@@ -370,16 +368,15 @@ async def test_resuming_states_leaves_no_garbage_cycles_per_household(sessions, 
     # Why the states may be frozen without a collection first: what unpickling leaves for the collector does not
     # grow with the households (else each restart would freeze garbage in proportion to the directory).
     monkeypatch.setattr(embedded, "FREEZE_FROM", 10**9)  # no freeze: the collection below sees everything
-    settings = Settings(_env_file=None, clock="wall")  # type: ignore[call-arg]
     found = {}
     for households in (20, 400):
-        first = Pipeline(registry=registry_of(households), sessions=sessions, settings=settings, clock=lambda: NOW)
+        first = pipeline_of(sessions, households, "wall")
         await first.start()
         heard_at(first, NOW)
         await first._commit(embedded.Judged(touched=set(first.states)), until_taken=True)
         del first
         gc.collect()
-        resumed = Pipeline(registry=registry_of(households), sessions=sessions, settings=settings, clock=lambda: NOW)
+        resumed = pipeline_of(sessions, households, "wall")
         collecting = gc.isenabled()
         gc.disable()
         try:
@@ -406,8 +403,7 @@ async def test_an_event_clock_upload_that_ticks_every_household_never_stalls_the
     # hours, each step ticks every household inside judging, the first one making every household's monitor.
     # 26–32 s in one go at 50,000 households; here 3,000 (≈ 0.8 s of new monitors, then 11 ticks of ≈ 12 ms; within
     # the hour a new monitor waits before it calls a meter silent, so nothing is raised and the commit stays short).
-    settings = Settings(_env_file=None, clock="event")  # type: ignore[call-arg]
-    pipeline = Pipeline(registry=registry_of(3_000), sessions=sessions, settings=settings, clock=lambda: NOW)
+    pipeline = pipeline_of(sessions, 3_000, "event")
     await pipeline.start()
     gc.collect()
     gc.freeze()  # as running_system does: a full pass over the other tests' objects is no stall of ours
@@ -419,7 +415,7 @@ async def test_an_event_clock_upload_that_ticks_every_household_never_stalls_the
         gc.unfreeze()
 
     assert len(pipeline.states) == 3_000, "every household was ticked"
-    assert pipeline.ticks.last == NOW - timedelta(hours=14) + 11 * timedelta(minutes=5) - settings.watermark_lateness
+    assert pipeline.ticks.last == NOW - timedelta(hours=14) + 11 * timedelta(minutes=5) - pipeline.settings.watermark_lateness
     assert took > 2 * STALL_LIMIT_S, f"the upload took {took:.3f} s: too few households to show a stall"
     assert stall < STALL_LIMIT_S, f"the event loop stalled {stall * 1000:.0f} ms while one upload ticked 3,000 households"
 
@@ -428,8 +424,7 @@ async def test_the_monitors_a_cold_start_makes_are_frozen_out_of_the_collectors_
     # Sliced, the cold start's ticks still stalled the loop once the collector's full passes came: each walked every
     # monitor made so far (0.7 s of CPU at 50,000 households, runbook 1.6), as resumed states did before `start` froze them.
     monkeypatch.setattr(embedded, "FREEZE_MADE", 20, raising=False)  # (raising: so it ran on the code before)
-    settings = Settings(_env_file=None, clock="event")  # type: ignore[call-arg]
-    pipeline = Pipeline(registry=registry_of(50), sessions=sessions, settings=settings, clock=lambda: NOW)
+    pipeline = pipeline_of(sessions, 50, "event")
     await pipeline.start()
     gc.unfreeze()
     try:
