@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.people import CareRole, HouseholdContact, HouseholdPeople, PeopleFile, directory_contacts, person_of
+from carewatch.db import in_lists
 from carewatch.directory import Contact, Household, Site
 
 log = logging.getLogger(__name__)
@@ -96,8 +97,8 @@ async def import_people(session: AsyncSession, people: PeopleFile) -> PeopleImpo
     """Upsert the people file's household contacts into the directory (the caller commits)."""
     ids = list(people.households)
     known: set[str] = set()
-    for start in range(0, len(ids), 500):
-        known.update((await session.scalars(select(Household.id).where(Household.id.in_(ids[start : start + 500])))).all())
+    for keys in in_lists(ids):
+        known.update((await session.scalars(select(Household.id).where(Household.id.in_(keys)))).all())
     sites = set((await session.scalars(select(Site.id))).all())
     written, added = 0, []
     for household_id, household in sorted(people.households.items()):

@@ -14,6 +14,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from carewatch.db import in_lists
 from carewatch.directory import Contact, Household, Site
 
 FAMILY_ON_CARD = 2
@@ -53,8 +54,7 @@ async def call_sheets(session: AsyncSession, household_ids: Sequence[str]) -> di
     wanted = sorted(set(household_ids))
     households: dict[str, Household] = {}
     contacts: dict[str, list[Contact]] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for chunk in in_lists(wanted):
         households.update({h.id: h for h in await session.scalars(select(Household).where(Household.id.in_(chunk)))})
         for contact in await session.scalars(select(Contact).where(Contact.household_id.in_(chunk)).order_by(Contact.household_id, Contact.id)):
             contacts.setdefault(contact.household_id, []).append(contact)

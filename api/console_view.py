@@ -19,6 +19,7 @@ from alerts.models import Alert
 from api.call_sheet import Callee, call_sheets
 from api.decisions import SYSTEM_ACTORS, Decision, decisions_of
 from carewatch.catalogue import Language, text, words
+from carewatch.db import in_lists
 from carewatch.directory import Household
 from carewatch.domain import Audience
 from carewatch.registry import Registry
@@ -98,8 +99,8 @@ async def household_labels(
 ) -> dict[str, HouseholdLabel]:
     wanted = sorted(set(household_ids))
     found: dict[str, HouseholdLabel] = {}
-    for start in range(0, len(wanted), 500):
-        rows = await session.scalars(select(Household).where(Household.id.in_(wanted[start : start + 500])))
+    for keys in in_lists(wanted):
+        rows = await session.scalars(select(Household).where(Household.id.in_(keys)))
         for h in rows:
             found[h.id] = HouseholdLabel(h.name, h.address, h.phone, zone_named(h.timezone), True, h.site_id)
     for household_id in wanted:

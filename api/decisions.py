@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alerts.lifecycle import DETECTOR_ACTOR, LADDER_ACTOR, AuditAction
 from alerts.models import AlertEvent
 from alerts.outcomes import FalseAlarmReason, OutcomeKind
+from carewatch.db import in_lists
 
 DECISIONS = (AuditAction.ACKNOWLEDGED, AuditAction.RESOLVED)
 SYSTEM_ACTORS = (DETECTOR_ACTOR, LADDER_ACTOR)
@@ -32,10 +33,10 @@ async def decisions_of(session: AsyncSession, alert_ids: Sequence[str]) -> dict[
     """Each alert's decisions by people (acknowledged, resolved), oldest first; alerts without one are absent."""
     found: dict[str, list[Decision]] = {}
     wanted = sorted(set(alert_ids))
-    for start in range(0, len(wanted), 500):
+    for keys in in_lists(wanted):
         events = await session.scalars(
             select(AlertEvent)
-            .where(AlertEvent.alert_id.in_(wanted[start : start + 500]), AlertEvent.action.in_(DECISIONS),
+            .where(AlertEvent.alert_id.in_(keys), AlertEvent.action.in_(DECISIONS),
                    AlertEvent.actor.not_in(SYSTEM_ACTORS))
             .order_by(AlertEvent.id)
         )

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.contacts import replace_contacts
 from alerts.people import HouseholdContact
+from carewatch.db import in_lists
 from carewatch.directory import DEFAULT_TIMEZONE, Gateway, Household, Meter, RegistryFileApplied, Site
 from carewatch.registry import HouseholdEntry, Identifier, ZoneName
 from ingest.upsert import Upsert
@@ -386,8 +387,8 @@ def household_values(entry: ElderHousehold) -> dict[str, Any]:
 async def _existing(session: AsyncSession, column: Any, wanted: Iterable[str]) -> list[str]:
     keys = list(wanted)
     found: list[str] = []
-    for start in range(0, len(keys), CHUNK):
-        found.extend((await session.scalars(select(column).where(column.in_(keys[start : start + CHUNK])))).all())
+    for run in in_lists(keys, CHUNK):
+        found.extend((await session.scalars(select(column).where(column.in_(run)))).all())
     return found
 
 
@@ -395,8 +396,8 @@ async def _pairs(session: AsyncSession, key: Any, value: Any, wanted: Iterable[s
     """(key, value) of the stored rows whose ``key`` is one of ``wanted``, asked ``CHUNK`` keys at a time."""
     keys = list(wanted)
     found: list[tuple[str, str]] = []
-    for start in range(0, len(keys), CHUNK):
-        found.extend((k, v) for k, v in await session.execute(select(key, value).where(key.in_(keys[start : start + CHUNK]))))
+    for run in in_lists(keys, CHUNK):
+        found.extend((k, v) for k, v in await session.execute(select(key, value).where(key.in_(run))))
     return found
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.notify_tables import Escalation, LadderState, MessageStatus, OutboxMessage
 from alerts.policy import Action
+from carewatch.db import in_lists
 from carewatch.catalogue import Language, text, words
 
 _STEPS = frozenset(action.value for action in Action)
@@ -51,8 +52,7 @@ async def ladder_views(session: AsyncSession, alert_ids: Sequence[str], lang: La
     wanted = sorted(set(alert_ids))
     escalations: dict[str, Escalation] = {}
     messages: dict[str, list[OutboxMessage]] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for chunk in in_lists(wanted):
         escalations.update((e.alert_id, e) for e in await session.scalars(select(Escalation).where(Escalation.alert_id.in_(chunk))))
         rows = await session.scalars(
             select(OutboxMessage).where(OutboxMessage.alert_id.in_(chunk), OutboxMessage.purpose != "update").order_by(OutboxMessage.id)

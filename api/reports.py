@@ -137,13 +137,12 @@ def _minutes(since: datetime, until: datetime) -> float:
 
 async def monthly_report(session: AsyncSession, site: Site, month: str) -> MonthlyReport:
     start, end = month_window(month, ZoneInfo(site.timezone))
-    alerts = (
-        await session.scalars(
-            select(Alert)
-            .join(Household, Household.id == Alert.household_id)
-            .where(Household.site_id == site.id, Alert.created_at >= start, Alert.created_at < end)
-        )
-    ).all()
+    of_the_month = (
+        select(Alert)
+        .join(Household, Household.id == Alert.household_id)
+        .where(Household.site_id == site.id, Alert.created_at >= start, Alert.created_at < end)
+    )
+    alerts = (await session.scalars(of_the_month)).all()
     counts: dict[str, Counter[str]] = {}
     for alert in alerts:
         counts.setdefault(alert.alert_type.value, Counter())[_outcome_column(alert)] += 1
@@ -153,7 +152,9 @@ async def monthly_report(session: AsyncSession, site: Site, month: str) -> Month
     family = await session.execute(
         select(OutboxMessage.alert_id, func.min(OutboxMessage.sent_at))
         .where(
-            OutboxMessage.alert_id.in_(list(created)), OutboxMessage.recipient_role == "family",
+            # The month's alerts by the same query, not by their ids: a bad month holds more than a statement
+            # may bind (PostgreSQL: 32,767).
+            OutboxMessage.alert_id.in_(of_the_month.with_only_columns(Alert.id)), OutboxMessage.recipient_role == "family",
             OutboxMessage.status == MessageStatus.SENT, OutboxMessage.sent_at.is_not(None),
         )
         .group_by(OutboxMessage.alert_id)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from enum import StrEnum
 
@@ -18,11 +20,27 @@ from sqlalchemy.orm import DeclarativeBase
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
+IN_LIST_MAX = 500
+"""Keys in one ``WHERE column IN (...)`` look-up: well under the parameters one statement may bind (SQLite
+allowed 999 before 3.32)."""
+
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class Base(DeclarativeBase):
     pass
+
+
+def in_lists(keys: Sequence[T], size: int = IN_LIST_MAX) -> Iterator[Sequence[T]]:
+    """``keys`` in runs of at most ``size``: a look-up of any number of keys, one ``IN (...)`` list at a time.
+
+    >>> [list(run) for run in in_lists(["a", "b", "c"], size=2)]
+    [['a', 'b'], ['c']]
+    """
+    for start in range(0, len(keys), size):
+        yield keys[start : start + size]
 
 
 def make_engine(url: str) -> AsyncEngine:

@@ -83,3 +83,46 @@ async def test_only_supervisors_and_admins_of_the_community_see_its_report(make_
     bad = await admin.get("/api/sites/north/reports/March")
     assert bad.status_code == 422 and "YYYY-MM" in bad.text
     assert (await south.get("/reports", follow_redirects=False)).headers["location"] == "/sites/south/reports"
+
+
+
+async def test_a_month_of_more_alerts_than_one_statement_can_bind_still_gives_the_report(sqlite_or_postgres_sessions):
+    """A community's bad month (a mass meter_silent, batteries going flat) can hold more alerts than PostgreSQL binds
+    parameters in one statement (32,767): the family-contact figures asked for every alert id in one IN list, and the
+    report failed ("the number of query arguments cannot exceed 32767")."""
+    from sqlalchemy import insert
+
+    from alerts.lifecycle import AlertStatus
+    from alerts.models import Alert
+    from api.reports import monthly_report
+    from carewatch.directory import Household, Site
+    from carewatch.domain import Severity
+
+    sessions, alerts = sqlite_or_postgres_sessions, 33_000
+    rows = [
+        {
+            "id": f"hh-001.meter_silent.{n:06d}", "household_id": "hh-001", "alert_type": AlertType.METER_SILENT,
+            "severity": Severity.WARNING, "audience": AlertType.METER_SILENT.audience, "status": AlertStatus.AUTO_RESOLVED,
+            "onset": MARCH, "raised_at": MARCH, "created_at": MARCH, "updated_at": MARCH, "outcome_detail": "",
+            "explanation_zh": "", "explanation_en": "", "meter_ids": [], "facts": {},
+        }
+        for n in range(alerts)
+    ]
+    async with sessions.begin() as session:
+        session.add(Site(id="north", name="北苑社区", timezone="Asia/Shanghai"))
+        await session.flush()
+        session.add(Household(id="hh-001", site_id="north", timezone="Asia/Shanghai"))
+        await session.flush()
+        await session.execute(insert(Alert), rows)
+        session.add(OutboxMessage(
+            idempotency_key="k1", alert_id=rows[-1]["id"], household_id="hh-001", purpose="notify_family",
+            recipient_id="hh-001.daughter", recipient_name="王芳", recipient_role="family", channel="sms",
+            address="+8613700000001", language="zh-CN", subject="", body="", payload={}, status=MessageStatus.SENT,
+            created_at=MARCH, sent_at=MARCH.replace(minute=20),
+        ))
+
+    async with sessions() as session:
+        report = await monthly_report(session, await session.get(Site, "north"), "2026-03")
+
+    assert report.total == alerts
+    assert report.family_contact.count == 1 and report.family_contact.median_min == 20.0
