@@ -56,7 +56,7 @@ async def receive_push(
     found = _push_integration(settings, integration)
     body = await request.body()
     if len(body) > settings.max_payload_bytes:
-        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"the body is larger than {settings.max_payload_bytes} bytes")
+        raise HTTPException(413, f"the body is larger than {settings.max_payload_bytes} bytes")
     push_token = str(found.push_token)
     if found.format is Format.ONENET:
         try:

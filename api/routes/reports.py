@@ -55,7 +55,7 @@ async def _report(
     try:
         return site, await monthly_report(session, site, month or this_month(ZoneInfo(site.timezone), now))
     except BadMonth as bad:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(bad)) from None
+        raise HTTPException(422, str(bad)) from None
 
 
 def _spread(spread: Spread) -> SpreadPublic:
