@@ -80,13 +80,17 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))  # run as a script too: the repository's packages (gateway_sim, benchmarks.procfs)
 
 from benchmarks.procfs import cpu_s  # noqa: E402 - needs the path above
-BROKER_QUEUE = 1_000_000
-"""Messages Mosquitto queues for a subscriber that lags (carewatch's persistent session); past it, it drops them."""
+BROKER_QUEUE = 3_000_000
+"""Messages Mosquitto queues for a subscriber that lags (carewatch's persistent session); past it, it drops them.
+More than a whole day at 300,000 households publishes (2.97 million messages): `BrokerRoom` holds the publisher at
+``BROKER_ROOM`` waiting, and this cap is only the broker's last word (at 1,000,000 the whole day saw 98,001
+dropped, 2026-12-07, cause not found: the broker's log is now kept, see ``--keep``)."""
 BROKER_ROOM = 800_000
 """The publisher holds while the broker has this many messages waiting (`BrokerRoom`)."""
 MOSQUITTO_CONFIG = (
     f"allow_anonymous true\npersistence false\nmax_inflight_messages 1000\nmax_queued_messages {BROKER_QUEUE}\n"
     "sys_interval 1\n"  # the store's count and the drops, every second, for `BrokerRoom`
+    "log_type error\nlog_type warning\nlog_type notice\n"  # drops ("Outgoing messages are being dropped for client …")
 )
 AHEAD = 2000
 """Messages the publisher lets run ahead of the broker's acknowledgements."""
@@ -188,7 +192,8 @@ class BrokerRoom:
             if self.counts[self.DROPPED]:
                 raise RuntimeError(
                     f"the broker dropped {self.counts[self.DROPPED]} messages (its queue for a lagging subscriber "
-                    f"was full): not every reading can be judged; publish a --window, or give it more room"
+                    f"was full): not every reading can be judged; publish a --window, or give it more room "
+                    f"(it stored {self.counts[self.STORED]}, {self.counts[self.RETAINED]} of them retained, at its last count)"
                 )
             self.budget -= 1
 
@@ -324,9 +329,10 @@ def mosquitto(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
 
     port = free_port()
     config = workdir / "mosquitto.conf"
-    config.write_text(f"listener {port} 127.0.0.1\n{MOSQUITTO_CONFIG}")
-    process = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(config)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    config.write_text(f"listener {port} 127.0.0.1\n{MOSQUITTO_CONFIG}log_dest stdout\n")
+    with (workdir / "mosquitto.log").open("ab") as log:  # written by us: the broker drops root for its own user
+        process = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(config)],
+                                   stdout=log, stderr=subprocess.STDOUT)
     wait_listening(port, process, what="mosquitto")
     return process, port
 
@@ -706,6 +712,9 @@ def main() -> None:
     parser.add_argument("--loop-probe", type=Path, metavar="FILE",
                         help="embedded: run `carewatch run` under benchmarks/loop_probe.py, which appends to FILE every turn "
                              "its event loop missed for more than 50 ms of CPU, and the collector's passes over 20 ms")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="copy each run's logs (carewatch's, the broker's, the publisher's samples) into DIR before its "
+                             "temporary directory is removed")
     parser.add_argument("--publish", nargs=7, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.publish:
@@ -736,6 +745,11 @@ def main() -> None:
             except Exception as exc:  # one path failing at one size still reports the others
                 print(f"{path:>8} {households:>7} households: failed: {exc}"[:4000], flush=True)
             finally:
+                if args.keep is not None:
+                    kept = args.keep / f"{path}-{households}"
+                    kept.mkdir(parents=True, exist_ok=True)
+                    for log in [*workdir.glob("*.log"), *workdir.glob("published.txt")]:
+                        shutil.copy2(log, kept)
                 shutil.rmtree(workdir, ignore_errors=True)
 
 
