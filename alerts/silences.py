@@ -17,7 +17,7 @@ cannot hide one.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, or_, select
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from alerts.lifecycle import MAX_ACTOR_LENGTH, AuditAction
 from alerts.models import AlertEvent
-from carewatch.db import Base, UTCDateTime
+from carewatch.db import Base, UTCDateTime, in_lists
 from carewatch.directory import Household
 from carewatch.domain import AlertType
 
@@ -118,15 +118,45 @@ def silence_problems(
     return problems
 
 
-async def covering_silence(session: AsyncSession, household_id: str, alert_type: AlertType, at: datetime) -> SiteSilence | None:
-    """The silence (oldest first) under which this alert is raised, if any; a household outside the directory has none."""
-    site_id = await session.scalar(select(Household.site_id).where(Household.id == household_id))
-    if site_id is None:
+class SilencesInForce:
+    """The silences that may cover a batch of alerts, read once for the batch: a mass event (a district's gas off)
+    raises thousands of alerts together, and reading the directory and the silences for each cost two statements an
+    alert (≈ 40 % of raising one)."""
+
+    def __init__(self, sites: Mapping[str, str], silences: Iterable[SiteSilence]) -> None:
+        self._sites = sites
+        """Each household's site (a household outside the directory is not here: it is never silenced)."""
+        self._by_site: dict[str, list[SiteSilence]] = {}
+        for silence in silences:  # oldest first, as `silences_of` gives them
+            self._by_site.setdefault(silence.site_id, []).append(silence)
+
+    @classmethod
+    async def read(cls, session: AsyncSession, alerts: Sequence[tuple[str, datetime]]) -> SilencesInForce:
+        """For these (household, event time) pairs: their sites, and their sites' silences in force at some time
+        between the earliest and the latest of them."""
+        if not alerts:
+            return cls({}, [])
+        sites: dict[str, str] = {}
+        for keys in in_lists(sorted({household_id for household_id, _ in alerts})):
+            sites.update((await session.execute(select(Household.id, Household.site_id).where(Household.id.in_(keys)))).all())
+        if not sites:
+            return cls(sites, [])
+        first, last = min(at for _, at in alerts), max(at for _, at in alerts)
+        query = (
+            select(SiteSilence)
+            .where(SiteSilence.site_id.in_(sorted(set(sites.values()))), SiteSilence.starts_at <= last, SiteSilence.ends_at > first,
+                   or_(SiteSilence.ended_at.is_(None), SiteSilence.ended_at > first))
+            .order_by(SiteSilence.starts_at, SiteSilence.id)
+        )
+        return cls(sites, (await session.scalars(query)).all())
+
+    def covering(self, household_id: str, alert_type: AlertType, at: datetime) -> SiteSilence | None:
+        """The silence (oldest first) under which this alert is raised, if any."""
+        site_id = self._sites.get(household_id)
+        for silence in self._by_site.get(site_id, ()) if site_id is not None else ():
+            if silence.covers(household_id, alert_type, at):
+                return silence
         return None
-    for silence in await silences_of(session, [site_id], at=at):
-        if silence.covers(household_id, alert_type, at):
-            return silence
-    return None
 
 
 async def silences_of(

@@ -27,7 +27,7 @@ from alerts.lessons import lesson_note
 from alerts.lifecycle import ACTIVE_STATUSES, DETECTOR_ACTOR, LEGAL_SOURCES, MAX_ACTOR_LENGTH, AlertStatus, AuditAction
 from alerts.models import Alert, AlertEvent
 from alerts.outcomes import Outcome, OutcomeKind
-from alerts.silences import covering_silence
+from alerts.silences import SilencesInForce
 from carewatch.clock import wall_clock
 from carewatch.domain import AlertType, Audience, Detection, Explanation, Severity, Transition, alert_id
 
@@ -228,16 +228,18 @@ class AlertStore:
 
     async def _apply_in(self, session: AsyncSession, detections: Sequence[Detection]) -> list[AppliedChange]:
         changes = []
+        raised = [(d.household_id, d.at) for d in detections if d.transition is Transition.RAISED]
+        silences = await SilencesInForce.read(session, raised)
         for detection in detections:
             if detection.transition is Transition.RAISED:
-                change = await self._raise(session, detection)
+                change = await self._raise(session, detection, silences)
             else:
                 change = await self._auto_resolve(session, detection)
             if change is not None:
                 changes.append(change)
         return changes
 
-    async def _raise(self, session: AsyncSession, detection: Detection) -> AppliedChange | None:
+    async def _raise(self, session: AsyncSession, detection: Detection, silences: SilencesInForce) -> AppliedChange | None:
         now = self._clock()
         row = {
             "id": detection.alert_id,
@@ -273,7 +275,7 @@ class AlertStore:
         )
         # A planned event (a gas cut for repairs) must not page the whole district: the alert is kept,
         # its ladder is not run. The silence's window is in event time (detection.at), like the detectors'.
-        silence = await covering_silence(session, detection.household_id, detection.alert_type, detection.at)
+        silence = silences.covering(detection.household_id, detection.alert_type, detection.at)
         if silence is not None:
             await halt_escalation(session, detection.alert_id, f"silenced: {silence.describe()}")
             session.add(

@@ -144,3 +144,39 @@ def test_problems_of_a_silence_name_the_field():
     too_long = silence_problems([AlertType.NO_GAS_24H], False, start, start + MAX_SILENCE + timedelta(seconds=1), "停气")
     assert [f for f, _ in too_long] == ["ends_at"]
     assert [f for f, _ in silence_problems([AlertType.NO_GAS_24H], False, start, start + timedelta(hours=1), "  ")] == ["reason"]
+
+
+async def test_a_batch_of_alerts_reads_the_silences_once_and_each_alert_is_judged_as_if_alone(
+    laddered, sessions, district, make_detection
+):  # type: ignore[no-untyped-def]
+    """A mass event (a district's gas goes off: thousands of alerts in one batch) read the directory and the silences
+    twice per alert; now once per batch, with the same verdict for each alert as when it comes alone."""
+    from sqlalchemy import event
+
+    await silence(sessions)  # donghu, no_gas_24h, RAISED_AT ± 6 h
+    await silence(sessions, site_id="xihu", starts_at=RAISED_AT + timedelta(hours=1), ends_at=RAISED_AT + timedelta(hours=2))
+    await silence(sessions, household_ids=["hh-002"], alert_types=["meter_silent"], reason="换表")
+    batch = [
+        make_detection("hh-001"),  # under donghu's
+        make_detection("hh-002", AlertType.METER_SILENT, onset=ONSET + timedelta(hours=1)),  # under the meter change
+        make_detection("hh-009"),  # xihu's starts an hour after it
+        make_detection("hh-009", AlertType.METER_SILENT, onset=ONSET + timedelta(hours=2), at=RAISED_AT + timedelta(hours=1, minutes=30)),
+        make_detection("hh-001", AlertType.GAS_CONTINUOUS),  # safety: never silenced by these
+        make_detection("hh-unknown"),  # outside the directory
+        make_detection("hh-002", onset=ONSET + timedelta(hours=3), at=RAISED_AT + timedelta(hours=7)),  # after donghu's
+    ]
+    statements: list[str] = []
+    engine = sessions.kw["bind"].sync_engine
+
+    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        await laddered.apply(batch)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+    assert sum("FROM site_silences" in s for s in statements) == 1, "the silences are read once for the batch"
+    stopped = [(await ladder_of(sessions, d.alert_id))[0].state is LadderState.STOPPED for d in batch]
+    assert stopped == [True, True, False, False, False, False, False]
