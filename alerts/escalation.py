@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.lifecycle import AlertStatus
@@ -41,10 +43,15 @@ def message_key(alert_id: str, *parts: object) -> str:
 
 
 async def open_escalation(session: AsyncSession, alert_id: str) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
     row = {"alert_id": alert_id, "state": LadderState.PENDING, "next_step": 0, "reminders_sent": 0, "version": 0}
-    await session.execute(insert(Escalation).values(row).on_conflict_do_nothing(index_elements=["alert_id"]))
+    await session.execute(_escalation_unless_open(session.get_bind().dialect.name), row)
+
+
+@cache
+def _escalation_unless_open(dialect: str) -> Insert:
+    """Built once per dialect, the row given as its parameters (see `alerts.store._insert_unless_conflicting`)."""
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    return insert(Escalation).on_conflict_do_nothing(index_elements=["alert_id"])
 
 
 async def halt_escalation(session: AsyncSession, alert_id: str, reason: str) -> None:

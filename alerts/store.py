@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from sqlalchemy import Select, case, select, update
@@ -83,17 +84,20 @@ def _person(actor: str) -> str:
     return name
 
 
-def _insert_unless_conflicting(dialect: str, row: dict[str, Any]) -> ReturningInsert[tuple[str]]:
+@cache
+def _insert_unless_conflicting(dialect: str) -> ReturningInsert[tuple[str]]:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the id when stored, nothing on a conflict.
 
     Conflicts are the two no-ops of a raise: an alert of this type is already active
     for the household (the partial unique index; the first one is kept), or this very
-    alert was stored before in any status (the primary key; a replay).
+    alert was stored before in any status (the primary key; a replay).  Built once per
+    dialect, the row given as its parameters: building one with ``.values(row)`` cost more
+    than running it (a mass event raises thousands together).
     """
     if dialect == "postgresql":
-        return postgresql.insert(Alert).values(row).on_conflict_do_nothing().returning(Alert.id)
+        return postgresql.insert(Alert).on_conflict_do_nothing().returning(Alert.id)
     if dialect == "sqlite":
-        return sqlite.insert(Alert).values(row).on_conflict_do_nothing().returning(Alert.id)
+        return sqlite.insert(Alert).on_conflict_do_nothing().returning(Alert.id)
     raise NotImplementedError(f"the alert store supports SQLite and PostgreSQL, not {dialect}")
 
 
@@ -230,13 +234,17 @@ class AlertStore:
         changes = []
         raised = [(d.household_id, d.at) for d in detections if d.transition is Transition.RAISED]
         silences = await SilencesInForce.read(session, raised)
-        for detection in detections:
-            if detection.transition is Transition.RAISED:
-                change = await self._raise(session, detection, silences)
-            else:
-                change = await self._auto_resolve(session, detection)
-            if change is not None:
-                changes.append(change)
+        # The audit entries wait for one flush at the end, in the order they were made: nothing here reads them, and a
+        # flush before every statement wrote them one at a time (a mass event raises thousands together).
+        with session.no_autoflush:
+            for detection in detections:
+                if detection.transition is Transition.RAISED:
+                    change = await self._raise(session, detection, silences)
+                else:
+                    change = await self._auto_resolve(session, detection)
+                if change is not None:
+                    changes.append(change)
+        await session.flush()
         return changes
 
     async def _raise(self, session: AsyncSession, detection: Detection, silences: SilencesInForce) -> AppliedChange | None:
@@ -257,7 +265,7 @@ class AlertStore:
             "meter_ids": list(detection.meter_ids),
             "facts": dict(detection.facts),
         }
-        inserted = await session.scalar(_insert_unless_conflicting(session.get_bind().dialect.name, row))
+        inserted = await session.scalar(_insert_unless_conflicting(session.get_bind().dialect.name), row)
         if inserted is None:
             return None
         await open_escalation(session, detection.alert_id)
