@@ -132,8 +132,8 @@ class SilencesInForce:
 
     @classmethod
     async def read(cls, session: AsyncSession, alerts: Sequence[tuple[str, datetime]]) -> SilencesInForce:
-        """For these (household, event time) pairs: their sites, and their sites' silences in force at some time
-        between the earliest and the latest of them."""
+        """For these (household, event time) pairs: their sites, and their sites' silences not over before the
+        earliest of them (`covering` checks each window)."""
         if not alerts:
             return cls({}, [])
         sites: dict[str, str] = {}
@@ -141,14 +141,7 @@ class SilencesInForce:
             sites.update((await session.execute(select(Household.id, Household.site_id).where(Household.id.in_(keys)))).all())
         if not sites:
             return cls(sites, [])
-        first, last = min(at for _, at in alerts), max(at for _, at in alerts)
-        query = (
-            select(SiteSilence)
-            .where(SiteSilence.site_id.in_(sorted(set(sites.values()))), SiteSilence.starts_at <= last, SiteSilence.ends_at > first,
-                   or_(SiteSilence.ended_at.is_(None), SiteSilence.ended_at > first))
-            .order_by(SiteSilence.starts_at, SiteSilence.id)
-        )
-        return cls(sites, (await session.scalars(query)).all())
+        return cls(sites, await silences_of(session, set(sites.values()), ended_since=min(at for _, at in alerts)))
 
     def covering(self, household_id: str, alert_type: AlertType, at: datetime) -> SiteSilence | None:
         """The silence (oldest first) under which this alert is raised, if any."""
